@@ -1,0 +1,80 @@
+// Every failure a user can cause or meet is a SealdropError: a stable code to program against,
+// an exit status for scripts and a one-line hint for people. Anything else reaching the CLI is a bug.
+
+/** Exit statuses, documented in the README. */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  badInput: 2,
+  integrity: 3,
+  sigint: 130,
+  sigterm: 143,
+} as const;
+
+const CATALOGUE = {
+  USAGE: { exit: EXIT.badInput, hint: 'See --help for the options and an example.' },
+  FILE_NOT_FOUND: { exit: EXIT.badInput, hint: 'Check the path.' },
+  FILE_EXISTS: { exit: EXIT.badInput, hint: 'Choose another path, or remove the file first.' },
+  POLICY_FILE_INVALID: {
+    exit: EXIT.badInput,
+    hint: 'Mint a fresh policy file with `sealdrop policy mint` and copy it over unchanged.',
+  },
+  POLICY_EXPIRED: { exit: EXIT.badInput, hint: 'Mint a new policy with `sealdrop policy mint` and install it.' },
+  KEY_INVALID: { exit: EXIT.badInput, hint: 'Pass an armored OpenPGP key (gpg --armor --export).' },
+  KEY_UNUSABLE: {
+    exit: EXIT.badInput,
+    hint: 'Use a current ed25519/cv25519 or RSA >= 2048 key with an encryption subkey (sealdrop key generate).',
+  },
+  PASSPHRASE_REQUIRED: {
+    exit: EXIT.badInput,
+    hint: 'Pass --passphrase-file FILE or set SEALDROP_PASSPHRASE (no terminal to prompt on).',
+  },
+  WRONG_PASSPHRASE: { exit: EXIT.badInput, hint: 'Check the passphrase for this key.' },
+  NO_MATCHING_KEY: {
+    exit: EXIT.badInput,
+    hint: 'Pass the private key of one of the recipients the backup was encrypted to (--identity).',
+  },
+  CREDENTIALS_MISSING: {
+    exit: EXIT.badInput,
+    hint: 'Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (the standard AWS credential chain).',
+  },
+  S3_REFUSED: { exit: EXIT.failed, hint: 'See the message from S3 above.' },
+  S3_UNREACHABLE: { exit: EXIT.failed, hint: 'Check the endpoint URL and the network, then try again.' },
+  NOT_FOUND: { exit: EXIT.failed, hint: 'List what exists with `sealdrop versions`.' },
+  DUMP_FAILED: { exit: EXIT.failed, hint: 'Fix the dump command; nothing was uploaded.' },
+  EMPTY_INPUT: { exit: EXIT.failed, hint: 'Check the dump command, or pass --allow-empty if empty is expected.' },
+  TOO_LARGE: { exit: EXIT.failed, hint: 'Mint a policy with a larger --max-size (at most 5GiB), or compress harder.' },
+  DISK_FULL: { exit: EXIT.failed, hint: 'Free space in the spool directory or point --spool-dir elsewhere.' },
+  INTEGRITY: {
+    exit: EXIT.integrity,
+    hint: 'The stored object is corrupt or was tampered with: restore an older version and investigate.',
+  },
+  INTERRUPTED: { exit: EXIT.sigint, hint: 'Nothing was uploaded; run again.' },
+  FAILED: { exit: EXIT.failed, hint: 'See the message above.' },
+} satisfies Record<string, { exit: number; hint: string }>;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+
+export interface SealdropErrorOptions {
+  hint?: string;
+  exitStatus?: number;
+  cause?: unknown;
+}
+
+export class SealdropError extends Error {
+  override readonly name = 'SealdropError';
+  readonly code: ErrorCode;
+  readonly exitStatus: number;
+  readonly hint: string;
+
+  constructor(code: ErrorCode, message: string, options: SealdropErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.exitStatus = options.exitStatus ?? CATALOGUE[code].exit;
+    this.hint = options.hint ?? CATALOGUE[code].hint;
+  }
+}
+
+export function isSealdropError(error: unknown): error is SealdropError {
+  return error instanceof SealdropError;
+}
