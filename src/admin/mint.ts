@@ -1,0 +1,82 @@
+// Minting: sign, offline, a POST policy that allows exactly one kind of upload, and bundle it with
+// the recipients' public keys into a policy file.
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { SealdropError } from '../core/errors.js';
+import { readTextFile, writeNewFile } from '../core/files.js';
+import { readRecipient } from '../core/openpgp-keys.js';
+import { parsePolicyFile, POLICY_FILE_VERSION, type LoadedPolicy, type PolicyFile } from '../core/policy-file.js';
+import type { S3Location } from '../core/s3-url.js';
+import { createS3Client, resolveCredentials, resolveRegion } from './s3-client.js';
+
+/** One POST object is at most 5 GiB on S3. */
+export const MAX_OBJECT_SIZE = 5 * 1024 ** 3;
+export const DEFAULT_EXPIRY_MS = 7 * 86_400_000;
+/** AWS may not honour SigV4 signatures older than this. */
+const SIGV4_MAX_AGE_MS = 7 * 86_400_000;
+export const OBJECT_CONTENT_TYPE = 'application/pgp-encrypted';
+
+export interface MintOptions {
+  location: S3Location;
+  recipientFiles: string[];
+  expiresInMs?: number;
+  maxSize?: number;
+  acl?: string;
+  region?: string;
+  endpoint?: string;
+  name?: string;
+  out: string;
+  force?: boolean;
+}
+
+export interface MintResult extends LoadedPolicy {
+  warnings: string[];
+}
+
+export async function mintPolicy(options: MintOptions): Promise<MintResult> {
+  const { location, expiresInMs = DEFAULT_EXPIRY_MS, maxSize = MAX_OBJECT_SIZE, acl = 'private' } = options;
+  if (options.recipientFiles.length === 0) {
+    throw new SealdropError('USAGE', 'no --recipient given', { hint: 'Pass --recipient PUB.asc (the admin public key).' });
+  }
+  if (!(maxSize >= 1 && maxSize <= MAX_OBJECT_SIZE)) {
+    throw new SealdropError('USAGE', `--max-size must be between 1 byte and 5GiB (S3's limit for one POST object)`);
+  }
+  if (!(expiresInMs >= 1000)) throw new SealdropError('USAGE', '--expires must be at least 1s');
+
+  const warnings: string[] = [];
+  const recipients: string[] = [];
+  for (const path of options.recipientFiles) {
+    const key = await readRecipient(await readTextFile(path, 'recipient key'), path);
+    recipients.push(key.armor());
+  }
+
+  const client = createS3Client({ endpoint: options.endpoint, region: options.region });
+  const credentials = await resolveCredentials(client);
+  await resolveRegion(client);
+  if (credentials.sessionToken) {
+    warnings.push('these are temporary credentials (session token): the policy stops working when the session ends, whatever --expires says. Mint with a long-lived uploader key.');
+  }
+  if (expiresInMs > SIGV4_MAX_AGE_MS) {
+    warnings.push('--expires is over 7 days: AWS may refuse SigV4 signatures older than that. Renew weekly instead.');
+  }
+
+  const post = await createPresignedPost(client, {
+    Bucket: location.bucket,
+    // A key ending in ${filename} is how the presigner emits a starts-with condition on the key.
+    Key: location.isPrefix ? `${location.key}\${filename}` : location.key,
+    Fields: { acl, 'Content-Type': OBJECT_CONTENT_TYPE, success_action_status: '201' },
+    Conditions: [['content-length-range', 1, maxSize]],
+    Expires: Math.ceil(expiresInMs / 1000),
+  });
+  const file: PolicyFile = {
+    sealdrop: POLICY_FILE_VERSION,
+    ...(options.name ? { name: options.name } : {}),
+    url: post.url,
+    fields: { ...post.fields, key: location.key },
+    recipients,
+    mintedAt: new Date().toISOString(),
+  };
+  const text = `${JSON.stringify(file, null, 2)}\n`;
+  const loaded = parsePolicyFile(text, options.out);
+  await writeNewFile(options.out, text, { overwrite: options.force });
+  return { ...loaded, warnings };
+}

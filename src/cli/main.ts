@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// sealdrop's command line: wiring only. Each command parses, calls one function and prints.
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { EXIT } from '../core/errors.js';
+import { registerKeyCommands } from './key.js';
+import { reportError } from './output.js';
+import { registerPolicyCommands } from './policy.js';
+import { registerSetupCommand } from './setup.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('sealdrop')
+    .version(version)
+    .description('Offsite backups a compromised server can neither read back nor destroy.')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .addHelpText('after', `
+Admin (holds AWS credentials and the private key):
+  sealdrop key generate --uid "Backup Admin <ops@example.com>" --out admin
+  sealdrop setup s3://acme-backups --create
+  sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg --recipient admin.pub.asc --out db1.policy.json
+
+Server (holds only the policy file):
+  sealdrop push --policy /etc/sealdrop/policy.json -- mysqldump --single-transaction db1
+
+Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure,
+130/143 interrupted. \`status\` uses the monitoring-plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).`);
+  registerKeyCommands(program);
+  registerPolicyCommands(program);
+  registerSetupCommand(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return Number(process.exitCode ?? EXIT.ok);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT.ok; // --help, --version
+      process.stderr.write('  hint: see --help for the options and an example.\n');
+      return EXIT.badInput;
+    }
+    return reportError(error);
+  }
+}
+
+process.exitCode = await main(process.argv);

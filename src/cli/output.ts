@@ -1,0 +1,34 @@
+// stdout carries data and --json results; everything for people goes to stderr.
+import { SealdropError } from '../core/errors.js';
+
+export function say(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+export function warn(message: string): void {
+  process.stderr.write(`sealdrop: warning: ${message}\n`);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function printData(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Prints an error for people and returns the exit status. A non-SealdropError is a bug: show the stack. */
+export function reportError(error: unknown): number {
+  if (error instanceof SealdropError) {
+    process.stderr.write(`sealdrop: error: ${error.message}\n  hint: ${error.hint}\n`);
+    return error.exitStatus;
+  }
+  process.stderr.write(`sealdrop: internal error (please report this bug):\n${(error as Error)?.stack ?? String(error)}\n`);
+  return 70;
+}
+
+/** Aligned "label: value" lines for human summaries. */
+export function table(rows: [string, string][]): string {
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `  ${`${label}:`.padEnd(width + 1)} ${value}`).join('\n');
+}

@@ -1,0 +1,190 @@
+// The policy file: the one thing an agent holds. Its summary is read from the signed policy document,
+// so the file cannot claim one thing while the signature allows another.
+import { SealdropError } from './errors.js';
+import { readTextFile } from './files.js';
+import type { S3Location } from './s3-url.js';
+
+export const POLICY_FILE_VERSION = 1;
+
+export interface PolicyFile {
+  sealdrop: typeof POLICY_FILE_VERSION;
+  /** A label for humans (host or database name); not signed. */
+  name?: string;
+  /** Where the multipart POST goes. */
+  url: string;
+  /** Form fields in sending order: everything before `file`. */
+  fields: Record<string, string>;
+  /** Armored OpenPGP public keys every backup is encrypted to. */
+  recipients: string[];
+  mintedAt: string;
+}
+
+/** What the signed policy document allows, plus where it goes. */
+export interface PolicySummary {
+  name?: string;
+  url: string;
+  location: S3Location;
+  expiresAt: Date;
+  minSize: number;
+  maxSize: number;
+  acl: string;
+  region: string;
+  accessKeyId: string;
+  signedAt: Date;
+  hasSessionToken: boolean;
+}
+
+export interface LoadedPolicy {
+  file: PolicyFile;
+  summary: PolicySummary;
+}
+
+type Condition = Record<string, string> | [string, ...(string | number)[]];
+
+interface PolicyDocument {
+  expiration: string;
+  conditions: Condition[];
+}
+
+/** Fields S3 checks by other means than conditions (or never). */
+const UNCONDITIONED = new Set(['policy', 'x-amz-signature', 'file']);
+
+/** Parses and cross-checks a policy file; `source` names it in error messages. */
+export function parsePolicyFile(text: string, source: string): LoadedPolicy {
+  const invalid = (problem: string) => new SealdropError('POLICY_FILE_INVALID', `${source}: ${problem}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw invalid(`not valid JSON, truncated or damaged (${(error as Error).message})`);
+  }
+  if (!isRecord(raw)) throw invalid('not a sealdrop policy file (expected a JSON object)');
+  if (raw.sealdrop === undefined) throw invalid('not a sealdrop policy file (no "sealdrop" version field)');
+  if (raw.sealdrop !== POLICY_FILE_VERSION) {
+    throw new SealdropError('POLICY_FILE_INVALID', `${source}: policy file version ${JSON.stringify(raw.sealdrop)} is not supported (this sealdrop reads version ${POLICY_FILE_VERSION})`, {
+      hint: 'Upgrade sealdrop, or mint the policy again with this version.',
+    });
+  }
+  const { url, fields, recipients, name, mintedAt } = raw;
+  if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalid('"url" must be an http(s) URL');
+  if (!isRecord(fields) || !Object.values(fields).every((v) => typeof v === 'string')) {
+    throw invalid('"fields" must be an object of strings');
+  }
+  if (!Array.isArray(recipients) || recipients.length === 0 || !recipients.every((r) => typeof r === 'string')) {
+    throw invalid('"recipients" must list at least one armored public key');
+  }
+  if (name !== undefined && typeof name !== 'string') throw invalid('"name" must be a string');
+  if (typeof mintedAt !== 'string') throw invalid('"mintedAt" is missing');
+
+  const file: PolicyFile = {
+    sealdrop: POLICY_FILE_VERSION,
+    ...(name === undefined ? {} : { name }),
+    url,
+    fields: fields as Record<string, string>,
+    recipients: recipients as string[],
+    mintedAt,
+  };
+  return { file, summary: summarize(file, invalid) };
+}
+
+function summarize(file: PolicyFile, invalid: (problem: string) => SealdropError): PolicySummary {
+  const field = (name: string): string => {
+    const entry = Object.entries(file.fields).find(([k]) => k.toLowerCase() === name);
+    if (entry === undefined) throw invalid(`the "${name}" field is missing`);
+    return entry[1];
+  };
+  for (const required of ['key', 'x-amz-algorithm', 'x-amz-signature']) field(required);
+  const document = decodePolicyDocument(field('policy'), invalid);
+  const expiresAt = new Date(document.expiration);
+  if (Number.isNaN(expiresAt.getTime())) throw invalid('the signed policy has no valid expiration');
+
+  let bucket: string | undefined;
+  let keyRule: { exact: string } | { prefix: string } | undefined;
+  let acl = '';
+  let minSize = 0;
+  let maxSize = Number.POSITIVE_INFINITY;
+  const covered = new Map<string, (value: string) => boolean>();
+  for (const condition of document.conditions) {
+    if (Array.isArray(condition)) {
+      const [op, a, b] = condition;
+      if (op === 'content-length-range') {
+        minSize = Number(a);
+        maxSize = Number(b);
+      } else if ((op === 'eq' || op === 'starts-with') && typeof a === 'string' && typeof b === 'string') {
+        const fieldName = a.replace(/^\$/, '').toLowerCase();
+        covered.set(fieldName, op === 'eq' ? (v) => v === b : (v) => v.startsWith(b));
+        if (fieldName === 'key') keyRule = op === 'eq' ? { exact: b } : { prefix: b };
+        if (fieldName === 'acl' && op === 'eq') acl = b;
+        if (fieldName === 'bucket' && op === 'eq') bucket = b;
+      }
+    } else {
+      for (const [k, v] of Object.entries(condition)) {
+        const fieldName = k.toLowerCase();
+        covered.set(fieldName, (value) => value === v);
+        if (fieldName === 'key') keyRule = { exact: v };
+        if (fieldName === 'acl') acl = v;
+        if (fieldName === 'bucket') bucket = v;
+      }
+    }
+  }
+  if (bucket === undefined || keyRule === undefined) throw invalid('the signed policy names no bucket or no key');
+
+  // A field the policy does not cover (or covers with another value) is an edit after signing:
+  // S3 would refuse it, so say so before any data is read.
+  for (const [k, v] of Object.entries(file.fields)) {
+    const name = k.toLowerCase();
+    if (UNCONDITIONED.has(name)) continue;
+    const check = covered.get(name);
+    if (name === 'key' && 'prefix' in keyRule) continue; // the agent fills in the key under the prefix
+    if (!check || !check(v)) throw invalid(`the "${k}" field does not match the signed policy (was the file edited?)`);
+  }
+
+  const credential = field('x-amz-credential').split('/');
+  const [accessKeyId, day, region] = credential;
+  if (credential.length !== 5 || !accessKeyId || !day || !region) throw invalid('the x-amz-credential field is malformed');
+  const amzDate = field('x-amz-date');
+  const signedAt = new Date(amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
+  return {
+    ...(file.name === undefined ? {} : { name: file.name }),
+    url: file.url,
+    location: 'exact' in keyRule
+      ? { bucket, key: keyRule.exact, isPrefix: false }
+      : { bucket, key: keyRule.prefix, isPrefix: true },
+    expiresAt,
+    minSize,
+    maxSize,
+    acl,
+    region,
+    accessKeyId,
+    signedAt,
+    hasSessionToken: Object.keys(file.fields).some((k) => k.toLowerCase() === 'x-amz-security-token'),
+  };
+}
+
+function decodePolicyDocument(encoded: string, invalid: (problem: string) => SealdropError): PolicyDocument {
+  let document: unknown;
+  try {
+    document = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
+  } catch {
+    throw invalid('the signed policy document is not base64-encoded JSON (damaged?)');
+  }
+  if (!isRecord(document) || typeof document.expiration !== 'string' || !Array.isArray(document.conditions)) {
+    throw invalid('the signed policy document has no expiration or conditions');
+  }
+  return document as unknown as PolicyDocument;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Throws POLICY_EXPIRED when the policy can no longer be used. */
+export function assertNotExpired(summary: PolicySummary, source: string, now = new Date()): void {
+  if (summary.expiresAt.getTime() <= now.getTime()) {
+    throw new SealdropError('POLICY_EXPIRED', `${source}: the upload policy expired at ${summary.expiresAt.toISOString()}`);
+  }
+}
+
+export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
+  return parsePolicyFile(await readTextFile(path, 'policy file'), path);
+}

@@ -1,0 +1,515 @@
+// Retention planning: which backups to keep and which to delete, with the semantics of restic's
+// `forget` (restic internal/data/snapshot_policy.go, ApplyPolicy and ParseDuration), re-implemented
+// as a pure function over (id, time) pairs. Nothing here touches S3; callers delete what `remove` lists.
+//
+// Semantics (same as restic):
+// - Items are sorted newest first with a stable sort: identical timestamps keep their input order.
+//   Every item ends up in exactly one of `keep` / `remove`, both newest first.
+// - Count rules last / hourly / daily / weekly / monthly / yearly (n > 0, or -1 for unlimited; 0 or
+//   absent = rule off). Each rule maps an item's time to a bucket (last: every item its own bucket;
+//   hourly: year-month-day-hour; daily: year-month-day; weekly: ISO week-numbering year + ISO week;
+//   monthly: year-month; yearly: year), all read on the wall clock of `options.timeZone`. Walking
+//   newest to oldest, the first item seen in a bucket different from the previous kept bucket is kept
+//   and uses up one count.
+// - Oldest rule (restic >= 0.17): the oldest item is also kept by every count rule that still has count
+//   left (or is unlimited), even when it falls into an already used bucket, so history reaches back as
+//   far as possible; that reason reads "oldest <rule>" (e.g. "oldest daily"). Within-bucket rules do the
+//   same for the oldest item if it lies within their duration ("oldest within-daily 7d").
+// - `within`: keep every item strictly newer than (newest item's time - duration). `withinHourly` ...
+//   `withinYearly`: keep the first item of each hourly / daily / weekly / monthly / yearly bucket among
+//   the items strictly newer than (newest - duration). The newest item is the newest one not after
+//   `options.now` (restic ignores snapshots from the future when it picks the reference time).
+// - Durations are restic's `1y2m3d4h` (y years, m MONTHS, d days, h hours, any subset, any order). The
+//   cutoff is computed exactly like Go's `latest.AddDate(-y, -m, -d).Add(-h * time.Hour)` with `latest`
+//   in `options.timeZone`: calendar arithmetic on the wall clock with Go's normalisation (Mar 31 - 1m =
+//   "Feb 31" = Mar 3, or Mar 2 in a leap year), the wall time mapped back to an instant the way Go's
+//   time.Date does it (a skipped wall time moves forward by the gap, an ambiguous one picks the later
+//   instant), then h hours subtracted as absolute time.
+// - An empty policy (all counts 0, all durations zero) keeps everything, as `restic forget` does
+//   ("no policy was specified, no snapshots will be removed").
+//
+// Reason strings (restic's minus the word "snapshot", within-bucket rules renamed):
+//   "last" "hourly" "daily" "weekly" "monthly" "yearly"        (restic: "daily snapshot", ...)
+//   "oldest hourly" ... "oldest yearly"                          (restic: "oldest daily snapshot", ...)
+//   "within 7d"                                                  (restic: "within 7d")
+//   "within-hourly 1d" ... "within-yearly 9999y"                 (restic: "hourly within 1d", ...)
+//   "oldest within-daily 7d" ...                                 (restic: "oldest daily within 7d")
+//   "no policy"                                                  (empty policy: everything kept)
+// Durations in reasons are normalised as restic prints them: y, m, d, h order, zero parts left out.
+// A kept item lists every rule that kept it, in restic's order: within, the count rules (last to
+// yearly), then the within-bucket rules (hourly to yearly).
+//
+// Deliberate differences from restic: no tag/unique rules (our items have neither); durations with a
+// negative part are rejected by the parser rather than later (restic forget rejects them as well), and so
+// are an empty duration string and a unit given twice ("1d2d"; restic silently keeps the last one);
+// hour counts beyond Go's int64-nanosecond range, which overflow in restic, are computed exactly here.
+
+import { SealdropError } from './errors.js';
+
+export interface RetentionItem {
+  id: string;
+  time: Date;
+}
+
+export interface RetentionPolicy {
+  last?: number;
+  hourly?: number;
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+  yearly?: number;
+  within?: string;
+  withinHourly?: string;
+  withinDaily?: string;
+  withinWeekly?: string;
+  withinMonthly?: string;
+  withinYearly?: string;
+}
+
+export interface RetentionOptions {
+  /** IANA time zone for calendar buckets and duration arithmetic; default: the machine's zone. */
+  timeZone?: string;
+  /** Items after this instant are not used as the reference "newest" time (restic uses the clock). Default: now. */
+  now?: Date;
+}
+
+export interface KeptItem {
+  id: string;
+  time: Date;
+  reasons: string[];
+}
+
+export interface RemovedItem {
+  id: string;
+  time: Date;
+}
+
+export interface RetentionPlan {
+  keep: KeptItem[];
+  remove: RemovedItem[];
+}
+
+export interface RetentionDuration {
+  years: number;
+  months: number;
+  days: number;
+  hours: number;
+}
+
+const COUNT_RULES = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+type CountRule = (typeof COUNT_RULES)[number];
+type BucketRule = Exclude<CountRule, 'last'>;
+
+const WITHIN_RULES = [
+  ['withinHourly', 'hourly'],
+  ['withinDaily', 'daily'],
+  ['withinWeekly', 'weekly'],
+  ['withinMonthly', 'monthly'],
+  ['withinYearly', 'yearly'],
+] as const satisfies readonly (readonly [keyof RetentionPolicy, BucketRule])[];
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** Largest |ms| a JavaScript Date can hold. */
+const MAX_DATE_MS = 8.64e15;
+/** Go's zero time.Time (0001-01-01T00:00:00Z), restic's starting point when it looks for the newest snapshot. */
+const GO_ZERO_TIME_MS = -62_135_596_800_000;
+
+function usage(message: string): SealdropError {
+  return new SealdropError('USAGE', message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durations
+
+/**
+ * Parses restic's duration form `1y2m3d4h` (years, MONTHS, days, hours; any subset, any order, each
+ * unit at most once). Leading/trailing whitespace is ignored. "0d" is valid and means "rule off".
+ */
+export function parseRetentionDuration(text: string): RetentionDuration {
+  if (typeof text !== 'string') throw usage(`invalid duration ${String(text)}: expected text such as 1y2m3d4h`);
+  const s = text.trim();
+  const hint = 'use numbers with units y (years), m (months), d (days), h (hours), e.g. 1y2m3d4h';
+  if (s === '') throw usage(`empty duration: ${hint}`);
+  const result: RetentionDuration = { years: 0, months: 0, days: 0, hours: 0 };
+  const seen = new Set<string>();
+  let rest = s;
+  while (rest !== '') {
+    const match = /^([0-9]+)(.?)/.exec(rest);
+    if (match === null) throw usage(`invalid duration "${text}": expected a number at "${rest}"; ${hint}`);
+    const digits = match[1] ?? '';
+    const unit = match[2] ?? '';
+    const value = Number(digits);
+    if (!Number.isSafeInteger(value)) throw usage(`invalid duration "${text}": ${digits} is too large`);
+    if (unit === '') throw usage(`invalid duration "${text}": no unit after ${digits}; ${hint}`);
+    if (seen.has(unit)) throw usage(`invalid duration "${text}": unit "${unit}" given twice`);
+    seen.add(unit);
+    switch (unit) {
+      case 'y':
+        result.years = value;
+        break;
+      case 'm':
+        result.months = value;
+        break;
+      case 'd':
+        result.days = value;
+        break;
+      case 'h':
+        result.hours = value;
+        break;
+      default:
+        throw usage(`invalid duration "${text}": unknown unit "${unit}"; ${hint}`);
+    }
+    rest = rest.slice(digits.length + unit.length);
+  }
+  return result;
+}
+
+/** Formats a duration the way restic prints it: y, m, d, h order, zero parts omitted ("" when all zero). */
+export function formatRetentionDuration(d: RetentionDuration): string {
+  let s = '';
+  if (d.years !== 0) s += `${d.years}y`;
+  if (d.months !== 0) s += `${d.months}m`;
+  if (d.days !== 0) s += `${d.days}d`;
+  if (d.hours !== 0) s += `${d.hours}h`;
+  return s;
+}
+
+function isZeroDuration(d: RetentionDuration): boolean {
+  return d.years === 0 && d.months === 0 && d.days === 0 && d.hours === 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policy validation
+
+interface NormalisedDuration {
+  duration: RetentionDuration;
+  text: string;
+}
+
+interface NormalisedPolicy {
+  counts: Record<CountRule, number>;
+  within: NormalisedDuration | undefined;
+  withinBuckets: { rule: BucketRule; key: string; within: NormalisedDuration }[];
+  empty: boolean;
+}
+
+function normaliseDuration(key: string, value: unknown): NormalisedDuration | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw usage(`invalid ${key}: expected a duration such as 1y2m3d4h`);
+  let duration: RetentionDuration;
+  try {
+    duration = parseRetentionDuration(value);
+  } catch (error) {
+    if (error instanceof SealdropError) throw usage(`invalid ${key}: ${error.message}`);
+    throw error;
+  }
+  if (isZeroDuration(duration)) return undefined;
+  return { duration, text: formatRetentionDuration(duration) };
+}
+
+function normalisePolicy(policy: RetentionPolicy): NormalisedPolicy {
+  if (policy === null || typeof policy !== 'object') throw usage('invalid retention policy: expected an object');
+  const counts = {} as Record<CountRule, number>;
+  let empty = true;
+  for (const rule of COUNT_RULES) {
+    const value: unknown = policy[rule];
+    if (value === undefined) {
+      counts[rule] = 0;
+      continue;
+    }
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < -1) {
+      throw usage(`invalid ${rule} count ${String(value)}: use a whole number >= 0, or -1 for unlimited`);
+    }
+    counts[rule] = value;
+    if (value !== 0) empty = false;
+  }
+  const within = normaliseDuration('within', policy.within);
+  if (within !== undefined) empty = false;
+  const withinBuckets: NormalisedPolicy['withinBuckets'] = [];
+  for (const [key, rule] of WITHIN_RULES) {
+    const w = normaliseDuration(key, policy[key]);
+    if (w !== undefined) {
+      withinBuckets.push({ rule, key, within: w });
+      empty = false;
+    }
+  }
+  return { counts, within, withinBuckets, empty };
+}
+
+/** True if the policy keeps nothing by itself (all counts 0/absent, all durations zero/absent). Throws on invalid input. */
+export function isEmptyPolicy(policy: RetentionPolicy): boolean {
+  return normalisePolicy(policy).empty;
+}
+
+/** A one-line human description, e.g. "keep 7 daily, 4 weekly, all monthly, within 2d, within-daily 1m". */
+export function describePolicy(policy: RetentionPolicy): string {
+  const p = normalisePolicy(policy);
+  if (p.empty) return 'keep everything (no policy)';
+  const parts: string[] = [];
+  for (const rule of COUNT_RULES) {
+    const n = p.counts[rule];
+    if (n === -1) parts.push(`all ${rule}`);
+    else if (n > 0) parts.push(`${n} ${rule}`);
+  }
+  if (p.within !== undefined) parts.push(`within ${p.within.text}`);
+  for (const w of p.withinBuckets) parts.push(`within-${w.rule} ${w.within.text}`);
+  return `keep ${parts.join(', ')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time zones (Intl only): offsets, wall clock fields, Go's time.Date resolution
+
+interface Zone {
+  /** Offset (wall - UTC) in ms at the instant `ms`. */
+  offsetAt(ms: number): number;
+}
+
+const zoneCache = new Map<string, Zone>();
+
+function mod(a: number, b: number): number {
+  return ((a % b) + b) % b;
+}
+
+/** ms since epoch of a proleptic Gregorian wall time read as UTC; months/days overflow like Go and ECMAScript. */
+function wallToMs(year: number, monthZero: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, monthZero, day);
+  d.setUTCHours(hour, minute, second, ms);
+  return d.getTime();
+}
+
+function resolveZone(timeZone: string | undefined): Zone {
+  let name = timeZone;
+  if (name === undefined) {
+    name = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (typeof name !== 'string' || name === '') name = 'UTC';
+  }
+  if (typeof name !== 'string') throw usage(`invalid time zone ${String(name)}: expected an IANA name such as Europe/Berlin`);
+  const cached = zoneCache.get(name);
+  if (cached !== undefined) return cached;
+  let format: Intl.DateTimeFormat;
+  try {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: name,
+      calendar: 'gregory',
+      numberingSystem: 'latn',
+      hourCycle: 'h23',
+      era: 'short',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+  } catch (error) {
+    throw new SealdropError('USAGE', `unknown time zone "${name}": use an IANA name such as Europe/Berlin or UTC`, {
+      cause: error,
+    });
+  }
+  const zone: Zone = {
+    offsetAt(ms: number): number {
+      let year = 0;
+      let month = 1;
+      let day = 1;
+      let hour = 0;
+      let minute = 0;
+      let second = 0;
+      let beforeCommonEra = false;
+      for (const part of format.formatToParts(new Date(ms))) {
+        switch (part.type) {
+          case 'year':
+            year = Number(part.value);
+            break;
+          case 'month':
+            month = Number(part.value);
+            break;
+          case 'day':
+            day = Number(part.value);
+            break;
+          case 'hour':
+            hour = Number(part.value) % 24;
+            break;
+          case 'minute':
+            minute = Number(part.value);
+            break;
+          case 'second':
+            second = Number(part.value);
+            break;
+          case 'era':
+            beforeCommonEra = part.value.startsWith('B');
+            break;
+          default:
+            break;
+        }
+      }
+      if (beforeCommonEra) year = 1 - year;
+      const wall = wallToMs(year, month - 1, day, hour, minute, second, 0);
+      return wall - (ms - mod(ms, 1000));
+    },
+  };
+  zoneCache.set(name, zone);
+  return zone;
+}
+
+const UTC_ZONE: Zone = { offsetAt: () => 0 };
+
+interface WallFields {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+}
+
+function wallFields(zone: Zone, ms: number): WallFields {
+  const wall = new Date(ms + zone.offsetAt(ms));
+  return { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate(), hour: wall.getUTCHours() };
+}
+
+function inDateRange(ms: number): boolean {
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS;
+}
+
+/**
+ * Go's `t.AddDate(-y, -m, -d).Add(-h * time.Hour)` for `t` in `zone`. A result before the earliest
+ * representable Date is -Infinity (every real item is after it, as it would be in Go).
+ */
+function subtractDuration(zone: Zone, ms: number, d: RetentionDuration): number {
+  const wall = new Date(ms + zone.offsetAt(ms));
+  const local = wallToMs(
+    wall.getUTCFullYear() - d.years,
+    wall.getUTCMonth() - d.months,
+    wall.getUTCDate() - d.days,
+    wall.getUTCHours(),
+    wall.getUTCMinutes(),
+    wall.getUTCSeconds(),
+    wall.getUTCMilliseconds(),
+  );
+  if (!inDateRange(local) || !inDateRange(local - DAY_MS) || !inDateRange(local + DAY_MS)) return -Infinity;
+  // time.Date: look up the offset at the wall time taken as UTC; if the resulting instant lies outside
+  // that zone period, use the offset in force at the resulting instant instead. Equivalent to:
+  const offset = zone.offsetAt(local - zone.offsetAt(local));
+  const result = local - offset - d.hours * HOUR_MS;
+  return inDateRange(result) ? result : -Infinity;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buckets
+
+function isoWeek(year: number, month: number, day: number): { year: number; week: number } {
+  const date = wallToMs(year, month - 1, day, 0, 0, 0, 0);
+  const weekday = mod(new Date(date).getUTCDay() + 6, 7); // Monday = 0
+  const thursday = date + (3 - weekday) * DAY_MS;
+  const isoYear = new Date(thursday).getUTCFullYear();
+  const jan1 = wallToMs(isoYear, 0, 1, 0, 0, 0, 0);
+  return { year: isoYear, week: Math.floor((thursday - jan1) / (7 * DAY_MS)) + 1 };
+}
+
+// Same integer encodings as restic (YYYYMMDDHH, YYYYMMDD, YYYYWW, YYYYMM, YYYY).
+const BUCKETS: Record<BucketRule, (f: WallFields) => number> = {
+  hourly: (f) => f.year * 1_000_000 + f.month * 10_000 + f.day * 100 + f.hour,
+  daily: (f) => f.year * 10_000 + f.month * 100 + f.day,
+  weekly: (f) => {
+    const w = isoWeek(f.year, f.month, f.day);
+    return w.year * 100 + w.week;
+  },
+  monthly: (f) => f.year * 100 + f.month,
+  yearly: (f) => f.year,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Planning
+
+interface Entry {
+  id: string;
+  ms: number;
+}
+
+/**
+ * Splits `items` into the ones `policy` keeps (with every reason) and the ones it removes, both newest
+ * first. Pure except that `options.now` defaults to the current time (only relevant for future items).
+ */
+export function planRetention(
+  items: readonly RetentionItem[],
+  policy: RetentionPolicy,
+  options: RetentionOptions = {},
+): RetentionPlan {
+  const p = normalisePolicy(policy);
+  const zone = resolveZone(options.timeZone);
+  const now = options.now ?? new Date();
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw usage('invalid "now": expected a valid Date');
+  if (!Array.isArray(items)) throw usage('invalid retention items: expected an array');
+
+  const entries: Entry[] = items.map((item, index) => {
+    const time: unknown = item?.time;
+    if (!(time instanceof Date) || Number.isNaN(time.getTime())) {
+      throw usage(`invalid retention item ${String(item?.id ?? index)}: time must be a valid Date`);
+    }
+    return { id: item.id, ms: time.getTime() };
+  });
+  // Newest first; Array.prototype.sort is stable, so equal times keep their input order (restic: sort.Stable).
+  entries.sort((a, b) => b.ms - a.ms);
+
+  const keep: KeptItem[] = [];
+  const remove: RemovedItem[] = [];
+  if (p.empty) {
+    for (const e of entries) keep.push({ id: e.id, time: new Date(e.ms), reasons: ['no policy'] });
+    return { keep, remove };
+  }
+  if (entries.length === 0) return { keep, remove };
+
+  // restic findLatestTimestamp: the newest snapshot that is not in the future, starting from Go's zero time.
+  const nowMs = now.getTime();
+  let latest = GO_ZERO_TIME_MS;
+  for (const e of entries) if (e.ms > latest && e.ms < nowMs) latest = e.ms;
+  // Go's zero time is in UTC; otherwise the newest snapshot's time is read in our zone.
+  const latestZone = latest === GO_ZERO_TIME_MS ? UTC_ZONE : zone;
+  const cutoff = (d: RetentionDuration): number => subtractDuration(latestZone, latest, d);
+
+  const withinCutoff = p.within === undefined ? undefined : cutoff(p.within.duration);
+  const countState = COUNT_RULES.map((rule) => ({ rule, count: p.counts[rule], last: undefined as number | undefined }));
+  const withinState = p.withinBuckets.map((w) => ({
+    rule: w.rule,
+    text: w.within.text,
+    cutoff: cutoff(w.within.duration),
+    last: undefined as number | undefined,
+  }));
+  const needFields = withinState.length > 0 || COUNT_RULES.some((r) => r !== 'last' && p.counts[r] !== 0);
+
+  for (let nr = 0; nr < entries.length; nr++) {
+    const cur = entries[nr] as Entry;
+    const oldest = nr === entries.length - 1;
+    const fields = needFields ? wallFields(zone, cur.ms) : undefined;
+    const reasons: string[] = [];
+
+    if (p.within !== undefined && withinCutoff !== undefined && cur.ms > withinCutoff) {
+      reasons.push(`within ${p.within.text}`);
+    }
+
+    for (const b of countState) {
+      if (b.count > 0 || b.count === -1) {
+        const val = b.rule === 'last' ? nr : BUCKETS[b.rule](fields as WallFields);
+        if (val !== b.last || oldest) {
+          reasons.push(val === b.last ? `oldest ${b.rule}` : b.rule);
+          b.last = val;
+          if (b.count > 0) b.count--;
+        }
+      }
+    }
+
+    for (const w of withinState) {
+      if (cur.ms > w.cutoff) {
+        const val = BUCKETS[w.rule](fields as WallFields);
+        if (val !== w.last || oldest) {
+          reasons.push(`${val === w.last ? 'oldest ' : ''}within-${w.rule} ${w.text}`);
+          w.last = val;
+        }
+      }
+    }
+
+    if (reasons.length > 0) keep.push({ id: cur.id, time: new Date(cur.ms), reasons });
+    else remove.push({ id: cur.id, time: new Date(cur.ms) });
+  }
+  return { keep, remove };
+}

@@ -1,0 +1,31 @@
+// s3://BUCKET/KEY targets. A trailing slash means a prefix (multi-object runs), not one key.
+import { SealdropError } from './errors.js';
+
+export interface S3Location {
+  bucket: string;
+  /** The exact key, or the prefix when isPrefix (may be "" for the whole bucket). */
+  key: string;
+  isPrefix: boolean;
+}
+
+export function parseS3Url(text: string, { requireKey = true } = {}): S3Location {
+  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(text);
+  const bucket = match?.[1];
+  if (!match || !bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new SealdropError('USAGE', `"${text}" is not an s3://BUCKET/KEY address`, {
+      hint: 'Write s3://my-backups/db1/dump.sql.gz.gpg (one key) or s3://my-backups/db1/ (a prefix).',
+    });
+  }
+  const key = match[2] ?? '';
+  const isPrefix = key === '' || key.endsWith('/');
+  if (requireKey && key === '') {
+    throw new SealdropError('USAGE', `"${text}" names a bucket but no key`, {
+      hint: 'Add the key (s3://BUCKET/db1.sql.gz.gpg) or a prefix ending in / (s3://BUCKET/db1/).',
+    });
+  }
+  return { bucket, key, isPrefix };
+}
+
+export function formatS3Url(location: S3Location): string {
+  return `s3://${location.bucket}/${location.key}`;
+}

@@ -1,0 +1,125 @@
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mintPolicy, type MintOptions } from '../../src/admin/mint.js';
+import { generateKeyPair } from '../../src/admin/keygen.js';
+import { assertNotExpired, parsePolicyFile } from '../../src/core/policy-file.js';
+import { parseS3Url } from '../../src/core/s3-url.js';
+import { tempDir } from '../support/cli.js';
+
+// Minting is offline: fake static credentials and an endpoint nobody listens on are enough.
+const FAKE_ENV = {
+  AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE00',
+  AWS_SECRET_ACCESS_KEY: 'example-secret-not-real',
+  AWS_REGION: 'eu-west-1',
+  AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+};
+
+let dir: string;
+let recipient: string;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  recipient = (await generateKeyPair({ userId: 'Test Admin <admin@example.com>', outPrefix: join(dir, 'admin'), passphrase: null })).publicKeyPath;
+});
+
+beforeEach(() => {
+  for (const [name, value] of Object.entries(FAKE_ENV)) process.env[name] = value;
+  delete process.env.AWS_SESSION_TOKEN;
+});
+
+let counter = 0;
+async function mint(target: string, extra: Partial<MintOptions> = {}) {
+  const out = join(dir, `policy-${++counter}.json`);
+  const result = await mintPolicy({ location: parseS3Url(target), recipientFiles: [recipient], out, ...extra });
+  return { out, result, text: await readFile(out, 'utf8') };
+}
+
+describe('policy mint (offline)', () => {
+  it('writes a 0600 policy file whose summary comes from the signed document', async () => {
+    const { out, result, text } = await mint('s3://acme-backups/db1/mysql.sql.gz.gpg', { maxSize: 2 * 1024 ** 3, expiresInMs: 36 * 3600_000 });
+    expect((await stat(out)).mode & 0o777).toBe(0o600);
+    const { file, summary } = parsePolicyFile(text, out);
+    expect(file.sealdrop).toBe(1);
+    expect(Object.keys(file.fields).at(-1)).toBe('X-Amz-Signature');
+    expect(summary.location).toEqual({ bucket: 'acme-backups', key: 'db1/mysql.sql.gz.gpg', isPrefix: false });
+    expect(summary.maxSize).toBe(2 * 1024 ** 3);
+    expect(summary.acl).toBe('private');
+    expect(summary.region).toBe('eu-west-1');
+    expect(summary.url).toBe('http://127.0.0.1:9/acme-backups');
+    expect(Math.abs(summary.expiresAt.getTime() - Date.now() - 36 * 3600_000)).toBeLessThan(5000);
+    expect(result.warnings).toEqual([]);
+    expect(file.recipients[0]).toContain('BEGIN PGP PUBLIC KEY BLOCK');
+  });
+
+  it('mints prefix policies with a starts-with condition on the key', async () => {
+    const { out, text } = await mint('s3://acme-backups/db1/');
+    const { summary } = parsePolicyFile(text, out);
+    expect(summary.location).toEqual({ bucket: 'acme-backups', key: 'db1/', isPrefix: true });
+  });
+
+  it('warns about session tokens and expiries beyond 7 days', async () => {
+    process.env.AWS_SESSION_TOKEN = 'session-token';
+    const { result } = await mint('s3://acme-backups/k', { expiresInMs: 8 * 86_400_000 });
+    expect(result.warnings.join('\n')).toMatch(/temporary credentials/);
+    expect(result.warnings.join('\n')).toMatch(/over 7 days/);
+    expect(result.summary.hasSessionToken).toBe(true);
+  });
+
+  it('refuses to overwrite a file without force, and sizes above 5GiB', async () => {
+    const { out } = await mint('s3://acme-backups/k');
+    await expect(mintPolicy({ location: parseS3Url('s3://acme-backups/k'), recipientFiles: [recipient], out })).rejects.toMatchObject({ code: 'FILE_EXISTS' });
+    await expect(mintPolicy({ location: parseS3Url('s3://acme-backups/k'), recipientFiles: [recipient], out, force: true })).resolves.toBeTruthy();
+    await expect(mint('s3://acme-backups/k', { maxSize: 6 * 1024 ** 3 })).rejects.toMatchObject({ code: 'USAGE' });
+  });
+
+  it('refuses a private key file as nothing but its public part', async () => {
+    const { text, out } = await mint('s3://acme-backups/k', { recipientFiles: [recipient.replace('.pub.asc', '.key.asc')] });
+    expect(parsePolicyFile(text, out).file.recipients[0]).not.toContain('PRIVATE');
+  });
+});
+
+describe('policy file parsing', () => {
+  let good: string;
+  beforeAll(async () => {
+    good = (await mint('s3://acme-backups/db1/mysql.sql.gz.gpg')).text;
+  });
+  const edit = (change: (json: { sealdrop: unknown; recipients: unknown; fields: Record<string, string> }) => void) => {
+    const json = JSON.parse(good);
+    change(json);
+    return JSON.stringify(json);
+  };
+
+  it.each([
+    ['truncated', () => good.slice(0, good.length / 2), /db1\.json: not valid JSON/],
+    ['not an object', () => '[1,2]', /not a sealdrop policy file/],
+    ['an unknown version', () => edit((j) => (j.sealdrop = 2)), /version 2 is not supported/],
+    ['no recipients', () => edit((j) => (j.recipients = [])), /recipients/],
+    ['an edited key field', () => edit((j) => (j.fields.key = 'other/key')), /"key" field does not match the signed policy/],
+    ['an edited acl field', () => edit((j) => (j.fields.acl = 'public-read')), /"acl" field does not match/],
+    ['an added field', () => edit((j) => (j.fields['x-amz-meta-evil'] = '1')), /"x-amz-meta-evil" field does not match/],
+    ['a damaged policy document', () => edit((j) => (j.fields.Policy = 'bm90IGpzb24=')), /not base64-encoded JSON/],
+    ['no signature field', () => edit((j) => delete j.fields['X-Amz-Signature']), /"x-amz-signature" field is missing/],
+  ])('names the file and the problem for %s', (_, make, message) => {
+    let error: unknown;
+    try {
+      parsePolicyFile(make(), 'db1.json');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: 'POLICY_FILE_INVALID', exitStatus: 2 });
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('tells an expired policy apart', async () => {
+    const { summary } = parsePolicyFile(good, 'db1.json');
+    expect(() => assertNotExpired(summary, 'db1.json')).not.toThrow();
+    expect(() => assertNotExpired(summary, 'db1.json', new Date(Date.now() + 8 * 86_400_000))).toThrowError(/expired at/);
+  });
+
+  it('survives a round trip through a file untouched', async () => {
+    const path = join(dir, 'copy.json');
+    await writeFile(path, good);
+    expect(parsePolicyFile(await readFile(path, 'utf8'), path).summary.location.key).toBe('db1/mysql.sql.gz.gpg');
+  });
+});

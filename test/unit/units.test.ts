@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { SealdropError } from '../../src/core/errors.js';
+import { formatBytes, formatDuration, parseDuration, parseSize } from '../../src/core/units.js';
+import { parseS3Url } from '../../src/core/s3-url.js';
+
+describe('parseSize', () => {
+  it.each([
+    ['1048576', 1048576],
+    ['5GiB', 5 * 1024 ** 3],
+    ['2G', 2 * 1024 ** 3],
+    ['500MB', 500_000_000],
+    ['1.5KiB', 1536],
+    ['8 mib', 8 * 1024 ** 2],
+  ])('reads %s as %d bytes', (text, bytes) => expect(parseSize(text)).toBe(bytes));
+
+  it.each(['', 'lots', '5XB', '-1', '1e9'])('refuses "%s" with a usage error', (text) => {
+    expect(() => parseSize(text)).toThrow(SealdropError);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['2s', 2000],
+    ['36h', 36 * 3600_000],
+    ['7d', 7 * 86_400_000],
+    ['1d12h', 36 * 3600_000],
+    ['2w', 14 * 86_400_000],
+    ['90m', 90 * 60_000],
+  ])('reads %s as %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['', '7', 'd', '1y', 'soon', '3h-1m'])('refuses "%s"', (text) => {
+    expect(() => parseDuration(text)).toThrowError(/not a duration/);
+  });
+});
+
+describe('formatting', () => {
+  it('formats bytes and durations for people', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(5 * 1024 ** 3)).toBe('5.00 GiB');
+    expect(formatDuration(6 * 86_400_000 + 23 * 3600_000 + 59_000)).toBe('6d 23h');
+    expect(formatDuration(42_000)).toBe('42s');
+    expect(formatDuration(0)).toBe('0s');
+  });
+});
+
+describe('parseS3Url', () => {
+  it('splits bucket and key, and tells a prefix by its trailing slash', () => {
+    expect(parseS3Url('s3://acme-backups/db1/dump.sql.gz.gpg')).toEqual({ bucket: 'acme-backups', key: 'db1/dump.sql.gz.gpg', isPrefix: false });
+    expect(parseS3Url('s3://acme-backups/db1/')).toEqual({ bucket: 'acme-backups', key: 'db1/', isPrefix: true });
+    expect(parseS3Url('s3://acme-backups', { requireKey: false })).toEqual({ bucket: 'acme-backups', key: '', isPrefix: true });
+  });
+
+  it.each(['acme/key', 's3://', 's3://Bad_Bucket/key', 's3://acme-backups'])('refuses "%s"', (text) => {
+    expect(() => parseS3Url(text)).toThrow(SealdropError);
+  });
+});
