@@ -38,8 +38,8 @@ describe('key generate', () => {
 });
 
 describe('recipients are checked at the door', () => {
-  const make = (options: Partial<Parameters<typeof openpgp.generateKey>[0]>) =>
-    openpgp.generateKey({ userIDs: [{ email: 'k@example.com' }], format: 'armored', ...options } as Parameters<typeof openpgp.generateKey>[0]);
+  type KeyOptions = Omit<Parameters<typeof openpgp.generateKey>[0], 'userIDs' | 'format'>;
+  const make = (options: KeyOptions) => openpgp.generateKey({ userIDs: [{ email: 'k@example.com' }], ...options, format: 'armored' });
 
   it('accepts a current key and reports what it is', async () => {
     const { publicKey } = await make({});
