@@ -11,6 +11,8 @@ export interface CliResult {
   status: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
+  /** stdout as bytes, for byte-exact comparisons. */
+  stdoutBytes: Buffer;
   stderr: string;
 }
 
@@ -32,9 +34,10 @@ export function run(command: string, args: string[], options: CliOptions = {}): 
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', reject);
-    child.on('close', (status, signal) =>
-      resolve({ status, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }),
-    );
+    child.on('close', (status, signal) => {
+      const stdoutBytes = Buffer.concat(stdout);
+      resolve({ status, signal, stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr: Buffer.concat(stderr).toString('utf8') });
+    });
     child.stdin.on('error', () => {}); // the command may exit before reading its input
     child.stdin.end(options.input ?? '');
   });
