@@ -14,6 +14,12 @@ export const DEFAULT_EXPIRY_MS = 7 * 86_400_000;
 /** AWS may not honour SigV4 signatures older than this. */
 const SIGV4_MAX_AGE_MS = 7 * 86_400_000;
 export const OBJECT_CONTENT_TYPE = 'application/pgp-encrypted';
+/**
+ * The only canned ACL that works everywhere: AWS buckets with ACLs disabled (the default since 2023)
+ * refuse any other, and on stores with ACLs (Ceph RGW) it is what lets the bucket owner, the admin,
+ * read objects a write-only uploader created. With "private" nobody could restore them.
+ */
+export const DEFAULT_ACL = 'bucket-owner-full-control';
 
 export interface MintOptions {
   location: S3Location;
@@ -33,7 +39,7 @@ export interface MintResult extends LoadedPolicy {
 }
 
 export async function mintPolicy(options: MintOptions): Promise<MintResult> {
-  const { location, expiresInMs = DEFAULT_EXPIRY_MS, maxSize = MAX_OBJECT_SIZE, acl = 'private' } = options;
+  const { location, expiresInMs = DEFAULT_EXPIRY_MS, maxSize = MAX_OBJECT_SIZE, acl = DEFAULT_ACL } = options;
   if (options.recipientFiles.length === 0) {
     throw new SealdropError('USAGE', 'no --recipient given', { hint: 'Pass --recipient PUB.asc (the admin public key).' });
   }

@@ -13,6 +13,9 @@ export function resolveEndpoint(endpoint?: string, env = process.env): string | 
 }
 
 export function createS3Client(options: S3ClientOptions = {}): S3Client {
+  // The SDK version is pinned and works on Node 20; its notice about future releases needing Node 22
+  // is for us (see package.json), not for the operator reading sealdrop's stderr.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const endpoint = resolveEndpoint(options.endpoint);
   const region = options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined);
   return new S3Client({

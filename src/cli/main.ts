@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // sealdrop's command line: wiring only. Each command parses, calls one function and prints.
+// Admin commands load their implementation (and the AWS SDK) on use, so `push` never loads the SDK.
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { EXIT } from '../core/errors.js';
 import { registerKeyCommands } from './key.js';
 import { reportError } from './output.js';
 import { registerPolicyCommands } from './policy.js';
+import { registerPushCommand } from './push.js';
 import { registerSetupCommand } from './setup.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -30,6 +32,7 @@ Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure
   registerKeyCommands(program);
   registerPolicyCommands(program);
   registerSetupCommand(program);
+  registerPushCommand(program);
   return program;
 }
 

@@ -1,6 +1,5 @@
 // sealdrop policy mint | show | curl
 import type { Command } from 'commander';
-import { mintPolicy } from '../admin/mint.js';
 import { inspectKey, readArmoredKey } from '../core/openpgp-keys.js';
 import { assertNotExpired, loadPolicyFile, type LoadedPolicy } from '../core/policy-file.js';
 import { formatS3Url, parseS3Url } from '../core/s3-url.js';
@@ -19,7 +18,7 @@ export function registerPolicyCommands(program: Command): void {
     .requiredOption('--out <FILE>', 'policy file to write (mode 0600)')
     .option('--expires <DURATION>', 'how long the policy works, e.g. 36h (default 7d)', durationArg)
     .option('--max-size <SIZE>', 'largest object allowed, e.g. 2GiB (default and ceiling 5GiB)', sizeArg)
-    .option('--acl <ACL>', 'canned ACL the object gets (default private)')
+    .option('--acl <ACL>', 'canned ACL the object gets (default bucket-owner-full-control: the admin must be able to read it)')
     .option('--name <LABEL>', 'label for people (host or database name)')
     .option('--region <REGION>', 'AWS region (else AWS_REGION)')
     .option('--endpoint <URL>', 'S3 endpoint (else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS)')
@@ -34,6 +33,7 @@ Example:
       --recipient admin.pub.asc --expires 7d --max-size 2GiB --name db1 --out db1.policy.json
   scp db1.policy.json db1:/etc/sealdrop/policy.json`)
     .action(async (target: string, options: MintCliOptions) => {
+      const { mintPolicy } = await import('../admin/mint.js');
       const result = await mintPolicy({
         location: parseS3Url(target),
         recipientFiles: options.recipient ?? [],

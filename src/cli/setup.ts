@@ -1,6 +1,5 @@
 // sealdrop setup s3://BUCKET
 import type { Command } from 'commander';
-import { setupBucket } from '../admin/setup.js';
 import { parseS3Url } from '../core/s3-url.js';
 import { printJson, say, warn } from './output.js';
 
@@ -21,6 +20,7 @@ Example:
   sealdrop setup s3://acme-backups --create --uploader arn:aws:iam::123456789012:user/backup-uploader
   # then attach the printed IAM policy to the uploader user and the bucket policy to the bucket`)
     .action(async (target: string, options: { create?: boolean; uploader?: string; region?: string; endpoint?: string; json?: boolean }) => {
+      const { setupBucket } = await import('../admin/setup.js');
       const { bucket } = parseS3Url(target, { requireKey: false });
       const result = await setupBucket({ bucket, create: options.create, uploaderArn: options.uploader, region: options.region, endpoint: options.endpoint });
       result.warnings.forEach(warn);

@@ -41,7 +41,11 @@ const CATALOGUE = {
   S3_REFUSED: { exit: EXIT.failed, hint: 'See the message from S3 above.' },
   S3_UNREACHABLE: { exit: EXIT.failed, hint: 'Check the endpoint URL and the network, then try again.' },
   NOT_FOUND: { exit: EXIT.failed, hint: 'List what exists with `sealdrop versions`.' },
-  DUMP_FAILED: { exit: EXIT.failed, hint: 'Fix the dump command; nothing was uploaded.' },
+  OBJECT_FORMAT: {
+    exit: EXIT.failed,
+    hint: 'Not a sealdrop backup (gzip or raw data inside an OpenPGP message); inspect it with `gpg --list-packets`.',
+  },
+  DUMP_FAILED: { exit: EXIT.failed, hint: 'Run the dump command by hand to see why it fails (its stderr is shown above).' },
   EMPTY_INPUT: { exit: EXIT.failed, hint: 'Check the dump command, or pass --allow-empty if empty is expected.' },
   TOO_LARGE: { exit: EXIT.failed, hint: 'Mint a policy with a larger --max-size (at most 5GiB), or compress harder.' },
   DISK_FULL: { exit: EXIT.failed, hint: 'Free space in the spool directory or point --spool-dir elsewhere.' },

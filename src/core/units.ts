@@ -10,6 +10,7 @@ const SIZE_UNITS: Record<string, number> = {
 };
 
 const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
   s: 1000,
   m: 60_000,
   h: 3_600_000,
@@ -27,15 +28,18 @@ export function parseSize(text: string, what = 'size'): number {
   return Math.round(Number(match[1]) * factor);
 }
 
-/** Parses "90s", "36h", "7d", "1d12h", "2w" into milliseconds. */
+/** Parses "250ms", "90s", "36h", "7d", "1d12h", "2w" into milliseconds. */
 export function parseDuration(text: string, what = 'duration'): number {
-  const parts = /^(?:\d+[smhdw])+$/i.test(text.trim()) ? text.trim().toLowerCase().match(/\d+[smhdw]/g) : null;
+  const parts = /^(?:\d+(?:ms|[smhdw]))+$/i.test(text.trim()) ? text.trim().toLowerCase().match(/\d+(?:ms|[smhdw])/g) : null;
   if (!parts) {
     throw new SealdropError('USAGE', `${what} "${text}" is not a duration`, {
       hint: 'Write durations like 90s, 30m, 36h, 7d or 1d12h.',
     });
   }
-  return parts.reduce((total, part) => total + Number(part.slice(0, -1)) * DURATION_UNITS[part.slice(-1)]!, 0);
+  return parts.reduce((total, part) => {
+    const [, amount, unit] = /^(\d+)(\D+)$/.exec(part)!;
+    return total + Number(amount) * DURATION_UNITS[unit!]!;
+  }, 0);
 }
 
 export function formatBytes(bytes: number): string {
@@ -53,6 +57,7 @@ export function formatBytes(bytes: number): string {
 /** "6d 23h", "3h 12m", "42s": precise enough for expiry and age displays. */
 export function formatDuration(ms: number): string {
   const sign = ms < 0 ? '-' : '';
+  if (Math.abs(ms) < 1000) return `${sign}${Math.round(Math.abs(ms))}ms`;
   let seconds = Math.round(Math.abs(ms) / 1000);
   const days = Math.floor(seconds / 86_400);
   seconds -= days * 86_400;

@@ -44,7 +44,7 @@ describe('policy mint (offline)', () => {
     expect(Object.keys(file.fields).at(-1)).toBe('X-Amz-Signature');
     expect(summary.location).toEqual({ bucket: 'acme-backups', key: 'db1/mysql.sql.gz.gpg', isPrefix: false });
     expect(summary.maxSize).toBe(2 * 1024 ** 3);
-    expect(summary.acl).toBe('private');
+    expect(summary.acl).toBe('bucket-owner-full-control');
     expect(summary.region).toBe('eu-west-1');
     expect(summary.url).toBe('http://127.0.0.1:9/acme-backups');
     expect(Math.abs(summary.expiresAt.getTime() - Date.now() - 36 * 3600_000)).toBeLessThan(5000);

@@ -21,6 +21,8 @@ describe('parseSize', () => {
 describe('parseDuration', () => {
   it.each([
     ['2s', 2000],
+    ['250ms', 250],
+    ['1m30s', 90_000],
     ['36h', 36 * 3600_000],
     ['7d', 7 * 86_400_000],
     ['1d12h', 36 * 3600_000],
@@ -39,7 +41,8 @@ describe('formatting', () => {
     expect(formatBytes(5 * 1024 ** 3)).toBe('5.00 GiB');
     expect(formatDuration(6 * 86_400_000 + 23 * 3600_000 + 59_000)).toBe('6d 23h');
     expect(formatDuration(42_000)).toBe('42s');
-    expect(formatDuration(0)).toBe('0s');
+    expect(formatDuration(0)).toBe('0ms');
+    expect(formatDuration(420)).toBe('420ms');
   });
 });
 

@@ -1,0 +1,51 @@
+// Compression and OpenPGP encryption as stream stages. The message format is the contract with
+// stock tools: v3 PKESK + SEIPD v1 (MDC), AES-256, no OpenPGP compression — what GnuPG 2.2 reads.
+import { randomBytes } from 'node:crypto';
+import { Duplex, PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import * as openpgp from 'openpgp';
+
+export type Compression = 'gzip' | 'none';
+
+/** OpenPGP.js inflates its output and slows down when fed small chunks. */
+const CHUNK_BYTES = 1 << 20;
+
+export function compressor(compression: Compression, level: number): Transform {
+  return compression === 'gzip' ? createGzip({ level, chunkSize: 256 * 1024 }) : new PassThrough();
+}
+
+/** Regroups a stream into chunks of at least `size` bytes (the last may be smaller). */
+export function rechunk(size = CHUNK_BYTES): Transform {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= size) {
+        this.push(Buffer.concat(pending, pendingBytes));
+        pending = [];
+        pendingBytes = 0;
+      }
+      callback();
+    },
+    flush(callback: TransformCallback) {
+      callback(null, pendingBytes > 0 ? Buffer.concat(pending, pendingBytes) : null);
+    },
+  });
+}
+
+export async function encryptor(recipients: openpgp.Key[]): Promise<Duplex> {
+  const plaintext = new PassThrough({ highWaterMark: CHUNK_BYTES });
+  const message = await openpgp.createMessage({ binary: Readable.toWeb(plaintext) as ReadableStream<Uint8Array> });
+  const ciphertext = await openpgp.encrypt({
+    message,
+    encryptionKeys: recipients,
+    format: 'binary',
+    // A caller-chosen session key keeps OpenPGP.js from switching to SEIPDv2 (unreadable by gpg 2.2)
+    // when every recipient advertises it.
+    sessionKey: { data: randomBytes(32), algorithm: 'aes256' },
+    config: { aeadProtect: false, preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed },
+  });
+  return Duplex.from({ writable: plaintext, readable: Readable.fromWeb(ciphertext as import('node:stream/web').ReadableStream<Uint8Array>) });
+}

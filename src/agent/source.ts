@@ -1,0 +1,43 @@
+// Where the dump comes from: our stdin, or a command we spawn (its stdout is the data, its stderr passes through).
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { SealdropError } from '../core/errors.js';
+
+export interface DumpSource {
+  stream: Readable;
+  /** Settles when the producer is done; rejects with DUMP_FAILED when it failed. */
+  finished: Promise<void>;
+  /** Stops the producer (on interrupt or a failure downstream). */
+  stop(): void;
+}
+
+export function stdinSource(): DumpSource {
+  return { stream: process.stdin, finished: Promise.resolve(), stop: () => process.stdin.destroy() };
+}
+
+export function commandSource(command: string, args: readonly string[]): DumpSource {
+  const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'inherit'] });
+  const shown = [command, ...args].join(' ');
+  const finished = new Promise<void>((resolve, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        new SealdropError('DUMP_FAILED', `can't run "${command}": ${error.code === 'ENOENT' ? 'command not found' : error.message}`, {
+          hint: 'Check the command after -- (is it installed and on PATH?); nothing was uploaded.',
+        }),
+      );
+    });
+    child.once('close', (code, signal) => {
+      if (code === 0) return resolve();
+      const how = signal ? `was killed by signal ${signal}` : `exited with status ${code}`;
+      reject(new SealdropError('DUMP_FAILED', `the dump command "${shown}" ${how}; nothing was uploaded`));
+    });
+  });
+  finished.catch(() => {}); // awaited later, after the pipeline: don't let it count as unhandled meanwhile
+  return {
+    stream: child.stdout,
+    finished,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
+}

@@ -1,0 +1,135 @@
+// The POST: the policy's fields in order, the spooled ciphertext last, with an exact Content-Length,
+// streamed from disk. Retries transient failures; never a refusal (4xx) that would only repeat.
+import { createReadStream } from 'node:fs';
+import { PassThrough, Transform } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import FormData from 'form-data';
+import { Agent, request } from 'undici';
+import { SealdropError } from '../core/errors.js';
+
+export interface UploadOptions {
+  url: string;
+  fields: Record<string, string>;
+  filePath: string;
+  fileSize: number;
+  contentType: string;
+  retries: number;
+  /** First backoff delay; doubles each retry, with full jitter. */
+  retryDelayMs: number;
+  signal?: AbortSignal;
+  onProgress?: (sentBytes: number, totalBytes: number) => void;
+  onRetry?: (attempt: number, delayMs: number, reason: string) => void;
+}
+
+export interface UploadResult {
+  versionId: string | null;
+  etag: string | null;
+  attempts: number;
+}
+
+const MAX_BACKOFF_MS = 60_000;
+
+const dispatcher = new Agent({ connect: { timeout: 15_000 }, headersTimeout: 120_000, bodyTimeout: 120_000 });
+
+export async function upload(options: UploadOptions): Promise<UploadResult> {
+  for (let attempt = 1; ; attempt++) {
+    let failure: Transient;
+    try {
+      return { ...(await postOnce(options)), attempts: attempt };
+    } catch (error) {
+      if (!(error instanceof Transient) || attempt > options.retries || options.signal?.aborted) {
+        throw error instanceof Transient ? error.final(attempt) : error;
+      }
+      failure = error;
+    }
+    const delay = Math.min(MAX_BACKOFF_MS, options.retryDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    options.onRetry?.(attempt, delay, failure.message);
+    await sleep(delay, undefined, { signal: options.signal }).catch(() => {});
+    if (options.signal?.aborted) throw failure.final(attempt);
+  }
+}
+
+/** A failure worth another attempt: the network, a 5xx, SlowDown. */
+class Transient extends Error {
+  final(attempts: number): SealdropError {
+    return new SealdropError('S3_UNREACHABLE', `upload failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${this.message}`);
+  }
+}
+
+async function postOnce(options: UploadOptions): Promise<Omit<UploadResult, 'attempts'>> {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(options.fields)) form.append(name, value);
+  let sent = 0;
+  const counted = createReadStream(options.filePath, { highWaterMark: 1 << 20 }).pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        sent += chunk.length;
+        options.onProgress?.(sent, options.fileSize);
+        callback(null, chunk);
+      },
+    }),
+  );
+  form.append('file', counted, { knownLength: options.fileSize, filename: 'backup.gpg', contentType: options.contentType });
+  const body = new PassThrough({ highWaterMark: 1 << 20 });
+  form.pipe(body);
+
+  let response;
+  try {
+    response = await request(options.url, {
+      method: 'POST',
+      headers: { ...form.getHeaders(), 'content-length': String(form.getLengthSync()) },
+      body,
+      dispatcher,
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    throw new Transient(describeNetworkError(error));
+  }
+  const text = await response.body.text();
+  const status = response.statusCode;
+  if (status >= 200 && status < 300) {
+    const header = (name: string) => {
+      const value = response.headers[name];
+      return typeof value === 'string' ? value : null;
+    };
+    const etag = header('etag') ?? xmlValue(text, 'ETag');
+    return { versionId: header('x-amz-version-id'), etag: etag ? etag.replaceAll('"', '') : null };
+  }
+  const code = xmlValue(text, 'Code') ?? `HTTP ${status}`;
+  const message = xmlValue(text, 'Message') ?? '';
+  if (status >= 500 || code === 'SlowDown' || code === 'RequestTimeout') throw new Transient(`S3 answered ${status} ${code} ${message}`.trim());
+  throw refusal(status, code, message);
+}
+
+function describeNetworkError(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  const cause = (error as { cause?: { code?: string } }).cause?.code;
+  return [code ?? cause, message].filter(Boolean).join(': ') || String(error);
+}
+
+/** S3's XML error as something an operator can act on. */
+function refusal(status: number, code: string, message: string): SealdropError {
+  const said = `S3 refused the upload: ${status} ${code}${message ? ` (${message})` : ''}`;
+  if (/policy expired/i.test(message)) return new SealdropError('POLICY_EXPIRED', said);
+  if (/condition failed/i.test(message)) {
+    return new SealdropError('S3_REFUSED', said, {
+      hint: 'The upload broke a condition of the signed policy: mint a policy for this key/prefix, acl and size.',
+    });
+  }
+  const hints: Record<string, string> = {
+    SignatureDoesNotMatch: 'The policy file was altered after minting, or was minted with a wrong secret key: mint it again.',
+    InvalidAccessKeyId: 'The access key that signed the policy no longer exists: mint a new policy with a live uploader key.',
+    ExpiredToken: 'The policy was minted with temporary credentials that have expired: mint it with a long-lived key.',
+    EntityTooLarge: "The backup is larger than the policy's --max-size: mint a policy with a larger limit.",
+    EntityTooSmall: 'The backup is empty or smaller than the policy allows.',
+    AccessDenied: 'The uploader identity may not write here: check the IAM user policy / bucket policy (sealdrop setup prints both).',
+    NoSuchBucket: 'The bucket does not exist: check the policy (sealdrop policy show) and the bucket.',
+  };
+  return new SealdropError(code === 'EntityTooLarge' ? 'TOO_LARGE' : 'S3_REFUSED', said, hints[code] ? { hint: hints[code] } : {});
+}
+
+function xmlValue(xml: string, tag: string): string | null {
+  const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
+  return match?.[1] === undefined ? null : match[1].replaceAll('&quot;', '"').replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+}

@@ -1,0 +1,31 @@
+// One self-overwriting progress line on stderr, only on a terminal.
+import { formatBytes, formatDuration } from '../core/units.js';
+
+export interface ProgressLine {
+  update(label: string, bytes: number, totalBytes?: number): void;
+  done(): void;
+}
+
+const SILENT: ProgressLine = { update() {}, done() {} };
+
+export function progressLine({ quiet = false } = {}): ProgressLine {
+  if (quiet || !process.stderr.isTTY) return SILENT;
+  const started = performance.now();
+  let lastDrawn = 0;
+  let drawn = false;
+  return {
+    update(label, bytes, totalBytes) {
+      const now = performance.now();
+      if (now - lastDrawn < 250) return;
+      lastDrawn = now;
+      const elapsed = (now - started) / 1000;
+      const rate = elapsed > 0 ? `${formatBytes(bytes / elapsed)}/s` : '';
+      const amount = totalBytes ? `${formatBytes(bytes)} of ${formatBytes(totalBytes)}` : formatBytes(bytes);
+      process.stderr.write(`\r\x1b[K${label} ${amount}  ${rate}  ${formatDuration(elapsed * 1000)}`);
+      drawn = true;
+    },
+    done() {
+      if (drawn) process.stderr.write('\r\x1b[K');
+    },
+  };
+}

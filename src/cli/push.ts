@@ -1,0 +1,96 @@
+// sealdrop push
+import type { Command } from 'commander';
+import { push, type PushResult } from '../agent/push.js';
+import type { Compression } from '../agent/encrypt.js';
+import { SealdropError } from '../core/errors.js';
+import { formatBytes, formatDuration } from '../core/units.js';
+import { durationArg, integerArg } from './args.js';
+import { printJson, say, table, warn } from './output.js';
+import { progressLine } from './progress.js';
+
+interface PushCliOptions {
+  policy: string;
+  compress: string;
+  level: number;
+  allowEmpty?: boolean;
+  spoolDir?: string;
+  retries: number;
+  retryDelay: number;
+  warnExpiry: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerPushCommand(program: Command): void {
+  program
+    .command('push')
+    .description('encrypt a dump to the policy\'s recipients and upload it as a new version (runs on servers)')
+    .requiredOption('--policy <FILE>', 'policy file from `sealdrop policy mint`')
+    .argument('[COMMAND...]', 'dump command to run (after --); its stdout is the data. Without it, stdin is.')
+    .option('--compress <gzip|none>', 'compression before encryption', 'gzip')
+    .option('--level <1-9>', 'gzip level', integerArg, 6)
+    .option('--allow-empty', 'upload even when the input is empty')
+    .option('--spool-dir <DIR>', 'where the ciphertext is spooled before upload (default: the OS temp dir)')
+    .option('--retries <N>', 'retries on network errors and 5xx', integerArg, 5)
+    .option('--retry-delay <DURATION>', 'first retry delay, doubled each time', durationArg, 1000)
+    .option('--warn-expiry <DURATION>', 'warn when the policy expires within this', durationArg, 3 * 86_400_000)
+    .option('--json', 'print the result as one JSON object on stdout')
+    .option('-q, --quiet', 'no progress and no summary (warnings and errors still go to stderr)')
+    .addHelpText('after', `
+Nothing is uploaded, and no spool file is left, when the command fails, the input is empty, the
+result is over the policy's max size, the disk fills up or the run is interrupted (exit 130/143).
+
+Examples:
+  sealdrop push --policy /etc/sealdrop/db1.json -- mysqldump --single-transaction --all-databases
+  pg_dump -Fc app | sealdrop push --policy /etc/sealdrop/app.json --compress none
+  # cron, nightly at 02:30:
+  30 2 * * * root sealdrop push --policy /etc/sealdrop/db1.json --quiet -- mysqldump --all-databases`)
+    .action(async (command: string[], options: PushCliOptions) => {
+      if (options.compress !== 'gzip' && options.compress !== 'none') {
+        throw new SealdropError('USAGE', `--compress ${options.compress}: use gzip or none`);
+      }
+      const progress = progressLine({ quiet: options.quiet || options.json });
+      const controller = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
+      process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+      try {
+        const result = await push({
+          policyPath: options.policy,
+          command,
+          compression: options.compress as Compression,
+          level: options.level,
+          allowEmpty: options.allowEmpty,
+          spoolDir: options.spoolDir,
+          retries: options.retries,
+          retryDelayMs: options.retryDelay,
+          warnExpiryMs: options.warnExpiry,
+          signal: controller.signal,
+          onWarning: warn,
+          onProgress: ({ phase, bytes, totalBytes }) => progress.update(phase, bytes, totalBytes),
+          onRetry: (attempt, delay, reason) => {
+            progress.done();
+            warn(`attempt ${attempt} failed (${reason}); retrying in ${formatDuration(delay)}`);
+          },
+        });
+        progress.done();
+        if (options.json) printJson(result);
+        else if (!options.quiet) say(summary(result));
+      } finally {
+        progress.done();
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      }
+    });
+}
+
+function summary(result: PushResult): string {
+  return [
+    `Stored s3://${result.bucket}/${result.key}${result.versionId ? ` version ${result.versionId}` : ''}`,
+    table([
+      ['read', formatBytes(result.bytesIn)],
+      ['stored', `${formatBytes(result.bytesOut)} (${result.bytesIn ? ((100 * result.bytesOut) / result.bytesIn).toFixed(1) : '-'}% of input)`],
+      ['time', `${result.seconds.toFixed(1)} s, ${formatBytes(result.bytesIn / Math.max(result.seconds, 0.001))}/s`],
+      ['sha256', result.sha256],
+      ['policy', `expires ${result.policyExpiresAt}`],
+    ]),
+  ].join('\n');
+}
