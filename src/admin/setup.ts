@@ -5,6 +5,7 @@ import {
   CreateBucketCommand,
   GetBucketLifecycleConfigurationCommand,
   GetBucketVersioningCommand,
+  HeadBucketCommand,
   PutBucketVersioningCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -42,7 +43,9 @@ export async function setupBucket(options: SetupOptions): Promise<SetupResult> {
       });
     }
   } catch (error) {
-    throw s3Error(error, `enabling versioning on ${bucket}`);
+    const failure = s3Error(error, `enabling versioning on ${bucket}`);
+    if (failure.code !== 'NOT_FOUND') throw failure;
+    throw new SealdropError('NOT_FOUND', `bucket ${bucket} does not exist`, { hint: 'Pass --create to create it, or check the name and the endpoint.' });
   }
   const warnings = await lifecycleWarnings(client, bucket);
   const fill = (text: string) =>
@@ -59,12 +62,20 @@ export async function setupBucket(options: SetupOptions): Promise<SetupResult> {
   };
 }
 
+/** Creates the bucket unless it exists (some stores answer a repeated CreateBucket with success). */
 async function createBucket(client: S3Client, bucket: string): Promise<boolean> {
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+    return false;
+  } catch (error) {
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) {
+      throw s3Error(error, `looking for bucket ${bucket}`);
+    }
+  }
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     return true;
   } catch (error) {
-    if ((error as Error).name === 'BucketAlreadyOwnedByYou') return false;
     throw s3Error(error, `creating bucket ${bucket}`);
   }
 }

@@ -4,7 +4,7 @@ import { push, type PushResult } from '../agent/push.js';
 import type { Compression } from '../agent/encrypt.js';
 import { SealdropError } from '../core/errors.js';
 import { formatBytes, formatDuration } from '../core/units.js';
-import { durationArg, integerArg } from './args.js';
+import { durationOption, integerArg } from './args.js';
 import { printJson, say, table, warn } from './output.js';
 import { progressLine } from './progress.js';
 
@@ -32,8 +32,8 @@ export function registerPushCommand(program: Command): void {
     .option('--allow-empty', 'upload even when the input is empty')
     .option('--spool-dir <DIR>', 'where the ciphertext is spooled before upload (default: the OS temp dir)')
     .option('--retries <N>', 'retries on network errors and 5xx', integerArg, 5)
-    .option('--retry-delay <DURATION>', 'first retry delay, doubled each time', durationArg, 1000)
-    .option('--warn-expiry <DURATION>', 'warn when the policy expires within this', durationArg, 3 * 86_400_000)
+    .addOption(durationOption('--retry-delay <DURATION>', 'first retry delay, doubled each time', '1s'))
+    .addOption(durationOption('--warn-expiry <DURATION>', 'warn when the policy expires within this', '3d'))
     .option('--json', 'print the result as one JSON object on stdout')
     .option('-q, --quiet', 'no progress and no summary (warnings and errors still go to stderr)')
     .addHelpText('after', `

@@ -1,0 +1,128 @@
+// The minted policy against the real S3 server, with plain curl (the seed article's way).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeleteObjectCommand, GetObjectCommand, PutBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
+import { run, runCli } from '../support/cli.js';
+import { adminClient, freshBucket, listVersions, uploaderClient, withEnv } from '../support/s3.js';
+
+let target: BackupTarget;
+beforeAll(async () => {
+  target = await backupTarget('policy');
+});
+
+/** POSTs `body` with curl using the policy file's fields, some replaced or added. */
+async function curlPost(policyPath: string, body: Buffer | string, change: Record<string, string> = {}, otherUrl?: string) {
+  const { url: ownUrl, fields } = JSON.parse(await readFile(policyPath, 'utf8'));
+  const url = otherUrl ?? ownUrl;
+  const form = Object.entries({ ...fields, ...change }).flatMap(([name, value]) => ['--form-string', `${name}=${value}`]);
+  return run('curl', ['--silent', '--show-error', '--write-out', '\n%{http_code}', ...form, '-F', 'file=@-', url], { input: body });
+}
+
+const statusOf = (result: { stdout: string }) => Number(result.stdout.trim().split('\n').at(-1));
+
+describe('a minted policy', () => {
+  it('lets the printed `policy curl` command upload stdin; two uploads make two versions', async () => {
+    const printed = await runCli(['policy', 'curl', target.policyPath], { env: target.agentEnv });
+    expect(printed.status, printed.stderr).toBe(0);
+    for (const body of ['first upload', 'second upload']) {
+      const uploaded = await run('sh', ['-c', printed.stdout], { input: body });
+      expect(uploaded.status, uploaded.stdout + uploaded.stderr).toBe(0);
+    }
+    const versions = await listVersions(target.bucket, target.key);
+    expect(versions).toHaveLength(2);
+    expect(new Set(versions.map((v) => v.VersionId)).size).toBe(2);
+    const latest = await adminClient().send(new GetObjectCommand({ Bucket: target.bucket, Key: target.key }));
+    expect(await latest.Body!.transformToString()).toBe('second upload');
+  });
+
+  it.each([
+    ['another key', { key: 'db1/other.sql.gz.gpg' }],
+    ['another acl', { acl: 'public-read' }],
+    ['a tampered field', { 'Content-Type': 'text/plain' }],
+    ['an extra field', { 'x-amz-meta-owner': 'mallory' }],
+  ])('is refused by S3 for %s', async (_, change) => {
+    const before = (await listVersions(target.bucket, target.key)).length;
+    const result = await curlPost(target.policyPath, 'payload', change);
+    expect(statusOf(result)).toBe(403);
+    expect(result.stdout).toMatch(/<Code>AccessDenied<\/Code>/);
+    expect((await listVersions(target.bucket, target.key)).length).toBe(before);
+  });
+
+  it('is refused by S3 for another bucket', async () => {
+    const other = await freshBucket('other');
+    const { url } = JSON.parse(await readFile(target.policyPath, 'utf8'));
+    const result = await curlPost(target.policyPath, 'payload', { bucket: other }, url.replace(target.bucket, other));
+    expect(statusOf(result)).toBe(403);
+    expect(await listVersions(other, target.key)).toEqual([]);
+  });
+
+  it('is refused by S3 for a body over --max-size', async () => {
+    const small = join(target.dir, 'small.json');
+    await mint(`s3://${target.bucket}/${target.key}`, [target.publicKey], small, ['--max-size', '1KiB']);
+    expect(statusOf(await curlPost(small, Buffer.alloc(1024, 1)))).toBeLessThan(300);
+    const result = await curlPost(small, Buffer.alloc(1025, 1));
+    expect(statusOf(result)).toBe(400);
+    expect(result.stdout).toMatch(/EntityTooLarge/);
+  });
+
+  it('is refused by S3 once expired, and `policy show` says so with exit 2', async () => {
+    const shortLived = join(target.dir, 'short.json');
+    await mint(`s3://${target.bucket}/${target.key}`, [target.publicKey], shortLived, ['--expires', '2s']);
+    const shown = await runCli(['policy', 'show', shortLived, '--json'], { env: target.agentEnv });
+    expect(shown.status).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ bucket: target.bucket, key: target.key, expired: false });
+    await sleep(2500);
+    const result = await curlPost(shortLived, 'late');
+    expect(statusOf(result)).toBe(403);
+    expect(result.stdout).toMatch(/expired/i);
+    const expired = await runCli(['policy', 'show', shortLived], { env: target.agentEnv });
+    expect(expired.status).toBe(2);
+    expect(expired.stderr).toMatch(/EXPIRED .* ago/);
+    expect(expired.stderr).toMatch(/the upload policy expired at/);
+  });
+
+  it('signs for an identity that cannot read or delete what it wrote (write-only setup)', async () => {
+    const uploader = uploaderClient();
+    await expect(uploader.send(new GetObjectCommand({ Bucket: target.bucket, Key: target.key }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    const [version] = await listVersions(target.bucket, target.key);
+    await expect(uploader.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key, VersionId: version!.VersionId }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+    });
+    await expect(uploader.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect((await listVersions(target.bucket, target.key)).map((v) => v.VersionId)).toContain(version!.VersionId);
+  });
+});
+
+describe('setup', () => {
+  it('is idempotent, verifies versioning and warns about lifecycle rules that expire versions', async () => {
+    const bucket = `setup-${Date.now().toString(36)}`;
+    const env = withEnv();
+    const first = await runCli(['setup', `s3://${bucket}`, '--create', '--json'], { env });
+    expect(first.status, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ bucket, created: true, versioning: 'Enabled', warnings: [] });
+    await adminClient().send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket: bucket,
+        LifecycleConfiguration: { Rules: [{ ID: 'tidy', Status: 'Enabled', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: 30 } }] },
+      }),
+    );
+    const again = await runCli(['setup', `s3://${bucket}`, '--create', '--json'], { env });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/warning: lifecycle rule tidy expires noncurrent versions/);
+    const result = JSON.parse(again.stdout);
+    expect(result).toMatchObject({ created: false, versioning: 'Enabled' });
+    expect(result.policies.iamUserPolicy.Statement[0].Resource).toBe(`arn:aws:s3:::${bucket}/*`);
+    const human = await runCli(['setup', `s3://${bucket}`], { env });
+    expect(human.stderr).toMatch(/versioning enabled \(verified\)/);
+  });
+
+  it('says clearly when the bucket does not exist', async () => {
+    const result = await runCli(['setup', `s3://${await freshBucket('gone')}-nope`], { env: withEnv() });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/bucket .*-nope does not exist\n  hint: Pass --create/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});

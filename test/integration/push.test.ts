@@ -1,0 +1,274 @@
+// sealdrop push against the real S3 server, checked with stock gpg and gunzip.
+import { spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { agentEnv, backupTarget, mint, stockRestore, type BackupTarget } from '../support/backup-target.js';
+import { CLI, run, runCli, tempDir } from '../support/cli.js';
+import { listVersions, s3Env } from '../support/s3.js';
+
+const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
+
+async function dump(size: string, seed = 1): Promise<Buffer> {
+  return (await run(process.execPath, [GEN_DUMP, size, String(seed)])).stdoutBytes;
+}
+
+async function spoolDir(): Promise<string> {
+  return tempDir('sealdrop-spool-');
+}
+
+let target: BackupTarget;
+beforeAll(async () => {
+  target = await backupTarget('push');
+});
+
+describe('push', () => {
+  it('stores stdin as a new version that stock gpg and gunzip restore byte for byte', async () => {
+    const input = await dump('3MiB');
+    const pushed = await runCli(['push', '--policy', target.policyPath, '--json'], { input, env: target.agentEnv });
+    expect(pushed.status, pushed.stderr).toBe(0);
+    const result = JSON.parse(pushed.stdout);
+    expect(result).toMatchObject({ bucket: target.bucket, key: target.key, bytesIn: input.length });
+    expect(result.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(result.bytesOut).toBeLessThan(input.length / 2);
+    const versions = await listVersions(target.bucket, target.key);
+    expect(versions[0]?.Size).toBe(result.bytesOut);
+    expect((await stockRestore(target, versions[0]!.VersionId)).equals(input)).toBe(true);
+  });
+
+  it('runs the dump command itself; two pushes make two versions, neither overwritten', async () => {
+    const own = await backupTarget('push-cmd');
+    for (const seed of [1, 2]) {
+      const pushed = await runCli(['push', '--policy', own.policyPath, '--', process.execPath, GEN_DUMP, '2MiB', String(seed)], { env: own.agentEnv });
+      expect(pushed.status, pushed.stderr).toBe(0);
+      expect(pushed.stderr).toMatch(/Stored s3:\/\//);
+    }
+    const versions = await listVersions(own.bucket, own.key);
+    expect(versions).toHaveLength(2);
+    expect((await stockRestore(own, versions[0]!.VersionId)).equals(await dump('2MiB', 2))).toBe(true);
+    expect((await stockRestore(own, versions[1]!.VersionId)).equals(await dump('2MiB', 1))).toBe(true);
+  });
+
+  it('stores uncompressed data with --compress none', async () => {
+    const own = await backupTarget('push-none');
+    const input = await dump('1MiB');
+    const pushed = await runCli(['push', '--policy', own.policyPath, '--compress', 'none', '--json'], { input, env: own.agentEnv });
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect(JSON.parse(pushed.stdout).bytesOut).toBeGreaterThan(input.length);
+  });
+});
+
+describe('push refuses, uploads nothing and leaves no spool file', () => {
+  async function refused(args: string[], options: { input?: Buffer | string; policy?: string } = {}) {
+    const spool = await spoolDir();
+    const before = (await listVersions(target.bucket, target.key)).length;
+    const result = await runCli(['push', '--policy', options.policy ?? target.policyPath, '--spool-dir', spool, ...args], {
+      input: options.input ?? '',
+      env: target.agentEnv,
+    });
+    expect(await readdir(spool)).toEqual([]);
+    expect((await listVersions(target.bucket, target.key)).length).toBe(before);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    return result;
+  }
+
+  it('when the dump command fails, naming its exit status', async () => {
+    const result = await refused(['--', 'sh', '-c', 'echo partial; echo "access denied" >&2; exit 3']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('access denied'); // the dump's own stderr passes through
+    expect(result.stderr).toMatch(/"sh -c .*" exited with status 3; nothing was uploaded/);
+  });
+
+  it('when the dump command dies by a signal, naming the signal', async () => {
+    const result = await refused(['--', 'sh', '-c', 'echo partial; kill -KILL $$']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/was killed by signal SIGKILL/);
+  });
+
+  it('when the input is empty (unless --allow-empty)', async () => {
+    const result = await refused([]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/input was empty/);
+  });
+
+  it('when the policy has expired, with the expiry in the message', async () => {
+    const expired = join(target.dir, 'expired.json');
+    await mint(`s3://${target.bucket}/${target.key}`, [target.publicKey], expired, ['--expires', '1s']);
+    await sleep(1500);
+    const result = await refused([], { input: 'data', policy: expired });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/expired at \d{4}-\d\d-\d\dT/);
+  });
+
+  it("when the result is over the policy's max size, before uploading", async () => {
+    const small = join(target.dir, 'small.json');
+    await mint(`s3://${target.bucket}/${target.key}`, [target.publicKey], small, ['--max-size', '64KiB']);
+    const result = await refused(['--compress', 'none'], { input: await dump('1MiB'), policy: small });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/over the policy's limit of 64\.0 KiB/);
+  });
+
+  it('when interrupted by SIGTERM mid-run (exit 143), stopping the dump command too', async () => {
+    const spool = await spoolDir();
+    const marker = join(spool, '..', `sleeper-${Date.now()}`);
+    const child = spawn(process.execPath, [CLI, 'push', '--policy', target.policyPath, '--spool-dir', spool, '--', 'sh', '-c', `head -c 2000000 /dev/urandom; echo $$ > ${marker}; exec sleep 60`], {
+      env: target.agentEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    for (let i = 0; i < 100 && (await readdir(spool)).length === 0; i++) await sleep(100);
+    await waitForFile(marker);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(stderr).toMatch(/interrupted by SIGTERM; nothing was uploaded/);
+    expect(await readdir(spool)).toEqual([]);
+    const sleeper = Number((await readFile(marker, 'utf8')).trim());
+    await sleep(200);
+    expect(() => process.kill(sleeper, 0)).toThrow(); // the dump command is gone too
+  });
+});
+
+describe('push over a flaky network', () => {
+  /** A proxy in front of the real S3 server that answers 503 SlowDown to the first `failures` requests. */
+  async function flakyProxy(failures: number): Promise<{ url: string; requests: () => number; close: () => void }> {
+    const upstream = new URL(s3Env().endpoint);
+    let count = 0;
+    const server: Server = createServer((req, res) => {
+      count++;
+      if (count <= failures) {
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(503, { 'content-type': 'application/xml' });
+          res.end('<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+        });
+        return;
+      }
+      const forward = httpRequest({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(forward);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, requests: () => count, close: () => server.close() };
+  }
+
+  /** The same policy file pointed at another URL (the URL is not part of the signature). */
+  async function via(url: string, policyPath = target.policyPath): Promise<string> {
+    const policy = JSON.parse(await readFile(policyPath, 'utf8'));
+    policy.url = `${url}/${target.bucket}`;
+    const path = join(target.dir, `via-${Date.now()}.json`);
+    await writeFile(path, JSON.stringify(policy));
+    return path;
+  }
+
+  it('retries 503 SlowDown with backoff, then succeeds', async () => {
+    const proxy = await flakyProxy(2);
+    try {
+      const before = (await listVersions(target.bucket, target.key)).length;
+      const result = await runCli(['push', '--policy', await via(proxy.url), '--retry-delay', '50ms'], { input: await dump('512KiB'), env: target.agentEnv });
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/attempt 1 failed \(S3 answered 503 SlowDown/);
+      expect(proxy.requests()).toBe(3);
+      expect((await listVersions(target.bucket, target.key)).length).toBe(before + 1);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('gives a clear error after the last retry', async () => {
+    const proxy = await flakyProxy(100);
+    try {
+      const result = await runCli(['push', '--policy', await via(proxy.url), '--retries', '2', '--retry-delay', '10ms'], { input: 'x', env: target.agentEnv });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/upload failed after 3 attempts: S3 answered 503 SlowDown/);
+      expect(proxy.requests()).toBe(3);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('waits for a server that is down and comes back', async () => {
+    const placeholder = createServer();
+    await new Promise<void>((resolve) => placeholder.listen(0, '127.0.0.1', resolve));
+    const { port } = placeholder.address() as AddressInfo;
+    placeholder.close(); // nothing listens on `port` now: connections are refused
+    const pushing = runCli(['push', '--policy', await via(`http://127.0.0.1:${port}`), '--retry-delay', '400ms'], { input: 'back soon', env: target.agentEnv });
+    await sleep(1000);
+    const upstream = new URL(s3Env().endpoint);
+    const proxy = createServer((req, res) => {
+      const forward = httpRequest({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(forward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+    try {
+      const result = await pushing;
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/ECONNREFUSED/);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('does not retry a 403: a tampered signature is refused once, with a hint', async () => {
+    const proxy = await flakyProxy(0);
+    try {
+      const policy = JSON.parse(await readFile(target.policyPath, 'utf8'));
+      policy.fields['X-Amz-Signature'] = policy.fields['X-Amz-Signature'].replace(/^./, (c: string) => (c === '0' ? '1' : '0'));
+      const tampered = join(target.dir, 'tampered.json');
+      await writeFile(tampered, JSON.stringify(policy));
+      const result = await runCli(['push', '--policy', await via(proxy.url, tampered), '--retry-delay', '10ms'], { input: 'x', env: target.agentEnv });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/S3 refused the upload: 403/);
+      expect(result.stderr).toMatch(/hint: /);
+      expect(proxy.requests()).toBe(1);
+    } finally {
+      proxy.close();
+    }
+  });
+});
+
+describe('the agent holds no AWS credentials and leaks no secrets', () => {
+  it('never loads the AWS SDK nor reads AWS credentials, and never prints the signature or policy', async () => {
+    const dir = await tempDir();
+    const log = join(dir, 'modules.log');
+    // A module hook records every module the push loads.
+    const hook = join(dir, 'hook.mjs');
+    await writeFile(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(
+      `import { appendFileSync } from 'node:fs'; export async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }`,
+    )}`)});\n`);
+    const env = { ...agentEnv(), HOME: dir, AWS_SHARED_CREDENTIALS_FILE: join(dir, 'nope'), AWS_CONFIG_FILE: join(dir, 'nope') };
+    const ok = await run(process.execPath, ['--import', hook, CLI, 'push', '--policy', target.policyPath], { input: 'secret-free', env });
+    const failed = await run(process.execPath, ['--import', hook, CLI, 'push', '--policy', target.policyPath, '--', 'false'], { env });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(failed.status).toBe(1);
+    const modules = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    expect(modules.some((url) => url.includes('/dist/agent/push.js'))).toBe(true);
+    expect(modules.filter((url) => url.includes('@aws-sdk') || url.includes('/dist/admin/'))).toEqual([]);
+    const sources = modules.filter((url) => url.includes('/dist/'));
+    for (const url of sources) expect(await readFile(fileURLToPath(url), 'utf8')).not.toMatch(/AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID|\.aws\/credentials/);
+    const { fields } = JSON.parse(await readFile(target.policyPath, 'utf8'));
+    for (const output of [ok.stdout, ok.stderr, failed.stdout, failed.stderr]) {
+      expect(output).not.toContain(fields['X-Amz-Signature']);
+      expect(output).not.toContain(fields.Policy.slice(0, 40));
+    }
+  });
+});
+
+async function waitForFile(path: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await readFile(path, 'utf8').then((text) => text.trim() !== '', () => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`${path} never appeared`);
+}

@@ -1,0 +1,85 @@
+// A backup target prepared the way the README tells an admin to: `setup` (versioning + the printed
+// bucket policy applied), `key generate`, and `policy mint` signed by the write-only uploader.
+import { join } from 'node:path';
+import { GetObjectCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { expect } from 'vitest';
+import { run, runCli, tempDir } from './cli.js';
+import { gpgHome } from './gpg.js';
+import { adminClient, freshBucket, s3Env, userArn, withEnv } from './s3.js';
+
+export interface BackupTarget {
+  bucket: string;
+  key: string;
+  dir: string;
+  policyPath: string;
+  publicKey: string;
+  privateKey: string;
+  passphrase: string;
+  /** Admin credentials and endpoint, for admin commands. */
+  adminEnv: NodeJS.ProcessEnv;
+  /** No AWS credentials at all: what a server has. */
+  agentEnv: NodeJS.ProcessEnv;
+}
+
+export interface TargetOptions {
+  key?: string;
+  mintArgs?: string[];
+}
+
+export const PASSPHRASE = 'test passphrase, not secret';
+
+export async function backupTarget(name: string, options: TargetOptions = {}): Promise<BackupTarget> {
+  const dir = await tempDir(`sealdrop-${name}-`);
+  const bucket = await freshBucket(name);
+  const key = options.key ?? 'db1/mysql.sql.gz.gpg';
+  const adminEnv = withEnv({ SEALDROP_PASSPHRASE: PASSPHRASE });
+  const setup = await runCli(['setup', `s3://${bucket}`, '--uploader', userArn('sealdrop-uploader'), '--json'], { env: adminEnv });
+  expect(setup.status, setup.stderr).toBe(0);
+  const bucketPolicy = JSON.stringify(JSON.parse(setup.stdout).policies.bucketPolicy);
+  await adminClient().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: bucketPolicy }));
+
+  const prefix = join(dir, 'admin');
+  const keygen = await runCli(['key', 'generate', '--uid', `Admin ${name} <admin@example.com>`, '--out', prefix], { env: adminEnv });
+  expect(keygen.status, keygen.stderr).toBe(0);
+
+  const policyPath = join(dir, 'policy.json');
+  await mint(`s3://${bucket}/${key}`, [`${prefix}.pub.asc`], policyPath, options.mintArgs);
+  return {
+    bucket,
+    key,
+    dir,
+    policyPath,
+    publicKey: `${prefix}.pub.asc`,
+    privateKey: `${prefix}.key.asc`,
+    passphrase: PASSPHRASE,
+    adminEnv,
+    agentEnv: agentEnv(),
+  };
+}
+
+/** Mints with the write-only uploader's credentials, as an admin would (AWS_PROFILE=uploader). */
+export async function mint(target: string, recipients: string[], out: string, extra: string[] = []): Promise<void> {
+  const { uploader } = s3Env();
+  const env = withEnv({ AWS_ACCESS_KEY_ID: uploader.accessKeyId, AWS_SECRET_ACCESS_KEY: uploader.secretAccessKey });
+  const args = ['policy', 'mint', target, ...recipients.flatMap((r) => ['--recipient', r]), '--out', out, '--force', ...extra];
+  const minted = await runCli(args, { env });
+  expect(minted.status, minted.stderr).toBe(0);
+}
+
+/** A server's environment: no AWS variable of any kind. */
+export function agentEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+}
+
+/** Fetches one stored version with admin credentials and restores it with stock gpg and gunzip only. */
+export async function stockRestore(target: BackupTarget, versionId?: string): Promise<Buffer> {
+  const object = await adminClient().send(new GetObjectCommand({ Bucket: target.bucket, Key: target.key, VersionId: versionId }));
+  const ciphertext = Buffer.from(await object.Body!.transformToByteArray());
+  const gpg = await gpgHome();
+  expect((await gpg(['--passphrase', target.passphrase, '--import', target.privateKey])).status).toBe(0);
+  const decrypted = await gpg(['--passphrase', target.passphrase, '--decrypt'], ciphertext);
+  expect(decrypted.status, decrypted.stderr).toBe(0);
+  const gunzipped = await run('gunzip', ['-c'], { input: decrypted.stdoutBytes });
+  expect(gunzipped.status, gunzipped.stderr).toBe(0);
+  return gunzipped.stdoutBytes;
+}
