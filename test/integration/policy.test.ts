@@ -122,7 +122,7 @@ describe('setup', () => {
   it('says clearly when the bucket does not exist', async () => {
     const result = await runCli(['setup', `s3://${await freshBucket('gone')}-nope`], { env: withEnv() });
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/bucket .*-nope does not exist\n  hint: Pass --create/);
+    expect(result.stderr).toMatch(/bucket .*-nope does not exist\n {2}hint: Pass --create/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });
