@@ -17,7 +17,10 @@ export default tseslint.config(
     // The agent runs on servers with only a policy file: it must never pull in the AWS SDK.
     files: ['src/agent/**', 'src/core/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@aws-sdk/*'], message: 'agent and core must not import the AWS SDK' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@aws-sdk/*'], message: 'agent and core must not import the AWS SDK' }] },
+      ],
     },
   },
 );

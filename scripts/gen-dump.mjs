@@ -19,9 +19,23 @@ const next = () => {
   state ^= state << 5;
   return (state >>>= 0);
 };
-const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima'];
+const words = [
+  'alpha',
+  'bravo',
+  'charlie',
+  'delta',
+  'echo',
+  'foxtrot',
+  'golf',
+  'hotel',
+  'india',
+  'juliet',
+  'kilo',
+  'lima',
+];
 const cities = ['Berlin', 'Lyon', 'Porto', 'Oslo', 'Austin', 'Osaka', 'Quito', 'Perth'];
-const header = '-- sealdrop test dump\nCREATE TABLE orders (id BIGINT, customer VARCHAR(64), city VARCHAR(32), amount DECIMAL(10,2), note TEXT, created DATETIME);\n';
+const header =
+  '-- sealdrop test dump\nCREATE TABLE orders (id BIGINT, customer VARCHAR(64), city VARCHAR(32), amount DECIMAL(10,2), note TEXT, created DATETIME);\n';
 let id = 0;
 function chunk() {
   const rows = [];
@@ -30,7 +44,9 @@ function chunk() {
     id++;
     const note = `${words[r % 12]} ${words[(r >>> 4) % 12]} ${(r >>> 8).toString(36)}`;
     const day = 1 + (r % 28);
-    rows.push(`(${id},'customer-${r % 100000}','${cities[(r >>> 3) % 8]}',${(r % 100000) / 100},'${note}','2026-0${1 + (r % 9)}-${day < 10 ? '0' : ''}${day} ${r % 24}:${10 + (r % 50)}:00')`);
+    rows.push(
+      `(${id},'customer-${r % 100000}','${cities[(r >>> 3) % 8]}',${(r % 100000) / 100},'${note}','2026-0${1 + (r % 9)}-${day < 10 ? '0' : ''}${day} ${r % 24}:${10 + (r % 50)}:00')`,
+    );
   }
   return `INSERT INTO orders VALUES ${rows.join(',')};\n`;
 }

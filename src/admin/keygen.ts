@@ -27,9 +27,13 @@ export async function generateKeyPair(options: KeygenOptions): Promise<KeygenRes
   const publicKeyPath = `${options.outPrefix}.pub.asc`;
   const privateKeyPath = `${options.outPrefix}.key.asc`;
   for (const path of [publicKeyPath, privateKeyPath]) {
-    if (await exists(path)) throw new SealdropError('FILE_EXISTS', `${path} already exists; not overwriting a key`);
+    if (await exists(path))
+      throw new SealdropError('FILE_EXISTS', `${path} already exists; not overwriting a key`);
   }
-  if (options.passphrase === '') throw new SealdropError('USAGE', 'the passphrase is empty', { hint: 'Use --no-passphrase for an unprotected key.' });
+  if (options.passphrase === '')
+    throw new SealdropError('USAGE', 'the passphrase is empty', {
+      hint: 'Use --no-passphrase for an unprotected key.',
+    });
 
   // The default (v4, ed25519 "legacy" + cv25519) and RSA are what GnuPG 2.2 understands.
   const { privateKey, publicKey } = await openpgp.generateKey({
@@ -40,7 +44,11 @@ export async function generateKeyPair(options: KeygenOptions): Promise<KeygenRes
   });
   await writeNewFile(privateKeyPath, privateKey);
   await writeNewFile(publicKeyPath, publicKey, { mode: 0o644 });
-  return { publicKeyPath, privateKeyPath, info: await inspectKey(await openpgp.readKey({ armoredKey: publicKey })) };
+  return {
+    publicKeyPath,
+    privateKeyPath,
+    info: await inspectKey(await openpgp.readKey({ armoredKey: publicKey })),
+  };
 }
 
 function parseUserId(text: string): openpgp.UserID {
@@ -48,7 +56,9 @@ function parseUserId(text: string): openpgp.UserID {
   const name = match?.[1] ?? '';
   const email = match?.[2];
   if (!match || (name === '' && !email)) {
-    throw new SealdropError('USAGE', `--uid "${text}" is not a user id`, { hint: 'Write --uid "Backup Admin <ops@example.com>".' });
+    throw new SealdropError('USAGE', `--uid "${text}" is not a user id`, {
+      hint: 'Write --uid "Backup Admin <ops@example.com>".',
+    });
   }
   return { ...(name ? { name } : {}), ...(email ? { email } : {}) };
 }

@@ -4,7 +4,12 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { SealdropError } from '../core/errors.js';
 import { readTextFile, writeNewFile } from '../core/files.js';
 import { readRecipient } from '../core/openpgp-keys.js';
-import { parsePolicyFile, POLICY_FILE_VERSION, type LoadedPolicy, type PolicyFile } from '../core/policy-file.js';
+import {
+  parsePolicyFile,
+  POLICY_FILE_VERSION,
+  type LoadedPolicy,
+  type PolicyFile,
+} from '../core/policy-file.js';
 import type { S3Location } from '../core/s3-url.js';
 import { createS3Client, resolveCredentials, resolveRegion } from './s3-client.js';
 
@@ -41,10 +46,15 @@ export interface MintResult extends LoadedPolicy {
 export async function mintPolicy(options: MintOptions): Promise<MintResult> {
   const { location, expiresInMs = DEFAULT_EXPIRY_MS, maxSize = MAX_OBJECT_SIZE, acl = DEFAULT_ACL } = options;
   if (options.recipientFiles.length === 0) {
-    throw new SealdropError('USAGE', 'no --recipient given', { hint: 'Pass --recipient PUB.asc (the admin public key).' });
+    throw new SealdropError('USAGE', 'no --recipient given', {
+      hint: 'Pass --recipient PUB.asc (the admin public key).',
+    });
   }
   if (!(maxSize >= 1 && maxSize <= MAX_OBJECT_SIZE)) {
-    throw new SealdropError('USAGE', `--max-size must be between 1 byte and 5GiB (S3's limit for one POST object)`);
+    throw new SealdropError(
+      'USAGE',
+      `--max-size must be between 1 byte and 5GiB (S3's limit for one POST object)`,
+    );
   }
   if (!(expiresInMs >= 1000)) throw new SealdropError('USAGE', '--expires must be at least 1s');
 
@@ -59,10 +69,14 @@ export async function mintPolicy(options: MintOptions): Promise<MintResult> {
   const credentials = await resolveCredentials(client);
   await resolveRegion(client);
   if (credentials.sessionToken) {
-    warnings.push('these are temporary credentials (session token): the policy stops working when the session ends, whatever --expires says. Mint with a long-lived uploader key.');
+    warnings.push(
+      'these are temporary credentials (session token): the policy stops working when the session ends, whatever --expires says. Mint with a long-lived uploader key.',
+    );
   }
   if (expiresInMs > SIGV4_MAX_AGE_MS) {
-    warnings.push('--expires is over 7 days: AWS may refuse SigV4 signatures older than that. Renew weekly instead.');
+    warnings.push(
+      '--expires is over 7 days: AWS may refuse SigV4 signatures older than that. Renew weekly instead.',
+    );
   }
 
   const post = await createPresignedPost(client, {

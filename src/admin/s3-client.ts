@@ -17,7 +17,11 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
   // is for us (see package.json), not for the operator reading sealdrop's stderr.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const endpoint = resolveEndpoint(options.endpoint);
-  const region = options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined);
+  const region =
+    options.region ||
+    process.env.AWS_REGION ||
+    process.env.AWS_DEFAULT_REGION ||
+    (endpoint ? 'us-east-1' : undefined);
   return new S3Client({
     ...(region ? { region } : {}),
     // Self-hosted stores (Ceph RGW, MinIO) rarely have wildcard DNS for virtual-hosted buckets.
@@ -39,7 +43,9 @@ export async function resolveRegion(client: S3Client): Promise<string> {
   try {
     return await client.config.region();
   } catch {
-    throw new SealdropError('USAGE', 'no AWS region configured', { hint: 'Pass --region or set AWS_REGION.' });
+    throw new SealdropError('USAGE', 'no AWS region configured', {
+      hint: 'Pass --region or set AWS_REGION.',
+    });
   }
 }
 
@@ -56,7 +62,8 @@ export function s3Error(error: unknown, what: string): SealdropError {
   const status = aws.$metadata?.httpStatusCode;
   const code = aws.name ?? 'Error';
   if (status === undefined) {
-    if (/credential/i.test(aws.message ?? '')) return new SealdropError('CREDENTIALS_MISSING', `${what}: ${aws.message}`);
+    if (/credential/i.test(aws.message ?? ''))
+      return new SealdropError('CREDENTIALS_MISSING', `${what}: ${aws.message}`);
     return new SealdropError('S3_UNREACHABLE', `${what}: ${aws.message ?? String(error)}`, { cause: error });
   }
   if (code === 'NoSuchBucket' || code === 'NoSuchKey' || code === 'NoSuchVersion' || status === 404) {
@@ -68,8 +75,12 @@ export function s3Error(error: unknown, what: string): SealdropError {
       : code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch'
         ? 'Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the profile) and the endpoint.'
         : undefined;
-  return new SealdropError('S3_REFUSED', `${what}: S3 answered ${status} ${code}${aws.message && aws.message !== code ? ` (${aws.message})` : ''}`, {
-    ...(hint ? { hint } : {}),
-    cause: error,
-  });
+  return new SealdropError(
+    'S3_REFUSED',
+    `${what}: S3 answered ${status} ${code}${aws.message && aws.message !== code ? ` (${aws.message})` : ''}`,
+    {
+      ...(hint ? { hint } : {}),
+      cause: error,
+    },
+  );
 }

@@ -4,8 +4,10 @@ import { readFile } from 'node:fs/promises';
 import {
   CreateBucketCommand,
   GetBucketLifecycleConfigurationCommand,
+  GetBucketPolicyCommand,
   GetBucketVersioningCommand,
   HeadBucketCommand,
+  PutBucketPolicyCommand,
   PutBucketVersioningCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -17,12 +19,15 @@ export interface SetupOptions extends S3ClientOptions {
   create?: boolean;
   /** Principal ARN of the uploader identity, filled into the bucket policy. */
   uploaderArn?: string;
+  /** Attach the bucket policy (only to a bucket with no policy, or the same one). */
+  applyBucketPolicy?: boolean;
 }
 
 export interface SetupResult {
   bucket: string;
   created: boolean;
   versioning: 'Enabled';
+  bucketPolicyApplied: boolean;
   warnings: string[];
   policies: { iamUserPolicy: unknown; bucketPolicy: unknown };
 }
@@ -35,31 +40,77 @@ export async function setupBucket(options: SetupOptions): Promise<SetupResult> {
   const { bucket } = options;
   const created = options.create ? await createBucket(client, bucket) : false;
   try {
-    await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    await client.send(
+      new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+    );
     const { Status } = await client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
     if (Status !== 'Enabled') {
-      throw new SealdropError('FAILED', `versioning on ${bucket} reads back as ${Status ?? 'never enabled'}`, {
-        hint: 'The store may not support versioning; without it a server could overwrite backups.',
-      });
+      throw new SealdropError(
+        'FAILED',
+        `versioning on ${bucket} reads back as ${Status ?? 'never enabled'}`,
+        {
+          hint: 'The store may not support versioning; without it a server could overwrite backups.',
+        },
+      );
     }
   } catch (error) {
     const failure = s3Error(error, `enabling versioning on ${bucket}`);
     if (failure.code !== 'NOT_FOUND') throw failure;
-    throw new SealdropError('NOT_FOUND', `bucket ${bucket} does not exist`, { hint: 'Pass --create to create it, or check the name and the endpoint.' });
+    throw new SealdropError('NOT_FOUND', `bucket ${bucket} does not exist`, {
+      hint: 'Pass --create to create it, or check the name and the endpoint.',
+    });
   }
   const warnings = await lifecycleWarnings(client, bucket);
   const fill = (text: string) =>
-    text.replaceAll('BUCKET-NAME', bucket).replaceAll(UPLOADER_PLACEHOLDER, options.uploaderArn ?? UPLOADER_PLACEHOLDER);
+    text
+      .replaceAll('BUCKET-NAME', bucket)
+      .replaceAll(UPLOADER_PLACEHOLDER, options.uploaderArn ?? UPLOADER_PLACEHOLDER);
+  const policies = {
+    iamUserPolicy: JSON.parse(
+      fill(await readFile(new URL('iam-user-policy.json', POLICIES_DIR), 'utf8')),
+    ) as unknown,
+    bucketPolicy: JSON.parse(
+      fill(await readFile(new URL('bucket-policy.json', POLICIES_DIR), 'utf8')),
+    ) as unknown,
+  };
+  if (options.applyBucketPolicy) {
+    if (!options.uploaderArn)
+      throw new SealdropError(
+        'USAGE',
+        '--apply-bucket-policy needs --uploader ARN (whose writes the policy allows)',
+      );
+    await applyBucketPolicy(client, bucket, policies.bucketPolicy);
+  }
   return {
     bucket,
     created,
     versioning: 'Enabled',
+    bucketPolicyApplied: Boolean(options.applyBucketPolicy),
     warnings,
-    policies: {
-      iamUserPolicy: JSON.parse(fill(await readFile(new URL('iam-user-policy.json', POLICIES_DIR), 'utf8'))),
-      bucketPolicy: JSON.parse(fill(await readFile(new URL('bucket-policy.json', POLICIES_DIR), 'utf8'))),
-    },
+    policies,
   };
+}
+
+/** Attaches the policy unless the bucket already has another one, which must be merged by a person. */
+async function applyBucketPolicy(client: S3Client, bucket: string, policy: unknown): Promise<void> {
+  let existing: string | undefined;
+  try {
+    existing = (await client.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy;
+  } catch (error) {
+    if ((error as Error).name !== 'NoSuchBucketPolicy')
+      throw s3Error(error, `reading the policy of ${bucket}`);
+  }
+  if (existing !== undefined) {
+    if (JSON.stringify(JSON.parse(existing)) === JSON.stringify(policy)) return;
+    throw new SealdropError('FAILED', `${bucket} already has a different bucket policy; not replacing it`, {
+      hint: 'Merge the printed bucket policy into the existing one by hand (aws s3api put-bucket-policy).',
+    });
+  }
+  try {
+    await client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
+  } catch (error) {
+    throw s3Error(error, `attaching the bucket policy to ${bucket}`);
+  }
 }
 
 /** Creates the bucket unless it exists (some stores answer a repeated CreateBucket with success). */
@@ -89,7 +140,11 @@ async function lifecycleWarnings(client: S3Client, bucket: string): Promise<stri
     throw s3Error(error, `reading the lifecycle rules of ${bucket}`);
   }
   return rules
-    .filter((rule) => rule.Status === 'Enabled' && (rule.NoncurrentVersionExpiration || rule.Expiration?.Days || rule.Expiration?.Date))
+    .filter(
+      (rule) =>
+        rule.Status === 'Enabled' &&
+        (rule.NoncurrentVersionExpiration || rule.Expiration?.Days || rule.Expiration?.Date),
+    )
     .map(
       (rule) =>
         `lifecycle rule ${rule.ID ?? '(unnamed)'} expires ${rule.NoncurrentVersionExpiration ? 'noncurrent versions' : 'objects'}: it deletes backup history regardless of sealdrop prune`,

@@ -37,7 +37,9 @@ export function rechunk(size = CHUNK_BYTES): Transform {
 
 export async function encryptor(recipients: openpgp.Key[]): Promise<Duplex> {
   const plaintext = new PassThrough({ highWaterMark: CHUNK_BYTES });
-  const message = await openpgp.createMessage({ binary: Readable.toWeb(plaintext) as ReadableStream<Uint8Array> });
+  const message = await openpgp.createMessage({
+    binary: Readable.toWeb(plaintext) as ReadableStream<Uint8Array>,
+  });
   const ciphertext = await openpgp.encrypt({
     message,
     encryptionKeys: recipients,
@@ -47,5 +49,8 @@ export async function encryptor(recipients: openpgp.Key[]): Promise<Duplex> {
     sessionKey: { data: randomBytes(32), algorithm: 'aes256' },
     config: { aeadProtect: false, preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed },
   });
-  return Duplex.from({ writable: plaintext, readable: Readable.fromWeb(ciphertext as import('node:stream/web').ReadableStream<Uint8Array>) });
+  return Duplex.from({
+    writable: plaintext,
+    readable: Readable.fromWeb(ciphertext as import('node:stream/web').ReadableStream<Uint8Array>),
+  });
 }

@@ -55,20 +55,31 @@ export async function push(options: PushOptions): Promise<PushResult> {
   assertNotExpired(summary, options.policyPath);
   const left = summary.expiresAt.getTime() - Date.now();
   if (left < (options.warnExpiryMs ?? 3 * 86_400_000)) {
-    options.onWarning?.(`the upload policy expires at ${summary.expiresAt.toISOString()}; mint a new one soon (sealdrop policy mint)`);
+    options.onWarning?.(
+      `the upload policy expires at ${summary.expiresAt.toISOString()}; mint a new one soon (sealdrop policy mint)`,
+    );
   }
   if (summary.location.isPrefix) {
-    throw new SealdropError('USAGE', `${options.policyPath} is a prefix policy; multi-object runs are not supported by this version yet`, {
-      hint: 'Mint a policy for one key (no trailing slash).',
-    });
+    throw new SealdropError(
+      'USAGE',
+      `${options.policyPath} is a prefix policy; multi-object runs are not supported by this version yet`,
+      {
+        hint: 'Mint a policy for one key (no trailing slash).',
+      },
+    );
   }
-  const recipients = await Promise.all(file.recipients.map((armored, i) => readRecipient(armored, `${options.policyPath}: recipient ${i + 1}`)));
+  const recipients = await Promise.all(
+    file.recipients.map((armored, i) => readRecipient(armored, `${options.policyPath}: recipient ${i + 1}`)),
+  );
   const level = options.level ?? 6;
-  if (!(Number.isInteger(level) && level >= 1 && level <= 9)) throw new SealdropError('USAGE', `--level ${level}: use 1 (fast) to 9 (small)`);
+  if (!(Number.isInteger(level) && level >= 1 && level <= 9))
+    throw new SealdropError('USAGE', `--level ${level}: use 1 (fast) to 9 (small)`);
 
   const spoolDir = options.spoolDir ?? tmpdir();
   const { spool, sink } = await Spool.create(spoolDir);
-  const source: DumpSource = options.command?.length ? commandSource(options.command[0]!, options.command.slice(1)) : stdinSource();
+  const source: DumpSource = options.command?.length
+    ? commandSource(options.command[0]!, options.command.slice(1))
+    : stdinSource();
   const onAbort = () => source.stop();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -140,5 +151,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
 
 function interrupted(signal: AbortSignal): SealdropError {
   const name = typeof signal.reason === 'string' ? signal.reason : 'SIGINT';
-  return new SealdropError('INTERRUPTED', `interrupted by ${name}; nothing was uploaded`, { exitStatus: name === 'SIGTERM' ? 143 : 130 });
+  return new SealdropError('INTERRUPTED', `interrupted by ${name}; nothing was uploaded`, {
+    exitStatus: name === 'SIGTERM' ? 143 : 130,
+  });
 }

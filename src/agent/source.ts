@@ -21,9 +21,13 @@ export function commandSource(command: string, args: readonly string[]): DumpSou
   const finished = new Promise<void>((resolve, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
       reject(
-        new SealdropError('DUMP_FAILED', `can't run "${command}": ${error.code === 'ENOENT' ? 'command not found' : error.message}`, {
-          hint: 'Check the command after -- (is it installed and on PATH?); nothing was uploaded.',
-        }),
+        new SealdropError(
+          'DUMP_FAILED',
+          `can't run "${command}": ${error.code === 'ENOENT' ? 'command not found' : error.message}`,
+          {
+            hint: 'Check the command after -- (is it installed and on PATH?); nothing was uploaded.',
+          },
+        ),
       );
     });
     child.once('close', (code, signal) => {

@@ -42,7 +42,10 @@ export class Spool {
         this.bytes += chunk.length;
         if (this.bytes > maxBytes) {
           return callback(
-            new SealdropError('TOO_LARGE', `the encrypted backup is over the policy's limit of ${formatBytes(maxBytes)}; nothing was uploaded`),
+            new SealdropError(
+              'TOO_LARGE',
+              `the encrypted backup is over the policy's limit of ${formatBytes(maxBytes)}; nothing was uploaded`,
+            ),
           );
         }
         this.#hash.update(chunk);

@@ -42,7 +42,8 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
       }
       failure = error;
     }
-    const delay = Math.min(MAX_BACKOFF_MS, options.retryDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    const delay =
+      Math.min(MAX_BACKOFF_MS, options.retryDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
     options.onRetry?.(attempt, delay, failure.message);
     await sleep(delay, undefined, { signal: options.signal }).catch(() => {});
     if (options.signal?.aborted) throw failure.final(attempt);
@@ -52,7 +53,10 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
 /** A failure worth another attempt: the network, a 5xx, SlowDown. */
 class Transient extends Error {
   final(attempts: number): SealdropError {
-    return new SealdropError('S3_UNREACHABLE', `upload failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${this.message}`);
+    return new SealdropError(
+      'S3_UNREACHABLE',
+      `upload failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${this.message}`,
+    );
   }
 }
 
@@ -69,7 +73,11 @@ async function postOnce(options: UploadOptions): Promise<Omit<UploadResult, 'att
       },
     }),
   );
-  form.append('file', counted, { knownLength: options.fileSize, filename: 'backup.gpg', contentType: options.contentType });
+  form.append('file', counted, {
+    knownLength: options.fileSize,
+    filename: 'backup.gpg',
+    contentType: options.contentType,
+  });
   const body = new PassThrough({ highWaterMark: 1 << 20 });
   form.pipe(body);
 
@@ -98,7 +106,8 @@ async function postOnce(options: UploadOptions): Promise<Omit<UploadResult, 'att
   }
   const code = xmlValue(text, 'Code') ?? `HTTP ${status}`;
   const message = xmlValue(text, 'Message') ?? '';
-  if (status >= 500 || code === 'SlowDown' || code === 'RequestTimeout') throw new Transient(`S3 answered ${status} ${code} ${message}`.trim());
+  if (status >= 500 || code === 'SlowDown' || code === 'RequestTimeout')
+    throw new Transient(`S3 answered ${status} ${code} ${message}`.trim());
   throw refusal(status, code, message);
 }
 
@@ -118,18 +127,32 @@ function refusal(status: number, code: string, message: string): SealdropError {
     });
   }
   const hints: Record<string, string> = {
-    SignatureDoesNotMatch: 'The policy file was altered after minting, or was minted with a wrong secret key: mint it again.',
-    InvalidAccessKeyId: 'The access key that signed the policy no longer exists: mint a new policy with a live uploader key.',
-    ExpiredToken: 'The policy was minted with temporary credentials that have expired: mint it with a long-lived key.',
+    SignatureDoesNotMatch:
+      'The policy file was altered after minting, or was minted with a wrong secret key: mint it again.',
+    InvalidAccessKeyId:
+      'The access key that signed the policy no longer exists: mint a new policy with a live uploader key.',
+    ExpiredToken:
+      'The policy was minted with temporary credentials that have expired: mint it with a long-lived key.',
     EntityTooLarge: "The backup is larger than the policy's --max-size: mint a policy with a larger limit.",
     EntityTooSmall: 'The backup is empty or smaller than the policy allows.',
-    AccessDenied: 'The uploader identity may not write here: check the IAM user policy / bucket policy (sealdrop setup prints both).',
+    AccessDenied:
+      'The uploader identity may not write here: check the IAM user policy / bucket policy (sealdrop setup prints both).',
     NoSuchBucket: 'The bucket does not exist: check the policy (sealdrop policy show) and the bucket.',
   };
-  return new SealdropError(code === 'EntityTooLarge' ? 'TOO_LARGE' : 'S3_REFUSED', said, hints[code] ? { hint: hints[code] } : {});
+  return new SealdropError(
+    code === 'EntityTooLarge' ? 'TOO_LARGE' : 'S3_REFUSED',
+    said,
+    hints[code] ? { hint: hints[code] } : {},
+  );
 }
 
 function xmlValue(xml: string, tag: string): string | null {
   const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
-  return match?.[1] === undefined ? null : match[1].replaceAll('&quot;', '"').replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+  return match?.[1] === undefined
+    ? null
+    : match[1]
+        .replaceAll('&quot;', '"')
+        .replaceAll('&amp;', '&')
+        .replaceAll('&lt;', '<')
+        .replaceAll('&gt;', '>');
 }

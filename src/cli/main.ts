@@ -7,8 +7,13 @@ import { EXIT } from '../core/errors.js';
 import { registerKeyCommands } from './key.js';
 import { reportError } from './output.js';
 import { registerPolicyCommands } from './policy.js';
+import { registerPruneCommand } from './prune.js';
 import { registerPushCommand } from './push.js';
+import { registerRestoreCommand } from './restore.js';
 import { registerSetupCommand } from './setup.js';
+import { registerStatusCommand } from './status.js';
+import { registerVerifyCommand } from './verify.js';
+import { registerVersionsCommand } from './versions.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -18,7 +23,9 @@ export function buildProgram(): Command {
     .description('Offsite backups a compromised server can neither read back nor destroy.')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) })
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Admin (holds AWS credentials and the private key):
   sealdrop key generate --uid "Backup Admin <ops@example.com>" --out admin
   sealdrop setup s3://acme-backups --create
@@ -28,11 +35,17 @@ Server (holds only the policy file):
   sealdrop push --policy /etc/sealdrop/policy.json -- mysqldump --single-transaction db1
 
 Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure,
-130/143 interrupted. \`status\` uses the monitoring-plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).`);
+130/143 interrupted. \`status\` uses the monitoring-plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).`,
+    );
   registerKeyCommands(program);
   registerPolicyCommands(program);
   registerSetupCommand(program);
   registerPushCommand(program);
+  registerPruneCommand(program);
+  registerVersionsCommand(program);
+  registerRestoreCommand(program);
+  registerVerifyCommand(program);
+  registerStatusCommand(program);
   return program;
 }
 

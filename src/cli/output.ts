@@ -23,7 +23,9 @@ export function reportError(error: unknown): number {
     process.stderr.write(`sealdrop: error: ${error.message}\n  hint: ${error.hint}\n`);
     return error.exitStatus;
   }
-  process.stderr.write(`sealdrop: internal error (please report this bug):\n${(error as Error)?.stack ?? String(error)}\n`);
+  process.stderr.write(
+    `sealdrop: internal error (please report this bug):\n${(error as Error)?.stack ?? String(error)}\n`,
+  );
   return 70;
 }
 
@@ -31,4 +33,14 @@ export function reportError(error: unknown): number {
 export function table(rows: [string, string][]): string {
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `  ${`${label}:`.padEnd(width + 1)} ${value}`).join('\n');
+}
+
+/** A plain-text table: a header row and aligned columns; `right` lists the right-aligned columns. */
+export function columns(header: string[], rows: string[][], { right = [] as number[] } = {}): string[] {
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    `  ${cells.map((cell, i) => (right.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ')}`.trimEnd();
+  return [header, ...rows].map(line);
 }

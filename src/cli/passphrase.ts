@@ -12,7 +12,11 @@ export async function readPassphrase(source: PassphraseSource, { confirm = false
     return (await readTextFile(source.passphraseFile, 'passphrase file')).replace(/\r?\n$/, '');
   }
   if (process.env.SEALDROP_PASSPHRASE !== undefined) return process.env.SEALDROP_PASSPHRASE;
-  if (!process.stdin.isTTY) throw new SealdropError('PASSPHRASE_REQUIRED', 'a passphrase is needed and there is no terminal to ask on');
+  if (!process.stdin.isTTY)
+    throw new SealdropError(
+      'PASSPHRASE_REQUIRED',
+      'a passphrase is needed and there is no terminal to ask on',
+    );
   const first = await prompt('Passphrase: ');
   if (confirm && (await prompt('Passphrase again: ')) !== first) {
     throw new SealdropError('USAGE', 'the two passphrases differ', { hint: 'Run the command again.' });
@@ -38,7 +42,12 @@ function prompt(question: string): Promise<string> {
     const onData = (chunk: Buffer) => {
       for (const char of chunk.toString('utf8')) {
         if (char === '\r' || char === '\n') return finish();
-        if (char === '\u0003') return finish(new SealdropError('INTERRUPTED', 'interrupted at the passphrase prompt', { hint: 'Nothing was written.' }));
+        if (char === '\u0003')
+          return finish(
+            new SealdropError('INTERRUPTED', 'interrupted at the passphrase prompt', {
+              hint: 'Nothing was written.',
+            }),
+          );
         if (char === '\u007f' || char === '\b') answer = answer.slice(0, -1);
         else answer += char;
       }

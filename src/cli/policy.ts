@@ -14,24 +14,34 @@ export function registerPolicyCommands(program: Command): void {
     .command('mint')
     .description('sign (offline) an upload policy for one key or prefix and bundle it with the recipients')
     .argument('<s3://BUCKET/KEY>', 'the key servers write to; end it in / for a prefix (multi-object runs)')
-    .option('--recipient <PUB.asc>', 'public key every backup is encrypted to (repeatable, at least one)', collect)
+    .option(
+      '--recipient <PUB.asc>',
+      'public key every backup is encrypted to (repeatable, at least one)',
+      collect,
+    )
     .requiredOption('--out <FILE>', 'policy file to write (mode 0600)')
     .option('--expires <DURATION>', 'how long the policy works, e.g. 36h (default 7d)', durationArg)
     .option('--max-size <SIZE>', 'largest object allowed, e.g. 2GiB (default and ceiling 5GiB)', sizeArg)
-    .option('--acl <ACL>', 'canned ACL the object gets (default bucket-owner-full-control: the admin must be able to read it)')
+    .option(
+      '--acl <ACL>',
+      'canned ACL the object gets (default bucket-owner-full-control: the admin must be able to read it)',
+    )
     .option('--name <LABEL>', 'label for people (host or database name)')
     .option('--region <REGION>', 'AWS region (else AWS_REGION)')
     .option('--endpoint <URL>', 'S3 endpoint (else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS)')
     .option('--force', 'replace an existing policy file')
     .option('--json', 'print the summary as JSON on stdout')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Signs with the uploader's credentials from the standard AWS chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...).
 No network is needed. Renew before it expires: servers warn 3 days ahead.
 
 Example:
   AWS_PROFILE=backup-uploader sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg \\
       --recipient admin.pub.asc --expires 7d --max-size 2GiB --name db1 --out db1.policy.json
-  scp db1.policy.json db1:/etc/sealdrop/policy.json`)
+  scp db1.policy.json db1:/etc/sealdrop/policy.json`,
+    )
     .action(async (target: string, options: MintCliOptions) => {
       const { mintPolicy } = await import('../admin/mint.js');
       const result = await mintPolicy({
@@ -57,9 +67,12 @@ Example:
     .description('what a policy file allows, read from the signed policy itself; exits 2 once expired')
     .argument('<FILE>', 'policy file')
     .option('--json', 'print as JSON on stdout')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  sealdrop policy show /etc/sealdrop/policy.json`)
+  sealdrop policy show /etc/sealdrop/policy.json`,
+    )
     .action(async (file: string, options: { json?: boolean }) => {
       const loaded = await loadPolicyFile(file);
       if (options.json) printJson(await policyJson(loaded));
@@ -71,11 +84,14 @@ Example:
     .command('curl')
     .description('print a curl command that uploads its stdin under this policy (for hosts without Node)')
     .argument('<FILE>', 'policy file')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The stream must already be encrypted to the recipients (import them into gpg first), e.g.:
   mysqldump db1 | gzip | gpg --encrypt --recipient ADMIN-FINGERPRINT --compress-algo none \\
       | sh -c "$(sealdrop policy curl db1.policy.json)"
-curl holds the whole upload in memory: prefer \`sealdrop push\` where Node is available.`)
+curl holds the whole upload in memory: prefer \`sealdrop push\` where Node is available.`,
+    )
     .action(async (file: string) => {
       const { summary, file: policy } = await loadPolicyFile(file);
       assertNotExpired(summary, file);
@@ -143,10 +159,19 @@ export async function describePolicy(loaded: LoadedPolicy, now = new Date()): Pr
     ...(summary.name ? [['name', summary.name] as [string, string]] : []),
     [summary.location.isPrefix ? 'prefix' : 'key', formatS3Url(summary.location)],
     ['url', summary.url],
-    ['expires', `${summary.expiresAt.toISOString()} (${left > 0 ? `in ${formatDuration(left)}` : `EXPIRED ${formatDuration(-left)} ago`})`],
+    [
+      'expires',
+      `${summary.expiresAt.toISOString()} (${left > 0 ? `in ${formatDuration(left)}` : `EXPIRED ${formatDuration(-left)} ago`})`,
+    ],
     ['max size', formatBytes(summary.maxSize)],
     ['acl', summary.acl],
-    ['signed', `${summary.signedAt.toISOString()} by ${summary.accessKeyId} in ${summary.region}${summary.hasSessionToken ? ' (temporary credentials)' : ''}`],
-    ...recipients.map((r, i): [string, string] => [i === 0 ? 'recipients' : '', `${r.fingerprint} ${r.userIds.join(', ')}`]),
+    [
+      'signed',
+      `${summary.signedAt.toISOString()} by ${summary.accessKeyId} in ${summary.region}${summary.hasSessionToken ? ' (temporary credentials)' : ''}`,
+    ],
+    ...recipients.map((r, i): [string, string] => [
+      i === 0 ? 'recipients' : '',
+      `${r.fingerprint} ${r.userIds.join(', ')}`,
+    ]),
   ]);
 }

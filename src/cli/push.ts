@@ -7,6 +7,7 @@ import { formatBytes, formatDuration } from '../core/units.js';
 import { durationOption, integerArg } from './args.js';
 import { printJson, say, table, warn } from './output.js';
 import { progressLine } from './progress.js';
+import { interruptible } from './signals.js';
 
 interface PushCliOptions {
   policy: string;
@@ -24,7 +25,7 @@ interface PushCliOptions {
 export function registerPushCommand(program: Command): void {
   program
     .command('push')
-    .description('encrypt a dump to the policy\'s recipients and upload it as a new version (runs on servers)')
+    .description("encrypt a dump to the policy's recipients and upload it as a new version (runs on servers)")
     .requiredOption('--policy <FILE>', 'policy file from `sealdrop policy mint`')
     .argument('[COMMAND...]', 'dump command to run (after --); its stdout is the data. Without it, stdin is.')
     .option('--compress <gzip|none>', 'compression before encryption', 'gzip')
@@ -36,7 +37,9 @@ export function registerPushCommand(program: Command): void {
     .addOption(durationOption('--warn-expiry <DURATION>', 'warn when the policy expires within this', '3d'))
     .option('--json', 'print the result as one JSON object on stdout')
     .option('-q, --quiet', 'no progress and no summary (warnings and errors still go to stderr)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Nothing is uploaded, and no spool file is left, when the command fails, the input is empty, the
 result is over the policy's max size, the disk fills up or the run is interrupted (exit 130/143).
 
@@ -44,40 +47,39 @@ Examples:
   sealdrop push --policy /etc/sealdrop/db1.json -- mysqldump --single-transaction --all-databases
   pg_dump -Fc app | sealdrop push --policy /etc/sealdrop/app.json --compress none
   # cron, nightly at 02:30:
-  30 2 * * * root sealdrop push --policy /etc/sealdrop/db1.json --quiet -- mysqldump --all-databases`)
+  30 2 * * * root sealdrop push --policy /etc/sealdrop/db1.json --quiet -- mysqldump --all-databases`,
+    )
     .action(async (command: string[], options: PushCliOptions) => {
       if (options.compress !== 'gzip' && options.compress !== 'none') {
         throw new SealdropError('USAGE', `--compress ${options.compress}: use gzip or none`);
       }
       const progress = progressLine({ quiet: options.quiet || options.json });
-      const controller = new AbortController();
-      const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
-      process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
       try {
-        const result = await push({
-          policyPath: options.policy,
-          command,
-          compression: options.compress as Compression,
-          level: options.level,
-          allowEmpty: options.allowEmpty,
-          spoolDir: options.spoolDir,
-          retries: options.retries,
-          retryDelayMs: options.retryDelay,
-          warnExpiryMs: options.warnExpiry,
-          signal: controller.signal,
-          onWarning: warn,
-          onProgress: ({ phase, bytes, totalBytes }) => progress.update(phase, bytes, totalBytes),
-          onRetry: (attempt, delay, reason) => {
-            progress.done();
-            warn(`attempt ${attempt} failed (${reason}); retrying in ${formatDuration(delay)}`);
-          },
-        });
+        const result = await interruptible((signal) =>
+          push({
+            policyPath: options.policy,
+            command,
+            compression: options.compress as Compression,
+            level: options.level,
+            allowEmpty: options.allowEmpty,
+            spoolDir: options.spoolDir,
+            retries: options.retries,
+            retryDelayMs: options.retryDelay,
+            warnExpiryMs: options.warnExpiry,
+            signal,
+            onWarning: warn,
+            onProgress: ({ phase, bytes, totalBytes }) => progress.update(phase, bytes, totalBytes),
+            onRetry: (attempt, delay, reason) => {
+              progress.done();
+              warn(`attempt ${attempt} failed (${reason}); retrying in ${formatDuration(delay)}`);
+            },
+          }),
+        );
         progress.done();
         if (options.json) printJson(result);
         else if (!options.quiet) say(summary(result));
       } finally {
         progress.done();
-        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       }
     });
 }
@@ -87,8 +89,14 @@ function summary(result: PushResult): string {
     `Stored s3://${result.bucket}/${result.key}${result.versionId ? ` version ${result.versionId}` : ''}`,
     table([
       ['read', formatBytes(result.bytesIn)],
-      ['stored', `${formatBytes(result.bytesOut)} (${result.bytesIn ? ((100 * result.bytesOut) / result.bytesIn).toFixed(1) : '-'}% of input)`],
-      ['time', `${result.seconds.toFixed(1)} s, ${formatBytes(result.bytesIn / Math.max(result.seconds, 0.001))}/s`],
+      [
+        'stored',
+        `${formatBytes(result.bytesOut)} (${result.bytesIn ? ((100 * result.bytesOut) / result.bytesIn).toFixed(1) : '-'}% of input)`,
+      ],
+      [
+        'time',
+        `${result.seconds.toFixed(1)} s, ${formatBytes(result.bytesIn / Math.max(result.seconds, 0.001))}/s`,
+      ],
       ['sha256', result.sha256],
       ['policy', `expires ${result.policyExpiresAt}`],
     ]),

@@ -19,7 +19,10 @@ const CATALOGUE = {
     exit: EXIT.badInput,
     hint: 'Mint a fresh policy file with `sealdrop policy mint` and copy it over unchanged.',
   },
-  POLICY_EXPIRED: { exit: EXIT.badInput, hint: 'Mint a new policy with `sealdrop policy mint` and install it.' },
+  POLICY_EXPIRED: {
+    exit: EXIT.badInput,
+    hint: 'Mint a new policy with `sealdrop policy mint` and install it.',
+  },
   KEY_INVALID: { exit: EXIT.badInput, hint: 'Pass an armored OpenPGP key (gpg --armor --export).' },
   KEY_UNUSABLE: {
     exit: EXIT.badInput,
@@ -45,9 +48,18 @@ const CATALOGUE = {
     exit: EXIT.failed,
     hint: 'Not a sealdrop backup (gzip or raw data inside an OpenPGP message); inspect it with `gpg --list-packets`.',
   },
-  DUMP_FAILED: { exit: EXIT.failed, hint: 'Run the dump command by hand to see why it fails (its stderr is shown above).' },
-  EMPTY_INPUT: { exit: EXIT.failed, hint: 'Check the dump command, or pass --allow-empty if empty is expected.' },
-  TOO_LARGE: { exit: EXIT.failed, hint: 'Mint a policy with a larger --max-size (at most 5GiB), or compress harder.' },
+  DUMP_FAILED: {
+    exit: EXIT.failed,
+    hint: 'Run the dump command by hand to see why it fails (its stderr is shown above).',
+  },
+  EMPTY_INPUT: {
+    exit: EXIT.failed,
+    hint: 'Check the dump command, or pass --allow-empty if empty is expected.',
+  },
+  TOO_LARGE: {
+    exit: EXIT.failed,
+    hint: 'Mint a policy with a larger --max-size (at most 5GiB), or compress harder.',
+  },
   DISK_FULL: { exit: EXIT.failed, hint: 'Free space in the spool directory or point --spool-dir elsewhere.' },
   INTEGRITY: {
     exit: EXIT.integrity,

@@ -2,7 +2,11 @@
 import { open, readFile } from 'node:fs/promises';
 import { SealdropError } from './errors.js';
 
-export async function writeNewFile(path: string, data: string, { overwrite = false, mode = 0o600 } = {}): Promise<void> {
+export async function writeNewFile(
+  path: string,
+  data: string,
+  { overwrite = false, mode = 0o600 } = {},
+): Promise<void> {
   let handle;
   try {
     handle = await open(path, overwrite ? 'w' : 'wx', mode);

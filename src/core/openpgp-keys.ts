@@ -20,7 +20,10 @@ export async function readArmoredKey(armored: string, source: string): Promise<o
   try {
     return await openpgp.readKey({ armoredKey: armored });
   } catch (error) {
-    throw new SealdropError('KEY_INVALID', `${source}: not an armored OpenPGP key (${(error as Error).message})`);
+    throw new SealdropError(
+      'KEY_INVALID',
+      `${source}: not an armored OpenPGP key (${(error as Error).message})`,
+    );
   }
 }
 
@@ -32,7 +35,8 @@ export async function inspectKey(key: openpgp.Key, now = new Date()): Promise<Ke
   if (await key.isRevoked(undefined, undefined, now)) problems.push('the key is revoked');
   const expiration = await key.getExpirationTime();
   const expires = expiration instanceof Date ? expiration : null;
-  if (expires && expires.getTime() <= now.getTime()) problems.push(`the key expired on ${expires.toISOString()}`);
+  if (expires && expires.getTime() <= now.getTime())
+    problems.push(`the key expired on ${expires.toISOString()}`);
 
   let encryptionAlgorithm: string | null = null;
   const subkeyAlgorithms = key.getSubkeys().map((subkey) => subkey.getAlgorithmInfo());
@@ -40,7 +44,8 @@ export async function inspectKey(key: openpgp.Key, now = new Date()): Promise<Ke
     const encryptionKey = await key.getEncryptionKey(undefined, now);
     const info = encryptionKey.getAlgorithmInfo();
     encryptionAlgorithm = describeAlgorithm(info);
-    if (isWeakRsa(info)) problems.push(`its RSA-${info.bits} encryption key is too short (at least 2048 bits)`);
+    if (isWeakRsa(info))
+      problems.push(`its RSA-${info.bits} encryption key is too short (at least 2048 bits)`);
   } catch {
     if (problems.length === 0) {
       problems.push(
@@ -68,7 +73,10 @@ export async function readRecipient(armored: string, source: string): Promise<op
   const key = await readArmoredKey(armored, source);
   const { problems, fingerprint } = await inspectKey(key);
   if (problems.length > 0) {
-    throw new SealdropError('KEY_UNUSABLE', `${source}: key ${fingerprint} can't be a recipient: ${problems.join('; ')}`);
+    throw new SealdropError(
+      'KEY_UNUSABLE',
+      `${source}: key ${fingerprint} can't be a recipient: ${problems.join('; ')}`,
+    );
   }
   return key.toPublic();
 }

@@ -61,16 +61,24 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
   if (!isRecord(raw)) throw invalid('not a sealdrop policy file (expected a JSON object)');
   if (raw.sealdrop === undefined) throw invalid('not a sealdrop policy file (no "sealdrop" version field)');
   if (raw.sealdrop !== POLICY_FILE_VERSION) {
-    throw new SealdropError('POLICY_FILE_INVALID', `${source}: policy file version ${JSON.stringify(raw.sealdrop)} is not supported (this sealdrop reads version ${POLICY_FILE_VERSION})`, {
-      hint: 'Upgrade sealdrop, or mint the policy again with this version.',
-    });
+    throw new SealdropError(
+      'POLICY_FILE_INVALID',
+      `${source}: policy file version ${JSON.stringify(raw.sealdrop)} is not supported (this sealdrop reads version ${POLICY_FILE_VERSION})`,
+      {
+        hint: 'Upgrade sealdrop, or mint the policy again with this version.',
+      },
+    );
   }
   const { url, fields, recipients, name, mintedAt } = raw;
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalid('"url" must be an http(s) URL');
   if (!isRecord(fields) || !Object.values(fields).every((v) => typeof v === 'string')) {
     throw invalid('"fields" must be an object of strings');
   }
-  if (!Array.isArray(recipients) || recipients.length === 0 || !recipients.every((r) => typeof r === 'string')) {
+  if (
+    !Array.isArray(recipients) ||
+    recipients.length === 0 ||
+    !recipients.every((r) => typeof r === 'string')
+  ) {
     throw invalid('"recipients" must list at least one armored public key');
   }
   if (name !== undefined && typeof name !== 'string') throw invalid('"name" must be a string');
@@ -127,7 +135,8 @@ function summarize(file: PolicyFile, invalid: (problem: string) => SealdropError
       }
     }
   }
-  if (bucket === undefined || keyRule === undefined) throw invalid('the signed policy names no bucket or no key');
+  if (bucket === undefined || keyRule === undefined)
+    throw invalid('the signed policy names no bucket or no key');
 
   // A field the policy does not cover (or covers with another value) is an edit after signing:
   // S3 would refuse it, so say so before any data is read.
@@ -136,20 +145,25 @@ function summarize(file: PolicyFile, invalid: (problem: string) => SealdropError
     if (UNCONDITIONED.has(name)) continue;
     const check = covered.get(name);
     if (name === 'key' && 'prefix' in keyRule) continue; // the agent fills in the key under the prefix
-    if (!check || !check(v)) throw invalid(`the "${k}" field does not match the signed policy (was the file edited?)`);
+    if (!check || !check(v))
+      throw invalid(`the "${k}" field does not match the signed policy (was the file edited?)`);
   }
 
   const credential = field('x-amz-credential').split('/');
   const [accessKeyId, day, region] = credential;
-  if (credential.length !== 5 || !accessKeyId || !day || !region) throw invalid('the x-amz-credential field is malformed');
+  if (credential.length !== 5 || !accessKeyId || !day || !region)
+    throw invalid('the x-amz-credential field is malformed');
   const amzDate = field('x-amz-date');
-  const signedAt = new Date(amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
+  const signedAt = new Date(
+    amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
+  );
   return {
     ...(file.name === undefined ? {} : { name: file.name }),
     url: file.url,
-    location: 'exact' in keyRule
-      ? { bucket, key: keyRule.exact, isPrefix: false }
-      : { bucket, key: keyRule.prefix, isPrefix: true },
+    location:
+      'exact' in keyRule
+        ? { bucket, key: keyRule.exact, isPrefix: false }
+        : { bucket, key: keyRule.prefix, isPrefix: true },
     expiresAt,
     minSize,
     maxSize,
@@ -181,7 +195,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Throws POLICY_EXPIRED when the policy can no longer be used. */
 export function assertNotExpired(summary: PolicySummary, source: string, now = new Date()): void {
   if (summary.expiresAt.getTime() <= now.getTime()) {
-    throw new SealdropError('POLICY_EXPIRED', `${source}: the upload policy expired at ${summary.expiresAt.toISOString()}`);
+    throw new SealdropError(
+      'POLICY_EXPIRED',
+      `${source}: the upload policy expired at ${summary.expiresAt.toISOString()}`,
+    );
   }
 }
 

@@ -127,7 +127,8 @@ function usage(message: string): SealdropError {
  * unit at most once). Leading/trailing whitespace is ignored. "0d" is valid and means "rule off".
  */
 export function parseRetentionDuration(text: string): RetentionDuration {
-  if (typeof text !== 'string') throw usage(`invalid duration ${String(text)}: expected text such as 1y2m3d4h`);
+  if (typeof text !== 'string')
+    throw usage(`invalid duration ${String(text)}: expected text such as 1y2m3d4h`);
   const s = text.trim();
   const hint = 'use numbers with units y (years), m (months), d (days), h (hours), e.g. 1y2m3d4h';
   if (s === '') throw usage(`empty duration: ${hint}`);
@@ -209,7 +210,8 @@ function normaliseDuration(key: string, value: unknown): NormalisedDuration | un
 }
 
 function normalisePolicy(policy: RetentionPolicy): NormalisedPolicy {
-  if (policy === null || typeof policy !== 'object') throw usage('invalid retention policy: expected an object');
+  if (policy === null || typeof policy !== 'object')
+    throw usage('invalid retention policy: expected an object');
   const counts = {} as Record<CountRule, number>;
   let empty = true;
   for (const rule of COUNT_RULES) {
@@ -272,7 +274,15 @@ function mod(a: number, b: number): number {
 }
 
 /** ms since epoch of a proleptic Gregorian wall time read as UTC; months/days overflow like Go and ECMAScript. */
-function wallToMs(year: number, monthZero: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+function wallToMs(
+  year: number,
+  monthZero: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  ms: number,
+): number {
   const d = new Date(0);
   d.setUTCFullYear(year, monthZero, day);
   d.setUTCHours(hour, minute, second, ms);
@@ -285,7 +295,8 @@ function resolveZone(timeZone: string | undefined): Zone {
     name = new Intl.DateTimeFormat().resolvedOptions().timeZone;
     if (typeof name !== 'string' || name === '') name = 'UTC';
   }
-  if (typeof name !== 'string') throw usage(`invalid time zone ${String(name)}: expected an IANA name such as Europe/Berlin`);
+  if (typeof name !== 'string')
+    throw usage(`invalid time zone ${String(name)}: expected an IANA name such as Europe/Berlin`);
   const cached = zoneCache.get(name);
   if (cached !== undefined) return cached;
   let format: Intl.DateTimeFormat;
@@ -304,9 +315,13 @@ function resolveZone(timeZone: string | undefined): Zone {
       second: 'numeric',
     });
   } catch (error) {
-    throw new SealdropError('USAGE', `unknown time zone "${name}": use an IANA name such as Europe/Berlin or UTC`, {
-      cause: error,
-    });
+    throw new SealdropError(
+      'USAGE',
+      `unknown time zone "${name}": use an IANA name such as Europe/Berlin or UTC`,
+      {
+        cause: error,
+      },
+    );
   }
   const zone: Zone = {
     offsetAt(ms: number): number {
@@ -364,7 +379,12 @@ interface WallFields {
 
 function wallFields(zone: Zone, ms: number): WallFields {
   const wall = new Date(ms + zone.offsetAt(ms));
-  return { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate(), hour: wall.getUTCHours() };
+  return {
+    year: wall.getUTCFullYear(),
+    month: wall.getUTCMonth() + 1,
+    day: wall.getUTCDate(),
+    hour: wall.getUTCHours(),
+  };
 }
 
 function inDateRange(ms: number): boolean {
@@ -438,7 +458,8 @@ export function planRetention(
   const p = normalisePolicy(policy);
   const zone = resolveZone(options.timeZone);
   const now = options.now ?? new Date();
-  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw usage('invalid "now": expected a valid Date');
+  if (!(now instanceof Date) || Number.isNaN(now.getTime()))
+    throw usage('invalid "now": expected a valid Date');
   if (!Array.isArray(items)) throw usage('invalid retention items: expected an array');
 
   const entries: Entry[] = items.map((item, index) => {
@@ -468,7 +489,11 @@ export function planRetention(
   const cutoff = (d: RetentionDuration): number => subtractDuration(latestZone, latest, d);
 
   const withinCutoff = p.within === undefined ? undefined : cutoff(p.within.duration);
-  const countState = COUNT_RULES.map((rule) => ({ rule, count: p.counts[rule], last: undefined as number | undefined }));
+  const countState = COUNT_RULES.map((rule) => ({
+    rule,
+    count: p.counts[rule],
+    last: undefined as number | undefined,
+  }));
   const withinState = p.withinBuckets.map((w) => ({
     rule: w.rule,
     text: w.within.text,

@@ -3,10 +3,18 @@ import { SealdropError } from './errors.js';
 
 const SIZE_UNITS: Record<string, number> = {
   b: 1,
-  k: 1024, kb: 1000, kib: 1024,
-  m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2,
-  g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3,
-  t: 1024 ** 4, tb: 1000 ** 4, tib: 1024 ** 4,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
 };
 
 const DURATION_UNITS: Record<string, number> = {
@@ -23,14 +31,21 @@ export function parseSize(text: string, what = 'size'): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
   const factor = match ? SIZE_UNITS[(match[2] ?? '').toLowerCase() || 'b'] : undefined;
   if (!match || factor === undefined) {
-    throw new SealdropError('USAGE', `${what} "${text}" is not a size`, { hint: 'Write sizes like 512MiB, 2GiB or 5GB.' });
+    throw new SealdropError('USAGE', `${what} "${text}" is not a size`, {
+      hint: 'Write sizes like 512MiB, 2GiB or 5GB.',
+    });
   }
   return Math.round(Number(match[1]) * factor);
 }
 
 /** Parses "250ms", "90s", "36h", "7d", "1d12h", "2w" into milliseconds. */
 export function parseDuration(text: string, what = 'duration'): number {
-  const parts = /^(?:\d+(?:ms|[smhdw]))+$/i.test(text.trim()) ? text.trim().toLowerCase().match(/\d+(?:ms|[smhdw])/g) : null;
+  const parts = /^(?:\d+(?:ms|[smhdw]))+$/i.test(text.trim())
+    ? text
+        .trim()
+        .toLowerCase()
+        .match(/\d+(?:ms|[smhdw])/g)
+    : null;
   if (!parts) {
     throw new SealdropError('USAGE', `${what} "${text}" is not a duration`, {
       hint: 'Write durations like 90s, 30m, 36h, 7d or 1d12h.',
@@ -73,5 +88,12 @@ export function formatDuration(ms: number): string {
   ];
   const first = parts.findIndex(([value]) => value > 0);
   if (first === -1) return '0s';
-  return sign + parts.slice(first, first + 2).filter(([value]) => value > 0).map(([v, u]) => `${v}${u}`).join(' ');
+  return (
+    sign +
+    parts
+      .slice(first, first + 2)
+      .filter(([value]) => value > 0)
+      .map(([v, u]) => `${v}${u}`)
+      .join(' ')
+  );
 }

@@ -8,7 +8,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { describe, expect, it } from 'vitest';
-import { adminClient, freshBucket, listVersions, uploaderBucketPolicy, uploaderClient } from '../support/s3.js';
+import {
+  adminClient,
+  freshBucket,
+  listVersions,
+  uploaderBucketPolicy,
+  uploaderClient,
+} from '../support/s3.js';
 
 async function errorCode(promise: Promise<unknown>): Promise<string> {
   try {
@@ -29,7 +35,10 @@ async function postUpload(bucket: string, key: string, body: string, tamper = fa
   });
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) {
-    form.append(name, tamper && name === 'X-Amz-Signature' ? value.replace(/^./, (c) => (c === '0' ? '1' : '0')) : value);
+    form.append(
+      name,
+      tamper && name === 'X-Amz-Signature' ? value.replace(/^./, (c) => (c === '0' ? '1' : '0')) : value,
+    );
   }
   form.append('file', new Blob([body]));
   return fetch(url, { method: 'POST', body: form });
@@ -47,13 +56,17 @@ describe('local S3 server', () => {
     expect(new Set(versions.map((v) => v.VersionId)).size).toBe(2);
     expect(versions.map((v) => v.VersionId)).toEqual([second.VersionId, first.VersionId]);
 
-    const old = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'same', VersionId: first.VersionId }));
+    const old = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: 'same', VersionId: first.VersionId }),
+    );
     expect(await old.Body?.transformToString()).toBe('first');
   });
 
   it('lets the uploader add objects (PUT and POST) but not read or delete them', async () => {
     const bucket = await freshBucket('smoke-policy');
-    await adminClient().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: uploaderBucketPolicy(bucket) }));
+    await adminClient().send(
+      new PutBucketPolicyCommand({ Bucket: bucket, Policy: uploaderBucketPolicy(bucket) }),
+    );
     const uploader = uploaderClient();
 
     await uploader.send(new PutObjectCommand({ Bucket: bucket, Key: 'put', Body: 'by PUT' }));
@@ -61,12 +74,20 @@ describe('local S3 server', () => {
     expect(posted.status).toBe(204);
 
     for (const key of ['put', 'post']) {
-      expect(await errorCode(uploader.send(new GetObjectCommand({ Bucket: bucket, Key: key })))).toBe('AccessDenied');
-      expect(await errorCode(uploader.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })))).toBe('AccessDenied');
+      expect(await errorCode(uploader.send(new GetObjectCommand({ Bucket: bucket, Key: key })))).toBe(
+        'AccessDenied',
+      );
+      expect(await errorCode(uploader.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })))).toBe(
+        'AccessDenied',
+      );
     }
     const [version] = await listVersions(bucket, 'post');
     expect(
-      await errorCode(uploader.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'post', VersionId: version?.VersionId }))),
+      await errorCode(
+        uploader.send(
+          new DeleteObjectCommand({ Bucket: bucket, Key: 'post', VersionId: version?.VersionId }),
+        ),
+      ),
     ).toBe('AccessDenied');
 
     const read = await adminClient().send(new GetObjectCommand({ Bucket: bucket, Key: 'post' }));
@@ -75,7 +96,9 @@ describe('local S3 server', () => {
 
   it('checks POST policy signatures and size limits', async () => {
     const bucket = await freshBucket('smoke-post');
-    await adminClient().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: uploaderBucketPolicy(bucket) }));
+    await adminClient().send(
+      new PutBucketPolicyCommand({ Bucket: bucket, Policy: uploaderBucketPolicy(bucket) }),
+    );
 
     const forged = await postUpload(bucket, 'forged', 'x', true);
     expect(forged.status).toBe(403);

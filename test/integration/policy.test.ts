@@ -2,7 +2,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeleteObjectCommand, GetObjectCommand, PutBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutBucketLifecycleConfigurationCommand,
+} from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
 import { run, runCli } from '../support/cli.js';
@@ -14,11 +18,23 @@ beforeAll(async () => {
 });
 
 /** POSTs `body` with curl using the policy file's fields, some replaced or added. */
-async function curlPost(policyPath: string, body: Buffer | string, change: Record<string, string> = {}, otherUrl?: string) {
+async function curlPost(
+  policyPath: string,
+  body: Buffer | string,
+  change: Record<string, string> = {},
+  otherUrl?: string,
+) {
   const { url: ownUrl, fields } = JSON.parse(await readFile(policyPath, 'utf8'));
   const url = otherUrl ?? ownUrl;
-  const form = Object.entries({ ...fields, ...change }).flatMap(([name, value]) => ['--form-string', `${name}=${value}`]);
-  return run('curl', ['--silent', '--show-error', '--write-out', '\n%{http_code}', ...form, '-F', 'file=@-', url], { input: body });
+  const form = Object.entries({ ...fields, ...change }).flatMap(([name, value]) => [
+    '--form-string',
+    `${name}=${value}`,
+  ]);
+  return run(
+    'curl',
+    ['--silent', '--show-error', '--write-out', '\n%{http_code}', ...form, '-F', 'file=@-', url],
+    { input: body },
+  );
 }
 
 const statusOf = (result: { stdout: string }) => Number(result.stdout.trim().split('\n').at(-1));
@@ -54,7 +70,12 @@ describe('a minted policy', () => {
   it('is refused by S3 for another bucket', async () => {
     const other = await freshBucket('other');
     const { url } = JSON.parse(await readFile(target.policyPath, 'utf8'));
-    const result = await curlPost(target.policyPath, 'payload', { bucket: other }, url.replace(target.bucket, other));
+    const result = await curlPost(
+      target.policyPath,
+      'payload',
+      { bucket: other },
+      url.replace(target.bucket, other),
+    );
     expect(statusOf(result)).toBe(403);
     expect(await listVersions(other, target.key)).toEqual([]);
   });
@@ -73,7 +94,11 @@ describe('a minted policy', () => {
     await mint(`s3://${target.bucket}/${target.key}`, [target.publicKey], shortLived, ['--expires', '2s']);
     const shown = await runCli(['policy', 'show', shortLived, '--json'], { env: target.agentEnv });
     expect(shown.status).toBe(0);
-    expect(JSON.parse(shown.stdout)).toMatchObject({ bucket: target.bucket, key: target.key, expired: false });
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      bucket: target.bucket,
+      key: target.key,
+      expired: false,
+    });
     await sleep(2500);
     const result = await curlPost(shortLived, 'late');
     expect(statusOf(result)).toBe(403);
@@ -86,13 +111,23 @@ describe('a minted policy', () => {
 
   it('signs for an identity that cannot read or delete what it wrote (write-only setup)', async () => {
     const uploader = uploaderClient();
-    await expect(uploader.send(new GetObjectCommand({ Bucket: target.bucket, Key: target.key }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(
+      uploader.send(new GetObjectCommand({ Bucket: target.bucket, Key: target.key })),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
     const [version] = await listVersions(target.bucket, target.key);
-    await expect(uploader.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key, VersionId: version!.VersionId }))).rejects.toMatchObject({
+    await expect(
+      uploader.send(
+        new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key, VersionId: version!.VersionId }),
+      ),
+    ).rejects.toMatchObject({
       name: 'AccessDenied',
     });
-    await expect(uploader.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key }))).rejects.toMatchObject({ name: 'AccessDenied' });
-    expect((await listVersions(target.bucket, target.key)).map((v) => v.VersionId)).toContain(version!.VersionId);
+    await expect(
+      uploader.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key })),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect((await listVersions(target.bucket, target.key)).map((v) => v.VersionId)).toContain(
+      version!.VersionId,
+    );
   });
 });
 
@@ -102,11 +137,25 @@ describe('setup', () => {
     const env = withEnv();
     const first = await runCli(['setup', `s3://${bucket}`, '--create', '--json'], { env });
     expect(first.status, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ bucket, created: true, versioning: 'Enabled', warnings: [] });
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      bucket,
+      created: true,
+      versioning: 'Enabled',
+      warnings: [],
+    });
     await adminClient().send(
       new PutBucketLifecycleConfigurationCommand({
         Bucket: bucket,
-        LifecycleConfiguration: { Rules: [{ ID: 'tidy', Status: 'Enabled', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: 30 } }] },
+        LifecycleConfiguration: {
+          Rules: [
+            {
+              ID: 'tidy',
+              Status: 'Enabled',
+              Filter: { Prefix: '' },
+              NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+            },
+          ],
+        },
       }),
     );
     const again = await runCli(['setup', `s3://${bucket}`, '--create', '--json'], { env });
@@ -117,6 +166,20 @@ describe('setup', () => {
     expect(result.policies.iamUserPolicy.Statement[0].Resource).toBe(`arn:aws:s3:::${bucket}/*`);
     const human = await runCli(['setup', `s3://${bucket}`], { env });
     expect(human.stderr).toMatch(/versioning enabled \(verified\)/);
+  });
+
+  it('attaches the write-only bucket policy once, and never replaces a different one', async () => {
+    const bucket = await freshBucket('apply');
+    const env = withEnv();
+    const apply = (uploader: string) =>
+      runCli(['setup', `s3://${bucket}`, '--uploader', uploader, '--apply-bucket-policy', '--json'], { env });
+    const first = await apply('arn:aws:iam:::user/sealdrop-uploader');
+    expect(first.status, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).bucketPolicyApplied).toBe(true);
+    expect((await apply('arn:aws:iam:::user/sealdrop-uploader')).status).toBe(0);
+    const other = await apply('arn:aws:iam:::user/someone-else');
+    expect(other.status).toBe(1);
+    expect(other.stderr).toMatch(/already has a different bucket policy; not replacing it/);
   });
 
   it('says clearly when the bucket does not exist', async () => {

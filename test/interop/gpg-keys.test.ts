@@ -23,14 +23,22 @@ beforeAll(async () => {
 describe('GnuPG interoperability of keys', () => {
   it('GnuPG 2.2 imports a key from `key generate`, encrypts to it and decrypts with it', async () => {
     const prefix = join(dir, 'admin');
-    const generated = await runCli(['key', 'generate', '--uid', 'Interop Admin <interop@example.com>', '--out', prefix], { env: offlineEnv });
+    const generated = await runCli(
+      ['key', 'generate', '--uid', 'Interop Admin <interop@example.com>', '--out', prefix],
+      { env: offlineEnv },
+    );
     expect(generated.status, generated.stderr).toBe(0);
     const gpg = await gpgHome();
     expect((await gpg(['--import', `${prefix}.pub.asc`])).status).toBe(0);
-    const encrypted = await gpg(['--trust-model', 'always', '--encrypt', '--armor', '--recipient', 'interop@example.com'], 'secret dump');
+    const encrypted = await gpg(
+      ['--trust-model', 'always', '--encrypt', '--armor', '--recipient', 'interop@example.com'],
+      'secret dump',
+    );
     expect(encrypted.status, encrypted.stderr).toBe(0);
     await writeFile(join(dir, 'msg.asc'), encrypted.stdout);
-    expect((await gpg(['--passphrase', 'interop passphrase', '--import', `${prefix}.key.asc`])).status).toBe(0);
+    expect((await gpg(['--passphrase', 'interop passphrase', '--import', `${prefix}.key.asc`])).status).toBe(
+      0,
+    );
     const decrypted = await gpg(['--passphrase', 'interop passphrase', '--decrypt', join(dir, 'msg.asc')]);
     expect(decrypted.status, decrypted.stderr).toBe(0);
     expect(decrypted.stdout).toBe('secret dump');
@@ -38,23 +46,65 @@ describe('GnuPG interoperability of keys', () => {
 
   it('`policy mint` accepts a key made by `gpg --quick-gen-key` as a recipient', async () => {
     const gpg = await gpgHome();
-    expect((await gpg(['--passphrase', '', '--quick-gen-key', 'Ops <ops@example.com>', 'default', 'default', '1y'])).status).toBe(0);
+    expect(
+      (
+        await gpg([
+          '--passphrase',
+          '',
+          '--quick-gen-key',
+          'Ops <ops@example.com>',
+          'default',
+          'default',
+          '1y',
+        ])
+      ).status,
+    ).toBe(0);
     const exported = await gpg(['--armor', '--export', 'ops@example.com']);
     await writeFile(join(dir, 'ops.asc'), exported.stdout);
-    const minted = await runCli(['policy', 'mint', 's3://acme-backups/db1.sql.gz.gpg', '--recipient', join(dir, 'ops.asc'), '--out', join(dir, 'ops.policy.json')], { env: offlineEnv });
+    const minted = await runCli(
+      [
+        'policy',
+        'mint',
+        's3://acme-backups/db1.sql.gz.gpg',
+        '--recipient',
+        join(dir, 'ops.asc'),
+        '--out',
+        join(dir, 'ops.policy.json'),
+      ],
+      { env: offlineEnv },
+    );
     expect(minted.status, minted.stderr).toBe(0);
-    const fingerprint = (await gpg(['--with-colons', '--fingerprint', 'ops@example.com'])).stdout.match(/^fpr:+([0-9A-F]{40}):/m)?.[1];
+    const fingerprint = (await gpg(['--with-colons', '--fingerprint', 'ops@example.com'])).stdout.match(
+      /^fpr:+([0-9A-F]{40}):/m,
+    )?.[1];
     expect(minted.stderr).toContain(fingerprint);
     expect(JSON.parse(await readFile(join(dir, 'ops.policy.json'), 'utf8')).recipients).toHaveLength(1);
   });
 
   it('refuses a DSA/ElGamal key from GnuPG at the door, saying why', async () => {
     const gpg = await gpgHome();
-    expect((await gpg(['--passphrase', '', '--quick-gen-key', 'Old <old@example.com>', 'dsa2048', 'sign', '1y'])).status).toBe(0);
-    const fpr = (await gpg(['--with-colons', '--fingerprint', 'old@example.com'])).stdout.match(/^fpr:+([0-9A-F]{40}):/m)?.[1] ?? '';
+    expect(
+      (await gpg(['--passphrase', '', '--quick-gen-key', 'Old <old@example.com>', 'dsa2048', 'sign', '1y']))
+        .status,
+    ).toBe(0);
+    const fpr =
+      (await gpg(['--with-colons', '--fingerprint', 'old@example.com'])).stdout.match(
+        /^fpr:+([0-9A-F]{40}):/m,
+      )?.[1] ?? '';
     expect((await gpg(['--passphrase', '', '--quick-add-key', fpr, 'elg2048', 'encr', '1y'])).status).toBe(0);
     await writeFile(join(dir, 'old.asc'), (await gpg(['--armor', '--export', 'old@example.com'])).stdout);
-    const minted = await runCli(['policy', 'mint', 's3://acme-backups/k', '--recipient', join(dir, 'old.asc'), '--out', join(dir, 'old.policy.json')], { env: offlineEnv });
+    const minted = await runCli(
+      [
+        'policy',
+        'mint',
+        's3://acme-backups/k',
+        '--recipient',
+        join(dir, 'old.asc'),
+        '--out',
+        join(dir, 'old.policy.json'),
+      ],
+      { env: offlineEnv },
+    );
     expect(minted.status).toBe(2);
     expect(minted.stderr).toMatch(/old\.asc: key [0-9A-F]{40} can't be a recipient: DSA keys are obsolete/);
     expect(minted.stderr).toContain('hint:');

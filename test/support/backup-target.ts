@@ -1,7 +1,7 @@
 // A backup target prepared the way the README tells an admin to: `setup` (versioning + the printed
 // bucket policy applied), `key generate`, and `policy mint` signed by the write-only uploader.
 import { join } from 'node:path';
-import { GetObjectCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 import { run, runCli, tempDir } from './cli.js';
 import { gpgHome } from './gpg.js';
@@ -33,13 +33,24 @@ export async function backupTarget(name: string, options: TargetOptions = {}): P
   const bucket = await freshBucket(name);
   const key = options.key ?? 'db1/mysql.sql.gz.gpg';
   const adminEnv = withEnv({ SEALDROP_PASSPHRASE: PASSPHRASE });
-  const setup = await runCli(['setup', `s3://${bucket}`, '--uploader', userArn('sealdrop-uploader'), '--json'], { env: adminEnv });
+  const setup = await runCli(
+    [
+      'setup',
+      `s3://${bucket}`,
+      '--uploader',
+      userArn('sealdrop-uploader'),
+      '--apply-bucket-policy',
+      '--json',
+    ],
+    { env: adminEnv },
+  );
   expect(setup.status, setup.stderr).toBe(0);
-  const bucketPolicy = JSON.stringify(JSON.parse(setup.stdout).policies.bucketPolicy);
-  await adminClient().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: bucketPolicy }));
 
   const prefix = join(dir, 'admin');
-  const keygen = await runCli(['key', 'generate', '--uid', `Admin ${name} <admin@example.com>`, '--out', prefix], { env: adminEnv });
+  const keygen = await runCli(
+    ['key', 'generate', '--uid', `Admin ${name} <admin@example.com>`, '--out', prefix],
+    { env: adminEnv },
+  );
   expect(keygen.status, keygen.stderr).toBe(0);
 
   const policyPath = join(dir, 'policy.json');
@@ -58,10 +69,27 @@ export async function backupTarget(name: string, options: TargetOptions = {}): P
 }
 
 /** Mints with the write-only uploader's credentials, as an admin would (AWS_PROFILE=uploader). */
-export async function mint(target: string, recipients: string[], out: string, extra: string[] = []): Promise<void> {
+export async function mint(
+  target: string,
+  recipients: string[],
+  out: string,
+  extra: string[] = [],
+): Promise<void> {
   const { uploader } = s3Env();
-  const env = withEnv({ AWS_ACCESS_KEY_ID: uploader.accessKeyId, AWS_SECRET_ACCESS_KEY: uploader.secretAccessKey });
-  const args = ['policy', 'mint', target, ...recipients.flatMap((r) => ['--recipient', r]), '--out', out, '--force', ...extra];
+  const env = withEnv({
+    AWS_ACCESS_KEY_ID: uploader.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: uploader.secretAccessKey,
+  });
+  const args = [
+    'policy',
+    'mint',
+    target,
+    ...recipients.flatMap((r) => ['--recipient', r]),
+    '--out',
+    out,
+    '--force',
+    ...extra,
+  ];
   const minted = await runCli(args, { env });
   expect(minted.status, minted.stderr).toBe(0);
 }
@@ -73,7 +101,9 @@ export function agentEnv(): NodeJS.ProcessEnv {
 
 /** Fetches one stored version with admin credentials and restores it with stock gpg and gunzip only. */
 export async function stockRestore(target: BackupTarget, versionId?: string): Promise<Buffer> {
-  const object = await adminClient().send(new GetObjectCommand({ Bucket: target.bucket, Key: target.key, VersionId: versionId }));
+  const object = await adminClient().send(
+    new GetObjectCommand({ Bucket: target.bucket, Key: target.key, VersionId: versionId }),
+  );
   const ciphertext = Buffer.from(await object.Body!.transformToByteArray());
   const gpg = await gpgHome();
   expect((await gpg(['--passphrase', target.passphrase, '--import', target.privateKey])).status).toBe(0);

@@ -28,7 +28,11 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 
 export function run(command: string, args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -36,7 +40,13 @@ export function run(command: string, args: string[], options: CliOptions = {}): 
     child.on('error', reject);
     child.on('close', (status, signal) => {
       const stdoutBytes = Buffer.concat(stdout);
-      resolve({ status, signal, stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr: Buffer.concat(stderr).toString('utf8') });
+      resolve({
+        status,
+        signal,
+        stdout: stdoutBytes.toString('utf8'),
+        stdoutBytes,
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
     });
     child.stdin.on('error', () => {}); // the command may exit before reading its input
     child.stdin.end(options.input ?? '');

@@ -46,7 +46,11 @@ function run(script: string, args: string[], timeoutMs: number): Promise<string>
       if (code === 0) resolve(stdout);
       else {
         const how = signal ? `was killed by ${signal}` : `exited with ${code}`;
-        reject(new Error(`scripts/${script} ${args.join(' ')} ${how}\n${stderr.trim().split('\n').slice(-20).join('\n')}`));
+        reject(
+          new Error(
+            `scripts/${script} ${args.join(' ')} ${how}\n${stderr.trim().split('\n').slice(-20).join('\n')}`,
+          ),
+        );
       }
     });
   });

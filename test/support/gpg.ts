@@ -9,6 +9,8 @@ export type Gpg = ((args: string[], input?: string | Buffer) => Promise<CliResul
 export async function gpgHome(): Promise<Gpg> {
   const home = await mkdtemp(join(tmpdir(), 'sealdrop-gnupg-'));
   const gpg = (args: string[], input?: string | Buffer) =>
-    run('gpg', ['--homedir', home, '--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', ...args], { input });
+    run('gpg', ['--homedir', home, '--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', ...args], {
+      input,
+    });
   return Object.assign(gpg, { home });
 }

@@ -41,7 +41,9 @@ export async function freshBucket(prefix = 'test'): Promise<string> {
   const bucket = `${clean || 'test'}-${suffix}`;
   const s3 = adminClient();
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  await s3.send(
+    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+  );
   return bucket;
 }
 
@@ -56,7 +58,11 @@ export function userArn(uid: string): string {
  * the admin, although bucket owner, cannot read objects the uploader created (RGW has no
  * BucketOwnerEnforced; an upload with `acl=bucket-owner-full-control` would also do).
  */
-export function uploaderBucketPolicy(bucket: string, uploaderUid = 'sealdrop-uploader', adminUid = 'sealdrop-admin'): string {
+export function uploaderBucketPolicy(
+  bucket: string,
+  uploaderUid = 'sealdrop-uploader',
+  adminUid = 'sealdrop-admin',
+): string {
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
@@ -95,7 +101,9 @@ async function listKeyHistory(
   let KeyMarker: string | undefined;
   let VersionIdMarker: string | undefined;
   for (;;) {
-    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, KeyMarker, VersionIdMarker }));
+    const page = await s3.send(
+      new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, KeyMarker, VersionIdMarker }),
+    );
     versions.push(...(page.Versions ?? []).filter((v) => v.Key === key));
     deleteMarkers.push(...(page.DeleteMarkers ?? []).filter((m) => m.Key === key));
     if (!page.IsTruncated) break;
@@ -122,7 +130,13 @@ export async function listDeleteMarkers(bucket: string, key: string): Promise<De
 export function withEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // Settings from the developer's own AWS setup would override or spoil the local ones.
-  for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_DEFAULT_REGION', 'AWS_ENDPOINT_URL_S3']) {
+  for (const name of [
+    'AWS_SESSION_TOKEN',
+    'AWS_PROFILE',
+    'AWS_DEFAULT_PROFILE',
+    'AWS_DEFAULT_REGION',
+    'AWS_ENDPOINT_URL_S3',
+  ]) {
     delete env[name];
   }
   return { ...env, ...inject('s3Exports'), ...extra };

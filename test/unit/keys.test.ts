@@ -13,11 +13,17 @@ beforeAll(async () => {
 
 describe('key generate', () => {
   it('writes a passphrase-protected v4 ed25519/cv25519 pair, the private half 0600', async () => {
-    const result = await generateKeyPair({ userId: 'Backup Admin <ops@example.com>', outPrefix: join(dir, 'admin'), passphrase: 'correct horse' });
+    const result = await generateKeyPair({
+      userId: 'Backup Admin <ops@example.com>',
+      outPrefix: join(dir, 'admin'),
+      passphrase: 'correct horse',
+    });
     expect((await stat(result.privateKeyPath)).mode & 0o777).toBe(0o600);
     expect(result.info.userIds).toEqual(['Backup Admin <ops@example.com>']);
     expect(result.info.problems).toEqual([]);
-    const privateKey = await openpgp.readPrivateKey({ armoredKey: await readFile(result.privateKeyPath, 'utf8') });
+    const privateKey = await openpgp.readPrivateKey({
+      armoredKey: await readFile(result.privateKeyPath, 'utf8'),
+    });
     expect(privateKey.isDecrypted()).toBe(false);
     expect(privateKey.keyPacket.version).toBe(4);
     await expect(openpgp.decryptKey({ privateKey, passphrase: 'wrong' })).rejects.toThrow();
@@ -27,19 +33,31 @@ describe('key generate', () => {
   it('never overwrites an existing key file', async () => {
     const outPrefix = join(dir, 'existing');
     await writeFile(`${outPrefix}.key.asc`, 'precious');
-    await expect(generateKeyPair({ userId: 'x <x@example.com>', outPrefix, passphrase: null })).rejects.toMatchObject({ code: 'FILE_EXISTS' });
+    await expect(
+      generateKeyPair({ userId: 'x <x@example.com>', outPrefix, passphrase: null }),
+    ).rejects.toMatchObject({ code: 'FILE_EXISTS' });
     expect(await readFile(`${outPrefix}.key.asc`, 'utf8')).toBe('precious');
   });
 
   it('refuses RSA below 2048 bits and a malformed user id', async () => {
-    await expect(generateKeyPair({ userId: 'x <x@example.com>', outPrefix: join(dir, 'rsa'), passphrase: null, rsaBits: 1024 })).rejects.toMatchObject({ code: 'USAGE' });
-    await expect(generateKeyPair({ userId: '<>', outPrefix: join(dir, 'bad'), passphrase: null })).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(
+      generateKeyPair({
+        userId: 'x <x@example.com>',
+        outPrefix: join(dir, 'rsa'),
+        passphrase: null,
+        rsaBits: 1024,
+      }),
+    ).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(
+      generateKeyPair({ userId: '<>', outPrefix: join(dir, 'bad'), passphrase: null }),
+    ).rejects.toMatchObject({ code: 'USAGE' });
   });
 });
 
 describe('recipients are checked at the door', () => {
   type KeyOptions = Omit<Parameters<typeof openpgp.generateKey>[0], 'userIDs' | 'format'>;
-  const make = (options: KeyOptions) => openpgp.generateKey({ userIDs: [{ email: 'k@example.com' }], ...options, format: 'armored' });
+  const make = (options: KeyOptions) =>
+    openpgp.generateKey({ userIDs: [{ email: 'k@example.com' }], ...options, format: 'armored' });
 
   it('accepts a current key and reports what it is', async () => {
     const { publicKey } = await make({});
@@ -50,13 +68,19 @@ describe('recipients are checked at the door', () => {
   });
 
   it('refuses an expired key, saying so', async () => {
-    const { publicKey } = await make({ date: new Date(Date.now() - 3 * 86_400_000), keyExpirationTime: 86_400 });
+    const { publicKey } = await make({
+      date: new Date(Date.now() - 3 * 86_400_000),
+      keyExpirationTime: 86_400,
+    });
     await expect(readRecipient(publicKey, 'old.asc')).rejects.toThrowError(/old\.asc: .* expired on/);
   });
 
   it('refuses a revoked key', async () => {
     const { privateKey } = await make({});
-    const { publicKey } = await openpgp.revokeKey({ key: await openpgp.readPrivateKey({ armoredKey: privateKey }), format: 'armored' });
+    const { publicKey } = await openpgp.revokeKey({
+      key: await openpgp.readPrivateKey({ armoredKey: privateKey }),
+      format: 'armored',
+    });
     await expect(readRecipient(publicKey, 'revoked.asc')).rejects.toThrowError(/revoked/);
   });
 
@@ -67,10 +91,15 @@ describe('recipients are checked at the door', () => {
 
   it('refuses a signing-only key', async () => {
     const { publicKey } = await make({ subkeys: [] });
-    await expect(readRecipient(publicKey, 'sign-only.asc')).rejects.toThrowError(/no valid encryption-capable key/);
+    await expect(readRecipient(publicKey, 'sign-only.asc')).rejects.toThrowError(
+      /no valid encryption-capable key/,
+    );
   });
 
   it('refuses text that is not a key', async () => {
-    await expect(readRecipient('hello', 'junk.asc')).rejects.toMatchObject({ code: 'KEY_INVALID', exitStatus: 2 });
+    await expect(readRecipient('hello', 'junk.asc')).rejects.toMatchObject({
+      code: 'KEY_INVALID',
+      exitStatus: 2,
+    });
   });
 });

@@ -20,7 +20,13 @@ let recipient: string;
 
 beforeAll(async () => {
   dir = await tempDir();
-  recipient = (await generateKeyPair({ userId: 'Test Admin <admin@example.com>', outPrefix: join(dir, 'admin'), passphrase: null })).publicKeyPath;
+  recipient = (
+    await generateKeyPair({
+      userId: 'Test Admin <admin@example.com>',
+      outPrefix: join(dir, 'admin'),
+      passphrase: null,
+    })
+  ).publicKeyPath;
 });
 
 beforeEach(() => {
@@ -31,18 +37,30 @@ beforeEach(() => {
 let counter = 0;
 async function mint(target: string, extra: Partial<MintOptions> = {}) {
   const out = join(dir, `policy-${++counter}.json`);
-  const result = await mintPolicy({ location: parseS3Url(target), recipientFiles: [recipient], out, ...extra });
+  const result = await mintPolicy({
+    location: parseS3Url(target),
+    recipientFiles: [recipient],
+    out,
+    ...extra,
+  });
   return { out, result, text: await readFile(out, 'utf8') };
 }
 
 describe('policy mint (offline)', () => {
   it('writes a 0600 policy file whose summary comes from the signed document', async () => {
-    const { out, result, text } = await mint('s3://acme-backups/db1/mysql.sql.gz.gpg', { maxSize: 2 * 1024 ** 3, expiresInMs: 36 * 3600_000 });
+    const { out, result, text } = await mint('s3://acme-backups/db1/mysql.sql.gz.gpg', {
+      maxSize: 2 * 1024 ** 3,
+      expiresInMs: 36 * 3600_000,
+    });
     expect((await stat(out)).mode & 0o777).toBe(0o600);
     const { file, summary } = parsePolicyFile(text, out);
     expect(file.sealdrop).toBe(1);
     expect(Object.keys(file.fields).at(-1)).toBe('X-Amz-Signature');
-    expect(summary.location).toEqual({ bucket: 'acme-backups', key: 'db1/mysql.sql.gz.gpg', isPrefix: false });
+    expect(summary.location).toEqual({
+      bucket: 'acme-backups',
+      key: 'db1/mysql.sql.gz.gpg',
+      isPrefix: false,
+    });
     expect(summary.maxSize).toBe(2 * 1024 ** 3);
     expect(summary.acl).toBe('bucket-owner-full-control');
     expect(summary.region).toBe('eu-west-1');
@@ -68,13 +86,26 @@ describe('policy mint (offline)', () => {
 
   it('refuses to overwrite a file without force, and sizes above 5GiB', async () => {
     const { out } = await mint('s3://acme-backups/k');
-    await expect(mintPolicy({ location: parseS3Url('s3://acme-backups/k'), recipientFiles: [recipient], out })).rejects.toMatchObject({ code: 'FILE_EXISTS' });
-    await expect(mintPolicy({ location: parseS3Url('s3://acme-backups/k'), recipientFiles: [recipient], out, force: true })).resolves.toBeTruthy();
-    await expect(mint('s3://acme-backups/k', { maxSize: 6 * 1024 ** 3 })).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(
+      mintPolicy({ location: parseS3Url('s3://acme-backups/k'), recipientFiles: [recipient], out }),
+    ).rejects.toMatchObject({ code: 'FILE_EXISTS' });
+    await expect(
+      mintPolicy({
+        location: parseS3Url('s3://acme-backups/k'),
+        recipientFiles: [recipient],
+        out,
+        force: true,
+      }),
+    ).resolves.toBeTruthy();
+    await expect(mint('s3://acme-backups/k', { maxSize: 6 * 1024 ** 3 })).rejects.toMatchObject({
+      code: 'USAGE',
+    });
   });
 
   it('refuses a private key file as nothing but its public part', async () => {
-    const { text, out } = await mint('s3://acme-backups/k', { recipientFiles: [recipient.replace('.pub.asc', '.key.asc')] });
+    const { text, out } = await mint('s3://acme-backups/k', {
+      recipientFiles: [recipient.replace('.pub.asc', '.key.asc')],
+    });
     expect(parsePolicyFile(text, out).file.recipients[0]).not.toContain('PRIVATE');
   });
 });
@@ -84,7 +115,9 @@ describe('policy file parsing', () => {
   beforeAll(async () => {
     good = (await mint('s3://acme-backups/db1/mysql.sql.gz.gpg')).text;
   });
-  const edit = (change: (json: { sealdrop: unknown; recipients: unknown; fields: Record<string, string> }) => void) => {
+  const edit = (
+    change: (json: { sealdrop: unknown; recipients: unknown; fields: Record<string, string> }) => void,
+  ) => {
     const json = JSON.parse(good);
     change(json);
     return JSON.stringify(json);
@@ -95,11 +128,27 @@ describe('policy file parsing', () => {
     ['not an object', () => '[1,2]', /not a sealdrop policy file/],
     ['an unknown version', () => edit((j) => (j.sealdrop = 2)), /version 2 is not supported/],
     ['no recipients', () => edit((j) => (j.recipients = [])), /recipients/],
-    ['an edited key field', () => edit((j) => (j.fields.key = 'other/key')), /"key" field does not match the signed policy/],
+    [
+      'an edited key field',
+      () => edit((j) => (j.fields.key = 'other/key')),
+      /"key" field does not match the signed policy/,
+    ],
     ['an edited acl field', () => edit((j) => (j.fields.acl = 'public-read')), /"acl" field does not match/],
-    ['an added field', () => edit((j) => (j.fields['x-amz-meta-evil'] = '1')), /"x-amz-meta-evil" field does not match/],
-    ['a damaged policy document', () => edit((j) => (j.fields.Policy = 'bm90IGpzb24=')), /not base64-encoded JSON/],
-    ['no signature field', () => edit((j) => delete j.fields['X-Amz-Signature']), /"x-amz-signature" field is missing/],
+    [
+      'an added field',
+      () => edit((j) => (j.fields['x-amz-meta-evil'] = '1')),
+      /"x-amz-meta-evil" field does not match/,
+    ],
+    [
+      'a damaged policy document',
+      () => edit((j) => (j.fields.Policy = 'bm90IGpzb24=')),
+      /not base64-encoded JSON/,
+    ],
+    [
+      'no signature field',
+      () => edit((j) => delete j.fields['X-Amz-Signature']),
+      /"x-amz-signature" field is missing/,
+    ],
   ])('names the file and the problem for %s', (_, make, message) => {
     let error: unknown;
     try {
@@ -114,12 +163,16 @@ describe('policy file parsing', () => {
   it('tells an expired policy apart', async () => {
     const { summary } = parsePolicyFile(good, 'db1.json');
     expect(() => assertNotExpired(summary, 'db1.json')).not.toThrow();
-    expect(() => assertNotExpired(summary, 'db1.json', new Date(Date.now() + 8 * 86_400_000))).toThrowError(/expired at/);
+    expect(() => assertNotExpired(summary, 'db1.json', new Date(Date.now() + 8 * 86_400_000))).toThrowError(
+      /expired at/,
+    );
   });
 
   it('survives a round trip through a file untouched', async () => {
     const path = join(dir, 'copy.json');
     await writeFile(path, good);
-    expect(parsePolicyFile(await readFile(path, 'utf8'), path).summary.location.key).toBe('db1/mysql.sql.gz.gpg');
+    expect(parsePolicyFile(await readFile(path, 'utf8'), path).summary.location.key).toBe(
+      'db1/mysql.sql.gz.gpg',
+    );
   });
 });

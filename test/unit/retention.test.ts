@@ -68,10 +68,13 @@ interface GoldenCase {
 
 const fixtures = new URL('./testdata/retention/', import.meta.url);
 const resticSnapshots = (
-  JSON.parse(readFileSync(new URL('restic-snapshots.json', fixtures), 'utf8')) as { snapshots: ResticSnapshot[] }
+  JSON.parse(readFileSync(new URL('restic-snapshots.json', fixtures), 'utf8')) as {
+    snapshots: ResticSnapshot[];
+  }
 ).snapshots;
-const goldenCases = (JSON.parse(readFileSync(new URL('restic-golden.json', fixtures), 'utf8')) as { cases: GoldenCase[] })
-  .cases;
+const goldenCases = (
+  JSON.parse(readFileSync(new URL('restic-golden.json', fixtures), 'utf8')) as { cases: GoldenCase[] }
+).cases;
 
 const resticItems: RetentionItem[] = resticSnapshots.map((s, i) => ({ id: `s${i}`, time: new Date(s.time) }));
 const resticById = new Map(resticSnapshots.map((s, i) => [`s${i}`, s]));
@@ -190,7 +193,12 @@ describe('count rules', () => {
 
 describe('the oldest item is kept while a rule has count left (restic >= 0.17)', () => {
   it('keeps the oldest with "oldest daily" when it shares a day with a kept item', () => {
-    const list = items('2024-01-03T10:00:00Z', '2024-01-03T09:00:00Z', '2024-01-02T10:00:00Z', '2024-01-02T09:00:00Z');
+    const list = items(
+      '2024-01-03T10:00:00Z',
+      '2024-01-03T09:00:00Z',
+      '2024-01-02T10:00:00Z',
+      '2024-01-02T09:00:00Z',
+    );
     expect(summary(plan(list, { daily: 5 }))).toEqual({
       keep: [
         ['2024-01-03T10:00:00Z', ['daily']],
@@ -219,7 +227,12 @@ describe('the oldest item is kept while a rule has count left (restic >= 0.17)',
   });
 
   it('applies to within-bucket rules when the oldest item is within the duration', () => {
-    const list = items('2024-01-03T10:00:00Z', '2024-01-03T09:00:00Z', '2024-01-02T12:00:00Z', '2024-01-02T11:00:00Z');
+    const list = items(
+      '2024-01-03T10:00:00Z',
+      '2024-01-03T09:00:00Z',
+      '2024-01-02T12:00:00Z',
+      '2024-01-02T11:00:00Z',
+    );
     expect(summary(plan(list, { withinDaily: '2d' }))).toEqual({
       keep: [
         ['2024-01-03T10:00:00Z', ['within-daily 2d']],
@@ -265,7 +278,14 @@ describe('calendar buckets in a time zone', () => {
   it.each([
     [
       'Jan 1-3 2021 belong to 2020-W53, Jan 4 starts 2021-W01',
-      ['2021-01-04T12:00:00Z', '2021-01-03T12:00:00Z', '2021-01-01T12:00:00Z', '2020-12-31T12:00:00Z', '2020-12-27T12:00:00Z', '2020-12-20T12:00:00Z'],
+      [
+        '2021-01-04T12:00:00Z',
+        '2021-01-03T12:00:00Z',
+        '2021-01-01T12:00:00Z',
+        '2020-12-31T12:00:00Z',
+        '2020-12-27T12:00:00Z',
+        '2020-12-20T12:00:00Z',
+      ],
       ['2021-01-04T12:00:00Z', '2021-01-03T12:00:00Z', '2020-12-27T12:00:00Z', '2020-12-20T12:00:00Z'],
     ],
     [
@@ -372,9 +392,16 @@ describe('calendar buckets in a time zone', () => {
 
   it('defaults to the machine’s time zone', () => {
     const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    const list = items('2021-03-28T22:30:00Z', '2021-03-28T01:30:00Z', '2021-03-27T22:30:00Z', '2021-01-01T00:30:00Z');
+    const list = items(
+      '2021-03-28T22:30:00Z',
+      '2021-03-28T01:30:00Z',
+      '2021-03-27T22:30:00Z',
+      '2021-01-01T00:30:00Z',
+    );
     for (const policy of [{ daily: -1 }, { weekly: 2, hourly: 1 }, { within: '1d' }]) {
-      expect(planRetention(list, policy, { now: NOW })).toEqual(planRetention(list, policy, { timeZone: zone, now: NOW }));
+      expect(planRetention(list, policy, { now: NOW })).toEqual(
+        planRetention(list, policy, { timeZone: zone, now: NOW }),
+      );
     }
   });
 });
@@ -434,14 +461,21 @@ describe('within durations', () => {
   it('days are calendar days in the zone: 1d across spring-forward is 23 hours of wall clock, 25 h back', () => {
     // Newest: Mar 28 14:00 CEST. 1d back on the wall clock: Mar 27 14:00 CET = 13:00Z.
     const list = items('2021-03-28T12:00:00Z', '2021-03-27T13:00:01Z', '2021-03-27T12:30:00Z');
-    expect(plan(list, { within: '1d' }, 'Europe/Berlin').remove.map((r) => r.id)).toEqual(['2021-03-27T12:30:00Z']);
+    expect(plan(list, { within: '1d' }, 'Europe/Berlin').remove.map((r) => r.id)).toEqual([
+      '2021-03-27T12:30:00Z',
+    ]);
     expect(plan(list, { within: '1d' }, 'UTC').remove).toEqual([]);
     expect(plan(list, { within: '24h' }, 'Europe/Berlin').remove).toEqual([]);
   });
 
   it('a wall time in the spring-forward gap moves forward like Go’s time.Date', () => {
     // Newest Mar 29 02:30 CEST; minus 1d = Mar 28 02:30, which does not exist -> 03:30 CEST = 01:30Z.
-    const list = items('2021-03-29T00:30:00Z', '2021-03-28T01:30:01Z', '2021-03-28T01:29:59Z', '2021-03-28T00:59:00Z');
+    const list = items(
+      '2021-03-29T00:30:00Z',
+      '2021-03-28T01:30:01Z',
+      '2021-03-28T01:29:59Z',
+      '2021-03-28T00:59:00Z',
+    );
     expect(plan(list, { within: '1d' }, 'Europe/Berlin').remove.map((r) => r.id)).toEqual([
       '2021-03-28T01:29:59Z',
       '2021-03-28T00:59:00Z',
@@ -458,10 +492,19 @@ describe('within durations', () => {
   });
 
   it('is measured from the newest item that is not after `now` (restic ignores future snapshots)', () => {
-    const list = items('2030-01-01T00:00:00Z', '2020-01-02T00:00:00Z', '2020-01-01T12:00:00Z', '2019-12-31T00:00:00Z');
+    const list = items(
+      '2030-01-01T00:00:00Z',
+      '2020-01-02T00:00:00Z',
+      '2020-01-01T12:00:00Z',
+      '2019-12-31T00:00:00Z',
+    );
     const withNow = (now: string) =>
       planRetention(list, { within: '1d' }, { timeZone: 'UTC', now: new Date(now) }).keep.map((k) => k.id);
-    expect(withNow('2020-06-01T00:00:00Z')).toEqual(['2030-01-01T00:00:00Z', '2020-01-02T00:00:00Z', '2020-01-01T12:00:00Z']);
+    expect(withNow('2020-06-01T00:00:00Z')).toEqual([
+      '2030-01-01T00:00:00Z',
+      '2020-01-02T00:00:00Z',
+      '2020-01-01T12:00:00Z',
+    ]);
     expect(withNow('2031-01-01T00:00:00Z')).toEqual(['2030-01-01T00:00:00Z']);
     // Nothing before `now`: restic measures from Go's zero time, so every item is within.
     expect(withNow('2000-01-01T00:00:00Z')).toEqual(list.map((i) => i.id));
@@ -480,8 +523,18 @@ describe('within durations', () => {
   it.each([
     ['withinHourly', '6h', ['2024-01-02T12:10:00Z', '2024-01-02T11:10:00Z'], 'within-hourly 6h'],
     ['withinDaily', '1d', ['2024-01-02T12:10:00Z', '2024-01-01T23:00:00Z'], 'within-daily 1d'],
-    ['withinWeekly', '1m', ['2024-01-02T12:10:00Z', '2023-12-31T10:00:00Z', '2023-12-24T10:00:00Z'], 'within-weekly 1m'],
-    ['withinMonthly', '1y', ['2024-01-02T12:10:00Z', '2023-12-31T10:00:00Z', '2023-11-30T10:00:00Z'], 'within-monthly 1y'],
+    [
+      'withinWeekly',
+      '1m',
+      ['2024-01-02T12:10:00Z', '2023-12-31T10:00:00Z', '2023-12-24T10:00:00Z'],
+      'within-weekly 1m',
+    ],
+    [
+      'withinMonthly',
+      '1y',
+      ['2024-01-02T12:10:00Z', '2023-12-31T10:00:00Z', '2023-11-30T10:00:00Z'],
+      'within-monthly 1y',
+    ],
     ['withinYearly', '2y', ['2024-01-02T12:10:00Z', '2023-12-31T10:00:00Z'], 'within-yearly 2y'],
   ] as const)('%s keeps one item per bucket within the duration', (rule, duration, kept, reason) => {
     const list = items(
@@ -566,8 +619,12 @@ describe('every item in exactly one list (randomised)', () => {
       const list: RetentionItem[] = [];
       for (let i = 0; i < n; i++) {
         // Cluster around 2021-03-28 and 2021-10-31, with some identical timestamps.
-        const offset = random() < 0.5 ? random() * 20 * 86_400_000 : 225 * 86_400_000 + random() * 10 * 86_400_000;
-        const t = random() < 0.1 && list.length > 0 ? list[list.length - 1]!.time.getTime() : base + Math.floor(offset);
+        const offset =
+          random() < 0.5 ? random() * 20 * 86_400_000 : 225 * 86_400_000 + random() * 10 * 86_400_000;
+        const t =
+          random() < 0.1 && list.length > 0
+            ? list[list.length - 1]!.time.getTime()
+            : base + Math.floor(offset);
         list.push({ id: `i${i}`, time: new Date(t) });
       }
       const policy: RetentionPolicy = {};
@@ -583,14 +640,22 @@ describe('every item in exactly one list (randomised)', () => {
       if (isEmptyPolicy(policy)) {
         expect(p.remove).toEqual([]);
       } else {
-        const counts = [policy.last, policy.hourly, policy.daily, policy.weekly, policy.monthly, policy.yearly];
+        const counts = [
+          policy.last,
+          policy.hourly,
+          policy.daily,
+          policy.weekly,
+          policy.monthly,
+          policy.yearly,
+        ];
         const onlyFiniteCounts =
           policy.within === undefined &&
           policy.withinDaily === undefined &&
           policy.withinHourly === undefined &&
           !counts.includes(-1);
         // restic's policySum check: count rules never keep more than the sum of their counts.
-        if (onlyFiniteCounts) expect(p.keep.length).toBeLessThanOrEqual(counts.reduce<number>((s, c) => s + (c ?? 0), 0));
+        if (onlyFiniteCounts)
+          expect(p.keep.length).toBeLessThanOrEqual(counts.reduce<number>((s, c) => s + (c ?? 0), 0));
         if (list.length > 0) expect(p.keep.length).toBeGreaterThan(0);
       }
     }
@@ -690,7 +755,10 @@ describe('invalid input', () => {
   it('rejects invalid item times and an invalid now', () => {
     expectUsageError(() => plan([{ id: 'x', time: new Date('nope') }], { daily: 1 }), /x/);
     expectUsageError(() => plan([{ id: 'y', time: '2024-01-01' as unknown as Date }], { daily: 1 }), /y/);
-    expectUsageError(() => planRetention(list, { daily: 1 }, { timeZone: 'UTC', now: new Date(Number.NaN) }), /now/);
+    expectUsageError(
+      () => planRetention(list, { daily: 1 }, { timeZone: 'UTC', now: new Date(Number.NaN) }),
+      /now/,
+    );
   });
 });
 
@@ -701,7 +769,10 @@ describe('describePolicy', () => {
       { last: 3, monthly: -1, withinDaily: '7d1m', withinYearly: '5y' },
       'keep 3 last, all monthly, within-daily 1m7d, within-yearly 5y',
     ],
-    [{ hourly: 24, yearly: 10, within: '1d1y', withinHourly: '2d' }, 'keep 24 hourly, 10 yearly, within 1y1d, within-hourly 2d'],
+    [
+      { hourly: 24, yearly: 10, within: '1d1y', withinHourly: '2d' },
+      'keep 24 hourly, 10 yearly, within 1y1d, within-hourly 2d',
+    ],
     [{}, 'keep everything (no policy)'],
     [{ daily: 0, within: '0d' }, 'keep everything (no policy)'],
   ] as const)('%j -> %s', (policy, text) => {

@@ -48,9 +48,21 @@ describe('formatting', () => {
 
 describe('parseS3Url', () => {
   it('splits bucket and key, and tells a prefix by its trailing slash', () => {
-    expect(parseS3Url('s3://acme-backups/db1/dump.sql.gz.gpg')).toEqual({ bucket: 'acme-backups', key: 'db1/dump.sql.gz.gpg', isPrefix: false });
-    expect(parseS3Url('s3://acme-backups/db1/')).toEqual({ bucket: 'acme-backups', key: 'db1/', isPrefix: true });
-    expect(parseS3Url('s3://acme-backups', { requireKey: false })).toEqual({ bucket: 'acme-backups', key: '', isPrefix: true });
+    expect(parseS3Url('s3://acme-backups/db1/dump.sql.gz.gpg')).toEqual({
+      bucket: 'acme-backups',
+      key: 'db1/dump.sql.gz.gpg',
+      isPrefix: false,
+    });
+    expect(parseS3Url('s3://acme-backups/db1/')).toEqual({
+      bucket: 'acme-backups',
+      key: 'db1/',
+      isPrefix: true,
+    });
+    expect(parseS3Url('s3://acme-backups', { requireKey: false })).toEqual({
+      bucket: 'acme-backups',
+      key: '',
+      isPrefix: true,
+    });
   });
 
   it.each(['acme/key', 's3://', 's3://Bad_Bucket/key', 's3://acme-backups'])('refuses "%s"', (text) => {

@@ -1,0 +1,313 @@
+// Stored object → OpenPGP decryption → decompression, streaming with flat memory. OpenPGP.js only
+// streams when told to accept unauthenticated data, so integrity (MDC, gzip CRC) is known at the end:
+// callers must treat the output as untrusted until unseal() resolves.
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import * as openpgp from 'openpgp';
+import { SealdropError } from '../core/errors.js';
+import { formatBytes } from '../core/units.js';
+import type { Identity, Keyring } from './identities.js';
+
+export type Compression = 'gzip' | 'none';
+
+export interface UnsealOptions {
+  keyring: Keyring;
+  /** Names the object in messages: "s3://b/k version V". */
+  label: string;
+  /** false: write the decrypted bytes as they are, even when they are gzip. */
+  decompress?: boolean;
+  /**
+   * After a decompression failure keep decrypting to the end, to tell tampering (the OpenPGP
+   * integrity check fails) from a backup that was bad when it was made (it passes). Costs the rest of
+   * the download; restore fails fast instead.
+   */
+  diagnose?: boolean;
+  onProgress?: (encryptedBytes: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface UnsealResult {
+  identity: Identity;
+  /** What the decrypted data turned out to be. */
+  compression: Compression;
+  decompressed: boolean;
+  encryptedBytes: number;
+  decryptedBytes: number;
+  /** Bytes written to the sink. */
+  outputBytes: number;
+}
+
+/** OpenPGP.js is much faster fed large chunks than the 16–64 KiB an HTTP body arrives in. */
+const CHUNK_BYTES = 1 << 20;
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+const UNSUPPORTED_COMPRESSION: [string, Buffer][] = [
+  ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd])],
+  ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])],
+  ['bzip2', Buffer.from('BZh')],
+];
+
+/** Decrypts and decompresses `body` into `sink`; rejects with a SealdropError (INTEGRITY for damage) on any failure. */
+export async function unseal(body: Readable, sink: Writable, options: UnsealOptions): Promise<UnsealResult> {
+  const { label } = options;
+  let encryptedBytes = 0;
+  let downloadFailure: SealdropError | undefined;
+  async function* download(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of rechunk(body as AsyncIterable<Buffer>)) {
+        encryptedBytes += chunk.length;
+        options.onProgress?.(encryptedBytes);
+        yield chunk;
+      }
+    } catch (error) {
+      downloadFailure ??=
+        error instanceof SealdropError
+          ? error
+          : new SealdropError(
+              'S3_UNREACHABLE',
+              `${label}: the download broke off after ${formatBytes(encryptedBytes)} (${(error as Error).message})`,
+              {
+                hint: 'Run the command again.',
+                cause: error,
+              },
+            );
+      throw downloadFailure;
+    }
+  }
+  // Whatever openpgp makes of a broken download, the broken download is the story.
+  const explain = (error: unknown, fallback: (error: Error) => SealdropError): SealdropError =>
+    downloadFailure ??
+    (options.signal?.aborted
+      ? interrupted(options.signal)
+      : error instanceof SealdropError
+        ? error
+        : fallback(error as Error));
+
+  try {
+    const { head, rest } = await peek(download(), 64);
+    const armored = head.toString('latin1').startsWith('-----BEGIN PGP');
+    let message: openpgp.Message<ReadableStream<Uint8Array>>;
+    try {
+      message = armored
+        ? ((await openpgp.readMessage({
+            armoredMessage: webStream(rest).pipeThrough(new TextDecoderStream()),
+          })) as unknown as openpgp.Message<ReadableStream<Uint8Array>>)
+        : await openpgp.readMessage({ binaryMessage: webStream(rest) });
+    } catch (error) {
+      throw explain(
+        error,
+        (e) => new SealdropError('OBJECT_FORMAT', `${label} is not an OpenPGP message (${e.message})`),
+      );
+    }
+    const { identity, sessionKeys } = await options.keyring.open(message, label).catch((error: unknown) => {
+      throw explain(
+        error,
+        (e) => new SealdropError('INTEGRITY', `${label}: can't decrypt the session key (${e.message})`),
+      );
+    });
+    let decrypted: ReadableStream<Uint8Array>;
+    try {
+      // The typings want an algorithm; SEIPDv2 session keys (null) carry it inside the data packet.
+      ({ data: decrypted } = await openpgp.decrypt({
+        message,
+        sessionKeys: sessionKeys as openpgp.SessionKey[],
+        format: 'binary',
+        config: { allowUnauthenticatedStream: true },
+      }));
+    } catch (error) {
+      throw explain(error, (e) => integrityError(label, e));
+    }
+
+    let decryptedBytes = 0;
+    async function* plaintext(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of decrypted) {
+          decryptedBytes += chunk.length;
+          yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        }
+      } catch (error) {
+        throw explain(error, (e) => integrityError(label, e));
+      }
+    }
+    const { head: plainHead, rest: plainRest } = await peek(plaintext(), 6);
+    const compression: Compression = startsWith(plainHead, GZIP_MAGIC) ? 'gzip' : 'none';
+    const decompress = options.decompress !== false;
+    const unsupported = UNSUPPORTED_COMPRESSION.find(([, magic]) => startsWith(plainHead, magic));
+    if (decompress && unsupported) {
+      const [name] = unsupported;
+      throw new SealdropError(
+        'OBJECT_FORMAT',
+        `${label} decrypts to ${name}-compressed data; ${name} is not supported yet`,
+        {
+          hint: `Pass --no-decompress and pipe the output through \`${name} -d\`.`,
+        },
+      );
+    }
+    let outputBytes = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+        outputBytes += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    const stages: (Readable | Transform | Writable)[] = [
+      Readable.from(plainRest, { objectMode: false, highWaterMark: CHUNK_BYTES }),
+    ];
+    if (decompress && compression === 'gzip')
+      stages.push(options.diagnose ? drainingGunzip(label) : createGunzip({ chunkSize: 256 * 1024 }));
+    stages.push(counter, sink);
+    try {
+      await pipeline(stages, ...(options.signal ? [{ signal: options.signal }] : []));
+    } catch (error) {
+      throw explain(error, (e) => stageError(label, e));
+    }
+    return {
+      identity,
+      compression,
+      decompressed: decompress && compression === 'gzip',
+      encryptedBytes,
+      decryptedBytes,
+      outputBytes,
+    };
+  } finally {
+    body.destroy();
+  }
+}
+
+function integrityError(label: string, error: Error): SealdropError {
+  if (/modification detected/i.test(error.message)) {
+    return new SealdropError(
+      'INTEGRITY',
+      `${label} FAILED the OpenPGP integrity check (MDC): it was changed after it was encrypted`,
+      { cause: error },
+    );
+  }
+  return new SealdropError('INTEGRITY', `${label}: the encrypted data is damaged (${error.message})`, {
+    cause: error,
+  });
+}
+
+/** Failures inside the pipeline: zlib (damaged gzip) or the sink (disk full, closed pipe). */
+function stageError(label: string, error: Error): SealdropError {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (code.startsWith('Z_')) {
+    return new SealdropError('INTEGRITY', `${label}: the gzip data is damaged (${error.message})`, {
+      cause: error,
+    });
+  }
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new SealdropError('DISK_FULL', `the output disk is full (${error.message})`, {
+      hint: 'Free space, or restore somewhere else with --out.',
+    });
+  }
+  if (code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return new SealdropError('FAILED', 'the output was closed before the restore finished', {
+      hint: 'Whatever read the output stopped early; its data is incomplete.',
+    });
+  }
+  return new SealdropError('FAILED', `writing the output failed: ${error.message}`, { cause: error });
+}
+
+function interrupted(signal: AbortSignal): SealdropError {
+  const name = typeof signal.reason === 'string' ? signal.reason : 'SIGINT';
+  return new SealdropError('INTERRUPTED', `interrupted by ${name}`, {
+    exitStatus: name === 'SIGTERM' ? 143 : 130,
+    hint: 'Nothing was kept; run again.',
+  });
+}
+
+/**
+ * gunzip that, on damage, swallows the rest of its input instead of failing at once: the failure is
+ * raised at the end, when the OpenPGP integrity check upstream has had its say.
+ */
+function drainingGunzip(label: string): Transform {
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  let failure: Error | undefined;
+  const stage = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      if (failure || gunzip.write(chunk)) return callback();
+      const resume = () => {
+        gunzip.off('drain', resume).off('error', resume);
+        callback();
+      };
+      gunzip.on('drain', resume).on('error', resume);
+    },
+    flush(callback: TransformCallback) {
+      if (!failure) gunzip.end();
+      finished(gunzip).then(
+        () => callback(),
+        () => callback(damagedButAuthentic(label, failure!)),
+      );
+    },
+  });
+  gunzip.on('data', (data: Buffer) => stage.push(data));
+  gunzip.on('error', (error) => (failure ??= error));
+  return stage;
+}
+
+function damagedButAuthentic(label: string, error: Error): SealdropError {
+  return new SealdropError(
+    'INTEGRITY',
+    `${label}: the gzip data is damaged (${error.message}) although it passed the OpenPGP integrity check: the backup was bad when it was made`,
+    {
+      hint: 'Restore an older version; check the dump and compression on the server that made this one.',
+      cause: error,
+    },
+  );
+}
+
+function startsWith(head: Buffer, magic: Buffer): boolean {
+  return head.length >= magic.length && head.subarray(0, magic.length).equals(magic);
+}
+
+/** Reads the first `size` bytes without consuming them: `rest` yields everything, head included. */
+async function peek(
+  source: AsyncGenerator<Buffer>,
+  size: number,
+): Promise<{ head: Buffer; rest: AsyncGenerator<Buffer> }> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  while (length < size) {
+    const { done, value } = await source.next();
+    if (done) break;
+    chunks.push(value);
+    length += value.length;
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield* chunks.splice(0);
+    yield* source;
+  }
+  return { head: Buffer.concat(chunks).subarray(0, size), rest: rest() };
+}
+
+async function* rechunk(source: AsyncIterable<Buffer>, size = CHUNK_BYTES): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const chunk of source) {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    if (pendingBytes >= size) {
+      yield Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
+}
+
+/** A pull-based web stream over an async generator: one chunk in flight, so memory stays flat. */
+function webStream(source: AsyncGenerator<Buffer>): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await source.next();
+        if (done) controller.close();
+        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+      },
+      async cancel() {
+        await source.return(undefined);
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}

@@ -1,0 +1,92 @@
+// sealdrop status TARGET... : a monitoring check (Nagios/Icinga plugin convention, also fine for cron).
+import type { Command } from 'commander';
+import type { StatusResult, TargetStatus } from '../admin/status.js';
+import { isSealdropError } from '../core/errors.js';
+import { HEALTH_EXIT } from '../core/health.js';
+import { formatBytes, formatDuration, parseDuration } from '../core/units.js';
+import { printData, printJson, reportError } from './output.js';
+import { resolveTargets, withTargets, type TargetsOptions } from './target.js';
+
+interface StatusCliOptions extends TargetsOptions {
+  maxAge: string;
+  warnAge?: string;
+  policyWarn: string;
+  json?: boolean;
+}
+
+export function registerStatusCommand(program: Command): void {
+  withTargets(
+    program
+      .command('status')
+      .description(
+        'are backups arriving? latest age and size, version count; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN',
+      ),
+  )
+    .option('--max-age <DURATION>', 'CRITICAL when the latest version is older', '26h')
+    .option('--warn-age <DURATION>', 'WARNING when the latest version is older (default: no warning stage)')
+    .option(
+      '--policy-warn <DURATION>',
+      'WARNING when a --policy file expires within this (CRITICAL once expired)',
+      '3d',
+    )
+    .option('--json', 'print the results as JSON instead of plugin lines')
+    .addHelpText(
+      'after',
+      `
+Output is a monitoring plugin's: one line "SEALDROP STATE - summary" on stdout, then a line per key.
+That is the result of the check, so it goes to stdout like --json does.
+CRITICAL: latest older than --max-age, latest is a delete marker, or a policy file has expired.
+UNKNOWN: the key doesn't exist, S3 can't be reached or refuses, a policy file can't be read.
+With several keys the worst state wins (CRITICAL > UNKNOWN > WARNING > OK).
+
+Examples:
+  sealdrop status s3://acme-backups/db1/mysql.sql.gz.gpg s3://acme-backups/db2/pg.dump.gz.gpg
+  sealdrop status --policy /etc/sealdrop/db1.json --policy /etc/sealdrop/db2.json --max-age 26h --warn-age 25h
+  # Icinga 2 / Nagios: command_line = "sealdrop status --policy $policy$ --max-age 26h"`,
+    )
+    .action(async (urls: string[], options: StatusCliOptions) => {
+      let result: StatusResult;
+      try {
+        const thresholds = {
+          maxAgeMs: parseDuration(options.maxAge, '--max-age'),
+          warnAgeMs: options.warnAge === undefined ? null : parseDuration(options.warnAge, '--warn-age'),
+          policyWarnMs: parseDuration(options.policyWarn, '--policy-warn'),
+        };
+        const { status } = await import('../admin/status.js');
+        result = await status(await resolveTargets(urls, options), thresholds);
+      } catch (error) {
+        // A check that can't even start is UNKNOWN, not a usage error: monitors must not read it as CRITICAL.
+        if (!isSealdropError(error)) throw error;
+        if (options.json)
+          printJson({ state: 'UNKNOWN', error: { code: error.code, message: error.message } });
+        else printData(`SEALDROP UNKNOWN - ${error.message}`);
+        reportError(error);
+        process.exitCode = HEALTH_EXIT.UNKNOWN;
+        return;
+      }
+      if (options.json) printJson(result);
+      else printData(pluginOutput(result));
+      process.exitCode = HEALTH_EXIT[result.state];
+    });
+}
+
+function pluginOutput(result: StatusResult): string {
+  const bad = result.targets.filter((target) => target.state !== 'OK');
+  const headline =
+    result.targets.length === 1
+      ? line(result.targets[0]!)
+      : bad.length === 0
+        ? `all ${result.targets.length} backups OK`
+        : `${bad.length} of ${result.targets.length} backups not OK: ${bad.map((target) => `${target.target} ${target.state}`).join(', ')}`;
+  return [
+    `SEALDROP ${result.state} - ${headline}`,
+    ...(result.targets.length > 1 ? result.targets.map((target) => `${target.state} ${line(target)}`) : []),
+  ].join('\n');
+}
+
+function line(target: TargetStatus): string {
+  const facts = target.latest
+    ? `latest ${target.latest.isDeleteMarker ? 'is a DELETE MARKER' : formatBytes(target.latest.size)} from ${formatDuration((target.ageSeconds ?? 0) * 1000)} ago, ${target.versions} version${target.versions === 1 ? '' : 's'}`
+    : '';
+  return [target.target, [facts, ...target.reasons].filter(Boolean).join('; ')].join(': ');
+}
