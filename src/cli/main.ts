@@ -34,18 +34,25 @@ Admin (holds AWS credentials and the private key):
 Server (holds only the policy file):
   sealdrop push --policy /etc/sealdrop/policy.json -- mysqldump --single-transaction db1
 
+Admin, later:
+  sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg
+  sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc --at "2d ago" --out db1.sql
+  sealdrop status --policy db1.policy.json --max-age 26h
+  sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 14 --keep-weekly 8 --keep-monthly 24 --yes
+
 Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure,
 130/143 interrupted. \`status\` uses the monitoring-plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).`,
     );
+  // In the order of the flow: the admin's set-up, the server's push, then the admin's read side.
   registerKeyCommands(program);
-  registerPolicyCommands(program);
   registerSetupCommand(program);
+  registerPolicyCommands(program);
   registerPushCommand(program);
-  registerPruneCommand(program);
   registerVersionsCommand(program);
   registerRestoreCommand(program);
   registerVerifyCommand(program);
   registerStatusCommand(program);
+  registerPruneCommand(program);
   return program;
 }
 
