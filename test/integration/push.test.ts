@@ -130,6 +130,26 @@ describe('push refuses, uploads nothing and leaves no spool file', () => {
     expect(result.stderr).toMatch(/over the policy's limit of 64\.0 KiB/);
   });
 
+  it('when the spool disk fills up', async () => {
+    const tiny = await tempDir('sealdrop-tiny-');
+    // A 512 KiB file system (the suite runs as root: it installs its own packages too).
+    expect((await run('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', tiny])).status).toBe(0);
+    try {
+      const before = (await listVersions(target.bucket, target.key)).length;
+      const input = (await run('head', ['-c', '4000000', '/dev/urandom'])).stdoutBytes;
+      const result = await runCli(
+        ['push', '--policy', target.policyPath, '--compress', 'none', '--spool-dir', tiny],
+        { input, env: target.agentEnv },
+      );
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/the spool directory .* is full; nothing was uploaded/);
+      expect(await readdir(tiny)).toEqual([]);
+      expect((await listVersions(target.bucket, target.key)).length).toBe(before);
+    } finally {
+      await run('umount', [tiny]);
+    }
+  });
+
   it('when interrupted by SIGTERM mid-run (exit 143), stopping the dump command too', async () => {
     const spool = await spoolDir();
     const marker = join(spool, '..', `sleeper-${Date.now()}`);
