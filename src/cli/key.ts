@@ -7,7 +7,16 @@ import { printJson, say, table } from './output.js';
 import { readPassphrase } from './passphrase.js';
 
 export function registerKeyCommands(program: Command): void {
-  const key = program.command('key').description("the admin's OpenPGP keypair");
+  const key = program
+    .command('key')
+    .description("the admin's OpenPGP keypair")
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sealdrop key generate --uid "Backup Admin <ops@example.com>" --out ~/.sealdrop/admin
+  sealdrop key show ~/.sealdrop/admin.pub.asc`,
+    );
 
   key
     .command('generate')

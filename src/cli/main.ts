@@ -26,15 +26,14 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
-Admin (holds AWS credentials and the private key):
+Examples:
+  # the admin (holds AWS credentials and the private key), once:
   sealdrop key generate --uid "Backup Admin <ops@example.com>" --out admin
   sealdrop setup s3://acme-backups --create
   sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg --recipient admin.pub.asc --out db1.policy.json
-
-Server (holds only the policy file):
+  # every server (holds only the policy file), from cron:
   sealdrop push --policy /etc/sealdrop/policy.json -- mysqldump --single-transaction db1
-
-Admin, later:
+  # the admin, later:
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg
   sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc --at "2d ago" --out db1.sql
   sealdrop status --policy db1.policy.json --max-age 26h

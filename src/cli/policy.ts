@@ -8,7 +8,17 @@ import { collect, durationArg, sizeArg } from './args.js';
 import { printData, printJson, say, table, warn } from './output.js';
 
 export function registerPolicyCommands(program: Command): void {
-  const policy = program.command('policy').description('upload policy files: what a server may write');
+  const policy = program
+    .command('policy')
+    .description('upload policy files: what a server may write')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg --recipient admin.pub.asc --out db1.policy.json
+  sealdrop policy show db1.policy.json
+  sealdrop policy curl db1.policy.json`,
+    );
 
   policy
     .command('mint')
@@ -87,7 +97,9 @@ Example:
     .addHelpText(
       'after',
       `
-The stream must already be encrypted to the recipients (import them into gpg first), e.g.:
+The stream must already be encrypted to the recipients (import them into gpg first).
+
+Example:
   mysqldump db1 | gzip | gpg --encrypt --recipient ADMIN-FINGERPRINT --compress-algo none \\
       | sh -c "$(sealdrop policy curl db1.policy.json)"
 curl holds the whole upload in memory: prefer \`sealdrop push\` where Node is available.`,

@@ -1,0 +1,56 @@
+// The command line as a user meets it: help with examples everywhere, usage errors with hints.
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+const COMMANDS = [
+  [],
+  ['key'],
+  ['key', 'generate'],
+  ['key', 'show'],
+  ['setup'],
+  ['policy'],
+  ['policy', 'mint'],
+  ['policy', 'show'],
+  ['policy', 'curl'],
+  ['push'],
+  ['versions'],
+  ['restore'],
+  ['verify'],
+  ['status'],
+  ['prune'],
+];
+
+describe('the command line', () => {
+  it.each(COMMANDS.map((c) => [c.join(' ') || '(top)', c]))(
+    '`%s --help` shows an example and exits 0',
+    async (_, command) => {
+      const result = await runCli([...command, '--help']);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/Examples?:\n(?: {2}.*\n)*? {2}.*sealdrop /);
+    },
+  );
+
+  it.each([
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['push'], /required option '--policy <FILE>' not specified/],
+    [
+      ['policy', 'mint', 's3://acme-backups/key', '--out', 'x', '--max-size', 'huge'],
+      /size "huge" is not a size/,
+    ],
+    [
+      ['push', '--policy', '/nonexistent/policy.json'],
+      /policy file \/nonexistent\/policy.json does not exist/,
+    ],
+    [
+      ['restore', 's3://acme-backups/k', '--policy', 'p.json'],
+      /either as s3:\/\/BUCKET\/KEY or with --policy FILE/,
+    ],
+  ])('refuses bad usage %j with exit 2, a hint and no stack trace', async (args, message) => {
+    const result = await runCli(args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/hint: /);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stdout).toBe('');
+  });
+});
