@@ -14,17 +14,17 @@ import type { S3Location } from '../core/s3-url.js';
 import { createS3Client, resolveCredentials, resolveRegion } from './s3-client.js';
 
 /** One POST object is at most 5 GiB on S3. */
-export const MAX_OBJECT_SIZE = 5 * 1024 ** 3;
-export const DEFAULT_EXPIRY_MS = 7 * 86_400_000;
+const MAX_OBJECT_SIZE = 5 * 1024 ** 3;
+const DEFAULT_EXPIRY_MS = 7 * 86_400_000;
 /** AWS may not honour SigV4 signatures older than this. */
 const SIGV4_MAX_AGE_MS = 7 * 86_400_000;
-export const OBJECT_CONTENT_TYPE = 'application/pgp-encrypted';
+const OBJECT_CONTENT_TYPE = 'application/pgp-encrypted';
 /**
  * The only canned ACL that works everywhere: AWS buckets with ACLs disabled (the default since 2023)
  * refuse any other, and on stores with ACLs (Ceph RGW) it is what lets the bucket owner, the admin,
  * read objects a write-only uploader created. With "private" nobody could restore them.
  */
-export const DEFAULT_ACL = 'bucket-owner-full-control';
+const DEFAULT_ACL = 'bucket-owner-full-control';
 
 export interface MintOptions {
   location: S3Location;

@@ -33,7 +33,7 @@ export interface SetupResult {
 }
 
 const POLICIES_DIR = new URL('../../policies/', import.meta.url);
-export const UPLOADER_PLACEHOLDER = 'arn:aws:iam::ACCOUNT-ID:user/UPLOADER';
+const UPLOADER_PLACEHOLDER = 'arn:aws:iam::ACCOUNT-ID:user/UPLOADER';
 
 export async function setupBucket(options: SetupOptions): Promise<SetupResult> {
   const client = createS3Client(options);

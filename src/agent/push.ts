@@ -47,8 +47,6 @@ export interface PushResult {
   policyExpiresAt: string;
 }
 
-export const CONTENT_TYPE = 'application/pgp-encrypted';
-
 export async function push(options: PushOptions): Promise<PushResult> {
   const started = performance.now();
   const { file, summary } = await loadPolicyFile(options.policyPath);
@@ -121,7 +119,6 @@ export async function push(options: PushOptions): Promise<PushResult> {
       fields: file.fields,
       filePath: spool.path,
       fileSize: spool.bytes,
-      contentType: CONTENT_TYPE,
       retries: options.retries ?? 5,
       retryDelayMs: options.retryDelayMs ?? 1000,
       signal: options.signal,

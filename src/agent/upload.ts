@@ -12,7 +12,6 @@ export interface UploadOptions {
   fields: Record<string, string>;
   filePath: string;
   fileSize: number;
-  contentType: string;
   retries: number;
   /** First backoff delay; doubles each retry, with full jitter. */
   retryDelayMs: number;
@@ -73,11 +72,8 @@ async function postOnce(options: UploadOptions): Promise<Omit<UploadResult, 'att
       },
     }),
   );
-  form.append('file', counted, {
-    knownLength: options.fileSize,
-    filename: 'backup.gpg',
-    contentType: options.contentType,
-  });
+  // The object's Content-Type is the signed form field; the part's own type is not used by S3.
+  form.append('file', counted, { knownLength: options.fileSize, filename: 'backup.gpg' });
   const body = new PassThrough({ highWaterMark: 1 << 20 });
   form.pipe(body);
 

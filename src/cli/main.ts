@@ -17,7 +17,7 @@ import { registerVersionsCommand } from './versions.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('sealdrop')
     .version(version)
     .description('Offsite backups a compromised server can neither read back nor destroy.')
