@@ -77,6 +77,35 @@ describe('push', () => {
   });
 });
 
+describe('push on a terminal', () => {
+  // `script` gives the command a pseudo-terminal, as an operator running it by hand has.
+  const onTty = (extra: string) =>
+    run(
+      'script',
+      [
+        '-qec',
+        `head -c 3000000 /dev/urandom | ${process.execPath} ${CLI} push --policy ${target.policyPath} ${extra}`,
+        '/dev/null',
+      ],
+      {
+        env: target.agentEnv,
+      },
+    );
+
+  it('shows a progress line (bytes, rate, elapsed), erased at the end', async () => {
+    const result = await onTty('');
+    expect(result.status, result.stdout).toBe(0);
+    expect(result.stdout).toMatch(/\r\x1b\[Kreading [\d.]+ [KM]iB +[\d.]+ [KM]iB\/s +\d+m?s/);
+    expect(result.stdout).toMatch(/Stored s3:\/\//);
+  });
+
+  it('shows none with --quiet', async () => {
+    const result = await onTty('--quiet');
+    expect(result.status, result.stdout).toBe(0);
+    expect(result.stdout).not.toMatch(/reading|Stored/);
+  });
+});
+
 describe('push refuses, uploads nothing and leaves no spool file', () => {
   async function refused(args: string[], options: { input?: Buffer | string; policy?: string } = {}) {
     const spool = await spoolDir();
