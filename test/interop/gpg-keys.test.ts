@@ -1,8 +1,9 @@
 // Keys cross the border both ways: sealdrop's keys work in GnuPG 2.2, GnuPG's keys work in sealdrop.
+import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../support/cli.js';
+import { CLI, runCli, tempDir } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
 
 // Minting is offline: fake static credentials suffice for these tests.
@@ -42,6 +43,38 @@ describe('GnuPG interoperability of keys', () => {
     const decrypted = await gpg(['--passphrase', 'interop passphrase', '--decrypt', join(dir, 'msg.asc')]);
     expect(decrypted.status, decrypted.stderr).toBe(0);
     expect(decrypted.stdout).toBe('secret dump');
+  });
+
+  it('asks for the passphrase twice on a terminal, never echoes it, and GnuPG accepts it', async () => {
+    const prefix = join(dir, 'typed');
+    const env: NodeJS.ProcessEnv = { ...offlineEnv, SEALDROP_PASSPHRASE: undefined };
+    // `script` runs the command on a pseudo-terminal; we type when each prompt appears.
+    const child = spawn(
+      'script',
+      [
+        '-qec',
+        `${process.execPath} ${CLI} key generate --uid 'Typed <typed@example.com>' --out ${prefix}`,
+        '/dev/null',
+      ],
+      { env },
+    );
+    let screen = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdout.on('data', (chunk: Buffer) => {
+      const before = screen;
+      screen += chunk.toString();
+      if (!before.includes('Passphrase: ') && screen.includes('Passphrase: '))
+        child.stdin.write('typed secret\r');
+      if (!before.includes('Passphrase again: ') && screen.includes('Passphrase again: '))
+        child.stdin.write('typed secret\r');
+    });
+    expect(await exited, screen).toBe(0);
+    expect(screen).toMatch(/Passphrase: [\s\S]*Passphrase again: /);
+    expect(screen).not.toContain('typed secret');
+    const gpg = await gpgHome();
+    expect((await gpg(['--passphrase', 'typed secret', '--import', `${prefix}.key.asc`])).stderr).toMatch(
+      /secret keys imported: 1/,
+    );
   });
 
   it('`policy mint` accepts a key made by `gpg --quick-gen-key` as a recipient', async () => {
