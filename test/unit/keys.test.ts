@@ -30,6 +30,17 @@ describe('key generate', () => {
     await expect(openpgp.decryptKey({ privateKey, passphrase: 'correct horse' })).resolves.toBeTruthy();
   });
 
+  it('makes RSA keys on request', async () => {
+    const result = await generateKeyPair({
+      userId: 'r <r@example.com>',
+      outPrefix: join(dir, 'rsa2048'),
+      passphrase: null,
+      rsaBits: 2048,
+    });
+    expect(result.info.algorithm).toBe('RSA-2048');
+    expect(result.info.problems).toEqual([]);
+  });
+
   it('never overwrites an existing key file', async () => {
     const outPrefix = join(dir, 'existing');
     await writeFile(`${outPrefix}.key.asc`, 'precious');
