@@ -11,7 +11,8 @@ import type { ObjectVersion, VersionSelector } from '../core/versions.js';
 import { Keyring, loadIdentities, type PassphraseSource } from './identities.js';
 import { createS3Client, type S3ClientOptions } from './s3-client.js';
 import { unseal, type Compression } from './unseal.js';
-import { assertSingleKey, openVersion } from './versions.js';
+import { openRun } from './runs.js';
+import { openVersion } from './versions.js';
 
 export interface RestoreOptions extends S3ClientOptions {
   location: S3Location;
@@ -30,6 +31,8 @@ export interface RestoreOptions extends S3ClientOptions {
   signal?: AbortSignal;
   /** Called once the version is known and the download starts. */
   onStart?: (version: ObjectVersion) => void;
+  /** Things worth knowing that don't stop the restore (a prefix target skipping incomplete runs). */
+  onNote?: (message: string) => void;
   onProgress?: (encryptedBytes: number, totalBytes: number) => void;
 }
 
@@ -50,12 +53,16 @@ export interface RestoreResult {
 
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
-  assertSingleKey(options.location);
   const identities = await loadIdentities(options.identityPaths);
   if (options.outPath !== undefined && !options.overwrite) await refuseExisting(options.outPath);
   const client = createS3Client(options);
-  const { body, version } = await openVersion(client, options.location, options.selector);
-  const label = `${formatS3Url(options.location)} version ${version.versionId}`;
+  // A prefix target restores a run: its parts, in order, as one stream (checked against its manifest).
+  const { body, version, label } = options.location.isPrefix
+    ? await openRun(client, options.location, options.selector, { onNote: options.onNote })
+    : await openVersion(client, options.location, options.selector).then((opened) => ({
+        ...opened,
+        label: `${formatS3Url(options.location)} version ${opened.version.versionId}`,
+      }));
   options.onStart?.(version);
 
   const target = options.outPath !== undefined ? await TempFile.beside(options.outPath) : undefined;
@@ -73,7 +80,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     }
     return {
       bucket: options.location.bucket,
-      key: options.location.key,
+      key: options.location.isPrefix ? `${options.location.key}${version.versionId}/` : options.location.key,
       versionId: version.versionId,
       lastModified: version.lastModified.toISOString(),
       identity: { fingerprint: result.identity.fingerprint, source: result.identity.source },

@@ -2,9 +2,16 @@
 // judged in the monitoring-plugin convention. Failing to look is UNKNOWN, never an exception.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../core/errors.js';
-import { assessHealth, worstState, type HealthState, type HealthThresholds } from '../core/health.js';
+import {
+  assessHealth,
+  worstState,
+  type Health,
+  type HealthState,
+  type HealthThresholds,
+} from '../core/health.js';
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import { createS3Client, type S3ClientOptions } from './s3-client.js';
+import { runsForHealth } from './runs.js';
 import { listVersions } from './versions.js';
 
 export interface StatusTarget extends S3ClientOptions {
@@ -22,6 +29,8 @@ export interface TargetStatus {
   versions: number;
   deleteMarkers: number;
   policyExpiresAt: string | null;
+  /** Prefix targets: runs without a manifest (`versions` counts the complete ones). */
+  incompleteRuns?: number;
 }
 
 export interface StatusResult {
@@ -57,8 +66,15 @@ async function targetStatus(
     policyExpiresAt: target.policyExpiresAt?.toISOString() ?? null,
   };
   try {
-    const versions = await listVersions(clientFor(target), target.location);
-    const health = assessHealth({ versions, policyExpiresAt: target.policyExpiresAt }, thresholds, now);
+    // A prefix target counts complete runs only; an incomplete newest run is reported as such.
+    const runs = target.location.isPrefix
+      ? await runsForHealth(clientFor(target), target.location, now)
+      : null;
+    const versions = runs ? runs.versions : await listVersions(clientFor(target), target.location);
+    const health = withRuns(
+      assessHealth({ versions, policyExpiresAt: target.policyExpiresAt }, thresholds, now),
+      runs,
+    );
     const { latest } = health;
     return {
       ...base,
@@ -73,6 +89,7 @@ async function targetStatus(
       ageSeconds: health.ageMs === null ? null : Math.round(health.ageMs / 1000),
       versions: health.versionCount,
       deleteMarkers: health.deleteMarkerCount,
+      ...(runs ? { incompleteRuns: runs.incomplete } : {}),
     };
   } catch (error) {
     if (!isSealdropError(error)) throw error;
@@ -86,4 +103,20 @@ async function targetStatus(
       deleteMarkers: 0,
     };
   }
+}
+
+/** An incomplete newest run is always mentioned; once it has stalled it is a WARNING. */
+function withRuns(health: Health, runs: Awaited<ReturnType<typeof runsForHealth>> | null): Health {
+  if (!runs) return health;
+  if (health.versionCount === 0) {
+    // Runs that never completed are failed backups, not a missing target.
+    return runs.incomplete > 0
+      ? { ...health, state: 'CRITICAL', reasons: ['no complete run at all', ...runs.notes] }
+      : { ...health, reasons: ['no runs under this prefix'] };
+  }
+  return {
+    ...health,
+    reasons: [...health.reasons, ...runs.notes],
+    state: runs.stalled ? worstState([health.state, 'WARNING']) : health.state,
+  };
 }

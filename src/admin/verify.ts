@@ -1,5 +1,5 @@
 // verify: download, decrypt and decompress to nowhere, so a bad backup is found before it is needed.
-import { Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError, SealdropError, type ErrorCode } from '../core/errors.js';
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
@@ -7,7 +7,8 @@ import type { ObjectVersion, VersionSelector } from '../core/versions.js';
 import { Keyring, loadIdentities, type PassphraseSource } from './identities.js';
 import { createS3Client, type S3ClientOptions } from './s3-client.js';
 import { unseal, type Compression } from './unseal.js';
-import { assertSingleKey, listVersions, openVersion } from './versions.js';
+import { listRuns, openRun } from './runs.js';
+import { listVersions, openVersion } from './versions.js';
 
 export interface VerifyOptions extends S3ClientOptions {
   location: S3Location;
@@ -56,13 +57,12 @@ const FATAL: ReadonlySet<ErrorCode> = new Set([
 ]);
 
 export async function verify(options: VerifyOptions): Promise<VerifyResult> {
-  assertSingleKey(options.location);
   const keyring = new Keyring(await loadIdentities(options.identityPaths), options.askPassphrase);
   const client = createS3Client(options);
   // --all verifies what the listing shows; one selector resolves inside openVersion.
   const todo: { selector: VersionSelector; listed?: ObjectVersion }[] =
     options.selector.kind === 'all'
-      ? (await listVersions(client, options.location))
+      ? (await listAll(client, options.location))
           .filter((version) => !version.isDeleteMarker)
           .map((listed) => ({ selector: { kind: 'id', versionId: listed.versionId }, listed }))
       : [{ selector: options.selector }];
@@ -96,13 +96,16 @@ async function verifyOne(
   let version = listed;
   let encryptedBytes = 0;
   try {
-    const opened = await openVersion(client, options.location, selector);
+    // A prefix target verifies runs: every part against the manifest, and nothing written over.
+    const opened: { version: ObjectVersion; body: Readable; label?: string } = options.location.isPrefix
+      ? await openRun(client, options.location, selector, { strict: true })
+      : await openVersion(client, options.location, selector);
     const current = listed ?? opened.version;
     version = current;
     options.onStart?.(current);
     const result = await unseal(opened.body, nowhere(), {
       keyring,
-      label: `${formatS3Url(options.location)} version ${current.versionId}`,
+      label: opened.label ?? `${formatS3Url(options.location)} version ${current.versionId}`,
       diagnose: true,
       signal: options.signal,
       onProgress: (bytes) => {
@@ -162,4 +165,20 @@ function nowhere(): Writable {
       callback();
     },
   });
+}
+
+/** --all: every version of a key, or every complete run under a prefix (incomplete runs can't be checked). */
+async function listAll(client: S3Client, location: S3Location): Promise<ObjectVersion[]> {
+  if (!location.isPrefix) return listVersions(client, location);
+  const { runs } = await listRuns(client, location);
+  return runs
+    .filter((run) => run.complete)
+    .map((run) => ({
+      versionId: run.runId,
+      lastModified: run.time,
+      size: run.size,
+      isLatest: false,
+      isDeleteMarker: false,
+      etag: null,
+    }));
 }

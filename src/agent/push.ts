@@ -1,15 +1,21 @@
-// push: dump → compress → encrypt → spool → POST, with nothing but a policy file.
-// Refuses (and leaves no object and no spool file) on any failure before the upload.
+// push: dump → compress → encrypt → sink (one spooled object, or a run of parts), with nothing but a policy file.
+// Refuses (no object, no manifest, no spool file left) on any failure before the end of the dump.
 import { tmpdir } from 'node:os';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SealdropError } from '../core/errors.js';
 import { readRecipient } from '../core/openpgp-keys.js';
-import { assertNotExpired, loadPolicyFile } from '../core/policy-file.js';
+import {
+  assertNotExpired,
+  loadPolicyFile,
+  type PolicyFile,
+  type PolicySummary,
+} from '../core/policy-file.js';
 import { compressor, encryptor, rechunk, type Compression } from './encrypt.js';
 import { commandSource, stdinSource, type DumpSource } from './source.js';
-import { Spool, spoolWriteError } from './spool.js';
-import { upload } from './upload.js';
+import { choosePartSize, runSink, type StoredPart, type StoredRun } from './parts.js';
+import { objectSink, type Sink, type StoredObject, type UploadTarget } from './sink.js';
+import { spoolWriteError } from './spool.js';
 
 export interface PushOptions {
   policyPath: string;
@@ -19,6 +25,8 @@ export interface PushOptions {
   level?: number;
   allowEmpty?: boolean;
   spoolDir?: string;
+  /** Prefix policies only: the size of each part of a run (default 1 GiB, at most the policy's max size). */
+  partSize?: number;
   retries?: number;
   retryDelayMs?: number;
   warnExpiryMs?: number;
@@ -26,6 +34,8 @@ export interface PushOptions {
   onWarning?: (message: string) => void;
   onProgress?: (event: PushProgress) => void;
   onRetry?: (attempt: number, delayMs: number, reason: string) => void;
+  /** A part of a run is stored. */
+  onPart?: (part: StoredPart) => void;
 }
 
 export interface PushProgress {
@@ -45,25 +55,19 @@ export interface PushResult {
   seconds: number;
   attempts: number;
   policyExpiresAt: string;
+  /** Prefix policies: the run (key is then its manifest). */
+  run?: { runId: string; prefix: string; parts: StoredPart[] };
 }
 
 export async function push(options: PushOptions): Promise<PushResult> {
   const started = performance.now();
+  const startedAt = new Date();
   const { file, summary } = await loadPolicyFile(options.policyPath);
   assertNotExpired(summary, options.policyPath);
   const left = summary.expiresAt.getTime() - Date.now();
   if (left < (options.warnExpiryMs ?? 3 * 86_400_000)) {
     options.onWarning?.(
       `the upload policy expires at ${summary.expiresAt.toISOString()}; mint a new one soon (sealdrop policy mint)`,
-    );
-  }
-  if (summary.location.isPrefix) {
-    throw new SealdropError(
-      'USAGE',
-      `${options.policyPath} is a prefix policy; multi-object runs are not supported by this version yet`,
-      {
-        hint: 'Mint a policy for one key (no trailing slash).',
-      },
     );
   }
   const recipients = await Promise.all(
@@ -74,7 +78,9 @@ export async function push(options: PushOptions): Promise<PushResult> {
     throw new SealdropError('USAGE', `--level ${level}: use 1 (fast) to 9 (small)`);
 
   const spoolDir = options.spoolDir ?? tmpdir();
-  const { spool, sink } = await Spool.create(spoolDir);
+  const compression = options.compression ?? 'gzip';
+  const { location } = summary;
+  const sink = await openSink(options, file, summary, spoolDir);
   const source: DumpSource = options.command?.length
     ? commandSource(options.command[0]!, options.command.slice(1))
     : stdinSource();
@@ -92,11 +98,10 @@ export async function push(options: PushOptions): Promise<PushResult> {
     const stages = pipeline(
       source.stream,
       counter,
-      compressor(options.compression ?? 'gzip', level),
+      compressor(compression, level),
       rechunk(),
       await encryptor(recipients),
-      spool.meter(summary.maxSize),
-      sink,
+      sink.writable,
       ...(options.signal ? [{ signal: options.signal }] : []),
     );
     try {
@@ -114,36 +119,75 @@ export async function push(options: PushOptions): Promise<PushResult> {
       throw new SealdropError('EMPTY_INPUT', 'the input was empty; nothing was uploaded');
     }
 
-    const result = await upload({
-      url: file.url,
-      fields: file.fields,
-      filePath: spool.path,
-      fileSize: spool.bytes,
-      retries: options.retries ?? 5,
-      retryDelayMs: options.retryDelayMs ?? 1000,
-      signal: options.signal,
-      onProgress: (bytes, totalBytes) => options.onProgress?.({ phase: 'uploading', bytes, totalBytes }),
-      onRetry: options.onRetry,
-    }).catch((error: unknown) => {
+    const stored = await sink.commit({ bytesIn, compression, startedAt }).catch((error: unknown) => {
       throw options.signal?.aborted ? interrupted(options.signal) : error;
     });
     return {
-      bucket: summary.location.bucket,
-      key: summary.location.key,
-      versionId: result.versionId,
-      etag: result.etag,
+      bucket: location.bucket,
+      key: stored.key,
+      versionId: stored.versionId,
+      etag: stored.etag,
       bytesIn,
-      bytesOut: spool.bytes,
-      sha256: spool.sha256,
+      bytesOut: stored.bytes,
+      sha256: stored.sha256,
       seconds: (performance.now() - started) / 1000,
-      attempts: result.attempts,
+      attempts: stored.attempts,
       policyExpiresAt: summary.expiresAt.toISOString(),
+      ...('runId' in stored
+        ? { run: { runId: stored.runId, prefix: stored.prefix, parts: stored.parts } }
+        : {}),
     };
+  } catch (error) {
+    throw withStored(error, await sink.settle());
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     source.stop();
-    await spool.remove();
+    await sink.dispose();
   }
+}
+
+/** A single-key policy stores one object; a prefix policy a run of parts and a manifest. */
+async function openSink(
+  options: PushOptions,
+  file: PolicyFile,
+  summary: PolicySummary,
+  spoolDir: string,
+): Promise<Sink<StoredObject | StoredRun>> {
+  const { location } = summary;
+  if (options.partSize !== undefined && !location.isPrefix)
+    throw new SealdropError(
+      'USAGE',
+      '--part-size needs a prefix policy (one minted for s3://BUCKET/PREFIX/)',
+    );
+  const target: UploadTarget = {
+    url: file.url,
+    fields: file.fields,
+    retries: options.retries ?? 5,
+    retryDelayMs: options.retryDelayMs ?? 1000,
+    signal: options.signal,
+    onRetry: options.onRetry,
+  };
+  if (location.isPrefix) {
+    const partSize = choosePartSize(options.partSize, summary.maxSize);
+    return runSink({ spoolDir, prefix: location.key, partSize, target, onPart: options.onPart });
+  }
+  return objectSink({
+    spoolDir,
+    maxSize: summary.maxSize,
+    key: location.key,
+    target,
+    onUploadProgress: (bytes, totalBytes) => options.onProgress?.({ phase: 'uploading', bytes, totalBytes }),
+  });
+}
+
+/** A failed run keeps the parts it stored (the agent can't delete): the error must say so. */
+function withStored(error: unknown, stored: string | null): unknown {
+  if (stored === null || !(error instanceof SealdropError)) return error;
+  return new SealdropError(error.code, `${error.message.replace(/; nothing was uploaded$/, '')}; ${stored}`, {
+    exitStatus: error.exitStatus,
+    hint: 'The parts stay until an admin prunes them (sealdrop prune); fix the cause and push again.',
+    cause: error,
+  });
 }
 
 function interrupted(signal: AbortSignal): SealdropError {

@@ -1,60 +1,55 @@
 // The spool: S3 wants an exact Content-Length and OpenPGP can't say it in advance, so the ciphertext
-// (never plaintext) goes to a private temp file first, hashed and size-checked on the way.
+// (never plaintext) goes to a private temp file first, hashed and counted on the way.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { SealdropError } from '../core/errors.js';
-import { formatBytes } from '../core/units.js';
 
 export class Spool {
   readonly path: string;
   bytes = 0;
   #hash = createHash('sha256');
+  #handle: FileHandle | null;
 
-  private constructor(path: string) {
+  private constructor(path: string, handle: FileHandle) {
     this.path = path;
+    this.#handle = handle;
   }
 
-  static async create(dir: string): Promise<{ spool: Spool; sink: Writable }> {
+  static async create(dir: string): Promise<Spool> {
     const path = join(dir, `sealdrop-${randomBytes(8).toString('hex')}.gpg.spool`);
-    let handle;
     try {
-      handle = await open(path, 'wx', 0o600);
+      return new Spool(path, await open(path, 'wx', 0o600));
     } catch (error) {
       throw new SealdropError('FAILED', `can't create a spool file in ${dir}: ${(error as Error).message}`, {
         hint: 'Point --spool-dir at a writable directory with room for the compressed, encrypted dump.',
       });
     }
-    const spool = new Spool(path);
-    return { spool, sink: createWriteStream('', { fd: handle, highWaterMark: 1 << 20 }) };
   }
 
   get sha256(): string {
     return this.#hash.copy().digest('hex');
   }
 
-  /** Counts and hashes what passes, failing as soon as it exceeds maxBytes (no need to spool the rest). */
-  meter(maxBytes: number): Transform {
-    return new Transform({
-      transform: (chunk: Buffer, _encoding, callback: TransformCallback) => {
-        this.bytes += chunk.length;
-        if (this.bytes > maxBytes) {
-          return callback(
-            new SealdropError(
-              'TOO_LARGE',
-              `the encrypted backup is over the policy's limit of ${formatBytes(maxBytes)}; nothing was uploaded`,
-            ),
-          );
-        }
-        this.#hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
+  /** Appends, hashes and counts; resolves once the bytes are in the file (the caller's backpressure). */
+  async write(chunk: Buffer): Promise<void> {
+    if (!this.#handle) throw new Error('spool closed');
+    for (let offset = 0; offset < chunk.length;) {
+      const { bytesWritten } = await this.#handle.write(chunk, offset, chunk.length - offset);
+      offset += bytesWritten;
+    }
+    this.#hash.update(chunk);
+    this.bytes += chunk.length;
+  }
+
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = null;
+    await handle?.close();
   }
 
   async remove(): Promise<void> {
+    await this.close().catch(() => {});
     await rm(this.path, { force: true });
   }
 }

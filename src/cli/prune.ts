@@ -1,11 +1,12 @@
 // sealdrop prune TARGET --keep-…
 import type { Command } from 'commander';
 import type { PruneResult } from '../admin/prune.js';
+import type { PruneRunsResult } from '../admin/runs.js';
 import type { RetentionPolicy } from '../core/retention.js';
 import { formatBytes } from '../core/units.js';
 import { integerArg } from './args.js';
 import { columns, printJson, say, warn } from './output.js';
-import { resolveTarget, withTarget, type TargetOptions } from './target.js';
+import { resolveTarget, withTarget, type Target, type TargetOptions } from './target.js';
 
 interface PruneCliOptions extends TargetOptions {
   keepLast?: number;
@@ -78,12 +79,19 @@ export function registerPruneCommand(program: Command): void {
 N may be -1 for "unlimited". Durations count back from the newest version, not from now: y years,
 m months, d days, h hours. The newest version is never deleted.
 
+A prefix target prunes runs: the policy applies to complete runs (by the time their manifest was
+stored) and a pruned run loses every version of every object (parts and manifest). The newest
+complete run is never deleted. An incomplete run (no manifest) older than the newest complete run is
+a failed push and is removed; a newer one may still be running and is kept.
+
 Examples:
   sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 7 --keep-weekly 5 --keep-monthly 12
-  sealdrop prune --policy db1.policy.json --keep-within 2d --keep-daily 14 --keep-monthly -1 --yes`,
+  sealdrop prune --policy db1.policy.json --keep-within 2d --keep-daily 14 --keep-monthly -1 --yes
+  sealdrop prune s3://acme-backups/db1/ --keep-daily 7 --keep-weekly 4 --yes`,
     )
     .action(async (url: string | undefined, options: PruneCliOptions) => {
       const target = await resolveTarget(url, options);
+      if (target.location.isPrefix) return pruneRunsCommand(target, options);
       const [{ createS3Client }, { prune }] = await Promise.all([
         import('../admin/s3-client.js'),
         import('../admin/prune.js'),
@@ -141,6 +149,51 @@ function describe(result: PruneResult): string {
     ...columns(['VERSION ID', 'TIME', 'SIZE', 'ACTION', 'REASONS'], rows, { right: [2] }),
     summary,
     ...(result.dryRun && totals.remove > 0
+      ? ['Dry run: nothing was deleted. Run again with --yes to delete.']
+      : []),
+  ].join('\n');
+}
+
+async function pruneRunsCommand(target: Target, options: PruneCliOptions): Promise<void> {
+  const [{ createS3Client }, { pruneRuns }] = await Promise.all([
+    import('../admin/s3-client.js'),
+    import('../admin/runs.js'),
+  ]);
+  const result = await pruneRuns(createS3Client(target), target.location, {
+    policy: retentionPolicy(options),
+    timeZone: options.tz,
+    execute: Boolean(options.yes),
+    force: options.force,
+  });
+  if (options.json) printJson(result);
+  else say(describeRuns(result));
+  if (result.failed.length > 0) {
+    process.exitCode = 1;
+    warn(
+      `${result.failed.length} object version(s) could not be deleted and remain: ${result.failed.map((f) => `${f.versionId} (${f.error})`).join(', ')}`,
+    );
+  }
+}
+
+function describeRuns(result: PruneRunsResult): string {
+  const rows = result.runs.map((run) => [
+    run.runId,
+    run.time.toISOString().replace('.000Z', 'Z'),
+    String(run.parts),
+    formatBytes(run.size),
+    run.complete ? 'complete' : 'INCOMPLETE',
+    run.action,
+    run.reasons.join(', '),
+  ]);
+  const { totals } = result;
+  const verb = result.dryRun ? 'would remove' : 'removed';
+  return [
+    `${result.target}: policy ${result.policy}`,
+    ...columns(['RUN ID', 'TIME', 'PARTS', 'SIZE', '', 'ACTION', 'REASONS'], rows, { right: [2, 3] }),
+    `${totals.runs} complete runs: keep ${totals.keep}, ${verb} ${totals.remove}` +
+      `${totals.incompleteRemoved ? ` and ${totals.incompleteRemoved} incomplete` : ''}, freeing ${formatBytes(totals.bytesFreed)}` +
+      (result.dryRun ? '' : ` (${result.deleted.length} object versions deleted)`),
+    ...(result.dryRun && totals.remove + totals.incompleteRemoved > 0
       ? ['Dry run: nothing was deleted. Run again with --yes to delete.']
       : []),
   ].join('\n');

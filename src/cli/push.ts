@@ -4,7 +4,7 @@ import { push, type PushResult } from '../agent/push.js';
 import type { Compression } from '../agent/encrypt.js';
 import { SealdropError } from '../core/errors.js';
 import { formatBytes, formatDuration } from '../core/units.js';
-import { durationOption, integerArg } from './args.js';
+import { durationOption, integerArg, sizeArg } from './args.js';
 import { printJson, say, table, warn } from './output.js';
 import { progressLine } from './progress.js';
 import { interruptible } from './signals.js';
@@ -15,6 +15,7 @@ interface PushCliOptions {
   level: number;
   allowEmpty?: boolean;
   spoolDir?: string;
+  partSize?: number;
   retries: number;
   retryDelay: number;
   warnExpiry: number;
@@ -32,6 +33,11 @@ export function registerPushCommand(program: Command): void {
     .option('--level <1-9>', 'gzip level', integerArg, 6)
     .option('--allow-empty', 'upload even when the input is empty')
     .option('--spool-dir <DIR>', 'where the ciphertext is spooled before upload (default: the OS temp dir)')
+    .option(
+      '--part-size <SIZE>',
+      "prefix policies: size of each part of the run (default 1GiB, at most the policy's max size)",
+      sizeArg,
+    )
     .option('--retries <N>', 'retries on network errors and 5xx', integerArg, 5)
     .addOption(durationOption('--retry-delay <DURATION>', 'first retry delay, doubled each time', '1s'))
     .addOption(durationOption('--warn-expiry <DURATION>', 'warn when the policy expires within this', '3d'))
@@ -43,9 +49,15 @@ export function registerPushCommand(program: Command): void {
 Nothing is uploaded, and no spool file is left, when the command fails, the input is empty, the
 result is over the policy's max size, the disk fills up or the run is interrupted (exit 130/143).
 
+With a prefix policy (minted for s3://BUCKET/PREFIX/) a push is a run: PREFIX<run-id>/part-000001 …
+uploaded while the dump goes on (at most two parts spooled at once), then PREFIX<run-id>/manifest.json
+once every part is stored. A run that fails keeps the parts it stored but gets no manifest: it is
+incomplete, and the read side never restores or counts it. \`cat part-* | gpg -d | gunzip\` restores it.
+
 Examples:
   sealdrop push --policy /etc/sealdrop/db1.json -- mysqldump --single-transaction --all-databases
   pg_dump -Fc app | sealdrop push --policy /etc/sealdrop/app.json --compress none
+  sealdrop push --policy /etc/sealdrop/db1-runs.json --part-size 2GiB -- pg_dumpall
   # cron, nightly at 02:30:
   30 2 * * * root sealdrop push --policy /etc/sealdrop/db1.json --quiet -- mysqldump --all-databases`,
     )
@@ -63,12 +75,18 @@ Examples:
             level: options.level,
             allowEmpty: options.allowEmpty,
             spoolDir: options.spoolDir,
+            partSize: options.partSize,
             retries: options.retries,
             retryDelayMs: options.retryDelay,
             warnExpiryMs: options.warnExpiry,
             signal,
             onWarning: warn,
             onProgress: ({ phase, bytes, totalBytes }) => progress.update(phase, bytes, totalBytes),
+            onPart: (part) => {
+              if (options.quiet || options.json) return;
+              progress.done();
+              say(`stored ${part.key} (${formatBytes(part.size)})`);
+            },
             onRetry: (attempt, delay, reason) => {
               progress.done();
               warn(`attempt ${attempt} failed (${reason}); retrying in ${formatDuration(delay)}`);
@@ -86,7 +104,9 @@ Examples:
 
 function summary(result: PushResult): string {
   return [
-    `Stored s3://${result.bucket}/${result.key}${result.versionId ? ` version ${result.versionId}` : ''}`,
+    result.run
+      ? `Stored run s3://${result.bucket}/${result.run.prefix}${result.run.runId}/: ${result.run.parts.length} part${result.run.parts.length === 1 ? '' : 's'} and the manifest`
+      : `Stored s3://${result.bucket}/${result.key}${result.versionId ? ` version ${result.versionId}` : ''}`,
     table([
       ['read', formatBytes(result.bytesIn)],
       [

@@ -5,7 +5,7 @@ import { SealdropError } from '../core/errors.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { parsePointInTime, type VersionSelector } from '../core/versions.js';
 import { collect } from './args.js';
-import { printJson, say, table } from './output.js';
+import { printJson, say, table, warn } from './output.js';
 import { readPassphrase } from './passphrase.js';
 import { progressLine } from './progress.js';
 import { interruptible } from './signals.js';
@@ -14,6 +14,7 @@ import { resolveTarget, withTarget, type TargetOptions } from './target.js';
 interface RestoreCliOptions extends TargetOptions {
   identity?: string[];
   versionId?: string;
+  run?: string;
   at?: string;
   out?: string;
   force?: boolean;
@@ -36,8 +37,12 @@ export function registerRestoreCommand(program: Command): void {
     )
     .option('--version-id <ID>', 'this version (see `sealdrop versions`); default the latest')
     .option(
+      '--run <ID>',
+      'prefix targets: this run (see `sealdrop versions`); default the latest complete run',
+    )
+    .option(
       '--at <TIME>',
-      'the newest version at or before TIME: 2024-05-01T03:00:00Z, "2024-05-01 03:00" (local), @EPOCH, "36h ago"',
+      'the newest version (or complete run) at or before TIME: 2024-05-01T03:00:00Z, "2024-05-01 03:00" (local), @EPOCH, "36h ago"',
     )
     .option('--out <FILE>', 'write here (mode 0600), only once every integrity check passed; default stdout')
     .option('--force', 'replace an existing --out file')
@@ -51,6 +56,9 @@ export function registerRestoreCommand(program: Command): void {
     .addHelpText(
       'after',
       `
+A prefix target (s3://BUCKET/PREFIX/, or a prefix policy) restores a run: the latest complete one, or
+--run ID, or --at TIME. Its parts are downloaded in order and each is checked against the manifest's size
+and SHA-256 as it streams; an incomplete run (no manifest) is refused.
 With --out, the data goes to a private temp file beside FILE, which is renamed to FILE only after the
 OpenPGP integrity check (MDC) and the gzip CRC passed; on any failure nothing is left behind.
 To stdout the data streams as it is decrypted, and the checks can only fail at the end: then the
@@ -60,15 +68,17 @@ Exit status: 0 restored, 1 failed (not found, S3), 2 bad usage, key or passphras
 Examples:
   sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc --out db1.sql
   sealdrop restore --policy db1.policy.json --identity admin.key.asc --at "2024-05-01 03:00" --out db1.sql
+  sealdrop restore s3://acme-backups/db1/ --identity admin.key.asc --out db1.sql   # latest complete run
   set -o pipefail; sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc \\
       --version-id 3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY | mysql db1`,
     )
     .action(async (url: string | undefined, options: RestoreCliOptions) => {
       const selector = versionSelector(options);
+      const target = await resolveTarget(url, options);
+      checkRunOptions(target.location.isPrefix, options);
       if (options.json && options.out === undefined) {
         throw new SealdropError('USAGE', '--json needs --out: without it, stdout carries the restored data');
       }
-      const target = await resolveTarget(url, options);
       const { restore } = await import('../admin/restore.js');
       const progress = progressLine({ quiet: options.quiet || options.json });
       try {
@@ -85,6 +95,10 @@ Examples:
             overwrite: options.force,
             decompress: options.decompress,
             signal,
+            onNote: (message) => {
+              progress.done();
+              if (!options.quiet) warn(message);
+            },
             onProgress: (bytes, total) => progress.update('restore', bytes, total),
           }),
         );
@@ -97,11 +111,19 @@ Examples:
     });
 }
 
-/** --version-id or --at (not both); neither means the latest. Shared with verify. */
-export function versionSelector(options: { versionId?: string; at?: string }): VersionSelector {
-  if (options.versionId !== undefined && options.at !== undefined)
-    throw new SealdropError('USAGE', 'give --version-id or --at, not both');
+/** --version-id, --run or --at (one); none means the latest. Shared with verify. */
+export function versionSelector(options: { versionId?: string; run?: string; at?: string }): VersionSelector {
+  const given = (['versionId', 'run', 'at'] as const).filter((name) => options[name] !== undefined);
+  if (given.length > 1) {
+    const flags = given.map((name) => ({ versionId: '--version-id', run: '--run', at: '--at' })[name]);
+    throw new SealdropError(
+      'USAGE',
+      `give ${flags.join(' or ')}, not ${given.length === 2 ? 'both' : 'several'}`,
+    );
+  }
   if (options.versionId !== undefined) return { kind: 'id', versionId: options.versionId };
+  // A run id travels as the id of the prefix target's "version".
+  if (options.run !== undefined) return { kind: 'id', versionId: options.run };
   if (options.at !== undefined) return { kind: 'at', at: parsePointInTime(options.at) };
   return { kind: 'latest' };
 }
@@ -124,4 +146,12 @@ function summary(result: RestoreResult): string {
       ],
     ]),
   ].join('\n');
+}
+
+/** Runs live under prefixes, versions under keys: the wrong one is a usage error, not "not found". */
+export function checkRunOptions(isPrefix: boolean, options: { versionId?: string; run?: string }): void {
+  if (isPrefix && options.versionId !== undefined)
+    throw new SealdropError('USAGE', 'a prefix target holds runs: pick one with --run ID, not --version-id');
+  if (!isPrefix && options.run !== undefined)
+    throw new SealdropError('USAGE', '--run needs a prefix target (s3://BUCKET/PREFIX/ or a prefix policy)');
 }

@@ -36,6 +36,8 @@ export function registerStatusCommand(program: Command): void {
 Output is a monitoring plugin's: one line "SEALDROP STATE - summary" on stdout, then a line per key.
 That is the result of the check, so it goes to stdout like --json does.
 CRITICAL: latest older than --max-age, latest is a delete marker, or a policy file has expired.
+A prefix target counts complete runs only; an incomplete newest run is named (WARNING once it has
+stored nothing for an hour; CRITICAL when no run is complete).
 UNKNOWN: the key doesn't exist, S3 can't be reached or refuses, a policy file can't be read.
 With several keys the worst state wins (CRITICAL > UNKNOWN > WARNING > OK).
 
@@ -85,8 +87,9 @@ function pluginOutput(result: StatusResult): string {
 }
 
 function line(target: TargetStatus): string {
+  const unit = target.incompleteRuns === undefined ? 'version' : 'complete run';
   const facts = target.latest
-    ? `latest ${target.latest.isDeleteMarker ? 'is a DELETE MARKER' : formatBytes(target.latest.size)} from ${formatDuration((target.ageSeconds ?? 0) * 1000)} ago, ${target.versions} version${target.versions === 1 ? '' : 's'}`
+    ? `latest ${target.latest.isDeleteMarker ? 'is a DELETE MARKER' : formatBytes(target.latest.size)} from ${formatDuration((target.ageSeconds ?? 0) * 1000)} ago, ${target.versions} ${unit}${target.versions === 1 ? '' : 's'}`
     : '';
   return [target.target, [facts, ...target.reasons].filter(Boolean).join('; ')].join(': ');
 }

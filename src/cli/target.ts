@@ -28,7 +28,7 @@ export interface Target extends S3ClientOptions {
 export function withTarget(command: Command): Command {
   return withConnection(
     command
-      .argument('[s3://BUCKET/KEY]', 'the backup key')
+      .argument('[s3://BUCKET/KEY]', 'the backup key, or a prefix ending in / (runs)')
       .option('--policy <FILE>', 'take bucket and key from this policy file instead'),
   );
 }

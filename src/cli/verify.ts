@@ -8,12 +8,13 @@ import { printJson, say } from './output.js';
 import { readPassphrase } from './passphrase.js';
 import { progressLine } from './progress.js';
 import { interruptible } from './signals.js';
-import { versionSelector } from './restore.js';
+import { checkRunOptions, versionSelector } from './restore.js';
 import { resolveTarget, withTarget, type TargetOptions } from './target.js';
 
 interface VerifyCliOptions extends TargetOptions {
   identity?: string[];
   versionId?: string;
+  run?: string;
   at?: string;
   all?: boolean;
   passphraseFile?: string;
@@ -29,8 +30,9 @@ export function registerVerifyCommand(program: Command): void {
   )
     .option('--identity <KEY.asc>', 'private key to decrypt with (repeatable)', collect)
     .option('--version-id <ID>', 'this version; default the latest')
-    .option('--at <TIME>', 'the newest version at or before TIME (as in restore)')
-    .option('--all', 'every version that is not a delete marker, newest first')
+    .option('--run <ID>', 'prefix targets: this run; default the latest complete run')
+    .option('--at <TIME>', 'the newest version (or complete run) at or before TIME (as in restore)')
+    .option('--all', 'every version that is not a delete marker (prefix: every complete run), newest first')
     .option(
       '--passphrase-file <FILE>',
       'passphrase of the identity (else SEALDROP_PASSPHRASE, else a prompt)',
@@ -41,19 +43,25 @@ export function registerVerifyCommand(program: Command): void {
       'after',
       `
 Checks everything a restore depends on: the download, the OpenPGP integrity check (MDC), the gzip CRC
-and length. A failure says which: tampering (MDC) or a backup that was bad when made (gzip).
+and length; for a run (prefix target) also every part's size and SHA-256 against the manifest, missing
+parts, and parts written over after the run. A failure says which: tampering (MDC) or a backup that was bad when made (gzip).
 Exit status: 0 all verified, 1 some version failed, 2 bad usage, key or passphrase, 3 integrity failure.
 
 Examples:
   sealdrop verify s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc
-  sealdrop verify --policy db1.policy.json --identity admin.key.asc --all --json`,
+  sealdrop verify --policy db1.policy.json --identity admin.key.asc --all --json
+  sealdrop verify s3://acme-backups/db1/ --identity admin.key.asc    # the latest complete run, part by part`,
     )
     .action(async (url: string | undefined, options: VerifyCliOptions) => {
-      if (options.all && (options.versionId !== undefined || options.at !== undefined)) {
-        throw new SealdropError('USAGE', 'give --all, --version-id or --at, not several');
+      if (
+        options.all &&
+        (options.versionId !== undefined || options.at !== undefined || options.run !== undefined)
+      ) {
+        throw new SealdropError('USAGE', 'give --all, --version-id, --run or --at, not several');
       }
       const selector = options.all ? ({ kind: 'all' } as const) : versionSelector(options);
       const target = await resolveTarget(url, options);
+      checkRunOptions(target.location.isPrefix, options);
       const { verify } = await import('../admin/verify.js');
       const progress = progressLine({ quiet: options.quiet || options.json });
       try {

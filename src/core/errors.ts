@@ -65,6 +65,10 @@ const CATALOGUE = {
     exit: EXIT.integrity,
     hint: 'The stored object is corrupt or was tampered with: restore an older version and investigate.',
   },
+  INCOMPLETE_RUN: {
+    exit: EXIT.failed,
+    hint: 'Pick a complete run from `sealdrop versions` (--run ID), or push again.',
+  },
   INTERRUPTED: { exit: EXIT.sigint, hint: 'Nothing was uploaded; run again.' },
   FAILED: { exit: EXIT.failed, hint: 'See the message above.' },
 } satisfies Record<string, { exit: number; hint: string }>;

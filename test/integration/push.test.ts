@@ -95,6 +95,7 @@ describe('push on a terminal', () => {
   it('shows a progress line (bytes, rate, elapsed), erased at the end', async () => {
     const result = await onTty('');
     expect(result.status, result.stdout).toBe(0);
+    // eslint-disable-next-line no-control-regex -- the terminal's erase-line sequence is the point
     expect(result.stdout).toMatch(/\r\x1b\[Kreading [\d.]+ [KM]iB +[\d.]+ [KM]iB\/s +\d+m?s/);
     expect(result.stdout).toMatch(/Stored s3:\/\//);
   });
