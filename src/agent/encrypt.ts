@@ -2,16 +2,17 @@
 // stock tools: v3 PKESK + SEIPD v1 (MDC), AES-256, no OpenPGP compression — what GnuPG 2.2 reads.
 import { randomBytes } from 'node:crypto';
 import { Duplex, PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import * as openpgp from 'openpgp';
+import { parallelGzip } from './parallel-gzip.js';
 
 export type Compression = 'gzip' | 'none';
 
 /** OpenPGP.js inflates its output and slows down when fed small chunks. */
 const CHUNK_BYTES = 1 << 20;
 
+/** gzip is pigz-style (one member per 1 MiB block, all cores): stock gunzip reads it as one stream. */
 export function compressor(compression: Compression, level: number): Transform {
-  return compression === 'gzip' ? createGzip({ level, chunkSize: 256 * 1024 }) : new PassThrough();
+  return compression === 'gzip' ? parallelGzip({ level }) : new PassThrough();
 }
 
 /** Regroups a stream into chunks of at least `size` bytes (the last may be smaller). */

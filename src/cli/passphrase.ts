@@ -26,9 +26,10 @@ export async function readPassphrase(source: PassphraseSource, { confirm = false
 
 function prompt(question: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(question);
+  // Raw mode first: whatever is typed from now on must not be echoed, even ahead of the prompt.
   stdin.setRawMode(true);
   stdin.resume();
+  process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let answer = '';
     const finish = (error?: Error) => {
