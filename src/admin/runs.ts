@@ -2,12 +2,7 @@
 // parts (each checked against the manifest's size and SHA-256 while it streams), prune whole runs.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListObjectVersionsCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
 import { describePolicy, isEmptyPolicy, planRetention, type RetentionPolicy } from '../core/retention.js';
 import {
@@ -25,26 +20,12 @@ import {
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import type { ObjectVersion, VersionSelector } from '../core/versions.js';
 import { s3Error } from './s3-client.js';
+import { listVersionPages } from './versions.js';
 
 /** Lists every version under the prefix and groups it into runs, newest first. */
 export async function listRuns(client: S3Client, location: S3Location): Promise<RunListing> {
   const listed: ListedVersion[] = [];
-  let keyMarker: string | undefined;
-  let versionIdMarker: string | undefined;
-  for (;;) {
-    let page;
-    try {
-      page = await client.send(
-        new ListObjectVersionsCommand({
-          Bucket: location.bucket,
-          Prefix: location.key,
-          KeyMarker: keyMarker,
-          VersionIdMarker: versionIdMarker,
-        }),
-      );
-    } catch (error) {
-      throw s3Error(error, `listing the runs under ${formatS3Url(location)}`);
-    }
+  for await (const page of listVersionPages(client, location)) {
     const add = (
       entry: { Key?: string; VersionId?: string; LastModified?: Date; Size?: number; ETag?: string },
       isDeleteMarker: boolean,
@@ -59,9 +40,6 @@ export async function listRuns(client: S3Client, location: S3Location): Promise<
       });
     for (const entry of page.Versions ?? []) add(entry, false);
     for (const entry of page.DeleteMarkers ?? []) add(entry, true);
-    if (!page.IsTruncated) break;
-    keyMarker = page.NextKeyMarker;
-    versionIdMarker = page.NextVersionIdMarker;
   }
   return groupRuns(location.key, listed);
 }

@@ -1,6 +1,11 @@
 // Every version of one backup key, newest first, and the download of one of them.
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectVersionsCommand,
+  type ListObjectVersionsCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import { chooseVersion, newestFirst, type ObjectVersion, type VersionSelector } from '../core/versions.js';
@@ -18,26 +23,10 @@ export async function listVersions(
   options: ListVersionsOptions = {},
 ): Promise<ObjectVersion[]> {
   assertSingleKey(location);
-  const { bucket, key } = location;
+  const { key } = location;
   const versions: ObjectVersion[] = [];
   const deleteMarkers: ObjectVersion[] = [];
-  let keyMarker: string | undefined;
-  let versionIdMarker: string | undefined;
-  for (;;) {
-    let page;
-    try {
-      page = await client.send(
-        new ListObjectVersionsCommand({
-          Bucket: bucket,
-          Prefix: key,
-          KeyMarker: keyMarker,
-          VersionIdMarker: versionIdMarker,
-          MaxKeys: options.pageSize,
-        }),
-      );
-    } catch (error) {
-      throw s3Error(error, `listing the versions of ${formatS3Url(location)}`);
-    }
+  for await (const page of listVersionPages(client, location, options.pageSize)) {
     // Prefix also matches "KEY.old" and "KEY/…". Those sort after KEY itself, so a page that shows
     // any of them means KEY's versions are complete.
     let passedKey = false;
@@ -49,7 +38,36 @@ export async function listVersions(
       if (entry.Key !== key) passedKey = true;
       else deleteMarkers.push(toVersion(entry, true));
     }
-    if (passedKey || !page.IsTruncated) break;
+    if (passedKey) break;
+  }
+  return newestFirst(versions, deleteMarkers);
+}
+
+/** Every ListObjectVersions page under the location's key (as a prefix), following the markers. */
+export async function* listVersionPages(
+  client: S3Client,
+  location: S3Location,
+  pageSize?: number,
+): AsyncGenerator<ListObjectVersionsCommandOutput> {
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    let page: ListObjectVersionsCommandOutput;
+    try {
+      page = await client.send(
+        new ListObjectVersionsCommand({
+          Bucket: location.bucket,
+          Prefix: location.key,
+          KeyMarker: keyMarker,
+          VersionIdMarker: versionIdMarker,
+          MaxKeys: pageSize,
+        }),
+      );
+    } catch (error) {
+      throw s3Error(error, `listing the versions under ${formatS3Url(location)}`);
+    }
+    yield page;
+    if (!page.IsTruncated) return;
     if (page.NextKeyMarker === undefined) {
       throw new SealdropError(
         'FAILED',
@@ -59,7 +77,6 @@ export async function listVersions(
     keyMarker = page.NextKeyMarker;
     versionIdMarker = page.NextVersionIdMarker;
   }
-  return newestFirst(versions, deleteMarkers);
 }
 
 export interface OpenedVersion {
