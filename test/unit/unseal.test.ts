@@ -274,9 +274,16 @@ describe('unseal', () => {
 
   it('reports a download that breaks off as such, not as damage', async () => {
     const sealed = await seal(gzipSync(dump), [admin.publicKey]);
-    const body = new Readable({ read() {} });
-    body.push(sealed.subarray(0, sealed.length >> 1));
-    setTimeout(() => body.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), 20);
+    // Half the object, then the connection drops when the reader asks for more (a reader is attached by
+    // then: a timer could fire before one is and make the error uncaught).
+    let served = false;
+    const body = new Readable({
+      read() {
+        if (served) return this.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+        served = true;
+        this.push(sealed.subarray(0, sealed.length >> 1));
+      },
+    });
     await expect(open(body, [admin.privatePath])).rejects.toMatchObject({
       code: 'S3_UNREACHABLE',
       message: expect.stringMatching(/broke off.*socket hang up/),
