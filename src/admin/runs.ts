@@ -2,9 +2,9 @@
 // parts (each checked against the manifest's size and SHA-256 while it streams), prune whole runs.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DeleteObjectsCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
-import { describePolicy, isEmptyPolicy, planRetention, type RetentionPolicy } from '../core/retention.js';
+import { describePolicy, type RetentionPolicy } from '../core/retention.js';
 import {
   baseName,
   chooseRun,
@@ -19,6 +19,13 @@ import {
 } from '../core/runs.js';
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import type { ObjectVersion, VersionSelector } from '../core/versions.js';
+import {
+  assertPolicy,
+  deleteObjectVersions,
+  guardMoreThanHalf,
+  keptReasons,
+  retentionWarnings,
+} from './prune.js';
 import { s3Error } from './s3-client.js';
 import { listVersionPages } from './versions.js';
 
@@ -231,22 +238,13 @@ export async function pruneRuns(
   location: S3Location,
   options: PruneRunsOptions,
 ): Promise<PruneRunsResult> {
-  if (isEmptyPolicy(options.policy)) {
-    throw new SealdropError('USAGE', 'no retention policy given: prune would not know what to keep', {
-      hint: 'Pass --keep-daily 7 --keep-weekly 5 --keep-monthly 12 or similar (see --help).',
-    });
-  }
+  assertPolicy(options.policy);
   const { runs } = await listRuns(client, location);
   const complete = runs.filter((run) => run.complete);
-  const plan = planRetention(
+  const reasons = keptReasons(
     complete.map((run) => ({ id: run.runId, time: run.time })),
-    options.policy,
-    {
-      ...(options.timeZone ? { timeZone: options.timeZone } : {}),
-      ...(options.now ? { now: options.now } : {}),
-    },
+    options,
   );
-  const reasons = new Map(plan.keep.map((k) => [k.id, k.reasons]));
   const newestComplete = complete[0];
   const planned = runs.map((run): PlannedRun & { run: Run } => {
     const base = {
@@ -289,43 +287,17 @@ export async function pruneRuns(
       incompleteRemoved: removable.length - removedComplete,
       bytesFreed: removable.reduce((sum, p) => sum + p.size, 0),
     },
-    warnings: [],
+    warnings: retentionWarnings(options.policy),
     deleted: [],
     failed: [],
   };
   if (!options.execute || removable.length === 0) return result;
-  if (removedComplete * 2 > complete.length && !options.force) {
-    throw new SealdropError(
-      'USAGE',
-      `refusing to remove ${removedComplete} of ${complete.length} complete runs (more than half); nothing was deleted`,
-      { hint: 'Check the policy with a dry run (no --yes); pass --force if this is really intended.' },
-    );
-  }
+  guardMoreThanHalf(removedComplete, complete.length, 'complete runs', options.force);
   const doomed = removable.flatMap(({ run }) =>
     [...run.parts, ...(run.manifest ? [run.manifest] : [])].flatMap((o) => o.all),
   );
-  for (let start = 0; start < doomed.length; start += 1000) {
-    const batch = doomed.slice(start, start + 1000);
-    try {
-      const response = await client.send(
-        new DeleteObjectsCommand({
-          Bucket: location.bucket,
-          Delete: { Objects: batch.map((v) => ({ Key: v.key, VersionId: v.versionId })), Quiet: false },
-        }),
-      );
-      result.deleted.push(...(response.Deleted ?? []).map((d) => `${d.Key}@${d.VersionId ?? ''}`));
-      result.failed.push(
-        ...(response.Errors ?? []).map((e) => ({
-          versionId: `${e.Key}@${e.VersionId ?? ''}`,
-          error: `${e.Code}: ${e.Message}`,
-        })),
-      );
-    } catch (error) {
-      const failure = s3Error(error, 'deleting run objects');
-      result.failed.push(
-        ...batch.map((v) => ({ versionId: `${v.key}@${v.versionId}`, error: failure.message })),
-      );
-    }
-  }
+  const outcome = await deleteObjectVersions(client, location.bucket, doomed);
+  result.deleted = outcome.deleted.map((v) => `${v.key}@${v.versionId}`);
+  result.failed = outcome.failed.map((f) => ({ versionId: `${f.key}@${f.versionId}`, error: f.error }));
   return result;
 }

@@ -6,7 +6,7 @@ import type { RetentionPolicy } from '../core/retention.js';
 import { formatBytes } from '../core/units.js';
 import { integerArg } from './args.js';
 import { columns, printJson, say, warn } from './output.js';
-import { resolveTarget, withTarget, type Target, type TargetOptions } from './target.js';
+import { resolveTarget, withTarget, type TargetOptions } from './target.js';
 
 interface PruneCliOptions extends TargetOptions {
   keepLast?: number;
@@ -91,28 +91,39 @@ Examples:
     )
     .action(async (url: string | undefined, options: PruneCliOptions) => {
       const target = await resolveTarget(url, options);
-      if (target.location.isPrefix) return pruneRunsCommand(target, options);
-      const [{ createS3Client }, { prune }] = await Promise.all([
-        import('../admin/s3-client.js'),
-        import('../admin/prune.js'),
-      ]);
-      const result = await prune(createS3Client(target), target.location, {
+      const { createS3Client } = await import('../admin/s3-client.js');
+      const client = createS3Client(target);
+      const plan = {
         policy: retentionPolicy(options),
         timeZone: options.tz,
         execute: Boolean(options.yes),
         force: options.force,
-        deleteMarkers: options.deleteMarkers,
-      });
-      result.warnings.forEach(warn);
-      if (options.json) printJson(result);
-      else say(describe(result));
-      if (result.failed.length > 0) {
-        process.exitCode = 1;
-        warn(
-          `${result.failed.length} version(s) could not be deleted and remain: ${result.failed.map((f) => `${f.versionId} (${f.error})`).join(', ')}`,
-        );
+      };
+      if (target.location.isPrefix) {
+        const { pruneRuns } = await import('../admin/runs.js');
+        return report(await pruneRuns(client, target.location, plan), options, describeRuns);
       }
+      const { prune } = await import('../admin/prune.js');
+      const result = await prune(client, target.location, { ...plan, deleteMarkers: options.deleteMarkers });
+      report(result, options, describe);
     });
+}
+
+/** Warnings, the plan (table or JSON), and what could not be deleted (exit 1). */
+function report<R extends PruneResult | PruneRunsResult>(
+  result: R,
+  options: PruneCliOptions,
+  describeResult: (result: R) => string,
+): void {
+  result.warnings.forEach(warn);
+  if (options.json) printJson(result);
+  else say(describeResult(result));
+  if (result.failed.length > 0) {
+    process.exitCode = 1;
+    warn(
+      `${result.failed.length} object version(s) could not be deleted and remain: ${result.failed.map((f) => `${f.versionId} (${f.error})`).join(', ')}`,
+    );
+  }
 }
 
 function retentionPolicy(o: PruneCliOptions): RetentionPolicy {
@@ -152,27 +163,6 @@ function describe(result: PruneResult): string {
       ? ['Dry run: nothing was deleted. Run again with --yes to delete.']
       : []),
   ].join('\n');
-}
-
-async function pruneRunsCommand(target: Target, options: PruneCliOptions): Promise<void> {
-  const [{ createS3Client }, { pruneRuns }] = await Promise.all([
-    import('../admin/s3-client.js'),
-    import('../admin/runs.js'),
-  ]);
-  const result = await pruneRuns(createS3Client(target), target.location, {
-    policy: retentionPolicy(options),
-    timeZone: options.tz,
-    execute: Boolean(options.yes),
-    force: options.force,
-  });
-  if (options.json) printJson(result);
-  else say(describeRuns(result));
-  if (result.failed.length > 0) {
-    process.exitCode = 1;
-    warn(
-      `${result.failed.length} object version(s) could not be deleted and remain: ${result.failed.map((f) => `${f.versionId} (${f.error})`).join(', ')}`,
-    );
-  }
 }
 
 function describeRuns(result: PruneRunsResult): string {

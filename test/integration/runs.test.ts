@@ -423,6 +423,7 @@ describe('an interrupted run', () => {
       ['remove', false],
     ]);
     expect(plan.totals).toMatchObject({ runs: 2, keep: 1, remove: 1, incompleteRemoved: 1 });
+    expect(dry.stderr).toMatch(/--keep-last alone is fragile/);
     const pruned = await admin(target, ['prune', url, '--keep-last', '1', '--yes', '--force']);
     expect(pruned.status, pruned.stderr).toBe(0);
     const left = await listUnder(target.bucket, 'db3/');
