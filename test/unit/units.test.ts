@@ -38,6 +38,7 @@ describe('parseDuration', () => {
 describe('formatting', () => {
   it('formats bytes and durations for people', () => {
     expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(102.23106346749776)).toBe('102 B'); // rates: bytes per second
     expect(formatBytes(5 * 1024 ** 3)).toBe('5.00 GiB');
     expect(formatDuration(6 * 86_400_000 + 23 * 3600_000 + 59_000)).toBe('6d 23h');
     expect(formatDuration(42_000)).toBe('42s');
