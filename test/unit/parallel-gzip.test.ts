@@ -93,33 +93,35 @@ describe('parallelGzip', () => {
   });
 
   it('holds the writer back while the reader is slow: memory stays bounded', async () => {
-    const maxInFlight = 3;
+    const options = { level: 1, blockBytes: block, workers: 2, maxInFlight: 3 };
     const blocks = 48;
-    let produced = 0;
-    let consumedMembers = 0;
-    let worstAhead = 0;
     const data = sqlLike(block);
+    // Every block is the same, so every member is as long as this one.
+    const memberBytes = (await compress(data, options)).length;
+    let produced = 0;
+    let consumedBytes = 0;
+    let worstAhead = 0;
     async function* source() {
       for (let i = 0; i < blocks * 4; i++) {
         produced += block / 4;
-        worstAhead = Math.max(worstAhead, produced - consumedMembers * block);
+        worstAhead = Math.max(worstAhead, produced - Math.floor(consumedBytes / memberBytes) * block);
         yield data.subarray((i % 4) * (block / 4), ((i % 4) + 1) * (block / 4));
       }
     }
     await pipeline(
       Readable.from(source(), { highWaterMark: 1 }),
-      parallelGzip({ level: 1, blockBytes: block, workers: 2, maxInFlight }),
+      parallelGzip(options),
       new Writable({
         highWaterMark: 1,
-        write(_chunk: Buffer, _encoding, callback) {
-          consumedMembers++;
+        write(chunk: Buffer, _encoding, callback) {
+          consumedBytes += chunk.length;
           setTimeout(callback, 2);
         },
       }),
     );
-    expect(consumedMembers).toBe(blocks);
+    expect(consumedBytes).toBe(blocks * memberBytes);
     // In flight, plus what stream buffers hold between stages: far below the 48 blocks of input.
-    expect(worstAhead).toBeLessThanOrEqual((maxInFlight + 6) * block);
+    expect(worstAhead).toBeLessThanOrEqual((options.maxInFlight + 6) * block);
   });
 
   it('keeps order when one worker holds many blocks, and when many workers race', async () => {
@@ -133,6 +135,21 @@ describe('parallelGzip', () => {
       const output = await compress(input, { level: 6, blockBytes: block, workers, maxInFlight });
       expect(gunzipSync(output).equals(input)).toBe(true);
     }
+  });
+
+  it('fails the pipeline with the downstream error when destroyed mid-stream, and settles', async () => {
+    const input = sqlLike(40 * block);
+    let written = 0;
+    const failing = pipeline(
+      Readable.from([input]),
+      parallelGzip({ level: 6, blockBytes: block, workers: 2 }),
+      new Writable({
+        write(_chunk: Buffer, _encoding, callback) {
+          callback(++written === 3 ? new Error('disk full') : null);
+        },
+      }),
+    );
+    await expect(failing).rejects.toThrow('disk full');
   });
 
   it('fails the pipeline when zlib fails', async () => {
