@@ -6,6 +6,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import { SealdropError } from '../core/errors.js';
+import { OPENPGP_CHUNK_BYTES, rechunk } from '../core/openpgp-chunks.js';
 import { formatBytes } from '../core/units.js';
 import type { Identity, Keyring } from './identities.js';
 
@@ -38,8 +39,6 @@ export interface UnsealResult {
   outputBytes: number;
 }
 
-/** OpenPGP.js is much faster fed large chunks than the 16–64 KiB an HTTP body arrives in. */
-const CHUNK_BYTES = 1 << 20;
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 const UNSUPPORTED_COMPRESSION: [string, Buffer][] = [
   ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd])],
@@ -151,7 +150,7 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
       },
     });
     const stages: (Readable | Transform | Writable)[] = [
-      Readable.from(plainRest, { objectMode: false, highWaterMark: CHUNK_BYTES }),
+      Readable.from(plainRest, { objectMode: false, highWaterMark: OPENPGP_CHUNK_BYTES }),
     ];
     if (decompress && compression === 'gzip')
       stages.push(options.diagnose ? drainingGunzip(label) : createGunzip({ chunkSize: 256 * 1024 }));
@@ -278,21 +277,6 @@ async function peek(
     yield* source;
   }
   return { head: Buffer.concat(chunks).subarray(0, size), rest: rest() };
-}
-
-async function* rechunk(source: AsyncIterable<Buffer>, size = CHUNK_BYTES): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  for await (const chunk of source) {
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (pendingBytes >= size) {
-      yield Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-    }
-  }
-  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
 }
 
 /** A pull-based web stream over an async generator: one chunk in flight, so memory stays flat. */

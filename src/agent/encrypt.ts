@@ -1,43 +1,20 @@
 // Compression and OpenPGP encryption as stream stages. The message format is the contract with
 // stock tools: v3 PKESK + SEIPD v1 (MDC), AES-256, no OpenPGP compression — what GnuPG 2.2 reads.
 import { randomBytes } from 'node:crypto';
-import { Duplex, PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { Duplex, PassThrough, Readable, type Transform } from 'node:stream';
 import * as openpgp from 'openpgp';
+import { OPENPGP_CHUNK_BYTES } from '../core/openpgp-chunks.js';
 import { parallelGzip } from './parallel-gzip.js';
 
 export type Compression = 'gzip' | 'none';
-
-/** OpenPGP.js inflates its output and slows down when fed small chunks. */
-const CHUNK_BYTES = 1 << 20;
 
 /** gzip is pigz-style (one member per 1 MiB block, all cores): stock gunzip reads it as one stream. */
 export function compressor(compression: Compression, level: number): Transform {
   return compression === 'gzip' ? parallelGzip({ level }) : new PassThrough();
 }
 
-/** Regroups a stream into chunks of at least `size` bytes (the last may be smaller). */
-export function rechunk(size = CHUNK_BYTES): Transform {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= size) {
-        this.push(Buffer.concat(pending, pendingBytes));
-        pending = [];
-        pendingBytes = 0;
-      }
-      callback();
-    },
-    flush(callback: TransformCallback) {
-      callback(null, pendingBytes > 0 ? Buffer.concat(pending, pendingBytes) : null);
-    },
-  });
-}
-
 export async function encryptor(recipients: openpgp.Key[]): Promise<Duplex> {
-  const plaintext = new PassThrough({ highWaterMark: CHUNK_BYTES });
+  const plaintext = new PassThrough({ highWaterMark: OPENPGP_CHUNK_BYTES });
   const message = await openpgp.createMessage({
     binary: Readable.toWeb(plaintext) as ReadableStream<Uint8Array>,
   });

@@ -11,7 +11,8 @@ import {
   type PolicyFile,
   type PolicySummary,
 } from '../core/policy-file.js';
-import { compressor, encryptor, rechunk, type Compression } from './encrypt.js';
+import { rechunk } from '../core/openpgp-chunks.js';
+import { compressor, encryptor, type Compression } from './encrypt.js';
 import { commandSource, stdinSource, type DumpSource } from './source.js';
 import { choosePartSize, runSink, type StoredPart, type StoredRun } from './parts.js';
 import { objectSink, type Sink, type StoredObject, type UploadTarget } from './sink.js';
@@ -99,7 +100,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
       source.stream,
       counter,
       compressor(compression, level),
-      rechunk(),
+      rechunk,
       await encryptor(recipients),
       sink.writable,
       ...(options.signal ? [{ signal: options.signal }] : []),

@@ -1,0 +1,36 @@
+// The chunking OpenPGP.js is fed on both sides: at least 256 KiB, in order, no byte lost.
+import { describe, expect, it } from 'vitest';
+import { OPENPGP_CHUNK_BYTES, rechunk } from '../../src/core/openpgp-chunks.js';
+
+async function regroup(chunks: Buffer[]): Promise<Buffer[]> {
+  async function* source() {
+    yield* chunks;
+  }
+  const out: Buffer[] = [];
+  for await (const chunk of rechunk(source())) out.push(chunk);
+  return out;
+}
+
+function bytes(length: number, seed: number): Buffer {
+  return Buffer.from(Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff));
+}
+
+describe('rechunk', () => {
+  it('groups HTTP-sized chunks into chunks of at least 256 KiB, the rest last', async () => {
+    const input = Array.from({ length: 9 }, (_, i) => bytes(64 * 1024 + i, i));
+    const out = await regroup(input);
+    expect(out.map((chunk) => chunk.length >= OPENPGP_CHUNK_BYTES)).toEqual([true, true, false]);
+    expect(Buffer.concat(out).equals(Buffer.concat(input))).toBe(true);
+  });
+
+  it('passes a large chunk through as it is, without copying it', async () => {
+    const large = bytes(OPENPGP_CHUNK_BYTES + 1, 7);
+    const out = await regroup([large]);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toBe(large);
+  });
+
+  it('yields nothing for an empty stream', async () => {
+    expect(await regroup([])).toEqual([]);
+  });
+});
