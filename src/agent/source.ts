@@ -1,5 +1,6 @@
 // Where the dump comes from: our stdin, or a command we spawn (its stdout is the data, its stderr passes through).
 import { spawn } from 'node:child_process';
+import { createReadStream, fstatSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { SealdropError } from '../core/errors.js';
 
@@ -11,8 +12,14 @@ export interface DumpSource {
   stop(): void;
 }
 
+/** stdin redirected from a file is read in whole 1 MiB blocks: one threadpool trip each, not 16. */
+const FILE_READ_BYTES = 1 << 20;
+
 export function stdinSource(): DumpSource {
-  return { stream: process.stdin, finished: Promise.resolve(), stop: () => process.stdin.destroy() };
+  const stream = isRegularFile(0)
+    ? createReadStream('', { fd: 0, autoClose: false, highWaterMark: FILE_READ_BYTES })
+    : process.stdin;
+  return { stream, finished: Promise.resolve(), stop: () => stream.destroy() };
 }
 
 export function commandSource(command: string, args: readonly string[]): DumpSource {
@@ -44,4 +51,12 @@ export function commandSource(command: string, args: readonly string[]): DumpSou
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     },
   };
+}
+
+function isRegularFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false; // a closed stdin: let process.stdin say what it is
+  }
 }

@@ -49,6 +49,21 @@ describe('push', () => {
     expect((await stockRestore(target, versions[0]!.VersionId)).equals(input)).toBe(true);
   });
 
+  it('reads stdin redirected from a file in whole blocks, a ragged tail included', async () => {
+    const own = await backupTarget('push-file');
+    const input = await dump('2.3MiB', 3);
+    const file = join(await tempDir(), 'dump.sql');
+    await writeFile(file, input);
+    const pushed = await runCli(['push', '--policy', own.policyPath, '--json'], {
+      stdinFile: file,
+      env: own.agentEnv,
+    });
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect(JSON.parse(pushed.stdout).bytesIn).toBe(input.length);
+    const [latest] = await listVersions(own.bucket, own.key);
+    expect((await stockRestore(own, latest!.VersionId)).equals(input)).toBe(true);
+  });
+
   it('runs the dump command itself; two pushes make two versions, neither overwritten', async () => {
     const own = await backupTarget('push-cmd');
     for (const seed of [1, 2]) {

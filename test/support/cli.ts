@@ -1,5 +1,6 @@
 // Runs the built CLI as a user would: a child process, exit status, stdout and stderr.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,8 @@ export interface CliResult {
 export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   input?: string | Buffer;
+  /** stdin redirected from this file (`< FILE`) instead of a pipe carrying `input`. */
+  stdinFile?: string;
   cwd?: string;
 }
 
@@ -27,16 +30,17 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 }
 
 export function run(command: string, args: string[], options: CliOptions = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
+  const stdinFd = options.stdinFile === undefined ? undefined : openSync(options.stdinFile, 'r');
+  return new Promise<CliResult>((resolve, reject) => {
     const child = spawn(command, args, {
       env: options.env ?? process.env,
       cwd: options.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'],
     });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', reject);
     child.on('close', (status, signal) => {
       const stdoutBytes = Buffer.concat(stdout);
@@ -48,8 +52,11 @@ export function run(command: string, args: string[], options: CliOptions = {}): 
         stderr: Buffer.concat(stderr).toString('utf8'),
       });
     });
+    if (!child.stdin) return;
     child.stdin.on('error', () => {}); // the command may exit before reading its input
     child.stdin.end(options.input ?? '');
+  }).finally(() => {
+    if (stdinFd !== undefined) closeSync(stdinFd);
   });
 }
 
