@@ -93,13 +93,14 @@ describe('push', () => {
 });
 
 describe('push on a terminal', () => {
-  // `script` gives the command a pseudo-terminal, as an operator running it by hand has.
+  // `script` gives the command a pseudo-terminal, as an operator running it by hand has. The pause
+  // keeps the dump going past the progress line's first redraw (250 ms), however fast the push is.
   const onTty = (extra: string) =>
     run(
       'script',
       [
         '-qec',
-        `head -c 3000000 /dev/urandom | ${process.execPath} ${CLI} push --policy ${target.policyPath} ${extra}`,
+        `{ head -c 1000000 /dev/urandom; sleep 0.5; head -c 2000000 /dev/urandom; } | ${process.execPath} ${CLI} push --policy ${target.policyPath} ${extra}`,
         '/dev/null',
       ],
       {
