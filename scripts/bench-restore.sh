@@ -6,7 +6,7 @@
 # Needs the built CLI (npm run build), gpg, GNU time, and an S3 server: the local one is started
 # (scripts/local-s3 up) unless AWS_ENDPOINT_URL is set. Each dump is sealed twice, as push does it
 # (OpenPGP.js) and the stock way (gzip -1 | gpg --encrypt); SEALDROP_BENCH_MAKERS="openpgp" picks one.
-# Objects go to a scratch bucket with admin credentials.
+# Objects go to a scratch bucket with admin credentials, and are deleted at the end.
 # Prints one line per run: size, command, max RSS, seconds. Work files live in a temp dir, removed at exit.
 set -euo pipefail
 
@@ -22,7 +22,7 @@ if [ -z "${AWS_ENDPOINT_URL:-}" ]; then eval "$("$here/local-s3" up)"; fi
 export NODE_NO_WARNINGS=1
 bucket=${SEALDROP_BENCH_BUCKET:-sealdrop-bench}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sealdrop-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; node "$here/s3-empty.mjs" "$bucket" bench- 2>/dev/null || true' EXIT
 
 node "$cli" setup "s3://$bucket" --create --json >/dev/null
 node "$cli" key generate --uid "Bench <bench@example.com>" --out "$work/bench" --no-passphrase >/dev/null 2>&1

@@ -97,11 +97,4 @@ if [ "${SEALDROP_BENCH_RESTORE:-}" = 1 ]; then
 fi
 
 # Free the space: every version under the prefix (admin credentials).
-(cd "$root" && node --input-type=module -e '
-  import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
-  const [bucket, prefix] = process.argv.slice(1);
-  const client = new S3Client({ endpoint: process.env.AWS_ENDPOINT_URL, forcePathStyle: true, region: process.env.AWS_REGION ?? "us-east-1" });
-  const page = await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix }));
-  const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key, VersionId: v.VersionId }));
-  if (objects.length) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
-' "$bucket" "$prefix")
+node "$here/s3-empty.mjs" "$bucket" "$prefix"
