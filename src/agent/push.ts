@@ -81,7 +81,10 @@ export async function push(options: PushOptions): Promise<PushResult> {
   const spoolDir = options.spoolDir ?? tmpdir();
   const compression = options.compression ?? 'gzip';
   const { location } = summary;
+  const encrypt = await encryptor(recipients);
   const sink = await openSink(options, file, summary, spoolDir);
+  // No await from here to pipeline(): a dump command that exits before its stdout is piped somewhere
+  // gets that stdout drained by Node (flushStdio), and its data would be lost.
   const source: DumpSource = options.command?.length
     ? commandSource(options.command[0]!, options.command.slice(1))
     : stdinSource();
@@ -101,7 +104,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
       counter,
       compressor(compression, level),
       rechunk,
-      await encryptor(recipients),
+      encrypt,
       sink.writable,
       ...(options.signal ? [{ signal: options.signal }] : []),
     );

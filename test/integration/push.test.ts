@@ -80,6 +80,17 @@ describe('push', () => {
     expect((await stockRestore(own, versions[1]!.VersionId)).equals(await dump('2MiB', 1))).toBe(true);
   });
 
+  it('keeps the output of a dump command that exits at once', async () => {
+    const own = await backupTarget('push-quick');
+    const pushed = await runCli(['push', '--policy', own.policyPath, '--json', '--', 'echo', 'tiny'], {
+      env: own.agentEnv,
+    });
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect(JSON.parse(pushed.stdout).bytesIn).toBe(5);
+    const [latest] = await listVersions(own.bucket, own.key);
+    expect((await stockRestore(own, latest!.VersionId)).toString()).toBe('tiny\n');
+  });
+
   it('stores uncompressed data with --compress none', async () => {
     const own = await backupTarget('push-none');
     const input = await dump('1MiB');
