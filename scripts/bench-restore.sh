@@ -12,7 +12,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
-cli="$root/dist/cli/main.js"
+cli="$root/dist/cli/bin.cjs"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(64M 1G)
 [ -f "$cli" ] || { echo "bench-restore: build first (npm run build)" >&2; exit 1; }

@@ -15,7 +15,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
-cli="$root/dist/cli/main.js"
+cli="$root/dist/cli/bin.cjs"
 size=${1:-5.5GiB}
 part=${2:-1GiB}
 [ -f "$cli" ] || { echo "bench-runs: build first (npm run build)" >&2; exit 1; }

@@ -24,8 +24,9 @@ const OUTPUT_CHUNK_BYTES = 256 * 1024;
 
 /**
  * One compression per core plus one, so the cores stay busy while the main thread encrypts or a block
- * waits for its turn; but never the whole libuv threadpool (UV_THREADPOOL_SIZE, default 4): stdin read
- * from a file and the spool's writes queue there too, and starving them stalls the input.
+ * waits for its turn; but never the whole libuv threadpool (UV_THREADPOOL_SIZE: libuv's default is 4,
+ * the executable makes it cores + 2): stdin read from a file and the spool's writes queue there too,
+ * and starving them stalls the input.
  */
 export function defaultWorkers(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;

@@ -1,6 +1,6 @@
-#!/usr/bin/env node
-// sealdrop's command line: wiring only. Each command parses, calls one function and prints.
-// Admin commands load their implementation (and the AWS SDK) on use, so `push` never loads the SDK.
+// sealdrop's command line (started by bin.cts): wiring only. Each command parses, calls one function
+// and prints. Admin commands load their implementation (and the AWS SDK) on use, so `push` never loads
+// the SDK.
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { EXIT } from '../core/errors.js';

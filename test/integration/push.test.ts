@@ -9,6 +9,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +79,21 @@ describe('push', () => {
     expect(versions).toHaveLength(2);
     expect((await stockRestore(own, versions[0]!.VersionId)).equals(await dump('2MiB', 2))).toBe(true);
     expect((await stockRestore(own, versions[1]!.VersionId)).equals(await dump('2MiB', 1))).toBe(true);
+  });
+
+  it('sizes the threadpool for a compression thread per core plus one, unless told otherwise', async () => {
+    const own = await backupTarget('push-pool');
+    // The dump command inherits the environment the executable set up for libuv.
+    const showPool = ['--', 'sh', '-c', 'echo "pool=$UV_THREADPOOL_SIZE" >&2; echo data'];
+    const sized = await runCli(['push', '--policy', own.policyPath, '--quiet', ...showPool], {
+      env: { ...own.agentEnv, UV_THREADPOOL_SIZE: undefined },
+    });
+    expect(sized.status, sized.stderr).toBe(0);
+    expect(sized.stderr).toContain(`pool=${availableParallelism() + 2}`);
+    const told = await runCli(['push', '--policy', own.policyPath, '--quiet', ...showPool], {
+      env: { ...own.agentEnv, UV_THREADPOOL_SIZE: '5' },
+    });
+    expect(told.stderr).toContain('pool=5');
   });
 
   it('keeps the output of a dump command that exits at once', async () => {
