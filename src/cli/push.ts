@@ -54,10 +54,14 @@ uploaded while the dump goes on (at most two parts spooled at once), then PREFIX
 once every part is stored. A run that fails keeps the parts it stored but gets no manifest: it is
 incomplete, and the read side never restores or counts it. \`cat part-* | gpg -d | gunzip\` restores it.
 
+gzip runs on every core the process may use (one thread per core, plus one), as pigz does. To leave
+cores to the database, run it under taskset or nice, or set UV_THREADPOOL_SIZE=N for N-1 threads.
+
 Examples:
   sealdrop push --policy /etc/sealdrop/db1.json -- mysqldump --single-transaction --all-databases
   pg_dump -Fc app | sealdrop push --policy /etc/sealdrop/app.json --compress none
   sealdrop push --policy /etc/sealdrop/db1-runs.json --part-size 2GiB -- pg_dumpall
+  nice taskset -c 0,1 sealdrop push --policy /etc/sealdrop/db1.json -- mysqldump --all-databases
   # cron, nightly at 02:30:
   30 2 * * * root sealdrop push --policy /etc/sealdrop/db1.json --quiet -- mysqldump --all-databases`,
     )
