@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream, fstatSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { SealdropError } from '../core/errors.js';
+import { DEFAULT_BLOCK_BYTES } from './parallel-gzip.js';
 
 export interface DumpSource {
   stream: Readable;
@@ -12,12 +13,11 @@ export interface DumpSource {
   stop(): void;
 }
 
-/** stdin redirected from a file is read in whole 1 MiB blocks: one threadpool trip each, not 16. */
-const FILE_READ_BYTES = 1 << 20;
-
 export function stdinSource(): DumpSource {
+  // stdin redirected from a file is read in whole compression blocks: one threadpool trip per block
+  // instead of 16 (process.stdin reads 64 KiB), and parallel gzip compresses each in place.
   const stream = isRegularFile(0)
-    ? createReadStream('', { fd: 0, autoClose: false, highWaterMark: FILE_READ_BYTES })
+    ? createReadStream('', { fd: 0, autoClose: false, highWaterMark: DEFAULT_BLOCK_BYTES })
     : process.stdin;
   return { stream, finished: Promise.resolve(), stop: () => stream.destroy() };
 }
