@@ -68,8 +68,8 @@ class MemberEngine {
 }
 
 interface Job {
-  done: boolean;
-  output?: Buffer[];
+  /** The member, once compressed. */
+  output: Buffer[] | null;
 }
 
 export function parallelGzip(options: ParallelGzipOptions): Transform {
@@ -145,7 +145,7 @@ export function parallelGzip(options: ParallelGzipOptions): Transform {
   });
 
   function start(input: Buffer, owned: boolean): void {
-    const job: Job = { done: false };
+    const job: Job = { output: null };
     queue.push(job);
     waiting.push({ job, input, owned });
     runWaiting();
@@ -159,7 +159,6 @@ export function parallelGzip(options: ParallelGzipOptions): Transform {
         (output) => {
           idle.push(engine);
           if (owned) spareBlocks.push(input);
-          job.done = true;
           job.output = output;
           runWaiting();
           emitReady();
@@ -171,7 +170,7 @@ export function parallelGzip(options: ParallelGzipOptions): Transform {
 
   /** Emits finished members from the head of the queue, in input order. */
   function emitReady(): void {
-    while (!failure && queue.length > 0 && queue[0]!.done) {
+    while (!failure && queue.length > 0 && queue[0]!.output) {
       for (const chunk of queue.shift()!.output!) stage.push(chunk);
     }
     wake();
