@@ -2,25 +2,38 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/**
+ * The layers: cli -> agent | admin -> core. A layer imports only the ones below it; the agent path
+ * (agent and core) never loads the AWS SDK, so servers run without AWS credentials or code for them.
+ */
+function layer(name, below, { awsSdk }) {
+  const above = ['cli', 'agent', 'admin', 'core'].filter((other) => other !== name && !below.includes(other));
+  return {
+    files: [`src/${name}/**`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...above.map((other) => ({
+              group: [`**/${other}/*`],
+              message: `${name} must not import ${other}: cli -> agent | admin -> core`,
+            })),
+            ...(awsSdk ? [] : [{ group: ['@aws-sdk/*'], message: `${name} must not import the AWS SDK` }]),
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { languageOptions: { globals: globals.node } },
-  {
-    rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-restricted-imports': 'off',
-    },
-  },
-  {
-    // The agent runs on servers with only a policy file: it must never pull in the AWS SDK.
-    files: ['src/agent/**', 'src/core/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['@aws-sdk/*'], message: 'agent and core must not import the AWS SDK' }] },
-      ],
-    },
-  },
+  { rules: { '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }] } },
+  layer('core', [], { awsSdk: false }),
+  layer('agent', ['core'], { awsSdk: false }),
+  layer('admin', ['core'], { awsSdk: true }),
 );

@@ -3,7 +3,6 @@
 import { createReadStream } from 'node:fs';
 import { PassThrough, Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { setFlagsFromString } from 'node:v8';
 import FormData from 'form-data';
 import { Agent, request } from 'undici';
 import { SealdropError } from '../core/errors.js';
@@ -28,12 +27,6 @@ export interface UploadResult {
 }
 
 const MAX_BACKOFF_MS = 60_000;
-
-// undici parses responses with llhttp compiled to WebAssembly, and once that is warm V8 recompiles it with
-// TurboFan in the background: a transient ~30 MiB, as much as a whole 1 GiB push needs for its data.
-// An upload parses one small response; V8's baseline wasm compiler is plenty. Read at compile time,
-// which undici does lazily on its first connection, after this line.
-setFlagsFromString('--liftoff-only');
 
 const dispatcher = new Agent({ connect: { timeout: 15_000 }, headersTimeout: 120_000, bodyTimeout: 120_000 });
 
