@@ -11,7 +11,8 @@ import {
   type PolicyFile,
 } from '../core/policy-file.js';
 import type { S3Location } from '../core/s3-url.js';
-import { createS3Client, resolveCredentials, resolveRegion } from './s3-client.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { resolveCredentials, resolveRegion } from './s3-client.js';
 
 /** One POST object is at most 5 GiB on S3. */
 const MAX_OBJECT_SIZE = 5 * 1024 ** 3;
@@ -32,8 +33,6 @@ export interface MintOptions {
   expiresInMs?: number;
   maxSize?: number;
   acl?: string;
-  region?: string;
-  endpoint?: string;
   name?: string;
   out: string;
   force?: boolean;
@@ -43,7 +42,8 @@ export interface MintResult extends LoadedPolicy {
   warnings: string[];
 }
 
-export async function mintPolicy(options: MintOptions): Promise<MintResult> {
+/** Signs with `client`'s credentials (the uploader's), for its endpoint and region; offline. */
+export async function mintPolicy(client: S3Client, options: MintOptions): Promise<MintResult> {
   const { location, expiresInMs = DEFAULT_EXPIRY_MS, maxSize = MAX_OBJECT_SIZE, acl = DEFAULT_ACL } = options;
   if (options.recipientFiles.length === 0) {
     throw new SealdropError('USAGE', 'no --recipient given', {
@@ -65,7 +65,6 @@ export async function mintPolicy(options: MintOptions): Promise<MintResult> {
     recipients.push(key.armor());
   }
 
-  const client = createS3Client({ endpoint: options.endpoint, region: options.region });
   const credentials = await resolveCredentials(client);
   await resolveRegion(client);
   if (credentials.sessionToken) {

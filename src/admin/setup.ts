@@ -12,9 +12,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
-import { createS3Client, s3Error, type S3ClientOptions } from './s3-client.js';
+import { s3Error } from './s3-client.js';
 
-export interface SetupOptions extends S3ClientOptions {
+export interface SetupOptions {
   bucket: string;
   create?: boolean;
   /** Principal ARN of the uploader identity, filled into the bucket policy. */
@@ -35,8 +35,7 @@ export interface SetupResult {
 const POLICIES_DIR = new URL('../../policies/', import.meta.url);
 const UPLOADER_PLACEHOLDER = 'arn:aws:iam::ACCOUNT-ID:user/UPLOADER';
 
-export async function setupBucket(options: SetupOptions): Promise<SetupResult> {
-  const client = createS3Client(options);
+export async function setupBucket(client: S3Client, options: SetupOptions): Promise<SetupResult> {
   const { bucket } = options;
   const created = options.create ? await createBucket(client, bucket) : false;
   try {

@@ -53,15 +53,17 @@ Example:
   scp db1.policy.json db1:/etc/sealdrop/policy.json`,
     )
     .action(async (target: string, options: MintCliOptions) => {
-      const { mintPolicy } = await import('../admin/mint.js');
-      const result = await mintPolicy({
+      const [{ mintPolicy }, { createS3Client }] = await Promise.all([
+        import('../admin/mint.js'),
+        import('../admin/s3-client.js'),
+      ]);
+      const client = createS3Client({ endpoint: options.endpoint, region: options.region });
+      const result = await mintPolicy(client, {
         location: parseS3Url(target),
         recipientFiles: options.recipient ?? [],
         expiresInMs: options.expires,
         maxSize: options.maxSize,
         acl: options.acl,
-        region: options.region,
-        endpoint: options.endpoint,
         name: options.name,
         out: options.out,
         force: options.force,

@@ -38,15 +38,17 @@ Example:
   sealdrop setup s3://acme-backups --uploader arn:aws:iam::123456789012:user/backup-uploader --apply-bucket-policy`,
     )
     .action(async (target: string, options: SetupCliOptions) => {
-      const { setupBucket } = await import('../admin/setup.js');
+      const [{ setupBucket }, { createS3Client }] = await Promise.all([
+        import('../admin/setup.js'),
+        import('../admin/s3-client.js'),
+      ]);
       const { bucket } = parseS3Url(target, { requireKey: false });
-      const result = await setupBucket({
+      const client = createS3Client({ endpoint: options.endpoint, region: options.region });
+      const result = await setupBucket(client, {
         bucket,
         create: options.create,
         uploaderArn: options.uploader,
         applyBucketPolicy: options.applyBucketPolicy,
-        region: options.region,
-        endpoint: options.endpoint,
       });
       result.warnings.forEach(warn);
       if (options.json) return printJson(result);

@@ -2,6 +2,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mintPolicy, type MintOptions } from '../../src/admin/mint.js';
+import { createS3Client } from '../../src/admin/s3-client.js';
 import { generateKeyPair } from '../../src/admin/keygen.js';
 import { assertNotExpired, parsePolicyFile } from '../../src/core/policy-file.js';
 import { parseS3Url } from '../../src/core/s3-url.js';
@@ -37,7 +38,7 @@ beforeEach(() => {
 let counter = 0;
 async function mint(target: string, extra: Partial<MintOptions> = {}) {
   const out = join(dir, `policy-${++counter}.json`);
-  const result = await mintPolicy({
+  const result = await mintPolicy(createS3Client(), {
     location: parseS3Url(target),
     recipientFiles: [recipient],
     out,
@@ -87,10 +88,14 @@ describe('policy mint (offline)', () => {
   it('refuses to overwrite a file without force, and sizes above 5GiB', async () => {
     const { out } = await mint('s3://acme-backups/k');
     await expect(
-      mintPolicy({ location: parseS3Url('s3://acme-backups/k'), recipientFiles: [recipient], out }),
+      mintPolicy(createS3Client(), {
+        location: parseS3Url('s3://acme-backups/k'),
+        recipientFiles: [recipient],
+        out,
+      }),
     ).rejects.toMatchObject({ code: 'FILE_EXISTS' });
     await expect(
-      mintPolicy({
+      mintPolicy(createS3Client(), {
         location: parseS3Url('s3://acme-backups/k'),
         recipientFiles: [recipient],
         out,
