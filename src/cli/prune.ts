@@ -62,7 +62,7 @@ export function registerPruneCommand(program: Command): void {
       'keep the newest version of each of the last N years that have one',
       integerArg,
     )
-    .option('--keep-within <DURATION>', 'keep every version within DURATION (like 1y2m3d4h) of the newest')
+    .option('--keep-within <DURATION>', 'keep every version within DURATION (like 1y2mo3d) of the newest')
     .option('--keep-within-hourly <DURATION>', 'keep one version per hour within DURATION of the newest')
     .option('--keep-within-daily <DURATION>', 'keep one version per day within DURATION of the newest')
     .option('--keep-within-weekly <DURATION>', 'keep one version per week within DURATION of the newest')
@@ -77,7 +77,7 @@ export function registerPruneCommand(program: Command): void {
       'after',
       `
 N may be -1 for "unlimited". Durations count back from the newest version, not from now: y years,
-m months, d days, h hours. The newest version is never deleted.
+mo months, w weeks, d days, h hours (restic's 1y2m is 1y2mo here). The newest version is never deleted.
 
 A prefix target prunes runs: the policy applies to complete runs (by the time their manifest was
 stored) and a pruned run loses every version of every object (parts and manifest). The newest

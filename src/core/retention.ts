@@ -19,12 +19,13 @@
 //   `withinYearly`: keep the first item of each hourly / daily / weekly / monthly / yearly bucket among
 //   the items strictly newer than (newest - duration). The newest item is the newest one not after
 //   `options.now` (restic ignores snapshots from the future when it picks the reference time).
-// - Durations are restic's `1y2m3d4h` (y years, m MONTHS, d days, h hours, any subset, any order). The
+// - Durations are restic's `1y2m3d4h` written in sealdrop's one grammar: `1y2mo3d4h` (y years, mo
+//   months, w weeks = 7 days, d days, h hours, min, s; any subset, any order; a bare m is refused). The
 //   cutoff is computed exactly like Go's `latest.AddDate(-y, -m, -d).Add(-h * time.Hour)` with `latest`
-//   in `options.timeZone`: calendar arithmetic on the wall clock with Go's normalisation (Mar 31 - 1m =
+//   in `options.timeZone`: calendar arithmetic on the wall clock with Go's normalisation (Mar 31 - 1mo =
 //   "Feb 31" = Mar 3, or Mar 2 in a leap year), the wall time mapped back to an instant the way Go's
 //   time.Date does it (a skipped wall time moves forward by the gap, an ambiguous one picks the later
-//   instant), then h hours subtracted as absolute time.
+//   instant), then hours, minutes and seconds subtracted as absolute time.
 // - An empty policy (all counts 0, all durations zero) keeps everything, as `restic forget` does
 //   ("no policy was specified, no snapshots will be removed").
 //
@@ -35,7 +36,8 @@
 //   "within-hourly 1d" ... "within-yearly 9999y"                 (restic: "hourly within 1d", ...)
 //   "oldest within-daily 7d" ...                                 (restic: "oldest daily within 7d")
 //   "no policy"                                                  (empty policy: everything kept)
-// Durations in reasons are normalised as restic prints them: y, m, d, h order, zero parts left out.
+// Durations in reasons are normalised as restic prints them, in sealdrop's units: y, mo, d, h, min, s
+// order (weeks as days), zero parts left out.
 // A kept item lists every rule that kept it, in restic's order: within, the count rules (last to
 // yearly), then the within-bucket rules (hourly to yearly).
 //
@@ -45,6 +47,7 @@
 // hour counts beyond Go's int64-nanosecond range, which overflow in restic, are computed exactly here.
 
 import { SealdropError } from './errors.js';
+import { DURATION_HINT, parseDurationParts } from './units.js';
 
 export interface RetentionItem {
   id: string;
@@ -94,6 +97,8 @@ export interface RetentionDuration {
   months: number;
   days: number;
   hours: number;
+  minutes: number;
+  seconds: number;
 }
 
 const COUNT_RULES = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
@@ -115,69 +120,50 @@ const MAX_DATE_MS = 8.64e15;
 /** Go's zero time.Time (0001-01-01T00:00:00Z), restic's starting point when it looks for the newest snapshot. */
 const GO_ZERO_TIME_MS = -62_135_596_800_000;
 
-function usage(message: string): SealdropError {
-  return new SealdropError('USAGE', message);
+function usage(message: string, hint?: string): SealdropError {
+  return new SealdropError('USAGE', message, hint === undefined ? {} : { hint });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Durations
 
 /**
- * Parses restic's duration form `1y2m3d4h` (years, MONTHS, days, hours; any subset, any order, each
- * unit at most once). Leading/trailing whitespace is ignored. "0d" is valid and means "rule off".
+ * Parses a retention duration in sealdrop's one duration grammar (src/core/units.ts): restic's
+ * `1y2m3d4h` is written `1y2mo3d4h` here; weeks count as 7 days; hours, minutes and seconds are
+ * subtracted as absolute time. "0d" is valid and means "rule off".
  */
-export function parseRetentionDuration(text: string): RetentionDuration {
-  if (typeof text !== 'string')
-    throw usage(`invalid duration ${String(text)}: expected text such as 1y2m3d4h`);
-  const s = text.trim();
-  const hint = 'use numbers with units y (years), m (months), d (days), h (hours), e.g. 1y2m3d4h';
-  if (s === '') throw usage(`empty duration: ${hint}`);
-  const result: RetentionDuration = { years: 0, months: 0, days: 0, hours: 0 };
-  const seen = new Set<string>();
-  let rest = s;
-  while (rest !== '') {
-    const match = /^([0-9]+)(.?)/.exec(rest);
-    if (match === null) throw usage(`invalid duration "${text}": expected a number at "${rest}"; ${hint}`);
-    const digits = match[1] ?? '';
-    const unit = match[2] ?? '';
-    const value = Number(digits);
-    if (!Number.isSafeInteger(value)) throw usage(`invalid duration "${text}": ${digits} is too large`);
-    if (unit === '') throw usage(`invalid duration "${text}": no unit after ${digits}; ${hint}`);
-    if (seen.has(unit)) throw usage(`invalid duration "${text}": unit "${unit}" given twice`);
-    seen.add(unit);
-    switch (unit) {
-      case 'y':
-        result.years = value;
-        break;
-      case 'm':
-        result.months = value;
-        break;
-      case 'd':
-        result.days = value;
-        break;
-      case 'h':
-        result.hours = value;
-        break;
-      default:
-        throw usage(`invalid duration "${text}": unknown unit "${unit}"; ${hint}`);
-    }
-    rest = rest.slice(digits.length + unit.length);
-  }
-  return result;
+export function parseRetentionDuration(text: string, what = 'duration'): RetentionDuration {
+  const parts = parseDurationParts(text, what);
+  if (parts.milliseconds)
+    throw usage(`${what} "${text}": retention works in seconds at the finest`, DURATION_HINT);
+  return {
+    years: parts.years,
+    months: parts.months,
+    days: parts.days + 7 * parts.weeks,
+    hours: parts.hours,
+    minutes: parts.minutes,
+    seconds: parts.seconds,
+  };
 }
 
-/** Formats a duration the way restic prints it: y, m, d, h order, zero parts omitted ("" when all zero). */
+/** Formats a duration as restic prints it, in sealdrop's units: y, mo, d, h, min, s; zero parts omitted. */
 export function formatRetentionDuration(d: RetentionDuration): string {
-  let s = '';
-  if (d.years !== 0) s += `${d.years}y`;
-  if (d.months !== 0) s += `${d.months}m`;
-  if (d.days !== 0) s += `${d.days}d`;
-  if (d.hours !== 0) s += `${d.hours}h`;
-  return s;
+  const units: [number, string][] = [
+    [d.years, 'y'],
+    [d.months, 'mo'],
+    [d.days, 'd'],
+    [d.hours, 'h'],
+    [d.minutes, 'min'],
+    [d.seconds, 's'],
+  ];
+  return units
+    .filter(([value]) => value !== 0)
+    .map(([value, unit]) => `${value}${unit}`)
+    .join('');
 }
 
 function isZeroDuration(d: RetentionDuration): boolean {
-  return d.years === 0 && d.months === 0 && d.days === 0 && d.hours === 0;
+  return formatRetentionDuration(d) === '';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -197,14 +183,8 @@ interface NormalisedPolicy {
 
 function normaliseDuration(key: string, value: unknown): NormalisedDuration | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw usage(`invalid ${key}: expected a duration such as 1y2m3d4h`);
-  let duration: RetentionDuration;
-  try {
-    duration = parseRetentionDuration(value);
-  } catch (error) {
-    if (error instanceof SealdropError) throw usage(`invalid ${key}: ${error.message}`);
-    throw error;
-  }
+  if (typeof value !== 'string') throw usage(`invalid ${key}: expected a duration such as 1y2mo3d4h`);
+  const duration = parseRetentionDuration(value, key);
   if (isZeroDuration(duration)) return undefined;
   return { duration, text: formatRetentionDuration(duration) };
 }
@@ -244,7 +224,7 @@ export function isEmptyPolicy(policy: RetentionPolicy): boolean {
   return normalisePolicy(policy).empty;
 }
 
-/** A one-line human description, e.g. "keep 7 daily, 4 weekly, all monthly, within 2d, within-daily 1m". */
+/** A one-line human description, e.g. "keep 7 daily, 4 weekly, all monthly, within 2d, within-daily 1mo". */
 export function describePolicy(policy: RetentionPolicy): string {
   const p = normalisePolicy(policy);
   if (p.empty) return 'keep everything (no policy)';
@@ -410,7 +390,7 @@ function subtractDuration(zone: Zone, ms: number, d: RetentionDuration): number 
   // time.Date: look up the offset at the wall time taken as UTC; if the resulting instant lies outside
   // that zone period, use the offset in force at the resulting instant instead. Equivalent to:
   const offset = zone.offsetAt(local - zone.offsetAt(local));
-  const result = local - offset - d.hours * HOUR_MS;
+  const result = local - offset - d.hours * HOUR_MS - d.minutes * 60_000 - d.seconds * 1000;
   return inDateRange(result) ? result : -Infinity;
 }
 

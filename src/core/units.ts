@@ -1,4 +1,4 @@
-// Human sizes and durations on the command line: "5GiB", "512MB", "36h", "7d", "90s".
+// Human sizes and durations on the command line: "5GiB", "512MB", "36h", "7d", "30min", "1y2mo".
 import { SealdropError } from './errors.js';
 
 const SIZE_UNITS: Record<string, number> = {
@@ -17,15 +17,6 @@ const SIZE_UNITS: Record<string, number> = {
   tib: 1024 ** 4,
 };
 
-const DURATION_UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 7 * 86_400_000,
-};
-
 /** Parses "5GiB", "2G" (binary), "500MB" (decimal), "1048576" (bytes) into bytes. */
 export function parseSize(text: string, what = 'size'): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
@@ -38,23 +29,90 @@ export function parseSize(text: string, what = 'size'): number {
   return Math.round(Number(match[1]) * factor);
 }
 
-/** Parses "250ms", "90s", "36h", "7d", "1d12h", "2w" into milliseconds. */
-export function parseDuration(text: string, what = 'duration'): number {
-  const parts = /^(?:\d+(?:ms|[smhdw]))+$/i.test(text.trim())
-    ? text
-        .trim()
-        .toLowerCase()
-        .match(/\d+(?:ms|[smhdw])/g)
-    : null;
-  if (!parts) {
-    throw new SealdropError('USAGE', `${what} "${text}" is not a duration`, {
-      hint: 'Write durations like 90s, 30m, 36h, 7d or 1d12h.',
+/**
+ * The one duration grammar of every option: whole numbers with a unit, combined largest first or in any
+ * order, each unit at most once: "90s", "30min", "36h", "7d", "2w", "1y2mo3d", "1h30min" (and "250ms").
+ * A bare "m" is refused: it means minutes to some tools and months to others (restic).
+ */
+export interface DurationParts {
+  years: number;
+  months: number;
+  weeks: number;
+  days: number;
+  hours: number;
+  minutes: number;
+  seconds: number;
+  milliseconds: number;
+}
+
+const DURATION_UNITS: Record<string, keyof DurationParts> = {
+  y: 'years',
+  mo: 'months',
+  w: 'weeks',
+  d: 'days',
+  h: 'hours',
+  min: 'minutes',
+  s: 'seconds',
+  ms: 'milliseconds',
+};
+
+export const DURATION_HINT = 'Write durations with s, min, h, d, w, mo or y: 90s, 30min, 36h, 7d, 1y2mo3d.';
+
+export function parseDurationParts(text: string, what = 'duration'): DurationParts {
+  const refuse = (problem: string, hint = DURATION_HINT) =>
+    new SealdropError('USAGE', `${what} "${text}" is not a duration${problem ? ` (${problem})` : ''}`, {
+      hint,
     });
+  const trimmed = text.trim().toLowerCase();
+  if (!/^(?:\d+[a-z]+)+$/.test(trimmed)) throw refuse('');
+  const parts: DurationParts = {
+    years: 0,
+    months: 0,
+    weeks: 0,
+    days: 0,
+    hours: 0,
+    minutes: 0,
+    seconds: 0,
+    milliseconds: 0,
+  };
+  const seen = new Set<string>();
+  for (const [, digits, unit] of trimmed.matchAll(/(\d+)([a-z]+)/g)) {
+    if (unit === 'm')
+      throw refuse(
+        '"m" is ambiguous',
+        `Write ${digits}min for minutes or ${digits}mo for months (restic's "m" is "mo" here).`,
+      );
+    const field = DURATION_UNITS[unit!];
+    if (field === undefined) throw refuse(`unknown unit "${unit}"`);
+    if (seen.has(field)) throw refuse(`"${unit}" given twice`);
+    seen.add(field);
+    const value = Number(digits);
+    if (!Number.isSafeInteger(value)) throw refuse(`${digits} is too large`);
+    parts[field] = value;
   }
-  return parts.reduce((total, part) => {
-    const [, amount, unit] = /^(\d+)(\D+)$/.exec(part)!;
-    return total + Number(amount) * DURATION_UNITS[unit!]!;
-  }, 0);
+  return parts;
+}
+
+const FIXED_MS: Partial<Record<keyof DurationParts, number>> = {
+  weeks: 7 * 86_400_000,
+  days: 86_400_000,
+  hours: 3_600_000,
+  minutes: 60_000,
+  seconds: 1000,
+  milliseconds: 1,
+};
+
+/** A duration of fixed length in milliseconds; months and years (which vary) are refused with a hint. */
+export function parseDuration(text: string, what = 'duration'): number {
+  const parts = parseDurationParts(text, what);
+  if (parts.years || parts.months)
+    throw new SealdropError('USAGE', `${what} "${text}": months and years vary in length`, {
+      hint: 'Write it in days or weeks (30d, 52w).',
+    });
+  return Object.entries(FIXED_MS).reduce(
+    (total, [field, ms]) => total + parts[field as keyof DurationParts] * ms,
+    0,
+  );
 }
 
 export function formatBytes(bytes: number): string {
@@ -69,7 +127,7 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
-/** "6d 23h", "3h 12m", "42s": precise enough for expiry and age displays. */
+/** "6d 23h", "3h 12min", "42s": precise enough for expiry and age displays. */
 export function formatDuration(ms: number): string {
   const sign = ms < 0 ? '-' : '';
   if (Math.abs(ms) < 1000) return `${sign}${Math.round(Math.abs(ms))}ms`;
@@ -83,7 +141,7 @@ export function formatDuration(ms: number): string {
   const parts: [number, string][] = [
     [days, 'd'],
     [hours, 'h'],
-    [minutes, 'm'],
+    [minutes, 'min'],
     [seconds, 's'],
   ];
   const first = parts.findIndex(([value]) => value > 0);

@@ -1,6 +1,6 @@
 // The versions of one backup key and which of them a restore means: latest, an id, or "as of TIME".
 import { SealdropError } from './errors.js';
-import { parseDuration } from './units.js';
+import { parseDurationParts, type DurationParts } from './units.js';
 
 export interface ObjectVersion {
   versionId: string;
@@ -107,7 +107,7 @@ function deleted(versions: readonly ObjectVersion[], marker: ObjectVersion, labe
 export function parsePointInTime(text: string, now = new Date()): Date {
   const trimmed = text.trim();
   const ago = trimmed.replace(/\s+ago$/i, '');
-  if (/^(?:\d+[smhdw])+$/i.test(ago)) return new Date(now.getTime() - parseDuration(ago));
+  if (/^(?:\d+[a-z]+)+$/i.test(ago)) return durationBefore(now, parseDurationParts(ago, '--at'));
   if (/^@\d+(?:\.\d+)?$/.test(trimmed)) return new Date(Number(trimmed.slice(1)) * 1000);
   const match =
     /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(
@@ -138,6 +138,16 @@ export function parsePointInTime(text: string, now = new Date()): Date {
   throw new SealdropError('USAGE', `"${text}" is not a point in time`, {
     hint: 'Write 2024-05-01T03:00:00Z, 2024-05-01 03:00 (local time), @1714532400, or 36h ago.',
   });
+}
+
+/** `now` minus a duration: years and months on the local calendar (like `date -d "1 month ago"`), the rest exactly. */
+function durationBefore(now: Date, parts: DurationParts): Date {
+  const date = new Date(now);
+  date.setFullYear(date.getFullYear() - parts.years, date.getMonth() - parts.months);
+  const ms =
+    ((((parts.weeks * 7 + parts.days) * 24 + parts.hours) * 60 + parts.minutes) * 60 + parts.seconds) * 1000 +
+    parts.milliseconds;
+  return new Date(date.getTime() - ms);
 }
 
 function offsetMs(zone: string): number {

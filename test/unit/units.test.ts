@@ -22,16 +22,31 @@ describe('parseDuration', () => {
   it.each([
     ['2s', 2000],
     ['250ms', 250],
-    ['1m30s', 90_000],
+    ['1min30s', 90_000],
+    ['30min', 30 * 60_000],
+    ['1h30min', 90 * 60_000],
     ['36h', 36 * 3600_000],
     ['7d', 7 * 86_400_000],
     ['1d12h', 36 * 3600_000],
     ['2w', 14 * 86_400_000],
-    ['90m', 90 * 60_000],
+    ['90min', 90 * 60_000],
   ])('reads %s as %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(['', '7', 'd', '1y', 'soon', '3h-1m'])('refuses "%s"', (text) => {
+  it.each(['', '7', 'd', 'soon', '3h-1min', '1x', '1h1h', '1.5h'])('refuses "%s"', (text) => {
     expect(() => parseDuration(text)).toThrowError(/not a duration/);
+  });
+
+  it('refuses a bare m with a hint naming min and mo', () => {
+    expect(() => parseDuration('30m')).toThrowError(
+      expect.objectContaining({ code: 'USAGE', hint: expect.stringMatching(/30min .*30mo/) }),
+    );
+  });
+
+  it('refuses months and years, which vary in length, with a hint', () => {
+    for (const text of ['1y', '30mo', '1y2mo'])
+      expect(() => parseDuration(text)).toThrowError(
+        expect.objectContaining({ hint: expect.stringMatching(/days or weeks/) }),
+      );
   });
 });
 

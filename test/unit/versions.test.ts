@@ -125,11 +125,32 @@ describe('parsePointInTime', () => {
     ['36h', '2024-05-09T00:00:00.000Z'],
     ['2d ago', '2024-05-08T12:00:00.000Z'],
     ['1d12h ago', '2024-05-09T00:00:00.000Z'],
+    ['90min ago', '2024-05-10T10:30:00.000Z'],
+    ['1w', '2024-05-03T12:00:00.000Z'],
   ])('reads %s', (text, iso) => expect(parsePointInTime(text, now).toISOString()).toBe(iso));
 
   it('reads a time without offset as local time, like date(1)', () => {
-    expect(parsePointInTime('2024-05-01 03:00', now).getTime()).toBe(new Date(2024, 4, 1, 3, 0).getTime());
-    expect(parsePointInTime('2024-05-01', now).getTime()).toBe(new Date(2024, 4, 1).getTime());
+    // The unit tests also run under a zone with DST (see package.json), where local and UTC differ.
+    const local = parsePointInTime('2024-05-01 03:00', now);
+    const offsetMs = local.getTimezoneOffset() * 60_000;
+    expect(local.getTime() - parsePointInTime('2024-05-01T03:00:00Z', now).getTime()).toBe(offsetMs);
+    expect([local.getHours(), local.getMinutes()]).toEqual([3, 0]);
+    expect(parsePointInTime('2024-05-01', now).getTime()).toBe(
+      parsePointInTime('2024-05-01T00:00:00Z', now).getTime() +
+        new Date(2024, 4, 1).getTimezoneOffset() * 60_000,
+    );
+  });
+
+  it('goes back months and years on the local calendar', () => {
+    const back = parsePointInTime('1mo ago', now);
+    expect([back.getMonth(), back.getDate()]).toEqual([now.getMonth() - 1, now.getDate()]);
+    expect(parsePointInTime('1y', now).getFullYear()).toBe(2023);
+  });
+
+  it('refuses "30m ago" with a hint naming min and mo', () => {
+    expect(() => parsePointInTime('30m ago', now)).toThrow(
+      expect.objectContaining({ code: 'USAGE', hint: expect.stringMatching(/30min .*30mo/) }),
+    );
   });
 
   it.each([
