@@ -1,203 +1,103 @@
-// prune: apply a restic-style retention policy to a key's versions. The plan is pure (planRetention);
-// this module adds the guards, and deletes exactly the planned version ids when told to.
+// prune: plan with the pure planner (core/prune-plan.ts) and, when told to, delete exactly what the plan
+// removes, in DeleteObjects batches. An interruption stops between batches and still reports what was
+// deleted; running again continues, since the plan is made afresh from what is left.
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
-import {
-  describePolicy,
-  isEmptyPolicy,
-  planRetention,
-  type RetentionItem,
-  type RetentionPolicy,
-} from '../core/retention.js';
-import { formatS3Url, type S3Location } from '../core/s3-url.js';
-import type { ObjectVersion } from '../core/versions.js';
+import { planPrune, type PrunePlan, type PrunePlanOptions } from '../core/prune-plan.js';
+import type { S3Location } from '../core/s3-url.js';
+import { backupSet, type ObjectRef } from './backup-set.js';
 import { s3Error } from './s3-client.js';
-import { listVersions } from './versions.js';
 
-export interface PruneOptions {
-  policy: RetentionPolicy;
-  timeZone?: string;
+export interface PruneOptions extends PrunePlanOptions {
   /** Delete (true) or only plan (false: dry run). */
   execute: boolean;
-  /** Allow a plan that removes more than half of the versions. */
+  /** Carry out a plan that removes more than half of the complete backups. */
   force?: boolean;
-  /** Also remove delete markers. */
-  deleteMarkers?: boolean;
-  now?: Date;
+  signal?: AbortSignal;
+  /** Object versions deleted so far, of the planned total. */
+  onProgress?: (deleted: number, total: number) => void;
 }
 
-export interface PlannedVersion {
-  versionId: string;
-  time: Date;
-  size: number;
-  isDeleteMarker: boolean;
-  action: 'keep' | 'remove';
-  reasons: string[];
-}
+/** At most this many failures are reported one by one; the rest are counted. */
+const FAILURES_LISTED = 100;
 
 export interface PruneResult {
   target: string;
-  policy: string;
+  plan: PrunePlan;
   dryRun: boolean;
-  versions: PlannedVersion[];
-  totals: { versions: number; keep: number; remove: number; bytesFreed: number };
-  warnings: string[];
-  /** With execute: what was deleted and what S3 refused to delete. */
-  deleted: string[];
-  failed: { versionId: string; error: string }[];
+  /** Object versions (and delete markers) deleted. */
+  deleted: number;
+  /** What S3 refused to delete (the first ones), and how many in all. */
+  failed: (ObjectRef & { error: string })[];
+  failures: number;
+  /** Stopped by a signal between batches: what is not deleted is still there. */
+  interrupted: boolean;
 }
-
-/** S3's DeleteObjects takes at most 1000 keys per request. */
-const DELETE_BATCH = 1000;
 
 export async function prune(
   client: S3Client,
   location: S3Location,
   options: PruneOptions,
 ): Promise<PruneResult> {
-  assertPolicy(options.policy);
-  const listed = await listVersions(client, location);
-  const plan = planVersions(listed, options);
-  const removable = plan.filter((v) => v.action === 'remove');
-  const backups = plan.filter((v) => !v.isDeleteMarker);
-  const removedBackups = removable.filter((v) => !v.isDeleteMarker).length;
+  const set = backupSet(client, location);
+  const listing = await set.list({ signal: options.signal });
+  const plan = planPrune(listing.snapshots, options);
   const result: PruneResult = {
-    target: formatS3Url(location),
-    policy: describePolicy(options.policy),
+    target: listing.target,
+    plan,
     dryRun: !options.execute,
-    versions: plan,
-    totals: {
-      versions: backups.length,
-      keep: backups.length - removedBackups,
-      remove: removedBackups,
-      bytesFreed: removable.reduce((sum, v) => sum + v.size, 0),
-    },
-    warnings: retentionWarnings(options.policy),
-    deleted: [],
+    deleted: 0,
     failed: [],
+    failures: 0,
+    interrupted: false,
   };
-  if (!options.execute || removable.length === 0) return result;
-  guardMoreThanHalf(removedBackups, backups.length, 'backups', options.force);
-  const outcome = await deleteObjectVersions(
-    client,
-    location.bucket,
-    removable.map((v) => ({ key: location.key, versionId: v.versionId })),
-  );
-  result.deleted = outcome.deleted.map((v) => v.versionId);
-  result.failed = outcome.failed.map((f) => ({ versionId: f.versionId, error: f.error }));
-  return result;
-}
-
-/** The plan for every listed version; the newest backup is always kept, delete markers by choice. */
-function planVersions(listed: readonly ObjectVersion[], options: PruneOptions): PlannedVersion[] {
-  const backups = listed.filter((v) => !v.isDeleteMarker);
-  const reasons = keptReasons(
-    backups.map((v) => ({ id: v.versionId, time: v.lastModified })),
-    options,
-  );
-  const newest = backups[0]?.versionId;
-  return listed.map((v): PlannedVersion => {
-    const base = {
-      versionId: v.versionId,
-      time: v.lastModified,
-      size: v.size,
-      isDeleteMarker: v.isDeleteMarker,
-    };
-    if (v.isDeleteMarker) {
-      return {
-        ...base,
-        action: options.deleteMarkers ? 'remove' : 'keep',
-        reasons: options.deleteMarkers ? [] : ['delete marker'],
-      };
-    }
-    const kept = reasons.get(v.versionId);
-    if (kept) return { ...base, action: 'keep', reasons: kept };
-    // Never delete the newest backup, whatever the policy says.
-    if (v.versionId === newest) return { ...base, action: 'keep', reasons: ['latest'] };
-    return { ...base, action: 'remove', reasons: [] };
-  });
-}
-
-// The mechanisms prune shares with retention over runs (src/admin/runs.ts).
-
-export interface PlanOptions {
-  policy: RetentionPolicy;
-  timeZone?: string;
-  now?: Date;
-}
-
-export function assertPolicy(policy: RetentionPolicy): void {
-  if (isEmptyPolicy(policy)) {
-    throw new SealdropError('USAGE', 'no retention policy given: prune would not know what to keep', {
-      hint: 'Pass --keep-daily 7 --keep-weekly 5 --keep-monthly 12 or similar (see --help).',
-    });
-  }
-}
-
-/** Why the policy keeps each kept item, by id; an id missing from the map is removed by the policy. */
-export function keptReasons(items: RetentionItem[], options: PlanOptions): Map<string, string[]> {
-  const plan = planRetention(items, options.policy, {
-    ...(options.timeZone ? { timeZone: options.timeZone } : {}),
-    ...(options.now ? { now: options.now } : {}),
-  });
-  return new Map(plan.keep.map((k) => [k.id, k.reasons]));
-}
-
-/** A mistyped policy must not wipe history: more than half needs --force. */
-export function guardMoreThanHalf(removed: number, total: number, what: string, force?: boolean): void {
-  if (removed * 2 > total && !force) {
+  const doomed = plan.items.filter((item) => item.action === 'remove').map((item) => item.snapshot);
+  if (!options.execute || doomed.length === 0) return result;
+  if (plan.needsForce && !options.force) {
+    const { remove, backups } = plan.totals;
     throw new SealdropError(
       'USAGE',
-      `refusing to remove ${removed} of ${total} ${what} (more than half); nothing was deleted`,
+      `refusing to remove ${remove} of ${backups} backups (more than half); nothing was deleted`,
       { hint: 'Check the policy with a dry run (no --yes); pass --force if this is really intended.' },
     );
   }
+  try {
+    for await (const batch of set.objectsOf(doomed, { signal: options.signal })) {
+      if (options.signal?.aborted) break;
+      await deleteBatch(client, location.bucket, batch, result);
+      options.onProgress?.(result.deleted + result.failures, plan.totals.objectVersions);
+    }
+  } catch (error) {
+    // Listing is abortable: an interruption mid-page is an interruption, not a failure.
+    if (!options.signal?.aborted) throw error;
+  }
+  result.interrupted = options.signal?.aborted ?? false;
+  return result;
 }
 
-export function retentionWarnings(policy: RetentionPolicy): string[] {
-  const { last, ...rest } = policy;
-  if (!last || !isEmptyPolicy(rest)) return [];
-  return [
-    '--keep-last alone is fragile: a compromised server can push junk versions and crowd the real backups out of the last N. Add calendar rules (--keep-daily, --keep-weekly, --keep-monthly).',
-  ];
-}
-
-export interface ObjectVersionRef {
-  key: string;
-  versionId: string;
-}
-
-/** Deletes exactly these versions (1000 per DeleteObjects request, S3's limit), reporting each failure. */
-export async function deleteObjectVersions(
+async function deleteBatch(
   client: S3Client,
   bucket: string,
-  versions: readonly ObjectVersionRef[],
-): Promise<{ deleted: ObjectVersionRef[]; failed: (ObjectVersionRef & { error: string })[] }> {
-  const deleted: ObjectVersionRef[] = [];
-  const failed: (ObjectVersionRef & { error: string })[] = [];
-  for (let start = 0; start < versions.length; start += DELETE_BATCH) {
-    const batch = versions.slice(start, start + DELETE_BATCH);
-    try {
-      const response = await client.send(
-        new DeleteObjectsCommand({
-          Bucket: bucket,
-          Delete: { Objects: batch.map((v) => ({ Key: v.key, VersionId: v.versionId })), Quiet: false },
-        }),
-      );
-      deleted.push(
-        ...(response.Deleted ?? []).map((d) => ({ key: d.Key ?? '', versionId: d.VersionId ?? '' })),
-      );
-      failed.push(
-        ...(response.Errors ?? []).map((e) => ({
-          key: e.Key ?? '',
-          versionId: e.VersionId ?? '',
-          error: `${e.Code}: ${e.Message}`,
-        })),
-      );
-    } catch (error) {
-      const failure = s3Error(error, 'deleting versions');
-      failed.push(...batch.map((v) => ({ ...v, error: failure.message })));
-    }
+  batch: ObjectRef[],
+  result: PruneResult,
+): Promise<void> {
+  const fail = (ref: ObjectRef, error: string) => {
+    result.failures++;
+    if (result.failed.length < FAILURES_LISTED) result.failed.push({ ...ref, error });
+  };
+  try {
+    const response = await client.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: batch.map((v) => ({ Key: v.key, VersionId: v.versionId })), Quiet: true },
+      }),
+    );
+    const errors = response.Errors ?? [];
+    for (const e of errors)
+      fail({ key: e.Key ?? '', versionId: e.VersionId ?? '' }, `${e.Code}: ${e.Message}`);
+    result.deleted += batch.length - errors.length;
+  } catch (error) {
+    const failure = s3Error(error, 'deleting versions');
+    for (const ref of batch) fail(ref, failure.message);
   }
-  return { deleted, failed };
 }

@@ -1,46 +1,50 @@
 // restore: one version → decrypt → decompress → a file or stdout. A file appears only once the
 // OpenPGP integrity check and the gzip CRC have passed; until then it is a private temp file beside it.
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { access, open, rename, rm } from 'node:fs/promises';
+import { createWriteStream, type Stats } from 'node:fs';
+import { lstat, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
-import { formatS3Url, type S3Location } from '../core/s3-url.js';
-import type { ObjectVersion, VersionSelector } from '../core/versions.js';
+import type { S3Location } from '../core/s3-url.js';
+import {
+  chooseSnapshot,
+  describeSkipped,
+  snapshotJson,
+  type Snapshot,
+  type SnapshotJson,
+  type SnapshotSelector,
+} from '../core/snapshot.js';
+import { roundMs } from '../core/units.js';
+import { backupSet } from './backup-set.js';
 import { Keyring, loadIdentities, type PassphraseSource } from './identities.js';
-import { createS3Client, type S3ClientOptions } from './s3-client.js';
 import { unseal, type Compression } from './unseal.js';
-import { openRun } from './runs.js';
-import { openVersion } from './versions.js';
 
-export interface RestoreOptions extends S3ClientOptions {
-  location: S3Location;
-  selector: VersionSelector;
+export interface RestoreOptions {
+  selector: SnapshotSelector;
   /** Private key files; the first one the object is encrypted to is used. */
   identityPaths: string[];
   askPassphrase: PassphraseSource;
   /** Write here (atomically, mode 0600); else to `output`. */
   outPath?: string;
-  /** Replace an existing outPath. */
+  /** Replace an existing outPath (a regular file only). */
   overwrite?: boolean;
   /** Where the data goes without outPath; default stdout. */
   output?: Writable;
   /** false: keep gzip data compressed. */
   decompress?: boolean;
   signal?: AbortSignal;
-  /** Called once the version is known and the download starts. */
-  onStart?: (version: ObjectVersion) => void;
-  /** Things worth knowing that don't stop the restore (a prefix target skipping incomplete runs). */
+  /** Called once the snapshot is known and the download starts. */
+  onStart?: (snapshot: Snapshot) => void;
+  /** Things worth knowing that don't stop the restore (newer incomplete runs skipped, objects written over). */
   onNote?: (message: string) => void;
   onProgress?: (encryptedBytes: number, totalBytes: number) => void;
 }
 
 export interface RestoreResult {
-  bucket: string;
-  key: string;
-  versionId: string;
-  lastModified: string;
+  target: string;
+  snapshot: SnapshotJson;
   /** Fingerprint and file of the identity that opened it. */
   identity: { fingerprint: string; source: string };
   compression: Compression;
@@ -51,19 +55,25 @@ export interface RestoreResult {
   seconds: number;
 }
 
-export async function restore(options: RestoreOptions): Promise<RestoreResult> {
+/** Restores one snapshot of the backup set at `location` (latest complete, by id, or as of a time). */
+export async function restore(
+  client: S3Client,
+  location: S3Location,
+  options: RestoreOptions,
+): Promise<RestoreResult> {
   const started = performance.now();
   const identities = await loadIdentities(options.identityPaths);
-  if (options.outPath !== undefined && !options.overwrite) await refuseExisting(options.outPath);
-  const client = createS3Client(options);
-  // A prefix target restores a run: its parts, in order, as one stream (checked against its manifest).
-  const { body, version, label } = options.location.isPrefix
-    ? await openRun(client, options.location, options.selector, { onNote: options.onNote })
-    : await openVersion(client, options.location, options.selector).then((opened) => ({
-        ...opened,
-        label: `${formatS3Url(options.location)} version ${opened.version.versionId}`,
-      }));
-  options.onStart?.(version);
+  if (options.outPath !== undefined) await checkOut(options.outPath, options.overwrite);
+  const set = backupSet(client, location);
+  const listing = await set.list({
+    ...(options.selector.kind === 'id' ? { only: options.selector.id } : {}),
+    signal: options.signal,
+  });
+  const { snapshot, skipped } = chooseSnapshot(listing.snapshots, options.selector, listing.target);
+  if (skipped.length > 0) options.onNote?.(`skipping ${describeSkipped(skipped)}`);
+  const { body, label, notes } = await set.open(snapshot, { signal: options.signal });
+  for (const note of notes) options.onNote?.(`${label}: ${note}`);
+  options.onStart?.(snapshot);
 
   const target = options.outPath !== undefined ? await TempFile.beside(options.outPath) : undefined;
   try {
@@ -72,24 +82,22 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       label,
       decompress: options.decompress,
       signal: options.signal,
-      onProgress: (bytes) => options.onProgress?.(bytes, version.size),
+      onProgress: (bytes) => options.onProgress?.(bytes, snapshot.size),
     });
     if (target) {
-      if (!options.overwrite) await refuseExisting(target.finalPath);
+      await checkOut(target.finalPath, options.overwrite);
       await target.commit();
     }
     return {
-      bucket: options.location.bucket,
-      key: options.location.isPrefix ? `${options.location.key}${version.versionId}/` : options.location.key,
-      versionId: version.versionId,
-      lastModified: version.lastModified.toISOString(),
+      target: listing.target,
+      snapshot: snapshotJson(snapshot),
       identity: { fingerprint: result.identity.fingerprint, source: result.identity.source },
       compression: result.compression,
       decompressed: result.decompressed,
       encryptedBytes: result.encryptedBytes,
       outputBytes: result.outputBytes,
       out: target?.finalPath ?? null,
-      seconds: (performance.now() - started) / 1000,
+      seconds: roundMs((performance.now() - started) / 1000),
     };
   } catch (error) {
     await target?.discard();
@@ -123,15 +131,39 @@ function keepOpen(output: Writable): Writable {
 
 function ignoreError(): void {}
 
-async function refuseExisting(path: string): Promise<void> {
-  const exists = await access(path).then(
-    () => true,
-    () => false,
-  );
-  if (exists)
+/**
+ * --out takes an absent path, or (with --force) a regular file. Never a directory, a device, a FIFO or a
+ * symlink: replacing /dev/null or a link's target with a plaintext dump is exactly what must not happen.
+ */
+async function checkOut(path: string, overwrite?: boolean): Promise<void> {
+  let stats;
+  try {
+    stats = await lstat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new SealdropError('USAGE', `can't use --out ${path}: ${(error as Error).message}`, {
+      hint: 'Check the path and its directory.',
+    });
+  }
+  if (!stats.isFile())
+    throw new SealdropError(
+      'USAGE',
+      `--out ${path} is ${describeFileType(stats)}; restore writes regular files only, and left it untouched`,
+      { hint: 'Name a new file (or an existing regular file with --force); to stream, leave out --out.' },
+    );
+  if (!overwrite)
     throw new SealdropError('FILE_EXISTS', `${path} already exists; not overwriting it`, {
       hint: 'Choose another --out, or pass --force to replace it.',
     });
+}
+
+function describeFileType(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a regular file';
 }
 
 /** `.NAME.sealdrop-partial-XXXX` in the same directory, so the final rename is atomic. */

@@ -1,36 +1,44 @@
 // verify: download, decrypt and decompress to nowhere, so a bad backup is found before it is needed.
-import { Writable, type Readable } from 'node:stream';
+import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError, SealdropError, type ErrorCode } from '../core/errors.js';
-import { formatS3Url, type S3Location } from '../core/s3-url.js';
-import type { ObjectVersion, VersionSelector } from '../core/versions.js';
+import type { S3Location } from '../core/s3-url.js';
+import {
+  chooseSnapshot,
+  describeSkipped,
+  snapshotJson,
+  type Snapshot,
+  type SnapshotJson,
+  type SnapshotSelector,
+} from '../core/snapshot.js';
+import { roundMs } from '../core/units.js';
+import { backupSet, type BackupSet } from './backup-set.js';
 import { Keyring, loadIdentities, type PassphraseSource } from './identities.js';
-import { createS3Client, type S3ClientOptions } from './s3-client.js';
 import { unseal, type Compression } from './unseal.js';
-import { listRuns, openRun } from './runs.js';
-import { listVersions, openVersion } from './versions.js';
 
-export interface VerifyOptions extends S3ClientOptions {
-  location: S3Location;
-  /** One version, or 'all': every version that is not a delete marker, newest first. */
-  selector: VersionSelector | { kind: 'all' };
+export interface VerifyOptions {
+  /** One snapshot, or 'all': every complete one (and every broken one, as a failure), newest first. */
+  selector: SnapshotSelector | { kind: 'all' };
   identityPaths: string[];
   askPassphrase: PassphraseSource;
   signal?: AbortSignal;
-  onStart?: (version: ObjectVersion) => void;
+  onStart?: (snapshot: Snapshot) => void;
   onProgress?: (encryptedBytes: number, totalBytes: number) => void;
-  /** Each version's outcome as soon as it is known. */
-  onChecked?: (check: VersionCheck) => void;
+  /** Each snapshot's outcome as soon as it is known. */
+  onChecked?: (check: SnapshotCheck) => void;
+  /** Worth knowing, not a failure: what was skipped, objects written over after a run. */
+  onNote?: (message: string) => void;
 }
 
-export interface VersionCheck {
-  versionId: string;
-  lastModified: string;
+export interface SnapshotCheck {
+  snapshot: SnapshotJson;
   ok: boolean;
   /** What failed, when not ok, and what to do about it. */
   problem: string | null;
   hint: string | null;
   code: ErrorCode | null;
+  /** Worth knowing about a snapshot that verified (a run written over after the fact). */
+  warnings: readonly string[];
   identity: string | null;
   compression: Compression | null;
   encryptedBytes: number;
@@ -40,13 +48,12 @@ export interface VersionCheck {
 }
 
 export interface VerifyResult {
-  bucket: string;
-  key: string;
-  checks: VersionCheck[];
+  target: string;
+  checks: SnapshotCheck[];
   failed: number;
 }
 
-/** Errors that would fail every version alike: stop at once instead of reporting each. */
+/** Errors that would fail every snapshot alike: stop at once instead of reporting each. */
 const FATAL: ReadonlySet<ErrorCode> = new Set([
   'WRONG_PASSPHRASE',
   'PASSPHRASE_REQUIRED',
@@ -56,106 +63,95 @@ const FATAL: ReadonlySet<ErrorCode> = new Set([
   'USAGE',
 ]);
 
-export async function verify(options: VerifyOptions): Promise<VerifyResult> {
+export async function verify(
+  client: S3Client,
+  location: S3Location,
+  options: VerifyOptions,
+): Promise<VerifyResult> {
   const keyring = new Keyring(await loadIdentities(options.identityPaths), options.askPassphrase);
-  const client = createS3Client(options);
-  // --all verifies what the listing shows; one selector resolves inside openVersion.
-  const todo: { selector: VersionSelector; listed?: ObjectVersion }[] =
-    options.selector.kind === 'all'
-      ? (await listAll(client, options.location))
-          .filter((version) => !version.isDeleteMarker)
-          .map((listed) => ({ selector: { kind: 'id', versionId: listed.versionId }, listed }))
-      : [{ selector: options.selector }];
-  if (todo.length === 0)
-    throw new SealdropError(
-      'NOT_FOUND',
-      `${formatS3Url(options.location)} has no versions to verify (only delete markers)`,
-    );
-  const checks: VersionCheck[] = [];
-  for (const { selector, listed } of todo) {
-    const check = await verifyOne(client, keyring, options, selector, listed);
+  const set = backupSet(client, location);
+  const { selector } = options;
+  // One listing, whatever is verified: each snapshot is opened from it.
+  const listing = await set.list({
+    ...(selector.kind === 'id' ? { only: selector.id } : {}),
+    signal: options.signal,
+  });
+  let todo: Snapshot[];
+  if (selector.kind === 'all') {
+    todo = listing.snapshots.filter((s) => s.state === 'complete' || s.state === 'broken');
+    if (todo.length === 0)
+      throw new SealdropError('NOT_FOUND', `${listing.target} has no complete backups to verify`, {
+        hint: 'List what is stored with `sealdrop versions`.',
+      });
+  } else {
+    const { snapshot, skipped } = chooseSnapshot(listing.snapshots, selector, listing.target);
+    if (skipped.length > 0) options.onNote?.(`skipping ${describeSkipped(skipped)}`);
+    todo = [snapshot];
+  }
+  const checks: SnapshotCheck[] = [];
+  for (const snapshot of todo) {
+    const check = await verifyOne(set, keyring, snapshot, options);
     checks.push(check);
     options.onChecked?.(check);
   }
-  return {
-    bucket: options.location.bucket,
-    key: options.location.key,
-    checks,
-    failed: checks.filter((check) => !check.ok).length,
-  };
+  return { target: listing.target, checks, failed: checks.filter((check) => !check.ok).length };
 }
 
 async function verifyOne(
-  client: S3Client,
+  set: BackupSet,
   keyring: Keyring,
+  snapshot: Snapshot,
   options: VerifyOptions,
-  selector: VersionSelector,
-  listed?: ObjectVersion,
-): Promise<VersionCheck> {
+): Promise<SnapshotCheck> {
   const started = performance.now();
-  let version = listed;
   let encryptedBytes = 0;
+  const base = { snapshot: snapshotJson(snapshot) };
   try {
-    // A prefix target verifies runs: every part against the manifest, and nothing written over.
-    const opened: { version: ObjectVersion; body: Readable; label?: string } = options.location.isPrefix
-      ? await openRun(client, options.location, selector, { strict: true })
-      : await openVersion(client, options.location, selector);
-    const current = listed ?? opened.version;
-    version = current;
-    options.onStart?.(current);
+    if (snapshot.state === 'broken')
+      throw new SealdropError('INTEGRITY', `it is BROKEN: ${snapshot.notes.join('; ')}`, {
+        hint: 'Not a backup: prune removes it. Find out who wrote it.',
+      });
+    const opened = await set.open(snapshot, { signal: options.signal });
+    options.onStart?.(snapshot);
     const result = await unseal(opened.body, nowhere(), {
       keyring,
-      label: opened.label ?? `${formatS3Url(options.location)} version ${current.versionId}`,
+      label: opened.label,
       diagnose: true,
       signal: options.signal,
       onProgress: (bytes) => {
         encryptedBytes = bytes;
-        options.onProgress?.(bytes, current.size);
+        options.onProgress?.(bytes, snapshot.size);
       },
     });
     return {
-      ...identify(current, selector),
+      ...base,
       ok: true,
       problem: null,
       hint: null,
       code: null,
+      warnings: opened.notes,
       identity: result.identity.fingerprint,
       compression: result.compression,
       encryptedBytes: result.encryptedBytes,
       plainBytes: result.outputBytes,
-      seconds: (performance.now() - started) / 1000,
+      seconds: roundMs((performance.now() - started) / 1000),
     };
   } catch (error) {
-    // A selector that didn't resolve (latest is a delete marker, no such id) is a usage-level answer, not a check.
-    if (
-      !isSealdropError(error) ||
-      FATAL.has(error.code) ||
-      (version === undefined && options.selector.kind !== 'all')
-    )
-      throw error;
+    if (!isSealdropError(error) || FATAL.has(error.code)) throw error;
     return {
-      ...identify(version, selector),
+      ...base,
       ok: false,
       problem: error.message,
       hint: error.hint,
       code: error.code,
+      warnings: [],
       identity: null,
       compression: null,
       encryptedBytes,
       plainBytes: 0,
-      seconds: (performance.now() - started) / 1000,
+      seconds: roundMs((performance.now() - started) / 1000),
     };
   }
-}
-
-function identify(
-  version: ObjectVersion | undefined,
-  selector: VersionSelector,
-): { versionId: string; lastModified: string } {
-  return {
-    versionId: version?.versionId ?? (selector.kind === 'id' ? selector.versionId : '?'),
-    lastModified: version?.lastModified.toISOString() ?? '',
-  };
 }
 
 function nowhere(): Writable {
@@ -165,20 +161,4 @@ function nowhere(): Writable {
       callback();
     },
   });
-}
-
-/** --all: every version of a key, or every complete run under a prefix (incomplete runs can't be checked). */
-async function listAll(client: S3Client, location: S3Location): Promise<ObjectVersion[]> {
-  if (!location.isPrefix) return listVersions(client, location);
-  const { runs } = await listRuns(client, location);
-  return runs
-    .filter((run) => run.complete)
-    .map((run) => ({
-      versionId: run.runId,
-      lastModified: run.time,
-      size: run.size,
-      isLatest: false,
-      isDeleteMarker: false,
-      etag: null,
-    }));
 }

@@ -1,12 +1,37 @@
-// stdout carries data and --json results; everything for people goes to stderr.
+// The output contract: stdout carries what a command produces (listings, reports, plans, restored data,
+// --json documents); stderr is for a human watching (progress, warnings, errors, an action's summary).
 import { SealdropError } from '../core/errors.js';
 
-export function say(message: string): void {
-  process.stderr.write(`${message}\n`);
+const settings = { quiet: false, verbose: false };
+
+/** -q / -v, once per run, before the command does anything. */
+export function configureOutput(options: { quiet?: boolean; verbose?: boolean }): void {
+  settings.quiet = Boolean(options.quiet);
+  settings.verbose = Boolean(options.verbose) && !settings.quiet;
 }
 
+export function isQuiet(): boolean {
+  return settings.quiet;
+}
+
+/** A line for the human watching (an action's summary, a note); silent with -q. */
+export function say(message: string): void {
+  if (!settings.quiet) process.stderr.write(`${message}\n`);
+}
+
+/** Always shown, -q or not. */
 export function warn(message: string): void {
   process.stderr.write(`sealdrop: warning: ${message}\n`);
+}
+
+/** Only with -v: what is being done (requests, retries, timings), never a secret. */
+export function verbose(message: string): void {
+  if (settings.verbose) process.stderr.write(`sealdrop: ${message}\n`);
+}
+
+/** The verbose logger when -v is on, for callers that take one. */
+export function verboseLogger(): ((message: string) => void) | undefined {
+  return settings.verbose ? verbose : undefined;
 }
 
 export function printJson(value: unknown): void {
@@ -15,6 +40,19 @@ export function printJson(value: unknown): void {
 
 export function printData(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Lines on stdout, written in slices so a million of them never make one huge string. */
+export function printLines(lines: readonly string[]): void {
+  for (let start = 0; start < lines.length; start += 10_000)
+    process.stdout.write(`${lines.slice(start, start + 10_000).join('\n')}\n`);
+}
+
+/** The error document --json promises on stdout, whatever failed. */
+export function errorJson(error: SealdropError): { error: Record<string, unknown> } {
+  return {
+    error: { code: error.code, message: error.message, hint: error.hint, exitStatus: error.exitStatus },
+  };
 }
 
 /** Prints an error for people and returns the exit status. A non-SealdropError is a bug: show the stack. */
@@ -31,16 +69,27 @@ export function reportError(error: unknown): number {
 
 /** Aligned "label: value" lines for human summaries. */
 export function table(rows: [string, string][]): string {
-  const width = Math.max(...rows.map(([label]) => label.length));
-  return rows.map(([label, value]) => `  ${`${label}:`.padEnd(width + 1)} ${value}`).join('\n');
+  const width = rows.reduce((max, [label]) => Math.max(max, label.length), 0);
+  return rows
+    .map(([label, value]) => `  ${label ? `${label}:`.padEnd(width + 1) : ''.padEnd(width + 1)} ${value}`)
+    .join('\n');
 }
 
 /** A plain-text table: a header row and aligned columns; `right` lists the right-aligned columns. */
-export function columns(header: string[], rows: string[][], { right = [] as number[] } = {}): string[] {
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)),
-  );
+export function columns(
+  header: string[],
+  rows: readonly string[][],
+  { right = [] as number[] } = {},
+): string[] {
+  const widths = header.map((title) => title.length);
+  for (const row of rows)
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
   const line = (cells: string[]) =>
-    `  ${cells.map((cell, i) => (right.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ')}`.trimEnd();
-  return [header, ...rows].map(line);
+    cells
+      .map((cell, i) => (right.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const lines = [line(header)];
+  for (const row of rows) lines.push(line(row));
+  return lines;
 }

@@ -6,7 +6,10 @@ export interface PassphraseSource {
   passphraseFile?: string;
 }
 
-export async function readPassphrase(source: PassphraseSource, { confirm = false } = {}): Promise<string> {
+export async function readPassphrase(
+  source: PassphraseSource,
+  { confirm = false, prompt: question = 'Passphrase: ' } = {},
+): Promise<string> {
   if (source.passphraseFile) {
     // Files made with `echo secret > f` end in a newline that is not part of the passphrase.
     return (await readTextFile(source.passphraseFile, 'passphrase file')).replace(/\r?\n$/, '');
@@ -17,7 +20,7 @@ export async function readPassphrase(source: PassphraseSource, { confirm = false
       'PASSPHRASE_REQUIRED',
       'a passphrase is needed and there is no terminal to ask on',
     );
-  const first = await prompt('Passphrase: ');
+  const first = await prompt(question);
   if (confirm && (await prompt('Passphrase again: ')) !== first) {
     throw new SealdropError('USAGE', 'the two passphrases differ', { hint: 'Run the command again.' });
   }

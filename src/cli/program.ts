@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { registerKeyCommands } from './key.js';
+import { configureOutput } from './output.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerPruneCommand } from './prune.js';
 import { registerPushCommand } from './push.js';
@@ -15,12 +16,20 @@ import { registerVersionsCommand } from './versions.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-export function buildProgram(): Command {
-  const program = new Command('sealdrop')
+/** A program with what every sealdrop executable shares: --version, -q/-v, errors left to main. */
+export function baseProgram(name: string): Command {
+  return new Command(name)
     .version(version)
-    .description('Offsite backups a compromised server can neither read back nor destroy.')
+    .option('-q, --quiet', 'no progress and no summaries on stderr (warnings and errors still)')
+    .option('-v, --verbose', 'also say what is being done: S3 requests, retries, timings (never a secret)')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) })
+    .hook('preAction', (_program, command) => configureOutput(command.optsWithGlobals()));
+}
+
+export function buildProgram(): Command {
+  const program = baseProgram('sealdrop')
+    .description('Offsite backups a compromised server can neither read back nor destroy.')
     .addHelpText(
       'after',
       `
@@ -37,6 +46,12 @@ Examples:
   sealdrop status --policy db1.policy.json --max-age 26h
   sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 14 --keep-weekly 8 --keep-monthly 24 --yes
 
+Output: stdout carries what a command produces (listings, plans, reports, restored data, --json
+documents: on failure {"error": {code, message, hint, exitStatus}}); stderr is for people (progress,
+warnings, errors, summaries). Durations everywhere: s, min, h, d, w, mo, y, combined (1d12h, 1y2mo);
+a bare m is refused (min or mo?).
+Environment: SEALDROP_POLICY, SEALDROP_IDENTITY, SEALDROP_PASSPHRASE_FILE, SEALDROP_PASSPHRASE, and
+the AWS chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, …, AWS_ENDPOINT_URL_S3).
 Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure,
 130/143 interrupted. \`status\` uses the monitoring-plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).`,
     );

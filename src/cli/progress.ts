@@ -1,5 +1,6 @@
 // One self-overwriting progress line on stderr, only on a terminal.
 import { formatBytes, formatDuration } from '../core/units.js';
+import { isQuiet } from './output.js';
 
 export interface ProgressLine {
   update(label: string, bytes: number, totalBytes?: number): void;
@@ -8,8 +9,9 @@ export interface ProgressLine {
 
 const SILENT: ProgressLine = { update() {}, done() {} };
 
-export function progressLine({ quiet = false } = {}): ProgressLine {
-  if (quiet || !process.stderr.isTTY) return SILENT;
+/** `off`: no progress for this run (--json); -q turns it off everywhere. */
+export function progressLine({ off = false } = {}): ProgressLine {
+  if (off || isQuiet() || !process.stderr.isTTY) return SILENT;
   const started = performance.now();
   let lastDrawn = 0;
   let drawn = false;

@@ -1,12 +1,15 @@
 // sealdrop prune TARGET --keep-…
 import type { Command } from 'commander';
 import type { PruneResult } from '../admin/prune.js';
-import type { PruneRunsResult } from '../admin/runs.js';
+import { EXIT } from '../core/errors.js';
 import type { RetentionPolicy } from '../core/retention.js';
+import { SNAPSHOT_WORDS, snapshotJson, stateText } from '../core/snapshot.js';
 import { formatBytes } from '../core/units.js';
 import { integerArg } from './args.js';
-import { columns, printJson, say, warn } from './output.js';
-import { resolveTarget, withTarget, type TargetOptions } from './target.js';
+import { columns, printJson, printLines, say, warn } from './output.js';
+import { progressLine } from './progress.js';
+import { interruptible } from './signals.js';
+import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
 
 interface PruneCliOptions extends TargetOptions {
   keepLast?: number;
@@ -33,56 +36,56 @@ export function registerPruneCommand(program: Command): void {
     program
       .command('prune')
       .description(
-        'delete old versions by a retention policy (restic forget semantics); a dry run unless --yes',
+        'delete old backups by a retention policy (restic forget semantics); a dry run unless --yes',
       ),
   )
-    .option('--keep-last <N>', 'keep the N newest versions', integerArg)
+    .option('--keep-last <N>', 'keep the N newest backups', integerArg)
     .option(
       '--keep-hourly <N>',
-      'keep the newest version of each of the last N hours that have one',
+      'keep the newest backup of each of the last N hours that have one',
       integerArg,
     )
-    .option(
-      '--keep-daily <N>',
-      'keep the newest version of each of the last N days that have one',
-      integerArg,
-    )
+    .option('--keep-daily <N>', 'keep the newest backup of each of the last N days that have one', integerArg)
     .option(
       '--keep-weekly <N>',
-      'keep the newest version of each of the last N ISO weeks that have one',
+      'keep the newest backup of each of the last N ISO weeks that have one',
       integerArg,
     )
     .option(
       '--keep-monthly <N>',
-      'keep the newest version of each of the last N months that have one',
+      'keep the newest backup of each of the last N months that have one',
       integerArg,
     )
     .option(
       '--keep-yearly <N>',
-      'keep the newest version of each of the last N years that have one',
+      'keep the newest backup of each of the last N years that have one',
       integerArg,
     )
-    .option('--keep-within <DURATION>', 'keep every version within DURATION (like 1y2mo3d) of the newest')
-    .option('--keep-within-hourly <DURATION>', 'keep one version per hour within DURATION of the newest')
-    .option('--keep-within-daily <DURATION>', 'keep one version per day within DURATION of the newest')
-    .option('--keep-within-weekly <DURATION>', 'keep one version per week within DURATION of the newest')
-    .option('--keep-within-monthly <DURATION>', 'keep one version per month within DURATION of the newest')
-    .option('--keep-within-yearly <DURATION>', 'keep one version per year within DURATION of the newest')
+    .option('--keep-within <DURATION>', 'keep every backup within DURATION (like 1y2mo3d) of the newest')
+    .option('--keep-within-hourly <DURATION>', 'keep one backup per hour within DURATION of the newest')
+    .option('--keep-within-daily <DURATION>', 'keep one backup per day within DURATION of the newest')
+    .option('--keep-within-weekly <DURATION>', 'keep one backup per week within DURATION of the newest')
+    .option('--keep-within-monthly <DURATION>', 'keep one backup per month within DURATION of the newest')
+    .option('--keep-within-yearly <DURATION>', 'keep one backup per year within DURATION of the newest')
     .option('--tz <ZONE>', "time zone for days, weeks, months (IANA name; default this machine's)")
-    .option('--yes', 'delete the planned versions (without it: a dry run that prints the plan)')
-    .option('--force', 'allow a plan that removes more than half of the versions')
+    .option('--yes', 'delete what the plan removes (without it: a dry run that prints the plan)')
+    .option('--force', 'allow a plan that removes more than half of the backups')
     .option('--delete-markers', 'remove delete markers too (they are kept and listed otherwise)')
-    .option('--json', 'print the plan (and result) as one JSON object on stdout')
+    .option('--json', 'print the plan (and what was deleted) as one JSON document on stdout')
     .addHelpText(
       'after',
       `
-N may be -1 for "unlimited". Durations count back from the newest version, not from now: y years,
-mo months, w weeks, d days, h hours (restic's 1y2m is 1y2mo here). The newest version is never deleted.
+The plan goes to stdout: every backup with keep or remove and the rules that keep it; a dry run
+unless --yes, and --yes carries out exactly the plan it prints. N may be -1 for "unlimited".
+Durations count back from the newest backup, not from now: y, mo, w, d, h (restic's 1y2m is 1y2mo here).
 
-A prefix target prunes runs: the policy applies to complete runs (by the time their manifest was
-stored) and a pruned run loses every version of every object (parts and manifest). The newest
-complete run is never deleted. An incomplete run (no manifest) older than the newest complete run is
-a failed push and is removed; a newer one may still be running and is kept.
+Whatever the policy says: the newest complete backup is kept; an incomplete run is kept while it may
+still be running (newer than every complete backup, and it stored something within the hour) and
+removed otherwise; a broken run is removed; delete markers are kept unless --delete-markers; a plan
+that removes more than half of the backups needs --force. A prefix target prunes runs: removing one
+deletes every version of every object of it (parts and manifest).
+--yes deletes in batches of 1000 with progress on a terminal; interrupted (Ctrl-C), it stops after the
+batch in flight and says what it deleted; running it again continues.
 
 Examples:
   sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 7 --keep-weekly 5 --keep-monthly 12
@@ -91,39 +94,35 @@ Examples:
     )
     .action(async (url: string | undefined, options: PruneCliOptions) => {
       const target = await resolveTarget(url, options);
-      const { createS3Client } = await import('../admin/s3-client.js');
-      const client = createS3Client(target);
-      const plan = {
-        policy: retentionPolicy(options),
-        timeZone: options.tz,
-        execute: Boolean(options.yes),
-        force: options.force,
-      };
-      if (target.location.isPrefix) {
-        const { pruneRuns } = await import('../admin/runs.js');
-        return report(await pruneRuns(client, target.location, plan), options, describeRuns);
-      }
       const { prune } = await import('../admin/prune.js');
-      const result = await prune(client, target.location, { ...plan, deleteMarkers: options.deleteMarkers });
-      report(result, options, describe);
+      const client = await adminClient(options, [target]);
+      const progress = progressLine({ off: options.json });
+      const result = await interruptible((signal) =>
+        prune(client, target.location, {
+          policy: retentionPolicy(options),
+          timeZone: options.tz,
+          deleteMarkers: options.deleteMarkers,
+          execute: Boolean(options.yes),
+          force: options.force,
+          signal,
+          onProgress: (deleted, total) => progress.update('deleted object versions:', deleted, total),
+        }),
+      ).finally(() => progress.done());
+      result.plan.warnings.forEach(warn);
+      if (options.json) printJson(pruneJson(result));
+      else printLines(describe(result));
+      if (!result.dryRun) say(outcome(result));
+      if (result.failures > 0) {
+        process.exitCode = EXIT.failed;
+        warn(
+          `${result.failures} object version(s) could not be deleted and remain: ${result.failed
+            .slice(0, 5)
+            .map((f) => `${f.key}@${f.versionId} (${f.error})`)
+            .join(', ')}${result.failures > 5 ? ', …' : ''}`,
+        );
+      }
+      if (result.interrupted) process.exitCode = EXIT.sigint;
     });
-}
-
-/** Warnings, the plan (table or JSON), and what could not be deleted (exit 1). */
-function report<R extends PruneResult | PruneRunsResult>(
-  result: R,
-  options: PruneCliOptions,
-  describeResult: (result: R) => string,
-): void {
-  result.warnings.forEach(warn);
-  if (options.json) printJson(result);
-  else say(describeResult(result));
-  if (result.failed.length > 0) {
-    process.exitCode = 1;
-    warn(
-      `${result.failed.length} object version(s) could not be deleted and remain: ${result.failed.map((f) => `${f.versionId} (${f.error})`).join(', ')}`,
-    );
-  }
 }
 
 function retentionPolicy(o: PruneCliOptions): RetentionPolicy {
@@ -144,47 +143,62 @@ function retentionPolicy(o: PruneCliOptions): RetentionPolicy {
   return Object.fromEntries(entries) as RetentionPolicy;
 }
 
-function describe(result: PruneResult): string {
-  const rows = result.versions.map((v) => [
-    v.versionId,
-    v.time.toISOString().replace('.000Z', 'Z'),
-    v.isDeleteMarker ? '-' : formatBytes(v.size),
-    v.action,
-    v.reasons.join(', '),
-  ]);
-  const { totals } = result;
-  const verb = result.dryRun ? 'would remove' : 'removed';
-  const summary = `${totals.versions} versions: keep ${totals.keep}, ${verb} ${result.dryRun ? totals.remove : result.deleted.length}, freeing ${formatBytes(totals.bytesFreed)}`;
-  return [
-    `${result.target}: policy ${result.policy}`,
-    ...columns(['VERSION ID', 'TIME', 'SIZE', 'ACTION', 'REASONS'], rows, { right: [2] }),
-    summary,
-    ...(result.dryRun && totals.remove > 0
-      ? ['Dry run: nothing was deleted. Run again with --yes to delete.']
-      : []),
-  ].join('\n');
+function pruneJson(result: PruneResult) {
+  const { plan } = result;
+  return {
+    target: result.target,
+    policy: plan.policy,
+    dryRun: result.dryRun,
+    snapshots: plan.items.map(({ snapshot, action, reasons }) => ({
+      ...snapshotJson(snapshot),
+      action,
+      reasons,
+    })),
+    totals: plan.totals,
+    needsForce: plan.needsForce,
+    warnings: plan.warnings,
+    deleted: result.deleted,
+    failures: result.failures,
+    failed: result.failed,
+    interrupted: result.interrupted,
+  };
 }
 
-function describeRuns(result: PruneRunsResult): string {
-  const rows = result.runs.map((run) => [
-    run.runId,
-    run.time.toISOString().replace('.000Z', 'Z'),
-    String(run.parts),
-    formatBytes(run.size),
-    run.complete ? 'complete' : 'INCOMPLETE',
-    run.action,
-    run.reasons.join(', '),
+/** The plan, the same for the dry run and --yes. */
+function describe(result: PruneResult): string[] {
+  const { plan } = result;
+  const kind = plan.items[0]?.snapshot.kind ?? 'version';
+  const rows = plan.items.map(({ snapshot, action, reasons }) => [
+    snapshot.id,
+    snapshot.time.toISOString(),
+    snapshot.state === 'deleted' ? '-' : formatBytes(snapshot.size),
+    stateText(snapshot),
+    action,
+    reasons.join(', '),
   ]);
-  const { totals } = result;
-  const verb = result.dryRun ? 'would remove' : 'removed';
+  const { totals } = plan;
   return [
-    `${result.target}: policy ${result.policy}`,
-    ...columns(['RUN ID', 'TIME', 'PARTS', 'SIZE', '', 'ACTION', 'REASONS'], rows, { right: [2, 3] }),
-    `${totals.runs} complete runs: keep ${totals.keep}, ${verb} ${totals.remove}` +
-      `${totals.incompleteRemoved ? ` and ${totals.incompleteRemoved} incomplete` : ''}, freeing ${formatBytes(totals.bytesFreed)}` +
-      (result.dryRun ? '' : ` (${result.deleted.length} object versions deleted)`),
-    ...(result.dryRun && totals.remove + totals.incompleteRemoved > 0
+    `${result.target}: policy ${plan.policy}`,
+    ...columns(
+      [`${SNAPSHOT_WORDS[kind].noun.toUpperCase()} ID`, 'TIME', 'SIZE', 'STATE', 'ACTION', 'REASONS'],
+      rows,
+      {
+        right: [2],
+      },
+    ),
+    `${totals.backups} backups: keep ${totals.keep}, remove ${totals.remove}` +
+      `${totals.otherRemoved ? ` and ${totals.otherRemoved} other (incomplete, broken, delete markers)` : ''}` +
+      `; ${totals.objectVersions} object versions, ${formatBytes(totals.bytesFreed)}` +
+      (plan.needsForce ? '; removes more than half: --yes needs --force' : ''),
+    ...(result.dryRun && totals.remove + totals.otherRemoved > 0
       ? ['Dry run: nothing was deleted. Run again with --yes to delete.']
       : []),
-  ].join('\n');
+  ];
+}
+
+function outcome(result: PruneResult): string {
+  const planned = result.plan.totals.objectVersions;
+  if (result.interrupted)
+    return `Interrupted: deleted ${result.deleted} of ${planned} object versions; run prune again to continue.`;
+  return `Deleted ${result.deleted} of ${planned} object versions${result.failures ? ` (${result.failures} failed)` : ''}.`;
 }

@@ -20,7 +20,6 @@ interface PushCliOptions {
   retryDelay: number;
   warnExpiry: number;
   json?: boolean;
-  quiet?: boolean;
 }
 
 export function registerPushCommand(program: Command): void {
@@ -42,7 +41,6 @@ export function registerPushCommand(program: Command): void {
     .addOption(durationOption('--retry-delay <DURATION>', 'first retry delay, doubled each time', '1s'))
     .addOption(durationOption('--warn-expiry <DURATION>', 'warn when the policy expires within this', '3d'))
     .option('--json', 'print the result as one JSON object on stdout')
-    .option('-q, --quiet', 'no progress and no summary (warnings and errors still go to stderr)')
     .addHelpText(
       'after',
       `
@@ -69,7 +67,7 @@ Examples:
       if (options.compress !== 'gzip' && options.compress !== 'none') {
         throw new SealdropError('USAGE', `--compress ${options.compress}: use gzip or none`);
       }
-      const progress = progressLine({ quiet: options.quiet || options.json });
+      const progress = progressLine({ off: options.json });
       try {
         const result = await interruptible((signal) =>
           push({
@@ -87,7 +85,7 @@ Examples:
             onWarning: warn,
             onProgress: ({ phase, bytes, totalBytes }) => progress.update(phase, bytes, totalBytes),
             onPart: (part) => {
-              if (options.quiet || options.json) return;
+              if (options.json) return;
               progress.done();
               say(`stored ${part.key} (${formatBytes(part.size)})`);
             },
@@ -99,7 +97,7 @@ Examples:
         );
         progress.done();
         if (options.json) printJson(result);
-        else if (!options.quiet) say(summary(result));
+        else say(summary(result));
       } finally {
         progress.done();
       }

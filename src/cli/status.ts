@@ -4,8 +4,8 @@ import type { StatusResult, TargetStatus } from '../admin/status.js';
 import { isSealdropError } from '../core/errors.js';
 import { HEALTH_EXIT } from '../core/health.js';
 import { formatBytes, formatDuration, parseDuration } from '../core/units.js';
-import { printData, printJson, reportError } from './output.js';
-import { resolveTargets, withTargets, type TargetsOptions } from './target.js';
+import { errorJson, printData, printJson, reportError } from './output.js';
+import { adminClient, resolveTargets, withTargets, type TargetsOptions } from './target.js';
 
 interface StatusCliOptions extends TargetsOptions {
   maxAge: string;
@@ -19,11 +19,14 @@ export function registerStatusCommand(program: Command): void {
     program
       .command('status')
       .description(
-        'are backups arriving? latest age and size, version count; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN',
+        'are backups arriving? latest age and size, counts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN',
       ),
   )
-    .option('--max-age <DURATION>', 'CRITICAL when the latest version is older', '26h')
-    .option('--warn-age <DURATION>', 'WARNING when the latest version is older (default: no warning stage)')
+    .option('--max-age <DURATION>', 'CRITICAL when the latest complete backup is older', '26h')
+    .option(
+      '--warn-age <DURATION>',
+      'WARNING when the latest complete backup is older (default: no warning stage)',
+    )
     .option(
       '--policy-warn <DURATION>',
       'WARNING when a --policy file expires within this (CRITICAL once expired)',
@@ -33,16 +36,16 @@ export function registerStatusCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Output is a monitoring plugin's: one line "SEALDROP STATE - summary" on stdout, then a line per key.
-That is the result of the check, so it goes to stdout like --json does.
-CRITICAL: latest older than --max-age, latest is a delete marker, or a policy file has expired.
-A prefix target counts complete runs only; an incomplete newest run is named (WARNING once it has
-stored nothing for an hour; CRITICAL when no run is complete).
-UNKNOWN: the key doesn't exist, S3 can't be reached or refuses, a policy file can't be read.
-With several keys the worst state wins (CRITICAL > UNKNOWN > WARNING > OK).
+Output is a monitoring plugin's: one line "SEALDROP STATE - summary" on stdout, then a line per target.
+Only complete backups count. CRITICAL: the latest is older than --max-age, the key's latest version is
+a delete marker, nothing complete at all, or a policy file has expired. WARNING: past --warn-age, a
+newer run that stored nothing for an hour, broken runs, a policy expiring within --policy-warn.
+UNKNOWN: nothing stored there, S3 can't be reached or refuses, an option or policy file can't be read.
+With several targets the worst state wins (CRITICAL > UNKNOWN > WARNING > OK).
+Durations: s, min, h, d, w (26h, 90min, 1d12h).
 
 Examples:
-  sealdrop status s3://acme-backups/db1/mysql.sql.gz.gpg s3://acme-backups/db2/pg.dump.gz.gpg
+  sealdrop status s3://acme-backups/db1/mysql.sql.gz.gpg s3://acme-backups/db2/
   sealdrop status --policy /etc/sealdrop/db1.json --policy /etc/sealdrop/db2.json --max-age 26h --warn-age 25h
   # Icinga 2 / Nagios: command_line = "sealdrop status --policy $policy$ --max-age 26h"`,
     )
@@ -54,13 +57,13 @@ Examples:
           warnAgeMs: options.warnAge === undefined ? null : parseDuration(options.warnAge, '--warn-age'),
           policyWarnMs: parseDuration(options.policyWarn, '--policy-warn'),
         };
+        const targets = await resolveTargets(urls, options);
         const { status } = await import('../admin/status.js');
-        result = await status(await resolveTargets(urls, options), thresholds);
+        result = await status(await adminClient(options, targets), targets, thresholds);
       } catch (error) {
         // A check that can't even start is UNKNOWN, not a usage error: monitors must not read it as CRITICAL.
         if (!isSealdropError(error)) throw error;
-        if (options.json)
-          printJson({ state: 'UNKNOWN', error: { code: error.code, message: error.message } });
+        if (options.json) printJson({ state: 'UNKNOWN', ...errorJson(error) });
         else printData(`SEALDROP UNKNOWN - ${error.message}`);
         reportError(error);
         process.exitCode = HEALTH_EXIT.UNKNOWN;
@@ -87,9 +90,9 @@ function pluginOutput(result: StatusResult): string {
 }
 
 function line(target: TargetStatus): string {
-  const unit = target.incompleteRuns === undefined ? 'version' : 'complete run';
-  const facts = target.latest
-    ? `latest ${target.latest.isDeleteMarker ? 'is a DELETE MARKER' : formatBytes(target.latest.size)} from ${formatDuration((target.ageSeconds ?? 0) * 1000)} ago, ${target.versions} ${unit}${target.versions === 1 ? '' : 's'}`
+  const { latest, counts } = target;
+  const facts = latest
+    ? `latest ${formatBytes(latest.size)} from ${formatDuration((target.ageSeconds ?? 0) * 1000)} ago, ${counts.backups} backup${counts.backups === 1 ? '' : 's'}`
     : '';
   return [target.target, [facts, ...target.reasons].filter(Boolean).join('; ')].join(': ');
 }

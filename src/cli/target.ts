@@ -1,35 +1,43 @@
-// TARGET for the admin's read-side commands: s3://BUCKET/KEY, or --policy FILE (its bucket and key).
+// TARGET for the admin's read-side commands: s3://BUCKET/KEY, s3://BUCKET/PREFIX/, or --policy FILE (its
+// bucket and key or prefix); and the S3 client they use.
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
-import type { S3ClientOptions } from '../admin/s3-client.js';
 import { SealdropError } from '../core/errors.js';
 import { loadPolicyFile } from '../core/policy-file.js';
 import { parseS3Url, type S3Location } from '../core/s3-url.js';
 import { collect } from './args.js';
+import { verboseLogger } from './output.js';
 
-export interface TargetOptions {
+export interface ConnectionOptions {
+  endpoint?: string;
+  region?: string;
+}
+
+export interface TargetOptions extends ConnectionOptions {
   policy?: string;
-  endpoint?: string;
-  region?: string;
 }
 
-export interface TargetsOptions {
+export interface TargetsOptions extends ConnectionOptions {
   policy?: string[];
-  endpoint?: string;
-  region?: string;
 }
 
-export interface Target extends S3ClientOptions {
+export interface Target {
   location: S3Location;
   /** Set when the target came from a policy file. */
   policyExpiresAt?: Date;
+  /** The region the policy was signed for, if it came from one. */
+  region?: string;
 }
 
 /** Adds [s3://BUCKET/KEY], --policy, --endpoint and --region to a command. */
 export function withTarget(command: Command): Command {
   return withConnection(
     command
-      .argument('[s3://BUCKET/KEY]', 'the backup key, or a prefix ending in / (runs)')
-      .option('--policy <FILE>', 'take bucket and key from this policy file instead'),
+      .argument('[s3://BUCKET/KEY]', 'the backup: one key, or a prefix ending in / (runs)')
+      .option(
+        '--policy <FILE>',
+        'take bucket and key (or prefix) from this policy file (else SEALDROP_POLICY)',
+      ),
   );
 }
 
@@ -37,25 +45,28 @@ export function withTarget(command: Command): Command {
 export function withTargets(command: Command): Command {
   return withConnection(
     command
-      .argument('[s3://BUCKET/KEY...]', 'the backup keys')
+      .argument('[s3://BUCKET/KEY...]', 'the backups: keys, or prefixes ending in /')
       .option('--policy <FILE>', 'take bucket and key from this policy file (repeatable)', collect),
   );
 }
 
-function withConnection(command: Command): Command {
+export function withConnection(command: Command): Command {
   return command
     .option('--endpoint <URL>', 'S3 endpoint (else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS)')
     .option('--region <REGION>', 'AWS region (else AWS_REGION)');
 }
 
 export async function resolveTarget(url: string | undefined, options: TargetOptions): Promise<Target> {
-  if ((url === undefined) === (options.policy === undefined)) {
+  const policy = options.policy ?? (url === undefined ? process.env.SEALDROP_POLICY || undefined : undefined);
+  if ((url === undefined) === (policy === undefined)) {
     throw new SealdropError(
       'USAGE',
-      'name the backup either as s3://BUCKET/KEY or with --policy FILE (one of them)',
+      url === undefined
+        ? 'name the backup as s3://BUCKET/KEY, s3://BUCKET/PREFIX/ or with --policy FILE'
+        : 'name the backup either as s3://BUCKET/KEY or with --policy FILE, not both',
     );
   }
-  return url !== undefined ? fromUrl(url, options) : fromPolicy(options.policy!, options);
+  return url !== undefined ? { location: parseS3Url(url) } : fromPolicy(policy!);
 }
 
 export async function resolveTargets(urls: string[], options: TargetsOptions): Promise<Target[]> {
@@ -67,22 +78,25 @@ export async function resolveTargets(urls: string[], options: TargetsOptions): P
     );
   }
   return [
-    ...urls.map((url) => fromUrl(url, options)),
-    ...(await Promise.all(policies.map((path) => fromPolicy(path, options)))),
+    ...urls.map((url) => ({ location: parseS3Url(url) })),
+    ...(await Promise.all(policies.map(fromPolicy))),
   ];
 }
 
-function fromUrl(url: string, options: S3ClientOptions): Target {
-  return { location: parseS3Url(url), endpoint: options.endpoint, region: options.region };
+async function fromPolicy(path: string): Promise<Target> {
+  const { summary } = await loadPolicyFile(path);
+  return { location: summary.location, policyExpiresAt: summary.expiresAt, region: summary.region };
 }
 
-async function fromPolicy(path: string, options: S3ClientOptions): Promise<Target> {
-  const { summary } = await loadPolicyFile(path);
-  // The policy was signed for the bucket's region: a better default than AWS_REGION.
-  return {
-    location: summary.location,
-    policyExpiresAt: summary.expiresAt,
+/** The admin's S3 client. A policy's region is a better default than AWS_REGION: it was signed for it. */
+export async function adminClient(
+  options: ConnectionOptions,
+  targets: readonly Target[] = [],
+): Promise<S3Client> {
+  const { createS3Client } = await import('../admin/s3-client.js');
+  return createS3Client({
     endpoint: options.endpoint,
-    region: options.region ?? summary.region,
-  };
+    region: options.region ?? targets.find((t) => t.region)?.region,
+    log: verboseLogger(),
+  });
 }

@@ -1,91 +1,79 @@
-// sealdrop verify TARGET --identity KEY.asc [--version-id ID | --at TIME | --all]
+// sealdrop verify TARGET --identity KEY.asc [--version-id ID | --run ID | --at TIME | --all]
 import type { Command } from 'commander';
-import type { VersionCheck } from '../admin/verify.js';
-import { EXIT, SealdropError } from '../core/errors.js';
+import type { SnapshotCheck } from '../admin/verify.js';
+import { EXIT } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
-import { collect } from './args.js';
-import { printJson, say } from './output.js';
-import { readPassphrase } from './passphrase.js';
+import {
+  chosen,
+  keys,
+  withChoice,
+  withIdentity,
+  type ChoiceOptions,
+  type IdentityOptions,
+} from './choose.js';
+import { isQuiet, printData, printJson, say, warn } from './output.js';
 import { progressLine } from './progress.js';
 import { interruptible } from './signals.js';
-import { checkRunOptions, versionSelector } from './restore.js';
-import { resolveTarget, withTarget, type TargetOptions } from './target.js';
+import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
 
-interface VerifyCliOptions extends TargetOptions {
-  identity?: string[];
-  versionId?: string;
-  run?: string;
-  at?: string;
-  all?: boolean;
-  passphraseFile?: string;
+interface VerifyCliOptions extends TargetOptions, ChoiceOptions, IdentityOptions {
   json?: boolean;
-  quiet?: boolean;
 }
 
 export function registerVerifyCommand(program: Command): void {
-  withTarget(
-    program
-      .command('verify')
-      .description('download, decrypt and decompress versions to nowhere: is the backup restorable?'),
+  withIdentity(
+    withChoice(
+      withTarget(
+        program
+          .command('verify')
+          .description('download, decrypt and decompress backups to nowhere: are they restorable?'),
+      ),
+      { all: true },
+    ),
   )
-    .option('--identity <KEY.asc>', 'private key to decrypt with (repeatable)', collect)
-    .option('--version-id <ID>', 'this version; default the latest')
-    .option('--run <ID>', 'prefix targets: this run; default the latest complete run')
-    .option('--at <TIME>', 'the newest version (or complete run) at or before TIME (as in restore)')
-    .option('--all', 'every version that is not a delete marker (prefix: every complete run), newest first')
-    .option(
-      '--passphrase-file <FILE>',
-      'passphrase of the identity (else SEALDROP_PASSPHRASE, else a prompt)',
-    )
-    .option('--json', 'print the results as JSON on stdout')
-    .option('-q, --quiet', 'no progress; only failures are printed')
+    .option('--json', 'print the results as one JSON document on stdout')
     .addHelpText(
       'after',
       `
 Checks everything a restore depends on: the download, the OpenPGP integrity check (MDC), the gzip CRC
-and length; for a run (prefix target) also every part's size and SHA-256 against the manifest, missing
-parts, and parts written over after the run. A failure says which: tampering (MDC) or a backup that was bad when made (gzip).
-Exit status: 0 all verified, 1 some version failed, 2 bad usage, key or passphrase, 3 integrity failure.
+and length; for a run also every part's size and SHA-256 against the manifest. A failure says which:
+tampering (MDC) or a backup that was bad when made (gzip). Objects of a run written over (or hidden by
+a delete marker) after the run are warnings: verify reads the originals, as restore does.
+One line per backup on stdout (OK or FAILED); -q prints only the failures.
+Exit status: 0 all verified, 1 some failed, 2 bad usage, key or passphrase, 3 integrity failure.
 
 Examples:
   sealdrop verify s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc
   sealdrop verify --policy db1.policy.json --identity admin.key.asc --all --json
-  sealdrop verify s3://acme-backups/db1/ --identity admin.key.asc    # the latest complete run, part by part`,
+  sealdrop verify s3://acme-backups/db1/ --identity admin.key.asc --all -q || mail -s "bad backup" ops@example.com`,
     )
     .action(async (url: string | undefined, options: VerifyCliOptions) => {
-      if (
-        options.all &&
-        (options.versionId !== undefined || options.at !== undefined || options.run !== undefined)
-      ) {
-        throw new SealdropError('USAGE', 'give --all, --version-id, --run or --at, not several');
-      }
-      const selector = options.all ? ({ kind: 'all' } as const) : versionSelector(options);
       const target = await resolveTarget(url, options);
-      checkRunOptions(target.location.isPrefix, options);
+      const selector = chosen(options, target.location);
       const { verify } = await import('../admin/verify.js');
-      const progress = progressLine({ quiet: options.quiet || options.json });
+      const client = await adminClient(options, [target]);
+      const progress = progressLine({ off: options.json });
       try {
         const result = await interruptible((signal) =>
-          verify({
-            ...target,
+          verify(client, target.location, {
+            ...keys(options, progress),
             selector,
-            identityPaths: options.identity ?? [],
-            askPassphrase: () => {
-              progress.done();
-              return readPassphrase(options);
-            },
             signal,
-            onStart: (version) => progress.update(`verify ${version.versionId}`, 0, version.size),
+            onStart: (snapshot) => progress.update(`verify ${snapshot.id}`, 0, snapshot.size),
             onProgress: (bytes, total) => progress.update('verify', bytes, total),
+            onNote: (message) => {
+              progress.done();
+              warn(message);
+            },
             onChecked: (check) => {
               progress.done();
-              if (!options.json && (!options.quiet || !check.ok)) say(describe(check));
+              if (!options.json && (!isQuiet() || !check.ok)) printData(describe(check));
             },
           }),
         );
         progress.done();
         if (options.json) printJson(result);
-        else if (!options.quiet)
+        else
           say(
             `${result.checks.length - result.failed} of ${result.checks.length} verified${result.failed ? `, ${result.failed} FAILED` : ''}.`,
           );
@@ -97,8 +85,10 @@ Examples:
     });
 }
 
-function describe(check: VersionCheck): string {
-  const when = check.lastModified.replace('.000Z', 'Z');
-  if (!check.ok) return `FAILED  ${check.versionId}  ${when}  ${check.problem}\n  hint: ${check.hint}`;
-  return `OK      ${check.versionId}  ${when}  ${formatBytes(check.encryptedBytes)} stored, ${formatBytes(check.plainBytes)} ${check.compression === 'gzip' ? 'gunzipped' : 'raw'}, ${check.seconds.toFixed(1)} s`;
+function describe(check: SnapshotCheck): string {
+  const { snapshot } = check;
+  const id = snapshot.runId ?? snapshot.versionId;
+  if (!check.ok) return `FAILED  ${id}  ${snapshot.time}  ${check.problem}\n  hint: ${check.hint}`;
+  const warnings = check.warnings.map((w) => `\n  warning: ${w}`).join('');
+  return `OK      ${id}  ${snapshot.time}  ${formatBytes(check.encryptedBytes)} stored, ${formatBytes(check.plainBytes)} ${check.compression === 'gzip' ? 'gunzipped' : 'raw'}, ${check.seconds.toFixed(1)} s${warnings}`;
 }

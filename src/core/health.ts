@@ -1,6 +1,8 @@
-// Is a backup still arriving? One verdict per key in the monitoring-plugin convention (Nagios, Icinga).
+// Is a backup still arriving? One verdict per backup set in the monitoring-plugin convention (Nagios,
+// Icinga). Only complete snapshots count as backups; the rest is reported, never counted.
+import { STALLED_MS } from './prune-plan.js';
+import { describeSkipped, type Snapshot } from './snapshot.js';
 import { formatDuration as format } from './units.js';
-import type { ObjectVersion } from './versions.js';
 
 export type HealthState = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
 
@@ -11,9 +13,9 @@ export const HEALTH_EXIT: Record<HealthState, number> = { OK: 0, WARNING: 1, CRI
 const SEVERITY: Record<HealthState, number> = { OK: 0, WARNING: 1, UNKNOWN: 2, CRITICAL: 3 };
 
 export interface HealthThresholds {
-  /** CRITICAL when the latest version is older. */
+  /** CRITICAL when the latest backup is older. */
   maxAgeMs: number;
-  /** WARNING when the latest version is older; null: no warning stage. */
+  /** WARNING when the latest backup is older; null: no warning stage. */
   warnAgeMs: number | null;
   /** WARNING when the policy file expires within this (policy targets only). */
   policyWarnMs: number;
@@ -21,45 +23,74 @@ export interface HealthThresholds {
 
 export interface HealthInput {
   /** Newest first, as listed. */
-  versions: readonly ObjectVersion[];
+  snapshots: readonly Snapshot[];
+  /** Objects under a prefix that belong to no run. */
+  strays?: number;
   /** The expiry of the policy file the target came from, if it came from one. */
   policyExpiresAt?: Date;
 }
 
 export interface Health {
   state: HealthState;
-  /** Why, in a few words: "latest is 27h 3m old (max 26h)". */
+  /** Why, in a few words: "latest is 27h 3min old (max 26h)". */
   reasons: string[];
-  latest: ObjectVersion | null;
+  /** The newest complete snapshot. */
+  latest: Snapshot | null;
   ageMs: number | null;
-  /** Restorable versions (delete markers not counted). */
-  versionCount: number;
-  deleteMarkerCount: number;
+  counts: { backups: number; incomplete: number; broken: number; deleteMarkers: number; strays: number };
 }
 
 export function assessHealth(input: HealthInput, thresholds: HealthThresholds, now = new Date()): Health {
-  const latest = input.versions[0] ?? null;
-  const versionCount = input.versions.filter((version) => !version.isDeleteMarker).length;
-  const base = { latest, versionCount, deleteMarkerCount: input.versions.length - versionCount };
-  if (!latest)
-    return { ...base, state: 'UNKNOWN', reasons: ['no such key (no versions at all)'], ageMs: null };
-
-  const ageMs = now.getTime() - latest.lastModified.getTime();
+  const counts = { backups: 0, incomplete: 0, broken: 0, deleteMarkers: 0, strays: input.strays ?? 0 };
+  let latest: Snapshot | null = null;
+  const newer: Snapshot[] = [];
+  for (const snapshot of input.snapshots) {
+    if (snapshot.state === 'complete') counts.backups++;
+    else if (snapshot.state === 'deleted') counts.deleteMarkers++;
+    else counts[snapshot.state]++;
+    if (snapshot.state === 'complete') latest ??= snapshot;
+    else if (!latest) newer.push(snapshot);
+  }
   const verdicts: { state: HealthState; reason: string }[] = [];
-  if (latest.isDeleteMarker)
+  const newest = input.snapshots[0];
+  if (!newest) verdicts.push({ state: 'UNKNOWN', reason: 'no such key (no backups at all)' });
+  else if (newest.state === 'deleted')
     verdicts.push({
       state: 'CRITICAL',
-      reason: `the latest version is a delete marker (deleted ${format(ageMs)} ago)`,
+      reason: `the latest version is a delete marker (deleted ${format(now.getTime() - newest.time.getTime())} ago)`,
     });
-  else if (ageMs > thresholds.maxAgeMs)
+  else if (!latest) verdicts.push({ state: 'CRITICAL', reason: 'no complete backup at all' });
+  const ageMs = latest ? now.getTime() - latest.time.getTime() : null;
+  if (ageMs !== null && newest?.state !== 'deleted') {
+    if (ageMs > thresholds.maxAgeMs)
+      verdicts.push({
+        state: 'CRITICAL',
+        reason: `latest is ${format(ageMs)} old (max ${format(thresholds.maxAgeMs)})`,
+      });
+    else if (thresholds.warnAgeMs !== null && ageMs > thresholds.warnAgeMs)
+      verdicts.push({
+        state: 'WARNING',
+        reason: `latest is ${format(ageMs)} old (warn at ${format(thresholds.warnAgeMs)})`,
+      });
+  }
+  const pending = newer.filter((s) => s.state === 'incomplete');
+  if (pending.length > 0) {
+    // A push in progress is incomplete too; one that stored nothing for an hour has failed.
+    const stalled = now.getTime() - pending[0]!.time.getTime() > STALLED_MS;
     verdicts.push({
-      state: 'CRITICAL',
-      reason: `latest is ${format(ageMs)} old (max ${format(thresholds.maxAgeMs)})`,
+      state: stalled ? 'WARNING' : 'OK',
+      reason: `newer than it: ${describeSkipped(pending)}${stalled ? '' : ', maybe still running'}`,
     });
-  else if (thresholds.warnAgeMs !== null && ageMs > thresholds.warnAgeMs)
+  }
+  if (counts.broken > 0)
     verdicts.push({
       state: 'WARNING',
-      reason: `latest is ${format(ageMs)} old (warn at ${format(thresholds.warnAgeMs)})`,
+      reason: describeSkipped(input.snapshots.filter((s) => s.state === 'broken')),
+    });
+  if (counts.strays > 0)
+    verdicts.push({
+      state: 'OK',
+      reason: `${counts.strays} other object(s) under the prefix belong to no run`,
     });
   if (input.policyExpiresAt) {
     const leftMs = input.policyExpiresAt.getTime() - now.getTime();
@@ -72,10 +103,11 @@ export function assessHealth(input: HealthInput, thresholds: HealthThresholds, n
       verdicts.push({ state: 'WARNING', reason: `the policy file expires in ${format(leftMs)}` });
   }
   return {
-    ...base,
-    ageMs,
     state: worstState(verdicts.map(({ state }) => state)),
     reasons: verdicts.map(({ reason }) => reason),
+    latest,
+    ageMs,
+    counts,
   };
 }
 

@@ -303,45 +303,59 @@ function resolveZone(timeZone: string | undefined): Zone {
       },
     );
   }
+  const exact = (ms: number): number => {
+    let year = 0;
+    let month = 1;
+    let day = 1;
+    let hour = 0;
+    let minute = 0;
+    let second = 0;
+    let beforeCommonEra = false;
+    for (const part of format.formatToParts(new Date(ms))) {
+      switch (part.type) {
+        case 'year':
+          year = Number(part.value);
+          break;
+        case 'month':
+          month = Number(part.value);
+          break;
+        case 'day':
+          day = Number(part.value);
+          break;
+        case 'hour':
+          hour = Number(part.value) % 24;
+          break;
+        case 'minute':
+          minute = Number(part.value);
+          break;
+        case 'second':
+          second = Number(part.value);
+          break;
+        case 'era':
+          beforeCommonEra = part.value.startsWith('B');
+          break;
+        default:
+          break;
+      }
+    }
+    if (beforeCommonEra) year = 1 - year;
+    const wall = wallToMs(year, month - 1, day, hour, minute, second, 0);
+    return wall - (ms - mod(ms, 1000));
+  };
+  // Intl is slow (a million items: 10 s). Offsets change a few times a year, so each UTC hour is looked
+  // up at its two ends: equal, and the whole hour has that offset; else each instant in it is exact.
+  const hours = new Map<number, number>();
   const zone: Zone = {
     offsetAt(ms: number): number {
-      let year = 0;
-      let month = 1;
-      let day = 1;
-      let hour = 0;
-      let minute = 0;
-      let second = 0;
-      let beforeCommonEra = false;
-      for (const part of format.formatToParts(new Date(ms))) {
-        switch (part.type) {
-          case 'year':
-            year = Number(part.value);
-            break;
-          case 'month':
-            month = Number(part.value);
-            break;
-          case 'day':
-            day = Number(part.value);
-            break;
-          case 'hour':
-            hour = Number(part.value) % 24;
-            break;
-          case 'minute':
-            minute = Number(part.value);
-            break;
-          case 'second':
-            second = Number(part.value);
-            break;
-          case 'era':
-            beforeCommonEra = part.value.startsWith('B');
-            break;
-          default:
-            break;
-        }
+      const hour = Math.floor(ms / HOUR_MS);
+      let offset = hours.get(hour);
+      if (offset === undefined) {
+        const start = exact(hour * HOUR_MS);
+        offset = start === exact(hour * HOUR_MS + HOUR_MS - 1) ? start : Number.NaN;
+        if (hours.size > 100_000) hours.clear();
+        hours.set(hour, offset);
       }
-      if (beforeCommonEra) year = 1 - year;
-      const wall = wallToMs(year, month - 1, day, hour, minute, second, 0);
-      return wall - (ms - mod(ms, 1000));
+      return Number.isNaN(offset) ? exact(ms) : offset;
     },
   };
   zoneCache.set(name, zone);

@@ -1,12 +1,16 @@
 // Multi-object runs under a prefix policy: PREFIX<run-id>/part-000001 … then PREFIX<run-id>/manifest.json.
-// Pure: run ids, key names, the manifest format, and grouping a bucket listing into runs.
+// Pure: run ids, key names, the manifest format, grouping a listing into runs and judging each run.
+// Everything under a prefix may have been written by an attacker: counts, sizes and texts are bounded.
 import { SealdropError } from './errors.js';
+import { quoteBounded, type ListedVersion, type Snapshot } from './snapshot.js';
 
 /** Bumped only with an incompatible change of the manifest. */
 export const MANIFEST_FORMAT = 1;
 export const MANIFEST_NAME = 'manifest.json';
-/** part-000001 … part-999999: fixed width, so the keys sort in part order (and `cat part-*` works). */
-export const MAX_PARTS = 999_999;
+/** part-000001 … part-100000: fixed width, so the keys sort in part order (and `cat part-*` works). */
+export const MAX_PARTS = 100_000;
+/** Manifests are read up to this size; one listing MAX_PARTS parts takes about 13 MB. */
+export const MANIFEST_MAX_BYTES = 16 * 1024 ** 2;
 
 const RUN_ID = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z-([0-9a-f]{6})$/;
 const PART_NAME = /^part-(\d{6})$/;
@@ -66,28 +70,27 @@ export interface Manifest {
   seconds: number;
 }
 
-/** Parses and checks a manifest against the run it was found in; `source` names it in messages. */
-export function parseManifest(
-  text: string,
-  expected: { prefix: string; runId: string },
-  source: string,
-): Manifest {
+/**
+ * Parses and checks a manifest against the run it was found in. Throws INTEGRITY with a short message
+ * ("the manifest is not valid (…)"): whatever the manifest holds, the message stays bounded.
+ */
+export function parseManifest(text: string, expected: { prefix: string; runId: string }): Manifest {
   const bad = (problem: string) =>
-    new SealdropError('INTEGRITY', `${source}: the manifest is not valid (${problem})`, {
+    new SealdropError('INTEGRITY', `the manifest is not valid (${problem})`, {
       hint: 'The run cannot be trusted as a whole: restore another run (sealdrop versions lists them).',
     });
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw bad(`not JSON: ${(error as Error).message}`);
+    throw bad(`not JSON: ${(error as Error).message.slice(0, 100)}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('not a JSON object');
   const m = raw as Record<string, unknown>;
   if (m.sealdropRun !== MANIFEST_FORMAT)
-    throw bad(`format ${JSON.stringify(m.sealdropRun)}; this sealdrop reads format ${MANIFEST_FORMAT}`);
-  if (m.runId !== expected.runId) throw bad(`it names run ${JSON.stringify(m.runId)}`);
-  if (m.prefix !== expected.prefix) throw bad(`it names prefix ${JSON.stringify(m.prefix)}`);
+    throw bad(`format ${quoteBounded(m.sealdropRun)}; this sealdrop reads format ${MANIFEST_FORMAT}`);
+  if (m.runId !== expected.runId) throw bad(`it names run ${quoteBounded(m.runId)}`);
+  if (m.prefix !== expected.prefix) throw bad(`it names prefix ${quoteBounded(m.prefix)}`);
   if (m.compression !== 'gzip' && m.compression !== 'none') throw bad('unknown compression');
   for (const field of ['totalBytes', 'bytesIn', 'partSize', 'seconds'] as const) {
     if (typeof m[field] !== 'number' || !((m[field] as number) >= 0)) throw bad(`"${field}" is not a number`);
@@ -97,192 +100,273 @@ export function parseManifest(
   }
   if (!/^[0-9a-f]{64}$/.test(m.sha256 as string)) throw bad('"sha256" is not a SHA-256');
   if (!Array.isArray(m.parts) || m.parts.length === 0) throw bad('no parts');
-  if (m.parts.length > MAX_PARTS) throw bad('too many parts');
+  if (m.parts.length > MAX_PARTS) throw bad(`${m.parts.length} parts, over the limit of ${MAX_PARTS}`);
   let total = 0;
-  const parts = m.parts.map((part: unknown, i): ManifestPart => {
+  const parts: ManifestPart[] = [];
+  for (const [i, part] of (m.parts as unknown[]).entries()) {
     const p = (typeof part === 'object' && part !== null ? part : {}) as Record<string, unknown>;
     const key = runKey(expected.prefix, expected.runId, partName(i + 1));
-    if (p.key !== key) throw bad(`part ${i + 1} is ${JSON.stringify(p.key)}, expected ${key}`);
+    if (p.key !== key) throw bad(`part ${i + 1} is ${quoteBounded(p.key)}, expected ${key}`);
     if (typeof p.size !== 'number' || !Number.isSafeInteger(p.size) || p.size < 1)
       throw bad(`part ${i + 1} has no valid size`);
     if (typeof p.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(p.sha256))
       throw bad(`part ${i + 1} has no valid sha256`);
     total += p.size;
-    return { key, size: p.size, sha256: p.sha256 };
-  });
-  if (total !== m.totalBytes) throw bad(`the parts add up to ${total} bytes, not ${String(m.totalBytes)}`);
+    parts.push({ key, size: p.size, sha256: p.sha256 });
+  }
+  if (total !== m.totalBytes)
+    throw bad(`the parts add up to ${total} bytes, not ${quoteBounded(m.totalBytes)}`);
   return { ...(m as unknown as Manifest), parts };
 }
 
-/** One stored version of an object under the prefix, as listed. */
-export interface ListedVersion {
-  key: string;
+/** The version of a run's object that counts: the oldest real one, written during the run. */
+export interface RunObjectVersion {
   versionId: string;
-  lastModified: Date;
   size: number;
-  etag: string | null;
-  isDeleteMarker: boolean;
-}
-
-/** One object of a run and the version of it that counts. */
-export interface RunObject {
-  key: string;
-  /**
-   * The oldest real version: the one written during the run. With versioning, later writes (a
-   * compromised server re-uploading a part) add versions but cannot change this one.
-   */
-  original: ListedVersion | null;
-  /** Later versions whose content differs (ETag or size) from the original: someone wrote over it. */
-  overwrites: ListedVersion[];
-  /** Every version and delete marker, newest first: what pruning the run deletes. */
-  all: ListedVersion[];
-}
-
-export interface Run {
-  runId: string;
-  /**
-   * When the run ended by the S3 server's clock (the manifest's original version, or the newest part
-   * of an incomplete run). The server sets it, so a server can't backdate a run.
-   */
   time: Date;
-  complete: boolean;
-  manifest: RunObject | null;
-  /** In part order; gaps are possible (then it is damaged). */
-  parts: (RunObject & { number: number })[];
-  /** Bytes of the original versions of the parts. */
-  size: number;
 }
 
-export interface RunListing {
-  /** Newest first. */
-  runs: Run[];
-  /** Keys under the prefix that are not part of any run (not counted, never deleted). */
-  strays: string[];
+/** A run as the listing shows it; O(parts) memory, whatever else sits under the prefix. */
+export interface ListedRun {
+  runId: string;
+  /** The manifest's original version; null: no manifest (yet). */
+  manifest: RunObjectVersion | null;
+  /**
+   * Each part's original version, by part number. With versioning, later writes (a compromised server
+   * re-uploading a part) add versions but cannot change this one, which is what restore reads.
+   */
+  parts: Map<number, RunObjectVersion>;
+  /** Objects with later versions of other content (ETag or size): someone wrote over them. */
+  overwritten: Tally;
+  /** Objects whose newest entry is a delete marker: stock tools (aws s3 cp --recursive) skip them. */
+  hidden: Tally;
+  /** Every version and delete marker of every object of the run, and their bytes: what removing it deletes. */
+  objectVersions: number;
+  storedBytes: number;
 }
 
-/** Groups a listing of everything under `prefix` into runs, newest first. */
-export function groupRuns(prefix: string, listed: readonly ListedVersion[]): RunListing {
-  const byKey = new Map<string, ListedVersion[]>();
-  for (const version of listed) {
-    if (!version.key.startsWith(prefix)) continue;
-    const versions = byKey.get(version.key) ?? [];
-    versions.push(version);
-    byKey.set(version.key, versions);
-  }
-  const runs = new Map<string, { manifest: RunObject | null; parts: (RunObject & { number: number })[] }>();
-  const strays: string[] = [];
-  for (const [key, versions] of byKey) {
-    const [runId, name, ...more] = key.slice(prefix.length).split('/');
-    const partMatch = PART_NAME.exec(name ?? '');
-    if (!runId || runIdTime(runId) === null || more.length > 0 || (name !== MANIFEST_NAME && !partMatch)) {
-      strays.push(key);
-      continue;
-    }
-    const run = runs.get(runId) ?? { manifest: null, parts: [] };
-    runs.set(runId, run);
-    const object = toRunObject(key, versions);
-    if (name === MANIFEST_NAME) run.manifest = object;
-    else run.parts.push({ ...object, number: Number(partMatch![1]) });
-  }
-  const result: Run[] = [];
-  for (const [runId, { manifest, parts }] of runs) {
-    parts.sort((a, b) => a.number - b.number);
-    const complete = manifest?.original != null;
-    const partTimes = parts.flatMap((p) => (p.original ? [p.original.lastModified.getTime()] : []));
-    const time = complete
-      ? manifest!.original!.lastModified
-      : new Date(partTimes.length ? Math.max(...partTimes) : runIdTime(runId)!.getTime());
-    const size = parts.reduce((sum, p) => sum + (p.original?.size ?? 0), 0);
-    result.push({ runId, time, complete, manifest, parts, size });
-  }
-  // Newest first by server time; the run id (agent time, then random) breaks ties.
-  result.sort((a, b) => b.time.getTime() - a.time.getTime() || (a.runId < b.runId ? 1 : -1));
-  return { runs: result, strays: strays.sort() };
+/** A count, and the first few names counted. */
+export interface Tally {
+  count: number;
+  names: string[];
 }
 
-function toRunObject(key: string, versions: ListedVersion[]): RunObject {
-  const all = [...versions].sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime());
-  const real = all.filter((v) => !v.isDeleteMarker);
-  const original = real[real.length - 1] ?? null;
-  const overwrites = original
-    ? real.filter((v) => v !== original && (v.size !== original.size || v.etag !== original.etag))
-    : [];
-  return { key, original, overwrites, all };
+function tally(t: Tally, name: string): void {
+  if (t.count++ < 3) t.names.push(name);
 }
 
-export type RunSelector = { kind: 'latest' } | { kind: 'id'; runId: string } | { kind: 'at'; at: Date };
+export interface Strays {
+  /** Keys under the prefix that belong to no run (never counted, deleted only when asked). */
+  count: number;
+  /** The first few of them, for messages. */
+  sample: string[];
+}
+
+/** What a key under the prefix is: an object of a run, or a stray. */
+export function runObjectOf(prefix: string, key: string): { runId: string; part: number | null } | null {
+  if (!key.startsWith(prefix)) return null;
+  const rest = key.slice(prefix.length);
+  const slash = rest.indexOf('/');
+  const runId = rest.slice(0, slash);
+  const name = rest.slice(slash + 1);
+  if (slash < 0 || runIdTime(runId) === null) return null;
+  if (name === MANIFEST_NAME) return { runId, part: null };
+  const match = PART_NAME.exec(name);
+  const number = match ? Number(match[1]) : 0;
+  return number >= 1 && number <= MAX_PARTS ? { runId, part: number } : null;
+}
+
+const STRAY_SAMPLE = 5;
+/** Distinct contents tracked per key to tell overwrites apart; more count as "other". */
+const MAX_SIGNATURES = 16;
+
+/** One key's versions as they stream past, newest first (S3's order). */
+interface KeyHistory {
+  key: string;
+  newestIsMarker: boolean;
+  /** The oldest real version so far (the last one seen). */
+  original: (RunObjectVersion & { signature: string }) | null;
+  signatures: Map<string, number>;
+  realVersions: number;
+  entries: number;
+  bytes: number;
+}
 
 /**
- * The run a restore means: the newest complete one, one by id, or the newest complete at or before a
- * time. An incomplete run is never chosen silently: asked for by id, it is refused with a reason.
+ * Groups a listing of everything under `prefix` into runs. Feed it entries in S3's order (by key, each
+ * key's versions newest first): it keeps one key's history at a time, a count of the strays and, per
+ * run, only the original version of each object.
  */
-export function chooseRun(listing: RunListing, selector: RunSelector, label: string): Run {
-  const complete = listing.runs.filter((run) => run.complete);
-  const latestHint = complete[0]
-    ? `The latest complete run is ${complete[0].runId} (--run ${complete[0].runId}).`
-    : 'There is no complete run: push again.';
-  if (selector.kind === 'id') {
-    const run = listing.runs.find((r) => r.runId === selector.runId);
-    if (!run)
-      throw new SealdropError('NOT_FOUND', `${label} has no run ${selector.runId}`, {
-        hint: 'List the runs with `sealdrop versions`.',
-      });
-    if (!run.complete) throw incomplete(run, label, latestHint);
-    return run;
+export class RunGrouper {
+  readonly #prefix: string;
+  readonly #runs = new Map<string, ListedRun>();
+  readonly #strays: Strays = { count: 0, sample: [] };
+  #key: KeyHistory | null = null;
+
+  constructor(prefix: string) {
+    this.#prefix = prefix;
   }
-  if (listing.runs.length === 0)
-    throw new SealdropError('NOT_FOUND', `${label} has no runs at all`, {
-      hint: 'Check the bucket and prefix (sealdrop versions s3://BUCKET/PREFIX/).',
-    });
-  if (complete.length === 0) throw incomplete(listing.runs[0]!, label, latestHint);
-  if (selector.kind === 'latest') return complete[0]!;
-  const chosen = complete.find((run) => run.time.getTime() <= selector.at.getTime());
-  if (!chosen) {
-    throw new SealdropError(
-      'NOT_FOUND',
-      `${label} has no complete run at or before ${selector.at.toISOString()}; the oldest is from ${complete[complete.length - 1]!.time.toISOString()}`,
-      { hint: 'Pick a later --at, or list the runs with `sealdrop versions`.' },
+
+  add(entry: ListedVersion): void {
+    if (this.#key?.key !== entry.key) {
+      this.#endKey();
+      this.#key = {
+        key: entry.key,
+        newestIsMarker: entry.isDeleteMarker,
+        original: null,
+        signatures: new Map(),
+        realVersions: 0,
+        entries: 0,
+        bytes: 0,
+      };
+    }
+    const history = this.#key;
+    history.entries++;
+    history.bytes += entry.size;
+    if (entry.isDeleteMarker) return;
+    const signature = `${entry.size}:${entry.etag ?? ''}`;
+    history.realVersions++;
+    if (history.signatures.has(signature) || history.signatures.size < MAX_SIGNATURES)
+      history.signatures.set(signature, (history.signatures.get(signature) ?? 0) + 1);
+    history.original = {
+      versionId: entry.versionId,
+      size: entry.size,
+      time: entry.lastModified,
+      signature,
+    };
+  }
+
+  /** The runs (in no particular order) and the strays. */
+  finish(): { runs: ListedRun[]; strays: Strays } {
+    this.#endKey();
+    return { runs: [...this.#runs.values()], strays: this.#strays };
+  }
+
+  #endKey(): void {
+    const history = this.#key;
+    this.#key = null;
+    if (!history) return;
+    const object = runObjectOf(this.#prefix, history.key);
+    if (!object) {
+      this.#strays.count++;
+      if (this.#strays.sample.length < STRAY_SAMPLE) this.#strays.sample.push(history.key.slice(0, 200));
+      return;
+    }
+    let run = this.#runs.get(object.runId);
+    if (!run) {
+      run = {
+        runId: object.runId,
+        manifest: null,
+        parts: new Map(),
+        overwritten: { count: 0, names: [] },
+        hidden: { count: 0, names: [] },
+        objectVersions: 0,
+        storedBytes: 0,
+      };
+      this.#runs.set(object.runId, run);
+    }
+    run.objectVersions += history.entries;
+    run.storedBytes += history.bytes;
+    const name = baseName(history.key);
+    if (history.newestIsMarker) tally(run.hidden, name);
+    const { original } = history;
+    if (!original) return;
+    if (history.realVersions > (history.signatures.get(original.signature) ?? 0))
+      tally(run.overwritten, name);
+    const version = { versionId: original.versionId, size: original.size, time: original.time };
+    if (object.part === null) run.manifest = version;
+    else run.parts.set(object.part, version);
+  }
+}
+
+/** What the listing alone says of a run: incomplete or broken, or null when its manifest must be read. */
+export function listingVerdict(run: ListedRun): { state: 'incomplete' | 'broken'; notes: string[] } | null {
+  if (!run.manifest)
+    return {
+      state: 'incomplete',
+      notes: [
+        `no manifest: ${plural(run.parts.size, 'part')} stored, the push did not finish (or is still running)`,
+      ],
+    };
+  if (run.manifest.size > MANIFEST_MAX_BYTES)
+    return {
+      state: 'broken',
+      notes: [`the manifest is ${run.manifest.size} bytes, over the limit of ${MANIFEST_MAX_BYTES}`],
+    };
+  if (run.parts.size === 0) return { state: 'broken', notes: ['it has a manifest but no parts'] };
+  return null;
+}
+
+/** A valid manifest against the listing: each part stored, in its original version, at the size named. */
+export function manifestProblems(run: ListedRun, manifest: Manifest): string[] {
+  const problems: string[] = [];
+  let count = 0;
+  for (const [i, part] of manifest.parts.entries()) {
+    const stored = run.parts.get(i + 1);
+    const problem = !stored
+      ? `${partName(i + 1)} is missing`
+      : stored.size !== part.size
+        ? `${partName(i + 1)} is ${stored.size} bytes, the manifest says ${part.size}`
+        : null;
+    if (problem === null) continue;
+    if (++count <= 3) problems.push(problem);
+  }
+  if (count > 3) problems.push(`and ${count - 3} more parts missing or of the wrong size`);
+  return problems;
+}
+
+/** The run as a snapshot, once judged: by the listing, or by its manifest (`manifest`: its total). */
+export function runSnapshot(
+  run: ListedRun,
+  verdict: { state: 'incomplete' | 'broken'; notes: string[] } | { state: 'complete'; manifest: Manifest },
+): Snapshot {
+  let newestPart = 0;
+  let partBytes = 0;
+  for (const part of run.parts.values()) {
+    newestPart = Math.max(newestPart, part.time.getTime());
+    partBytes += part.size;
+  }
+  const time = run.manifest?.time ?? new Date(newestPart || runIdTime(run.runId)!.getTime());
+  const notes = verdict.state === 'complete' ? completeNotes(run, verdict.manifest) : verdict.notes;
+  return {
+    kind: 'run',
+    id: run.runId,
+    time,
+    size: verdict.state === 'complete' ? verdict.manifest.totalBytes : partBytes,
+    state: verdict.state,
+    parts: run.parts.size,
+    notes,
+    objectVersions: run.objectVersions,
+    storedBytes: run.storedBytes,
+  };
+}
+
+/** What is odd about a complete run: restore uses the originals, but someone wrote there. */
+function completeNotes(run: ListedRun, manifest: Manifest): string[] {
+  const notes: string[] = [];
+  if (run.overwritten.count > 0)
+    notes.push(`${named(run.overwritten)} written over after the run (restore reads the originals)`);
+  if (run.hidden.count > 0)
+    notes.push(
+      `${named(run.hidden)} hidden by a delete marker (stock tools such as aws s3 cp --recursive skip ${run.hidden.count === 1 ? 'it' : 'them'}; restore reads the originals)`,
     );
-  }
-  return chosen;
+  const extra = run.parts.size - manifest.parts.length;
+  if (extra > 0) notes.push(`${plural(extra, 'part')} beyond the manifest's ${manifest.parts.length} added`);
+  return notes;
 }
 
-function incomplete(run: Run, label: string, hint: string): SealdropError {
-  const stored = run.parts.filter((p) => p.original).length;
-  return new SealdropError(
-    'INCOMPLETE_RUN',
-    `${label} run ${run.runId} is INCOMPLETE: it has no manifest (the push did not finish; ${stored} part${stored === 1 ? '' : 's'} stored), so it can't be restored`,
-    { hint },
-  );
+/** Newest first by server time; the run id (agent time, then random) breaks ties. */
+export function newestFirst(a: Snapshot, b: Snapshot): number {
+  return b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
-export interface RunDamage {
-  /** Parts a restore can't do without: missing, or not the size the manifest says. */
-  missing: string[];
-  /** Objects written over after the run: restore uses the originals, but someone wrote there. */
-  overwritten: string[];
+/** "part-000002", "part-000002, manifest.json", "part-000001, … and 7 more". */
+function named(t: Tally): string {
+  return `${t.names.join(', ')}${t.count > t.names.length ? ` and ${t.count - t.names.length} more` : ''}`;
 }
 
-/** What is wrong with a complete run's objects against its manifest, found from the listing alone. */
-export function runDamage(run: Run, manifest: Manifest): RunDamage {
-  const missing: string[] = [];
-  const byKey = new Map(run.parts.map((p) => [p.key, p]));
-  for (const part of manifest.parts) {
-    const stored = byKey.get(part.key)?.original;
-    if (!stored) missing.push(`${baseName(part.key)} is missing`);
-    else if (stored.size !== part.size)
-      missing.push(`${baseName(part.key)} is ${stored.size} bytes, the manifest says ${part.size}`);
-  }
-  const overwritten = [...run.parts, ...(run.manifest ? [run.manifest] : [])]
-    .filter((object) => object.overwrites.length > 0)
-    .map(
-      (object) =>
-        `${baseName(object.key)} was written over after the run (${object.overwrites.length} later version${object.overwrites.length === 1 ? '' : 's'} with other content)`,
-    );
-  const extra = run.parts.filter((p) => p.number > manifest.parts.length && p.original);
-  if (extra.length > 0)
-    overwritten.push(`${extra.length} part(s) beyond the manifest's ${manifest.parts.length} were added`);
-  return { missing, overwritten };
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 export function baseName(key: string): string {

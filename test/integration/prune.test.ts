@@ -24,13 +24,13 @@ const prune = (...args: string[]) =>
   runCli(['prune', `s3://${target.bucket}/${target.key}`, ...args], { env: target.adminEnv });
 
 describe('prune', () => {
-  it('dry run: prints the plan (4 of 6 to remove), warns about --keep-last alone, deletes nothing', async () => {
+  it('dry run: prints the plan on stdout (4 of 6 to remove), warns about --keep-last alone, deletes nothing', async () => {
     const result = await prune('--keep-last', '2', '--json');
     expect(result.status, result.stderr).toBe(0);
     const plan = JSON.parse(result.stdout);
-    expect(plan).toMatchObject({ dryRun: true, totals: { versions: 6, keep: 2, remove: 4 }, deleted: [] });
+    expect(plan).toMatchObject({ dryRun: true, totals: { backups: 6, keep: 2, remove: 4 }, deleted: 0 });
     expect(
-      plan.versions
+      plan.snapshots
         .filter((v: { action: string }) => v.action === 'keep')
         .map((v: { reasons: string[] }) => v.reasons),
     ).toEqual([['last'], ['last']]);
@@ -38,9 +38,9 @@ describe('prune', () => {
     expect(await listVersions(target.bucket, target.key)).toHaveLength(6);
 
     const human = await prune('--keep-last', '2');
-    expect(human.stderr).toMatch(/6 versions: keep 2, would remove 4, freeing/);
-    expect(human.stderr).toMatch(/Dry run: nothing was deleted/);
-    expect(human.stderr.match(/ remove$/gm)).toHaveLength(4);
+    expect(human.stdout).toMatch(/6 backups: keep 2, remove 4; 4 object versions/);
+    expect(human.stdout).toMatch(/Dry run: nothing was deleted/);
+    expect(human.stdout.match(/ remove$/gm)).toHaveLength(4);
   });
 
   it('refuses, with --yes alone, a plan that removes more than half, deleting nothing', async () => {
@@ -62,7 +62,8 @@ describe('prune', () => {
     const before = await listVersions(target.bucket, target.key);
     const result = await prune('--keep-last', '2', '--yes', '--force', '--json');
     expect(result.status, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout).deleted).toHaveLength(4);
+    expect(JSON.parse(result.stdout).deleted).toBe(4);
+    expect(result.stderr).toMatch(/Deleted 4 of 4 object versions/);
     const after = await listVersions(target.bucket, target.key);
     expect(after.map((v) => v.VersionId)).toEqual(before.slice(0, 2).map((v) => v.VersionId));
     expect(after[0]?.IsLatest).toBe(true);

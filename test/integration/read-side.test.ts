@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { backupTarget, type BackupTarget } from '../support/backup-target.js';
 import { CLI, run, runCli, tempDir, type CliResult } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
-import { adminClient, freshBucket } from '../support/s3.js';
+import { adminClient, freshBucket, listVersions } from '../support/s3.js';
 
 const DELETED_KEY = 'deleted/mysql.sql.gz.gpg';
 const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
@@ -20,10 +20,9 @@ async function dump(size: string, seed: number): Promise<Buffer> {
 
 interface ListedVersion {
   versionId: string;
-  lastModified: string;
+  time: string;
   size: number;
-  isLatest: boolean;
-  isDeleteMarker: boolean;
+  state: string;
 }
 
 let target: BackupTarget;
@@ -40,7 +39,7 @@ function admin(args: string[], extra: Record<string, string | undefined> = {}): 
 async function versionsOf(location: string): Promise<ListedVersion[]> {
   const listed = await admin(['versions', location, '--json']);
   expect(listed.status, listed.stderr).toBe(0);
-  return JSON.parse(listed.stdout).versions;
+  return JSON.parse(listed.stdout).snapshots;
 }
 
 async function getObject(key: string, versionId?: string): Promise<Buffer> {
@@ -53,6 +52,10 @@ async function getObject(key: string, versionId?: string): Promise<Buffer> {
 async function putObject(key: string, body: Buffer): Promise<string> {
   const put = await adminClient().send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body }));
   return put.VersionId!;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function flipOneByte(data: Buffer): Buffer {
@@ -79,24 +82,26 @@ beforeAll(async () => {
 });
 
 describe('versions', () => {
-  it('lists every version newest first, the latest flagged, sizes as stored', async () => {
+  it('lists every version newest first on stdout, with sizes as stored', async () => {
     const listed = await admin(['versions', url]);
     expect(listed.status, listed.stderr).toBe(0);
-    expect(listed.stdout).toBe(''); // a table for people: stderr
-    expect(listed.stderr).toContain(`${url}: 2 versions`);
+    expect(listed.stderr).toBe('');
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`${url}: 2 complete versions`);
+    expect(lines[1]).toMatch(/^VERSION ID +TIME +AGE +SIZE +STATE$/);
     expect(pushed).toHaveLength(2);
     const [v1, v2] = pushed as [ListedVersion, ListedVersion];
-    expect(v2).toMatchObject({ isLatest: true, isDeleteMarker: false });
-    expect(v1.isLatest).toBe(false);
-    expect(Date.parse(v2.lastModified)).toBeGreaterThan(Date.parse(v1.lastModified));
-    expect(listed.stderr.indexOf(v2.versionId)).toBeLessThan(listed.stderr.indexOf(v1.versionId));
+    expect(v2.state).toBe('complete');
+    expect(Date.parse(v2.time)).toBeGreaterThan(Date.parse(v1.time));
+    expect(lines[2]).toMatch(new RegExp(`^${escape(v2.versionId)} .* complete$`));
+    expect(lines[3]).toMatch(new RegExp(`^${escape(v1.versionId)} .* complete$`));
     expect(v1.size).toBe((await getObject(target.key, v1.versionId)).length);
   });
 
   it('takes the key from a policy file too', async () => {
     const listed = await admin(['versions', '--policy', target.policyPath, '--json']);
     expect(listed.status, listed.stderr).toBe(0);
-    expect(JSON.parse(listed.stdout).versions.map((v: ListedVersion) => v.versionId)).toEqual(
+    expect(JSON.parse(listed.stdout).snapshots.map((v: ListedVersion) => v.versionId)).toEqual(
       pushed.map((v) => v.versionId).reverse(),
     );
   });
@@ -118,28 +123,29 @@ describe('versions', () => {
     );
     const all = await admin(['versions', `s3://${bucket}/k`, '--json']);
     expect(all.status, all.stderr).toBe(0);
-    const versions: ListedVersion[] = JSON.parse(all.stdout).versions;
+    const versions: ListedVersion[] = JSON.parse(all.stdout).snapshots;
     expect(versions).toHaveLength(1001);
     expect(new Set(versions.map((v) => v.versionId)).size).toBe(1001);
-    // S3's order, which concurrent uploads can make disagree with the timestamps by a few ms.
-    expect(versions.filter((v) => v.isLatest)).toEqual([versions[0]]);
+    // S3's order (which concurrent uploads can make disagree with the timestamps by a few ms): the latest first.
+    const latest = (await listVersions(bucket, 'k')).find((v) => v.IsLatest);
+    expect(versions[0]!.versionId).toBe(latest!.VersionId);
     // Small pages: boundaries inside the key's versions, at their end, and neighbours on the same page.
     for (const key of ['j', 'j', 'j', 'j', 'j', 'j.old', 'j.old', 'j/x']) await put(key);
     for (const pageSize of ['1', '2', '5', '6']) {
       const paged = await admin(['versions', `s3://${bucket}/j`, '--json', '--page-size', pageSize]);
       expect(paged.status, paged.stderr).toBe(0);
-      expect(JSON.parse(paged.stdout).versions, `page size ${pageSize}`).toHaveLength(5);
+      expect(JSON.parse(paged.stdout).snapshots, `page size ${pageSize}`).toHaveLength(5);
     }
   }, 180_000);
 
   it('marks delete markers', async () => {
     const location = `s3://${target.bucket}/${DELETED_KEY}`;
     const listed = await admin(['versions', location]);
-    expect(listed.stderr).toMatch(/1 version, 1 delete marker/);
-    expect(listed.stderr).toMatch(/latest, DELETE MARKER/);
+    expect(listed.stdout).toMatch(/1 complete version, 1 delete marker/);
+    expect(listed.stdout.split('\n')[2]).toMatch(/ - +DELETE MARKER$/);
     const [marker, real] = await versionsOf(location);
-    expect(marker).toMatchObject({ isDeleteMarker: true, isLatest: true });
-    expect(real).toMatchObject({ isDeleteMarker: false });
+    expect(marker).toMatchObject({ state: 'deleted', size: 0 });
+    expect(real).toMatchObject({ state: 'complete' });
   });
 });
 
@@ -176,11 +182,11 @@ describe('restore', () => {
 
   it('--at picks the newest version at or before the time', async () => {
     const [v1, v2] = pushed as [ListedVersion, ListedVersion];
-    const between = new Date((Date.parse(v1.lastModified) + Date.parse(v2.lastModified)) / 2).toISOString();
+    const between = new Date((Date.parse(v1.time) + Date.parse(v2.time)) / 2).toISOString();
     const cases: [string, ListedVersion, Buffer][] = [
       [between, v1, dumps[0]!],
-      [v1.lastModified, v1, dumps[0]!],
-      [v2.lastModified, v2, dumps[1]!],
+      [v1.time, v1, dumps[0]!],
+      [v2.time, v2, dumps[1]!],
       ['0s ago', v2, dumps[1]!],
     ];
     for (const [at, version, data] of cases) {
@@ -234,8 +240,8 @@ describe('restore', () => {
 
     const checked = await admin(['verify', location, '--identity', target.privateKey, '--all']);
     expect(checked.status).toBe(3);
-    expect(checked.stderr).toMatch(/^FAILED {2}\S+ .*FAILED the OpenPGP integrity check \(MDC\)/m);
-    expect(checked.stderr).toMatch(/^OK {6}\S+ /m);
+    expect(checked.stdout).toMatch(/^FAILED {2}\S+ .*FAILED the OpenPGP integrity check \(MDC\)/m);
+    expect(checked.stdout).toMatch(/^OK {6}\S+ /m);
     expect(checked.stderr).toMatch(/1 of 2 verified, 1 FAILED/);
   });
 
@@ -459,7 +465,7 @@ describe('verify', () => {
     expect(checked.status, checked.stderr).toBe(0);
     const result = JSON.parse(checked.stdout);
     expect(result.failed).toBe(0);
-    expect(result.checks.map((c: { versionId: string }) => c.versionId)).toEqual(
+    expect(result.checks.map((c: { snapshot: { versionId: string } }) => c.snapshot.versionId)).toEqual(
       pushed.map((v) => v.versionId).reverse(),
     );
     expect(result.checks[0]).toMatchObject({
@@ -476,11 +482,11 @@ describe('status', () => {
   it('is OK (0) for a fresh backup, CRITICAL (2) past --max-age, WARNING (1) past --warn-age', async () => {
     const fresh = await admin(['status', url]);
     expect(fresh.status, fresh.stderr).toBe(0);
-    expect(fresh.stdout).toMatch(new RegExp(`^SEALDROP OK - ${url}: latest .* ago, 2 versions\\n$`));
+    expect(fresh.stdout).toMatch(new RegExp(`^SEALDROP OK - ${url}: latest .* ago, 2 backups\\n$`));
     await sleep(2000);
     const stale = await admin(['status', url, '--max-age', '1s']);
     expect(stale.status).toBe(2);
-    expect(stale.stdout).toMatch(/^SEALDROP CRITICAL - .*latest is [\dhms ]+ old \(max 1s\)/);
+    expect(stale.stdout).toMatch(/^SEALDROP CRITICAL - .*latest is [\dhmins ]+ old \(max 1s\)/);
     const warned = await admin(['status', url, '--warn-age', '1s']);
     expect(warned.status).toBe(1);
     expect(warned.stdout).toMatch(/^SEALDROP WARNING/);
@@ -515,7 +521,7 @@ describe('status', () => {
     expect(json.targets.map((t: { state: string }) => t.state)).toEqual(['OK', 'UNKNOWN', 'OK']);
     expect(json.targets[2]).toMatchObject({
       target: url,
-      versions: 2,
+      counts: { backups: 2 },
       latest: { versionId: pushed[1]!.versionId, size: pushed[1]!.size },
     });
     expect(json.targets[2].policyExpiresAt).toMatch(/^\d{4}-/);

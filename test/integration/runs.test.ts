@@ -140,7 +140,7 @@ describe('a push through a prefix policy', () => {
     ]);
     expect(restored.status, restored.stderr).toBe(0);
     expect(JSON.parse(restored.stdout)).toMatchObject({
-      versionId: result.run.runId,
+      snapshot: { runId: result.run.runId },
       outputBytes: input.length,
     });
     expect(sha256(await readFile(out))).toBe(sha256(input));
@@ -161,17 +161,17 @@ describe('a push through a prefix policy', () => {
   it('versions lists the run as complete; status counts it; verify passes', async () => {
     const listed = await admin(target, ['versions', prefixUrl, '--json']);
     expect(listed.status, listed.stderr).toBe(0);
-    expect(JSON.parse(listed.stdout).runs).toEqual([
+    expect(JSON.parse(listed.stdout).snapshots).toEqual([
       expect.objectContaining({
         runId: result.run.runId,
-        complete: true,
+        state: 'complete',
         parts: result.run.parts.length,
         size: result.bytesOut,
       }),
     ]);
     const status = await admin(target, ['status', prefixUrl]);
     expect(status.status, status.stdout).toBe(0);
-    expect(status.stdout).toMatch(/SEALDROP OK .* 1 complete run/);
+    expect(status.stdout).toMatch(/SEALDROP OK .* 1 backup\n/);
     const verified = await admin(target, ['verify', prefixUrl, '--identity', target.privateKey]);
     expect(verified.status, verified.stderr).toBe(0);
     expect(verified.stderr).toMatch(/1 of 1 verified/);
@@ -243,7 +243,7 @@ describe('a push through a prefix policy', () => {
     // The newer incomplete run is skipped, and said to be.
     const restored = await admin(target, ['restore', prefixUrl, '--identity', target.privateKey]);
     expect(restored.status, restored.stderr).toBe(0);
-    expect(restored.stderr).toMatch(/skipping 1 newer INCOMPLETE run/);
+    expect(restored.stderr).toMatch(/skipping 1 INCOMPLETE run \(\d{8}T/);
     expect(sha256(restored.stdoutBytes)).toBe(sha256(input));
   });
 });
@@ -279,17 +279,19 @@ describe('damaged runs', () => {
     expect(parts.length).toBeGreaterThanOrEqual(3);
   }, 300_000);
 
-  it('a part written over after the run: verify fails naming it; restore still uses the original', async () => {
+  it('a part written over after the run: verify checks the original and warns naming it; restore uses the original', async () => {
     const key = parts[1]!.key;
     const flipped = await getObject(target.bucket, key);
     flipped[flipped.length >> 1]! ^= 0x01;
     await adminClient().send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: flipped }));
     const verified = await verify();
-    expect(verified.status).toBe(3);
-    expect(verified.stderr).toMatch(/part-000002 was written over after the run/);
+    expect(verified.status, verified.stdout).toBe(0);
+    expect(verified.stdout).toMatch(
+      /^OK .*\n {2}warning: part-000002 written over after the run \(restore reads the originals\)/m,
+    );
     const restored = await admin(target, ['restore', url, '--identity', target.privateKey]);
     expect(restored.status, restored.stderr).toBe(0);
-    expect(restored.stderr).toMatch(/part-000002 was written over after the run .*using the original/);
+    expect(restored.stderr).toMatch(/part-000002 written over after the run \(restore reads the originals\)/);
     expect(sha256(restored.stdoutBytes)).toBe(sha256(input));
   });
 
@@ -303,7 +305,7 @@ describe('damaged runs', () => {
     );
     const verified = await verify();
     expect(verified.status).toBe(3);
-    expect(verified.stderr).toMatch(
+    expect(verified.stdout).toMatch(
       new RegExp(`${runId}/part-000002 FAILED its check against the manifest \\(SHA-256 differs\\)`),
     );
     // Restore fails fast at whichever check meets the damage first: gunzip's, once the damaged bytes
@@ -313,17 +315,19 @@ describe('damaged runs', () => {
     expect(refused.stderr).toMatch(/part-000002 FAILED its check|gzip data is damaged/);
   });
 
-  it('a missing part: verify and restore name it, exit 3, nothing written', async () => {
+  it('a missing part: the run is BROKEN; verify and restore name it, exit 3, nothing written', async () => {
     const key = parts[2]!.key;
     for (const v of (await listUnder(target.bucket, key)).filter((o) => o.key === key))
       await adminClient().send(
         new DeleteObjectCommand({ Bucket: target.bucket, Key: key, VersionId: v.versionId }),
       );
-    const verified = await verify();
+    const verified = await admin(target, ['verify', url, '--identity', target.privateKey, '--all']);
     expect(verified.status).toBe(3);
-    expect(verified.stderr).toMatch(/part-000003 is missing/);
+    expect(verified.stdout).toMatch(new RegExp(`^FAILED  ${runId} .*BROKEN: part-000003 is missing`, 'm'));
     const refused = await restoreRefused();
-    expect(refused.stderr).toMatch(new RegExp(`${runId}/ is damaged: part-000003 is missing`));
+    expect(refused.stderr).toMatch(
+      new RegExp(`no complete run: 1 BROKEN run \\(${runId}: part-000003 is missing\\)`),
+    );
   });
 });
 
@@ -377,22 +381,23 @@ describe('an interrupted run', () => {
 
   it('versions and status show it INCOMPLETE; restore refuses it clearly', async () => {
     const listed = await admin(target, ['versions', url, '--json']);
-    expect(JSON.parse(listed.stdout).runs).toEqual([
-      expect.objectContaining({ runId: killedRun, complete: false }),
+    expect(JSON.parse(listed.stdout).snapshots).toEqual([
+      expect.objectContaining({ runId: killedRun, state: 'incomplete' }),
     ]);
     const human = await admin(target, ['versions', url]);
-    expect(human.stderr).toMatch(/0 complete runs, 1 INCOMPLETE/);
-    expect(human.stderr).toMatch(/INCOMPLETE \(no manifest\)/);
+    expect(human.stdout).toMatch(/0 complete runs, 1 INCOMPLETE/);
+    expect(human.stdout).toMatch(/INCOMPLETE, [23] parts: no manifest/);
     const status = await admin(target, ['status', url]);
     expect(status.status).toBe(2);
-    expect(status.stdout).toMatch(/no complete run at all; the newest run .* is INCOMPLETE/);
-    for (const args of [[], ['--run', killedRun]]) {
-      const restored = await admin(target, ['restore', url, '--identity', target.privateKey, ...args]);
-      expect(restored.status).toBe(1);
-      expect(restored.stderr).toMatch(
-        new RegExp(`run ${killedRun} is INCOMPLETE: it has no manifest .*so it can't be restored`),
-      );
-    }
+    expect(status.stdout).toMatch(/no complete backup at all; newer than it: 1 INCOMPLETE run/);
+    const latest = await admin(target, ['restore', url, '--identity', target.privateKey]);
+    expect(latest.status).toBe(1);
+    expect(latest.stderr).toMatch(new RegExp(`has no complete run: 1 INCOMPLETE run \\(${killedRun}\\)`));
+    const byId = await admin(target, ['restore', url, '--identity', target.privateKey, '--run', killedRun]);
+    expect(byId.status).toBe(1);
+    expect(byId.stderr).toMatch(
+      new RegExp(`run ${killedRun} is INCOMPLETE \\(no manifest: .*\\), so it can't be restored`),
+    );
   });
 
   it('the next run is fine; status counts complete runs and restore skips nothing older', async () => {
@@ -400,17 +405,17 @@ describe('an interrupted run', () => {
     const result = await pushRun(target, [], input);
     const status = await admin(target, ['status', url]);
     expect(status.status, status.stdout).toBe(0);
-    expect(status.stdout).toMatch(/1 complete run/);
+    expect(status.stdout).toMatch(/1 backup\n/);
     const restored = await admin(target, ['restore', url, '--identity', target.privateKey]);
     expect(restored.status, restored.stderr).toBe(0);
     expect(sha256(restored.stdoutBytes)).toBe(sha256(input));
     expect(
-      JSON.parse((await admin(target, ['versions', url, '--json'])).stdout).runs.map(
-        (r: { runId: string; complete: boolean }) => [r.runId, r.complete],
+      JSON.parse((await admin(target, ['versions', url, '--json'])).stdout).snapshots.map(
+        (r: { runId: string; state: string }) => [r.runId, r.state],
       ),
     ).toEqual([
-      [result.run.runId, true],
-      [killedRun, false],
+      [result.run.runId, 'complete'],
+      [killedRun, 'incomplete'],
     ]);
   });
 
@@ -420,12 +425,12 @@ describe('an interrupted run', () => {
     const dry = await admin(target, ['prune', url, '--keep-last', '1', '--json']);
     expect(dry.status, dry.stderr).toBe(0);
     const plan = JSON.parse(dry.stdout);
-    expect(plan.runs.map((r: { action: string; complete: boolean }) => [r.action, r.complete])).toEqual([
-      ['keep', true],
-      ['remove', true],
-      ['remove', false],
+    expect(plan.snapshots.map((r: { action: string; state: string }) => [r.action, r.state])).toEqual([
+      ['keep', 'complete'],
+      ['remove', 'complete'],
+      ['remove', 'incomplete'],
     ]);
-    expect(plan.totals).toMatchObject({ runs: 2, keep: 1, remove: 1, incompleteRemoved: 1 });
+    expect(plan.totals).toMatchObject({ backups: 2, keep: 1, remove: 1, otherRemoved: 1 });
     expect(dry.stderr).toMatch(/--keep-last alone is fragile/);
     const pruned = await admin(target, ['prune', url, '--keep-last', '1', '--yes', '--force']);
     expect(pruned.status, pruned.stderr).toBe(0);

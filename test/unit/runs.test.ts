@@ -1,17 +1,20 @@
-// Runs under a prefix: run ids, the manifest, grouping a listing into runs, choosing and judging a run.
+// Runs under a prefix: run ids, the manifest, grouping a listing into runs, judging a run.
 import { describe, expect, it } from 'vitest';
 import { choosePartSize } from '../../src/agent/parts.js';
 import {
-  chooseRun,
-  groupRuns,
+  listingVerdict,
+  MANIFEST_MAX_BYTES,
+  manifestProblems,
+  MAX_PARTS,
   newRunId,
   parseManifest,
   partName,
-  runDamage,
+  RunGrouper,
   runIdTime,
-  type ListedVersion,
+  runSnapshot,
   type Manifest,
 } from '../../src/core/runs.js';
+import type { ListedVersion } from '../../src/core/snapshot.js';
 
 const MiB = 1024 ** 2;
 const sha = (c: string) => c.repeat(64);
@@ -22,8 +25,9 @@ function version(key: string, at: string, extra: Partial<ListedVersion> = {}): L
     versionId: `${key}@${at}`,
     lastModified: new Date(at),
     size: 10,
-    etag: '"e1"',
+    etag: 'e1',
     isDeleteMarker: false,
+    isLatest: false,
     ...extra,
   };
 }
@@ -53,6 +57,7 @@ function manifest(runId: string, parts: number, extra: Partial<Manifest> = {}): 
 const R1 = '20261126T100000Z-aaaaaa';
 const R2 = '20261126T110000Z-bbbbbb';
 const R3 = '20261126T120000Z-cccccc';
+const R4 = '20261126T130000Z-dddddd';
 
 describe('run ids', () => {
   it('are a UTC timestamp and a 6-hex suffix, and sort by time', () => {
@@ -81,32 +86,58 @@ describe('run ids', () => {
 
 describe('parseManifest', () => {
   const expected = { prefix: 'db/', runId: R1 };
-  const parse = (m: unknown) => parseManifest(JSON.stringify(m), expected, 'm.json');
 
   it('accepts what the agent writes', () => {
-    expect(parse(manifest(R1, 3)).parts).toHaveLength(3);
+    expect(parseManifest(JSON.stringify(manifest(R1, 3)), expected).parts).toHaveLength(3);
   });
 
   it.each([
-    ['not JSON', '{', /not JSON/],
+    ['not JSON', 'x', /not JSON/],
     ['another format', { ...manifest(R1, 1), sealdropRun: 2 }, /format 2/],
     ['another run', manifest(R2, 1), /names run/],
     ['a part out of order', { ...manifest(R1, 2), parts: manifest(R1, 2).parts.reverse() }, /part 1 is/],
     ['a bad hash', { ...manifest(R1, 1), parts: [{ ...manifest(R1, 1).parts[0], sha256: 'x' }] }, /sha256/],
     ['sizes that do not add up', { ...manifest(R1, 2), totalBytes: 21 }, /add up to 20 bytes/],
     ['no parts', { ...manifest(R1, 1), parts: [] }, /no parts/],
+    ['too many parts', { ...manifest(R1, 1), parts: new Array(MAX_PARTS + 1).fill(0) }, /over the limit/],
   ])('refuses %s as INTEGRITY', (_name, value, message) => {
     const text = typeof value === 'string' ? value : JSON.stringify(value);
-    expect(() => parseManifest(text, expected, 'm.json')).toThrow(message);
-    try {
-      parseManifest(text, expected, 'm.json');
-    } catch (error) {
-      expect((error as { code: string }).code).toBe('INTEGRITY');
+    expect(() => parseManifest(text, expected)).toThrow(
+      expect.objectContaining({ code: 'INTEGRITY', message: expect.stringMatching(message) }),
+    );
+  });
+
+  it('keeps its messages short whatever the manifest holds', () => {
+    const huge = 'x'.repeat(1_000_000);
+    for (const value of [
+      { ...manifest(R1, 1), runId: huge },
+      { ...manifest(R1, 1), sealdropRun: { huge } },
+      { ...manifest(R1, 1), parts: [{ ...manifest(R1, 1).parts[0], key: huge }] },
+      `{"a": "${huge}`,
+    ]) {
+      const text = typeof value === 'string' ? value : JSON.stringify(value);
+      expect(() => parseManifest(text, expected)).toThrow(
+        expect.objectContaining({ message: expect.stringMatching(/^.{1,300}$/s) }),
+      );
     }
   });
 });
 
-describe('groupRuns', () => {
+/** Entries in S3's order: by key, each key's versions newest first. */
+function s3Order(entries: ListedVersion[]): ListedVersion[] {
+  return [...entries].sort((a, b) =>
+    a.key === b.key ? b.lastModified.getTime() - a.lastModified.getTime() : a.key < b.key ? -1 : 1,
+  );
+}
+
+function group(entries: ListedVersion[]) {
+  const grouper = new RunGrouper('db/');
+  for (const entry of s3Order(entries)) grouper.add(entry);
+  const { runs, strays } = grouper.finish();
+  return { runs: new Map(runs.map((r) => [r.runId, r])), strays };
+}
+
+describe('RunGrouper', () => {
   const listing = [
     version(`db/${R1}/part-000001`, '2026-11-26T10:00:05Z'),
     version(`db/${R1}/part-000002`, '2026-11-26T10:00:09Z'),
@@ -115,58 +146,89 @@ describe('groupRuns', () => {
     version(`db/${R3}/part-000001`, '2026-11-26T12:00:05Z'),
     version(`db/${R3}/manifest.json`, '2026-11-26T12:00:06Z'),
     // written over later, with other content, and a delete marker on top
-    version(`db/${R3}/part-000001`, '2026-11-27T00:00:00Z', { etag: '"junk"', size: 11 }),
+    version(`db/${R3}/part-000001`, '2026-11-27T00:00:00Z', { etag: 'junk', size: 11 }),
     version(`db/${R3}/part-000001`, '2026-11-27T00:00:01Z', { isDeleteMarker: true, size: 0 }),
     version('db/notes.txt', '2026-11-26T09:00:00Z'),
     version(`db/${R1}/extra/x`, '2026-11-26T09:00:00Z'),
+    version(`db/${R1}/part-0000001`, '2026-11-26T09:00:00Z'),
     version('other/x', '2026-11-26T09:00:00Z'),
   ];
-  const { runs, strays } = groupRuns('db/', listing);
+  const { runs, strays } = group(listing);
 
-  it('groups by run id, newest first by server time, complete when a manifest is stored', () => {
-    expect(runs.map((r) => [r.runId, r.complete, r.parts.length])).toEqual([
-      [R3, true, 1],
-      [R2, false, 1],
-      [R1, true, 2],
-    ]);
-    expect(runs[2]!.time.toISOString()).toBe('2026-11-26T10:00:10.000Z');
-    expect(runs[1]!.time.toISOString()).toBe('2026-11-26T11:00:05.000Z');
-    expect(runs[2]!.size).toBe(20);
-    expect(strays).toEqual([`db/${R1}/extra/x`, 'db/notes.txt']);
+  it('groups by run id, keeping the original (oldest) version of each object', () => {
+    expect([...runs.keys()].sort()).toEqual([R1, R2, R3]);
+    expect(runs.get(R1)!.parts.size).toBe(2);
+    expect(runs.get(R1)!.manifest?.time.toISOString()).toBe('2026-11-26T10:00:10.000Z');
+    expect(runs.get(R2)!.manifest).toBeNull();
+    const r3 = runs.get(R3)!;
+    expect(r3.parts.get(1)).toMatchObject({ size: 10, time: new Date('2026-11-26T12:00:05Z') });
+    expect(r3).toMatchObject({
+      overwritten: { count: 1, names: ['part-000001'] },
+      hidden: { count: 1, names: ['part-000001'] },
+      objectVersions: 4,
+      storedBytes: 31,
+    });
   });
 
-  it('uses the original (oldest) version of each object and flags later content as an overwrite', () => {
-    const part = runs[0]!.parts[0]!;
-    expect(part.original?.lastModified.toISOString()).toBe('2026-11-26T12:00:05.000Z');
-    expect(part.overwrites).toHaveLength(1);
-    expect(part.all).toHaveLength(3);
-    expect(runDamage(runs[0]!, manifest(R3, 1)).overwritten).toEqual([
-      'part-000001 was written over after the run (1 later version with other content)',
-    ]);
+  it('counts what belongs to no run as strays, naming a few, never keeping them all', () => {
+    expect(strays.count).toBe(4);
+    expect(strays.sample).toEqual([`db/${R1}/extra/x`, `db/${R1}/part-0000001`, 'db/notes.txt', 'other/x']);
+  });
+});
+
+describe('judging a run', () => {
+  const { runs } = group([
+    version(`db/${R1}/part-000001`, '2026-11-26T10:00:05Z'),
+    version(`db/${R1}/part-000002`, '2026-11-26T10:00:09Z'),
+    version(`db/${R1}/manifest.json`, '2026-11-26T10:00:10Z'),
+    version(`db/${R2}/part-000001`, '2026-11-26T11:00:05Z'),
+    version(`db/${R3}/manifest.json`, '2026-11-26T12:00:06Z', { size: 1 }),
+    version(`db/${R4}/part-000001`, '2026-11-26T13:00:05Z'),
+    version(`db/${R4}/manifest.json`, '2026-11-26T13:00:06Z', { size: MANIFEST_MAX_BYTES + 1 }),
+  ]);
+
+  it('is incomplete without a manifest, broken with a manifest of no parts or over the size limit', () => {
+    expect(listingVerdict(runs.get(R2)!)).toMatchObject({ state: 'incomplete' });
+    expect(listingVerdict(runs.get(R3)!)).toEqual({
+      state: 'broken',
+      notes: ['it has a manifest but no parts'],
+    });
+    expect(listingVerdict(runs.get(R4)!)).toMatchObject({
+      state: 'broken',
+      notes: [expect.stringMatching(/over the limit/)],
+    });
+    expect(listingVerdict(runs.get(R1)!)).toBeNull(); // its manifest must be read
   });
 
-  it('finds missing and wrong-sized parts', () => {
-    expect(runDamage(runs[2]!, manifest(R1, 3)).missing).toEqual(['part-000003 is missing']);
+  it('finds parts the manifest names that are missing or of another size', () => {
+    const r1 = runs.get(R1)!;
+    expect(manifestProblems(r1, manifest(R1, 2))).toEqual([]);
+    expect(manifestProblems(r1, manifest(R1, 3))).toEqual(['part-000003 is missing']);
     expect(
-      runDamage(runs[2]!, {
+      manifestProblems(r1, {
         ...manifest(R1, 2),
         parts: [{ ...manifest(R1, 2).parts[0]!, size: 9 }, manifest(R1, 2).parts[1]!],
-      }).missing,
+      }),
     ).toEqual(['part-000001 is 10 bytes, the manifest says 9']);
+    expect(manifestProblems(r1, manifest(R1, 9))).toHaveLength(4); // three named, then a count
   });
 
-  it('chooses the newest complete run, by id, or at a time; refuses incomplete runs by name', () => {
-    const listingOf = { runs, strays };
-    expect(chooseRun(listingOf, { kind: 'latest' }, 'x').runId).toBe(R3);
-    expect(chooseRun(listingOf, { kind: 'at', at: new Date('2026-11-26T11:30:00Z') }, 'x').runId).toBe(R1);
-    expect(() => chooseRun(listingOf, { kind: 'id', runId: R2 }, 'x')).toThrow(
-      /INCOMPLETE: it has no manifest/,
-    );
-    expect(() => chooseRun(listingOf, { kind: 'id', runId: 'nope' }, 'x')).toThrow(/has no run nope/);
-    expect(() => chooseRun(listingOf, { kind: 'at', at: new Date('2026-01-01T00:00:00Z') }, 'x')).toThrow(
-      /no complete run at or before/,
-    );
-    expect(() => chooseRun({ runs: [runs[1]!], strays: [] }, { kind: 'latest' }, 'x')).toThrow(/INCOMPLETE/);
+  it('as a snapshot: a complete run by its manifest, an incomplete one by its newest part', () => {
+    expect(runSnapshot(runs.get(R1)!, { state: 'complete', manifest: manifest(R1, 2) })).toMatchObject({
+      kind: 'run',
+      id: R1,
+      state: 'complete',
+      time: new Date('2026-11-26T10:00:10Z'),
+      size: 20,
+      parts: 2,
+      notes: [],
+    });
+    const incomplete = runSnapshot(runs.get(R2)!, listingVerdict(runs.get(R2)!)!);
+    expect(incomplete).toMatchObject({
+      state: 'incomplete',
+      time: new Date('2026-11-26T11:00:05Z'),
+      size: 10,
+    });
   });
 });
 

@@ -1,0 +1,100 @@
+// Reading one object version, with S3's refusals turned into errors people can act on.
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SealdropError } from '../core/errors.js';
+import { s3Error } from './s3-client.js';
+
+export interface ObjectVersionRef {
+  bucket: string;
+  key: string;
+  versionId: string;
+}
+
+export interface HeadResult {
+  time: Date;
+  size: number;
+  etag: string | null;
+}
+
+/** The body of one version; `label` names it in messages. */
+export async function getObjectVersion(
+  client: S3Client,
+  ref: ObjectVersionRef,
+  label: string,
+  signal?: AbortSignal,
+): Promise<Readable> {
+  try {
+    const response = await client.send(
+      new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
+      { abortSignal: signal },
+    );
+    if (!response.Body) throw new SealdropError('FAILED', `S3 sent no body for ${label}`);
+    return response.Body as Readable;
+  } catch (error) {
+    throw readError(error, label);
+  }
+}
+
+/** The time, size and ETag of one version, without downloading it; null when there is no such version. */
+export async function headObjectVersion(
+  client: S3Client,
+  ref: ObjectVersionRef,
+  label: string,
+): Promise<HeadResult | null> {
+  try {
+    const head = await client.send(
+      new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
+    );
+    return {
+      time: head.LastModified ?? new Date(0),
+      size: head.ContentLength ?? 0,
+      etag: head.ETag ? head.ETag.replaceAll('"', '') : null,
+    };
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw readError(error, label);
+  }
+}
+
+interface AwsError {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** No such version: 404 NoSuchVersion, NoSuchKey on Ceph RGW for an unknown id, 400 on some stores. */
+function isMissing(error: unknown): boolean {
+  const aws = error as AwsError;
+  const status = aws.$metadata?.httpStatusCode;
+  return (
+    status === 404 ||
+    aws.name === 'NoSuchVersion' ||
+    aws.name === 'NoSuchKey' ||
+    (status === 400 && /version|BadRequest/i.test(String(aws.message ?? aws.name)))
+  );
+}
+
+function readError(error: unknown, label: string): SealdropError {
+  if (error instanceof SealdropError) return error;
+  const aws = error as AwsError;
+  const status = aws.$metadata?.httpStatusCode;
+  // A delete marker's id answers 405.
+  if (status === 405 || aws.name === 'MethodNotAllowed')
+    return new SealdropError(
+      'NOT_FOUND',
+      `${label} is a delete marker; there is nothing to restore from it`,
+      { hint: 'Pick a real version from `sealdrop versions` (delete markers are marked there).' },
+    );
+  if (isMissing(error))
+    return new SealdropError('NOT_FOUND', `${label} does not exist`, {
+      hint: 'List what exists with `sealdrop versions` (or check the bucket and key).',
+    });
+  const refused = s3Error(error, `reading ${label}`);
+  if (status === 403)
+    // The usual cause: the uploader owns what it wrote (Ceph RGW; AWS buckets with ObjectWriter ownership).
+    return new SealdropError(refused.code, refused.message, {
+      hint: 'Use admin credentials. If they are, the object belongs to the uploader: mint policies with --acl bucket-owner-full-control (or set the bucket to BucketOwnerEnforced on AWS).',
+      cause: error,
+    });
+  return refused;
+}

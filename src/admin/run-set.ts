@@ -1,0 +1,221 @@
+// The runs under a prefix as a backup set. A run is complete only when it is whole: a manifest of bounded
+// size that parses, names this run and lists parts that are stored, in their original versions, at the
+// sizes it says. Everything under the prefix may have been written by an attacker.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SealdropError } from '../core/errors.js';
+import {
+  listingVerdict,
+  MANIFEST_MAX_BYTES,
+  MANIFEST_NAME,
+  manifestProblems,
+  newestFirst,
+  parseManifest,
+  partName,
+  RunGrouper,
+  runKey,
+  runObjectOf,
+  runSnapshot,
+  type ListedRun,
+  type Manifest,
+} from '../core/runs.js';
+import { formatS3Url, type S3Location } from '../core/s3-url.js';
+import type { Snapshot } from '../core/snapshot.js';
+import {
+  DELETE_BATCH,
+  type BackupSet,
+  type BackupSetOptions,
+  type ListOptions,
+  type ObjectRef,
+  type OpenedSnapshot,
+  type SnapshotListing,
+} from './backup-set.js';
+import { listEntries } from './listing.js';
+import { getObjectVersion } from './objects.js';
+
+/** Manifests read at once while listing. */
+const MANIFEST_READS = 8;
+
+export class RunSet implements BackupSet {
+  readonly location: S3Location;
+  readonly #client: S3Client;
+  readonly #options: BackupSetOptions;
+  /** The runs of the last listing, for open(). */
+  #runs = new Map<string, ListedRun>();
+
+  constructor(client: S3Client, location: S3Location, options: BackupSetOptions) {
+    this.#client = client;
+    this.location = location;
+    this.#options = options;
+  }
+
+  get #target(): string {
+    return formatS3Url(this.location);
+  }
+
+  async list(options: ListOptions = {}): Promise<SnapshotListing> {
+    const prefix = this.location.key;
+    const grouper = new RunGrouper(prefix);
+    // One run only: list under its own prefix, whatever else sits beside it.
+    const listed = options.only === undefined ? prefix : runKey(prefix, options.only, '');
+    for await (const page of listEntries(this.#client, this.location.bucket, listed, {
+      pageSize: this.#options.pageSize,
+      signal: options.signal,
+    }))
+      for (const entry of page) grouper.add(entry);
+    const { runs, strays } = grouper.finish();
+    this.#runs = new Map(runs.map((run) => [run.runId, run]));
+    const snapshots = await mapBounded(runs, MANIFEST_READS, (run) => this.#judge(run, options.signal));
+    snapshots.sort(newestFirst);
+    return { target: this.#target, kind: 'run', snapshots, strays };
+  }
+
+  /** The listing's verdict, or the manifest's: complete, broken or incomplete. */
+  async #judge(run: ListedRun, signal?: AbortSignal): Promise<Snapshot> {
+    const verdict = listingVerdict(run);
+    if (verdict) return runSnapshot(run, verdict);
+    let manifest: Manifest;
+    try {
+      manifest = await this.#manifest(run, signal);
+    } catch (error) {
+      if (!(error instanceof SealdropError) || error.code !== 'INTEGRITY') throw error;
+      return runSnapshot(run, { state: 'broken', notes: [error.message] });
+    }
+    const problems = manifestProblems(run, manifest);
+    return problems.length > 0
+      ? runSnapshot(run, { state: 'broken', notes: problems })
+      : runSnapshot(run, { state: 'complete', manifest });
+  }
+
+  async #manifest(run: ListedRun, signal?: AbortSignal): Promise<Manifest> {
+    const key = runKey(this.location.key, run.runId, MANIFEST_NAME);
+    const label = `s3://${this.location.bucket}/${key}`;
+    const body = await getObjectVersion(
+      this.#client,
+      { bucket: this.location.bucket, key, versionId: run.manifest!.versionId },
+      label,
+      signal,
+    );
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > MANIFEST_MAX_BYTES)
+          throw new SealdropError(
+            'INTEGRITY',
+            `the manifest is over the limit of ${MANIFEST_MAX_BYTES} bytes`,
+          );
+        chunks.push(chunk);
+      }
+    } finally {
+      body.destroy();
+    }
+    return parseManifest(Buffer.concat(chunks).toString('utf8'), {
+      prefix: this.location.key,
+      runId: run.runId,
+    });
+  }
+
+  async open(snapshot: Snapshot, options: { signal?: AbortSignal } = {}): Promise<OpenedSnapshot> {
+    const run = this.#runs.get(snapshot.id);
+    if (!run) throw new Error(`run ${snapshot.id} is not from this set's listing`);
+    const label = `${this.#target}${run.runId}/`;
+    let manifest: Manifest;
+    try {
+      manifest = await this.#manifest(run, options.signal);
+    } catch (error) {
+      if (!(error instanceof SealdropError) || error.code !== 'INTEGRITY') throw error;
+      throw new SealdropError('INTEGRITY', `${label}: ${error.message}`, { hint: error.hint });
+    }
+    const problems = manifestProblems(run, manifest);
+    if (problems.length > 0)
+      throw new SealdropError('INTEGRITY', `${label} is damaged: ${problems.join('; ')}`, {
+        hint: 'Restore another run (sealdrop versions lists them) and find out who changed this one.',
+      });
+    const body = Readable.from(this.#parts(run, manifest, label, options.signal), { objectMode: false });
+    return { snapshot, label, body, notes: snapshot.notes };
+  }
+
+  /** The parts in order, concatenated; fails with INTEGRITY as soon as a part is not what the manifest says. */
+  async *#parts(
+    run: ListedRun,
+    manifest: Manifest,
+    label: string,
+    signal?: AbortSignal,
+  ): AsyncGenerator<Buffer> {
+    for (const [i, part] of manifest.parts.entries()) {
+      const name = partName(i + 1);
+      const body = await getObjectVersion(
+        this.#client,
+        { bucket: this.location.bucket, key: part.key, versionId: run.parts.get(i + 1)!.versionId },
+        `${label}${name}`,
+        signal,
+      );
+      const hash = createHash('sha256');
+      let size = 0;
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > part.size) break;
+          hash.update(chunk);
+          yield chunk;
+        }
+      } finally {
+        body.destroy();
+      }
+      if (size !== part.size || hash.digest('hex') !== part.sha256) {
+        throw new SealdropError(
+          'INTEGRITY',
+          `${label}${name} FAILED its check against the manifest (${size === part.size ? 'SHA-256 differs' : `${size > part.size ? 'more' : size} bytes, not ${part.size}`}): it is not what was uploaded`,
+          { hint: 'Restore another run (sealdrop versions lists them) and find out who changed this one.' },
+        );
+      }
+    }
+  }
+
+  /** One pass over the prefix: every version and delete marker of the given runs' objects. */
+  async *objectsOf(
+    snapshots: readonly Snapshot[],
+    options: { signal?: AbortSignal } = {},
+  ): AsyncIterable<ObjectRef[]> {
+    const ids = new Set(snapshots.map((s) => s.id));
+    if (ids.size === 0) return;
+    const prefix = this.location.key;
+    let batch: ObjectRef[] = [];
+    for await (const page of listEntries(this.#client, this.location.bucket, prefix, {
+      pageSize: this.#options.pageSize,
+      signal: options.signal,
+    })) {
+      for (const entry of page) {
+        const object = runObjectOf(prefix, entry.key);
+        if (!object || !ids.has(object.runId)) continue;
+        batch.push({ key: entry.key, versionId: entry.versionId });
+        if (batch.length === DELETE_BATCH) {
+          yield batch;
+          batch = [];
+        }
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+}
+
+/** `map` with at most `limit` calls in flight, results in input order. */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

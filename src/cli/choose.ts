@@ -1,0 +1,92 @@
+// The options restore and verify share: which snapshot (--version-id, --run, --at, --all) and which
+// private keys open it (--identity, --passphrase-file).
+import { Option, type Command } from 'commander';
+import type { PassphraseSource } from '../admin/identities.js';
+import { SealdropError } from '../core/errors.js';
+import type { S3Location } from '../core/s3-url.js';
+import type { SnapshotSelector } from '../core/snapshot.js';
+import { parsePointInTime } from '../core/units.js';
+import { collect } from './args.js';
+import { readPassphrase } from './passphrase.js';
+import type { ProgressLine } from './progress.js';
+
+export interface ChoiceOptions {
+  versionId?: string;
+  run?: string;
+  at?: string;
+  all?: boolean;
+}
+
+export interface IdentityOptions {
+  identity?: string[];
+  passphraseFile?: string;
+}
+
+export function withChoice(command: Command, { all = false } = {}): Command {
+  command
+    .option('--version-id <ID>', 'key targets: this version (see `sealdrop versions`); default the latest')
+    .option(
+      '--run <ID>',
+      'prefix targets: this run (see `sealdrop versions`); default the latest complete one',
+    )
+    .option(
+      '--at <TIME>',
+      'the newest complete backup at or before TIME: 2024-05-01T03:00:00Z, "2024-05-01 03:00" (local), @EPOCH, "36h ago"',
+    );
+  if (all)
+    command.option('--all', 'every complete backup (and every broken run, as a failure), newest first');
+  return command;
+}
+
+export function withIdentity(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--identity <KEY.asc>',
+        'private key to decrypt with (repeatable; the first one the backup is encrypted to is used)',
+      )
+        .argParser(collect)
+        .env('SEALDROP_IDENTITY'),
+    )
+    .addOption(
+      new Option(
+        '--passphrase-file <FILE>',
+        'passphrase of the identity (else SEALDROP_PASSPHRASE, else a prompt)',
+      ).env('SEALDROP_PASSPHRASE_FILE'),
+    );
+}
+
+/** One of --version-id, --run, --at, --all (none: the latest); the first two must fit the target. */
+export function chosen(options: ChoiceOptions, location: S3Location): SnapshotSelector | { kind: 'all' } {
+  const flags = { versionId: '--version-id', run: '--run', at: '--at', all: '--all' } as const;
+  const given = (Object.keys(flags) as (keyof typeof flags)[]).filter((name) => options[name] !== undefined);
+  if (given.length > 1)
+    throw new SealdropError(
+      'USAGE',
+      `give ${given.map((name) => flags[name]).join(' or ')}, not ${given.length === 2 ? 'both' : 'several'}`,
+    );
+  if (location.isPrefix && options.versionId !== undefined)
+    throw new SealdropError('USAGE', 'a prefix target holds runs: pick one with --run ID, not --version-id');
+  if (!location.isPrefix && options.run !== undefined)
+    throw new SealdropError('USAGE', '--run needs a prefix target (s3://BUCKET/PREFIX/ or a prefix policy)');
+  const id = options.versionId ?? options.run;
+  if (id !== undefined) return { kind: 'id', id };
+  if (options.at !== undefined) return { kind: 'at', at: parsePointInTime(options.at) };
+  return options.all ? { kind: 'all' } : { kind: 'latest' };
+}
+
+/** The identity files and the passphrase source, which clears the progress line before it asks. */
+export function keys(
+  options: IdentityOptions,
+  progress: ProgressLine,
+): { identityPaths: string[]; askPassphrase: PassphraseSource } {
+  // commander hands the environment's SEALDROP_IDENTITY over as one string, not through collect().
+  const identity = options.identity;
+  return {
+    identityPaths: typeof identity === 'string' ? [identity] : (identity ?? []),
+    askPassphrase: (key) => {
+      progress.done();
+      return readPassphrase(options, { prompt: `Passphrase for ${key.source} (${key.fingerprint}): ` });
+    },
+  };
+}

@@ -1,0 +1,121 @@
+// Every keep/remove decision of prune, in one pure function: the retention rules (planRetention, restic's
+// semantics) over the complete backups, plus sealdrop's own guards. The dry run and --yes show this plan.
+import { SealdropError } from './errors.js';
+import { describePolicy, isEmptyPolicy, planRetention, type RetentionPolicy } from './retention.js';
+import type { Snapshot } from './snapshot.js';
+
+export interface PrunePlanOptions {
+  policy: RetentionPolicy;
+  /** IANA zone for calendar rules; default the machine's. */
+  timeZone?: string;
+  now?: Date;
+  /** Remove delete markers too (kept by default: they record that someone deleted the key). */
+  deleteMarkers?: boolean;
+}
+
+export interface PlannedSnapshot {
+  snapshot: Snapshot;
+  action: 'keep' | 'remove';
+  /** Every rule that keeps it, or the guard that removes it; empty: the policy does not keep it. */
+  reasons: string[];
+}
+
+export interface PrunePlan {
+  policy: string;
+  /** Every snapshot, newest first. */
+  items: PlannedSnapshot[];
+  totals: {
+    /** Complete backups, and how many of them the plan keeps and removes. */
+    backups: number;
+    keep: number;
+    remove: number;
+    /** Incomplete and broken runs and delete markers removed. */
+    otherRemoved: number;
+    /** What removing deletes: object versions and their bytes. */
+    objectVersions: number;
+    bytesFreed: number;
+  };
+  warnings: string[];
+  /** The plan removes more than half of the complete backups: carried out only with --force. */
+  needsForce: boolean;
+}
+
+/** A run that has stored nothing for this long has failed, whatever it was. */
+export const STALLED_MS = 3_600_000;
+
+/**
+ * Plans prune over a backup set's snapshots (newest first). Any policy keeps the newest complete backup
+ * (every rule does, as in restic). Guards, whatever the policy says:
+ * - delete markers are kept unless `deleteMarkers`;
+ * - an incomplete run is kept while it may still be running (newer than every complete backup and
+ *   stored something within the last hour), and removed otherwise;
+ * - a broken run is removed: it is not a backup.
+ */
+export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOptions): PrunePlan {
+  if (isEmptyPolicy(options.policy)) {
+    throw new SealdropError('USAGE', 'no retention policy given: prune would not know what to keep', {
+      hint: 'Pass --keep-daily 7 --keep-weekly 5 --keep-monthly 12 or similar (see --help).',
+    });
+  }
+  const now = options.now ?? new Date();
+  const complete = snapshots.filter((s) => s.state === 'complete');
+  const retention = planRetention(
+    complete.map((s) => ({ id: s.id, time: s.time })),
+    options.policy,
+    { ...(options.timeZone ? { timeZone: options.timeZone } : {}), now },
+  );
+  const kept = new Map(retention.keep.map((k) => [k.id, k.reasons]));
+  const newest = complete[0];
+  const items = snapshots.map((snapshot): PlannedSnapshot => {
+    switch (snapshot.state) {
+      case 'complete': {
+        // Every rule keeps the newest (restic's semantics): a prune never removes the latest backup.
+        const reasons = kept.get(snapshot.id);
+        return reasons ? { snapshot, action: 'keep', reasons } : { snapshot, action: 'remove', reasons: [] };
+      }
+      case 'deleted':
+        return { snapshot, action: options.deleteMarkers ? 'remove' : 'keep', reasons: ['delete marker'] };
+      case 'broken':
+        return { snapshot, action: 'remove', reasons: [`broken: ${snapshot.notes[0] ?? 'not a backup'}`] };
+      case 'incomplete': {
+        const running =
+          (!newest || snapshot.time.getTime() > newest.time.getTime()) &&
+          now.getTime() - snapshot.time.getTime() < STALLED_MS;
+        return running
+          ? { snapshot, action: 'keep', reasons: ['incomplete, may still be running'] }
+          : { snapshot, action: 'remove', reasons: ['incomplete: the push did not finish'] };
+      }
+    }
+  });
+  let keep = 0;
+  let remove = 0;
+  let otherRemoved = 0;
+  let objectVersions = 0;
+  let bytesFreed = 0;
+  for (const item of items) {
+    const isBackup = item.snapshot.state === 'complete';
+    if (item.action === 'keep') {
+      if (isBackup) keep++;
+      continue;
+    }
+    if (isBackup) remove++;
+    else otherRemoved++;
+    objectVersions += item.snapshot.objectVersions;
+    bytesFreed += item.snapshot.storedBytes;
+  }
+  return {
+    policy: describePolicy(options.policy),
+    items,
+    totals: { backups: complete.length, keep, remove, otherRemoved, objectVersions, bytesFreed },
+    warnings: retentionWarnings(options.policy),
+    needsForce: remove * 2 > complete.length,
+  };
+}
+
+function retentionWarnings(policy: RetentionPolicy): string[] {
+  const { last, ...rest } = policy;
+  if (!last || !isEmptyPolicy(rest)) return [];
+  return [
+    '--keep-last alone is fragile: a compromised server can push junk versions and crowd the real backups out of the last N. Add calendar rules (--keep-daily, --keep-weekly, --keep-monthly).',
+  ];
+}

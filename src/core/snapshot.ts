@@ -1,0 +1,249 @@
+// A backup set's restorable points: the versions of one key, or the runs under a prefix. One type for
+// both, so every read-side command is written once over it, and one selector: latest, by id, at a time.
+import { SealdropError } from './errors.js';
+
+export type SnapshotKind = 'version' | 'run';
+
+/**
+ * - complete: restorable, and counted as a backup.
+ * - incomplete: a run without a manifest (a push that failed, or is still running).
+ * - broken: a run whose manifest is malformed, too large, lists no parts or names parts that don't
+ *   check out: never restored, never counted, removed by prune.
+ * - deleted: a delete marker: from then on the key did not exist.
+ */
+export type SnapshotState = 'complete' | 'incomplete' | 'broken' | 'deleted';
+
+export interface Snapshot {
+  kind: SnapshotKind;
+  /** The version id of a version, the run id of a run. */
+  id: string;
+  /** When S3 stored it, by the server's clock: a host can't backdate a backup. */
+  time: Date;
+  /** Encrypted bytes a restore reads (0 for a delete marker). */
+  size: number;
+  state: SnapshotState;
+  /** Runs: the parts stored. */
+  parts?: number;
+  /** Why it is not complete, or what is odd about a complete one; each short and bounded. */
+  notes: readonly string[];
+  /** What removing it deletes: object versions (delete markers included), and their bytes. */
+  objectVersions: number;
+  storedBytes: number;
+}
+
+/** One entry of a ListObjectVersions listing: a version or a delete marker of a key. */
+export interface ListedVersion {
+  key: string;
+  versionId: string;
+  lastModified: Date;
+  /** Bytes stored; 0 for delete markers. */
+  size: number;
+  etag: string | null;
+  isDeleteMarker: boolean;
+  /** S3's flag for the current version of the key. */
+  isLatest: boolean;
+}
+
+/**
+ * Merges one ListObjectVersions page's versions and delete markers (S3 returns them apart, each by key,
+ * each key's newest first) back into S3's one order. S3's order is kept within each list: it is the true
+ * order, while LastModified can disagree with it for concurrent uploads. Only the interleaving of the
+ * two goes by key, then time (ties: the latest first).
+ */
+export function mergeListing(
+  versions: readonly ListedVersion[],
+  deleteMarkers: readonly ListedVersion[],
+): ListedVersion[] {
+  const merged: ListedVersion[] = [];
+  let v = 0;
+  let m = 0;
+  while (v < versions.length || m < deleteMarkers.length) {
+    const version = versions[v];
+    const marker = deleteMarkers[m];
+    if (marker === undefined || (version !== undefined && !comesFirst(marker, version))) {
+      merged.push(version!);
+      v++;
+    } else {
+      merged.push(marker);
+      m++;
+    }
+  }
+  return merged;
+}
+
+function comesFirst(a: ListedVersion, b: ListedVersion): boolean {
+  if (a.key !== b.key) return a.key < b.key;
+  const difference = a.lastModified.getTime() - b.lastModified.getTime();
+  return difference > 0 || (difference === 0 && a.isLatest && !b.isLatest);
+}
+
+const NO_NOTES: readonly string[] = Object.freeze([]);
+
+/** A key's version (or delete marker) as a snapshot. */
+export function versionSnapshot(entry: ListedVersion): Snapshot {
+  return {
+    kind: 'version',
+    id: entry.versionId,
+    time: entry.lastModified,
+    size: entry.size,
+    state: entry.isDeleteMarker ? 'deleted' : 'complete',
+    notes: NO_NOTES,
+    objectVersions: 1,
+    storedBytes: entry.size,
+  };
+}
+
+export type SnapshotSelector = { kind: 'latest' } | { kind: 'id'; id: string } | { kind: 'at'; at: Date };
+
+export interface Choice {
+  snapshot: Snapshot;
+  /** Newer incomplete or broken snapshots passed over on the way (latest, at): worth a note. */
+  skipped: Snapshot[];
+}
+
+/** The words for a kind in messages: "version", and the option that picks one. */
+export const SNAPSHOT_WORDS: Record<SnapshotKind, { noun: string; option: string }> = {
+  version: { noun: 'version', option: '--version-id' },
+  run: { noun: 'run', option: '--run' },
+};
+
+/**
+ * The snapshot a restore means, from a newest-first list: the newest complete one, one by id, or the
+ * newest complete one at or before a time. Incomplete and broken ones are passed over (and reported
+ * as skipped); asked for by id they are refused with the reason. A delete marker is never restorable.
+ * `label` names the backup set in messages.
+ */
+export function chooseSnapshot(
+  snapshots: readonly Snapshot[],
+  selector: SnapshotSelector,
+  label: string,
+): Choice {
+  if (snapshots.length === 0)
+    throw new SealdropError('NOT_FOUND', `${label} does not exist (no backups at all)`, {
+      hint: 'Check the bucket and the key or prefix (sealdrop versions s3://BUCKET/KEY).',
+    });
+  const { noun, option } = SNAPSHOT_WORDS[snapshots[0]!.kind];
+  if (selector.kind === 'id') {
+    const snapshot = snapshots.find((s) => s.id === selector.id);
+    if (!snapshot)
+      throw new SealdropError('NOT_FOUND', `${label} has no ${noun} ${selector.id}`, {
+        hint: 'List them with `sealdrop versions`.',
+      });
+    if (snapshot.state !== 'complete') throw unrestorable(snapshots, snapshot, label);
+    return { snapshot, skipped: [] };
+  }
+  const skipped: Snapshot[] = [];
+  for (const snapshot of snapshots) {
+    if (selector.kind === 'at' && snapshot.time.getTime() > selector.at.getTime()) continue;
+    if (snapshot.state === 'incomplete' || snapshot.state === 'broken') {
+      skipped.push(snapshot);
+      continue;
+    }
+    if (snapshot.state === 'deleted') throw unrestorable(snapshots, snapshot, label);
+    return { snapshot, skipped };
+  }
+  if (selector.kind === 'at' && skipped.length === 0) {
+    const oldest = snapshots[snapshots.length - 1]!;
+    throw new SealdropError(
+      'NOT_FOUND',
+      `${label} has no ${noun} at or before ${selector.at.toISOString()}; the oldest is from ${oldest.time.toISOString()}`,
+      { hint: `Pick a later --at, or list them with \`sealdrop versions\` and pick one with ${option}.` },
+    );
+  }
+  // Nothing but broken runs is damage (exit 3); nothing but unfinished pushes is a failure to push (1).
+  throw new SealdropError(
+    skipped.some((s) => s.state === 'broken') ? 'INTEGRITY' : 'INCOMPLETE_RUN',
+    `${label} has no complete ${noun}${selector.kind === 'at' ? ` at or before ${selector.at.toISOString()}` : ''}: ${describeSkipped(skipped)}`,
+    { hint: 'Push again, and find out what broke the runs: `sealdrop versions` shows what is stored.' },
+  );
+}
+
+function unrestorable(snapshots: readonly Snapshot[], snapshot: Snapshot, label: string): SealdropError {
+  const { noun, option } = SNAPSHOT_WORDS[snapshot.kind];
+  const before = snapshots.find((s) => s.state === 'complete' && s.time.getTime() <= snapshot.time.getTime());
+  const fallback = snapshots.find((s) => s.state === 'complete');
+  const hint = (candidate: Snapshot | undefined, which: string) =>
+    candidate
+      ? `Restore ${which}: ${option} ${candidate.id} (from ${candidate.time.toISOString()}).`
+      : `List them with \`sealdrop versions\` and pick one with ${option}.`;
+  if (snapshot.state === 'deleted')
+    return new SealdropError(
+      'NOT_FOUND',
+      `${label} ${noun} ${snapshot.id} is a delete marker (the key was deleted at ${snapshot.time.toISOString()}); there is nothing to restore from it`,
+      { hint: hint(before, 'the version before it') },
+    );
+  if (snapshot.state === 'broken')
+    return new SealdropError(
+      'INTEGRITY',
+      `${label} ${noun} ${snapshot.id} is BROKEN (${snapshot.notes.join('; ')}), so it can't be restored`,
+      { hint: hint(fallback, 'the latest complete one') },
+    );
+  return new SealdropError(
+    'INCOMPLETE_RUN',
+    `${label} ${noun} ${snapshot.id} is INCOMPLETE (${snapshot.notes.join('; ')}), so it can't be restored`,
+    { hint: hint(fallback, 'the latest complete one') },
+  );
+}
+
+/** "2 INCOMPLETE runs (A, B) and 1 BROKEN run (C: no parts)", at most a few ids named. */
+export function describeSkipped(skipped: readonly Snapshot[]): string {
+  const parts: string[] = [];
+  for (const state of ['incomplete', 'broken'] as const) {
+    const these = skipped.filter((s) => s.state === state);
+    if (these.length === 0) continue;
+    const { noun } = SNAPSHOT_WORDS[these[0]!.kind];
+    const named = these
+      .slice(0, 3)
+      .map((s) => (state === 'broken' ? `${s.id}: ${s.notes[0] ?? 'broken'}` : s.id));
+    const more = these.length > named.length ? `, and ${these.length - named.length} more` : '';
+    parts.push(
+      `${these.length} ${state.toUpperCase()} ${noun}${these.length === 1 ? '' : 's'} (${named.join(', ')}${more})`,
+    );
+  }
+  return parts.join(' and ');
+}
+
+/** "complete", "complete, 3 parts; 1 object written over …", "BROKEN: the manifest is not valid (…)". */
+export function stateText(snapshot: Snapshot): string {
+  const name =
+    snapshot.state === 'complete'
+      ? 'complete'
+      : snapshot.state === 'deleted'
+        ? 'DELETE MARKER'
+        : snapshot.state.toUpperCase();
+  const parts =
+    snapshot.parts === undefined ? '' : `, ${snapshot.parts} part${snapshot.parts === 1 ? '' : 's'}`;
+  const notes = snapshot.notes.length > 0 ? `: ${snapshot.notes.join('; ')}` : '';
+  return `${name}${parts}${notes}`;
+}
+
+/** A snapshot in --json documents: the same names everywhere, versionId and runId kept apart. */
+export interface SnapshotJson {
+  versionId?: string;
+  runId?: string;
+  time: string;
+  size: number;
+  state: SnapshotState;
+  parts?: number;
+  notes: readonly string[];
+}
+
+export function snapshotJson(snapshot: Snapshot): SnapshotJson {
+  return {
+    ...(snapshot.kind === 'run' ? { runId: snapshot.id } : { versionId: snapshot.id }),
+    time: snapshot.time.toISOString(),
+    size: snapshot.size,
+    state: snapshot.state,
+    ...(snapshot.parts === undefined ? {} : { parts: snapshot.parts }),
+    notes: snapshot.notes,
+  };
+}
+
+/** Quotes a value from the bucket (a name, a manifest's field) for a message, capped in length. */
+export function quoteBounded(value: unknown, max = 80): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
+}

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { assessHealth, worstState, type HealthThresholds } from '../../src/core/health.js';
+import { run, snapshot } from '../support/snapshots.js';
+
+const at = (iso: string) => new Date(iso);
+const now = at('2024-05-10T12:00:00Z');
+const thresholds: HealthThresholds = {
+  maxAgeMs: 26 * 3600_000,
+  warnAgeMs: null,
+  policyWarnMs: 3 * 86_400_000,
+};
+const ago = (hours: number) => new Date(now.getTime() - hours * 3600_000).toISOString();
+const hoursAgo = (hours: number) => snapshot(`v${hours}`, ago(hours));
+
+describe('assessHealth', () => {
+  it('is OK for a fresh backup, counting backups but not delete markers', () => {
+    const health = assessHealth(
+      {
+        snapshots: [
+          hoursAgo(3),
+          snapshot('old', '2024-05-01T00:00:00Z'),
+          snapshot('dm', '2024-04-30T00:00:00Z', { state: 'deleted' }),
+        ],
+      },
+      thresholds,
+      now,
+    );
+    expect(health).toMatchObject({
+      state: 'OK',
+      reasons: [],
+      ageMs: 3 * 3600_000,
+      counts: { backups: 2, deleteMarkers: 1, incomplete: 0, broken: 0, strays: 0 },
+    });
+  });
+
+  it('is CRITICAL past --max-age, saying by how much', () => {
+    expect(assessHealth({ snapshots: [hoursAgo(27)] }, thresholds, now)).toMatchObject({
+      state: 'CRITICAL',
+      reasons: ['latest is 1d 3h old (max 1d 2h)'],
+    });
+  });
+
+  it('warns only when a warning age is set', () => {
+    expect(assessHealth({ snapshots: [hoursAgo(25)] }, thresholds, now).state).toBe('OK');
+    expect(
+      assessHealth({ snapshots: [hoursAgo(25)] }, { ...thresholds, warnAgeMs: 24 * 3600_000 }, now).state,
+    ).toBe('WARNING');
+  });
+
+  it('is CRITICAL when the latest is a delete marker, however fresh', () => {
+    expect(
+      assessHealth(
+        { snapshots: [snapshot('dm', ago(1), { state: 'deleted' }), hoursAgo(2)] },
+        thresholds,
+        now,
+      ),
+    ).toMatchObject({ state: 'CRITICAL', reasons: [expect.stringMatching(/delete marker/)] });
+  });
+
+  it('is UNKNOWN for a key without versions', () => {
+    expect(assessHealth({ snapshots: [] }, thresholds, now)).toMatchObject({
+      state: 'UNKNOWN',
+      latest: null,
+      counts: { backups: 0 },
+    });
+  });
+
+  it('never counts an incomplete or broken run as the latest backup', () => {
+    const health = assessHealth(
+      { snapshots: [run('junk', ago(0.5), 'broken'), run('good', ago(30))] },
+      thresholds,
+      now,
+    );
+    expect(health.latest?.id).toBe('good');
+    expect(health.state).toBe('CRITICAL');
+    expect(health.reasons).toEqual([
+      expect.stringMatching(/^latest is 1d 6h old/),
+      expect.stringMatching(/1 BROKEN run \(junk/),
+    ]);
+  });
+
+  it('notes a newer incomplete run, and warns once it stored nothing for an hour', () => {
+    const running = assessHealth(
+      { snapshots: [run('r2', ago(0.2), 'incomplete'), run('r1', ago(3))] },
+      thresholds,
+      now,
+    );
+    expect(running).toMatchObject({
+      state: 'OK',
+      reasons: [expect.stringMatching(/INCOMPLETE run \(r2\), maybe still running/)],
+    });
+    const stalled = assessHealth(
+      { snapshots: [run('r2', ago(2), 'incomplete'), run('r1', ago(3))] },
+      thresholds,
+      now,
+    );
+    expect(stalled.state).toBe('WARNING');
+  });
+
+  it('is CRITICAL when nothing under a prefix is complete', () => {
+    expect(assessHealth({ snapshots: [run('r1', ago(1), 'incomplete')] }, thresholds, now)).toMatchObject({
+      state: 'CRITICAL',
+      reasons: ['no complete backup at all', expect.stringMatching(/INCOMPLETE/)],
+    });
+  });
+
+  it('counts strays and says so', () => {
+    expect(assessHealth({ snapshots: [run('r1', ago(1))], strays: 7 }, thresholds, now)).toMatchObject({
+      state: 'OK',
+      counts: { strays: 7 },
+      reasons: ['7 other object(s) under the prefix belong to no run'],
+    });
+  });
+
+  it('judges the policy file: WARNING when it expires soon, CRITICAL once expired', () => {
+    const fresh = [hoursAgo(1)];
+    expect(
+      assessHealth({ snapshots: fresh, policyExpiresAt: at('2024-05-20T00:00:00Z') }, thresholds, now).state,
+    ).toBe('OK');
+    expect(
+      assessHealth({ snapshots: fresh, policyExpiresAt: at('2024-05-11T00:00:00Z') }, thresholds, now),
+    ).toMatchObject({
+      state: 'WARNING',
+      reasons: ['the policy file expires in 12h'],
+    });
+    expect(
+      assessHealth({ snapshots: fresh, policyExpiresAt: at('2024-05-10T00:00:00Z') }, thresholds, now).state,
+    ).toBe('CRITICAL');
+  });
+
+  it('sums several targets up as the worst, CRITICAL above UNKNOWN', () => {
+    expect(worstState([])).toBe('OK');
+    expect(worstState(['OK', 'WARNING'])).toBe('WARNING');
+    expect(worstState(['WARNING', 'UNKNOWN'])).toBe('UNKNOWN');
+    expect(worstState(['UNKNOWN', 'CRITICAL', 'OK'])).toBe('CRITICAL');
+  });
+});

@@ -1,0 +1,109 @@
+// The prune planner's own guards, over snapshots (the retention rules are tested in retention.test.ts).
+import { describe, expect, it } from 'vitest';
+import { planPrune, type PrunePlan } from '../../src/core/prune-plan.js';
+import type { Snapshot } from '../../src/core/snapshot.js';
+import { run, snapshot } from '../support/snapshots.js';
+
+const NOW = new Date('2024-05-10T12:00:00Z');
+const plan = (snapshots: Snapshot[], extra: Partial<Parameters<typeof planPrune>[1]> = {}) =>
+  planPrune(snapshots, { policy: { last: 1 }, timeZone: 'UTC', now: NOW, ...extra });
+const actions = (p: PrunePlan) => p.items.map((i) => [i.snapshot.id, i.action, i.reasons.join(', ')]);
+
+describe('planPrune', () => {
+  it('plans over complete backups with the retention rules, keeping every reason', () => {
+    const p = plan(
+      [
+        snapshot('v3', '2024-05-03T00:00:00Z'),
+        snapshot('v2', '2024-05-02T00:00:00Z'),
+        snapshot('v1', '2024-05-01T00:00:00Z'),
+      ],
+      { policy: { daily: 2 } },
+    );
+    expect(actions(p)).toEqual([
+      ['v3', 'keep', 'daily'],
+      ['v2', 'keep', 'daily'],
+      ['v1', 'remove', ''],
+    ]);
+    expect(p.totals).toEqual({
+      backups: 3,
+      keep: 2,
+      remove: 1,
+      otherRemoved: 0,
+      objectVersions: 1,
+      bytesFreed: 100,
+    });
+    expect(p.needsForce).toBe(false);
+  });
+
+  it('keeps the newest complete backup under any policy', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const rules = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+    const withins = [
+      'within',
+      'withinHourly',
+      'withinDaily',
+      'withinWeekly',
+      'withinMonthly',
+      'withinYearly',
+    ] as const;
+    for (let round = 0; round < 200; round++) {
+      const list = Array.from({ length: 1 + Math.floor(random() * 20) }, (_, i) =>
+        snapshot(`s${i}`, new Date(NOW.getTime() - i * 3600_000 * (1 + random() * 100)).toISOString()),
+      );
+      const policy =
+        random() < 0.5
+          ? { [rules[Math.floor(random() * rules.length)]!]: 1 + Math.floor(random() * 3) }
+          : { [withins[Math.floor(random() * withins.length)]!]: `${1 + Math.floor(random() * 30)}min` };
+      expect(plan(list, { policy }).items[0]!.action, JSON.stringify(policy)).toBe('keep');
+    }
+  });
+
+  it('keeps delete markers unless asked, and never counts them as backups', () => {
+    const list = [
+      snapshot('dm', '2024-05-04T00:00:00Z', { state: 'deleted', size: 0, storedBytes: 0 }),
+      snapshot('v1', '2024-05-01T00:00:00Z'),
+    ];
+    expect(actions(plan(list))[0]).toEqual(['dm', 'keep', 'delete marker']);
+    const removing = plan(list, { deleteMarkers: true });
+    expect(actions(removing)[0]).toEqual(['dm', 'remove', 'delete marker']);
+    expect(removing.totals).toMatchObject({ backups: 1, keep: 1, otherRemoved: 1 });
+  });
+
+  it('removes broken runs and stalled or superseded incomplete ones; keeps one that may still be running', () => {
+    const p = plan([
+      run('running', '2024-05-10T11:30:00Z', 'incomplete'),
+      run('junk', '2024-05-10T11:00:00Z', 'broken', { notes: ['it has a manifest but no parts'] }),
+      run('good', '2024-05-10T02:30:00Z'),
+      run('failed', '2024-05-09T02:30:00Z', 'incomplete'),
+    ]);
+    expect(actions(p)).toEqual([
+      ['running', 'keep', 'incomplete, may still be running'],
+      ['junk', 'remove', 'broken: it has a manifest but no parts'],
+      ['good', 'keep', 'last'],
+      ['failed', 'remove', 'incomplete: the push did not finish'],
+    ]);
+    expect(p.totals).toMatchObject({ backups: 1, keep: 1, remove: 0, otherRemoved: 2 });
+    const stalled = plan([
+      run('stalled', '2024-05-10T10:00:00Z', 'incomplete'),
+      run('good', '2024-05-10T02:30:00Z'),
+    ]);
+    expect(actions(stalled)[0]).toEqual(['stalled', 'remove', 'incomplete: the push did not finish']);
+  });
+
+  it('asks for --force when more than half of the backups would go', () => {
+    const list = ['04', '03', '02', '01'].map((d) => snapshot(d, `2024-05-${d}T00:00:00Z`));
+    expect(plan(list, { policy: { last: 2 } }).needsForce).toBe(false);
+    expect(plan(list, { policy: { last: 1 } }).needsForce).toBe(true);
+  });
+
+  it('refuses an empty policy and warns about --keep-last alone', () => {
+    expect(() => plan([], { policy: {} })).toThrow(
+      expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/no retention policy/) }),
+    );
+    expect(plan([], { policy: { last: 3 } }).warnings).toEqual([
+      expect.stringMatching(/--keep-last alone is fragile/),
+    ]);
+    expect(plan([], { policy: { last: 3, daily: 7 } }).warnings).toEqual([]);
+  });
+});
