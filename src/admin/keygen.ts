@@ -1,5 +1,6 @@
 // The admin's keypair: v4 keys GnuPG 2.2 reads (ed25519 + cv25519 by default, or RSA).
-import { access } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import * as openpgp from 'openpgp';
 import { SealdropError } from '../core/errors.js';
 import { writeNewFile } from '../core/files.js';
@@ -36,12 +37,24 @@ export async function generateKeyPair(options: KeygenOptions): Promise<KeygenRes
     });
 
   // The default (v4, ed25519 "legacy" + cv25519) and RSA are what GnuPG 2.2 understands.
-  const { privateKey, publicKey } = await openpgp.generateKey({
-    userIDs: [userID],
-    ...(options.rsaBits ? { type: 'rsa' as const, rsaBits: options.rsaBits } : { type: 'ecc' as const }),
-    ...(options.passphrase === null ? {} : { passphrase: options.passphrase }),
-    format: 'armored',
-  });
+  let generated: { privateKey: string; publicKey: string };
+  try {
+    generated = await openpgp.generateKey({
+      userIDs: [userID],
+      ...(options.rsaBits ? { type: 'rsa' as const, rsaBits: options.rsaBits } : { type: 'ecc' as const }),
+      ...(options.passphrase === null ? {} : { passphrase: options.passphrase }),
+      format: 'armored',
+    });
+  } catch (error) {
+    // OpenPGP.js checks the address itself (it refuses "p@x", for one).
+    if (!/user ?id/i.test((error as Error).message)) throw error;
+    throw new SealdropError('USAGE', `--uid "${options.userId}" is not a user id OpenPGP.js accepts`, {
+      hint: 'Write a name and a full e-mail address: --uid "Backup Admin <ops@example.com>".',
+    });
+  }
+  const { privateKey, publicKey } = generated;
+  // ~/.sealdrop/admin: the folder is made if need be, private like the key.
+  await mkdir(dirname(privateKeyPath), { recursive: true, mode: 0o700 });
   await writeNewFile(privateKeyPath, privateKey);
   await writeNewFile(publicKeyPath, publicKey, { mode: 0o644 });
   return {

@@ -84,11 +84,11 @@ export async function resolveCredentials(client: S3Client): Promise<Credentials>
   }
 }
 
-/** A missing profile names the profile; anything else says where credentials come from. */
+/** With AWS_PROFILE set, the profile is what failed; otherwise say where credentials come from. */
 function credentialsError(error: unknown): SealdropError {
   const profile = process.env.AWS_PROFILE;
   const message = (error as Error).message ?? String(error);
-  if (profile && /profile/i.test(message))
+  if (profile)
     return new SealdropError(
       'CREDENTIALS_MISSING',
       `the AWS profile "${profile}" was not found or has no credentials`,

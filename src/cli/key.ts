@@ -1,9 +1,9 @@
 // sealdrop key generate | show
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readTextFile } from '../core/files.js';
 import { inspectKey, readArmoredKey, type KeyInfo } from '../core/openpgp-keys.js';
 import { integerArg } from './args.js';
-import { printJson, say, table } from './output.js';
+import { printData, printJson, say, table } from './output.js';
 import { readPassphrase } from './passphrase.js';
 
 export function registerKeyCommands(program: Command): void {
@@ -24,9 +24,11 @@ Examples:
     .requiredOption('--uid <"NAME <EMAIL>">', 'user id of the key')
     .requiredOption('--out <PREFIX>', 'path prefix for the two files')
     .option('--rsa <BITS>', 'RSA key of this size instead of ed25519/cv25519', integerArg)
-    .option(
-      '--passphrase-file <FILE>',
-      'read the passphrase from FILE (else SEALDROP_PASSPHRASE, else a prompt)',
+    .addOption(
+      new Option(
+        '--passphrase-file <FILE>',
+        'read the passphrase from FILE (else SEALDROP_PASSPHRASE, else a prompt)',
+      ).env('SEALDROP_PASSPHRASE_FILE'),
     )
     .option('--no-passphrase', 'leave the private key unprotected (only for keys kept in a vault)')
     .option('--json', 'print the result as JSON on stdout')
@@ -47,7 +49,12 @@ Example:
         json?: boolean;
       }) => {
         const { generateKeyPair } = await import('../admin/keygen.js');
-        const passphrase = options.passphrase ? await readPassphrase(options, { confirm: true }) : null;
+        const passphrase = options.passphrase
+          ? await readPassphrase(options, {
+              confirm: true,
+              prompt: `Passphrase for ${options.out}.key.asc: `,
+            })
+          : null;
         const result = await generateKeyPair({
           userId: options.uid,
           outPrefix: options.out,
@@ -83,7 +90,7 @@ Example:
     .action(async (file: string, options: { json?: boolean }) => {
       const info = await inspectKey(await readArmoredKey(await readTextFile(file, 'key file'), file));
       if (options.json) printJson(keyJson(info));
-      else say(describeKey(info));
+      else printData(describeKey(info));
     });
 }
 

@@ -17,11 +17,6 @@ async function main(argv: string[]): Promise<number> {
     const failure = error instanceof CommanderError ? usageError(error, argv) : error;
     if (failure === null) return EXIT.ok; // --help, --version
     if (failure instanceof SealdropError && wantsJson(argv)) printJson(errorJson(failure));
-    if (error instanceof CommanderError) {
-      // commander has printed its own message already.
-      process.stderr.write(`  hint: ${(failure as SealdropError).hint}\n`);
-      return EXIT.badInput;
-    }
     return reportError(failure);
   }
 }

@@ -88,7 +88,7 @@ Example:
     .action(async (file: string, options: { json?: boolean }) => {
       const loaded = await loadPolicyFile(file);
       if (options.json) printJson(await policyJson(loaded));
-      else say(await describePolicy(loaded));
+      else printData(await describePolicy(loaded));
       assertNotExpired(loaded.summary, file);
     });
 

@@ -18,13 +18,16 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 
 /** A program with what every sealdrop executable shares: --version, -q/-v, errors left to main. */
 export function baseProgram(name: string): Command {
-  return new Command(name)
-    .version(version)
-    .option('-q, --quiet', 'no progress and no summaries on stderr (warnings and errors still)')
-    .option('-v, --verbose', 'also say what is being done: S3 requests, retries, timings (never a secret)')
-    .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) })
-    .hook('preAction', (_program, command) => configureOutput(command.optsWithGlobals()));
+  return (
+    new Command(name)
+      .version(version)
+      .option('-q, --quiet', 'no progress and no summaries on stderr (warnings and errors still)')
+      .option('-v, --verbose', 'also say what is being done: S3 requests, retries, timings (never a secret)')
+      .exitOverride()
+      // Parse errors are reported by main.ts, like every other error: message, hint, exit status.
+      .configureOutput({ outputError: () => {} })
+      .hook('preAction', (_program, command) => configureOutput(command.optsWithGlobals()))
+  );
 }
 
 export function buildProgram(): Command {

@@ -1,5 +1,5 @@
 // sealdrop push
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { push, type PushResult } from '../agent/push.js';
 import type { Compression } from '../agent/encrypt.js';
 import { SealdropError } from '../core/errors.js';
@@ -26,7 +26,11 @@ export function registerPushCommand(program: Command): void {
   program
     .command('push')
     .description("encrypt a dump to the policy's recipients and upload it as a new version (runs on servers)")
-    .requiredOption('--policy <FILE>', 'policy file from `sealdrop policy mint`')
+    .addOption(
+      new Option('--policy <FILE>', 'policy file from `sealdrop policy mint` (else SEALDROP_POLICY)')
+        .env('SEALDROP_POLICY')
+        .makeOptionMandatory(),
+    )
     .argument('[COMMAND...]', 'dump command to run (after --); its stdout is the data. Without it, stdin is.')
     .option('--compress <gzip|none>', 'compression before encryption', 'gzip')
     .option('--level <1-9>', 'gzip level', integerArg, 6)

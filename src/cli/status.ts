@@ -63,7 +63,9 @@ Examples:
       } catch (error) {
         // A check that can't even start is UNKNOWN, not a usage error: monitors must not read it as CRITICAL.
         if (!isSealdropError(error)) throw error;
-        if (options.json) printJson({ state: 'UNKNOWN', ...errorJson(error) });
+        const unknown = errorJson(error);
+        unknown.error.exitStatus = HEALTH_EXIT.UNKNOWN;
+        if (options.json) printJson({ state: 'UNKNOWN', ...unknown });
         else printData(`SEALDROP UNKNOWN - ${error.message}`);
         reportError(error);
         process.exitCode = HEALTH_EXIT.UNKNOWN;

@@ -45,7 +45,7 @@ describe('GnuPG interoperability of keys', () => {
     expect(decrypted.stdout).toBe('secret dump');
   });
 
-  it('asks for the passphrase twice on a terminal, never echoes it, and GnuPG accepts it', async () => {
+  it('asks for the passphrase twice on a terminal, naming the key, never echoes it, and GnuPG accepts it', async () => {
     const prefix = join(dir, 'typed');
     const env: NodeJS.ProcessEnv = { ...offlineEnv, SEALDROP_PASSPHRASE: undefined };
     // `script` runs the command on a pseudo-terminal; we type when each prompt appears.
@@ -63,13 +63,14 @@ describe('GnuPG interoperability of keys', () => {
     child.stdout.on('data', (chunk: Buffer) => {
       const before = screen;
       screen += chunk.toString();
-      if (!before.includes('Passphrase: ') && screen.includes('Passphrase: '))
+      if (!before.includes('typed.key.asc: ') && screen.includes('typed.key.asc: '))
         child.stdin.write('typed secret\r');
       if (!before.includes('Passphrase again: ') && screen.includes('Passphrase again: '))
         child.stdin.write('typed secret\r');
     });
     expect(await exited, screen).toBe(0);
-    expect(screen).toMatch(/Passphrase: [\s\S]*Passphrase again: /);
+    // The prompt names the key it is for.
+    expect(screen).toMatch(/Passphrase for \S*typed\.key\.asc: [\s\S]*Passphrase again: /);
     expect(screen).not.toContain('typed secret');
     const gpg = await gpgHome();
     expect((await gpg(['--passphrase', 'typed secret', '--import', `${prefix}.key.asc`])).stderr).toMatch(
