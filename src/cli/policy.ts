@@ -5,7 +5,8 @@ import { assertNotExpired, loadPolicyFile, type LoadedPolicy } from '../core/pol
 import { formatS3Url, parseS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { collect, durationArg, sizeArg } from './args.js';
-import { printData, printJson, say, table, warn } from './output.js';
+import { errorJson, printData, printJson, reportError, say, table, warn } from './output.js';
+import type { SealdropError } from '../core/errors.js';
 
 export function registerPolicyCommands(program: Command): void {
   const policy = program
@@ -50,7 +51,7 @@ No network is needed. Renew before it expires: servers warn 3 days ahead.
 Example:
   AWS_PROFILE=backup-uploader sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg \\
       --recipient admin.pub.asc --expires 7d --max-size 2GiB --name db1 --out db1.policy.json
-  scp db1.policy.json db1:/etc/sealdrop/policy.json`,
+  scp db1.policy.json db1:/etc/sealdrop/db1.policy.json`,
     )
     .action(async (target: string, options: MintCliOptions) => {
       const [{ mintPolicy }, { createS3Client }] = await Promise.all([
@@ -83,13 +84,20 @@ Example:
       'after',
       `
 Example:
-  sealdrop policy show /etc/sealdrop/policy.json`,
+  sealdrop policy show /etc/sealdrop/db1.policy.json`,
     )
     .action(async (file: string, options: { json?: boolean }) => {
       const loaded = await loadPolicyFile(file);
-      if (options.json) printJson(await policyJson(loaded));
+      let expired: SealdropError | undefined;
+      try {
+        assertNotExpired(loaded.summary, file);
+      } catch (error) {
+        expired = error as SealdropError;
+      }
+      // Expired, it is still shown, and the one --json document carries the error too.
+      if (options.json) printJson({ ...(await policyJson(loaded)), ...(expired ? errorJson(expired) : {}) });
       else printData(await describePolicy(loaded));
-      assertNotExpired(loaded.summary, file);
+      if (expired) process.exitCode = reportError(expired);
     });
 
   policy

@@ -42,7 +42,7 @@ Examples:
   sealdrop setup s3://acme-backups --create
   sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg --recipient admin.pub.asc --out db1.policy.json
   # every server (holds only the policy file), from cron:
-  sealdrop push --policy /etc/sealdrop/policy.json -- mysqldump --single-transaction db1
+  sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump --single-transaction db1
   # the admin, later:
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg
   sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc --at "2d ago" --out db1.sql

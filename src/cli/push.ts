@@ -60,12 +60,12 @@ gzip runs on every core the process may use (one thread per core, plus one), as 
 cores to the database, run it under taskset or nice, or set UV_THREADPOOL_SIZE=N for N-1 threads.
 
 Examples:
-  sealdrop push --policy /etc/sealdrop/db1.json -- mysqldump --single-transaction --all-databases
-  pg_dump -Fc app | sealdrop push --policy /etc/sealdrop/app.json --compress none
-  sealdrop push --policy /etc/sealdrop/db1-runs.json --part-size 2GiB -- pg_dumpall
-  nice taskset -c 0,1 sealdrop push --policy /etc/sealdrop/db1.json -- mysqldump --all-databases
+  sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump --single-transaction --all-databases
+  pg_dump -Fc app | sealdrop push --policy /etc/sealdrop/app.policy.json --compress none
+  sealdrop push --policy /etc/sealdrop/db1-runs.policy.json --part-size 2GiB -- pg_dumpall
+  nice taskset -c 0,1 sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump --all-databases
   # cron, nightly at 02:30:
-  30 2 * * * root sealdrop push --policy /etc/sealdrop/db1.json --quiet -- mysqldump --all-databases`,
+  30 2 * * * root sealdrop push --policy /etc/sealdrop/db1.policy.json --quiet -- mysqldump --all-databases`,
     )
     .action(async (command: string[], options: PushCliOptions) => {
       if (options.compress !== 'gzip' && options.compress !== 'none') {

@@ -46,7 +46,7 @@ Durations: s, min, h, d, w (26h, 90min, 1d12h).
 
 Examples:
   sealdrop status s3://acme-backups/db1/mysql.sql.gz.gpg s3://acme-backups/db2/
-  sealdrop status --policy /etc/sealdrop/db1.json --policy /etc/sealdrop/db2.json --max-age 26h --warn-age 25h
+  sealdrop status --policy db1.policy.json --policy db2.policy.json --max-age 26h --warn-age 25h
   # Icinga 2 / Nagios: command_line = "sealdrop status --policy $policy$ --max-age 26h"`,
     )
     .action(async (urls: string[], options: StatusCliOptions) => {

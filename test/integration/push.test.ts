@@ -11,9 +11,9 @@ import {
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { after, until } from '../support/until.js';
 import { agentEnv, backupTarget, mint, stockRestore, type BackupTarget } from '../support/backup-target.js';
 import { CLI, run, runCli, tempDir } from '../support/cli.js';
 import { listVersions, s3Env } from '../support/s3.js';
@@ -189,7 +189,10 @@ describe('push refuses, uploads nothing and leaves no spool file', () => {
   it('when the policy has expired, with the expiry in the message', async () => {
     const expired = join(target.dir, 'expired.json');
     await mint(`s3://${target.bucket}/${target.key}`, [target.publicKey], expired, ['--expires', '1s']);
-    await sleep(1500);
+    const { expiresAt } = JSON.parse(
+      (await runCli(['policy', 'show', expired, '--json'], { env: target.agentEnv })).stdout,
+    );
+    await until(after(Date.parse(expiresAt)), 'the policy to expire');
     const result = await refused([], { input: 'data', policy: expired });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/expired at \d{4}-\d\d-\d\dT/);
@@ -248,15 +251,14 @@ describe('push refuses, uploads nothing and leaves no spool file', () => {
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    for (let i = 0; i < 100 && (await readdir(spool)).length === 0; i++) await sleep(100);
+    await until(async () => (await readdir(spool)).length > 0, 'a spool file');
     await waitForFile(marker);
     child.kill('SIGTERM');
     expect(await exited).toBe(143);
     expect(stderr).toMatch(/interrupted by SIGTERM; nothing was uploaded/);
     expect(await readdir(spool)).toEqual([]);
     const sleeper = Number((await readFile(marker, 'utf8')).trim());
-    await sleep(200);
-    expect(() => process.kill(sleeper, 0)).toThrow(); // the dump command is gone too
+    await until(() => !alive(sleeper), 'the dump command to be stopped', { timeoutMs: 5000 }); // gone too
   });
 });
 
@@ -342,7 +344,9 @@ describe('push over a flaky network', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     // Bring the server back only once the push has met it down.
-    for (let i = 0; i < 200 && !/attempt 1 failed \(ECONNREFUSED/.test(stderr); i++) await sleep(50);
+    await until(() => /attempt 1 failed \(ECONNREFUSED/.test(stderr), 'the first retry', {
+      timeoutMs: 10_000,
+    });
     expect(stderr).toMatch(/attempt 1 failed \(ECONNREFUSED/);
     const proxy = createServer(forwardToS3);
     await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
@@ -439,15 +443,19 @@ function forwardToS3(req: IncomingMessage, res: ServerResponse): void {
 }
 
 async function waitForFile(path: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (
-      await readFile(path, 'utf8').then(
-        (text) => text.trim() !== '',
-        () => false,
-      )
-    )
-      return;
-    await sleep(100);
+  const written = () =>
+    readFile(path, 'utf8').then(
+      (text) => text.trim() !== '',
+      () => false,
+    );
+  await until(written, `${path} to be written`, { timeoutMs: 10_000 });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
-  throw new Error(`${path} never appeared`);
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { after, until } from '../support/until.js';
 import { backupTarget, type BackupTarget } from '../support/backup-target.js';
 import { CLI, run, runCli, tempDir, type CliResult } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
@@ -483,7 +484,7 @@ describe('status', () => {
     const fresh = await admin(['status', url]);
     expect(fresh.status, fresh.stderr).toBe(0);
     expect(fresh.stdout).toMatch(new RegExp(`^SEALDROP OK - ${url}: latest .* ago, 2 backups\\n$`));
-    await sleep(2000);
+    await until(after(Date.parse(pushed[1]!.time) + 1500), 'the latest backup to be older than 1s');
     const stale = await admin(['status', url, '--max-age', '1s']);
     expect(stale.status).toBe(2);
     expect(stale.stdout).toMatch(/^SEALDROP CRITICAL - .*latest is [\dhmins ]+ old \(max 1s\)/);

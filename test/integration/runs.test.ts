@@ -5,7 +5,6 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   DeleteObjectCommand,
@@ -14,6 +13,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/until.js';
 import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
 import { CLI, run, runCli, tempDir, type CliResult } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
@@ -50,16 +50,49 @@ function admin(target: BackupTarget, args: string[]): Promise<CliResult> {
   return runCli(args, { env: target.adminEnv });
 }
 
-async function pushRun(target: BackupTarget, args: string[], input?: Buffer) {
-  const pushed = await runCli(
-    ['push', '--policy', target.policyPath, '--part-size', '8MiB', '--json', ...args],
-    {
-      input,
-      env: target.agentEnv,
-    },
-  );
+async function pushRun(target: BackupTarget, args: string[], input?: Buffer, policy = target.policyPath) {
+  const pushed = await runCli(['push', '--policy', policy, '--part-size', '8MiB', '--json', ...args], {
+    input,
+    env: target.agentEnv,
+  });
   expect(pushed.status, pushed.stderr).toBe(0);
   return JSON.parse(pushed.stdout);
+}
+
+interface OwnPrefix {
+  prefix: string;
+  url: string;
+  policy: string;
+}
+
+/** A prefix and its policy for one test alone: tests that change what is stored never meet. */
+async function ownPrefix(target: BackupTarget, name: string): Promise<OwnPrefix> {
+  const policy = join(target.dir, `${name}.policy.json`);
+  await mint(`s3://${target.bucket}/${name}/`, [target.publicKey], policy);
+  return { prefix: `${name}/`, url: `s3://${target.bucket}/${name}/`, policy };
+}
+
+/** A run that fails after storing some parts: an incomplete run, quickly. */
+async function failedRun(target: BackupTarget, policy: string, spool?: string): Promise<CliResult> {
+  const failed = await runCli(
+    [
+      'push',
+      '--policy',
+      policy,
+      '--part-size',
+      '8MiB',
+      '--compress',
+      'none',
+      ...(spool ? ['--spool-dir', spool] : []),
+      '--',
+      'sh',
+      '-c',
+      'head -c 20000000 /dev/urandom; exit 3',
+    ],
+    { env: target.agentEnv },
+  );
+  expect(failed.status).toBe(1);
+  return failed;
 }
 
 describe('a push through a prefix policy', () => {
@@ -202,60 +235,61 @@ describe('a push through a prefix policy', () => {
     expect(wrong.stderr).toMatch(/--part-size needs a prefix policy/);
   });
   it('a failing dump command or empty input stores no manifest; stored parts are named', async () => {
+    const own = await ownPrefix(target, 'failing');
+    const good = await dump('3MiB', 5);
+    await pushRun(target, [], good, own.policy);
     const spool = await tempDir('sealdrop-runs-spool-');
-    const before = await listUnder(target.bucket, 'db1/');
-    const failed = await runCli(
-      [
-        'push',
-        '--policy',
-        target.policyPath,
-        '--part-size',
-        '8MiB',
-        '--compress',
-        'none',
-        '--spool-dir',
-        spool,
-        '--',
-        'sh',
-        '-c',
-        'head -c 20000000 /dev/urandom; exit 3',
-      ],
-      { env: target.agentEnv },
-    );
-    expect(failed.status).toBe(1);
+    const failed = await failedRun(target, own.policy, spool);
     expect(failed.stderr).toMatch(
-      /exited with status 3; 2 parts were stored \(part-000001 … part-000002\) and remain as the INCOMPLETE run db1\//,
+      /exited with status 3; 2 parts were stored \(part-000001 … part-000002\) and remain as the INCOMPLETE run failing\//,
     );
     expect(await readdir(spool)).toEqual([]);
-    const after = await listUnder(target.bucket, 'db1/');
-    expect(after.length - before.length).toBe(2);
-    expect(after.filter((o) => o.key.endsWith('manifest.json'))).toHaveLength(1); // the first run's only
+    const after = await listUnder(target.bucket, own.prefix);
+    expect(after.filter((o) => o.key.endsWith('manifest.json'))).toHaveLength(1); // the good run's only
 
-    const empty = await runCli(['push', '--policy', target.policyPath, '--spool-dir', spool], {
+    const empty = await runCli(['push', '--policy', own.policy, '--spool-dir', spool], {
       input: '',
       env: target.agentEnv,
     });
     expect(empty.status).toBe(1);
     expect(empty.stderr).toMatch(/input was empty; nothing was uploaded/);
     expect(await readdir(spool)).toEqual([]);
-    expect(await listUnder(target.bucket, 'db1/')).toHaveLength(after.length);
+    expect(await listUnder(target.bucket, own.prefix)).toHaveLength(after.length);
 
     // The newer incomplete run is skipped, and said to be.
-    const restored = await admin(target, ['restore', prefixUrl, '--identity', target.privateKey]);
+    const restored = await admin(target, ['restore', own.url, '--identity', target.privateKey]);
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stderr).toMatch(/skipping 1 INCOMPLETE run \(\d{8}T/);
-    expect(sha256(restored.stdoutBytes)).toBe(sha256(input));
+    expect(sha256(restored.stdoutBytes)).toBe(sha256(good));
   });
 });
 
 describe('damaged runs', () => {
   let target: BackupTarget;
   let input: Buffer;
-  let runId: string;
-  let parts: { key: string }[];
-  let url: string;
-  const verify = () => admin(target, ['verify', url, '--identity', target.privateKey]);
-  async function restoreRefused(): Promise<CliResult> {
+
+  beforeAll(async () => {
+    target = await backupTarget('runs-damaged', { key: 'db2/' });
+    input = await dump('60MiB', 2);
+  }, 300_000);
+
+  /** Each test damages a run of its own, under a prefix of its own. */
+  async function damagedRun(name: string) {
+    const own = await ownPrefix(target, name);
+    const { run: stored } = await pushRun(target, [], input, own.policy);
+    expect(stored.parts.length).toBeGreaterThanOrEqual(3);
+    const verify = (...args: string[]) =>
+      admin(target, ['verify', own.url, '--identity', target.privateKey, ...args]);
+    return { ...own, runId: stored.runId as string, parts: stored.parts as { key: string }[], verify };
+  }
+
+  async function writeOver(key: string): Promise<void> {
+    const flipped = await getObject(target.bucket, key);
+    flipped[flipped.length >> 1]! ^= 0x01;
+    await adminClient().send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: flipped }));
+  }
+
+  async function restoreRefused(url: string): Promise<CliResult> {
     const dir = await tempDir('sealdrop-runs-damaged-');
     const restored = await admin(target, [
       'restore',
@@ -270,63 +304,57 @@ describe('damaged runs', () => {
     return restored;
   }
 
-  beforeAll(async () => {
-    target = await backupTarget('runs-damaged', { key: 'db2/' });
-    url = `s3://${target.bucket}/db2/`;
-    input = await dump('60MiB', 2);
-    const result = await pushRun(target, [], input);
-    ({ runId, parts } = result.run);
-    expect(parts.length).toBeGreaterThanOrEqual(3);
-  }, 300_000);
-
   it('a part written over after the run: verify checks the original and warns naming it; restore uses the original', async () => {
-    const key = parts[1]!.key;
-    const flipped = await getObject(target.bucket, key);
-    flipped[flipped.length >> 1]! ^= 0x01;
-    await adminClient().send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: flipped }));
-    const verified = await verify();
+    const run = await damagedRun('written-over');
+    await writeOver(run.parts[1]!.key);
+    const verified = await run.verify();
     expect(verified.status, verified.stdout).toBe(0);
     expect(verified.stdout).toMatch(
       /^OK .*\n {2}warning: part-000002 written over after the run \(restore reads the originals\)/m,
     );
-    const restored = await admin(target, ['restore', url, '--identity', target.privateKey]);
+    const restored = await admin(target, ['restore', run.url, '--identity', target.privateKey]);
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stderr).toMatch(/part-000002 written over after the run \(restore reads the originals\)/);
     expect(sha256(restored.stdoutBytes)).toBe(sha256(input));
   });
 
   it('a corrupted part (only the flipped version left): verify names its failed SHA-256 check, restore refuses, exit 3', async () => {
-    const key = parts[1]!.key;
+    const run = await damagedRun('corrupted');
+    const key = run.parts[1]!.key;
+    await writeOver(key);
     const versions = (await listUnder(target.bucket, key)).filter((v) => v.key === key);
     expect(versions).toHaveLength(2);
     const original = versions[versions.length - 1]!; // listed newest first
     await adminClient().send(
       new DeleteObjectCommand({ Bucket: target.bucket, Key: key, VersionId: original.versionId }),
     );
-    const verified = await verify();
+    const verified = await run.verify();
     expect(verified.status).toBe(3);
     expect(verified.stdout).toMatch(
-      new RegExp(`${runId}/part-000002 FAILED its check against the manifest \\(SHA-256 differs\\)`),
+      new RegExp(`${run.runId}/part-000002 FAILED its check against the manifest \\(SHA-256 differs\\)`),
     );
     // Restore fails fast at whichever check meets the damage first: gunzip's, once the damaged bytes
     // are decompressed, or the part's SHA-256, if the download reaches the part's end before that.
     // Only verify reads on, so it names the part every time.
-    const refused = await restoreRefused();
+    const refused = await restoreRefused(run.url);
     expect(refused.stderr).toMatch(/part-000002 FAILED its check|gzip data is damaged/);
   });
 
   it('a missing part: the run is BROKEN; verify and restore name it, exit 3, nothing written', async () => {
-    const key = parts[2]!.key;
+    const run = await damagedRun('missing');
+    const key = run.parts[2]!.key;
     for (const v of (await listUnder(target.bucket, key)).filter((o) => o.key === key))
       await adminClient().send(
         new DeleteObjectCommand({ Bucket: target.bucket, Key: key, VersionId: v.versionId }),
       );
-    const verified = await admin(target, ['verify', url, '--identity', target.privateKey, '--all']);
+    const verified = await run.verify('--all');
     expect(verified.status).toBe(3);
-    expect(verified.stdout).toMatch(new RegExp(`^FAILED  ${runId} .*BROKEN: part-000003 is missing`, 'm'));
-    const refused = await restoreRefused();
+    expect(verified.stdout).toMatch(
+      new RegExp(`^FAILED  ${run.runId} .*BROKEN: part-000003 is missing`, 'm'),
+    );
+    const refused = await restoreRefused(run.url);
     expect(refused.stderr).toMatch(
-      new RegExp(`no complete run: 1 BROKEN run \\(${runId}: part-000003 is missing\\)`),
+      new RegExp(`no complete run: 1 BROKEN run \\(${run.runId}: part-000003 is missing\\)`),
     );
   });
 });
@@ -334,14 +362,12 @@ describe('damaged runs', () => {
 describe('an interrupted run', () => {
   let target: BackupTarget;
   let url: string;
-  let killedRun: string;
+  /** The push, killed after its second part. */
+  let killed: { status: number | null; stderr: string; spool: string[]; keys: string[]; runId: string };
 
   beforeAll(async () => {
     target = await backupTarget('runs-killed', { key: 'db3/' });
     url = `s3://${target.bucket}/db3/`;
-  });
-
-  it('killed after some parts: exit 143, says which parts stay, no spool file, no manifest', async () => {
     const spool = await tempDir('sealdrop-runs-spool-');
     const child = spawn(
       process.execPath,
@@ -366,23 +392,26 @@ describe('an interrupted run', () => {
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    for (let i = 0; i < 300 && !/part-000002/.test(stderr); i++) await sleep(100);
-    expect(stderr).toMatch(/stored db3\/.*\/part-000002/);
+    await until(() => /stored db3\/.*\/part-000002/.test(stderr), 'the second part to be stored');
     child.kill('SIGTERM');
-    expect(await exited).toBe(143);
-    expect(stderr).toMatch(
+    const status = await exited;
+    const keys = (await listUnder(target.bucket, 'db3/')).map((o) => o.key);
+    killed = { status, stderr, spool: await readdir(spool), keys, runId: keys[0]!.split('/')[1]! };
+  }, 300_000);
+
+  it('killed after some parts: exit 143, says which parts stay, no spool file, no manifest', () => {
+    expect(killed.status).toBe(143);
+    expect(killed.stderr).toMatch(
       /interrupted by SIGTERM; [23] parts were stored \(part-000001 … part-00000[23]\) and remain as the INCOMPLETE run db3\//,
     );
-    expect(await readdir(spool)).toEqual([]);
-    const keys = (await listUnder(target.bucket, 'db3/')).map((o) => o.key);
-    expect(keys.some((k) => k.endsWith('manifest.json'))).toBe(false);
-    killedRun = keys[0]!.split('/')[1]!;
+    expect(killed.spool).toEqual([]);
+    expect(killed.keys.some((k) => k.endsWith('manifest.json'))).toBe(false);
   });
 
   it('versions and status show it INCOMPLETE; restore refuses it clearly', async () => {
     const listed = await admin(target, ['versions', url, '--json']);
     expect(JSON.parse(listed.stdout).snapshots).toEqual([
-      expect.objectContaining({ runId: killedRun, state: 'incomplete' }),
+      expect.objectContaining({ runId: killed.runId, state: 'incomplete' }),
     ]);
     const human = await admin(target, ['versions', url]);
     expect(human.stdout).toMatch(/0 complete runs, 1 INCOMPLETE/);
@@ -392,52 +421,64 @@ describe('an interrupted run', () => {
     expect(status.stdout).toMatch(/no complete backup at all; newer than it: 1 INCOMPLETE run/);
     const latest = await admin(target, ['restore', url, '--identity', target.privateKey]);
     expect(latest.status).toBe(1);
-    expect(latest.stderr).toMatch(new RegExp(`has no complete run: 1 INCOMPLETE run \\(${killedRun}\\)`));
-    const byId = await admin(target, ['restore', url, '--identity', target.privateKey, '--run', killedRun]);
+    expect(latest.stderr).toMatch(new RegExp(`has no complete run: 1 INCOMPLETE run \\(${killed.runId}\\)`));
+    const byId = await admin(target, [
+      'restore',
+      url,
+      '--identity',
+      target.privateKey,
+      '--run',
+      killed.runId,
+    ]);
     expect(byId.status).toBe(1);
     expect(byId.stderr).toMatch(
-      new RegExp(`run ${killedRun} is INCOMPLETE \\(no manifest: .*\\), so it can't be restored`),
+      new RegExp(`run ${killed.runId} is INCOMPLETE \\(no manifest: .*\\), so it can't be restored`),
     );
   });
 
-  it('the next run is fine; status counts complete runs and restore skips nothing older', async () => {
+  it('a complete run after a failed one: status counts the complete run, restore takes it', async () => {
+    const own = await ownPrefix(target, 'after-failure');
+    const failed = await failedRun(target, own.policy);
+    const failedRunId = /INCOMPLETE run after-failure\/(\S+)\//.exec(failed.stderr)![1];
     const input = await dump('3MiB', 3);
-    const result = await pushRun(target, [], input);
-    const status = await admin(target, ['status', url]);
+    const result = await pushRun(target, [], input, own.policy);
+    const status = await admin(target, ['status', own.url]);
     expect(status.status, status.stdout).toBe(0);
     expect(status.stdout).toMatch(/1 backup\n/);
-    const restored = await admin(target, ['restore', url, '--identity', target.privateKey]);
+    const restored = await admin(target, ['restore', own.url, '--identity', target.privateKey]);
     expect(restored.status, restored.stderr).toBe(0);
     expect(sha256(restored.stdoutBytes)).toBe(sha256(input));
     expect(
-      JSON.parse((await admin(target, ['versions', url, '--json'])).stdout).snapshots.map(
+      JSON.parse((await admin(target, ['versions', own.url, '--json'])).stdout).snapshots.map(
         (r: { runId: string; state: string }) => [r.runId, r.state],
       ),
     ).toEqual([
       [result.run.runId, 'complete'],
-      [killedRun, 'incomplete'],
+      [failedRunId, 'incomplete'],
     ]);
   });
 
   it('prune plans over complete runs, removes the superseded incomplete run and every object of pruned runs', async () => {
-    await sleep(1100);
-    const newest = await pushRun(target, [], await dump('2MiB', 4));
-    const dry = await admin(target, ['prune', url, '--keep-last', '1', '--json']);
+    const own = await ownPrefix(target, 'pruned');
+    await pushRun(target, [], await dump('2MiB', 3), own.policy);
+    await failedRun(target, own.policy);
+    const newest = await pushRun(target, [], await dump('2MiB', 4), own.policy);
+    const dry = await admin(target, ['prune', own.url, '--keep-last', '1', '--json']);
     expect(dry.status, dry.stderr).toBe(0);
     const plan = JSON.parse(dry.stdout);
     expect(plan.snapshots.map((r: { action: string; state: string }) => [r.action, r.state])).toEqual([
       ['keep', 'complete'],
-      ['remove', 'complete'],
       ['remove', 'incomplete'],
+      ['remove', 'complete'],
     ]);
     expect(plan.totals).toMatchObject({ backups: 2, keep: 1, remove: 1, otherRemoved: 1 });
     expect(dry.stderr).toMatch(/--keep-last alone is fragile/);
-    const pruned = await admin(target, ['prune', url, '--keep-last', '1', '--yes', '--force']);
+    const pruned = await admin(target, ['prune', own.url, '--keep-last', '1', '--yes', '--force']);
     expect(pruned.status, pruned.stderr).toBe(0);
-    const left = await listUnder(target.bucket, 'db3/');
+    const left = await listUnder(target.bucket, own.prefix);
     expect(new Set(left.map((o) => o.key.split('/')[1]))).toEqual(new Set([newest.run.runId]));
-    const restored = await admin(target, ['verify', url, '--identity', target.privateKey, '--all']);
-    expect(restored.status, restored.stderr).toBe(0);
+    const verified = await admin(target, ['verify', own.url, '--identity', target.privateKey, '--all']);
+    expect(verified.status, verified.stderr).toBe(0);
   });
 });
 
