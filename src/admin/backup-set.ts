@@ -4,7 +4,13 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Strays } from '../core/runs.js';
 import type { S3Location } from '../core/s3-url.js';
-import type { Snapshot, SnapshotKind } from '../core/snapshot.js';
+import {
+  chooseSnapshot,
+  describeSkipped,
+  type Snapshot,
+  type SnapshotKind,
+  type SnapshotSelector,
+} from '../core/snapshot.js';
 import { KeySet } from './key-set.js';
 import { RunSet } from './run-set.js';
 
@@ -44,19 +50,42 @@ export interface BackupSet {
   list(options?: ListOptions): Promise<SnapshotListing>;
   /** Opens a snapshot from this set's own listing for reading. */
   open(snapshot: Snapshot, options?: { signal?: AbortSignal }): Promise<OpenedSnapshot>;
-  /** Every object version and delete marker that makes up these snapshots, in batches of at most 1000. */
-  objectsOf(snapshots: readonly Snapshot[], options?: { signal?: AbortSignal }): AsyncIterable<ObjectRef[]>;
+  /** Every object version and delete marker that makes up these snapshots. */
+  objectsOf(snapshots: readonly Snapshot[], options?: { signal?: AbortSignal }): AsyncIterable<ObjectRef>;
 }
 
-export interface BackupSetOptions {
+/** What a set reads through: the client, where, and (for tests of paging) keys per listing request. */
+export interface SetSource {
+  client: S3Client;
+  location: S3Location;
   /** Keys per ListObjectVersions request (S3's default and maximum, 1000). */
   pageSize?: number;
 }
 
 /** A prefix (ending in /) holds runs; anything else is one key's versions. */
-export function backupSet(client: S3Client, location: S3Location, options: BackupSetOptions = {}): BackupSet {
-  return location.isPrefix ? new RunSet(client, location, options) : new KeySet(client, location, options);
+export function backupSet(
+  client: S3Client,
+  location: S3Location,
+  { pageSize }: { pageSize?: number } = {},
+): BackupSet {
+  const source = { client, location, pageSize };
+  return location.isPrefix ? new RunSet(source) : new KeySet(source);
 }
 
-/** Keys per DeleteObjects request: S3's limit. */
-export const DELETE_BATCH = 1000;
+/**
+ * The snapshot a restore or verify means, from a listing of only what the selector needs: an id
+ * lists that version or run alone. Newer incomplete or broken ones passed over are noted.
+ */
+export async function choose(
+  set: BackupSet,
+  selector: SnapshotSelector,
+  options: { signal?: AbortSignal; onNote?: (message: string) => void } = {},
+): Promise<{ listing: SnapshotListing; snapshot: Snapshot }> {
+  const listing = await set.list({
+    ...(selector.kind === 'id' ? { only: selector.id } : {}),
+    signal: options.signal,
+  });
+  const { snapshot, skipped } = chooseSnapshot(listing.snapshots, selector, listing.target);
+  if (skipped.length > 0) options.onNote?.(`skipping ${describeSkipped(skipped)}`);
+  return { listing, snapshot };
+}

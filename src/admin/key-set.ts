@@ -1,12 +1,10 @@
 // The versions of one key as a backup set: each version a snapshot, delete markers included.
-import type { S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import { versionSnapshot, type Snapshot } from '../core/snapshot.js';
 import {
-  DELETE_BATCH,
   type BackupSet,
-  type BackupSetOptions,
+  type SetSource,
   type ListOptions,
   type ObjectRef,
   type OpenedSnapshot,
@@ -17,13 +15,11 @@ import { getObjectVersion, headObjectVersion } from './objects.js';
 
 export class KeySet implements BackupSet {
   readonly location: S3Location;
-  readonly #client: S3Client;
-  readonly #options: BackupSetOptions;
+  readonly #source: SetSource;
 
-  constructor(client: S3Client, location: S3Location, options: BackupSetOptions) {
-    this.#client = client;
-    this.location = location;
-    this.#options = options;
+  constructor(source: SetSource) {
+    this.#source = source;
+    this.location = source.location;
   }
 
   async list(options: ListOptions = {}): Promise<SnapshotListing> {
@@ -32,7 +28,7 @@ export class KeySet implements BackupSet {
     const listing = { target, kind: 'version' as const, strays: { count: 0, sample: [] } };
     if (options.only !== undefined) {
       const ref = { bucket, key, versionId: options.only };
-      const head = await headObjectVersion(this.#client, ref, `${target} version ${options.only}`);
+      const head = await headObjectVersion(this.#source.client, ref, `${target} version ${options.only}`);
       if (!head)
         throw new SealdropError('NOT_FOUND', `${target} has no version ${options.only}`, {
           hint: 'List the versions with `sealdrop versions` (or check the bucket and key).',
@@ -53,8 +49,8 @@ export class KeySet implements BackupSet {
       };
     }
     const snapshots: Snapshot[] = [];
-    const pages = listEntries(this.#client, bucket, key, {
-      pageSize: this.#options.pageSize,
+    const pages = listEntries(this.#source.client, bucket, key, {
+      pageSize: this.#source.pageSize,
       signal: options.signal,
     });
     for await (const page of pages) {
@@ -74,7 +70,7 @@ export class KeySet implements BackupSet {
     const label = `${formatS3Url(this.location)} version ${snapshot.id}`;
     const { bucket, key } = this.location;
     const body = await getObjectVersion(
-      this.#client,
+      this.#source.client,
       { bucket, key, versionId: snapshot.id },
       label,
       options.signal,
@@ -82,10 +78,7 @@ export class KeySet implements BackupSet {
     return { snapshot, label, body, notes: [] };
   }
 
-  async *objectsOf(snapshots: readonly Snapshot[]): AsyncIterable<ObjectRef[]> {
-    for (let start = 0; start < snapshots.length; start += DELETE_BATCH)
-      yield snapshots
-        .slice(start, start + DELETE_BATCH)
-        .map((s) => ({ key: this.location.key, versionId: s.id }));
+  async *objectsOf(snapshots: readonly Snapshot[]): AsyncIterable<ObjectRef> {
+    for (const snapshot of snapshots) yield { key: this.location.key, versionId: snapshot.id };
   }
 }

@@ -18,6 +18,8 @@ export interface PruneOptions extends PrunePlanOptions {
   onProgress?: (deleted: number, total: number) => void;
 }
 
+/** Keys per DeleteObjects request: S3's limit. */
+const DELETE_BATCH = 1000;
 /** At most this many failures are reported one by one; the rest are counted. */
 const FAILURES_LISTED = 100;
 
@@ -61,12 +63,21 @@ export async function prune(
       { hint: 'Check the policy with a dry run (no --yes); pass --force if this is really intended.' },
     );
   }
+  const deleteNow = async (batch: ObjectRef[]) => {
+    await deleteBatch(client, location.bucket, batch, result);
+    options.onProgress?.(result.deleted + result.failures, plan.totals.objectVersions);
+  };
   try {
-    for await (const batch of set.objectsOf(doomed, { signal: options.signal })) {
+    let batch: ObjectRef[] = [];
+    for await (const ref of set.objectsOf(doomed, { signal: options.signal })) {
       if (options.signal?.aborted) break;
-      await deleteBatch(client, location.bucket, batch, result);
-      options.onProgress?.(result.deleted + result.failures, plan.totals.objectVersions);
+      batch.push(ref);
+      if (batch.length === DELETE_BATCH) {
+        await deleteNow(batch);
+        batch = [];
+      }
     }
+    if (batch.length > 0 && !options.signal?.aborted) await deleteNow(batch);
   } catch (error) {
     // Listing is abortable: an interruption mid-page is an interruption, not a failure.
     if (!options.signal?.aborted) throw error;

@@ -8,16 +8,9 @@ import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
 import type { S3Location } from '../core/s3-url.js';
-import {
-  chooseSnapshot,
-  describeSkipped,
-  snapshotJson,
-  type Snapshot,
-  type SnapshotJson,
-  type SnapshotSelector,
-} from '../core/snapshot.js';
+import { snapshotJson, type Snapshot, type SnapshotJson, type SnapshotSelector } from '../core/snapshot.js';
 import { roundMs } from '../core/units.js';
-import { backupSet } from './backup-set.js';
+import { backupSet, choose } from './backup-set.js';
 import { Keyring, loadIdentities, type PassphraseSource } from './identities.js';
 import { unseal, type Compression } from './unseal.js';
 
@@ -65,12 +58,7 @@ export async function restore(
   const identities = await loadIdentities(options.identityPaths);
   if (options.outPath !== undefined) await checkOut(options.outPath, options.overwrite);
   const set = backupSet(client, location);
-  const listing = await set.list({
-    ...(options.selector.kind === 'id' ? { only: options.selector.id } : {}),
-    signal: options.signal,
-  });
-  const { snapshot, skipped } = chooseSnapshot(listing.snapshots, options.selector, listing.target);
-  if (skipped.length > 0) options.onNote?.(`skipping ${describeSkipped(skipped)}`);
+  const { listing, snapshot } = await choose(set, options.selector, options);
   const { body, label, notes } = await set.open(snapshot, { signal: options.signal });
   for (const note of notes) options.onNote?.(`${label}: ${note}`);
   options.onStart?.(snapshot);

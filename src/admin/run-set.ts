@@ -3,7 +3,6 @@
 // sizes it says. Everything under the prefix may have been written by an attacker.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
 import {
   listingVerdict,
@@ -23,9 +22,8 @@ import {
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import type { Snapshot } from '../core/snapshot.js';
 import {
-  DELETE_BATCH,
   type BackupSet,
-  type BackupSetOptions,
+  type SetSource,
   type ListOptions,
   type ObjectRef,
   type OpenedSnapshot,
@@ -39,15 +37,13 @@ const MANIFEST_READS = 8;
 
 export class RunSet implements BackupSet {
   readonly location: S3Location;
-  readonly #client: S3Client;
-  readonly #options: BackupSetOptions;
+  readonly #source: SetSource;
   /** The runs of the last listing, for open(). */
   #runs = new Map<string, ListedRun>();
 
-  constructor(client: S3Client, location: S3Location, options: BackupSetOptions) {
-    this.#client = client;
-    this.location = location;
-    this.#options = options;
+  constructor(source: SetSource) {
+    this.#source = source;
+    this.location = source.location;
   }
 
   get #target(): string {
@@ -59,8 +55,8 @@ export class RunSet implements BackupSet {
     const grouper = new RunGrouper(prefix);
     // One run only: list under its own prefix, whatever else sits beside it.
     const listed = options.only === undefined ? prefix : runKey(prefix, options.only, '');
-    for await (const page of listEntries(this.#client, this.location.bucket, listed, {
-      pageSize: this.#options.pageSize,
+    for await (const page of listEntries(this.#source.client, this.location.bucket, listed, {
+      pageSize: this.#source.pageSize,
       signal: options.signal,
     }))
       for (const entry of page) grouper.add(entry);
@@ -92,7 +88,7 @@ export class RunSet implements BackupSet {
     const key = runKey(this.location.key, run.runId, MANIFEST_NAME);
     const label = `s3://${this.location.bucket}/${key}`;
     const body = await getObjectVersion(
-      this.#client,
+      this.#source.client,
       { bucket: this.location.bucket, key, versionId: run.manifest!.versionId },
       label,
       signal,
@@ -148,7 +144,7 @@ export class RunSet implements BackupSet {
     for (const [i, part] of manifest.parts.entries()) {
       const name = partName(i + 1);
       const body = await getObjectVersion(
-        this.#client,
+        this.#source.client,
         { bucket: this.location.bucket, key: part.key, versionId: run.parts.get(i + 1)!.versionId },
         `${label}${name}`,
         signal,
@@ -179,26 +175,17 @@ export class RunSet implements BackupSet {
   async *objectsOf(
     snapshots: readonly Snapshot[],
     options: { signal?: AbortSignal } = {},
-  ): AsyncIterable<ObjectRef[]> {
+  ): AsyncIterable<ObjectRef> {
     const ids = new Set(snapshots.map((s) => s.id));
     if (ids.size === 0) return;
     const prefix = this.location.key;
-    let batch: ObjectRef[] = [];
-    for await (const page of listEntries(this.#client, this.location.bucket, prefix, {
-      pageSize: this.#options.pageSize,
+    for await (const page of listEntries(this.#source.client, this.location.bucket, prefix, {
+      pageSize: this.#source.pageSize,
       signal: options.signal,
-    })) {
-      for (const entry of page) {
-        const object = runObjectOf(prefix, entry.key);
-        if (!object || !ids.has(object.runId)) continue;
-        batch.push({ key: entry.key, versionId: entry.versionId });
-        if (batch.length === DELETE_BATCH) {
-          yield batch;
-          batch = [];
-        }
-      }
-    }
-    if (batch.length > 0) yield batch;
+    }))
+      for (const entry of page)
+        if (ids.has(runObjectOf(prefix, entry.key)?.runId ?? ''))
+          yield { key: entry.key, versionId: entry.versionId };
   }
 }
 

@@ -3,16 +3,9 @@ import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError, SealdropError, type ErrorCode } from '../core/errors.js';
 import type { S3Location } from '../core/s3-url.js';
-import {
-  chooseSnapshot,
-  describeSkipped,
-  snapshotJson,
-  type Snapshot,
-  type SnapshotJson,
-  type SnapshotSelector,
-} from '../core/snapshot.js';
+import { snapshotJson, type Snapshot, type SnapshotJson, type SnapshotSelector } from '../core/snapshot.js';
 import { roundMs } from '../core/units.js';
-import { backupSet, type BackupSet } from './backup-set.js';
+import { backupSet, choose, type BackupSet } from './backup-set.js';
 import { Keyring, loadIdentities, type PassphraseSource } from './identities.js';
 import { unseal, type Compression } from './unseal.js';
 
@@ -72,20 +65,19 @@ export async function verify(
   const set = backupSet(client, location);
   const { selector } = options;
   // One listing, whatever is verified: each snapshot is opened from it.
-  const listing = await set.list({
-    ...(selector.kind === 'id' ? { only: selector.id } : {}),
-    signal: options.signal,
-  });
   let todo: Snapshot[];
+  let target: string;
   if (selector.kind === 'all') {
+    const listing = await set.list({ signal: options.signal });
+    target = listing.target;
     todo = listing.snapshots.filter((s) => s.state === 'complete' || s.state === 'broken');
     if (todo.length === 0)
-      throw new SealdropError('NOT_FOUND', `${listing.target} has no complete backups to verify`, {
+      throw new SealdropError('NOT_FOUND', `${target} has no complete backups to verify`, {
         hint: 'List what is stored with `sealdrop versions`.',
       });
   } else {
-    const { snapshot, skipped } = chooseSnapshot(listing.snapshots, selector, listing.target);
-    if (skipped.length > 0) options.onNote?.(`skipping ${describeSkipped(skipped)}`);
+    const { listing, snapshot } = await choose(set, selector, options);
+    target = listing.target;
     todo = [snapshot];
   }
   const checks: SnapshotCheck[] = [];
@@ -94,7 +86,7 @@ export async function verify(
     checks.push(check);
     options.onChecked?.(check);
   }
-  return { target: listing.target, checks, failed: checks.filter((check) => !check.ok).length };
+  return { target, checks, failed: checks.filter((check) => !check.ok).length };
 }
 
 async function verifyOne(

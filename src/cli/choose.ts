@@ -1,5 +1,5 @@
-// The options restore and verify share: which snapshot (--version-id, --run, --at, --all) and which
-// private keys open it (--identity, --passphrase-file).
+// What restore and verify share: the target, which backup (--version-id, --run, --at, --all), the
+// private keys that open it (--identity, --passphrase-file), and how they talk to the person watching.
 import { Option, type Command } from 'commander';
 import type { PassphraseSource } from '../admin/identities.js';
 import { SealdropError } from '../core/errors.js';
@@ -7,8 +7,10 @@ import type { S3Location } from '../core/s3-url.js';
 import type { SnapshotSelector } from '../core/snapshot.js';
 import { parsePointInTime } from '../core/units.js';
 import { collect } from './args.js';
+import { warn } from './output.js';
 import { readPassphrase } from './passphrase.js';
 import type { ProgressLine } from './progress.js';
+import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
 
 export interface ChoiceOptions {
   versionId?: string;
@@ -22,7 +24,21 @@ export interface IdentityOptions {
   passphraseFile?: string;
 }
 
-export function withChoice(command: Command, { all = false } = {}): Command {
+export interface SnapshotCliOptions extends TargetOptions, ChoiceOptions, IdentityOptions {}
+
+/** Adds the target, --version-id/--run/--at (and --all), --identity and --passphrase-file. */
+export function withSnapshotOptions(command: Command, { all = false } = {}): Command {
+  return withIdentity(withChoice(withTarget(command), { all }));
+}
+
+/** The target, the selector that fits it, and the admin client. */
+export async function resolveChoice(url: string | undefined, options: SnapshotCliOptions) {
+  const target = await resolveTarget(url, options);
+  const selector = chosen(options, target.location);
+  return { target, selector, client: await adminClient(options, [target]) };
+}
+
+function withChoice(command: Command, { all = false } = {}): Command {
   command
     .option('--version-id <ID>', 'key targets: this version (see `sealdrop versions`); default the latest')
     .option(
@@ -38,7 +54,7 @@ export function withChoice(command: Command, { all = false } = {}): Command {
   return command;
 }
 
-export function withIdentity(command: Command): Command {
+function withIdentity(command: Command): Command {
   return command
     .addOption(
       new Option(
@@ -57,7 +73,7 @@ export function withIdentity(command: Command): Command {
 }
 
 /** One of --version-id, --run, --at, --all (none: the latest); the first two must fit the target. */
-export function chosen(options: ChoiceOptions, location: S3Location): SnapshotSelector | { kind: 'all' } {
+function chosen(options: ChoiceOptions, location: S3Location): SnapshotSelector | { kind: 'all' } {
   const flags = { versionId: '--version-id', run: '--run', at: '--at', all: '--all' } as const;
   const given = (Object.keys(flags) as (keyof typeof flags)[]).filter((name) => options[name] !== undefined);
   if (given.length > 1)
@@ -75,18 +91,20 @@ export function chosen(options: ChoiceOptions, location: S3Location): SnapshotSe
   return options.all ? { kind: 'all' } : { kind: 'latest' };
 }
 
-/** The identity files and the passphrase source, which clears the progress line before it asks. */
-export function keys(
+/** The identity files, and the passphrase prompt and notes, which clear the progress line first. */
+export function readerOptions(
   options: IdentityOptions,
   progress: ProgressLine,
-): { identityPaths: string[]; askPassphrase: PassphraseSource } {
-  // commander hands the environment's SEALDROP_IDENTITY over as one string, not through collect().
-  const identity = options.identity;
+): { identityPaths: string[]; askPassphrase: PassphraseSource; onNote: (message: string) => void } {
   return {
-    identityPaths: typeof identity === 'string' ? [identity] : (identity ?? []),
+    identityPaths: options.identity ?? [],
     askPassphrase: (key) => {
       progress.done();
       return readPassphrase(options, { prompt: `Passphrase for ${key.source} (${key.fingerprint}): ` });
+    },
+    onNote: (message) => {
+      progress.done();
+      warn(message);
     },
   };
 }

@@ -1,6 +1,7 @@
 // One self-overwriting progress line on stderr, only on a terminal.
 import { formatBytes, formatDuration } from '../core/units.js';
 import { isQuiet } from './output.js';
+import { interruptible } from './signals.js';
 
 export interface ProgressLine {
   update(label: string, bytes: number, totalBytes?: number): void;
@@ -30,4 +31,20 @@ export function progressLine({ off = false } = {}): ProgressLine {
       if (drawn) process.stderr.write('\r\x1b[K');
     },
   };
+}
+
+/**
+ * Runs an operation that SIGINT/SIGTERM interrupt cleanly, with a progress line that is cleared
+ * whatever happens (and before anything else is printed: callers call done() first).
+ */
+export async function withProgress<T>(
+  { off = false } = {},
+  run: (progress: ProgressLine, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const progress = progressLine({ off });
+  try {
+    return await interruptible((signal) => run(progress, signal));
+  } finally {
+    progress.done();
+  }
 }

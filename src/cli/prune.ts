@@ -7,8 +7,7 @@ import { SNAPSHOT_WORDS, snapshotJson, stateText } from '../core/snapshot.js';
 import { formatBytes } from '../core/units.js';
 import { integerArg } from './args.js';
 import { columns, printJson, printLines, say, warn } from './output.js';
-import { progressLine } from './progress.js';
-import { interruptible } from './signals.js';
+import { withProgress } from './progress.js';
 import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
 
 interface PruneCliOptions extends TargetOptions {
@@ -96,8 +95,7 @@ Examples:
       const target = await resolveTarget(url, options);
       const { prune } = await import('../admin/prune.js');
       const client = await adminClient(options, [target]);
-      const progress = progressLine({ off: options.json });
-      const result = await interruptible((signal) =>
+      const result = await withProgress({ off: options.json }, (progress, signal) =>
         prune(client, target.location, {
           policy: retentionPolicy(options),
           timeZone: options.tz,
@@ -107,7 +105,7 @@ Examples:
           signal,
           onProgress: (deleted, total) => progress.update('deleted object versions:', deleted, total),
         }),
-      ).finally(() => progress.done());
+      );
       result.plan.warnings.forEach(warn);
       if (options.json) printJson(pruneJson(result));
       else printLines(describe(result));

@@ -6,8 +6,7 @@ import { SealdropError } from '../core/errors.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { durationOption, integerArg, sizeArg } from './args.js';
 import { printJson, say, table, warn } from './output.js';
-import { progressLine } from './progress.js';
-import { interruptible } from './signals.js';
+import { withProgress } from './progress.js';
 
 interface PushCliOptions {
   policy: string;
@@ -71,40 +70,34 @@ Examples:
       if (options.compress !== 'gzip' && options.compress !== 'none') {
         throw new SealdropError('USAGE', `--compress ${options.compress}: use gzip or none`);
       }
-      const progress = progressLine({ off: options.json });
-      try {
-        const result = await interruptible((signal) =>
-          push({
-            policyPath: options.policy,
-            command,
-            compression: options.compress as Compression,
-            level: options.level,
-            allowEmpty: options.allowEmpty,
-            spoolDir: options.spoolDir,
-            partSize: options.partSize,
-            retries: options.retries,
-            retryDelayMs: options.retryDelay,
-            warnExpiryMs: options.warnExpiry,
-            signal,
-            onWarning: warn,
-            onProgress: ({ phase, bytes, totalBytes }) => progress.update(phase, bytes, totalBytes),
-            onPart: (part) => {
-              if (options.json) return;
-              progress.done();
-              say(`stored ${part.key} (${formatBytes(part.size)})`);
-            },
-            onRetry: (attempt, delay, reason) => {
-              progress.done();
-              warn(`attempt ${attempt} failed (${reason}); retrying in ${formatDuration(delay)}`);
-            },
-          }),
-        );
-        progress.done();
-        if (options.json) printJson(result);
-        else say(summary(result));
-      } finally {
-        progress.done();
-      }
+      const result = await withProgress({ off: options.json }, (progress, signal) =>
+        push({
+          policyPath: options.policy,
+          command,
+          compression: options.compress as Compression,
+          level: options.level,
+          allowEmpty: options.allowEmpty,
+          spoolDir: options.spoolDir,
+          partSize: options.partSize,
+          retries: options.retries,
+          retryDelayMs: options.retryDelay,
+          warnExpiryMs: options.warnExpiry,
+          signal,
+          onWarning: warn,
+          onProgress: ({ phase, bytes, totalBytes }) => progress.update(phase, bytes, totalBytes),
+          onPart: (part) => {
+            if (options.json) return;
+            progress.done();
+            say(`stored ${part.key} (${formatBytes(part.size)})`);
+          },
+          onRetry: (attempt, delay, reason) => {
+            progress.done();
+            warn(`attempt ${attempt} failed (${reason}); retrying in ${formatDuration(delay)}`);
+          },
+        }),
+      );
+      if (options.json) printJson(result);
+      else say(summary(result));
     });
 }
 

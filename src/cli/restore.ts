@@ -4,20 +4,11 @@ import type { RestoreResult } from '../admin/restore.js';
 import { SealdropError } from '../core/errors.js';
 import type { SnapshotSelector } from '../core/snapshot.js';
 import { formatBytes, formatDuration } from '../core/units.js';
-import {
-  chosen,
-  keys,
-  withChoice,
-  withIdentity,
-  type ChoiceOptions,
-  type IdentityOptions,
-} from './choose.js';
-import { printJson, say, table, warn } from './output.js';
-import { progressLine } from './progress.js';
-import { interruptible } from './signals.js';
-import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
+import { readerOptions, resolveChoice, withSnapshotOptions, type SnapshotCliOptions } from './choose.js';
+import { printJson, say, table } from './output.js';
+import { withProgress } from './progress.js';
 
-interface RestoreCliOptions extends TargetOptions, ChoiceOptions, IdentityOptions {
+interface RestoreCliOptions extends SnapshotCliOptions {
   out?: string;
   force?: boolean;
   decompress: boolean;
@@ -25,14 +16,10 @@ interface RestoreCliOptions extends TargetOptions, ChoiceOptions, IdentityOption
 }
 
 export function registerRestoreCommand(program: Command): void {
-  withIdentity(
-    withChoice(
-      withTarget(
-        program
-          .command('restore')
-          .description('download one backup, decrypt and decompress it to stdout or a file'),
-      ),
-    ),
+  withSnapshotOptions(
+    program
+      .command('restore')
+      .description('download one backup, decrypt and decompress it to stdout or a file'),
   )
     .option('--out <FILE>', 'write here (mode 0600), only once every integrity check passed; default stdout')
     .option('--force', 'replace an existing --out file (a regular file only)')
@@ -59,36 +46,24 @@ Examples:
       --version-id 3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY | mysql db1`,
     )
     .action(async (url: string | undefined, options: RestoreCliOptions) => {
-      const target = await resolveTarget(url, options);
-      const selector = chosen(options, target.location);
       if (options.json && options.out === undefined) {
         throw new SealdropError('USAGE', '--json needs --out: without it, stdout carries the restored data');
       }
+      const { target, selector, client } = await resolveChoice(url, options);
       const { restore } = await import('../admin/restore.js');
-      const client = await adminClient(options, [target]);
-      const progress = progressLine({ off: options.json });
-      try {
-        const result = await interruptible((signal) =>
-          restore(client, target.location, {
-            ...keys(options, progress),
-            selector: selector as SnapshotSelector,
-            outPath: options.out,
-            overwrite: options.force,
-            decompress: options.decompress,
-            signal,
-            onNote: (message) => {
-              progress.done();
-              warn(message);
-            },
-            onProgress: (bytes, total) => progress.update('restore', bytes, total),
-          }),
-        );
-        progress.done();
-        if (options.json) printJson(result);
-        else say(summary(result));
-      } finally {
-        progress.done();
-      }
+      const result = await withProgress({ off: options.json }, (progress, signal) =>
+        restore(client, target.location, {
+          ...readerOptions(options, progress),
+          selector: selector as SnapshotSelector,
+          outPath: options.out,
+          overwrite: options.force,
+          decompress: options.decompress,
+          signal,
+          onProgress: (bytes, total) => progress.update('restore', bytes, total),
+        }),
+      );
+      if (options.json) printJson(result);
+      else say(summary(result));
     });
 }
 

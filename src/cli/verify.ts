@@ -3,33 +3,20 @@ import type { Command } from 'commander';
 import type { SnapshotCheck } from '../admin/verify.js';
 import { EXIT } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
-import {
-  chosen,
-  keys,
-  withChoice,
-  withIdentity,
-  type ChoiceOptions,
-  type IdentityOptions,
-} from './choose.js';
+import { readerOptions, resolveChoice, withSnapshotOptions, type SnapshotCliOptions } from './choose.js';
 import { isQuiet, printData, printJson, say, warn } from './output.js';
-import { progressLine } from './progress.js';
-import { interruptible } from './signals.js';
-import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
+import { withProgress } from './progress.js';
 
-interface VerifyCliOptions extends TargetOptions, ChoiceOptions, IdentityOptions {
+interface VerifyCliOptions extends SnapshotCliOptions {
   json?: boolean;
 }
 
 export function registerVerifyCommand(program: Command): void {
-  withIdentity(
-    withChoice(
-      withTarget(
-        program
-          .command('verify')
-          .description('download, decrypt and decompress backups to nowhere: are they restorable?'),
-      ),
-      { all: true },
-    ),
+  withSnapshotOptions(
+    program
+      .command('verify')
+      .description('download, decrypt and decompress backups to nowhere: are they restorable?'),
+    { all: true },
   )
     .option('--json', 'print the results as one JSON document on stdout')
     .addHelpText(
@@ -48,40 +35,32 @@ Examples:
   sealdrop verify s3://acme-backups/db1/ --identity admin.key.asc --all -q || mail -s "bad backup" ops@example.com`,
     )
     .action(async (url: string | undefined, options: VerifyCliOptions) => {
-      const target = await resolveTarget(url, options);
-      const selector = chosen(options, target.location);
+      const { target, selector, client } = await resolveChoice(url, options);
       const { verify } = await import('../admin/verify.js');
-      const client = await adminClient(options, [target]);
-      const progress = progressLine({ off: options.json });
-      try {
-        const result = await interruptible((signal) =>
-          verify(client, target.location, {
-            ...keys(options, progress),
-            selector,
-            signal,
-            onStart: (snapshot) => progress.update(`verify ${snapshot.id}`, 0, snapshot.size),
-            onProgress: (bytes, total) => progress.update('verify', bytes, total),
-            onNote: (message) => {
-              progress.done();
-              warn(message);
-            },
-            onChecked: (check) => {
-              progress.done();
-              if (!options.json && (!isQuiet() || !check.ok)) printData(describe(check));
-            },
-          }),
+      const result = await withProgress({ off: options.json }, (progress, signal) =>
+        verify(client, target.location, {
+          ...readerOptions(options, progress),
+          selector,
+          signal,
+          onStart: (snapshot) => progress.update(`verify ${snapshot.id}`, 0, snapshot.size),
+          onProgress: (bytes, total) => progress.update('verify', bytes, total),
+          onNote: (message) => {
+            progress.done();
+            warn(message);
+          },
+          onChecked: (check) => {
+            progress.done();
+            if (!options.json && (!isQuiet() || !check.ok)) printData(describe(check));
+          },
+        }),
+      );
+      if (options.json) printJson(result);
+      else
+        say(
+          `${result.checks.length - result.failed} of ${result.checks.length} verified${result.failed ? `, ${result.failed} FAILED` : ''}.`,
         );
-        progress.done();
-        if (options.json) printJson(result);
-        else
-          say(
-            `${result.checks.length - result.failed} of ${result.checks.length} verified${result.failed ? `, ${result.failed} FAILED` : ''}.`,
-          );
-        if (result.checks.some((check) => check.code === 'INTEGRITY')) process.exitCode = EXIT.integrity;
-        else if (result.failed > 0) process.exitCode = EXIT.failed;
-      } finally {
-        progress.done();
-      }
+      if (result.checks.some((check) => check.code === 'INTEGRITY')) process.exitCode = EXIT.integrity;
+      else if (result.failed > 0) process.exitCode = EXIT.failed;
     });
 }
 
