@@ -32,7 +32,10 @@ export function reportError(error: unknown): number {
 /** Aligned "label: value" lines for human summaries. */
 export function table(rows: [string, string][]): string {
   const width = Math.max(...rows.map(([label]) => label.length));
-  return rows.map(([label, value]) => `  ${`${label}:`.padEnd(width + 1)} ${value}`).join('\n');
+  // A blank label continues the row above it (a second recipient, say).
+  return rows
+    .map(([label, value]) => `  ${(label ? `${label}:` : '').padEnd(width + 1)} ${value}`)
+    .join('\n');
 }
 
 /** A plain-text table: a header row and aligned columns; `right` lists the right-aligned columns. */

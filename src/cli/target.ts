@@ -5,6 +5,8 @@ import { SealdropError } from '../core/errors.js';
 import { loadPolicyFile } from '../core/policy-file.js';
 import { parseS3Url, type S3Location } from '../core/s3-url.js';
 import { collect } from './args.js';
+import { warn } from './output.js';
+import { assertSignature } from './signature.js';
 
 export interface TargetOptions {
   policy?: string;
@@ -55,7 +57,7 @@ export async function resolveTarget(url: string | undefined, options: TargetOpti
       'name the backup either as s3://BUCKET/KEY or with --policy FILE (one of them)',
     );
   }
-  return url !== undefined ? fromUrl(url, options) : fromPolicy(options.policy!, options);
+  return url !== undefined ? fromUrl(url, options) : (await fromPolicies([options.policy!], options))[0]!;
 }
 
 export async function resolveTargets(urls: string[], options: TargetsOptions): Promise<Target[]> {
@@ -66,23 +68,33 @@ export async function resolveTargets(urls: string[], options: TargetsOptions): P
       'name at least one backup: s3://BUCKET/KEY arguments and/or --policy FILE options',
     );
   }
-  return [
-    ...urls.map((url) => fromUrl(url, options)),
-    ...(await Promise.all(policies.map((path) => fromPolicy(path, options)))),
-  ];
+  return [...urls.map((url) => fromUrl(url, options)), ...(await fromPolicies(policies, options))];
 }
 
 function fromUrl(url: string, options: S3ClientOptions): Target {
   return { location: parseS3Url(url), endpoint: options.endpoint, region: options.region };
 }
 
-async function fromPolicy(path: string, options: S3ClientOptions): Promise<Target> {
-  const { summary } = await loadPolicyFile(path);
-  // The policy was signed for the bucket's region: a better default than AWS_REGION.
-  return {
-    location: summary.location,
-    policyExpiresAt: summary.expiresAt,
-    endpoint: options.endpoint,
-    region: options.region ?? summary.region,
-  };
+/** Policy files whose signature fails are refused; those that can't be checked get one warning. */
+async function fromPolicies(paths: string[], options: S3ClientOptions): Promise<Target[]> {
+  const targets: Target[] = [];
+  const unchecked: string[] = [];
+  for (const path of paths) {
+    const loaded = await loadPolicyFile(path);
+    const reason = await assertSignature(loaded, path);
+    if (reason !== null) unchecked.push(`${path} (${reason})`);
+    const { summary } = loaded;
+    // The policy was signed for the bucket's region: a better default than AWS_REGION.
+    targets.push({
+      location: summary.location,
+      policyExpiresAt: summary.expiresAt,
+      endpoint: options.endpoint,
+      region: options.region ?? summary.region,
+    });
+  }
+  if (unchecked.length > 0)
+    warn(
+      `can't check the signature of ${unchecked.join(', ')}: trusting its bucket and key as written. Run with the signer's credentials to check (sealdrop policy show FILE).`,
+    );
+  return targets;
 }
