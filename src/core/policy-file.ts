@@ -266,6 +266,9 @@ export async function recipientKeys(
   return { keys, fingerprints };
 }
 
+/** Where renewal locations live: sealdrop's own area of the bucket. */
+export const RENEW_PREFIX = '.sealdrop/renew/';
+
 /** The bucket key of a policy's renewal location (from its URL's path), or null. */
 export function renewalKey(file: PolicyFile): string | null {
   if (!file.renew) return null;
@@ -275,7 +278,9 @@ export function renewalKey(file: PolicyFile): string | null {
   } catch {
     return null;
   }
-  return /(?:^|\/)(\.sealdrop\/renew\/[^/]+)$/.exec(path)?.[1] ?? null;
+  const at = path.lastIndexOf(`/${RENEW_PREFIX}`);
+  const key = at === -1 ? '' : path.slice(at + 1);
+  return key.length > RENEW_PREFIX.length && !key.slice(RENEW_PREFIX.length).includes('/') ? key : null;
 }
 
 /**
