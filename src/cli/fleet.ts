@@ -104,7 +104,8 @@ are published. A host without a copy yet gets one: install it on the host once.
 Recommended: policies of 7 days (expires: 7d), publish daily. If the cron stops, pushes warn from
 the middle of each policy's life and keep working until it expires.
 
-Example (admin's crontab, daily at 06:00):
+Example:
+  # the admin's crontab, daily at 06:00:
   0 6 * * * sealdrop fleet publish /etc/sealdrop/fleet.yaml --json > /var/log/sealdrop-publish.json`,
     )
     .action(async (file: string, options: FleetCliOptions) => {

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/admin/keygen.js';
@@ -225,5 +225,16 @@ describe('loadFleet', () => {
     await expect(loadFleet(join(dir, 'bad.yaml'))).rejects.toThrow(
       /bad\.yaml: host db2: recipient key .*keys\/nope\.asc does not exist/,
     );
+  });
+});
+
+describe("the README's fleet example", () => {
+  it('is a valid fleet file', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = /## Fleets[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const fleet = parseFleet(example!, '/etc/sealdrop/fleet.yaml');
+    expect(fleet.hosts.map((host) => host.name)).toEqual(['db1', 'db2', 'warehouse']);
+    expect(fleet.hosts[2]!.recipients).toEqual(['/etc/sealdrop/keys/dw-team.pub.asc']);
   });
 });
