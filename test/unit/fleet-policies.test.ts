@@ -2,7 +2,7 @@
 // successor, and policy renew. Minting needs no network: fake static credentials are enough.
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mintFleet } from '../../src/admin/fleet.js';
 import { generateKeyPair } from '../../src/admin/keygen.js';
 import { createPolicyFile } from '../../src/admin/mint.js';
@@ -13,13 +13,7 @@ import { loadFleet } from '../../src/core/fleet.js';
 import { loadPolicyFile, parsePolicyFile, renewalKey } from '../../src/core/policy-file.js';
 import { parseS3Url } from '../../src/core/s3-url.js';
 import { tempDir } from '../support/cli.js';
-
-const FAKE_ENV = {
-  AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE00',
-  AWS_SECRET_ACCESS_KEY: 'example-secret-not-real',
-  AWS_REGION: 'eu-west-1',
-  AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
-};
+import { useOfflineAws } from '../support/offline-aws.js';
 
 let dir: string;
 let admin: string;
@@ -39,10 +33,7 @@ beforeAll(async () => {
   other = await make('other');
 });
 
-beforeEach(() => {
-  for (const [name, value] of Object.entries(FAKE_ENV)) process.env[name] = value;
-  delete process.env.AWS_SESSION_TOKEN;
-});
+useOfflineAws();
 
 const fleetText = (hosts: string) => `fleet: 1
 bucket: acme-backups
