@@ -1,7 +1,7 @@
 // sealdrop fleet check | mint | publish
 import type { Command } from 'commander';
 import { SealdropError } from '../core/errors.js';
-import { loadFleet, type LoadedFleet } from '../core/fleet.js';
+import type { LoadedFleet } from '../core/fleet.js';
 import { formatS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { columns, printData, printJson, say, warn } from './output.js';
@@ -40,7 +40,7 @@ Example:
   sealdrop fleet check /etc/sealdrop/fleet.yaml`,
     )
     .action(async (file: string, options: FleetCliOptions) => {
-      const loaded = await loadFleet(file);
+      const loaded = await load(file);
       if (options.json) printJson(fleetJson(loaded));
       else printData(hostTable(loaded).join('\n'));
       say(
@@ -128,8 +128,14 @@ Example:
     });
 }
 
+/** The fleet module (and its YAML parser) loads on use: push, which shares this executable, needs neither. */
+async function load(file: string): Promise<LoadedFleet> {
+  const { loadFleet } = await import('../core/fleet.js');
+  return loadFleet(file);
+}
+
 async function open(file: string, options: FleetCliOptions) {
-  const loaded = await loadFleet(file);
+  const loaded = await load(file);
   const outDir = options.outDir ?? loaded.policyDir;
   if (outDir === undefined)
     throw new SealdropError(
