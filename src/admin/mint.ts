@@ -5,6 +5,7 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SealdropError } from '../core/errors.js';
 import { readTextFile, writeNewFile } from '../core/files.js';
+import { coversSealdropArea, SEALDROP_AREA } from '../core/fleet.js';
 import { readRecipient } from '../core/openpgp-keys.js';
 import {
   MAX_RECIPIENTS,
@@ -14,7 +15,7 @@ import {
   type LoadedPolicy,
   type PolicyFile,
 } from '../core/policy-file.js';
-import type { S3Location } from '../core/s3-url.js';
+import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { resolveCredentials, resolveRegion } from './s3-client.js';
 
@@ -91,6 +92,12 @@ export async function createPolicyFile(
   source: string,
 ): Promise<CreatedPolicy> {
   const { location, expiresInMs = DEFAULT_EXPIRY_MS, maxSize = MAX_OBJECT_SIZE, acl = DEFAULT_ACL } = options;
+  if (coversSealdropArea(location))
+    throw new SealdropError(
+      'USAGE',
+      `${formatS3Url(location)} covers ${SEALDROP_AREA}, sealdrop's own area (renewal locations): no host may write there`,
+      { hint: 'Mint the policy for another key or prefix.' },
+    );
   if (recipients.length > MAX_RECIPIENTS)
     throw new SealdropError(
       'USAGE',

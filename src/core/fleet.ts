@@ -244,8 +244,7 @@ export function overlaps(hosts: readonly Pick<FleetHost, 'name' | 'location'>[])
   const found: Overlap[] = [];
   const describe = (location: S3Location) => `${location.isPrefix ? 'prefix' : 'key'} "${location.key}"`;
   for (const host of hosts) {
-    const { key, isPrefix } = host.location;
-    if (key.startsWith(SEALDROP_AREA) || (isPrefix && SEALDROP_AREA.startsWith(key)))
+    if (coversSealdropArea(host.location))
       found.push({
         host: host.name,
         message: `${describe(host.location)} covers sealdrop's own ${SEALDROP_AREA} area`,
@@ -270,6 +269,11 @@ export function overlaps(hosts: readonly Pick<FleetHost, 'name' | 'location'>[])
     }
   }
   return found;
+}
+
+/** Whether uploads allowed at `location` could land in sealdrop's own .sealdrop/ area. */
+export function coversSealdropArea({ key, isPrefix }: S3Location): boolean {
+  return key.startsWith(SEALDROP_AREA) || (isPrefix && SEALDROP_AREA.startsWith(key));
 }
 
 /** Per-host targets with their thresholds and retention, for fleet status and prune. */

@@ -97,6 +97,11 @@ describe('policy mint (offline)', () => {
     });
   });
 
+  it("refuses a key or prefix in sealdrop's own .sealdrop/ area", async () => {
+    for (const target of ['s3://acme-backups/.sealdrop/renew/x.json', 's3://acme-backups/.sealdrop/'])
+      await expect(mint(target)).rejects.toThrow(/covers \.sealdrop\/, sealdrop's own area/);
+  });
+
   it('refuses a private key file as nothing but its public part', async () => {
     const { text, out } = await mint('s3://acme-backups/k', {
       recipientFiles: [recipient.replace('.pub.asc', '.key.asc')],
