@@ -244,6 +244,26 @@ describe('the signature, checked where its credentials are', () => {
   });
 });
 
+describe('policy renew', () => {
+  it('re-mints a file in place with a later expiry; the renewed file uploads', async () => {
+    const copy = join(target.dir, 'renewed.json');
+    await writeFile(copy, await readFile(target.policyPath), { mode: 0o640 });
+    const before = JSON.parse(await readFile(copy, 'utf8')) as PolicyJson;
+    const renewed = await runCli(['policy', 'renew', copy, '--expires', '2h', '--json'], { env: signerEnv });
+    expect(renewed.status, renewed.stderr).toBe(0);
+    const [result] = JSON.parse(renewed.stdout);
+    expect(Date.parse(result.expiresAt) - Date.now()).toBeGreaterThan(3_600_000);
+    expect(renewed.stderr).toMatch(/Renewed .*renewed\.json: expires /);
+    expect((await stat(copy)).mode & 0o777).toBe(0o640);
+    const after = JSON.parse(await readFile(copy, 'utf8')) as PolicyJson;
+    expect(after.fields.key).toBe(before.fields.key);
+    expect(after.recipients).toEqual(before.recipients);
+    expect(after.fields['X-Amz-Signature']).not.toBe(before.fields['X-Amz-Signature']);
+    const pushed = await runCli(['push', '--policy', copy], { input: 'renewed', env: target.agentEnv });
+    expect(pushed.status, pushed.stderr).toBe(0);
+  });
+});
+
 describe('policy curl', () => {
   it('writes a 0600 curl config; `curl --config` uploads stdin with nothing secret in argv', async () => {
     const config = join(target.dir, 'db1.curl');
