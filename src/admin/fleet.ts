@@ -4,7 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { POLICY_SUFFIX, renewalObjectKey, type FleetHost, type LoadedFleet } from '../core/fleet.js';
 import { replaceFile } from '../core/files.js';
 import { loadPolicyFile, renewalKey, type LoadedPolicy } from '../core/policy-file.js';
@@ -12,7 +17,6 @@ import { formatDuration } from '../core/units.js';
 import { isSealdropError } from '../core/errors.js';
 import { createPolicyFile, type CreatedPolicy } from './mint.js';
 import { checkPolicySignature } from './policy-trust.js';
-import { deleteObjectVersions } from './prune.js';
 import { s3Error } from './s3-client.js';
 
 /** Clock and rounding slack when comparing a copy's lifetime or window with the fleet's settings. */
@@ -235,8 +239,8 @@ async function differences(
 }
 
 /**
- * Deletes the versions of a renewal object older than `current` (one page: a renewal object gets one
- * version per publish, and each run removes the ones before). Returns a warning on failure.
+ * Deletes the versions of a renewal object older than `current`: each publish adds one and removes the
+ * ones before, so there is one to delete, a page at most. Returns a warning on failure.
  */
 async function dropSuperseded(
   client: S3Client,
@@ -249,15 +253,14 @@ async function dropSuperseded(
     const page = await client.send(
       new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, MaxKeys: 1000 }),
     );
-    const old = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
-      .filter((version) => version.Key === key && version.VersionId && version.VersionId !== current)
-      .map((version) => ({ key, versionId: version.VersionId! }));
-    const { failed } = await deleteObjectVersions(client, bucket, old);
-    return failed.length === 0
-      ? null
-      : `could not remove a superseded policy at s3://${bucket}/${key}: ${failed[0]!.error}`;
+    for (const version of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])])
+      if (version.Key === key && version.VersionId && version.VersionId !== current)
+        await client.send(
+          new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: version.VersionId }),
+        );
+    return null;
   } catch (error) {
-    return `could not list the superseded policies at s3://${bucket}/${key}: ${s3Error(error, 'listing').message}`;
+    return `could not remove the superseded policies at s3://${bucket}/${key}: ${s3Error(error, 'cleaning up').message}`;
   }
 }
 

@@ -127,8 +127,8 @@ describe('recipients bound into the signed policy', () => {
     await writeFile(old, JSON.stringify(file, null, 2), { mode: 0o600 });
     const shown = await runCli(['policy', 'show', old], { env: signerEnv });
     expect(shown.status, shown.stderr).toBe(0);
-    expect(shown.stderr).toMatch(/signature: +verified/);
-    expect(shown.stderr).toMatch(/not bound to the signature: minted by an earlier sealdrop/);
+    expect(shown.stdout + shown.stderr).toMatch(/signature: +verified/);
+    expect(shown.stdout + shown.stderr).toMatch(/not bound to the signature: minted by an earlier sealdrop/);
     const pushed = await runCli(['push', '--policy', old], { input: 'old file', env: target.agentEnv });
     expect(pushed.status, pushed.stderr).toBe(0);
   });
@@ -140,10 +140,10 @@ describe('the signature, checked where its credentials are', () => {
     expect(verified.status, verified.stderr).toBe(0);
     expect(JSON.parse(verified.stdout)).toMatchObject({ signature: 'verified', recipientsBound: true });
     const human = await runCli(['policy', 'show', target.policyPath], { env: signerEnv });
-    expect(human.stderr).toMatch(/signature: +verified/);
+    expect(human.stdout + human.stderr).toMatch(/signature: +verified/);
     const admin = await runCli(['policy', 'show', target.policyPath], { env: target.adminEnv });
     expect(admin.status).toBe(0);
-    expect(admin.stderr).toMatch(
+    expect(admin.stdout + admin.stderr).toMatch(
       new RegExp(
         `signature: +not checked: it was signed by ${s3Env().uploader.accessKeyId}, and the credentials here are ${s3Env().admin.accessKeyId}`,
       ),
@@ -156,7 +156,7 @@ describe('the signature, checked where its credentials are', () => {
       },
     });
     expect(agent.status).toBe(0);
-    expect(agent.stderr).toMatch(/signature: +not checked: no AWS credentials here/);
+    expect(agent.stdout + agent.stderr).toMatch(/signature: +not checked: no AWS credentials here/);
   });
 
   it('refuses a policy whose document and fields were rewritten together (db1/ → db3/)', async () => {
@@ -240,7 +240,7 @@ describe('the signature, checked where its credentials are', () => {
       env: signerEnv,
     });
     expect(shown.status, shown.stderr).toBe(0);
-    expect(shown.stderr).toMatch(/signature: +not checked: the AWS SDK is not installed here/);
+    expect(shown.stdout + shown.stderr).toMatch(/signature: +not checked: the AWS SDK is not installed here/);
   });
 });
 
