@@ -291,6 +291,25 @@ export function hostTargets(fleet: Fleet, policyDir = fleet.policyDir): HostTarg
   }));
 }
 
+/**
+ * Which host a stored key belongs to (its exact key, or the prefix it lies under), or null: a stray.
+ * Hosts never overlap (parseFleet refuses it), so there is at most one. O(depth of the key) per lookup,
+ * for listings of millions of keys.
+ */
+export function hostIndex(hosts: readonly FleetHost[]): (key: string) => FleetHost | null {
+  const byKey = new Map<string, FleetHost>();
+  for (const host of hosts) byKey.set(host.location.key, host);
+  return (key) => {
+    const exact = byKey.get(key);
+    if (exact && !exact.location.isPrefix) return exact;
+    for (let slash = key.indexOf('/'); slash !== -1; slash = key.indexOf('/', slash + 1)) {
+      const host = byKey.get(key.slice(0, slash + 1));
+      if (host?.location.isPrefix) return host;
+    }
+    return null;
+  };
+}
+
 /** The renewal object of a host: unguessable (the token), one per host, in sealdrop's own area. */
 export function renewalObjectKey(host: string, token: string): string {
   return `${RENEW_PREFIX}${host}-${token}.json`;

@@ -2,7 +2,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/admin/keygen.js';
-import { hostTargets, loadFleet, overlaps, parseFleet, renewalObjectKey } from '../../src/core/fleet.js';
+import {
+  hostIndex,
+  hostTargets,
+  loadFleet,
+  overlaps,
+  parseFleet,
+  renewalObjectKey,
+} from '../../src/core/fleet.js';
 import { tempDir } from '../support/cli.js';
 
 const FLEET = `# the admin's fleet, kept in git
@@ -78,6 +85,15 @@ describe('fleet file', () => {
       hosts: { web1: { key: 'web1/site.tar.gz.gpg', maxSize: '1GiB' } },
     });
     expect(parseFleet(json, 'fleet.json').hosts[0]!.settings.maxSize).toBe(1024 ** 3);
+  });
+
+  it('finds the host a stored key belongs to, or none (a stray)', () => {
+    const owner = hostIndex(parseFleet(FLEET, 'fleet.yaml').hosts);
+    expect(owner('db1/mysql.sql.gz.gpg')?.name).toBe('db1');
+    expect(owner('db2/20261126T105300Z-3fa9c1/part-000001')?.name).toBe('db2');
+    expect(owner('db1/other.gz.gpg')).toBeNull();
+    expect(owner('db2')).toBeNull();
+    expect(owner('.sealdrop/renew/db1-x.json')).toBeNull();
   });
 
   it('turns hosts into read-side targets with their thresholds, retention and policy copy', () => {
