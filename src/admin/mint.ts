@@ -1,23 +1,28 @@
 // Minting: sign, offline, a POST policy that allows exactly one kind of upload, and bundle it with
 // the recipients' public keys into a policy file.
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SealdropError } from '../core/errors.js';
 import { readTextFile, writeNewFile } from '../core/files.js';
+import { coversSealdropArea, SEALDROP_AREA } from '../core/fleet.js';
 import { readRecipient } from '../core/openpgp-keys.js';
 import {
+  MAX_RECIPIENTS,
   parsePolicyFile,
   POLICY_FILE_VERSION,
+  RECIPIENTS_FIELD,
   type LoadedPolicy,
   type PolicyFile,
 } from '../core/policy-file.js';
-import type { S3Location } from '../core/s3-url.js';
+import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { resolveCredentials, resolveRegion } from './s3-client.js';
 
 /** One POST object is at most 5 GiB on S3. */
 const MAX_OBJECT_SIZE = 5 * 1024 ** 3;
 const DEFAULT_EXPIRY_MS = 7 * 86_400_000;
-/** AWS may not honour SigV4 signatures older than this. */
+/** AWS may not honour SigV4 signatures older than this, and presigned URLs can't last longer. */
 const SIGV4_MAX_AGE_MS = 7 * 86_400_000;
 const OBJECT_CONTENT_TYPE = 'application/pgp-encrypted';
 /**
@@ -27,29 +32,77 @@ const OBJECT_CONTENT_TYPE = 'application/pgp-encrypted';
  */
 const DEFAULT_ACL = 'bucket-owner-full-control';
 
-export interface MintOptions {
-  location: S3Location;
+export interface MintOptions extends PolicyOptions {
   recipientFiles: string[];
+  out: string;
+  force?: boolean;
+}
+
+/** Everything a policy file says, with the recipients as armored keys. */
+export interface PolicyOptions {
+  location: S3Location;
   expiresInMs?: number;
   maxSize?: number;
   acl?: string;
   name?: string;
-  out: string;
-  force?: boolean;
+  /** Fleet policies: where the agent fetches the successor, and how long before expiry it starts to. */
+  renewal?: { key: string; windowMs: number };
+  /** Prefix policies: push's default part size. */
+  partSize?: number;
+}
+
+/** An armored key, and what to call it in messages (its file). */
+export interface Recipient {
+  armored: string;
+  source: string;
 }
 
 export interface MintResult extends LoadedPolicy {
   warnings: string[];
 }
 
+export interface CreatedPolicy extends MintResult {
+  /** The policy file as written. */
+  text: string;
+}
+
 /** Signs with `client`'s credentials (the uploader's), for its endpoint and region; offline. */
 export async function mintPolicy(client: S3Client, options: MintOptions): Promise<MintResult> {
-  const { location, expiresInMs = DEFAULT_EXPIRY_MS, maxSize = MAX_OBJECT_SIZE, acl = DEFAULT_ACL } = options;
   if (options.recipientFiles.length === 0) {
     throw new SealdropError('USAGE', 'no --recipient given', {
       hint: 'Pass --recipient PUB.asc (the admin public key).',
     });
   }
+  const recipients: Recipient[] = [];
+  for (const path of options.recipientFiles)
+    recipients.push({ armored: await readTextFile(path, 'recipient key'), source: path });
+  const { text, ...created } = await createPolicyFile(client, options, recipients, options.out);
+  await writeNewFile(options.out, text, { overwrite: options.force });
+  return created;
+}
+
+/**
+ * The policy file's text, signed with `client`'s credentials; `recipients` are armored keys (the public
+ * part is kept), `source` names the file in messages. Offline: the renewal URL is presigned too.
+ */
+export async function createPolicyFile(
+  client: S3Client,
+  options: PolicyOptions,
+  recipients: readonly Recipient[],
+  source: string,
+): Promise<CreatedPolicy> {
+  const { location, expiresInMs = DEFAULT_EXPIRY_MS, maxSize = MAX_OBJECT_SIZE, acl = DEFAULT_ACL } = options;
+  if (coversSealdropArea(location))
+    throw new SealdropError(
+      'USAGE',
+      `${formatS3Url(location)} covers ${SEALDROP_AREA}, sealdrop's own area (renewal locations): no host may write there`,
+      { hint: 'Mint the policy for another key or prefix.' },
+    );
+  if (recipients.length > MAX_RECIPIENTS)
+    throw new SealdropError(
+      'USAGE',
+      `${recipients.length} recipients: at most ${MAX_RECIPIENTS} are allowed`,
+    );
   if (!(maxSize >= 1 && maxSize <= MAX_OBJECT_SIZE)) {
     throw new SealdropError(
       'USAGE',
@@ -58,12 +111,20 @@ export async function mintPolicy(client: S3Client, options: MintOptions): Promis
   }
   if (!(expiresInMs >= 1000)) throw new SealdropError('USAGE', '--expires must be at least 1s');
 
+  const renewal = options.renewal;
+  if (renewal && !(renewal.windowMs > 0 && renewal.windowMs <= expiresInMs))
+    throw new SealdropError('USAGE', 'the renewal window must be longer than 0s and at most the expiry');
+  if (renewal && expiresInMs - renewal.windowMs >= SIGV4_MAX_AGE_MS)
+    throw new SealdropError(
+      'USAGE',
+      'the renewal window must open within 7 days of minting: presigned URLs last at most 7 days',
+      { hint: 'Lengthen the renewal window, or mint policies of 7 days at most.' },
+    );
+
   const warnings: string[] = [];
-  const recipients: string[] = [];
-  for (const path of options.recipientFiles) {
-    const key = await readRecipient(await readTextFile(path, 'recipient key'), path);
-    recipients.push(key.armor());
-  }
+  const keys = [];
+  for (const recipient of recipients) keys.push(await readRecipient(recipient.armored, recipient.source));
+  const fingerprints = keys.map((key) => key.getFingerprint().toUpperCase());
 
   const credentials = await resolveCredentials(client);
   await resolveRegion(client);
@@ -82,7 +143,12 @@ export async function mintPolicy(client: S3Client, options: MintOptions): Promis
     Bucket: location.bucket,
     // A key ending in ${filename} is how the presigner emits a starts-with condition on the key.
     Key: location.isPrefix ? `${location.key}\${filename}` : location.key,
-    Fields: { acl, 'Content-Type': OBJECT_CONTENT_TYPE, success_action_status: '201' },
+    Fields: {
+      acl,
+      'Content-Type': OBJECT_CONTENT_TYPE,
+      success_action_status: '201',
+      [RECIPIENTS_FIELD]: fingerprints.join(','),
+    },
     Conditions: [['content-length-range', 1, maxSize]],
     Expires: Math.ceil(expiresInMs / 1000),
   });
@@ -91,11 +157,28 @@ export async function mintPolicy(client: S3Client, options: MintOptions): Promis
     ...(options.name ? { name: options.name } : {}),
     url: post.url,
     fields: { ...post.fields, key: location.key },
-    recipients,
+    recipients: keys.map((key) => key.armor()),
     mintedAt: new Date().toISOString(),
+    ...(options.partSize !== undefined && location.isPrefix ? { partSize: options.partSize } : {}),
   };
+  if (renewal) {
+    const { expiresAt } = parsePolicyFile(JSON.stringify(file), source).summary;
+    file.renew = await presignRenewal(client, location.bucket, renewal, expiresAt);
+  }
   const text = `${JSON.stringify(file, null, 2)}\n`;
-  const loaded = parsePolicyFile(text, options.out);
-  await writeNewFile(options.out, text, { overwrite: options.force });
-  return { ...loaded, warnings };
+  return { text, ...parsePolicyFile(text, source), warnings };
+}
+
+/** A GET URL for the successor's object, valid as long as the policy (presigned URLs: 7 days at most). */
+async function presignRenewal(
+  client: S3Client,
+  bucket: string,
+  renewal: { key: string; windowMs: number },
+  expiresAt: Date,
+) {
+  const seconds = Math.floor((expiresAt.getTime() - Date.now()) / 1000);
+  const url = await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: renewal.key }), {
+    expiresIn: Math.max(1, Math.min(seconds, SIGV4_MAX_AGE_MS / 1000)),
+  });
+  return { url, from: new Date(expiresAt.getTime() - renewal.windowMs).toISOString() };
 }

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SealdropError } from '../core/errors.js';
-import { readRecipient } from '../core/openpgp-keys.js';
 import {
   assertNotExpired,
   loadPolicyFile,
+  recipientKeys,
   type PolicyFile,
   type PolicySummary,
 } from '../core/policy-file.js';
@@ -17,6 +17,7 @@ import { commandSource, stdinSource, type DumpSource } from './source.js';
 import { choosePartSize, runSink, type StoredPart, type StoredRun } from './parts.js';
 import { objectSink, type Sink, type StoredObject, type UploadTarget } from './sink.js';
 import { spoolWriteError } from './spool.js';
+import { renewWhenDue, type RenewalResult } from './renew.js';
 
 export interface PushOptions {
   policyPath: string;
@@ -58,21 +59,28 @@ export interface PushResult {
   policyExpiresAt: string;
   /** Prefix policies: the run (key is then its manifest). */
   run?: { runId: string; prefix: string; parts: StoredPart[] };
+  /** Policies with a renewal location: what became of the renewal. */
+  renewal?: RenewalResult;
 }
 
 export async function push(options: PushOptions): Promise<PushResult> {
   const started = performance.now();
   const startedAt = new Date();
-  const { file, summary } = await loadPolicyFile(options.policyPath);
+  const loaded = await loadPolicyFile(options.policyPath);
+  const { file, summary } = loaded;
   assertNotExpired(summary, options.policyPath);
-  const left = summary.expiresAt.getTime() - Date.now();
-  if (left < (options.warnExpiryMs ?? 3 * 86_400_000)) {
-    options.onWarning?.(
-      `the upload policy expires at ${summary.expiresAt.toISOString()}; mint a new one soon (sealdrop policy mint)`,
-    );
-  }
-  const recipients = await Promise.all(
-    file.recipients.map((armored, i) => readRecipient(armored, `${options.policyPath}: recipient ${i + 1}`)),
+  const { keys: recipients, fingerprints } = await recipientKeys(loaded, options.policyPath);
+  // Alongside the backup; its outcome is a warning at most. The expiry warning waits for it.
+  const renewal = renewWhenDue(options.policyPath, { loaded, fingerprints }, { signal: options.signal }).then(
+    (result) => {
+      const expiring = summary.expiresAt.getTime() - Date.now() < (options.warnExpiryMs ?? 3 * 86_400_000);
+      if (result?.warning) options.onWarning?.(result.warning);
+      else if (expiring && result?.state !== 'renewed')
+        options.onWarning?.(
+          `the upload policy expires at ${summary.expiresAt.toISOString()}; mint a new one soon (sealdrop policy mint)`,
+        );
+      return result;
+    },
   );
   const level = options.level ?? 6;
   if (!(Number.isInteger(level) && level >= 1 && level <= 9))
@@ -126,6 +134,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
     const stored = await sink.commit({ bytesIn, compression, startedAt }).catch((error: unknown) => {
       throw options.signal?.aborted ? interrupted(options.signal) : error;
     });
+    const renewed = await renewal;
     return {
       bucket: location.bucket,
       key: stored.key,
@@ -140,8 +149,10 @@ export async function push(options: PushOptions): Promise<PushResult> {
       ...('runId' in stored
         ? { run: { runId: stored.runId, prefix: stored.prefix, parts: stored.parts } }
         : {}),
+      ...(renewed ? { renewal: renewed } : {}),
     };
   } catch (error) {
+    await renewal;
     throw withStored(error, await sink.settle());
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
@@ -172,7 +183,7 @@ async function openSink(
     onRetry: options.onRetry,
   };
   if (location.isPrefix) {
-    const partSize = choosePartSize(options.partSize, summary.maxSize);
+    const partSize = choosePartSize(options.partSize ?? file.partSize, summary.maxSize);
     return runSink({ spoolDir, prefix: location.key, partSize, target, onPart: options.onPart });
   }
   return objectSink({

@@ -1,12 +1,21 @@
-// sealdrop policy mint | show | curl
+// sealdrop policy mint | show | curl | renew
 import type { Command } from 'commander';
+import type { SignatureCheck } from '../admin/policy-trust.js';
+import { SealdropError } from '../core/errors.js';
+import { writeNewFile } from '../core/files.js';
 import { inspectKey, readArmoredKey } from '../core/openpgp-keys.js';
-import { assertNotExpired, loadPolicyFile, type LoadedPolicy } from '../core/policy-file.js';
+import {
+  assertNotExpired,
+  assertRecipientsBound,
+  loadPolicyFile,
+  policyEndpoint,
+  type LoadedPolicy,
+} from '../core/policy-file.js';
 import { formatS3Url, parseS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { collect, durationArg, sizeArg } from './args.js';
 import { errorJson, printData, printJson, reportError, say, table, warn } from './output.js';
-import type { SealdropError } from '../core/errors.js';
+import { checkSignature, describeSignature } from './signature.js';
 
 export function registerPolicyCommands(program: Command): void {
   const policy = program
@@ -18,7 +27,8 @@ export function registerPolicyCommands(program: Command): void {
 Examples:
   sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg --recipient admin.pub.asc --out db1.policy.json
   sealdrop policy show db1.policy.json
-  sealdrop policy curl db1.policy.json`,
+  sealdrop policy curl db1.policy.json --out db1.curl
+  sealdrop policy renew db1.policy.json db2.policy.json --expires 7d`,
     );
 
   policy
@@ -70,9 +80,9 @@ Example:
         force: options.force,
       });
       result.warnings.forEach(warn);
-      if (options.json) printJson(await policyJson(result));
+      if (options.json) printJson(await policyJson(result, options.out));
       say(`Wrote ${options.out} (mode 0600). Install it on the server; it holds no secret key.`);
-      say(await describePolicy(result));
+      say(await describePolicy(result, options.out));
     });
 
   policy
@@ -83,11 +93,22 @@ Example:
     .addHelpText(
       'after',
       `
-Example:
-  sealdrop policy show /etc/sealdrop/db1.policy.json`,
+With the credentials that signed it (the same access key id in the AWS credential chain) the signature
+is checked: "signature: verified", and a file changed after signing is refused (exit 2). Elsewhere, on
+a server say, it says why it could not check. Recipients that are not the ones the policy was signed
+for are refused too.
+
+Examples:
+  sealdrop policy show /etc/sealdrop/db1.policy.json
+  AWS_PROFILE=backup-uploader sealdrop policy show db1.policy.json --json`,
     )
     .action(async (file: string, options: { json?: boolean }) => {
       const loaded = await loadPolicyFile(file);
+      const signature = await checkSignature(loaded);
+      if (signature.state === 'failed')
+        throw new SealdropError('POLICY_FILE_INVALID', `${file}: ${signature.reason}`, {
+          hint: 'Do not use this file; mint the policy again (sealdrop policy mint).',
+        });
       let expired: SealdropError | undefined;
       try {
         assertNotExpired(loaded.summary, file);
@@ -95,30 +116,109 @@ Example:
         expired = error as SealdropError;
       }
       // Expired, it is still shown, and the one --json document carries the error too.
-      if (options.json) printJson({ ...(await policyJson(loaded)), ...(expired ? errorJson(expired) : {}) });
-      else printData(await describePolicy(loaded));
+      if (options.json)
+        printJson({ ...(await policyJson(loaded, file, signature)), ...(expired ? errorJson(expired) : {}) });
+      else printData(await describePolicy(loaded, file, signature));
       if (expired) process.exitCode = reportError(expired);
     });
 
   policy
     .command('curl')
-    .description('print a curl command that uploads its stdin under this policy (for hosts without Node)')
-    .argument('<FILE>', 'policy file')
+    .description('write a curl config that uploads stdin under this policy (for hosts without Node)')
+    .argument('<FILE>', 'policy file (of one key: a prefix policy is refused)')
+    .option('--out <FILE>', 'write the config here (mode 0600) instead of stdout')
+    .option('--force', 'replace an existing --out file')
     .addHelpText(
       'after',
       `
-The stream must already be encrypted to the recipients (import them into gpg first).
+The config holds the URL, the signed form fields and "file=@-": \`curl --config FILE\` uploads stdin,
+with nothing secret on any command line (ps shows only the config's name). Keep it 0600, like the
+policy file. The stream must already be encrypted to the recipients (import them into gpg first).
+A prefix policy is refused: one curl upload is not a run that the admin commands could restore.
 
 Example:
+  sealdrop policy curl db1.policy.json --out db1.curl        # then copy db1.curl to the server
   mysqldump db1 | gzip | gpg --encrypt --recipient ADMIN-FINGERPRINT --compress-algo none \\
-      | sh -c "$(sealdrop policy curl db1.policy.json)"
+      | curl --config /etc/sealdrop/db1.curl
 curl holds the whole upload in memory: prefer \`sealdrop push\` where Node is available.`,
     )
-    .action(async (file: string) => {
+    .action(async (file: string, options: { out?: string; force?: boolean }) => {
       const { summary, file: policy } = await loadPolicyFile(file);
       assertNotExpired(summary, file);
-      printData(curlCommand(policy.url, policy.fields, summary.location.isPrefix));
+      if (summary.location.isPrefix)
+        throw new SealdropError(
+          'USAGE',
+          `${file} is a prefix policy: a curl upload would store one object that is not a run, which no admin command restores`,
+          {
+            hint: 'Use `sealdrop push` for prefix policies, or mint a policy for one key (s3://BUCKET/KEY) for curl.',
+          },
+        );
+      const config = curlConfig(policy.url, policy.fields);
+      if (options.out === undefined) return printData(config);
+      await writeNewFile(options.out, config, { overwrite: options.force });
+      say(`Wrote ${options.out} (mode 0600). Upload with: ... | curl --config ${options.out}`);
     });
+
+  policy
+    .command('renew')
+    .description('re-mint policy files in place from their own signed conditions, atomically')
+    .argument('<FILE...>', 'policy files to renew')
+    .option(
+      '--expires <DURATION>',
+      'how long the renewed policies work (default: as long as before)',
+      durationArg,
+    )
+    .option('--region <REGION>', "AWS region (default: the policy's own)")
+    .option('--endpoint <URL>', "S3 endpoint (default: the policy's own URL, else as for mint)")
+    .option('--json', 'print one summary per file as JSON on stdout')
+    .addHelpText(
+      'after',
+      `
+Each file keeps its bucket, key or prefix, ACL, size range, recipients, name and renewal location;
+only the expiry moves (and the signature). The file is replaced by rename, with its mode and owner.
+Signs with the standard AWS chain, like mint. A file whose signature fails against those credentials
+is refused; one that can't be checked (signed by another access key) is renewed with a warning.
+A renewal location's new URL is presigned with the same credentials: they must be able to read it.
+
+Examples:
+  AWS_PROFILE=backup-uploader sealdrop policy renew db1.policy.json db2.policy.json
+  sealdrop policy renew /etc/sealdrop/*.policy.json --expires 7d`,
+    )
+    .action(async (files: string[], options: RenewCliOptions) => {
+      const [{ renewPolicyFile }, { createS3Client }] = await Promise.all([
+        import('../admin/policy-renew.js'),
+        import('../admin/s3-client.js'),
+      ]);
+      const results = [];
+      for (const file of files) {
+        const loaded = await loadPolicyFile(file);
+        const client = createS3Client({
+          endpoint: options.endpoint ?? policyEndpoint(loaded.summary),
+          region: options.region ?? loaded.summary.region,
+        });
+        const result = await renewPolicyFile(client, file, loaded, { expiresInMs: options.expires });
+        result.warnings.forEach(warn);
+        results.push(result);
+        say(
+          `Renewed ${file}: expires ${result.summary.expiresAt.toISOString()} (was ${result.previousExpiresAt})`,
+        );
+      }
+      if (options.json)
+        printJson(
+          results.map((result) => ({
+            file: result.path,
+            expiresAt: result.summary.expiresAt.toISOString(),
+            previousExpiresAt: result.previousExpiresAt,
+          })),
+        );
+    });
+}
+
+interface RenewCliOptions {
+  expires?: number;
+  region?: string;
+  endpoint?: string;
+  json?: boolean;
 }
 
 interface MintCliOptions {
@@ -134,15 +234,24 @@ interface MintCliOptions {
   json?: boolean;
 }
 
-function curlCommand(url: string, fields: Record<string, string>, isPrefix: boolean): string {
-  const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
-  const args = Object.entries(fields).map(([name, value]) =>
-    // A prefix policy lets the uploader choose the key under the prefix: a timestamp keeps uploads apart.
-    name === 'key' && isPrefix
-      ? `--form-string ${quote(`key=${value}`)}"$(date -u +%Y%m%dT%H%M%SZ).gz.gpg"`
-      : `--form-string ${quote(`${name}=${value}`)}`,
-  );
-  return ['curl --fail-with-body --silent --show-error', ...args, "-F 'file=@-'", quote(url)].join(' \\\n  ');
+/** A curl config file (curl --config): options one per line, values in double quotes. */
+function curlConfig(url: string, fields: Record<string, string>): string {
+  const quote = (text: string) => {
+    // curl's config syntax has escapes for some control characters only; no policy field needs any.
+    if ([...text].some((char) => char < ' '))
+      throw new SealdropError('POLICY_FILE_INVALID', 'a form field holds a control character');
+    return `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+  };
+  return [
+    '# sealdrop policy curl: upload stdin with `curl --config THIS-FILE` (keep it 0600: it can upload)',
+    'fail-with-body',
+    'silent',
+    'show-error',
+    ...Object.entries(fields).map(([name, value]) => `form-string = ${quote(`${name}=${value}`)}`),
+    'form = "file=@-"',
+    `url = ${quote(url)}`,
+    '',
+  ].join('\n');
 }
 
 async function recipientsOf(loaded: LoadedPolicy) {
@@ -154,7 +263,23 @@ async function recipientsOf(loaded: LoadedPolicy) {
   );
 }
 
-async function policyJson(loaded: LoadedPolicy, now = new Date()) {
+/** The recipients, refused unless they are the ones the signature binds. */
+async function boundRecipientsOf(loaded: LoadedPolicy, source: string) {
+  const recipients = await recipientsOf(loaded);
+  assertRecipientsBound(
+    loaded.summary,
+    recipients.map((r) => r.fingerprint),
+    source,
+  );
+  return recipients;
+}
+
+async function policyJson(
+  loaded: LoadedPolicy,
+  source: string,
+  signature?: SignatureCheck,
+  now = new Date(),
+) {
   const { summary } = loaded;
   return {
     name: summary.name ?? null,
@@ -169,14 +294,27 @@ async function policyJson(loaded: LoadedPolicy, now = new Date()) {
     region: summary.region,
     signedAt: summary.signedAt.toISOString(),
     temporaryCredentials: summary.hasSessionToken,
-    recipients: await recipientsOf(loaded),
+    recipients: await boundRecipientsOf(loaded, source),
+    recipientsBound: summary.boundRecipients !== null,
+    ...(signature
+      ? {
+          signature: signature.state,
+          ...(signature.state === 'verified' ? {} : { signatureNote: signature.reason }),
+        }
+      : {}),
+    renewFrom: summary.renewFrom?.toISOString() ?? null,
   };
 }
 
-export async function describePolicy(loaded: LoadedPolicy, now = new Date()): Promise<string> {
+export async function describePolicy(
+  loaded: LoadedPolicy,
+  source: string,
+  signature?: SignatureCheck,
+  now = new Date(),
+): Promise<string> {
   const { summary } = loaded;
   const left = summary.expiresAt.getTime() - now.getTime();
-  const recipients = await recipientsOf(loaded);
+  const recipients = await boundRecipientsOf(loaded, source);
   return table([
     ...(summary.name ? [['name', summary.name] as [string, string]] : []),
     [summary.location.isPrefix ? 'prefix' : 'key', formatS3Url(summary.location)],
@@ -191,9 +329,26 @@ export async function describePolicy(loaded: LoadedPolicy, now = new Date()): Pr
       'signed',
       `${summary.signedAt.toISOString()} by ${summary.accessKeyId} in ${summary.region}${summary.hasSessionToken ? ' (temporary credentials)' : ''}`,
     ],
+    ...(signature ? [['signature', describeSignature(signature)] as [string, string]] : []),
+    ...(summary.renewFrom
+      ? [
+          [
+            'renews',
+            `from ${summary.renewFrom.toISOString()} (fetched by push from its renewal location)`,
+          ] as [string, string],
+        ]
+      : []),
     ...recipients.map((r, i): [string, string] => [
       i === 0 ? 'recipients' : '',
       `${r.fingerprint} ${r.userIds.join(', ')}`,
     ]),
+    ...(summary.boundRecipients === null
+      ? [
+          ['', '(not bound to the signature: minted by an earlier sealdrop; mint it again to bind them)'] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
   ]);
 }

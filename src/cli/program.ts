@@ -3,6 +3,7 @@
 // the executable (main.ts), the man page and the shell completions are all made from it.
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { registerFleetCommands } from './fleet.js';
 import { registerKeyCommands } from './key.js';
 import { configureOutput } from './output.js';
 import { registerPolicyCommands } from './policy.js';
@@ -41,6 +42,7 @@ Examples:
   sealdrop key generate --uid "Backup Admin <ops@example.com>" --out admin
   sealdrop setup s3://acme-backups --create
   sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg --recipient admin.pub.asc --out db1.policy.json
+  sealdrop fleet mint fleet.yaml --out-dir policies    # or every host's policy from one fleet file
   # every server (holds only the policy file), from cron:
   sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump --single-transaction db1
   # the admin, later:
@@ -62,6 +64,7 @@ Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure
   registerKeyCommands(program);
   registerSetupCommand(program);
   registerPolicyCommands(program);
+  registerFleetCommands(program);
   registerPushCommand(program);
   registerVersionsCommand(program);
   registerRestoreCommand(program);

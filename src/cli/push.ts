@@ -37,7 +37,7 @@ export function registerPushCommand(program: Command): void {
     .option('--spool-dir <DIR>', 'where the ciphertext is spooled before upload (default: the OS temp dir)')
     .option(
       '--part-size <SIZE>',
-      "prefix policies: size of each part of the run (default 1GiB, at most the policy's max size)",
+      "prefix policies: size of each part of the run (default: the policy file's, else 1GiB; at most its max size)",
       sizeArg,
     )
     .option('--retries <N>', 'retries on network errors and 5xx', integerArg, 5)
@@ -54,6 +54,11 @@ With a prefix policy (minted for s3://BUCKET/PREFIX/) a push is a run: PREFIX<ru
 uploaded while the dump goes on (at most two parts spooled at once), then PREFIX<run-id>/manifest.json
 once every part is stored. A run that fails keeps the parts it stored but gets no manifest: it is
 incomplete, and the read side never restores or counts it. \`cat part-* | gpg -d | gunzip\` restores it.
+
+A policy with a renewal location (minted by \`sealdrop fleet\`) renews itself: in its renewal window
+the push also fetches the successor and, if it is the same upload with a later expiry, replaces the
+policy file (rename, 0600, same owner). A renewal that fails is a warning (and "renewal" in --json),
+never a failed push.
 
 gzip runs on every core the process may use (one thread per core, plus one), as pigz does. To leave
 cores to the database, run it under taskset or nice, or set UV_THREADPOOL_SIZE=N for N-1 threads.

@@ -6,7 +6,8 @@ import { SealdropError } from '../core/errors.js';
 import { loadPolicyFile } from '../core/policy-file.js';
 import { parseS3Url, type S3Location } from '../core/s3-url.js';
 import { collect } from './args.js';
-import { verboseLogger } from './output.js';
+import { verboseLogger, warn } from './output.js';
+import { assertSignature } from './signature.js';
 
 export interface ConnectionOptions {
   endpoint?: string;
@@ -66,7 +67,7 @@ export async function resolveTarget(url: string | undefined, options: TargetOpti
         : 'name the backup either as s3://BUCKET/KEY or with --policy FILE, not both',
     );
   }
-  return url !== undefined ? { location: parseS3Url(url) } : fromPolicy(policy!);
+  return url !== undefined ? { location: parseS3Url(url) } : (await fromPolicies([policy!]))[0]!;
 }
 
 export async function resolveTargets(urls: string[], options: TargetsOptions): Promise<Target[]> {
@@ -77,15 +78,25 @@ export async function resolveTargets(urls: string[], options: TargetsOptions): P
       'name at least one backup: s3://BUCKET/KEY arguments and/or --policy FILE options',
     );
   }
-  return [
-    ...urls.map((url) => ({ location: parseS3Url(url) })),
-    ...(await Promise.all(policies.map(fromPolicy))),
-  ];
+  return [...urls.map((url) => ({ location: parseS3Url(url) })), ...(await fromPolicies(policies))];
 }
 
-async function fromPolicy(path: string): Promise<Target> {
-  const { summary } = await loadPolicyFile(path);
-  return { location: summary.location, policyExpiresAt: summary.expiresAt, region: summary.region };
+/** Policy files whose signature fails are refused; those that can't be checked get one warning. */
+async function fromPolicies(paths: string[]): Promise<Target[]> {
+  const targets: Target[] = [];
+  const unchecked: string[] = [];
+  for (const path of paths) {
+    const loaded = await loadPolicyFile(path);
+    const reason = await assertSignature(loaded, path);
+    if (reason !== null) unchecked.push(`${path} (${reason})`);
+    const { summary } = loaded;
+    targets.push({ location: summary.location, policyExpiresAt: summary.expiresAt, region: summary.region });
+  }
+  if (unchecked.length > 0)
+    warn(
+      `can't check the signature of ${unchecked.join(', ')}: trusting its bucket and key as written. Run with the signer's credentials to check (sealdrop policy show FILE).`,
+    );
+  return targets;
 }
 
 /** The admin's S3 client. A policy's region is a better default than AWS_REGION: it was signed for it. */

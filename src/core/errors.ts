@@ -23,6 +23,10 @@ const CATALOGUE = {
     exit: EXIT.badInput,
     hint: 'Mint a new policy with `sealdrop policy mint` and install it.',
   },
+  FLEET_INVALID: {
+    exit: EXIT.badInput,
+    hint: 'Fix the fleet file (see "Fleets" in the README); `sealdrop fleet check FILE` lists every problem.',
+  },
   KEY_INVALID: { exit: EXIT.badInput, hint: 'Pass an armored OpenPGP key (gpg --armor --export).' },
   KEY_UNUSABLE: {
     exit: EXIT.badInput,

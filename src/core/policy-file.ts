@@ -1,10 +1,21 @@
 // The policy file: the one thing an agent holds. Its summary is read from the signed policy document,
 // so the file cannot claim one thing while the signature allows another.
 import { SealdropError } from './errors.js';
+import type { Key } from 'openpgp';
 import { readTextFile } from './files.js';
+import { readRecipient } from './openpgp-keys.js';
 import type { S3Location } from './s3-url.js';
 
 export const POLICY_FILE_VERSION = 1;
+
+/**
+ * The form field that binds the recipients to the signature: their fingerprints, comma-separated, fixed by
+ * an `eq` condition. S3 refuses an upload whose field differs, and the file can't swap a key unnoticed.
+ * Files minted before it existed have no such field and bind no recipients.
+ */
+export const RECIPIENTS_FIELD = 'x-amz-meta-sealdrop-recipients';
+/** Their fingerprints travel in one metadata field, and S3 allows 2 KB of user metadata per object. */
+export const MAX_RECIPIENTS = 16;
 
 export interface PolicyFile {
   sealdrop: typeof POLICY_FILE_VERSION;
@@ -17,6 +28,17 @@ export interface PolicyFile {
   /** Armored OpenPGP public keys every backup is encrypted to. */
   recipients: string[];
   mintedAt: string;
+  /** Where the agent fetches this policy's successor (fleet policies); not signed. */
+  renew?: PolicyRenewal;
+  /** Prefix policies: the part size push uses unless told otherwise; not signed. */
+  partSize?: number;
+}
+
+export interface PolicyRenewal {
+  /** A presigned GET URL for one object under .sealdrop/renew/ (it holds a signature: never print it). */
+  url: string;
+  /** From this time on, every push fetches the successor. */
+  from: string;
 }
 
 /** What the signed policy document allows, plus where it goes. */
@@ -32,6 +54,23 @@ export interface PolicySummary {
   accessKeyId: string;
   signedAt: Date;
   hasSessionToken: boolean;
+  /** Fingerprints the signature binds (RECIPIENTS_FIELD); null for files minted before sealdrop bound them. */
+  boundRecipients: string[] | null;
+  /** When pushes start fetching a successor; absent when the file has no renewal location. */
+  renewFrom?: Date;
+}
+
+/** What SigV4 signed: enough to sign it again with the same secret and compare. */
+export interface SignedParts {
+  accessKeyId: string;
+  /** The credential scope: YYYYMMDD, region, service. */
+  day: string;
+  region: string;
+  service: string;
+  /** The base64 policy document exactly as sent. */
+  encodedPolicy: string;
+  /** Hex. */
+  signature: string;
 }
 
 export interface LoadedPolicy {
@@ -69,7 +108,7 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
       },
     );
   }
-  const { url, fields, recipients, name, mintedAt } = raw;
+  const { url, fields, recipients, name, mintedAt, renew, partSize } = raw;
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalid('"url" must be an http(s) URL');
   if (!isRecord(fields) || !Object.values(fields).every((v) => typeof v === 'string')) {
     throw invalid('"fields" must be an object of strings');
@@ -83,6 +122,19 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
   }
   if (name !== undefined && typeof name !== 'string') throw invalid('"name" must be a string');
   if (typeof mintedAt !== 'string') throw invalid('"mintedAt" is missing');
+  if (
+    renew !== undefined &&
+    !(
+      isRecord(renew) &&
+      typeof renew.url === 'string' &&
+      /^https?:\/\//.test(renew.url) &&
+      typeof renew.from === 'string' &&
+      !Number.isNaN(Date.parse(renew.from))
+    )
+  )
+    throw invalid('"renew" must hold an http(s) "url" and a "from" time');
+  if (partSize !== undefined && !(Number.isSafeInteger(partSize) && (partSize as number) > 0))
+    throw invalid('"partSize" must be a whole number of bytes');
 
   const file: PolicyFile = {
     sealdrop: POLICY_FILE_VERSION,
@@ -91,6 +143,8 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
     fields: fields as Record<string, string>,
     recipients: recipients as string[],
     mintedAt,
+    ...(isRecord(renew) ? { renew: { url: renew.url as string, from: renew.from as string } } : {}),
+    ...(partSize === undefined ? {} : { partSize: partSize as number }),
   };
   return { file, summary: summarize(file, invalid) };
 }
@@ -149,6 +203,13 @@ function summarize(file: PolicyFile, invalid: (problem: string) => SealdropError
       throw invalid(`the "${k}" field does not match the signed policy (was the file edited?)`);
   }
 
+  let boundRecipients: string[] | null = null;
+  if (covered.has(RECIPIENTS_FIELD)) {
+    const bound = Object.entries(file.fields).find(([k]) => k.toLowerCase() === RECIPIENTS_FIELD)?.[1];
+    if (bound === undefined) throw invalid(`the "${RECIPIENTS_FIELD}" field is missing`);
+    boundRecipients = bound.split(',');
+  }
+
   const credential = field('x-amz-credential').split('/');
   const [accessKeyId, day, region] = credential;
   if (credential.length !== 5 || !accessKeyId || !day || !region)
@@ -172,7 +233,76 @@ function summarize(file: PolicyFile, invalid: (problem: string) => SealdropError
     accessKeyId,
     signedAt,
     hasSessionToken: Object.keys(file.fields).some((k) => k.toLowerCase() === 'x-amz-security-token'),
+    boundRecipients,
+    ...(file.renew ? { renewFrom: new Date(file.renew.from) } : {}),
   };
+}
+
+/** The parts of a (parsed) policy file that its signature covers. */
+export function signedParts(file: PolicyFile): SignedParts {
+  const field = (name: string) =>
+    Object.entries(file.fields).find(([k]) => k.toLowerCase() === name)?.[1] ?? '';
+  const [accessKeyId = '', day = '', region = '', service = ''] = field('x-amz-credential').split('/');
+  return {
+    accessKeyId,
+    day,
+    region,
+    service,
+    encodedPolicy: field('policy'),
+    signature: field('x-amz-signature'),
+  };
+}
+
+/** The recipients' keys and fingerprints (upper-case hex), refused unless usable and bound by the signature. */
+export async function recipientKeys(
+  loaded: LoadedPolicy,
+  source: string,
+): Promise<{ keys: Key[]; fingerprints: string[] }> {
+  const keys = await Promise.all(
+    loaded.file.recipients.map((armored, i) => readRecipient(armored, `${source}: recipient ${i + 1}`)),
+  );
+  const fingerprints = keys.map((key) => key.getFingerprint().toUpperCase());
+  assertRecipientsBound(loaded.summary, fingerprints, source);
+  return { keys, fingerprints };
+}
+
+/** Where renewal locations live: sealdrop's own area of the bucket. */
+export const RENEW_PREFIX = '.sealdrop/renew/';
+
+/** The bucket key of a policy's renewal location (from its URL's path), or null. */
+export function renewalKey(file: PolicyFile): string | null {
+  if (!file.renew) return null;
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(file.renew.url).pathname);
+  } catch {
+    return null;
+  }
+  const at = path.lastIndexOf(`/${RENEW_PREFIX}`);
+  const key = at === -1 ? '' : path.slice(at + 1);
+  return key.length > RENEW_PREFIX.length && !key.slice(RENEW_PREFIX.length).includes('/') ? key : null;
+}
+
+/**
+ * Refuses recipients that are not the ones the signature binds (same fingerprints, same order).
+ * `fingerprints` are the file's recipients' (upper-case hex); a file that binds none passes.
+ */
+export function assertRecipientsBound(
+  summary: PolicySummary,
+  fingerprints: readonly string[],
+  source: string,
+): void {
+  const bound = summary.boundRecipients;
+  if (bound === null || bound.join(',') === fingerprints.join(',')) return;
+  const stranger = fingerprints.find((fingerprint) => !bound.includes(fingerprint));
+  throw new SealdropError(
+    'POLICY_FILE_INVALID',
+    `${source}: ${
+      stranger
+        ? `recipient ${stranger} is not one the policy was signed for`
+        : 'the recipients are not the ones the policy was signed for'
+    } (signed for ${bound.join(', ')}): was the file edited?`,
+  );
 }
 
 function decodePolicyDocument(encoded: string, invalid: (problem: string) => SealdropError): PolicyDocument {
@@ -204,4 +334,13 @@ export function assertNotExpired(summary: PolicySummary, source: string, now = n
 
 export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
   return parsePolicyFile(await readTextFile(path, 'policy file'), path);
+}
+
+/**
+ * The S3 endpoint a policy was minted for, when its URL is path-style (`ENDPOINT/BUCKET`, as minted with
+ * --endpoint); undefined for AWS's own virtual-hosted URLs.
+ */
+export function policyEndpoint(summary: PolicySummary): string | undefined {
+  const suffix = `/${summary.location.bucket}`;
+  return summary.url.endsWith(suffix) ? summary.url.slice(0, -suffix.length) : undefined;
 }

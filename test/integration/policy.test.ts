@@ -40,11 +40,14 @@ async function curlPost(
 const statusOf = (result: { stdout: string }) => Number(result.stdout.trim().split('\n').at(-1));
 
 describe('a minted policy', () => {
-  it('lets the printed `policy curl` command upload stdin; two uploads make two versions', async () => {
-    const printed = await runCli(['policy', 'curl', target.policyPath], { env: target.agentEnv });
+  it('lets the `policy curl` config upload stdin with curl; two uploads make two versions', async () => {
+    const config = join(target.dir, 'upload.curl');
+    const printed = await runCli(['policy', 'curl', target.policyPath, '--out', config], {
+      env: target.agentEnv,
+    });
     expect(printed.status, printed.stderr).toBe(0);
     for (const body of ['first upload', 'second upload']) {
-      const uploaded = await run('sh', ['-c', printed.stdout], { input: body });
+      const uploaded = await run('curl', ['--config', config], { input: body });
       expect(uploaded.status, uploaded.stdout + uploaded.stderr).toBe(0);
     }
     const versions = await listVersions(target.bucket, target.key);

@@ -1,20 +1,13 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mintPolicy, type MintOptions } from '../../src/admin/mint.js';
 import { createS3Client } from '../../src/admin/s3-client.js';
 import { generateKeyPair } from '../../src/admin/keygen.js';
 import { assertNotExpired, parsePolicyFile } from '../../src/core/policy-file.js';
 import { parseS3Url } from '../../src/core/s3-url.js';
 import { tempDir } from '../support/cli.js';
-
-// Minting is offline: fake static credentials and an endpoint nobody listens on are enough.
-const FAKE_ENV = {
-  AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE00',
-  AWS_SECRET_ACCESS_KEY: 'example-secret-not-real',
-  AWS_REGION: 'eu-west-1',
-  AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
-};
+import { useOfflineAws } from '../support/offline-aws.js';
 
 let dir: string;
 let recipient: string;
@@ -30,10 +23,7 @@ beforeAll(async () => {
   ).publicKeyPath;
 });
 
-beforeEach(() => {
-  for (const [name, value] of Object.entries(FAKE_ENV)) process.env[name] = value;
-  delete process.env.AWS_SESSION_TOKEN;
-});
+useOfflineAws();
 
 let counter = 0;
 async function mint(target: string, extra: Partial<MintOptions> = {}) {
@@ -105,6 +95,11 @@ describe('policy mint (offline)', () => {
     await expect(mint('s3://acme-backups/k', { maxSize: 6 * 1024 ** 3 })).rejects.toMatchObject({
       code: 'USAGE',
     });
+  });
+
+  it("refuses a key or prefix in sealdrop's own .sealdrop/ area", async () => {
+    for (const target of ['s3://acme-backups/.sealdrop/renew/x.json', 's3://acme-backups/.sealdrop/'])
+      await expect(mint(target)).rejects.toThrow(/covers \.sealdrop\/, sealdrop's own area/);
   });
 
   it('refuses a private key file as nothing but its public part', async () => {

@@ -1,0 +1,305 @@
+// A simulated fleet of 50 hosts on this machine against the real S3 server: one fleet file, fleet check,
+// fleet mint, every host pushing, and three generations of self-renewal with no manual step.
+import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { agentEnv } from '../support/backup-target.js';
+import { runCli, tempDir, type CliResult } from '../support/cli.js';
+import { adminClient, freshBucket, s3Env, userArn, withEnv } from '../support/s3.js';
+
+const HOSTS = 50;
+/** Pushes at once: the machine has two cores, shared. */
+const PARALLEL = 3;
+
+interface Host {
+  name: string;
+  key: string;
+  isPrefix: boolean;
+  /** The host's own policy file, as installed on it. */
+  policy: string;
+}
+
+let dir: string;
+let bucket: string;
+let fleetFile: string;
+let policyDir: string;
+let hosts: Host[];
+const admin = () => withEnv({ SEALDROP_PASSPHRASE: 'fleet test' });
+
+/** Host 48 and 49 push runs (prefix policies, part size from the fleet file); the rest one key each. */
+function fleetYaml(extraHosts = ''): string {
+  const lines = hosts.map((host) =>
+    host.isPrefix
+      ? `  ${host.name}: {prefix: ${host.key}, partSize: 1MiB}`
+      : `  ${host.name}:\n    key: ${host.key}`,
+  );
+  return `# ${HOSTS} simulated hosts
+fleet: 1
+bucket: ${bucket}
+endpoint: ${s3Env().endpoint}
+region: ${s3Env().region}
+recipients: [keys/admin.pub.asc]
+policyDir: policies
+defaults:
+  expires: 1h
+  renewWindow: 1h        # the whole life: every push renews once a newer policy is published
+  maxSize: 64MiB
+  maxAge: 26h
+  keep: {daily: 14, weekly: 8}
+hosts:
+${lines.join('\n')}
+${extraHosts}`;
+}
+
+beforeAll(async () => {
+  dir = await tempDir('sealdrop-fleet-');
+  bucket = await freshBucket('fleet');
+  const setup = await runCli(
+    ['setup', `s3://${bucket}`, '--uploader', userArn('sealdrop-uploader'), '--apply-bucket-policy'],
+    { env: admin() },
+  );
+  expect(setup.status, setup.stderr).toBe(0);
+  await mkdir(join(dir, 'keys'));
+  for (const name of ['admin', 'mallory']) {
+    const made = await runCli(
+      ['key', 'generate', '--uid', `${name} <${name}@example.com>`, '--out', join(dir, 'keys', name)],
+      { env: admin() },
+    );
+    expect(made.status, made.stderr).toBe(0);
+  }
+  hosts = Array.from({ length: HOSTS }, (_, i) => {
+    const name = `host${String(i).padStart(2, '0')}`;
+    const isPrefix = i >= HOSTS - 2;
+    return {
+      name,
+      key: isPrefix ? `${name}/runs/` : `${name}/db.sql.gz.gpg`,
+      isPrefix,
+      policy: join(dir, 'hosts', name, 'policy.json'),
+    };
+  });
+  fleetFile = join(dir, 'fleet.yaml');
+  policyDir = join(dir, 'policies');
+  await writeFile(fleetFile, fleetYaml());
+});
+
+/** Runs `task` over every host (or those given), PARALLEL at a time. */
+async function eachHost<T>(task: (host: Host) => Promise<T>, list: Host[] = hosts): Promise<T[]> {
+  const results: T[] = new Array(list.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: PARALLEL }, async () => {
+      while (next < list.length) {
+        const index = next++;
+        results[index] = await task(list[index]!);
+      }
+    }),
+  );
+  return results;
+}
+
+function push(host: Host): Promise<CliResult> {
+  return runCli(['push', '--policy', host.policy, '--json', '--level', '1'], {
+    input: `-- dump of ${host.name} at ${new Date().toISOString()}\n`,
+    env: agentEnv(),
+  });
+}
+
+async function expiryOf(path: string): Promise<number> {
+  const { fields } = JSON.parse(await readFile(path, 'utf8'));
+  return Date.parse(JSON.parse(Buffer.from(fields.Policy, 'base64').toString()).expiration);
+}
+
+/** Stored objects per host (versions of its key, or objects of its runs). */
+async function storedPerHost(): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  let KeyMarker: string | undefined;
+  let VersionIdMarker: string | undefined;
+  for (;;) {
+    const page = await adminClient().send(
+      new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker, VersionIdMarker }),
+    );
+    for (const version of page.Versions ?? []) {
+      const host = version.Key!.split('/')[0]!;
+      counts.set(host, (counts.get(host) ?? 0) + 1);
+    }
+    if (!page.IsTruncated) return counts;
+    KeyMarker = page.NextKeyMarker;
+    VersionIdMarker = page.NextVersionIdMarker;
+  }
+}
+
+describe(`a fleet of ${HOSTS} hosts`, () => {
+  it('fleet check refuses an overlapping host, naming both, and one covering .sealdrop/', async () => {
+    const ok = await runCli(['fleet', 'check', fleetFile], { env: admin() });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout.trim().split('\n')).toHaveLength(HOSTS + 1); // a header, then a line per host
+    expect(ok.stderr).toMatch(new RegExp(`${HOSTS} hosts in s3://${bucket}, 1 recipient key, no overlaps`));
+
+    const bad = join(dir, 'bad-fleet.yaml');
+    await writeFile(bad, fleetYaml('  intruder: {prefix: host07/}\n  sneaky: {prefix: .sealdrop/}\n'));
+    const refused = await runCli(['fleet', 'check', bad], { env: admin() });
+    expect(refused.status).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(
+      /bad-fleet\.yaml:\d+: host host07: overlaps host intruder: its prefix "host07\/" covers key "host07\/db\.sql\.gz\.gpg"/,
+    );
+    expect(refused.stderr).toMatch(
+      /bad-fleet\.yaml:\d+: host sneaky: prefix ".sealdrop\/" covers sealdrop's own .sealdrop\/ area/,
+    );
+    const mint = await runCli(['fleet', 'mint', bad, '--out-dir', join(dir, 'never')], { env: admin() });
+    expect(mint.status).toBe(2);
+    await expect(stat(join(dir, 'never'))).rejects.toThrow();
+  });
+
+  it(`fleet mint writes ${HOSTS} policies (0600); every host pushes a small dump`, async () => {
+    const minted = await runCli(['fleet', 'mint', fleetFile, '--json'], { env: admin() });
+    expect(minted.status, minted.stderr).toBe(0);
+    const result = JSON.parse(minted.stdout);
+    expect(result.hosts.map((h: { action: string }) => h.action)).toEqual(hosts.map(() => 'written'));
+    expect(minted.stderr).toMatch(new RegExp(`${HOSTS} written, 0 rewritten, 0 kept`));
+    for (const host of hosts) {
+      const copy = join(policyDir, `${host.name}.policy.json`);
+      expect((await stat(copy)).mode & 0o777).toBe(0o600);
+      // Installed on the host once, by hand (install -m 0600).
+      await mkdir(join(dir, 'hosts', host.name), { recursive: true });
+      await copyFile(copy, host.policy);
+      await chmod(host.policy, 0o600);
+    }
+    const pushed = await eachHost(push);
+    pushed.forEach((result, i) => expect(result.status, `${hosts[i]!.name}: ${result.stderr}`).toBe(0));
+    // Nothing published yet: the renewal is a warning, in --json too, and the backup stands.
+    const first = JSON.parse(pushed[0]!.stdout);
+    expect(first.renewal).toMatchObject({
+      state: 'failed',
+      warning: expect.stringMatching(/nothing is published at the renewal location yet/),
+    });
+    const stored = await storedPerHost();
+    for (const host of hosts) expect(stored.get(host.name), host.name).toBe(host.isPrefix ? 2 : 1); // a run: part + manifest
+  }, 600_000);
+
+  it('renews three generations with no manual step: publish, and each next push replaces its policy', async () => {
+    // The whole fleet renews once; a few hosts (both kinds) go on for two more generations.
+    const few = [...hosts.slice(0, 4), ...hosts.slice(-2)];
+    for (let generation = 2; generation <= 4; generation++) {
+      const renewing = generation === 2 ? hosts : few;
+      const before = await eachHost((host) => expiryOf(host.policy), renewing);
+      // Expiries have whole seconds: the next generation must be minted in a later second.
+      const latest = before.reduce((a, b) => Math.max(a, b), 0);
+      while (Date.now() < latest - 3_600_000 + 1000) await sleep(50);
+      const published = await runCli(['fleet', 'publish', fleetFile], { env: admin() });
+      expect(published.status, published.stderr).toBe(0);
+      expect(published.stderr).toMatch(new RegExp(`${HOSTS} published, 0 failed`));
+      expect(published.stderr).not.toMatch(/first policy/);
+
+      const pushed = await eachHost(push, renewing);
+      const after = await eachHost(
+        async (host) => ({
+          expires: await expiryOf(host.policy),
+          mode: (await stat(host.policy)).mode & 0o777,
+          copy: await readFile(join(policyDir, `${host.name}.policy.json`), 'utf8'),
+          own: await readFile(host.policy, 'utf8'),
+        }),
+        renewing,
+      );
+      renewing.forEach((host, i) => {
+        const result = pushed[i]!;
+        expect(result.status, `${host.name} generation ${generation}: ${result.stderr}`).toBe(0);
+        expect(JSON.parse(result.stdout).renewal, host.name).toMatchObject({ state: 'renewed' });
+        expect(result.stderr, host.name).not.toMatch(/warning/);
+        expect(after[i]!.expires, host.name).toBeGreaterThan(before[i]!);
+        expect(after[i]!.mode).toBe(0o600);
+        expect(after[i]!.own).toBe(after[i]!.copy); // the host now holds what the admin published
+      });
+    }
+    const stored = await storedPerHost();
+    for (const host of hosts) {
+      const pushes = few.includes(host) ? 4 : 2;
+      expect(stored.get(host.name), host.name).toBe(host.isPrefix ? 2 * pushes : pushes);
+    }
+    // One current successor per host in the renewal area: publish drops the superseded ones.
+    const renewals = await adminClient().send(
+      new ListObjectVersionsCommand({ Bucket: bucket, Prefix: '.sealdrop/renew/' }),
+    );
+    expect(renewals.Versions).toHaveLength(HOSTS);
+    expect(new Set(renewals.Versions!.map((v) => v.Key)).size).toBe(HOSTS);
+  }, 900_000);
+
+  it('refuses a successor naming another key, other recipients or an earlier expiry; the old policy stays', async () => {
+    const host = hosts[0]!;
+    const { renew } = JSON.parse(await readFile(host.policy, 'utf8'));
+    const renewalKey = decodeURIComponent(new URL(renew.url).pathname).replace(`/${bucket}/`, '');
+    expect(renewalKey).toMatch(/^\.sealdrop\/renew\/host00-[0-9a-f]{32}\.json$/);
+    const successor = async (target: string, recipient: string, expires: string) => {
+      const out = join(dir, `successor-${Date.now()}.json`);
+      const minted = await runCli(
+        [
+          'policy',
+          'mint',
+          target,
+          '--recipient',
+          join(dir, 'keys', recipient),
+          '--expires',
+          expires,
+          '--out',
+          out,
+        ],
+        { env: admin() },
+      );
+      expect(minted.status, minted.stderr).toBe(0);
+      await adminClient().send(
+        new PutObjectCommand({ Bucket: bucket, Key: renewalKey, Body: await readFile(out) }),
+      );
+    };
+    const cases: [string, () => Promise<void>, RegExp][] = [
+      [
+        'another key',
+        () => successor(`s3://${bucket}/${hosts[1]!.key}`, 'admin.pub.asc', '2h'),
+        /it is for s3:\/\/.*\/host01\/db\.sql\.gz\.gpg, not .*host00/,
+      ],
+      [
+        'other recipients',
+        () => successor(`s3://${bucket}/${host.key}`, 'mallory.pub.asc', '2h'),
+        /it encrypts to [0-9A-F]{40}, not to/,
+      ],
+      [
+        'an earlier expiry',
+        () => successor(`s3://${bucket}/${host.key}`, 'admin.pub.asc', '10min'),
+        /before the policy in place/,
+      ],
+    ];
+    for (const [what, put, reason] of cases) {
+      await put();
+      const before = await readFile(host.policy, 'utf8');
+      const stored = (await storedPerHost()).get(host.name)!;
+      const result = await push(host);
+      expect(result.status, `${what}: ${result.stderr}`).toBe(0);
+      const { renewal } = JSON.parse(result.stdout);
+      expect(renewal.state, what).toBe('refused');
+      expect(renewal.warning, what).toMatch(reason);
+      expect(result.stderr).toMatch(
+        /warning: the policy was not renewed \(refused the policy at the renewal location/,
+      );
+      expect(await readFile(host.policy, 'utf8'), what).toBe(before);
+      expect((await storedPerHost()).get(host.name), what).toBe(stored + 1);
+    }
+  });
+
+  it('a renewal location that refuses access is a warning; the push lands', async () => {
+    const host = hosts[1]!;
+    const policy = JSON.parse(await readFile(host.policy, 'utf8'));
+    policy.renew.url = policy.renew.url.replace(
+      /X-Amz-Signature=[0-9a-f]/,
+      (m: string) => `${m.slice(0, -1)}${m.endsWith('0') ? '1' : '0'}`,
+    );
+    await writeFile(host.policy, JSON.stringify(policy), { mode: 0o600 });
+    const result = await push(host);
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).renewal).toMatchObject({
+      state: 'failed',
+      warning: expect.stringMatching(/the renewal location answered 403/),
+    });
+    expect(result.stderr).not.toContain(policy.renew.url.split('X-Amz-Signature=')[1]);
+  });
+});

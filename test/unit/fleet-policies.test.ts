@@ -1,0 +1,204 @@
+// Offline parts of fleets and renewal: fleet mint's idempotence, the agent's acceptance rules for a
+// successor, and policy renew. Minting needs no network: fake static credentials are enough.
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mintFleet } from '../../src/admin/fleet.js';
+import { generateKeyPair } from '../../src/admin/keygen.js';
+import { createPolicyFile } from '../../src/admin/mint.js';
+import { renewPolicyFile } from '../../src/admin/policy-renew.js';
+import { createS3Client } from '../../src/admin/s3-client.js';
+import { judgeSuccessor, type JudgedPolicy } from '../../src/agent/renew.js';
+import { loadFleet } from '../../src/core/fleet.js';
+import { loadPolicyFile, parsePolicyFile, renewalKey } from '../../src/core/policy-file.js';
+import { parseS3Url } from '../../src/core/s3-url.js';
+import { tempDir } from '../support/cli.js';
+import { useOfflineAws } from '../support/offline-aws.js';
+
+let dir: string;
+let admin: string;
+let other: string;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  const make = async (name: string) =>
+    (
+      await generateKeyPair({
+        userId: `${name} <${name}@example.com>`,
+        outPrefix: join(dir, name),
+        passphrase: null,
+      })
+    ).publicKeyPath;
+  admin = await make('admin');
+  other = await make('other');
+});
+
+useOfflineAws();
+
+const fleetText = (hosts: string) => `fleet: 1
+bucket: acme-backups
+endpoint: http://127.0.0.1:9
+recipients: [admin.pub.asc]
+policyDir: policies
+hosts:
+${hosts}`;
+
+describe('fleet mint', () => {
+  it('writes every host once (0600), then rewrites only what changed, saying why', async () => {
+    const path = join(dir, 'fleet.yaml');
+    const hosts = '  db1: {key: db1/a.gz.gpg}\n  db2: {key: db2/a.gz.gpg}\n  db3: {prefix: db3/}\n';
+    await writeFile(path, fleetText(hosts));
+    const client = createS3Client();
+    const outDir = join(dir, 'policies');
+    const first = await mintFleet(client, await loadFleet(path), { outDir });
+    expect(first.hosts.map((h) => h.action)).toEqual(['written', 'written', 'written']);
+    for (const host of first.hosts) expect((await stat(host.path)).mode & 0o777).toBe(0o600);
+    const db1 = await readFile(join(outDir, 'db1.policy.json'), 'utf8');
+
+    const again = await mintFleet(client, await loadFleet(path), { outDir });
+    expect(again.hosts.map((h) => h.action)).toEqual(['kept', 'kept', 'kept']);
+    expect(await readFile(join(outDir, 'db1.policy.json'), 'utf8')).toBe(db1);
+
+    await writeFile(
+      path,
+      fleetText(
+        hosts.replace('db2: {key: db2/a.gz.gpg}', 'db2: {key: db2/a.gz.gpg, maxSize: 1GiB}') +
+          '  db4: {key: db4/a.gz.gpg}\n',
+      ),
+    );
+    const changed = await mintFleet(client, await loadFleet(path), { outDir });
+    expect(changed.hosts.map((h) => [h.host, h.action, h.reasons])).toEqual([
+      ['db1', 'kept', []],
+      ['db2', 'rewritten', ['max size changed']],
+      ['db3', 'kept', []],
+      ['db4', 'written', []],
+    ]);
+    // A rewritten host keeps its renewal location: the host holds the URL of that one object.
+    const before = parsePolicyFile(db1, 'db1');
+    const db2 = await loadPolicyFile(join(outDir, 'db2.policy.json'));
+    expect(renewalKey(db2.file)).toMatch(/^\.sealdrop\/renew\/db2-[0-9a-f]{32}\.json$/);
+    expect(renewalKey(before.file)).toMatch(/^\.sealdrop\/renew\/db1-[0-9a-f]{32}\.json$/);
+
+    const edited = JSON.parse(db1);
+    edited.fields.Policy = Buffer.from(
+      Buffer.from(edited.fields.Policy, 'base64').toString().replace('db1/', 'dbX/'),
+    ).toString('base64');
+    edited.fields.key = 'dbX/a.gz.gpg';
+    await writeFile(join(outDir, 'db1.policy.json'), JSON.stringify(edited));
+    const repaired = await mintFleet(client, await loadFleet(path), { outDir });
+    expect(repaired.hosts[0]).toMatchObject({
+      action: 'rewritten',
+      reasons: ['key changed', 'its signature does not match (was it edited?)'],
+    });
+    expect(renewalKey((await loadPolicyFile(join(outDir, 'db1.policy.json'))).file)).toBe(
+      renewalKey(before.file),
+    );
+  });
+
+  it('rewrites a copy that is due (in its renewal window)', async () => {
+    const path = join(dir, 'due.yaml');
+    await writeFile(path, fleetText('  web: {key: web/a.gz.gpg}\n').replace('policies', 'due'));
+    const client = createS3Client();
+    const outDir = join(dir, 'due');
+    await mintFleet(client, await loadFleet(path), { outDir });
+    const later = new Date(Date.now() + 4 * 86_400_000);
+    const result = await mintFleet(client, await loadFleet(path), { outDir, now: later });
+    expect(result.hosts[0]!.action).toBe('rewritten');
+    expect(result.hosts[0]!.reasons[0]).toMatch(/^due: expires in (3d|2d 23h)/);
+  });
+});
+
+describe("the agent's acceptance rules for a successor", () => {
+  let counter = 0;
+  async function policy(
+    target: string,
+    recipients = [admin],
+    expiresInMs = 3_600_000,
+  ): Promise<JudgedPolicy> {
+    const armored = await Promise.all(
+      recipients.map(async (file) => ({ armored: await readFile(file, 'utf8'), source: file })),
+    );
+    const created = await createPolicyFile(
+      createS3Client(),
+      { location: parseS3Url(target), expiresInMs },
+      armored,
+      `p${++counter}`,
+    );
+    return { loaded: created, fingerprints: created.summary.boundRecipients! };
+  }
+
+  it('accepts the same upload with a later expiry, in any recipient order', async () => {
+    const current = await policy('s3://acme/db1/k', [admin, other]);
+    const next = await policy('s3://acme/db1/k', [other, admin], 7_200_000);
+    expect(judgeSuccessor(current, next)).toEqual({ accept: true });
+  });
+
+  it.each([
+    [
+      'another key',
+      's3://acme/db2/k',
+      'admin',
+      7_200_000,
+      /it is for s3:\/\/acme\/db2\/k, not s3:\/\/acme\/db1\/k/,
+    ],
+    ['another bucket', 's3://other/db1/k', 'admin', 7_200_000, /it is for s3:\/\/other\/db1\/k/],
+    ['a prefix for the key', 's3://acme/db1/k/', 'admin', 7_200_000, /it is for s3:\/\/acme\/db1\/k\//],
+    ['other recipients', 's3://acme/db1/k', 'other', 7_200_000, /it encrypts to [0-9A-F]{40}, not to/],
+    ['an earlier expiry', 's3://acme/db1/k', 'admin', 1_800_000, /expires at .* before the policy in place/],
+  ])('refuses %s', async (_, target, who, expires, reason) => {
+    const current = await policy('s3://acme/db1/k');
+    const next = await policy(target, [who === 'admin' ? admin : other], expires);
+    const verdict = judgeSuccessor(current, next);
+    expect(verdict).toMatchObject({ accept: false, unchanged: false });
+    expect((verdict as { reason: string }).reason).toMatch(reason);
+  });
+
+  it('calls the policy in place unchanged, not refused', async () => {
+    const current = await policy('s3://acme/db1/k');
+    expect(judgeSuccessor(current, current)).toMatchObject({ accept: false, unchanged: true });
+  });
+});
+
+describe('policy renew', () => {
+  it('re-mints in place: same key, recipients, name and renewal location, later expiry, same mode', async () => {
+    const path = join(dir, 'renew.yaml');
+    await writeFile(path, fleetText('  app: {prefix: app/, partSize: 64MiB}\n').replace('policies', 'renew'));
+    const client = createS3Client();
+    const outDir = join(dir, 'renew');
+    await mintFleet(client, await loadFleet(path), { outDir });
+    const file = join(outDir, 'app.policy.json');
+    const before = await loadPolicyFile(file);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // expiries have whole seconds
+    const renewed = await renewPolicyFile(client, file, before, {});
+    const after = await loadPolicyFile(file);
+    expect(after.summary.location).toEqual(before.summary.location);
+    expect(after.summary.boundRecipients).toEqual(before.summary.boundRecipients);
+    expect(after.file.name).toBe('app');
+    expect(after.file.partSize).toBe(64 * 1024 ** 2);
+    expect(renewalKey(after.file)).toBe(renewalKey(before.file));
+    expect(after.summary.expiresAt.getTime()).toBeGreaterThan(before.summary.expiresAt.getTime());
+    expect(renewed.previousExpiresAt).toBe(before.summary.expiresAt.toISOString());
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a file whose signature fails, and leaves it as it was', async () => {
+    const file = join(dir, 'tampered.json');
+    const created = await createPolicyFile(
+      createS3Client(),
+      { location: parseS3Url('s3://acme/db1/k') },
+      [{ armored: await readFile(admin, 'utf8'), source: admin }],
+      file,
+    );
+    const json = JSON.parse(created.text);
+    json.fields.Policy = Buffer.from(
+      Buffer.from(json.fields.Policy, 'base64').toString().replace('db1/', 'db3/'),
+    ).toString('base64');
+    json.fields.key = 'db3/k';
+    await writeFile(file, JSON.stringify(json));
+    const text = await readFile(file, 'utf8');
+    await expect(renewPolicyFile(createS3Client(), file, await loadPolicyFile(file))).rejects.toThrow(
+      /signature does not match .*; not renewing it/,
+    );
+    expect(await readFile(file, 'utf8')).toBe(text);
+  });
+});

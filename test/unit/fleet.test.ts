@@ -1,0 +1,256 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPair } from '../../src/admin/keygen.js';
+import {
+  hostIndex,
+  hostTargets,
+  loadFleet,
+  overlaps,
+  parseFleet,
+  renewalObjectKey,
+} from '../../src/core/fleet.js';
+import { tempDir } from '../support/cli.js';
+
+const FLEET = `# the admin's fleet, kept in git
+fleet: 1
+bucket: acme-backups
+endpoint: http://127.0.0.1:7480
+recipients: [keys/admin.pub.asc]
+policyDir: policies
+defaults:
+  expires: 7d
+  maxAge: 26h
+  keep: {daily: 14, weekly: 8, monthly: 24, yearly: -1}
+hosts:
+  db1:
+    key: db1/mysql.sql.gz.gpg
+  db2:
+    prefix: db2/
+    partSize: 2GiB
+    maxAge: 50h
+    expires: 2d
+    renewWindow: 1d
+`;
+
+function problemsOf(text: string): string {
+  try {
+    parseFleet(text, 'fleet.yaml');
+  } catch (error) {
+    expect(error).toMatchObject({ code: 'FLEET_INVALID', exitStatus: 2 });
+    return (error as Error).message;
+  }
+  throw new Error('the fleet was accepted');
+}
+
+describe('fleet file', () => {
+  it('applies defaults and per-host overrides; paths resolve against the fleet file', () => {
+    const fleet = parseFleet(FLEET, '/etc/sealdrop/fleet.yaml');
+    expect(fleet).toMatchObject({
+      bucket: 'acme-backups',
+      endpoint: 'http://127.0.0.1:7480',
+      policyDir: '/etc/sealdrop/policies',
+    });
+    const [db1, db2] = fleet.hosts;
+    expect(db1).toMatchObject({
+      name: 'db1',
+      location: { bucket: 'acme-backups', key: 'db1/mysql.sql.gz.gpg', isPrefix: false },
+      recipients: ['/etc/sealdrop/keys/admin.pub.asc'],
+      settings: {
+        expires: 7 * 86_400_000,
+        renewWindow: 3.5 * 86_400_000,
+        maxSize: 5 * 1024 ** 3,
+        acl: 'bucket-owner-full-control',
+        partSize: null,
+        maxAge: 26 * 3_600_000,
+        warnAge: null,
+        keep: { daily: 14, weekly: 8, monthly: 24, yearly: -1 },
+      },
+    });
+    expect(db2!.location).toEqual({ bucket: 'acme-backups', key: 'db2/', isPrefix: true });
+    expect(db2!.settings).toMatchObject({
+      expires: 2 * 86_400_000,
+      renewWindow: 86_400_000,
+      partSize: 2 * 1024 ** 3,
+      maxAge: 50 * 3_600_000,
+      keep: { daily: 14 },
+    });
+  });
+
+  it('reads the same fleet written as JSON', () => {
+    const json = JSON.stringify({
+      fleet: 1,
+      bucket: 'acme-backups',
+      recipients: ['admin.pub.asc'],
+      hosts: { web1: { key: 'web1/site.tar.gz.gpg', maxSize: '1GiB' } },
+    });
+    expect(parseFleet(json, 'fleet.json').hosts[0]!.settings.maxSize).toBe(1024 ** 3);
+  });
+
+  it('finds the host a stored key belongs to, or none (a stray)', () => {
+    const owner = hostIndex(parseFleet(FLEET, 'fleet.yaml').hosts);
+    expect(owner('db1/mysql.sql.gz.gpg')?.name).toBe('db1');
+    expect(owner('db2/20261126T105300Z-3fa9c1/part-000001')?.name).toBe('db2');
+    expect(owner('db1/other.gz.gpg')).toBeNull();
+    expect(owner('db2')).toBeNull();
+    expect(owner('.sealdrop/renew/db1-x.json')).toBeNull();
+  });
+
+  it('turns hosts into read-side targets with their thresholds, retention and policy copy', () => {
+    const targets = hostTargets(parseFleet(FLEET, '/etc/sealdrop/fleet.yaml'));
+    expect(targets[1]).toEqual({
+      host: 'db2',
+      location: { bucket: 'acme-backups', key: 'db2/', isPrefix: true },
+      thresholds: { maxAgeMs: 50 * 3_600_000, warnAgeMs: null, policyWarnMs: 3 * 86_400_000 },
+      retention: { daily: 14, weekly: 8, monthly: 24, yearly: -1 },
+      policyFile: '/etc/sealdrop/policies/db2.policy.json',
+    });
+  });
+
+  it.each([
+    [
+      'a bad size, naming file, line, host and field',
+      FLEET.replace('partSize: 2GiB', 'partSize: 2XB'),
+      /fleet\.yaml:16: host db2: partSize: "2XB" is not a size/,
+    ],
+    [
+      'a bad duration',
+      FLEET.replace('maxAge: 50h', 'maxAge: 50m'),
+      /fleet\.yaml:17: host db2: maxAge: "50m" is not a duration \("m" is ambiguous\)/,
+    ],
+    [
+      'an unknown setting (a typo)',
+      FLEET.replace('maxAge: 50h', 'maxage: 50h'),
+      /fleet\.yaml:17: host db2: unknown setting "maxage"/,
+    ],
+    [
+      'a host with both key and prefix',
+      FLEET.replace('prefix: db2/', 'prefix: db2/\n    key: db2/x'),
+      /host db2: give exactly one of key/,
+    ],
+    [
+      'a prefix without its slash',
+      FLEET.replace('prefix: db2/', 'prefix: db2'),
+      /host db2: prefix: "db2" must end in \//,
+    ],
+    ['a duplicated host', FLEET.replace('  db2:', '  db1:'), /fleet\.yaml:14: Map keys must be unique/],
+    ['no version', FLEET.replace('fleet: 1\n', ''), /fleet: missing: start the file with "fleet: 1"/],
+    [
+      'an unknown ACL',
+      FLEET.replace('expires: 7d', 'acl: public'),
+      /defaults: acl: "public" is not a canned ACL/,
+    ],
+    [
+      'a bad retention rule',
+      FLEET.replace('yearly: -1', 'yearly: -2'),
+      /defaults: keep: yearly: -2 is not a count/,
+    ],
+    [
+      'a renewal window that opens after 7 days',
+      FLEET.replace('expires: 2d', 'expires: 14d').replace('renewWindow: 1d', 'renewWindow: 2d'),
+      /host db2: renewWindow must open within 7 days/,
+    ],
+    ['no hosts', FLEET.slice(0, FLEET.indexOf('hosts:')), /hosts: missing/],
+    [
+      'a bad bucket',
+      FLEET.replace('acme-backups', 'Acme_Backups'),
+      /fleet\.yaml:3: bucket: "Acme_Backups" is not a bucket name/,
+    ],
+  ])('refuses %s', (_, text, message) => {
+    expect(problemsOf(text)).toMatch(message);
+  });
+
+  it('lists every problem at once', () => {
+    const message = problemsOf(
+      FLEET.replace('partSize: 2GiB', 'partSize: 2XB').replace('maxAge: 50h', 'maxAge: soon'),
+    );
+    expect(message).toMatch(/partSize/);
+    expect(message).toMatch(/maxAge/);
+  });
+});
+
+describe('overlapping hosts', () => {
+  const host = (name: string, key: string) => ({
+    name,
+    location: { bucket: 'b', key, isPrefix: key.endsWith('/') },
+  });
+
+  it('names both hosts when a prefix covers another host key or prefix, or two share a key', () => {
+    const found = overlaps([
+      host('db1', 'db1/mysql.sql.gz.gpg'),
+      host('evil', 'db1/'),
+      host('db2', 'db2/x.gz.gpg'),
+      host('twin', 'db2/x.gz.gpg'),
+      host('runs', 'runs/'),
+      host('nested', 'runs/a/'),
+      host('apart', 'db1x/y'),
+    ]);
+    expect(found.map((o) => `${o.host}: ${o.message}`)).toEqual([
+      'db1: overlaps host evil: its prefix "db1/" covers key "db1/mysql.sql.gz.gpg", so either could write into the other\'s backups',
+      'twin: overlaps host db2: both have key "db2/x.gz.gpg"',
+      'nested: overlaps host runs: its prefix "runs/" covers prefix "runs/a/", so either could write into the other\'s backups',
+    ]);
+  });
+
+  it("refuses hosts that would cover sealdrop's own .sealdrop/ area", () => {
+    expect(
+      overlaps([host('a', '.sealdrop/renew/x'), host('b', '.seal/'), host('c', '.s/')]).map((o) => o.host),
+    ).toEqual(['a']);
+    expect(overlaps([host('dot', '.')]).length).toBe(0); // a key, not a prefix
+    const fleet = FLEET.replace('prefix: db2/', 'prefix: .sealdrop/');
+    expect(problemsOf(fleet)).toMatch(
+      /fleet\.yaml:14: host db2: prefix ".sealdrop\/" covers sealdrop's own .sealdrop\/ area/,
+    );
+  });
+
+  it('is fast on a large fleet (sorted, not pairwise)', () => {
+    const hosts = Array.from({ length: 100_000 }, (_, i) => host(`h${i}`, `hosts/${i}/`));
+    expect(overlaps(hosts)).toEqual([]);
+  });
+
+  it('gives every host its own renewal object in the .sealdrop/ area', () => {
+    expect(renewalObjectKey('db1', 'abc')).toBe('.sealdrop/renew/db1-abc.json');
+  });
+});
+
+describe('loadFleet', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await tempDir();
+    await mkdir(join(dir, 'keys'));
+    await generateKeyPair({
+      userId: 'Admin <admin@example.com>',
+      outPrefix: join(dir, 'keys', 'admin'),
+      passphrase: null,
+    });
+  });
+
+  it('reads every recipient key once', async () => {
+    await writeFile(join(dir, 'fleet.yaml'), FLEET);
+    const fleet = await loadFleet(join(dir, 'fleet.yaml'));
+    expect([...fleet.keys.values()].map((k) => k.fingerprint)).toEqual([
+      expect.stringMatching(/^[0-9A-F]{40}$/),
+    ]);
+  });
+
+  it('names the host and the file of a recipient key that is missing', async () => {
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      FLEET.replace('    partSize: 2GiB', '    recipients: [keys/nope.asc]\n    partSize: 2GiB'),
+    );
+    await expect(loadFleet(join(dir, 'bad.yaml'))).rejects.toThrow(
+      /bad\.yaml: host db2: recipient key .*keys\/nope\.asc does not exist/,
+    );
+  });
+});
+
+describe("the README's fleet example", () => {
+  it('is a valid fleet file', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = /## Fleets[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const fleet = parseFleet(example!, '/etc/sealdrop/fleet.yaml');
+    expect(fleet.hosts.map((host) => host.name)).toEqual(['db1', 'db2', 'warehouse']);
+    expect(fleet.hosts[2]!.recipients).toEqual(['/etc/sealdrop/keys/dw-team.pub.asc']);
+  });
+});
