@@ -13,6 +13,8 @@ export interface PruneOptions extends PrunePlanOptions {
   execute: boolean;
   /** Carry out a plan that removes more than half of the complete backups. */
   force?: boolean;
+  /** Object versions per DeleteObjects request: 1 to S3's limit of 1000 (the default). */
+  batchSize?: number;
   signal?: AbortSignal;
   /** Object versions deleted so far, of the planned total. */
   onProgress?: (deleted: number, total: number) => void;
@@ -53,6 +55,9 @@ export async function prune(
     failures: 0,
     interrupted: false,
   };
+  const batchSize = options.batchSize ?? DELETE_BATCH;
+  if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= DELETE_BATCH))
+    throw new SealdropError('USAGE', `--batch-size ${batchSize}: give 1 to ${DELETE_BATCH}`);
   const doomed = plan.items.filter((item) => item.action === 'remove').map((item) => item.snapshot);
   if (!options.execute || doomed.length === 0) return result;
   if (plan.needsForce && !options.force) {
@@ -72,7 +77,7 @@ export async function prune(
     for await (const ref of set.objectsOf(doomed, { signal: options.signal })) {
       if (options.signal?.aborted) break;
       batch.push(ref);
-      if (batch.length === DELETE_BATCH) {
+      if (batch.length === batchSize) {
         await deleteNow(batch);
         batch = [];
       }

@@ -16,7 +16,7 @@ import { compressor, encryptor, type Compression } from './encrypt.js';
 import { commandSource, stdinSource, type DumpSource } from './source.js';
 import { choosePartSize, runSink, type StoredPart, type StoredRun } from './parts.js';
 import { objectSink, type Sink, type StoredObject, type UploadTarget } from './sink.js';
-import { spoolWriteError } from './spool.js';
+import { removeOrphans, spoolWriteError } from './spool.js';
 import { renewWhenDue, type RenewalResult } from './renew.js';
 
 export interface PushOptions {
@@ -87,6 +87,11 @@ export async function push(options: PushOptions): Promise<PushResult> {
     throw new SealdropError('USAGE', `--level ${level}: use 1 (fast) to 9 (small)`);
 
   const spoolDir = options.spoolDir ?? tmpdir();
+  const orphans = await removeOrphans(spoolDir);
+  if (orphans.length > 0)
+    options.onWarning?.(
+      `removed ${orphans.length} spool file${orphans.length === 1 ? '' : 's'} left by an earlier push that was killed (${orphans.slice(0, 3).join(', ')}${orphans.length > 3 ? ', …' : ''})`,
+    );
   const compression = options.compression ?? 'gzip';
   const { location } = summary;
   const encrypt = await encryptor(recipients);

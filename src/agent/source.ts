@@ -23,7 +23,8 @@ export function stdinSource(): DumpSource {
 }
 
 export function commandSource(command: string, args: readonly string[]): DumpSource {
-  const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'inherit'] });
+  // Its own process group: stopping the push stops all of it, `sh -c` pipelines and their children too.
+  const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'inherit'], detached: true });
   const shown = [command, ...args].join(' ');
   const finished = new Promise<void>((resolve, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -48,7 +49,13 @@ export function commandSource(command: string, args: readonly string[]): DumpSou
     stream: child.stdout,
     finished,
     stop: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      // While the leader runs, the group id is certainly ours (a finished one could be reused).
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // the group is gone already
+      }
     },
   };
 }

@@ -1,9 +1,12 @@
 // The spool: S3 wants an exact Content-Length and OpenPGP can't say it in advance, so the ciphertext
 // (never plaintext) goes to a private temp file first, hashed and counted on the way.
 import { createHash, randomBytes } from 'node:crypto';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SealdropError } from '../core/errors.js';
+
+/** sealdrop-PID-RANDOM.gpg.spool: the pid of the push that writes it, so a later push can tell it is orphaned. */
+const SPOOL_NAME = /^sealdrop-(\d+)-[0-9a-f]+\.gpg\.spool$/;
 
 export class Spool {
   readonly path: string;
@@ -17,11 +20,11 @@ export class Spool {
   }
 
   static async create(dir: string): Promise<Spool> {
-    const path = join(dir, `sealdrop-${randomBytes(8).toString('hex')}.gpg.spool`);
+    const path = join(dir, `sealdrop-${process.pid}-${randomBytes(8).toString('hex')}.gpg.spool`);
     try {
       return new Spool(path, await open(path, 'wx', 0o600));
     } catch (error) {
-      throw new SealdropError('FAILED', `can't create a spool file in ${dir}: ${(error as Error).message}`, {
+      throw new SealdropError('USAGE', `can't create a spool file in ${dir}: ${(error as Error).message}`, {
         hint: 'Point --spool-dir at a writable directory with room for the compressed, encrypted dump.',
       });
     }
@@ -60,4 +63,33 @@ export function spoolWriteError(error: unknown, dir: string): unknown {
     return new SealdropError('DISK_FULL', `the spool directory ${dir} is full; nothing was uploaded`);
   }
   return error;
+}
+
+/**
+ * Removes spool files that pushes killed outright (SIGKILL, a crash: nothing of theirs could run) left
+ * in `dir`: only sealdrop's own names, only those whose push is gone. Returns their names.
+ */
+export async function removeOrphans(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return []; // Spool.create reports an unusable directory
+  }
+  const orphans = names.filter((name) => {
+    const pid = Number(SPOOL_NAME.exec(name)?.[1] ?? 0);
+    return pid > 0 && pid !== process.pid && !isRunning(pid);
+  });
+  await Promise.all(orphans.map((name) => rm(join(dir, name), { force: true })));
+  return orphans;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

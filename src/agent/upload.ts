@@ -131,8 +131,9 @@ function refusal(status: number, code: string, message: string): SealdropError {
       'The policy was minted with temporary credentials that have expired: mint it with a long-lived key.',
     EntityTooLarge: "The backup is larger than the policy's --max-size: mint a policy with a larger limit.",
     EntityTooSmall: 'The backup is empty or smaller than the policy allows.',
+    // Ceph RGW answers a tampered or wrongly signed policy this way too, with no message.
     AccessDenied:
-      'The uploader identity may not write here: check the IAM user policy / bucket policy (sealdrop setup prints both).',
+      "Check the policy file first: one edited after minting (or signed with a wrong key) is refused like this; `sealdrop policy show FILE` checks it with the signer's credentials. If it is intact, the uploader may not write here: check the bucket policy (`sealdrop setup` prints it).",
     NoSuchBucket: 'The bucket does not exist: check the policy (sealdrop policy show) and the bucket.',
   };
   return new SealdropError(

@@ -4,27 +4,35 @@ import { isQuiet } from './output.js';
 import { interruptible } from './signals.js';
 
 export interface ProgressLine {
-  update(label: string, bytes: number, totalBytes?: number): void;
+  /** "label 12.0 MiB of 1.00 GiB", or with a unit, "label 1000 of 2499 object versions". */
+  update(label: string, amount: number, total?: number): void;
   done(): void;
 }
 
 const SILENT: ProgressLine = { update() {}, done() {} };
 
-/** `off`: no progress for this run (--json); -q turns it off everywhere. */
-export function progressLine({ off = false } = {}): ProgressLine {
+export interface ProgressOptions {
+  /** No progress for this run (--json); -q turns it off everywhere. */
+  off?: boolean;
+  /** Counts of these instead of bytes. */
+  unit?: string;
+}
+
+export function progressLine({ off = false, unit }: ProgressOptions = {}): ProgressLine {
   if (off || isQuiet() || !process.stderr.isTTY) return SILENT;
   const started = performance.now();
   let lastDrawn = 0;
   let drawn = false;
   return {
-    update(label, bytes, totalBytes) {
+    update(label, amount, total) {
       const now = performance.now();
       if (now - lastDrawn < 250) return;
       lastDrawn = now;
       const elapsed = (now - started) / 1000;
-      const rate = elapsed > 0 ? `${formatBytes(bytes / elapsed)}/s` : '';
-      const amount = totalBytes ? `${formatBytes(bytes)} of ${formatBytes(totalBytes)}` : formatBytes(bytes);
-      process.stderr.write(`\r\x1b[K${label} ${amount}  ${rate}  ${formatDuration(elapsed * 1000)}`);
+      const format = unit ? (n: number) => String(Math.round(n)) : formatBytes;
+      const rate = elapsed > 0 ? `${format(amount / elapsed)}/s` : '';
+      const done = `${total ? `${format(amount)} of ${format(total)}` : format(amount)}${unit ? ` ${unit}` : ''}`;
+      process.stderr.write(`\r\x1b[K${label} ${done}  ${rate}  ${formatDuration(elapsed * 1000)}`);
       drawn = true;
     },
     done() {
@@ -38,10 +46,10 @@ export function progressLine({ off = false } = {}): ProgressLine {
  * whatever happens (and before anything else is printed: callers call done() first).
  */
 export async function withProgress<T>(
-  { off = false } = {},
+  options: ProgressOptions,
   run: (progress: ProgressLine, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const progress = progressLine({ off });
+  const progress = progressLine(options);
   try {
     return await interruptible((signal) => run(progress, signal));
   } finally {

@@ -1,5 +1,5 @@
 // sealdrop prune TARGET --keep-…
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { PruneResult } from '../admin/prune.js';
 import { EXIT } from '../core/errors.js';
 import type { RetentionPolicy } from '../core/retention.js';
@@ -28,6 +28,7 @@ interface PruneCliOptions extends TargetOptions {
   force?: boolean;
   deleteMarkers?: boolean;
   json?: boolean;
+  batchSize?: number;
 }
 
 export function registerPruneCommand(program: Command): void {
@@ -71,6 +72,12 @@ export function registerPruneCommand(program: Command): void {
     .option('--force', 'allow a plan that removes more than half of the backups')
     .option('--delete-markers', 'remove delete markers too (they are kept and listed otherwise)')
     .option('--json', 'print the plan (and what was deleted) as one JSON document on stdout')
+    // For stores that take fewer keys per DeleteObjects request than S3's 1000 (and for the tests).
+    .addOption(
+      new Option('--batch-size <N>', 'object versions per DeleteObjects request (1 to 1000)')
+        .argParser(integerArg)
+        .hideHelp(),
+    )
     .addHelpText(
       'after',
       `
@@ -95,15 +102,16 @@ Examples:
       const target = await resolveTarget(url, options);
       const { prune } = await import('../admin/prune.js');
       const client = await adminClient(options, [target]);
-      const result = await withProgress({ off: options.json }, (progress, signal) =>
+      const result = await withProgress({ off: options.json, unit: 'object versions' }, (progress, signal) =>
         prune(client, target.location, {
           policy: retentionPolicy(options),
           timeZone: options.tz,
           deleteMarkers: options.deleteMarkers,
           execute: Boolean(options.yes),
           force: options.force,
+          batchSize: options.batchSize,
           signal,
-          onProgress: (deleted, total) => progress.update('deleted object versions:', deleted, total),
+          onProgress: (deleted, total) => progress.update('deleting', deleted, total),
         }),
       );
       result.plan.warnings.forEach(warn);

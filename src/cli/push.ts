@@ -40,7 +40,7 @@ export function registerPushCommand(program: Command): void {
       "prefix policies: size of each part of the run (default: the policy file's, else 1GiB; at most its max size)",
       sizeArg,
     )
-    .option('--retries <N>', 'retries on network errors and 5xx', integerArg, 5)
+    .option('--retries <N>', 'retries on network errors and 5xx (0 to 100)', retriesArg, 5)
     .addOption(durationOption('--retry-delay <DURATION>', 'first retry delay, doubled each time', '1s'))
     .addOption(durationOption('--warn-expiry <DURATION>', 'warn when the policy expires within this', '3d'))
     .option('--json', 'print the result as one JSON object on stdout')
@@ -104,6 +104,13 @@ Examples:
       if (options.json) printJson(result);
       else say(summary(result));
     });
+}
+
+function retriesArg(text: string): number {
+  const retries = integerArg(text);
+  if (retries < 0 || retries > 100)
+    throw new SealdropError('USAGE', `--retries ${text}: give 0 (no retries) to 100`);
+  return retries;
 }
 
 function summary(result: PushResult): string {

@@ -7,6 +7,7 @@ import {
   PutBucketLifecycleConfigurationCommand,
 } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { curlPost, statusOf } from '../support/attacker.js';
 import { after, until } from '../support/until.js';
 import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
 import { run, runCli } from '../support/cli.js';
@@ -18,27 +19,6 @@ beforeAll(async () => {
 });
 
 /** POSTs `body` with curl using the policy file's fields, some replaced or added. */
-async function curlPost(
-  policyPath: string,
-  body: Buffer | string,
-  change: Record<string, string> = {},
-  otherUrl?: string,
-) {
-  const { url: ownUrl, fields } = JSON.parse(await readFile(policyPath, 'utf8'));
-  const url = otherUrl ?? ownUrl;
-  const form = Object.entries({ ...fields, ...change }).flatMap(([name, value]) => [
-    '--form-string',
-    `${name}=${value}`,
-  ]);
-  return run(
-    'curl',
-    ['--silent', '--show-error', '--write-out', '\n%{http_code}', ...form, '-F', 'file=@-', url],
-    { input: body },
-  );
-}
-
-const statusOf = (result: { stdout: string }) => Number(result.stdout.trim().split('\n').at(-1));
-
 describe('a minted policy', () => {
   it('lets the `policy curl` config upload stdin with curl; two uploads make two versions', async () => {
     const config = join(target.dir, 'upload.curl');

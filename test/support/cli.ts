@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/bin.cjs', import.meta.url));
+/** The built executable; SEALDROP_TEST_CLI points the tests at another build (to see a test fail before a fix). */
+export const CLI =
+  process.env.SEALDROP_TEST_CLI ?? fileURLToPath(new URL('../../dist/cli/bin.cjs', import.meta.url));
 
 export interface CliResult {
   status: number | null;

@@ -1,0 +1,385 @@
+// A compromised host against the admin side, on the local RGW. After a compromise everything under the
+// host's key or prefix is the attacker's writing, and the attacker holds the policy file and the public
+// key. Each test is an attack; the admin side must not trust junk, crash, leak or clobber.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { curlPost, statusOf } from '../support/attacker.js';
+import { backupTarget, type BackupTarget } from '../support/backup-target.js';
+import { CLI, run, runCli, tempDir, type CliResult } from '../support/cli.js';
+import { adminClient, listVersions, s3Env } from '../support/s3.js';
+import { until } from '../support/until.js';
+
+const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+function expectNoTrace(result: CliResult): void {
+  expect(result.stderr).not.toMatch(/internal error|RangeError|\n\s+at /);
+}
+
+describe('forged runs: a run is complete only when it is whole', () => {
+  let target: BackupTarget;
+  let url: string;
+  let good: { runId: string };
+  let input: Buffer;
+  const admin = (...args: string[]) => runCli(args, { env: target.adminEnv });
+
+  beforeAll(async () => {
+    target = await backupTarget('hostile-runs', { key: 'db1/' });
+    url = `s3://${target.bucket}/db1/`;
+    input = (await run(process.execPath, [GEN_DUMP, '2MiB', '7'])).stdoutBytes;
+    const pushed = await runCli(['push', '--policy', target.policyPath, '--json'], {
+      input,
+      env: target.agentEnv,
+    });
+    expect(pushed.status, pushed.stderr).toBe(0);
+    good = JSON.parse(pushed.stdout).run;
+  }, 120_000);
+
+  let forged = 0;
+  /**
+   * POSTs a forged run through the host's own policy, with a run id newer than the good run's (as an
+   * attacker would pick, to be "latest"); `objects` makes its objects for that id.
+   */
+  async function forge(objects: (runId: string) => Record<string, Buffer | string>): Promise<string> {
+    const runId = `29990101T0000${String(forged++).padStart(2, '0')}Z-abcdef`;
+    for (const [name, body] of Object.entries(objects(runId))) {
+      const posted = await curlPost(target.policyPath, body, { key: `db1/${runId}/${name}` });
+      expect(statusOf(posted), posted.stdout).toBeLessThan(300);
+    }
+    return runId;
+  }
+
+  it('a one-byte manifest "x": BROKEN, status warns, restore falls back to the good run, prune removes it', async () => {
+    const runId = await forge(() => ({ 'manifest.json': 'x' }));
+    const listed = await admin('versions', url);
+    expect(listed.stdout).toMatch(
+      new RegExp(`^${runId} .*BROKEN, 0 parts: it has a manifest but no parts$`, 'm'),
+    );
+    const status = await admin('status', url);
+    expect(status.status).toBe(1);
+    expect(status.stdout).toMatch(/^SEALDROP WARNING - .*: latest [\d.]+ \S+ from .*1 backup; 1 BROKEN run/);
+    const restored = await admin('restore', url, '--identity', target.privateKey);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(sha256(restored.stdoutBytes)).toBe(sha256(input));
+    expect(restored.stderr).toMatch(
+      new RegExp(`skipping 1 BROKEN run \\(${runId}: it has a manifest but no parts\\)`),
+    );
+    const plan = JSON.parse((await admin('prune', url, '--keep-last', '1', '--json')).stdout);
+    expect(plan.snapshots.map((s: { runId: string; action: string }) => [s.runId, s.action])).toEqual([
+      [runId, 'remove'],
+      [good.runId, 'keep'],
+    ]);
+  });
+
+  it.each([
+    ['malformed JSON', () => '{"sealdropRun": 1, "parts": [', /the manifest is not valid \(not JSON/],
+    [
+      'a manifest naming parts that are not stored',
+      (runId: string) =>
+        JSON.stringify({
+          sealdropRun: 1,
+          runId,
+          prefix: 'db1/',
+          parts: [1, 2].map((n) => ({ key: `db1/${runId}/part-00000${n}`, size: 4, sha256: 'a'.repeat(64) })),
+          totalBytes: 8,
+          sha256: 'b'.repeat(64),
+          bytesIn: 8,
+          compression: 'gzip',
+          partSize: 4,
+          startedAt: '2999-01-01T00:00:00Z',
+          finishedAt: '2999-01-01T00:00:00Z',
+          seconds: 0,
+        }),
+      /part-000002 is missing/,
+    ],
+  ])('%s beside a part: BROKEN, never the latest', async (_name, manifest, why) => {
+    const runId = await forge((id) => ({ 'part-000001': 'junk', 'manifest.json': manifest(id) }));
+    const listing = JSON.parse((await admin('versions', url, '--json')).stdout);
+    const snapshot = listing.snapshots.find((s: { runId: string }) => s.runId === runId);
+    expect(snapshot).toMatchObject({ state: 'broken', notes: [expect.stringMatching(why)] });
+    const verified = await admin('verify', url, '--identity', target.privateKey);
+    expect(verified.status, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stdout).toContain(good.runId);
+  });
+
+  it('a 17 MB manifest listing 150,000 phantom parts: refused by its size, with a short message', async () => {
+    const phantom = (runId: string) =>
+      JSON.stringify({
+        sealdropRun: 1,
+        runId,
+        prefix: 'db1/',
+        parts: Array.from({ length: 150_000 }, (_, i) => ({
+          key: `db1/${runId}/part-${String(i + 1).padStart(6, '0')}`,
+          size: 1,
+          sha256: 'a'.repeat(64),
+        })),
+        padding: 'p'.repeat(6_000_000),
+      });
+    const runId = await forge((id) => ({ 'part-000001': 'x', 'manifest.json': phantom(id) }));
+    const restored = await admin('restore', url, '--identity', target.privateKey, '--run', runId);
+    expect(restored.status).toBe(3);
+    expect(restored.stderr).toMatch(/BROKEN \(the manifest is \d+ bytes, over the limit of 16777216\)/);
+    for (const line of restored.stderr.split('\n')) expect(line.length).toBeLessThan(400);
+    expectNoTrace(restored);
+  });
+});
+
+describe('nothing local leaks or gets clobbered', () => {
+  let target: BackupTarget;
+  let url: string;
+  let dir: string;
+  const admin = (...args: string[]) => runCli(args, { env: target.adminEnv });
+
+  beforeAll(async () => {
+    target = await backupTarget('hostile-local');
+    url = `s3://${target.bucket}/${target.key}`;
+    dir = await tempDir('sealdrop-hostile-');
+    const pushed = await runCli(['push', '--policy', target.policyPath, '-q'], {
+      input: 'plaintext dump\n',
+      env: target.agentEnv,
+    });
+    expect(pushed.status, pushed.stderr).toBe(0);
+  });
+
+  it.each([
+    ['a FIFO', 'fifo', async (path: string) => void (await run('mkfifo', [path])), /is a FIFO/],
+    [
+      'a character device',
+      'null',
+      async (path: string) => void (await run('mknod', [path, 'c', '1', '3'])),
+      /is a device/,
+    ],
+    [
+      'a symbolic link',
+      'link',
+      async (path: string) => {
+        await writeFile(`${path}.target`, 'precious');
+        await symlink(`${path}.target`, path);
+      },
+      /is a symbolic link/,
+    ],
+  ])('restore --out %s --force: refused (exit 2), left as it was', async (_name, name, make, message) => {
+    const path = join(dir, name);
+    await make(path);
+    const before = await lstat(path);
+    const result = await admin('restore', url, '--identity', target.privateKey, '--out', path, '--force');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    const after = await lstat(path);
+    expect([after.ino, after.mode]).toEqual([before.ino, before.mode]);
+    if (name === 'link') expect(await readFile(`${path}.target`, 'utf8')).toBe('precious');
+  });
+
+  it('a SIGKILLed push leaves a spool file; the next push removes it (only its own pattern, only there)', async () => {
+    const spool = await tempDir('sealdrop-spool-');
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'push',
+        '--policy',
+        target.policyPath,
+        '--spool-dir',
+        spool,
+        '--',
+        'sh',
+        '-c',
+        'head -c 3000000 /dev/urandom; exec sleep 60',
+      ],
+      { env: target.agentEnv, stdio: 'ignore' },
+    );
+    await until(async () => (await readdir(spool)).length > 0, 'a spool file');
+    const left = (await readdir(spool))[0]!;
+    expect(left).toMatch(new RegExp(`^sealdrop-${child.pid}-[0-9a-f]+\\.gpg\\.spool$`));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('close', resolve));
+    await writeFile(join(spool, 'sealdrop-notes.txt'), 'not ours to delete');
+    await writeFile(join(spool, `sealdrop-${process.pid}-0123abcd.gpg.spool`), 'a live push of ours');
+    const next = await runCli(['push', '--policy', target.policyPath, '--spool-dir', spool, '-q'], {
+      input: 'next night',
+      env: target.agentEnv,
+    });
+    expect(next.status, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(
+      new RegExp(`removed 1 spool file left by an earlier push that was killed \\(${left}\\)`),
+    );
+    expect((await readdir(spool)).sort()).toEqual([
+      `sealdrop-${process.pid}-0123abcd.gpg.spool`,
+      'sealdrop-notes.txt',
+    ]);
+  });
+
+  it('the dump command runs in its own process group, and all of it stops with the push', async () => {
+    const marker = join(dir, `grandchild-${Date.now()}`);
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'push',
+        '--policy',
+        target.policyPath,
+        '--',
+        'sh',
+        '-c',
+        `head -c 1000 /dev/urandom; sh -c 'echo $$ > ${marker}; exec sleep 60' & wait`,
+      ],
+      { env: target.agentEnv, stdio: 'ignore' },
+    );
+    await until(async () => (await readFile(marker, 'utf8').catch(() => '')).trim() !== '', 'the grandchild');
+    const grandchild = Number((await readFile(marker, 'utf8')).trim());
+    child.kill('SIGTERM');
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(143);
+    await until(() => !alive(grandchild), 'the grandchild to be stopped too', { timeoutMs: 5000 });
+  });
+
+  it('refuses --retries -1 and an unusable --spool-dir as bad input (exit 2)', async () => {
+    const retries = await runCli(['push', '--policy', target.policyPath, '--retries', '-1'], {
+      input: 'x',
+      env: target.agentEnv,
+    });
+    expect(retries.status).toBe(2);
+    expect(retries.stderr).toMatch(/--retries -1/);
+    const spool = await runCli(['push', '--policy', target.policyPath, '--spool-dir', '/nonexistent/spool'], {
+      input: 'x',
+      env: target.agentEnv,
+    });
+    expect(spool.status).toBe(2);
+    expect(spool.stderr).toMatch(
+      /can't create a spool file in \/nonexistent\/spool[\s\S]*hint: Point --spool-dir/,
+    );
+  });
+
+  it('a tampered signature: the hint points at the policy file, not at IAM', async () => {
+    const policy = JSON.parse(await readFile(target.policyPath, 'utf8'));
+    const name = Object.keys(policy.fields).find((k) => k.toLowerCase() === 'x-amz-signature')!;
+    policy.fields[name] = policy.fields[name].replace(/.$/, (c: string) => (c === '0' ? '1' : '0'));
+    const tampered = join(dir, 'tampered.policy.json');
+    await writeFile(tampered, JSON.stringify(policy), { mode: 0o600 });
+    const pushed = await runCli(['push', '--policy', tampered], { input: 'x', env: target.agentEnv });
+    expect(pushed.status).not.toBe(0);
+    expect(pushed.stderr).toMatch(/hint: .*policy file/);
+    expect(pushed.stderr).not.toMatch(/hint: .*IAM/);
+  });
+});
+
+describe('hidden and written-over objects of a run', () => {
+  it('verify warns about a part hidden by a delete marker, which stock tools would skip', async () => {
+    const target = await backupTarget('hostile-hidden', { key: 'db1/' });
+    const pushed = await runCli(['push', '--policy', target.policyPath, '--json'], {
+      input: 'dump\n'.repeat(1000),
+      env: target.agentEnv,
+    });
+    const { run: stored } = JSON.parse(pushed.stdout);
+    const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+    await adminClient().send(new DeleteObjectCommand({ Bucket: target.bucket, Key: stored.parts[0].key }));
+    const verified = await runCli(['verify', `s3://${target.bucket}/db1/`, '--identity', target.privateKey], {
+      env: target.adminEnv,
+    });
+    expect(verified.status, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(
+      /warning: part-000001 hidden by a delete marker \(stock tools such as aws s3 cp --recursive skip it/,
+    );
+  });
+});
+
+describe('a flood of versions', () => {
+  it('prune --yes deletes it in batches with progress, says what it deleted when interrupted, and a re-run continues', async () => {
+    const target = await backupTarget('hostile-flood');
+    const s3 = adminClient();
+    let made = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (made < 300) {
+          made++;
+          await s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: target.key, Body: 'junk' }));
+        }
+      }),
+    );
+    const url = `s3://${target.bucket}/${target.key}`;
+    // The second DeleteObjects request is held until Ctrl-C has been typed: then prune must stop
+    // after that batch, whatever the timing.
+    const gate = await deleteGate(2);
+    // On a terminal (script(1)), so there is progress; batches of 100 (S3 takes up to 1000).
+    const child = spawn(
+      'script',
+      [
+        '-qec',
+        `${process.execPath} ${CLI} prune ${url} --keep-last 1 --yes --force --batch-size 100 --endpoint ${gate.url}`,
+        '/dev/null',
+      ],
+      { env: target.adminEnv },
+    );
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await until(gate.holding, 'the second batch to reach S3', { timeoutMs: 60_000 });
+    expect(screen).toMatch(/deleting 100 of 299 object versions/);
+    child.stdin.write('\x03');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // for the SIGINT to be taken, then let it through
+    gate.release();
+    expect(await exited).toBe(130);
+    gate.close();
+    expect(screen).toMatch(/Interrupted: deleted 200 of 299 object versions; run prune again to continue/);
+    expect(await listVersions(target.bucket, target.key)).toHaveLength(100);
+    const again = await runCli(['prune', url, '--keep-last', '1', '--yes', '--force'], {
+      env: target.adminEnv,
+    });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/Deleted 99 of 99 object versions/);
+    expect(await listVersions(target.bucket, target.key)).toHaveLength(1);
+  }, 180_000);
+});
+
+/** A proxy to the local S3 server that holds the n-th DeleteObjects request until released. */
+async function deleteGate(n: number) {
+  const upstream = new URL(s3Env().endpoint);
+  let deletes = 0;
+  let held: (() => void) | null = null;
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const server = createServer((req, res) => {
+    const forward = () =>
+      req.pipe(
+        httpRequest(
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            path: req.url,
+            method: req.method,
+            headers: req.headers,
+          },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        ),
+      );
+    if (req.method === 'POST' && /[?&]delete/.test(req.url ?? '') && ++deletes === n) {
+      held = forward;
+      void released.then(forward);
+    } else forward();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    holding: () => held !== null,
+    release,
+    close: () => server.close(),
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
