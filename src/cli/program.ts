@@ -2,7 +2,6 @@
 // their implementation (and the AWS SDK) on use, so `push` never loads the SDK. Building it runs nothing:
 // the executable (main.ts), the man page and the shell completions are all made from it.
 import { Command } from 'commander';
-import { createRequire } from 'node:module';
 import { registerKeyCommands } from './key.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerPruneCommand } from './prune.js';
@@ -12,8 +11,7 @@ import { registerSetupCommand } from './setup.js';
 import { registerStatusCommand } from './status.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerVersionsCommand } from './versions.js';
-
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+import { version } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('sealdrop')
