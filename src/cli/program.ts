@@ -2,6 +2,7 @@
 // their implementation (and the AWS SDK) on use, so `push` never loads the SDK. Building it runs nothing:
 // the executable (main.ts), the man page and the shell completions are all made from it.
 import { Command } from 'commander';
+import { registerCompletionCommand } from './completion.js';
 import { registerKeyCommands } from './key.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerPruneCommand } from './prune.js';
@@ -48,5 +49,6 @@ Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure
   registerVerifyCommand(program);
   registerStatusCommand(program);
   registerPruneCommand(program);
+  registerCompletionCommand(program);
   return program;
 }
