@@ -68,7 +68,7 @@ export function parseExports(text: string): Record<string, string> {
 export default async function setup(project: TestProject): Promise<void> {
   let exports: Record<string, string>;
   try {
-    // Debian's tools check the man pages and the shell completions.
+    // The Debian tools check the agent's package, its units, the man pages and the completions.
     const debianTools = [
       'lintian',
       'systemd-analyze:systemd',
