@@ -42,6 +42,8 @@ const common = {
 
 await mkdir(out, { recursive: true });
 const work = await mkdtemp(join(tmpdir(), 'sealdrop-agent-build-'));
+// Built beside the target and renamed over it: a running agent is never overwritten in place.
+const binary = join(out, '.sealdrop-agent.tmp');
 try {
   await build({
     ...common,
@@ -72,18 +74,31 @@ try {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 
-  // Built beside the target and renamed over it: a running agent is never overwritten in place.
-  const binary = join(out, '.sealdrop-agent.tmp');
   await copyFile(process.execPath, binary);
   await chmod(binary, 0o755);
   // Node's releases carry their symbols (12 MiB); Debian ships binaries stripped.
   execFileSync(join(root, 'scripts/need'), ['strip:binutils'], { stdio: ['ignore', 'ignore', 'inherit'] });
   execFileSync('strip', ['--strip-all', binary]);
-  await inject(binary, 'NODE_SEA_BLOB', await readFile(blob), { sentinelFuse: SEA_FUSE });
+  const resource = await readFile(blob);
+  await withoutNoteWarnings(() => inject(binary, 'NODE_SEA_BLOB', resource, { sentinelFuse: SEA_FUSE }));
   await rename(binary, join(out, 'sealdrop-agent'));
   process.stderr.write(
     `built dist/agent/sealdrop-agent and sealdrop-agent.mjs (${version}, node ${process.version})\n`,
   );
 } finally {
   await rm(work, { recursive: true, force: true });
+  await rm(binary, { force: true });
+}
+
+/** postject's ELF library warns once per unnamed note section of Node's binary: noise on every build. */
+async function withoutNoteWarnings(run) {
+  const { warn } = console;
+  console.warn = (...args) => {
+    if (!/^warning: Can't find string offset for section name '\.note/.test(String(args[0]))) warn(...args);
+  };
+  try {
+    return await run();
+  } finally {
+    console.warn = warn;
+  }
 }
