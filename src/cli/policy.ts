@@ -75,7 +75,31 @@ Example:
     });
 
   registerPolicyShowCommand(policy);
+  registerPolicyCurlCommand(policy);
+}
 
+/** `policy show` alone, for the agent's command tree (src/cli/agent-program.ts) too. */
+export function registerPolicyShowCommand(policy: Command): void {
+  policy
+    .command('show')
+    .description('what a policy file allows, read from the signed policy itself; exits 2 once expired')
+    .argument('<FILE>', 'policy file')
+    .option('--json', 'print as JSON on stdout')
+    .addHelpText(
+      'after',
+      `
+Example:
+  sealdrop policy show /etc/sealdrop/policy.json`,
+    )
+    .action(async (file: string, options: { json?: boolean }) => {
+      const loaded = await loadPolicyFile(file);
+      if (options.json) printJson(await policyJson(loaded));
+      else say(await describePolicy(loaded));
+      assertNotExpired(loaded.summary, file);
+    });
+}
+
+function registerPolicyCurlCommand(policy: Command): void {
   policy
     .command('curl')
     .description('print a curl command that uploads its stdin under this policy (for hosts without Node)')
@@ -94,27 +118,6 @@ curl holds the whole upload in memory: prefer \`sealdrop push\` where Node is av
       const { summary, file: policy } = await loadPolicyFile(file);
       assertNotExpired(summary, file);
       printData(curlCommand(policy.url, policy.fields, summary.location.isPrefix));
-    });
-}
-
-/** `policy show` alone, for the agent's command tree (src/cli/agent-program.ts). */
-export function registerPolicyShowCommand(policy: Command): void {
-  policy
-    .command('show')
-    .description('what a policy file allows, read from the signed policy itself; exits 2 once expired')
-    .argument('<FILE>', 'policy file')
-    .option('--json', 'print as JSON on stdout')
-    .addHelpText(
-      'after',
-      `
-Example:
-  sealdrop policy show /etc/sealdrop/policy.json`,
-    )
-    .action(async (file: string, options: { json?: boolean }) => {
-      const loaded = await loadPolicyFile(file);
-      if (options.json) printJson(await policyJson(loaded));
-      else say(await describePolicy(loaded));
-      assertNotExpired(loaded.summary, file);
     });
 }
 
