@@ -1,6 +1,6 @@
 // The Debian package of the agent (npm run build:deb), checked with Debian's own tools, and its
 // executable pushing to the real S3 server.
-import { cp, readdir, readFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -115,17 +115,27 @@ describe('the Debian package', () => {
     for (const name of bundled) expect(copyright, name).toMatch(new RegExp(`\\b${name}\\b`, 'i'));
   });
 
-  it('holds an executable that pushes a dump stock gpg and gunzip restore, with no node on PATH', async () => {
+  it("holds an executable that runs the unit's ExecStart: the dump pushed, restored by stock gpg and gunzip", async () => {
     const target = await backupTarget('deb-agent');
     const bin = join(tree, 'usr/bin');
     expect(await readdir(bin)).toEqual(['sealdrop-agent']);
-    const spool = await tempDir('sealdrop-spool-');
-    const pushed = await run(
-      join(bin, 'sealdrop-agent'),
-      ['push', '--policy', target.policyPath, '--spool-dir', spool, '--quiet'],
-      { input: 'hello\n', env: serverEnv(target.agentEnv, bin) },
-    );
+    // The unit's command line, with this test's files for the instance's policy, dump and spool.
+    const work = await tempDir('sealdrop-instance-');
+    const dump = join(work, 'db1.dump');
+    await writeFile(dump, "#!/bin/sh\nprintf 'hello\\n'\n", { mode: 0o700 });
+    const spool = join(work, 'spool');
+    await mkdir(spool, { mode: 0o700 });
+    const unit = await readFile(join(tree, 'lib/systemd/system/sealdrop-backup@.service'), 'utf8');
+    const [command, ...args] = /^ExecStart=(.*)$/m
+      .exec(unit)![1]!
+      .replaceAll('/etc/sealdrop/%i.policy.json', target.policyPath)
+      .replaceAll('/etc/sealdrop/%i.dump', dump)
+      .replaceAll('/var/spool/sealdrop', spool)
+      .split(' ');
+    expect(command).toBe('/usr/bin/sealdrop-agent');
+    const pushed = await run(join(tree, command!), args, { env: serverEnv(target.agentEnv, bin) });
     expect(pushed.status, pushed.stderr).toBe(0);
+    expect(pushed.stderr).toBe(''); // --quiet: nothing for the journal when all is well
     expect((await stockRestore(target)).toString()).toBe('hello\n');
     expect(await readdir(spool)).toEqual([]);
   });
