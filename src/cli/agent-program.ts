@@ -38,8 +38,8 @@ Examples:
   sealdrop-agent push --policy /etc/sealdrop/db1.policy.json -- mysqldump --single-transaction db1
   systemctl enable --now sealdrop-backup@db1.timer    # the same, nightly (the Debian package's units)
 
-The admin's commands (key, setup, policy mint, versions, restore, verify, status, prune) are in
-\`sealdrop\`, the npm package, on the admin's machine.
+The admin's commands (${[...ADMIN_ONLY.top, ...ADMIN_ONLY.policy.map((name) => `policy ${name}`)].join(', ')})
+are in \`sealdrop\`, the npm package, on the admin's machine.
 
 Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 130/143 interrupted.`,
     );
