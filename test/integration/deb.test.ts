@@ -109,7 +109,11 @@ describe('the Debian package', () => {
   it('names every bundled package in its copyright file', async () => {
     const copyright = await readFile(join(tree, 'usr/share/doc/sealdrop-agent/copyright'), 'utf8');
     const bundled = new Set(
-      [...(await readFile(AGENT_MJS, 'utf8')).matchAll(/^\/\/ node_modules\/([^/]+)\//gm)].map((m) => m[1]!),
+      [
+        ...(await readFile(AGENT_MJS, 'utf8')).matchAll(
+          /^\/\/ (?:\S*\/)?node_modules\/((?:@[^/]+\/)?[^/]+)\//gm,
+        ),
+      ].map((m) => m[1]!),
     );
     expect(bundled.size).toBeGreaterThan(3);
     for (const name of bundled) expect(copyright, name).toMatch(new RegExp(`\\b${name}\\b`, 'i'));
