@@ -85,6 +85,12 @@ Example:
       say(await describePolicy(result, options.out));
     });
 
+  registerPolicyShowCommand(policy);
+  registerPolicyCurlCommand(policy);
+}
+
+/** `policy show` alone, for the agent's command tree (src/cli/agent-program.ts) too. */
+export function registerPolicyShowCommand(policy: Command): void {
   policy
     .command('show')
     .description('what a policy file allows, read from the signed policy itself; exits 2 once expired')
@@ -121,7 +127,9 @@ Examples:
       else printData(await describePolicy(loaded, file, signature));
       if (expired) process.exitCode = reportError(expired);
     });
+}
 
+function registerPolicyCurlCommand(policy: Command): void {
   policy
     .command('curl')
     .description('write a curl config that uploads stdin under this policy (for hosts without Node)')

@@ -1,11 +1,11 @@
 // The command tree: wiring only. Each command parses, calls one function and prints. Admin commands load
 // their implementation (and the AWS SDK) on use, so `push` never loads the SDK. Building it runs nothing:
 // the executable (main.ts), the man page and the shell completions are all made from it.
-import { Command } from 'commander';
-import { createRequire } from 'node:module';
+import type { Command } from 'commander';
+import { baseProgram } from './base-program.js';
+import { registerCompletionCommand } from './completion.js';
 import { registerFleetCommands } from './fleet.js';
 import { registerKeyCommands } from './key.js';
-import { configureOutput } from './output.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerPruneCommand } from './prune.js';
 import { registerPushCommand } from './push.js';
@@ -14,22 +14,6 @@ import { registerSetupCommand } from './setup.js';
 import { registerStatusCommand } from './status.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerVersionsCommand } from './versions.js';
-
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
-
-/** A program with what every sealdrop executable shares: --version, -q/-v, errors left to main. */
-export function baseProgram(name: string): Command {
-  return (
-    new Command(name)
-      .version(version)
-      .option('-q, --quiet', 'no progress and no summaries on stderr (warnings and errors still)')
-      .option('-v, --verbose', 'also say what is being done: S3 requests, retries, timings (never a secret)')
-      .exitOverride()
-      // Parse errors are reported by main.ts, like every other error: message, hint, exit status.
-      .configureOutput({ outputError: () => {} })
-      .hook('preAction', (_program, command) => configureOutput(command.optsWithGlobals()))
-  );
-}
 
 export function buildProgram(): Command {
   const program = baseProgram('sealdrop')
@@ -71,5 +55,6 @@ Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure
   registerVerifyCommand(program);
   registerStatusCommand(program);
   registerPruneCommand(program);
+  registerCompletionCommand(program);
   return program;
 }

@@ -68,7 +68,16 @@ export function parseExports(text: string): Record<string, string> {
 export default async function setup(project: TestProject): Promise<void> {
   let exports: Record<string, string>;
   try {
-    await run('need', ['gpg:gnupg', 'curl'], 10 * 60_000);
+    // The Debian tools check the agent's package, its units, the man pages and the completions.
+    const debianTools = [
+      'lintian',
+      'systemd-analyze:systemd',
+      'man:man-db',
+      'groff:groff-base',
+      'zsh',
+      'fish',
+    ];
+    await run('need', ['gpg:gnupg', 'curl', ...debianTools], 10 * 60_000);
     exports = parseExports(await run('local-s3', ['up'], 5 * 60_000));
   } catch (err) {
     // Never skip: a test run without the real server would prove nothing.

@@ -1,0 +1,134 @@
+// The agent as one file (npm run build:agent): the single executable and the bundled ES module, as a
+// server without Node.js or node_modules runs them, against the real S3 server.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { agentHelp } from '../../src/cli/agent-program.js';
+import { buildProgram } from '../../src/cli/program.js';
+import { AGENT, AGENT_MJS, aloneInEmptyDir, serverEnv } from '../support/agent.js';
+import { backupTarget, stockRestore } from '../support/backup-target.js';
+import { run, runCli, type CliResult } from '../support/cli.js';
+
+const SIX_BYTES = 'hello\n';
+
+/** Every command path of sealdrop's tree, e.g. ['policy', 'mint']. */
+function commandPaths(command: Command, path: string[] = []): string[][] {
+  return command.commands
+    .filter((child) => child.name() !== 'help')
+    .flatMap((child) => {
+      const own = [...path, child.name()];
+      return child.commands.length ? commandPaths(child, own) : [own];
+    });
+}
+
+const AGENT_COMMANDS = [['push'], ['policy', 'show']];
+
+describe('the single executable', () => {
+  let sea: string;
+  beforeAll(async () => {
+    sea = await aloneInEmptyDir(AGENT);
+  });
+
+  it('runs alone in an empty directory with no node on PATH and pushes a dump that stock gpg and gunzip restore', async () => {
+    const target = await backupTarget('agent-sea');
+    const env = serverEnv(target.agentEnv, dirname(sea));
+    expect(existsSync(join(dirname(sea), 'node'))).toBe(false);
+    expect((await run('/bin/sh', ['-c', 'command -v node || echo none'], { env })).stdout.trim()).toBe(
+      'none',
+    );
+    const pushed = await run(sea, ['push', '--policy', target.policyPath, '--json'], {
+      input: SIX_BYTES,
+      env,
+    });
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect(JSON.parse(pushed.stdout)).toMatchObject({ bucket: target.bucket, key: target.key, bytesIn: 6 });
+    expect((await stockRestore(target)).toString()).toBe(SIX_BYTES);
+  });
+
+  it('sizes the threadpool for a compression thread per core plus one, as sealdrop does', async () => {
+    const target = await backupTarget('agent-pool');
+    const env = { ...serverEnv(target.agentEnv, dirname(sea)), UV_THREADPOOL_SIZE: undefined };
+    const showPool = ['--', '/bin/sh', '-c', 'echo "pool=$UV_THREADPOOL_SIZE" >&2; echo data'];
+    const pushed = await run(sea, ['push', '--policy', target.policyPath, '--quiet', ...showPool], { env });
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect(pushed.stderr).toContain(`pool=${availableParallelism() + 2}`);
+  });
+
+  it('holds no AWS SDK and no admin module, only the agent path', async () => {
+    const bundles = [await readFile(AGENT_MJS, 'utf8'), (await readFile(AGENT)).toString('latin1')];
+    for (const bundle of bundles) {
+      expect(bundle).not.toMatch(/@aws-sdk|@smithy|src\/admin\//);
+      // The bundles name the modules they hold, so the check above sees what is inside.
+      expect(bundle).toContain('node_modules/undici/');
+      expect(bundle).toContain('src/agent/push.ts');
+    }
+  });
+
+  it("shows sealdrop's --help for push and policy show, naming itself in the examples", async () => {
+    for (const command of [[], ...AGENT_COMMANDS]) {
+      const ours = await run(sea, [...command, '--help']);
+      expect(ours.status).toBe(0);
+      expect(ours.stdout).toMatch(/Examples?:\n(?: {2}.*\n)*? {2}.*sealdrop-agent /);
+      if (!command.length) continue;
+      const sealdrop = await runCli([...command, '--help']);
+      expect(ours.stdout).toBe(agentHelp(sealdrop.stdout));
+    }
+  });
+
+  it.each([
+    [['push']],
+    [['push', '--policy', '/nonexistent/policy.json']],
+    [['push', '--policy', '/nonexistent/policy.json', '--level', 'fast']],
+    [['policy', 'show', '/nonexistent/policy.json']],
+    [['policy', 'show']],
+  ])('answers %j with the same message and exit status as sealdrop', async (args) => {
+    const [ours, sealdrop] = await Promise.all([run(sea, args), runCli(args)]);
+    expect(sealdrop.status).toBe(2);
+    expect(comparable(ours)).toEqual(comparable(sealdrop));
+  });
+
+  it.each(
+    commandPaths(buildProgram())
+      .filter((path) => !AGENT_COMMANDS.some((command) => command.join() === path.join()))
+      .map((path) => [path.join(' '), path] as const),
+  )('answers `%s …` that it is a command of the admin CLI (exit 2, with a hint)', async (_, path) => {
+    const result = await run(sea, [...path, 'some-argument', '--some-option']);
+    expect(result.status).toBe(2);
+    // The agent has a policy group of its own; other groups (key) are refused as a whole.
+    const refused = path[0] === 'policy' ? path.join(' ') : path[0];
+    expect(result.stderr).toContain(`\`${refused}\` is a command of sealdrop, the admin CLI`);
+    expect(result.stderr).toMatch(/\n {2}hint: Run `sealdrop /);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('the bundled ES module', () => {
+  it('runs alone in an empty directory with node and nothing else, and pushes a dump that stock tools restore', async () => {
+    const target = await backupTarget('agent-mjs');
+    const mjs = await aloneInEmptyDir(AGENT_MJS);
+    const env = serverEnv(target.agentEnv, dirname(mjs));
+    const pushed = await run(process.execPath, [mjs, 'push', '--policy', target.policyPath, '--json'], {
+      input: SIX_BYTES,
+      env,
+      cwd: dirname(mjs),
+    });
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect(JSON.parse(pushed.stdout)).toMatchObject({ key: target.key, bytesIn: 6 });
+    expect((await stockRestore(target)).toString()).toBe(SIX_BYTES);
+    const version = await run(process.execPath, [mjs, '--version'], { env });
+    expect(version.stdout.trim()).toBe((await runCli(['--version'])).stdout.trim());
+  });
+});
+
+/** What a user sees, with the program's name taken out. */
+function comparable(result: CliResult) {
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr.replaceAll('sealdrop-agent', 'sealdrop'),
+  };
+}

@@ -1,0 +1,29 @@
+// The agent's single-file builds (npm run build:deb makes them, as `npm test` does first).
+import { copyFile, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from './cli.js';
+
+const dist = (path: string) => fileURLToPath(new URL(`../../dist/${path}`, import.meta.url));
+
+export const AGENT = dist('agent/sealdrop-agent');
+export const AGENT_MJS = dist('agent/sealdrop-agent.mjs');
+
+export async function debPath(): Promise<string> {
+  const { version } = JSON.parse(
+    await readFile(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'),
+  );
+  return dist(`sealdrop-agent_${version}_amd64.deb`);
+}
+
+/** A copy of FILE alone in a new empty directory, as it would land on a server. */
+export async function aloneInEmptyDir(file: string): Promise<string> {
+  const copy = join(await tempDir('sealdrop-server-'), basename(file));
+  await copyFile(file, copy);
+  return copy;
+}
+
+/** A server's environment (no AWS variable) whose PATH is one directory without node in it. */
+export function serverEnv(agentEnv: NodeJS.ProcessEnv, pathDir: string): NodeJS.ProcessEnv {
+  return { ...agentEnv, PATH: pathDir, NODE_PATH: undefined, NODE_OPTIONS: undefined };
+}
