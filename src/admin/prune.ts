@@ -11,8 +11,6 @@ import { s3Error } from './s3-client.js';
 export interface PruneOptions extends PrunePlanOptions {
   /** Delete (true) or only plan (false: dry run). */
   execute: boolean;
-  /** Carry out a plan that removes more than half of the complete backups. */
-  force?: boolean;
   /** Object versions per DeleteObjects request: 1 to S3's limit of 1000 (the default). */
   batchSize?: number;
   signal?: AbortSignal;

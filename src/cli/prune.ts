@@ -8,9 +8,11 @@ import { formatBytes } from '../core/units.js';
 import { integerArg } from './args.js';
 import { columns, printJson, printLines, say, warn } from './output.js';
 import { withProgress } from './progress.js';
+import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
 import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
 
-interface PruneCliOptions extends TargetOptions {
+interface PruneCliOptions extends TargetOptions, StreamCliOptions {
+  keepEarliest?: boolean;
   keepLast?: number;
   keepHourly?: number;
   keepDaily?: number;
@@ -32,12 +34,14 @@ interface PruneCliOptions extends TargetOptions {
 }
 
 export function registerPruneCommand(program: Command): void {
-  withTarget(
-    program
-      .command('prune')
-      .description(
-        'delete old backups by a retention policy (restic forget semantics); a dry run unless --yes',
-      ),
+  withStreamOptions(
+    withTarget(
+      program
+        .command('prune')
+        .description(
+          'delete old backups by a retention policy (restic forget semantics); a dry run unless --yes',
+        ),
+    ),
   )
     .option('--keep-last <N>', 'keep the N newest backups', integerArg)
     .option(
@@ -67,9 +71,16 @@ export function registerPruneCommand(program: Command): void {
     .option('--keep-within-weekly <DURATION>', 'keep one backup per week within DURATION of the newest')
     .option('--keep-within-monthly <DURATION>', 'keep one backup per month within DURATION of the newest')
     .option('--keep-within-yearly <DURATION>', 'keep one backup per year within DURATION of the newest')
+    .option(
+      '--keep-earliest',
+      'each hourly/daily/weekly/monthly/yearly period kept also keeps its earliest backup (junk pushed later in a period cannot displace it)',
+    )
     .option('--tz <ZONE>', "time zone for days, weeks, months (IANA name; default this machine's)")
     .option('--yes', 'delete what the plan removes (without it: a dry run that prints the plan)')
-    .option('--force', 'allow a plan that removes more than half of the backups')
+    .option(
+      '--force',
+      'allow a plan that removes more than half of the backups, and lift the circuit breaker',
+    )
     .option('--delete-markers', 'remove delete markers too (they are kept and listed otherwise)')
     .option('--json', 'print the plan (and what was deleted) as one JSON document on stdout')
     // For stores that take fewer keys per DeleteObjects request than S3's 1000 (and for the tests).
@@ -88,13 +99,16 @@ Durations count back from the newest backup, not from now: y, mo, w, d, h (resti
 Whatever the policy says: the newest complete backup is kept; an incomplete run is kept while it may
 still be running (newer than every complete backup, and it stored something within the hour) and
 removed otherwise; a broken run is removed; delete markers are kept unless --delete-markers; a plan
-that removes more than half of the backups needs --force. A prefix target prunes runs: removing one
+that removes more than half of the backups needs --force. The circuit breaker: while the backup stream
+looks anomalous (a backup that shrank, a flood: the thresholds of status, within --anomaly-window),
+nothing older than the first anomalous backup is removed; the plan says so, and --force lifts it. A prefix target prunes runs: removing one
 deletes every version of every object of it (parts and manifest).
 --yes deletes in batches of 1000 with progress on a terminal; interrupted (Ctrl-C), it stops after the
 batch in flight and says what it deleted; running it again continues.
 
 Examples:
-  sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 7 --keep-weekly 5 --keep-monthly 12
+  sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 14 --keep-weekly 8 --keep-monthly 24 \\
+      --keep-yearly -1 --keep-earliest          # the recommended policy
   sealdrop prune --policy db1.policy.json --keep-within 2d --keep-daily 14 --keep-monthly -1 --yes
   sealdrop prune s3://acme-backups/db1/ --keep-daily 7 --keep-weekly 4 --yes`,
     )
@@ -107,6 +121,7 @@ Examples:
           policy: retentionPolicy(options),
           timeZone: options.tz,
           deleteMarkers: options.deleteMarkers,
+          anomaly: streamThresholds(options),
           execute: Boolean(options.yes),
           force: options.force,
           batchSize: options.batchSize,
@@ -145,6 +160,7 @@ function retentionPolicy(o: PruneCliOptions): RetentionPolicy {
     withinWeekly: o.keepWithinWeekly,
     withinMonthly: o.keepWithinMonthly,
     withinYearly: o.keepWithinYearly,
+    earliest: o.keepEarliest,
   }).filter(([, value]) => value !== undefined);
   return Object.fromEntries(entries) as RetentionPolicy;
 }

@@ -5,9 +5,10 @@ import { isSealdropError } from '../core/errors.js';
 import { HEALTH_EXIT } from '../core/health.js';
 import { formatBytes, formatDuration, parseDuration } from '../core/units.js';
 import { errorJson, printData, printJson, reportError } from './output.js';
+import { withStreamOptions, streamThresholds, type StreamCliOptions } from './stream-options.js';
 import { adminClient, resolveTargets, withTargets, type TargetsOptions } from './target.js';
 
-interface StatusCliOptions extends TargetsOptions {
+interface StatusCliOptions extends TargetsOptions, StreamCliOptions {
   maxAge: string;
   warnAge?: string;
   policyWarn: string;
@@ -15,12 +16,14 @@ interface StatusCliOptions extends TargetsOptions {
 }
 
 export function registerStatusCommand(program: Command): void {
-  withTargets(
-    program
-      .command('status')
-      .description(
-        'are backups arriving? latest age and size, counts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN',
-      ),
+  withStreamOptions(
+    withTargets(
+      program
+        .command('status')
+        .description(
+          'are backups arriving? latest age and size, counts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN',
+        ),
+    ),
   )
     .option('--max-age <DURATION>', 'CRITICAL when the latest complete backup is older', '26h')
     .option(
@@ -40,6 +43,9 @@ Output is a monitoring plugin's: one line "SEALDROP STATE - summary" on stdout, 
 Only complete backups count. CRITICAL: the latest is older than --max-age, the key's latest version is
 a delete marker, nothing complete at all, or a policy file has expired. WARNING: past --warn-age, a
 newer run that stored nothing for an hour, broken runs, a policy expiring within --policy-warn.
+The backup stream is judged too, since a compromised host can push junk no content check catches:
+the latest backup shrank against the median of the ones before it (WARNING at --warn-shrink,
+CRITICAL at --crit-shrink or under --min-size), or came far sooner than usual (a flood: WARNING).
 UNKNOWN: nothing stored there, S3 can't be reached or refuses, an option or policy file can't be read.
 With several targets the worst state wins (CRITICAL > UNKNOWN > WARNING > OK).
 Durations: s, min, h, d, w (26h, 90min, 1d12h).
@@ -56,6 +62,7 @@ Examples:
           maxAgeMs: parseDuration(options.maxAge, '--max-age'),
           warnAgeMs: options.warnAge === undefined ? null : parseDuration(options.warnAge, '--warn-age'),
           policyWarnMs: parseDuration(options.policyWarn, '--policy-warn'),
+          anomaly: streamThresholds(options),
         };
         const targets = await resolveTargets(urls, options);
         const { status } = await import('../admin/status.js');

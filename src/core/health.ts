@@ -1,5 +1,6 @@
 // Is a backup still arriving? One verdict per backup set in the monitoring-plugin convention (Nagios,
 // Icinga). Only complete snapshots count as backups; the rest is reported, never counted.
+import { DEFAULT_ANOMALY_THRESHOLDS, judgeStream, type AnomalyThresholds } from './anomaly.js';
 import { STALLED_MS } from './prune-plan.js';
 import { describeSkipped, type Snapshot } from './snapshot.js';
 import { formatDuration as format } from './units.js';
@@ -19,6 +20,8 @@ export interface HealthThresholds {
   warnAgeMs: number | null;
   /** WARNING when the policy file expires within this (policy targets only). */
   policyWarnMs: number;
+  /** Alarms for a backup stream that looks wrong (default: DEFAULT_ANOMALY_THRESHOLDS). */
+  anomaly?: AnomalyThresholds;
 }
 
 export interface HealthInput {
@@ -73,6 +76,14 @@ export function assessHealth(input: HealthInput, thresholds: HealthThresholds, n
         reason: `latest is ${format(ageMs)} old (warn at ${format(thresholds.warnAgeMs)})`,
       });
   }
+  const stream = judgeStream(input.snapshots, thresholds.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS, now);
+  for (const anomaly of stream.current)
+    verdicts.push({ state: anomaly.state, reason: `the latest backup ${anomaly.message}` });
+  if (stream.since && !stream.current.some((a) => a.snapshot === stream.since!.snapshot))
+    verdicts.push({
+      state: 'OK',
+      reason: `prune holds the backups before ${stream.since.snapshot.time.toISOString()}: the one then ${stream.since.message}`,
+    });
   const pending = newer.filter((s) => s.state === 'incomplete');
   if (pending.length > 0) {
     // A push in progress is incomplete too; one that stored nothing for an hour has failed.

@@ -1,5 +1,6 @@
 // Every keep/remove decision of prune, in one pure function: the retention rules (planRetention, restic's
 // semantics) over the complete backups, plus sealdrop's own guards. The dry run and --yes show this plan.
+import { DEFAULT_ANOMALY_THRESHOLDS, judgeStream, type Anomaly, type AnomalyThresholds } from './anomaly.js';
 import { SealdropError } from './errors.js';
 import { describePolicy, isEmptyPolicy, planRetention, type RetentionPolicy } from './retention.js';
 import type { Snapshot } from './snapshot.js';
@@ -11,6 +12,10 @@ export interface PrunePlanOptions {
   now?: Date;
   /** Remove delete markers too (kept by default: they record that someone deleted the key). */
   deleteMarkers?: boolean;
+  /** What counts as an anomalous backup (core/anomaly.ts); while one stands, older backups are held. */
+  anomaly?: AnomalyThresholds;
+  /** Lift the circuit breaker (after checking), and allow removing more than half. */
+  force?: boolean;
 }
 
 export interface PlannedSnapshot {
@@ -38,6 +43,8 @@ export interface PrunePlan {
   warnings: string[];
   /** The plan removes more than half of the complete backups: carried out only with --force. */
   needsForce: boolean;
+  /** The circuit breaker: the anomaly since which nothing older is removed (null: none, or --force). */
+  held: Anomaly | null;
 }
 
 /** A run that has stored nothing for this long has failed, whatever it was. */
@@ -49,7 +56,9 @@ export const STALLED_MS = 3_600_000;
  * - delete markers are kept unless `deleteMarkers`;
  * - an incomplete run is kept while it may still be running (newer than every complete backup and
  *   stored something within the last hour), and removed otherwise;
- * - a broken run is removed: it is not a backup.
+ * - a broken run is removed: it is not a backup;
+ * - the circuit breaker: while the stream looks anomalous (a backup that shrank, a flood: core/anomaly.ts)
+ *   nothing older than the first anomalous backup is removed, unless `force`.
  */
 export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOptions): PrunePlan {
   if (isEmptyPolicy(options.policy)) {
@@ -66,7 +75,12 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
   );
   const kept = new Map(retention.keep.map((k) => [k.id, k.reasons]));
   const newest = complete[0];
-  const items = snapshots.map((snapshot): PlannedSnapshot => {
+  const since = judgeStream(snapshots, options.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS, now).since;
+  const held = options.force ? null : since;
+  const holdReason = held
+    ? `held: the backup stream looks anomalous since ${held.snapshot.time.toISOString()}: ${held.message}; pass --force after checking`
+    : '';
+  const planned = snapshots.map((snapshot): PlannedSnapshot => {
     switch (snapshot.state) {
       case 'complete': {
         // Every rule keeps the newest (restic's semantics): a prune never removes the latest backup.
@@ -87,6 +101,16 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
       }
     }
   });
+  // The breaker holds backups only: junk that is not one (broken, incomplete) may go.
+  const items = held
+    ? planned.map((item) =>
+        item.action === 'remove' &&
+        item.snapshot.state === 'complete' &&
+        item.snapshot.time.getTime() < held.snapshot.time.getTime()
+          ? { ...item, action: 'keep' as const, reasons: [holdReason] }
+          : item,
+      )
+    : planned;
   let keep = 0;
   let remove = 0;
   let otherRemoved = 0;
@@ -107,8 +131,9 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
     policy: describePolicy(options.policy),
     items,
     totals: { backups: complete.length, keep, remove, otherRemoved, objectVersions, bytesFreed },
-    warnings: retentionWarnings(options.policy),
+    warnings: [...retentionWarnings(options.policy), ...(held ? [holdReason] : [])],
     needsForce: remove * 2 > complete.length,
+    held,
   };
 }
 

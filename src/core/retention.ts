@@ -36,11 +36,14 @@
 //   "within-hourly 1d" ... "within-yearly 9999y"                 (restic: "hourly within 1d", ...)
 //   "oldest within-daily 7d" ...                                 (restic: "oldest daily within 7d")
 //   "no policy"                                                  (empty policy: everything kept)
+//   "earliest daily" ...                                         (not restic's: the `earliest` option)
 // Durations in reasons are normalised as restic prints them, in sealdrop's units: y, mo, d, h, min, s
 // order (weeks as days), zero parts left out.
 // A kept item lists every rule that kept it, in restic's order: within, the count rules (last to
 // yearly), then the within-bucket rules (hourly to yearly).
 //
+// Not restic's: with `earliest`, each period a count rule keeps also keeps its earliest item (see
+// RetentionPolicy.earliest); off, the plan is restic's.
 // Deliberate differences from restic: no tag/unique rules (our items have neither); durations with a
 // negative part are rejected by the parser rather than later (restic forget rejects them as well), and so
 // are an empty duration string and a unit given twice ("1d2d"; restic silently keeps the last one);
@@ -67,6 +70,12 @@ export interface RetentionPolicy {
   withinWeekly?: string;
   withinMonthly?: string;
   withinYearly?: string;
+  /**
+   * Not restic's: each hourly/daily/weekly/monthly/yearly period a count rule keeps also keeps its
+   * earliest item. A compromised host can push later in a period, displacing its newest backup, but
+   * never earlier than the compromise: the earliest backup of a period begun before stays genuine.
+   */
+  earliest?: boolean;
 }
 
 export interface RetentionOptions {
@@ -175,6 +184,7 @@ interface NormalisedDuration {
 }
 
 interface NormalisedPolicy {
+  earliest: boolean;
   counts: Record<CountRule, number>;
   within: NormalisedDuration | undefined;
   withinBuckets: { rule: BucketRule; key: string; within: NormalisedDuration }[];
@@ -216,7 +226,9 @@ function normalisePolicy(policy: RetentionPolicy): NormalisedPolicy {
       empty = false;
     }
   }
-  return { counts, within, withinBuckets, empty };
+  if (policy.earliest !== undefined && typeof policy.earliest !== 'boolean')
+    throw usage('invalid earliest: expected true or false');
+  return { earliest: policy.earliest === true, counts, within, withinBuckets, empty };
 }
 
 /** True if the policy keeps nothing by itself (all counts 0/absent, all durations zero/absent). Throws on invalid input. */
@@ -236,7 +248,7 @@ export function describePolicy(policy: RetentionPolicy): string {
   }
   if (p.within !== undefined) parts.push(`within ${p.within.text}`);
   for (const w of p.withinBuckets) parts.push(`within-${w.rule} ${w.within.text}`);
-  return `keep ${parts.join(', ')}`;
+  return `keep ${parts.join(', ')}${p.earliest ? ', and the earliest of each period' : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -496,6 +508,10 @@ export function planRetention(
   }));
   const needFields = withinState.length > 0 || COUNT_RULES.some((r) => r !== 'last' && p.counts[r] !== 0);
 
+  const reasonsOf: string[][] = [];
+  const fieldsOf: (WallFields | undefined)[] = [];
+  /** The periods each count rule kept, for `earliest`. */
+  const chosen = new Map<BucketRule, Set<number>>();
   for (let nr = 0; nr < entries.length; nr++) {
     const cur = entries[nr] as Entry;
     const oldest = nr === entries.length - 1;
@@ -511,6 +527,10 @@ export function planRetention(
         const val = b.rule === 'last' ? nr : BUCKETS[b.rule](fields as WallFields);
         if (val !== b.last || oldest) {
           reasons.push(val === b.last ? `oldest ${b.rule}` : b.rule);
+          if (b.rule !== 'last' && val !== b.last) {
+            if (!chosen.has(b.rule)) chosen.set(b.rule, new Set());
+            chosen.get(b.rule)!.add(val);
+          }
           b.last = val;
           if (b.count > 0) b.count--;
         }
@@ -526,7 +546,28 @@ export function planRetention(
         }
       }
     }
+    reasonsOf.push(reasons);
+    fieldsOf.push(p.earliest ? fields : undefined);
+  }
 
+  if (p.earliest) {
+    // Newest first: the last item seen in a kept period is its earliest.
+    for (const [rule, periods] of chosen) {
+      const earliest = new Map<number, number>();
+      for (let nr = 0; nr < entries.length; nr++) {
+        const val = BUCKETS[rule](fieldsOf[nr] as WallFields);
+        if (periods.has(val)) earliest.set(val, nr);
+      }
+      for (const nr of earliest.values()) {
+        const reasons = reasonsOf[nr]!;
+        if (!reasons.includes(rule) && !reasons.includes(`oldest ${rule}`)) reasons.push(`earliest ${rule}`);
+      }
+    }
+  }
+
+  for (let nr = 0; nr < entries.length; nr++) {
+    const cur = entries[nr] as Entry;
+    const reasons = reasonsOf[nr]!;
     if (reasons.length > 0) keep.push({ id: cur.id, time: new Date(cur.ms), reasons });
     else remove.push({ id: cur.id, time: new Date(cur.ms) });
   }

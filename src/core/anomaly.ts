@@ -1,0 +1,136 @@
+// Does the backup stream look wrong? A compromised host can push plausible junk that no content check
+// catches, but it can't make junk look like the history it follows: a backup that shrank far below
+// the ones before it, or backups arriving far more often than they used to. Pure: status raises the
+// alarms, prune holds history while they stand.
+import type { Snapshot } from './snapshot.js';
+import { formatBytes, formatDuration } from './units.js';
+
+export interface AnomalyThresholds {
+  /** WARNING when a backup is smaller than the median of the ones before it by this fraction or more (0.4). */
+  warnShrink: number;
+  /** CRITICAL when it shrank by this fraction or more (0.9). */
+  critShrink: number;
+  /** CRITICAL when a backup is smaller than this (bytes); 0: off. */
+  minSize: number;
+  /** WARNING when a backup follows the one before it sooner than the usual interval divided by this (4). */
+  floodFactor: number;
+  /** Anomalies within this long before now hold prune (ms). */
+  windowMs: number;
+}
+
+export const DEFAULT_ANOMALY_THRESHOLDS: AnomalyThresholds = {
+  warnShrink: 0.4,
+  critShrink: 0.9,
+  minSize: 0,
+  floodFactor: 4,
+  windowMs: 30 * 86_400_000,
+};
+
+/** How many complete backups before one make its history, and how many it takes at least. */
+const HISTORY = 7;
+const MIN_HISTORY = 3;
+
+export type AnomalyRule = 'shrank' | 'min-size' | 'flood';
+
+export interface Anomaly {
+  rule: AnomalyRule;
+  state: 'WARNING' | 'CRITICAL';
+  /** The backup that broke the rule. */
+  snapshot: Snapshot;
+  /** Which rule fired and the numbers: "shrank 1.63 MiB -> 232 B (-100%; warn at -40%)". */
+  message: string;
+}
+
+export interface StreamVerdict {
+  /** What the newest complete backup breaks: the alarms of now. */
+  current: Anomaly[];
+  /** The oldest anomalous backup within the window: prune removes nothing older while it stands. */
+  since: Anomaly | null;
+}
+
+/**
+ * Judges each complete backup against the ones before it (newest first in, as listed). A backup's
+ * history is the median size of, and the median gap between, up to 7 complete backups before it; with
+ * fewer than 3 there is nothing to compare with, and nothing is anomalous.
+ */
+export function judgeStream(
+  snapshots: readonly Snapshot[],
+  thresholds: AnomalyThresholds = DEFAULT_ANOMALY_THRESHOLDS,
+  now = new Date(),
+): StreamVerdict {
+  const backups: Snapshot[] = [];
+  for (const s of snapshots) if (s.state === 'complete') backups.push(s);
+  backups.reverse(); // oldest first
+  const sizes = Float64Array.from(backups, (s) => s.size);
+  const times = Float64Array.from(backups, (s) => s.time.getTime());
+  const current: Anomaly[] = [];
+  let since: Anomaly | null = null;
+  const windowStart = now.getTime() - thresholds.windowMs;
+  // Only backups within the window can hold prune, and only the newest raises alarms now.
+  let i = 0;
+  while (i < backups.length - 1 && times[i]! < windowStart) i++;
+  for (; i < backups.length; i++) {
+    if (since && i < backups.length - 1) continue;
+    const found = anomaliesOf(backups[i]!, sizes, times, i, thresholds);
+    if (i === backups.length - 1) current.push(...found);
+    if (!since && found.length > 0 && times[i]! >= windowStart) since = worst(found);
+  }
+  return { current, since };
+}
+
+const scratch = new Float64Array(HISTORY);
+
+function anomaliesOf(
+  snapshot: Snapshot,
+  sizes: Float64Array,
+  times: Float64Array,
+  i: number,
+  t: AnomalyThresholds,
+): Anomaly[] {
+  const found: Anomaly[] = [];
+  if (t.minSize > 0 && snapshot.size < t.minSize)
+    found.push({
+      rule: 'min-size',
+      state: 'CRITICAL',
+      snapshot,
+      message: `${formatBytes(snapshot.size)}, under the minimum of ${formatBytes(t.minSize)}`,
+    });
+  const first = Math.max(0, i - HISTORY);
+  const count = i - first;
+  if (count < MIN_HISTORY) return found;
+  const usualSize = median(sizes, first, count);
+  const shrink = usualSize > 0 ? 1 - snapshot.size / usualSize : 0;
+  if (shrink >= t.warnShrink)
+    found.push({
+      rule: 'shrank',
+      state: shrink >= t.critShrink ? 'CRITICAL' : 'WARNING',
+      snapshot,
+      message: `shrank ${formatBytes(usualSize)} -> ${formatBytes(snapshot.size)} (-${percent(shrink)}; warn at -${percent(t.warnShrink)}, critical at -${percent(t.critShrink)}; against the median of the ${count} before it)`,
+    });
+  for (let j = 1; j < count; j++) scratch[j - 1] = times[first + j]! - times[first + j - 1]!;
+  const usualGap = median(scratch, 0, count - 1);
+  const gap = times[i]! - times[i - 1]!;
+  if (usualGap > 0 && gap * t.floodFactor < usualGap)
+    found.push({
+      rule: 'flood',
+      state: 'WARNING',
+      snapshot,
+      message: `arrived ${formatDuration(gap)} after the one before, where backups usually come every ${formatDuration(usualGap)} (a flood? warn under 1/${t.floodFactor} of it)`,
+    });
+  return found;
+}
+
+function worst(anomalies: readonly Anomaly[]): Anomaly {
+  return anomalies.find((a) => a.state === 'CRITICAL') ?? anomalies[0]!;
+}
+
+/** The median of `count` values from `start` (sorts a copy: at most 7 of them). */
+function median(values: Float64Array, start: number, count: number): number {
+  const sorted = values.slice(start, start + count).sort();
+  const middle = count >> 1;
+  return count % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function percent(fraction: number): string {
+  return `${Math.round(fraction * 100)}%`;
+}
