@@ -1,5 +1,5 @@
 // A backup set: the versions of one key, or the runs under a prefix. The read-side commands are written
-// once over this interface; which of the two a target is matters only in backupSet() below.
+// once over this interface; which of the two a target is matters only in backupSet() (open-set.ts).
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Strays } from '../core/runs.js';
@@ -11,8 +11,6 @@ import {
   type SnapshotKind,
   type SnapshotSelector,
 } from '../core/snapshot.js';
-import { KeySet } from './key-set.js';
-import { RunSet } from './run-set.js';
 
 export interface SnapshotListing {
   /** The set as an s3:// URL. */
@@ -60,16 +58,6 @@ export interface SetSource {
   location: S3Location;
   /** Keys per ListObjectVersions request (S3's default and maximum, 1000). */
   pageSize?: number;
-}
-
-/** A prefix (ending in /) holds runs; anything else is one key's versions. */
-export function backupSet(
-  client: S3Client,
-  location: S3Location,
-  { pageSize }: { pageSize?: number } = {},
-): BackupSet {
-  const source = { client, location, pageSize };
-  return location.isPrefix ? new RunSet(source) : new KeySet(source);
 }
 
 /**

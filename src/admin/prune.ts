@@ -5,7 +5,8 @@ import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
 import { planPrune, type PrunePlan, type PrunePlanOptions } from '../core/prune-plan.js';
 import type { S3Location } from '../core/s3-url.js';
-import { backupSet, type ObjectRef } from './backup-set.js';
+import { type ObjectRef } from './backup-set.js';
+import { backupSet } from './open-set.js';
 import { s3Error } from './s3-client.js';
 
 export interface PruneOptions extends PrunePlanOptions {

@@ -12,7 +12,7 @@ import {
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import { snapshotJson, type SnapshotJson } from '../core/snapshot.js';
 import { roundMs } from '../core/units.js';
-import { backupSet } from './backup-set.js';
+import { backupSet } from './open-set.js';
 
 export interface StatusTarget {
   location: S3Location;

@@ -5,7 +5,8 @@ import { isSealdropError, SealdropError, type ErrorCode } from '../core/errors.j
 import type { S3Location } from '../core/s3-url.js';
 import { snapshotJson, type Snapshot, type SnapshotJson, type SnapshotSelector } from '../core/snapshot.js';
 import { roundMs } from '../core/units.js';
-import { backupSet, choose, type BackupSet } from './backup-set.js';
+import { choose, type BackupSet } from './backup-set.js';
+import { backupSet } from './open-set.js';
 import { Keyring, loadIdentities, type PassphraseSource } from './identities.js';
 import { unseal, type Compression } from './unseal.js';
 

@@ -40,7 +40,7 @@ Examples:
     )
     .action(async (url: string | undefined, options: VersionsCliOptions) => {
       const target = await resolveTarget(url, options);
-      const { backupSet } = await import('../admin/backup-set.js');
+      const { backupSet } = await import('../admin/open-set.js');
       const client = await adminClient(options, [target]);
       const listing = await backupSet(client, target.location, { pageSize: options.pageSize }).list();
       if (options.json)
