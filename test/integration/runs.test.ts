@@ -20,7 +20,8 @@ import { gpgHome } from '../support/gpg.js';
 import { adminClient, s3Env } from '../support/s3.js';
 
 const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
-const PART = 8 * 1024 * 1024;
+/** The smallest part size push takes: runs of several parts from small dumps. */
+const PART = 1024 * 1024;
 
 async function dump(size: string, seed = 1): Promise<Buffer> {
   return (await run(process.execPath, [GEN_DUMP, size, String(seed)])).stdoutBytes;
@@ -51,7 +52,7 @@ function admin(target: BackupTarget, args: string[]): Promise<CliResult> {
 }
 
 async function pushRun(target: BackupTarget, args: string[], input?: Buffer, policy = target.policyPath) {
-  const pushed = await runCli(['push', '--policy', policy, '--part-size', '8MiB', '--json', ...args], {
+  const pushed = await runCli(['push', '--policy', policy, '--part-size', '1MiB', '--json', ...args], {
     input,
     env: target.agentEnv,
   });
@@ -109,8 +110,8 @@ describe('a push through a prefix policy', () => {
   beforeAll(async () => {
     target = await backupTarget('runs', { key: 'db1/' });
     prefixUrl = `s3://${target.bucket}/db1/`;
-    input = await dump('100MiB');
-    result = await pushRun(target, ['--', process.execPath, GEN_DUMP, '100MiB', '1']);
+    input = await dump('12MiB');
+    result = await pushRun(target, ['--', process.execPath, GEN_DUMP, '12MiB', '1']);
   }, 300_000);
 
   it('stores several parts, then the manifest, under PREFIX<run-id>/', async () => {
@@ -270,7 +271,7 @@ describe('damaged runs', () => {
 
   beforeAll(async () => {
     target = await backupTarget('runs-damaged', { key: 'db2/' });
-    input = await dump('60MiB', 2);
+    input = await dump('8MiB', 2);
   }, 300_000);
 
   /** Each test damages a run of its own, under a prefix of its own. */
