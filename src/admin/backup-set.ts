@@ -28,6 +28,8 @@ export interface OpenedSnapshot {
   label: string;
   /** The encrypted stream. For a run, every part in order, each checked against the manifest as it streams. */
   body: Readable;
+  /** Where it was found, as its envelope must name it: `s3://BUCKET/KEY`, a run's `s3://BUCKET/PREFIX<run-id>/`. */
+  binding: string;
   /** What is worth saying beside it (objects written over after the run); the data is the original. */
   notes: readonly string[];
 }

@@ -75,7 +75,7 @@ export class KeySet implements BackupSet {
       label,
       options.signal,
     );
-    return { snapshot, label, body, notes: [] };
+    return { snapshot, label, body, binding: formatS3Url(this.location), notes: [] };
   }
 
   async *objectsOf(snapshots: readonly Snapshot[]): AsyncIterable<ObjectRef> {

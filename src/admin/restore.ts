@@ -60,7 +60,7 @@ export async function restore(
   if (options.outPath !== undefined) await checkOut(options.outPath, options.overwrite);
   const set = backupSet(client, location);
   const { listing, snapshot } = await choose(set, options.selector, options);
-  const { body, label, notes } = await set.open(snapshot, { signal: options.signal });
+  const { body, label, binding, notes } = await set.open(snapshot, { signal: options.signal });
   for (const note of notes) options.onNote?.(`${label}: ${note}`);
   options.onStart?.(snapshot);
 
@@ -69,6 +69,8 @@ export async function restore(
     const result = await unseal(body, target?.stream ?? keepOpen(options.output ?? process.stdout), {
       keyring: new Keyring(identities, options.askPassphrase),
       label,
+      binding,
+      onNote: options.onNote,
       decompress: options.decompress,
       signal: options.signal,
       onProgress: (bytes) => options.onProgress?.(bytes, snapshot.size),

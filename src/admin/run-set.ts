@@ -131,7 +131,7 @@ export class RunSet implements BackupSet {
         hint: 'Restore another run (sealdrop versions lists them) and find out who changed this one.',
       });
     const body = Readable.from(this.#parts(run, manifest, label, options.signal), { objectMode: false });
-    return { snapshot, label, body, notes: snapshot.notes };
+    return { snapshot, label, body, binding: label, notes: snapshot.notes };
   }
 
   /** The parts in order, concatenated; fails with INTEGRITY as soon as a part is not what the manifest says. */

@@ -7,6 +7,8 @@ import { createGunzip } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import { SealdropError } from '../core/errors.js';
 import { OPENPGP_CHUNK_BYTES, rechunk } from '../core/openpgp-chunks.js';
+import { bindingName, isBindingName } from '../core/s3-url.js';
+import { quoteBounded } from '../core/snapshot.js';
 import { formatBytes } from '../core/units.js';
 import type { Identity, Keyring } from './identities.js';
 
@@ -24,6 +26,13 @@ export interface UnsealOptions {
    * the download; restore fails fast instead.
    */
   diagnose?: boolean;
+  /**
+   * Where the data was found (`s3://BUCKET/KEY`, a run's `s3://BUCKET/PREFIX<run-id>/`): an envelope
+   * that names another place is a copy from elsewhere, refused as an integrity failure.
+   */
+  binding?: string;
+  /** Worth knowing, not a failure: an envelope that names no place at all (gpg, curl, an older push). */
+  onNote?: (message: string) => void;
   onProgress?: (encryptedBytes: number) => void;
   signal?: AbortSignal;
 }
@@ -105,9 +114,11 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
       );
     });
     let decrypted: ReadableStream<Uint8Array>;
+    // null when the envelope names nothing (OpenPGP.js's typings say string).
+    let filename: string | null;
     try {
       // The typings want an algorithm; SEIPDv2 session keys (null) carry it inside the data packet.
-      ({ data: decrypted } = await openpgp.decrypt({
+      ({ data: decrypted, filename } = await openpgp.decrypt({
         message,
         sessionKeys: sessionKeys as openpgp.SessionKey[],
         format: 'binary',
@@ -116,6 +127,7 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
     } catch (error) {
       throw explain(error, (e) => integrityError(label, e));
     }
+    checkBinding(filename, options);
 
     let decryptedBytes = 0;
     async function* plaintext(): AsyncGenerator<Buffer> {
@@ -171,6 +183,25 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
   } finally {
     body.destroy();
   }
+}
+
+/** Before any data is written: the envelope must name where the data was found, or nothing at all. */
+function checkBinding(filename: string | null, options: UnsealOptions): void {
+  if (options.binding === undefined) return;
+  if (filename === null || !isBindingName(filename)) {
+    options.onNote?.(
+      `${options.label} names no place it belongs (made by gpg, curl or an older sealdrop): where it came from can't be checked`,
+    );
+    return;
+  }
+  if (filename !== bindingName(options.binding))
+    throw new SealdropError(
+      'INTEGRITY',
+      `${options.label} was made for ${quoteBounded(filename, 300).slice(1, -1)}, not for ${options.binding}: a copy from elsewhere (replayed by the host that wrote it here?); nothing was restored`,
+      {
+        hint: 'Restore it from where it belongs, and find out who copied it here: that host may be compromised.',
+      },
+    );
 }
 
 function integrityError(label: string, error: Error): SealdropError {

@@ -106,9 +106,12 @@ async function verifyOne(
       });
     const opened = await set.open(snapshot, { signal: options.signal });
     options.onStart?.(snapshot);
+    const warnings = [...opened.notes];
     const result = await unseal(opened.body, nowhere(), {
       keyring,
       label: opened.label,
+      binding: opened.binding,
+      onNote: (note) => warnings.push(note),
       diagnose: true,
       signal: options.signal,
       onProgress: (bytes) => {
@@ -122,7 +125,7 @@ async function verifyOne(
       problem: null,
       hint: null,
       code: null,
-      warnings: opened.notes,
+      warnings,
       identity: result.identity.fingerprint,
       compression: result.compression,
       encryptedBytes: result.encryptedBytes,

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Duplex, PassThrough, Readable, type Transform } from 'node:stream';
 import * as openpgp from 'openpgp';
 import { OPENPGP_CHUNK_BYTES } from '../core/openpgp-chunks.js';
+import { bindingName } from '../core/s3-url.js';
 import { parallelGzip } from './parallel-gzip.js';
 
 export type Compression = 'gzip' | 'none';
@@ -13,10 +14,15 @@ export function compressor(compression: Compression, level: number): Transform {
   return compression === 'gzip' ? parallelGzip({ level }) : new PassThrough();
 }
 
-export async function encryptor(recipients: openpgp.Key[]): Promise<Duplex> {
+/**
+ * `binding` names where the data belongs: it goes into the literal data packet's file name, inside the
+ * integrity-protected envelope, so a copy posted elsewhere is caught on read (gpg -d ignores it).
+ */
+export async function encryptor(recipients: openpgp.Key[], binding: string): Promise<Duplex> {
   const plaintext = new PassThrough({ highWaterMark: OPENPGP_CHUNK_BYTES });
   const message = await openpgp.createMessage({
     binary: Readable.toWeb(plaintext) as ReadableStream<Uint8Array>,
+    filename: bindingName(binding),
   });
   const ciphertext = await openpgp.encrypt({
     message,

@@ -24,6 +24,7 @@ export const MIN_PART_SIZE = 1024 ** 2;
 
 export interface RunSinkOptions {
   spoolDir: string;
+  bucket: string;
   prefix: string;
   partSize: number;
   target: UploadTarget;
@@ -148,6 +149,7 @@ export async function runSink(options: RunSinkOptions): Promise<Sink<StoredRun>>
   });
 
   return {
+    binding: `s3://${options.bucket}/${key('')}`,
     writable,
     async commit(facts: PushFacts): Promise<StoredRun> {
       if (current) await handOff();

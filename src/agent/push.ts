@@ -94,8 +94,8 @@ export async function push(options: PushOptions): Promise<PushResult> {
     );
   const compression = options.compression ?? 'gzip';
   const { location } = summary;
-  const encrypt = await encryptor(recipients);
   const sink = await openSink(options, file, summary, spoolDir);
+  const encrypt = await encryptor(recipients, sink.binding);
   // No await from here to pipeline(): a dump command that exits before its stdout is piped somewhere
   // gets that stdout drained by Node (flushStdio), and its data would be lost.
   const source: DumpSource = options.command?.length
@@ -189,11 +189,19 @@ async function openSink(
   };
   if (location.isPrefix) {
     const partSize = choosePartSize(options.partSize ?? file.partSize, summary.maxSize);
-    return runSink({ spoolDir, prefix: location.key, partSize, target, onPart: options.onPart });
+    return runSink({
+      spoolDir,
+      bucket: location.bucket,
+      prefix: location.key,
+      partSize,
+      target,
+      onPart: options.onPart,
+    });
   }
   return objectSink({
     spoolDir,
     maxSize: summary.maxSize,
+    bucket: location.bucket,
     key: location.key,
     target,
     onUploadProgress: (bytes, totalBytes) => options.onProgress?.({ phase: 'uploading', bytes, totalBytes }),

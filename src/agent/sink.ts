@@ -28,6 +28,11 @@ export interface StoredObject {
 }
 
 export interface Sink<Stored extends StoredObject = StoredObject> {
+  /**
+   * Where the data belongs, as the encrypted envelope names it (`s3://BUCKET/KEY`, or a run's
+   * `s3://BUCKET/PREFIX<run-id>/`): the read side refuses data found anywhere else.
+   */
+  readonly binding: string;
   /** The pipeline's last stage. Backpressure from here bounds memory and disk. */
   readonly writable: Writable;
   /** After the dump ended well: store what is not stored yet. Nothing is complete before this resolves. */
@@ -41,6 +46,7 @@ export interface Sink<Stored extends StoredObject = StoredObject> {
 export interface ObjectSinkOptions {
   spoolDir: string;
   maxSize: number;
+  bucket: string;
   key: string;
   target: UploadTarget;
   onUploadProgress?: (bytes: number, totalBytes: number) => void;
@@ -60,6 +66,7 @@ export async function objectSink(options: ObjectSinkOptions): Promise<Sink> {
     },
   });
   return {
+    binding: `s3://${options.bucket}/${options.key}`,
     writable,
     async commit() {
       const result = await upload({

@@ -1,4 +1,5 @@
 // s3://BUCKET/KEY targets. A trailing slash means a prefix (multi-object runs), not one key.
+import { createHash } from 'node:crypto';
 import { SealdropError } from './errors.js';
 
 export interface S3Location {
@@ -28,4 +29,19 @@ export function parseS3Url(text: string, { requireKey = true } = {}): S3Location
 
 export function formatS3Url(location: S3Location): string {
   return `s3://${location.bucket}/${location.key}`;
+}
+
+/**
+ * The name an object carries inside its encrypted envelope (the OpenPGP literal data packet's file
+ * name): where it belongs. That field holds 255 bytes at most, so longer addresses are hashed.
+ */
+export function bindingName(url: string): string {
+  return Buffer.byteLength(url) <= 255
+    ? url
+    : `sealdrop-sha256:${createHash('sha256').update(url).digest('hex')}`;
+}
+
+/** Whether an envelope's file name is a sealdrop binding at all (gpg and curl uploads carry none). */
+export function isBindingName(name: string): boolean {
+  return name.startsWith('s3://') || name.startsWith('sealdrop-sha256:');
 }

@@ -8,10 +8,11 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { curlPost, statusOf } from '../support/attacker.js';
-import { backupTarget, type BackupTarget } from '../support/backup-target.js';
+import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
+import { gpgHome } from '../support/gpg.js';
 import { CLI, run, runCli, tempDir, type CliResult } from '../support/cli.js';
 import { adminClient, listVersions, s3Env } from '../support/s3.js';
 import { until } from '../support/until.js';
@@ -374,6 +375,99 @@ async function deleteGate(n: number) {
     close: () => server.close(),
   };
 }
+
+describe("replays: another host's data posted as one's own", () => {
+  let target: BackupTarget;
+  let other: string;
+  let otherRuns: string;
+  const admin = (...args: string[]) => runCli(args, { env: target.adminEnv });
+
+  beforeAll(async () => {
+    // Two hosts in one bucket: db1 (the target's key) and db2, each with its own policy.
+    target = await backupTarget('hostile-replay');
+    other = join(target.dir, 'db2.policy.json');
+    otherRuns = join(target.dir, 'db2-runs.policy.json');
+    await mint(`s3://${target.bucket}/db2/mysql.sql.gz.gpg`, [target.publicKey], other);
+    await mint(`s3://${target.bucket}/db2/runs/`, [target.publicKey], otherRuns);
+  });
+
+  it("an object re-posted under another host's key: restore and verify refuse it, naming both places", async () => {
+    const pushed = await runCli(['push', '--policy', target.policyPath, '-q'], {
+      input: 'db1 secrets\n',
+      env: target.agentEnv,
+    });
+    expect(pushed.status, pushed.stderr).toBe(0);
+    // The ciphertext leaks (a shared spool, an http:// endpoint); db2's compromised host re-posts it.
+    const object = await adminClient().send(new GetObjectCommand({ Bucket: target.bucket, Key: target.key }));
+    const replayed = await curlPost(other, Buffer.from(await object.Body!.transformToByteArray()));
+    expect(statusOf(replayed)).toBeLessThan(300);
+    const url = `s3://${target.bucket}/db2/mysql.sql.gz.gpg`;
+    const restored = await admin('restore', url, '--identity', target.privateKey);
+    expect(restored.status).toBe(3);
+    expect(restored.stdout).toBe('');
+    expect(restored.stderr).toMatch(
+      new RegExp(`was made for s3://${target.bucket}/${target.key}, not for ${url}`),
+    );
+    const verified = await admin('verify', url, '--identity', target.privateKey);
+    expect(verified.status).toBe(3);
+  });
+
+  it("a run re-posted under another host's prefix, manifest rewritten to match: refused", async () => {
+    const runs = join(target.dir, 'db1-runs.policy.json');
+    await mint(`s3://${target.bucket}/db1/runs/`, [target.publicKey], runs);
+    const pushed = await runCli(['push', '--policy', runs, '--json'], {
+      input: 'db1 run\n',
+      env: target.agentEnv,
+    });
+    expect(pushed.status, pushed.stderr).toBe(0);
+    const { run } = JSON.parse(pushed.stdout);
+    const get = async (key: string) =>
+      Buffer.from(
+        await (
+          await adminClient().send(new GetObjectCommand({ Bucket: target.bucket, Key: key }))
+        ).Body!.transformToByteArray(),
+      );
+    const runId = '20990101T000000Z-0ddba1';
+    const manifest = JSON.parse((await get(`db1/runs/${run.runId}/manifest.json`)).toString());
+    manifest.runId = runId;
+    manifest.prefix = 'db2/runs/';
+    manifest.parts = manifest.parts.map((p: { key: string }) => ({
+      ...p,
+      key: p.key.replace(`db1/runs/${run.runId}/`, `db2/runs/${runId}/`),
+    }));
+    for (const part of run.parts)
+      await curlPost(otherRuns, await get(part.key), {
+        key: part.key.replace(`db1/runs/${run.runId}/`, `db2/runs/${runId}/`),
+      });
+    await curlPost(otherRuns, JSON.stringify(manifest), { key: `db2/runs/${runId}/manifest.json` });
+    const url = `s3://${target.bucket}/db2/runs/`;
+    const listed = JSON.parse((await admin('versions', url, '--json')).stdout);
+    expect(listed.snapshots).toEqual([expect.objectContaining({ runId, state: 'complete' })]); // it passes every listing check
+    const restored = await admin('restore', url, '--identity', target.privateKey);
+    expect(restored.status).toBe(3);
+    expect(restored.stderr).toMatch(
+      new RegExp(`was made for s3://${target.bucket}/db1/runs/${run.runId}/, not for ${url}${runId}/`),
+    );
+  });
+
+  it('an object without a binding (gpg, curl, an earlier sealdrop) restores, with a one-line note', async () => {
+    const gpg = await gpgHome();
+    expect((await gpg(['--import', target.publicKey])).status).toBe(0);
+    const gz = (await run('gzip', ['-c'], { input: 'made by hand\n' })).stdoutBytes;
+    const sealed = await gpg(
+      ['--trust-model', 'always', '--recipient', 'admin@example.com', '--encrypt'],
+      gz,
+    );
+    const key = 'db1/by-hand.sql.gz.gpg';
+    await adminClient().send(
+      new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: sealed.stdoutBytes }),
+    );
+    const restored = await admin('restore', `s3://${target.bucket}/${key}`, '--identity', target.privateKey);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stdout).toBe('made by hand\n');
+    expect(restored.stderr.match(/warning: .*names no place it belongs/g)).toHaveLength(1);
+  });
+});
 
 function alive(pid: number): boolean {
   try {

@@ -7,7 +7,7 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { after, until } from '../support/until.js';
-import { backupTarget, type BackupTarget } from '../support/backup-target.js';
+import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
 import { CLI, run, runCli, tempDir, type CliResult } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
 import { adminClient, freshBucket, listVersions } from '../support/s3.js';
@@ -217,10 +217,17 @@ describe('restore', () => {
   });
 
   it('with a tampered object, exits 3 and leaves neither the file nor a temp file', async () => {
+    // Pushed there (so its envelope names that key), then a byte flipped in a later version.
     const key = 'tampered/mysql.sql.gz.gpg';
     const location = `s3://${target.bucket}/${key}`;
-    await putObject(key, await getObject(target.key, pushed[1]!.versionId));
-    await putObject(key, flipOneByte(await getObject(target.key, pushed[1]!.versionId)));
+    const policy = join(dir, 'tampered.policy.json');
+    await mint(location, [target.publicKey], policy);
+    const pushedThere = await runCli(['push', '--policy', policy, '-q'], {
+      input: dumps[1],
+      env: target.agentEnv,
+    });
+    expect(pushedThere.status, pushedThere.stderr).toBe(0);
+    await putObject(key, flipOneByte(await getObject(key)));
     const outDir = await tempDir('sealdrop-tampered-');
     const restored = await admin([
       'restore',
