@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { registerFleetCommands } from './fleet.js';
 import { registerKeyCommands } from './key.js';
+import { registerLsCommand } from './ls.js';
 import { configureOutput } from './output.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerPruneCommand } from './prune.js';
@@ -66,6 +67,7 @@ Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure
   registerPolicyCommands(program);
   registerFleetCommands(program);
   registerPushCommand(program);
+  registerLsCommand(program);
   registerVersionsCommand(program);
   registerRestoreCommand(program);
   registerVerifyCommand(program);

@@ -5,15 +5,15 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } fro
 import { SealdropError } from './errors.js';
 import { readTextFile } from './files.js';
 import type { HealthThresholds } from './health.js';
+import { SEALDROP_AREA } from './inventory.js';
 import { readRecipient } from './openpgp-keys.js';
 import { MAX_RECIPIENTS, RENEW_PREFIX } from './policy-file.js';
 import { parseRetentionDuration, type RetentionPolicy } from './retention.js';
 import { parseS3Url, type S3Location } from './s3-url.js';
 import { parseDuration, parseSize } from './units.js';
 
+export { SEALDROP_AREA };
 export const FLEET_VERSION = 1;
-/** sealdrop's own area of the bucket (renewal locations): no host may write there. */
-export const SEALDROP_AREA = '.sealdrop/';
 /** The admin's copy of each host's policy: POLICY_DIR/HOST.policy.json. */
 export const POLICY_SUFFIX = '.policy.json';
 
@@ -209,9 +209,14 @@ export function parseFleet(text: string, source: string): Fleet {
   };
 }
 
+/** Reads and validates a fleet file, not its key files: the read side (status, prune, ls) needs only the hosts. */
+export async function readFleet(path: string): Promise<Fleet> {
+  return parseFleet(await readTextFile(path, 'fleet file'), path);
+}
+
 /** Reads and validates a fleet file and every recipient key it names. */
 export async function loadFleet(path: string): Promise<LoadedFleet> {
-  const fleet = parseFleet(await readTextFile(path, 'fleet file'), path);
+  const fleet = await readFleet(path);
   const keys = new Map<string, RecipientKey>();
   const problems: string[] = [];
   for (const host of fleet.hosts)
@@ -285,6 +290,7 @@ export function hostTargets(fleet: Fleet, policyDir = fleet.policyDir): HostTarg
       maxAgeMs: host.settings.maxAge,
       warnAgeMs: host.settings.warnAge,
       policyWarnMs: host.settings.policyWarn,
+      nothingStored: 'CRITICAL',
     },
     retention: host.settings.keep,
     policyFile: policyDir === undefined ? null : resolve(policyDir, `${host.name}${POLICY_SUFFIX}`),

@@ -19,6 +19,11 @@ export interface HealthThresholds {
   warnAgeMs: number | null;
   /** WARNING when the policy file expires within this (policy targets only). */
   policyWarnMs: number;
+  /**
+   * The verdict when nothing at all is stored: UNKNOWN by default (a mistyped key, say), CRITICAL where
+   * backups must exist (a fleet's hosts: "never backed up").
+   */
+  nothingStored?: 'UNKNOWN' | 'CRITICAL';
 }
 
 export interface HealthInput {
@@ -53,7 +58,12 @@ export function assessHealth(input: HealthInput, thresholds: HealthThresholds, n
   }
   const verdicts: { state: HealthState; reason: string }[] = [];
   const newest = input.snapshots[0];
-  if (!newest) verdicts.push({ state: 'UNKNOWN', reason: 'no such key (no backups at all)' });
+  if (!newest)
+    verdicts.push(
+      thresholds.nothingStored === 'CRITICAL'
+        ? { state: 'CRITICAL', reason: 'never backed up (nothing stored)' }
+        : { state: 'UNKNOWN', reason: 'no such key (no backups at all)' },
+    );
   else if (newest.state === 'deleted')
     verdicts.push({
       state: 'CRITICAL',
