@@ -112,8 +112,15 @@ export function pluginReport(result: StatusResult) {
       ...(single ? [] : targets.map((t) => `${t.state} ${line(t)}`)),
       ...buckets.map((b) => `${b.state} bucket ${b.bucket}: ${b.reasons.join('; ')}`),
     ],
-    perfdata: targets.map((t) => perfdata(t, single ? '' : `${nameOf(t).replace(/^s3:\/\//, '')} `)),
+    perfdata: targets.map((t) => perfdata(t, single ? '' : `${labelOf(t, buckets.length === 1)} `)),
   };
+}
+
+/** A target in perfdata labels: its host, else its key (with the bucket when there are several). */
+function labelOf(target: TargetStatus, oneBucket: boolean): string {
+  if (target.host !== null) return target.host;
+  const address = target.target.replace(/^s3:\/\//, '');
+  return oneBucket ? address.slice(address.indexOf('/') + 1) : address;
 }
 
 /** Reasons that are not merely facts ("versioning Enabled", "Object Lock off"). */

@@ -199,8 +199,8 @@ function textWriter(fleet: Fleet | null): Writer {
   return {
     started: true,
     row(row) {
-      if (row.kind !== 'area') sets++;
-      if (fleet && row.kind !== 'area' && !row.host) noHost++;
+      if (row.summary) sets++;
+      if (row.summary && row.host === null) noHost++;
       const { summary } = row;
       const latest = summary?.latest ?? null;
       const size = row.area ? formatBytes(row.area.storedBytes) : latest ? formatBytes(latest.size) : '-';
@@ -246,8 +246,8 @@ function jsonWriter(location: S3Location): Writer {
     row(row) {
       const first = rows++ === 0;
       open();
-      if (row.kind !== 'area') sets++;
-      if (row.host === null && row.kind !== 'area') noHost++;
+      if (row.summary) sets++;
+      if (row.summary && row.host === null) noHost++;
       const { summary } = row;
       const json = row.area
         ? {
