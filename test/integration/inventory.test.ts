@@ -189,10 +189,7 @@ describe('status over a bucket, as a monitoring plugin', () => {
     expect(output.longText.find((l) => l.includes('/warehouse/'))).toMatch(/^WARNING .*BROKEN/);
     // A perfdata set per target: age (with the thresholds), size, backups.
     expect(output.perfdata).toHaveLength(12);
-    const db1 = (metric: string) =>
-      output.perfdata.find(
-        (p) => p.label === `${bucket}/db1/mysql.sql.gz.gpg ${metric}`.replaceAll(' ', '_'),
-      );
+    const db1 = (metric: string) => output.perfdata.find((p) => p.label === `db1/mysql.sql.gz.gpg_${metric}`);
     expect(db1('age')).toMatchObject({ uom: 's', warn: '', crit: '93600', min: '0' });
     expect(db1('age')!.value).toBeGreaterThanOrEqual(0);
     expect(db1('size')).toMatchObject({ value: 27, uom: 'B' });
