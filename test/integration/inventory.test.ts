@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
-  PutBucketLifecycleConfigurationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
   PutObjectLockConfigurationCommand,
@@ -16,7 +15,7 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run, runCli, tempDir, type CliResult } from '../support/cli.js';
 import { parsePluginOutput } from '../support/plugin-output.js';
-import { adminClient, freshBucket, withEnv } from '../support/s3.js';
+import { adminClient, expireNoncurrentVersions, freshBucket, withEnv } from '../support/s3.js';
 
 const PROMTOOL = fileURLToPath(new URL('../../scripts/promtool', import.meta.url));
 const RUN_COMPLETE = '20260501T023000Z-aaaaaa';
@@ -299,21 +298,7 @@ describe('bucket checks', () => {
         },
       }),
     );
-    await s3().send(
-      new PutBucketLifecycleConfigurationCommand({
-        Bucket: locked,
-        LifecycleConfiguration: {
-          Rules: [
-            {
-              ID: 'tidy',
-              Status: 'Enabled',
-              Filter: { Prefix: '' },
-              NoncurrentVersionExpiration: { NoncurrentDays: 30 },
-            },
-          ],
-        },
-      }),
-    );
+    await expireNoncurrentVersions(locked);
     const result = await admin(['status', `s3://${locked}/db1/mysql.sql.gz.gpg`]);
     expect(result.status).toBe(1);
     const output = parsePluginOutput(result.stdout);
