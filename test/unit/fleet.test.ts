@@ -101,7 +101,12 @@ describe('fleet file', () => {
     expect(targets[1]).toEqual({
       host: 'db2',
       location: { bucket: 'acme-backups', key: 'db2/', isPrefix: true },
-      thresholds: { maxAgeMs: 50 * 3_600_000, warnAgeMs: null, policyWarnMs: 3 * 86_400_000 },
+      thresholds: {
+        maxAgeMs: 50 * 3_600_000,
+        warnAgeMs: null,
+        policyWarnMs: 3 * 86_400_000,
+        nothingStored: 'CRITICAL',
+      },
       retention: { daily: 14, weekly: 8, monthly: 24, yearly: -1 },
       policyFile: '/etc/sealdrop/policies/db2.policy.json',
     });
