@@ -354,6 +354,11 @@ describe(`a fleet of ${HOSTS} hosts`, () => {
     expect(never.status).toBe(2);
     const json = JSON.parse(never.stdout);
     expect(json.state).toBe('CRITICAL');
+    // Each host's policy expiry comes from the admin's copy in policyDir (WARNING within policyWarn).
+    expect(json.targets[0]).toMatchObject({
+      host: 'host00',
+      policyExpiresAt: expect.stringMatching(/^\d{4}-/),
+    });
     expect(json.targets.filter((t: { state: string }) => t.state !== 'OK')).toEqual([
       expect.objectContaining({
         host: 'newcomer',
