@@ -18,6 +18,7 @@ import {
   runSnapshot,
   type ListedRun,
   type Manifest,
+  type Strays,
 } from '../core/runs.js';
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import type { Snapshot } from '../core/snapshot.js';
@@ -60,7 +61,14 @@ export class RunSet implements BackupSet {
       signal: options.signal,
     }))
       for (const entry of page) grouper.add(entry);
-    const { runs, strays } = grouper.finish();
+    return this.judge(grouper.finish(), options);
+  }
+
+  /** The listing of runs already grouped (by list(), or from a listing of a whole bucket): each judged. */
+  async judge(
+    { runs, strays }: { runs: ListedRun[]; strays: Strays },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<SnapshotListing> {
     this.#runs = new Map(runs.map((run) => [run.runId, run]));
     const snapshots = await mapBounded(runs, MANIFEST_READS, (run) => this.#judge(run, options.signal));
     snapshots.sort(newestFirst);

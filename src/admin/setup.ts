@@ -11,6 +11,7 @@ import {
   PutBucketVersioningCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { historyRuleWarnings } from '../core/bucket-health.js';
 import { SealdropError } from '../core/errors.js';
 import { s3Error } from './s3-client.js';
 
@@ -138,14 +139,5 @@ async function lifecycleWarnings(client: S3Client, bucket: string): Promise<stri
     if ((error as Error).name === 'NoSuchLifecycleConfiguration') return [];
     throw s3Error(error, `reading the lifecycle rules of ${bucket}`);
   }
-  return rules
-    .filter(
-      (rule) =>
-        rule.Status === 'Enabled' &&
-        (rule.NoncurrentVersionExpiration || rule.Expiration?.Days || rule.Expiration?.Date),
-    )
-    .map(
-      (rule) =>
-        `lifecycle rule ${rule.ID ?? '(unnamed)'} expires ${rule.NoncurrentVersionExpiration ? 'noncurrent versions' : 'objects'}: it deletes backup history regardless of sealdrop prune`,
-    );
+  return historyRuleWarnings(rules).map(({ warning }) => warning);
 }

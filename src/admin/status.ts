@@ -1,5 +1,6 @@
 // status: are backups still arriving? Per backup set the latest complete backup's age and size and the
-// counts, judged in the monitoring-plugin convention. Failing to look is UNKNOWN, never an exception.
+// counts, and per bucket its own checks, judged in the monitoring-plugin convention. Failing to look is
+// UNKNOWN, never an exception.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../core/errors.js';
 import {
@@ -12,16 +13,26 @@ import {
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import { snapshotJson, type SnapshotJson } from '../core/snapshot.js';
 import { roundMs } from '../core/units.js';
-import { backupSet } from './open-set.js';
+import type { BucketHealth } from '../core/bucket-health.js';
+import type { SnapshotListing } from './backup-set.js';
+import { checkBucket } from './bucket-check.js';
+import { setsAt } from './inventory.js';
 
 export interface StatusTarget {
   location: S3Location;
   /** Set when the target came from a policy file: its expiry is judged too. */
   policyExpiresAt?: Date;
+  /** This target's own thresholds (a fleet host's), instead of the ones given for all. */
+  thresholds?: HealthThresholds;
+  /** The fleet host it is. */
+  host?: string;
+  /** A prefix that is one run set by the admin's word (a prefix policy, a fleet host), not several sets. */
+  whole?: boolean;
 }
 
 export interface TargetStatus {
   target: string;
+  host: string | null;
   state: HealthState;
   reasons: string[];
   /** The newest complete backup. */
@@ -29,57 +40,95 @@ export interface TargetStatus {
   ageSeconds: number | null;
   counts: Health['counts'];
   policyExpiresAt: string | null;
+  /** What it was judged against: CRITICAL past maxAgeSeconds, WARNING past warnAgeSeconds. */
+  thresholds: { maxAgeSeconds: number; warnAgeSeconds: number | null };
 }
 
 export interface StatusResult {
   state: HealthState;
   targets: TargetStatus[];
+  /** Each bucket's own checks (versioning, lifecycle, Object Lock), once per bucket. */
+  buckets: BucketHealth[];
+  checkedAt: string;
 }
 
+/**
+ * Every target's verdict, and every bucket's. A key is one set; a prefix is every set under it unless
+ * it is `whole` (then it is one run set); a prefix with nothing under it is judged as an empty set.
+ */
 export async function status(
   client: S3Client,
   targets: readonly StatusTarget[],
   thresholds: HealthThresholds,
   now = new Date(),
 ): Promise<StatusResult> {
-  const results = await Promise.all(targets.map((target) => targetStatus(client, target, thresholds, now)));
-  return { state: worstState(results.map(({ state }) => state)), targets: results };
+  const bucketNames = [...new Set(targets.map((target) => target.location.bucket))];
+  const [results, buckets] = await Promise.all([
+    Promise.all(targets.map((target) => targetStatuses(client, target, thresholds, now))),
+    Promise.all(bucketNames.map((bucket) => checkBucket(client, bucket))),
+  ]);
+  const flat = results.flat();
+  return {
+    state: worstState([...flat, ...buckets].map(({ state }) => state)),
+    targets: flat,
+    buckets,
+    checkedAt: now.toISOString(),
+  };
 }
 
-async function targetStatus(
+async function targetStatuses(
   client: S3Client,
   target: StatusTarget,
-  thresholds: HealthThresholds,
+  defaults: HealthThresholds,
   now: Date,
-): Promise<TargetStatus> {
-  const base = {
-    target: formatS3Url(target.location),
+): Promise<TargetStatus[]> {
+  const thresholds = target.thresholds ?? defaults;
+  const base = (location: S3Location | string) => ({
+    target: typeof location === 'string' ? location : formatS3Url(location),
+    host: target.host ?? null,
     policyExpiresAt: target.policyExpiresAt?.toISOString() ?? null,
-  };
-  try {
-    const { snapshots, strays } = await backupSet(client, target.location).list();
+    thresholds: {
+      maxAgeSeconds: roundMs(thresholds.maxAgeMs / 1000),
+      warnAgeSeconds: thresholds.warnAgeMs === null ? null : roundMs(thresholds.warnAgeMs / 1000),
+    },
+  });
+  const judge = ({
+    target: url,
+    snapshots,
+    strays,
+  }: Pick<SnapshotListing, 'target' | 'snapshots' | 'strays'>) => {
     const health = assessHealth(
       { snapshots, strays: strays.count, policyExpiresAt: target.policyExpiresAt },
       thresholds,
       now,
     );
     return {
-      ...base,
+      ...base(url),
       state: health.state,
       reasons: health.reasons,
       latest: health.latest && snapshotJson(health.latest),
       ageSeconds: health.ageMs === null ? null : roundMs(health.ageMs / 1000),
       counts: health.counts,
     };
+  };
+  try {
+    const results: TargetStatus[] = [];
+    for await (const listing of setsAt(client, target.location, { whole: target.whole }))
+      results.push(judge(listing));
+    return results.length > 0
+      ? results
+      : [judge({ target: formatS3Url(target.location), snapshots: [], strays: { count: 0, sample: [] } })];
   } catch (error) {
     if (!isSealdropError(error)) throw error;
-    return {
-      ...base,
-      state: 'UNKNOWN',
-      reasons: [`can't tell: ${error.message}`],
-      latest: null,
-      ageSeconds: null,
-      counts: { backups: 0, incomplete: 0, broken: 0, deleteMarkers: 0, strays: 0 },
-    };
+    return [
+      {
+        ...base(target.location),
+        state: 'UNKNOWN',
+        reasons: [`can't tell: ${error.message}`],
+        latest: null,
+        ageSeconds: null,
+        counts: { backups: 0, incomplete: 0, broken: 0, deleteMarkers: 0, strays: 0 },
+      },
+    ];
   }
 }

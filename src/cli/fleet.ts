@@ -1,10 +1,15 @@
-// sealdrop fleet check | mint | publish
+// sealdrop fleet check | mint | publish | status | prune
 import type { Command } from 'commander';
-import { SealdropError } from '../core/errors.js';
-import type { LoadedFleet } from '../core/fleet.js';
+import type { PruneResult } from '../admin/prune.js';
+import type { StatusTarget } from '../admin/status.js';
+import { EXIT, isSealdropError, SealdropError } from '../core/errors.js';
+import type { Fleet, LoadedFleet } from '../core/fleet.js';
 import { formatS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
-import { columns, printData, printJson, say, warn } from './output.js';
+import { asCheck, runCheck, type CheckOptions } from './check.js';
+import { columns, errorJson, printData, printJson, printLines, say, verboseLogger, warn } from './output.js';
+import { withProgress } from './progress.js';
+import { describe, outcome, pruneJson } from './prune.js';
 
 interface FleetCliOptions {
   outDir?: string;
@@ -14,14 +19,18 @@ interface FleetCliOptions {
 export function registerFleetCommands(program: Command): void {
   const fleet = program
     .command('fleet')
-    .description('many hosts from one fleet file: check it, mint their policies, publish their renewals')
+    .description(
+      'many hosts from one fleet file: check it, mint their policies, publish their renewals, check and prune their backups',
+    )
     .addHelpText(
       'after',
       `
 Examples:
   sealdrop fleet check fleet.yaml
   sealdrop fleet mint fleet.yaml --out-dir policies      # then install policies/HOST.policy.json on each host
-  sealdrop fleet publish fleet.yaml                      # daily, from the admin's cron`,
+  sealdrop fleet publish fleet.yaml                      # daily, from the admin's cron
+  sealdrop fleet status fleet.yaml                       # one monitoring check for every host
+  sealdrop fleet prune fleet.yaml --yes                  # every host's retention`,
     );
 
   fleet
@@ -126,6 +135,191 @@ Example:
           `${result.failures.length} of ${loaded.hosts.length} hosts were not published`,
         );
     });
+
+  asCheck(
+    fleet
+      .command('status')
+      .description("every host's backups against its own thresholds, as one monitoring check (exit 0/1/2/3)")
+      .argument('<FILE>', 'fleet file (YAML or JSON)'),
+  )
+    .addHelpText(
+      'after',
+      `
+A monitoring plugin's output: "SEALDROP STATE - summary | perfdata" (worst state wins), then a line
+per host and per bucket, and a perfdata set per host (HOST_age in seconds against the host's warnAge
+and maxAge, HOST_size in bytes, HOST_backups). Each host is judged with its own maxAge, warnAge and
+policyWarn (its copy in policyDir gives the policy's expiry). A host with nothing stored is CRITICAL
+("never backed up"). The bucket's versioning, lifecycle rules and Object Lock are checked once.
+--format prometheus prints the same as metrics with a host label; --json one document.
+
+Examples:
+  sealdrop fleet status fleet.yaml
+  sealdrop fleet status fleet.yaml --format prometheus > /var/lib/node_exporter/sealdrop.prom.tmp \\
+    && mv /var/lib/node_exporter/sealdrop.prom.tmp /var/lib/node_exporter/sealdrop.prom`,
+    )
+    .action(async (file: string, options: CheckOptions) => {
+      await runCheck(options, async () => {
+        const { fleet, client } = await readSide(file);
+        const { status } = await import('../admin/status.js');
+        const targets = await statusTargets(fleet);
+        return status(client, targets, targets[0]!.thresholds!);
+      });
+    });
+
+  fleet
+    .command('prune')
+    .description(
+      "apply each host's retention (keep in the fleet file): one plan per host, a dry run unless --yes",
+    )
+    .argument('<FILE>', 'fleet file (YAML or JSON)')
+    .option('--yes', 'delete what the plans remove (without it: a dry run that prints every plan)')
+    .option('--force', "allow plans that remove more than half of a host's backups")
+    .option('--delete-markers', 'remove delete markers too (they are kept and listed otherwise)')
+    .option('--tz <ZONE>', "time zone for days, weeks, months (IANA name; default this machine's)")
+    .option('--json', 'print every plan (and what was deleted) as one JSON document on stdout')
+    .addHelpText(
+      'after',
+      `
+Each host is pruned by its own keep rules (defaults.keep, or the host's), with the guards of
+sealdrop prune: the newest backup is kept, incomplete runs while they may still be running, delete
+markers unless --delete-markers, and a plan that removes more than half of a host's backups is
+refused for that host without --force. Hosts without keep rules are skipped. A host that fails or is
+refused is reported and the others go on (exit 1).
+
+Examples:
+  sealdrop fleet prune fleet.yaml                 # every host's plan, nothing deleted
+  sealdrop fleet prune fleet.yaml --yes`,
+    )
+    .action(async (file: string, options: FleetPruneOptions) => {
+      const { fleet, client } = await readSide(file);
+      const [{ hostTargets }, { prune }, { isEmptyPolicy }] = await Promise.all([
+        import('../core/fleet.js'),
+        import('../admin/prune.js'),
+        import('../core/retention.js'),
+      ]);
+      const hosts = hostTargets(fleet);
+      if (hosts.every((host) => isEmptyPolicy(host.retention)))
+        throw new SealdropError(
+          'USAGE',
+          `no host in ${file} has retention rules: prune would not know what to keep`,
+          {
+            hint: 'Add keep rules to the fleet file, e.g. defaults: {keep: {daily: 14, weekly: 8, monthly: 24}}.',
+          },
+        );
+      const outcomes: HostPrune[] = [];
+      await withProgress({ off: options.json }, async (progress, signal) => {
+        for (const host of hosts) {
+          if (signal.aborted) break;
+          if (isEmptyPolicy(host.retention)) {
+            outcomes.push({ host: host.host, skipped: 'no keep rules in the fleet file' });
+            continue;
+          }
+          try {
+            const result = await prune(client, host.location, {
+              policy: host.retention,
+              anomaly: host.thresholds.anomaly,
+              timeZone: options.tz,
+              deleteMarkers: options.deleteMarkers,
+              execute: Boolean(options.yes),
+              force: options.force,
+              signal,
+              onProgress: (deleted, total) =>
+                progress.update(`${host.host}: deleted object versions:`, deleted, total),
+            });
+            outcomes.push({ host: host.host, result });
+          } catch (error) {
+            if (!isSealdropError(error)) throw error;
+            outcomes.push({ host: host.host, error });
+          }
+        }
+      });
+      reportFleetPrune(outcomes, options);
+    });
+}
+
+interface FleetPruneOptions {
+  yes?: boolean;
+  force?: boolean;
+  deleteMarkers?: boolean;
+  tz?: string;
+  json?: boolean;
+}
+
+type HostPrune =
+  | { host: string; result: PruneResult }
+  | { host: string; skipped: string }
+  | { host: string; error: SealdropError };
+
+/** Every host's plan through prune's own renderer; failures and refusals named; exit 1 if any. */
+function reportFleetPrune(outcomes: HostPrune[], options: FleetPruneOptions): void {
+  const results = outcomes.flatMap((o) => ('result' in o ? [o.result] : []));
+  new Set(results.flatMap((r) => r.plan.warnings)).forEach(warn);
+  if (options.json)
+    printJson({
+      dryRun: !options.yes,
+      hosts: outcomes.map((o) =>
+        'result' in o
+          ? { host: o.host, ...pruneJson(o.result) }
+          : 'skipped' in o
+            ? { host: o.host, skipped: o.skipped }
+            : { host: o.host, ...errorJson(o.error) },
+      ),
+    });
+  else
+    for (const o of outcomes) {
+      if ('result' in o) printLines([...describe(o.result, `${o.host} ${o.result.target}`), '']);
+      else if ('skipped' in o) printLines([`${o.host}: skipped (${o.skipped})`, '']);
+    }
+  for (const o of outcomes) {
+    if ('error' in o) warn(`${o.host} was not pruned: ${o.error.message}`);
+    if ('result' in o && !o.result.dryRun) say(`${o.host}: ${outcome(o.result)}`);
+    if ('result' in o && o.result.failures > 0)
+      warn(`${o.host}: ${o.result.failures} object version(s) could not be deleted and remain`);
+  }
+  const failed = outcomes.filter((o) => 'error' in o || ('result' in o && o.result.failures > 0));
+  const skipped = outcomes.filter((o) => 'skipped' in o).length;
+  say(
+    `${results.length} host${results.length === 1 ? '' : 's'} ${options.yes ? 'pruned' : 'planned'}, ${skipped} skipped, ${failed.length} failed${failed.length ? `: ${failed.map((o) => o.host).join(', ')}` : ''}`,
+  );
+  if (failed.length > 0) process.exitCode = EXIT.failed;
+  if (results.some((r) => r.interrupted)) process.exitCode = EXIT.sigint;
+}
+
+/** What fleet status and prune read: the hosts (not their key files) and a client for the fleet's store. */
+async function readSide(file: string) {
+  const { readFleet } = await import('../core/fleet.js');
+  const fleet = await readFleet(file);
+  const { createS3Client } = await import('../admin/s3-client.js');
+  return {
+    fleet,
+    client: createS3Client({ endpoint: fleet.endpoint, region: fleet.region, log: verboseLogger() }),
+  };
+}
+
+/** Each host as a status target: its thresholds, one set, and its policy's expiry from the admin's copy. */
+async function statusTargets(fleet: Fleet): Promise<StatusTarget[]> {
+  const [{ hostTargets }, { loadPolicyFile }] = await Promise.all([
+    import('../core/fleet.js'),
+    import('../core/policy-file.js'),
+  ]);
+  const targets: StatusTarget[] = [];
+  for (const host of hostTargets(fleet)) {
+    let policyExpiresAt: Date | undefined;
+    if (host.policyFile !== null)
+      try {
+        policyExpiresAt = (await loadPolicyFile(host.policyFile)).summary.expiresAt;
+      } catch (error) {
+        if (!isSealdropError(error) || error.code !== 'FILE_NOT_FOUND') throw error;
+      }
+    targets.push({
+      location: host.location,
+      thresholds: host.thresholds,
+      host: host.host,
+      whole: true,
+      ...(policyExpiresAt ? { policyExpiresAt } : {}),
+    });
+  }
+  return targets;
 }
 
 /** The fleet module (and its YAML parser) loads on use: push, which shares this executable, needs neither. */

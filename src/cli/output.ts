@@ -55,8 +55,18 @@ export function errorJson(error: SealdropError): { error: Record<string, unknown
   };
 }
 
+/** A failure the command has already reported in its own format (a check's UNKNOWN): only its exit status. */
+export class ReportedFailure extends Error {
+  readonly exitStatus: number;
+  constructor(exitStatus: number) {
+    super(`reported (exit ${exitStatus})`);
+    this.exitStatus = exitStatus;
+  }
+}
+
 /** Prints an error for people and returns the exit status. A non-SealdropError is a bug: show the stack. */
 export function reportError(error: unknown): number {
+  if (error instanceof ReportedFailure) return error.exitStatus;
   if (error instanceof SealdropError) {
     process.stderr.write(`sealdrop: error: ${error.message}\n  hint: ${error.hint}\n`);
     return error.exitStatus;

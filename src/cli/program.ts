@@ -6,6 +6,7 @@ import { baseProgram } from './base-program.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerFleetCommands } from './fleet.js';
 import { registerKeyCommands } from './key.js';
+import { registerLsCommand } from './ls.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerPruneCommand } from './prune.js';
 import { registerPushCommand } from './push.js';
@@ -32,7 +33,9 @@ Examples:
   # the admin, later:
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg
   sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc --at "2d ago" --out db1.sql
+  sealdrop ls s3://acme-backups                        # every backup set in the bucket
   sealdrop status --policy db1.policy.json --max-age 26h
+  sealdrop fleet status fleet.yaml                     # every host, one monitoring check
   sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 14 --keep-weekly 8 --keep-monthly 24 --yes
 
 Output: stdout carries what a command produces (listings, plans, reports, restored data, --json
@@ -42,7 +45,8 @@ a bare m is refused (min or mo?).
 Environment: SEALDROP_POLICY, SEALDROP_IDENTITY, SEALDROP_PASSPHRASE_FILE, SEALDROP_PASSPHRASE, and
 the AWS chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, …, AWS_ENDPOINT_URL_S3).
 Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure,
-130/143 interrupted. \`status\` uses the monitoring-plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).`,
+130/143 interrupted. \`status\` and \`fleet status\` use the monitoring-plugin convention (0 OK, 1 WARNING,
+2 CRITICAL, 3 UNKNOWN).`,
     );
   // In the order of the flow: the admin's set-up, the server's push, then the admin's read side.
   registerKeyCommands(program);
@@ -50,6 +54,7 @@ Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure
   registerPolicyCommands(program);
   registerFleetCommands(program);
   registerPushCommand(program);
+  registerLsCommand(program);
   registerVersionsCommand(program);
   registerRestoreCommand(program);
   registerVerifyCommand(program);

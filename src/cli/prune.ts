@@ -165,7 +165,7 @@ function retentionPolicy(o: PruneCliOptions): RetentionPolicy {
   return Object.fromEntries(entries) as RetentionPolicy;
 }
 
-function pruneJson(result: PruneResult) {
+export function pruneJson(result: PruneResult) {
   const { plan } = result;
   return {
     target: result.target,
@@ -186,8 +186,8 @@ function pruneJson(result: PruneResult) {
   };
 }
 
-/** The plan, the same for the dry run and --yes. */
-function describe(result: PruneResult): string[] {
+/** The plan, the same for the dry run and --yes; `label` names the backup set (fleet prune: the host). */
+export function describe(result: PruneResult, label = result.target): string[] {
   const { plan } = result;
   const kind = plan.items[0]?.snapshot.kind ?? 'version';
   const rows = plan.items.map(({ snapshot, action, reasons }) => [
@@ -200,7 +200,7 @@ function describe(result: PruneResult): string[] {
   ]);
   const { totals } = plan;
   return [
-    `${result.target}: policy ${plan.policy}`,
+    `${label}: policy ${plan.policy}`,
     ...columns(
       [`${SNAPSHOT_WORDS[kind].noun.toUpperCase()} ID`, 'TIME', 'SIZE', 'STATE', 'ACTION', 'REASONS'],
       rows,
@@ -218,7 +218,7 @@ function describe(result: PruneResult): string[] {
   ];
 }
 
-function outcome(result: PruneResult): string {
+export function outcome(result: PruneResult): string {
   const planned = result.plan.totals.objectVersions;
   if (result.interrupted)
     return `Interrupted: deleted ${result.deleted} of ${planned} object versions; run prune again to continue.`;

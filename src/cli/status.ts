@@ -1,28 +1,26 @@
 // sealdrop status TARGET... : a monitoring check (Nagios/Icinga plugin convention, also fine for cron).
 import type { Command } from 'commander';
-import type { StatusResult, TargetStatus } from '../admin/status.js';
-import { isSealdropError } from '../core/errors.js';
-import { HEALTH_EXIT } from '../core/health.js';
-import { formatBytes, formatDuration, parseDuration } from '../core/units.js';
-import { errorJson, printData, printJson, reportError } from './output.js';
-import { withStreamOptions, streamThresholds, type StreamCliOptions } from './stream-options.js';
+import { parseDuration } from '../core/units.js';
+import { asCheck, runCheck, type CheckOptions } from './check.js';
+import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
 import { adminClient, resolveTargets, withTargets, type TargetsOptions } from './target.js';
 
-interface StatusCliOptions extends TargetsOptions, StreamCliOptions {
+interface StatusCliOptions extends TargetsOptions, CheckOptions, StreamCliOptions {
   maxAge: string;
   warnAge?: string;
   policyWarn: string;
-  json?: boolean;
 }
 
 export function registerStatusCommand(program: Command): void {
-  withStreamOptions(
-    withTargets(
-      program
-        .command('status')
-        .description(
-          'are backups arriving? latest age and size, counts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN',
-        ),
+  asCheck(
+    withStreamOptions(
+      withTargets(
+        program
+          .command('status')
+          .description(
+            'are backups arriving? latest age and size, counts, bucket checks; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN',
+          ),
+      ),
     ),
   )
     .option('--max-age <DURATION>', 'CRITICAL when the latest complete backup is older', '26h')
@@ -35,73 +33,45 @@ export function registerStatusCommand(program: Command): void {
       'WARNING when a --policy file expires within this (CRITICAL once expired)',
       '3d',
     )
-    .option('--json', 'print the results as JSON instead of plugin lines')
     .addHelpText(
       'after',
       `
-Output is a monitoring plugin's: one line "SEALDROP STATE - summary" on stdout, then a line per target.
+Output is a monitoring plugin's: one line "SEALDROP STATE - summary | perfdata" on stdout, then a line
+per target (several) and per bucket. Perfdata per target: age in seconds (with --warn-age and
+--max-age as warn and crit), the latest backup's size in bytes, the number of complete backups.
+A key is one backup set; a prefix that holds runs is one; any other prefix, or the bucket itself
+(s3://BUCKET/), is every backup set under it.
 Only complete backups count. CRITICAL: the latest is older than --max-age, the key's latest version is
-a delete marker, nothing complete at all, or a policy file has expired. WARNING: past --warn-age, a
-newer run that stored nothing for an hour, broken runs, a policy expiring within --policy-warn.
+a delete marker, nothing complete at all, a policy file has expired, or the bucket's versioning is not
+Enabled. WARNING: past --warn-age, a newer run that stored nothing for an hour, broken runs, a policy
+expiring within --policy-warn, lifecycle rules that expire versions. Object Lock is reported.
 The backup stream is judged too, since a compromised host can push junk no content check catches:
 the latest backup shrank against the median of the ones before it (WARNING at --warn-shrink,
 CRITICAL at --crit-shrink or under --min-size), or came far sooner than usual (a flood: WARNING).
 UNKNOWN: nothing stored there, S3 can't be reached or refuses, an option or policy file can't be read.
 With several targets the worst state wins (CRITICAL > UNKNOWN > WARNING > OK).
+--format prometheus prints the same results as metrics (node_exporter's textfile collector).
 Durations: s, min, h, d, w (26h, 90min, 1d12h).
 
 Examples:
   sealdrop status s3://acme-backups/db1/mysql.sql.gz.gpg s3://acme-backups/db2/
   sealdrop status --policy db1.policy.json --policy db2.policy.json --max-age 26h --warn-age 25h
+  sealdrop status s3://acme-backups/                  # every backup set in the bucket
+  sealdrop status s3://acme-backups/ --format prometheus > /var/lib/node_exporter/sealdrop.prom.tmp \\
+    && mv /var/lib/node_exporter/sealdrop.prom.tmp /var/lib/node_exporter/sealdrop.prom
   # Icinga 2 / Nagios: command_line = "sealdrop status --policy $policy$ --max-age 26h"`,
     )
     .action(async (urls: string[], options: StatusCliOptions) => {
-      let result: StatusResult;
-      try {
+      await runCheck(options, async () => {
         const thresholds = {
           maxAgeMs: parseDuration(options.maxAge, '--max-age'),
           warnAgeMs: options.warnAge === undefined ? null : parseDuration(options.warnAge, '--warn-age'),
           policyWarnMs: parseDuration(options.policyWarn, '--policy-warn'),
           anomaly: streamThresholds(options),
         };
-        const targets = await resolveTargets(urls, options);
+        const targets = await resolveTargets(urls, options, { bucketRoot: true });
         const { status } = await import('../admin/status.js');
-        result = await status(await adminClient(options, targets), targets, thresholds);
-      } catch (error) {
-        // A check that can't even start is UNKNOWN, not a usage error: monitors must not read it as CRITICAL.
-        if (!isSealdropError(error)) throw error;
-        const unknown = errorJson(error);
-        unknown.error.exitStatus = HEALTH_EXIT.UNKNOWN;
-        if (options.json) printJson({ state: 'UNKNOWN', ...unknown });
-        else printData(`SEALDROP UNKNOWN - ${error.message}`);
-        reportError(error);
-        process.exitCode = HEALTH_EXIT.UNKNOWN;
-        return;
-      }
-      if (options.json) printJson(result);
-      else printData(pluginOutput(result));
-      process.exitCode = HEALTH_EXIT[result.state];
+        return status(await adminClient(options, targets), targets, thresholds);
+      });
     });
-}
-
-function pluginOutput(result: StatusResult): string {
-  const bad = result.targets.filter((target) => target.state !== 'OK');
-  const headline =
-    result.targets.length === 1
-      ? line(result.targets[0]!)
-      : bad.length === 0
-        ? `all ${result.targets.length} backups OK`
-        : `${bad.length} of ${result.targets.length} backups not OK: ${bad.map((target) => `${target.target} ${target.state}`).join(', ')}`;
-  return [
-    `SEALDROP ${result.state} - ${headline}`,
-    ...(result.targets.length > 1 ? result.targets.map((target) => `${target.state} ${line(target)}`) : []),
-  ].join('\n');
-}
-
-function line(target: TargetStatus): string {
-  const { latest, counts } = target;
-  const facts = latest
-    ? `latest ${formatBytes(latest.size)} from ${formatDuration((target.ageSeconds ?? 0) * 1000)} ago, ${counts.backups} backup${counts.backups === 1 ? '' : 's'}`
-    : '';
-  return [target.target, [facts, ...target.reasons].filter(Boolean).join('; ')].join(': ');
 }

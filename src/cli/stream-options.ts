@@ -1,8 +1,11 @@
 // The anomaly thresholds status alarms on and prune holds history by: one set of options for both.
 import { Option, type Command } from 'commander';
-import { DEFAULT_ANOMALY_THRESHOLDS, type AnomalyThresholds } from '../core/anomaly.js';
-import { SealdropError } from '../core/errors.js';
-import { formatDuration, parseDuration, parseSize } from '../core/units.js';
+import {
+  DEFAULT_ANOMALY_THRESHOLDS,
+  parseAnomalyThresholds,
+  type AnomalyThresholds,
+} from '../core/anomaly.js';
+import { formatDuration } from '../core/units.js';
 
 export interface StreamCliOptions {
   warnShrink: string;
@@ -44,25 +47,11 @@ export function withStreamOptions(command: Command): Command {
 }
 
 export function streamThresholds(options: StreamCliOptions): AnomalyThresholds {
-  const fraction = (text: string, flag: string) => {
-    const match = /^(\d+(?:\.\d+)?)%$/.exec(text.trim());
-    const value = match ? Number(match[1]) / 100 : Number.NaN;
-    if (!(value > 0 && value <= 1))
-      throw new SealdropError('USAGE', `${flag} "${text}" is not a percentage between 0% and 100%`, {
-        hint: `Write it like ${flag} 40%.`,
-      });
-    return value;
-  };
-  const floodFactor = Number(options.floodFactor);
-  if (!(floodFactor > 1))
-    throw new SealdropError('USAGE', `--flood-factor "${options.floodFactor}" must be a number over 1`, {
-      hint: 'Write it like --flood-factor 4.',
-    });
-  return {
-    warnShrink: fraction(options.warnShrink, '--warn-shrink'),
-    critShrink: fraction(options.critShrink, '--crit-shrink'),
-    minSize: options.minSize === undefined ? 0 : parseSize(options.minSize, '--min-size'),
-    floodFactor,
-    windowMs: parseDuration(options.anomalyWindow, '--anomaly-window'),
-  };
+  return parseAnomalyThresholds({
+    warnShrink: options.warnShrink,
+    critShrink: options.critShrink,
+    minSize: options.minSize,
+    floodFactor: options.floodFactor,
+    window: options.anomalyWindow,
+  });
 }

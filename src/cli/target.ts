@@ -28,6 +28,8 @@ export interface Target {
   policyExpiresAt?: Date;
   /** The region the policy was signed for, if it came from one. */
   region?: string;
+  /** A policy's prefix is one run set, whatever else lies under it. */
+  whole?: boolean;
 }
 
 /** Adds [s3://BUCKET/KEY], --policy, --endpoint and --region to a command. */
@@ -70,7 +72,12 @@ export async function resolveTarget(url: string | undefined, options: TargetOpti
   return url !== undefined ? { location: parseS3Url(url) } : (await fromPolicies([policy!]))[0]!;
 }
 
-export async function resolveTargets(urls: string[], options: TargetsOptions): Promise<Target[]> {
+/** `bucketRoot`: s3://BUCKET/ names every set in the bucket (status). */
+export async function resolveTargets(
+  urls: string[],
+  options: TargetsOptions,
+  { bucketRoot = false } = {},
+): Promise<Target[]> {
   const policies = options.policy ?? [];
   if (urls.length + policies.length === 0) {
     throw new SealdropError(
@@ -78,7 +85,10 @@ export async function resolveTargets(urls: string[], options: TargetsOptions): P
       'name at least one backup: s3://BUCKET/KEY arguments and/or --policy FILE options',
     );
   }
-  return [...urls.map((url) => ({ location: parseS3Url(url) })), ...(await fromPolicies(policies))];
+  return [
+    ...urls.map((url) => ({ location: parseS3Url(url, { requireKey: !bucketRoot }) })),
+    ...(await fromPolicies(policies)),
+  ];
 }
 
 /** Policy files whose signature fails are refused; those that can't be checked get one warning. */
@@ -90,7 +100,12 @@ async function fromPolicies(paths: string[]): Promise<Target[]> {
     const reason = await assertSignature(loaded, path);
     if (reason !== null) unchecked.push(`${path} (${reason})`);
     const { summary } = loaded;
-    targets.push({ location: summary.location, policyExpiresAt: summary.expiresAt, region: summary.region });
+    targets.push({
+      location: summary.location,
+      policyExpiresAt: summary.expiresAt,
+      region: summary.region,
+      whole: true,
+    });
   }
   if (unchecked.length > 0)
     warn(

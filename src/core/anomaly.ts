@@ -2,8 +2,9 @@
 // catches, but it can't make junk look like the history it follows: a backup that shrank far below
 // the ones before it, or backups arriving far more often than they used to. Pure: status raises the
 // alarms, prune holds history while they stand.
+import { SealdropError } from './errors.js';
 import type { Snapshot } from './snapshot.js';
-import { formatBytes, formatDuration } from './units.js';
+import { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
 
 export interface AnomalyThresholds {
   /** WARNING when a backup is smaller than the median of the ones before it by this fraction or more (0.4). */
@@ -12,7 +13,7 @@ export interface AnomalyThresholds {
   critShrink: number;
   /** CRITICAL when a backup is smaller than this (bytes); 0: off. */
   minSize: number;
-  /** WARNING when a backup follows the one before it sooner than the usual interval divided by this (4). */
+  /** WARNING when a backup follows the one before it sooner than the usual interval divided by this (4); 0: off. */
   floodFactor: number;
   /** Anomalies within this long before now hold prune (ms). */
   windowMs: number;
@@ -25,6 +26,50 @@ export const DEFAULT_ANOMALY_THRESHOLDS: AnomalyThresholds = {
   floodFactor: 4,
   windowMs: 30 * 86_400_000,
 };
+
+export interface AnomalyThresholdsText {
+  /** "40%" */
+  warnShrink?: string;
+  critShrink?: string;
+  /** "1MiB" */
+  minSize?: string;
+  /** "4", or "off" */
+  floodFactor?: string;
+  /** "30d" */
+  window?: string;
+}
+
+/** The thresholds as options and the fleet file write them; what is not given is the default. */
+export function parseAnomalyThresholds(text: AnomalyThresholdsText): AnomalyThresholds {
+  const d = DEFAULT_ANOMALY_THRESHOLDS;
+  const fraction = (value: string | undefined, what: string, fallback: number) => {
+    if (value === undefined) return fallback;
+    const match = /^(\d+(?:\.\d+)?)%$/.exec(value.trim());
+    const parsed = match ? Number(match[1]) / 100 : Number.NaN;
+    if (!(parsed > 0 && parsed <= 1))
+      throw new SealdropError('USAGE', `${what} "${value}" is not a percentage between 0% and 100%`, {
+        hint: `Write it like ${what} 40%.`,
+      });
+    return parsed;
+  };
+  const floodFactor =
+    text.floodFactor === undefined
+      ? d.floodFactor
+      : text.floodFactor === 'off'
+        ? 0
+        : Number(text.floodFactor);
+  if (!(floodFactor === 0 || floodFactor > 1))
+    throw new SealdropError('USAGE', `flood factor "${text.floodFactor}" must be a number over 1, or off`, {
+      hint: 'Write it like --flood-factor 4 (or off).',
+    });
+  return {
+    warnShrink: fraction(text.warnShrink, '--warn-shrink', d.warnShrink),
+    critShrink: fraction(text.critShrink, '--crit-shrink', d.critShrink),
+    minSize: text.minSize === undefined ? d.minSize : parseSize(text.minSize, '--min-size'),
+    floodFactor,
+    windowMs: text.window === undefined ? d.windowMs : parseDuration(text.window, '--anomaly-window'),
+  };
+}
 
 /** How many complete backups before one make its history, and how many it takes at least. */
 const HISTORY = 7;
@@ -110,7 +155,7 @@ function anomaliesOf(
   for (let j = 1; j < count; j++) scratch[j - 1] = times[first + j]! - times[first + j - 1]!;
   const usualGap = median(scratch, 0, count - 1);
   const gap = times[i]! - times[i - 1]!;
-  if (usualGap > 0 && gap * t.floodFactor < usualGap)
+  if (t.floodFactor > 0 && usualGap > 0 && gap * t.floodFactor < usualGap)
     found.push({
       rule: 'flood',
       state: 'WARNING',

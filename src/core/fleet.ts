@@ -4,16 +4,17 @@ import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { SealdropError } from './errors.js';
 import { readTextFile } from './files.js';
+import { DEFAULT_ANOMALY_THRESHOLDS, parseAnomalyThresholds, type AnomalyThresholds } from './anomaly.js';
 import type { HealthThresholds } from './health.js';
+import { SEALDROP_AREA } from './inventory.js';
 import { readRecipient } from './openpgp-keys.js';
 import { MAX_RECIPIENTS, RENEW_PREFIX } from './policy-file.js';
 import { parseRetentionDuration, type RetentionPolicy } from './retention.js';
 import { parseS3Url, type S3Location } from './s3-url.js';
 import { parseDuration, parseSize } from './units.js';
 
+export { SEALDROP_AREA };
 export const FLEET_VERSION = 1;
-/** sealdrop's own area of the bucket (renewal locations): no host may write there. */
-export const SEALDROP_AREA = '.sealdrop/';
 /** The admin's copy of each host's policy: POLICY_DIR/HOST.policy.json. */
 export const POLICY_SUFFIX = '.policy.json';
 
@@ -40,8 +41,10 @@ const SETTINGS = {
   warnAge: { parse: duration, default: null as number | null },
   /** Status: WARNING when the host's policy expires within this. */
   policyWarn: { parse: duration, default: 3 * DAY_MS },
-  /** Retention (prune): restic's rules, as for `sealdrop prune --keep-…`. */
+  /** Retention (prune): restic's rules, as for `sealdrop prune --keep-…` (and `earliest: true`). */
   keep: { parse: retention, default: {} as RetentionPolicy },
+  /** Status alarms and prune's circuit breaker: as status's --warn-shrink … --anomaly-window. */
+  anomaly: { parse: anomaly, default: DEFAULT_ANOMALY_THRESHOLDS },
 } satisfies Record<string, { parse: (value: unknown) => unknown; default: unknown }>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -209,9 +212,14 @@ export function parseFleet(text: string, source: string): Fleet {
   };
 }
 
+/** Reads and validates a fleet file, not its key files: the read side (status, prune, ls) needs only the hosts. */
+export async function readFleet(path: string): Promise<Fleet> {
+  return parseFleet(await readTextFile(path, 'fleet file'), path);
+}
+
 /** Reads and validates a fleet file and every recipient key it names. */
 export async function loadFleet(path: string): Promise<LoadedFleet> {
-  const fleet = parseFleet(await readTextFile(path, 'fleet file'), path);
+  const fleet = await readFleet(path);
   const keys = new Map<string, RecipientKey>();
   const problems: string[] = [];
   for (const host of fleet.hosts)
@@ -285,6 +293,8 @@ export function hostTargets(fleet: Fleet, policyDir = fleet.policyDir): HostTarg
       maxAgeMs: host.settings.maxAge,
       warnAgeMs: host.settings.warnAge,
       policyWarnMs: host.settings.policyWarn,
+      anomaly: host.settings.anomaly,
+      nothingStored: 'CRITICAL',
     },
     retention: host.settings.keep,
     policyFile: policyDir === undefined ? null : resolve(policyDir, `${host.name}${POLICY_SUFFIX}`),
@@ -482,10 +492,36 @@ function retention(value: unknown): RetentionPolicy {
         throw new Problem((error as Error).message);
       }
       policy[rule as (typeof KEEP_WITHIN)[number]] = setting;
+    } else if (rule === 'earliest') {
+      if (typeof setting !== 'boolean')
+        throw new Problem(`earliest: ${JSON.stringify(setting)} is not true or false`);
+      policy.earliest = setting;
     } else
-      throw new Problem(`unknown rule "${rule}" (known: ${[...KEEP_COUNTS, ...KEEP_WITHIN].join(', ')})`);
+      throw new Problem(
+        `unknown rule "${rule}" (known: ${[...KEEP_COUNTS, ...KEEP_WITHIN, 'earliest'].join(', ')})`,
+      );
   }
   return policy;
+}
+
+/** {warnShrink: 40%, critShrink: 90%, minSize: 1MiB, floodFactor: 4 (or off), window: 30d}; any subset. */
+function anomaly(value: unknown): AnomalyThresholds {
+  if (!isRecord(value)) throw new Problem('must be a mapping such as {warnShrink: 40%, floodFactor: 4}');
+  const known = ['warnShrink', 'critShrink', 'minSize', 'floodFactor', 'window'];
+  const unknown = Object.keys(value).filter((name) => !known.includes(name));
+  if (unknown.length > 0) throw new Problem(`unknown threshold "${unknown[0]}" (known: ${known.join(', ')})`);
+  const text = (v: unknown) => (v === undefined ? undefined : String(v));
+  try {
+    return parseAnomalyThresholds({
+      warnShrink: text(value.warnShrink),
+      critShrink: text(value.critShrink),
+      minSize: text(value.minSize),
+      floodFactor: text(value.floodFactor),
+      window: text(value.window),
+    });
+  } catch (error) {
+    throw new Problem((error as Error).message);
+  }
 }
 
 function fail(message: string): never {

@@ -22,6 +22,11 @@ export interface HealthThresholds {
   policyWarnMs: number;
   /** Alarms for a backup stream that looks wrong (default: DEFAULT_ANOMALY_THRESHOLDS). */
   anomaly?: AnomalyThresholds;
+  /**
+   * The verdict when nothing at all is stored: UNKNOWN by default (a mistyped key, say), CRITICAL where
+   * backups must exist (a fleet's hosts: "never backed up").
+   */
+  nothingStored?: 'UNKNOWN' | 'CRITICAL';
 }
 
 export interface HealthInput {
@@ -56,7 +61,12 @@ export function assessHealth(input: HealthInput, thresholds: HealthThresholds, n
   }
   const verdicts: { state: HealthState; reason: string }[] = [];
   const newest = input.snapshots[0];
-  if (!newest) verdicts.push({ state: 'UNKNOWN', reason: 'no such key (no backups at all)' });
+  if (!newest)
+    verdicts.push(
+      thresholds.nothingStored === 'CRITICAL'
+        ? { state: 'CRITICAL', reason: 'never backed up (nothing stored)' }
+        : { state: 'UNKNOWN', reason: 'no such key (no backups at all)' },
+    );
   else if (newest.state === 'deleted')
     verdicts.push({
       state: 'CRITICAL',

@@ -46,6 +46,7 @@ describe('stdout carries what a command produces', () => {
     ['policy show', () => ['policy', 'show', target.policyPath]],
     ['key show', () => ['key', 'show', target.publicKey]],
     ['status', () => ['status', url]],
+    ['ls', () => ['ls', `s3://${target.bucket}`]],
   ])('%s: its listing survives 2>/dev/null', async (_name, args) => {
     const result = await admin(args());
     expect(result.status, result.stderr).toBe(0);
@@ -149,6 +150,11 @@ describe('--json: one document on stdout, success or failure', () => {
     ],
     ['prune', () => ['prune', url, '--keep-daily', '7', '--json'], () => ['prune', url, '--json']],
     ['status', () => ['status', url, '--json'], () => ['status', url, '--max-age', 'soon', '--json']],
+    [
+      'ls',
+      () => ['ls', `s3://${target.bucket}`, '--json'],
+      () => ['ls', `s3://no-such-bucket-${Date.now()}`, '--json'],
+    ],
   ];
 
   it.each(cases)('%s', async (_name, good, bad) => {

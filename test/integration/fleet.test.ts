@@ -5,9 +5,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { formatDuration } from '../../src/core/units.js';
 import { agentEnv } from '../support/backup-target.js';
 import { runCli, tempDir, type CliResult } from '../support/cli.js';
+import { parsePluginOutput } from '../support/plugin-output.js';
 import { adminClient, freshBucket, s3Env, userArn, withEnv } from '../support/s3.js';
+import { after, until } from '../support/until.js';
 
 const HOSTS = 50;
 /** Pushes at once: the machine has two cores, shared. */
@@ -29,7 +32,7 @@ let hosts: Host[];
 const admin = () => withEnv({ SEALDROP_PASSPHRASE: 'fleet test' });
 
 /** Host 48 and 49 push runs (prefix policies, part size from the fleet file); the rest one key each. */
-function fleetYaml(extraHosts = ''): string {
+function fleetYaml(extraHosts = '', { maxAge = '26h' } = {}): string {
   const lines = hosts.map((host) =>
     host.isPrefix
       ? `  ${host.name}: {prefix: ${host.key}, partSize: 1MiB}`
@@ -46,8 +49,10 @@ defaults:
   expires: 1h
   renewWindow: 1h        # the whole life: every push renews once a newer policy is published
   maxSize: 64MiB
-  maxAge: 26h
+  maxAge: ${maxAge}
+  policyWarn: 5min       # the policies last an hour
   keep: {daily: 14, weekly: 8}
+  anomaly: {floodFactor: off}   # pushes here come seconds apart, not nightly
 hosts:
 ${lines.join('\n')}
 ${extraHosts}`;
@@ -301,5 +306,93 @@ describe(`a fleet of ${HOSTS} hosts`, () => {
       warning: expect.stringMatching(/the renewal location answered 403/),
     });
     expect(result.stderr).not.toContain(policy.renew.url.split('X-Amz-Signature=')[1]);
+  });
+  it(`fleet status exits 0 with ${HOSTS} host lines, each with its own perfdata`, async () => {
+    const checked = await runCli(['fleet', 'status', fleetFile], { env: admin() });
+    expect(checked.status, checked.stdout + checked.stderr).toBe(0);
+    const output = parsePluginOutput(checked.stdout);
+    expect(output.text).toBe(`all ${HOSTS} hosts OK`);
+    const hostLines = output.longText.filter((line) => /^OK host\d\d \(s3:/.test(line));
+    expect(hostLines).toHaveLength(HOSTS);
+    expect(output.longText).toHaveLength(HOSTS + 1); // and the bucket's
+    expect(output.perfdata).toHaveLength(3 * HOSTS);
+    expect(output.perfdata.find((p) => p.label === 'host07_age')).toMatchObject({ uom: 's', crit: '93600' });
+    const metrics = await runCli(['fleet', 'status', fleetFile, '--format', 'prometheus'], { env: admin() });
+    expect(metrics.status).toBe(0);
+    expect(metrics.stdout).toMatch(
+      /^sealdrop_backup_status\{target="s3:\/\/[^"]+\/host07\/db\.sql\.gz\.gpg",host="host07"\} 0$/m,
+    );
+  });
+
+  it('one host not pushing turns fleet status CRITICAL naming that host; one that never pushed too', async () => {
+    const idle = hosts[10]!;
+    const started = Date.now();
+    const pushed = await eachHost(
+      push,
+      hosts.filter((host) => host !== idle),
+    );
+    pushed.forEach((result) => expect(result.status, result.stderr).toBe(0));
+    // A max age the fresh pushes are well within, and the idle host's last backup well past.
+    const maxAgeS = Math.ceil((Date.now() - started) / 1000) + 30;
+    const listed = await runCli(['versions', `s3://${bucket}/${idle.key}`, '--json'], { env: admin() });
+    const idleLatest = Date.parse(JSON.parse(listed.stdout).snapshots[0].time);
+    await until(after(idleLatest + (maxAgeS + 5) * 1000), 'the idle host to be past the max age', {
+      timeoutMs: (maxAgeS + 60) * 1000,
+      everyMs: 1000,
+    });
+    const stale = join(dir, 'stale-fleet.yaml');
+    await writeFile(stale, fleetYaml('', { maxAge: `${maxAgeS}s` }));
+    const checked = await runCli(['fleet', 'status', stale], { env: admin() });
+    expect(checked.status, checked.stdout).toBe(2);
+    const output = parsePluginOutput(checked.stdout);
+    expect(output.text).toBe(`1 of ${HOSTS} hosts not OK: ${idle.name} CRITICAL`);
+    expect(output.longText.find((line) => line.startsWith(`CRITICAL ${idle.name} `))).toMatch(
+      new RegExp(`latest is .* old \\(max ${formatDuration(maxAgeS * 1000)}\\)`),
+    );
+
+    const grown = join(dir, 'grown-fleet.yaml');
+    await writeFile(grown, fleetYaml('  newcomer: {key: newcomer/db.sql.gz.gpg}\n'));
+    const never = await runCli(['fleet', 'status', grown, '--json'], { env: admin() });
+    expect(never.status).toBe(2);
+    const json = JSON.parse(never.stdout);
+    expect(json.state).toBe('CRITICAL');
+    // Each host's policy expiry comes from the admin's copy in policyDir (WARNING within policyWarn).
+    expect(json.targets[0]).toMatchObject({
+      host: 'host00',
+      policyExpiresAt: expect.stringMatching(/^\d{4}-/),
+    });
+    expect(json.targets.filter((t: { state: string }) => t.state !== 'OK')).toEqual([
+      expect.objectContaining({
+        host: 'newcomer',
+        state: 'CRITICAL',
+        reasons: ['never backed up (nothing stored)'],
+      }),
+    ]);
+  }, 600_000);
+
+  it("fleet prune plans each host's retention with prune's guards, and deletes with --yes", async () => {
+    const planned = await runCli(['fleet', 'prune', fleetFile], { env: admin() });
+    expect(planned.status, planned.stderr).toBe(0);
+    expect(planned.stdout.match(/^host\d\d s3:\S+: policy keep 14 daily, 8 weekly$/gm)).toHaveLength(HOSTS);
+    expect(planned.stderr).toMatch(new RegExp(`${HOSTS} hosts planned, 0 skipped, 0 failed`));
+    // Every host has several backups of today; keeping one per day removes more than half: refused.
+    const refused = await runCli(['fleet', 'prune', fleetFile, '--yes'], { env: admin() });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/warning: host00 was not pruned: refusing to remove \d+ of \d+ backups/);
+    const before = await storedPerHost();
+    const forced = await runCli(['fleet', 'prune', fleetFile, '--yes', '--force', '--json'], {
+      env: admin(),
+    });
+    expect(forced.status, forced.stderr).toBe(0);
+    const result = JSON.parse(forced.stdout);
+    expect(result.hosts).toHaveLength(HOSTS);
+    expect(result.hosts[0]).toMatchObject({ host: 'host00', dryRun: false, needsForce: true });
+    expect(result.hosts[0].deleted).toBeGreaterThan(0);
+    const left = await storedPerHost();
+    for (const host of hosts) {
+      expect(before.get(host.name)!, host.name).toBeGreaterThanOrEqual(host.isPrefix ? 4 : 2);
+      // The newest backup and the oldest (restic's "oldest daily": a rule with count left keeps it).
+      expect(left.get(host.name), host.name).toBe(host.isPrefix ? 4 : 2);
+    }
   });
 });

@@ -1,17 +1,20 @@
 // The minted policy against the real S3 server, with plain curl (the seed article's way).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  PutBucketLifecycleConfigurationCommand,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { curlPost, statusOf } from '../support/attacker.js';
 import { after, until } from '../support/until.js';
 import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
 import { run, runCli } from '../support/cli.js';
-import { adminClient, freshBucket, listVersions, uploaderClient, withEnv } from '../support/s3.js';
+import {
+  adminClient,
+  expireNoncurrentVersions,
+  freshBucket,
+  listVersions,
+  uploaderClient,
+  withEnv,
+} from '../support/s3.js';
 
 let target: BackupTarget;
 beforeAll(async () => {
@@ -124,21 +127,7 @@ describe('setup', () => {
       versioning: 'Enabled',
       warnings: [],
     });
-    await adminClient().send(
-      new PutBucketLifecycleConfigurationCommand({
-        Bucket: bucket,
-        LifecycleConfiguration: {
-          Rules: [
-            {
-              ID: 'tidy',
-              Status: 'Enabled',
-              Filter: { Prefix: '' },
-              NoncurrentVersionExpiration: { NoncurrentDays: 30 },
-            },
-          ],
-        },
-      }),
-    );
+    await expireNoncurrentVersions(bucket);
     const again = await runCli(['setup', `s3://${bucket}`, '--create', '--json'], { env });
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/warning: lifecycle rule tidy expires noncurrent versions/);

@@ -205,7 +205,7 @@ describe('a push through a prefix policy', () => {
     ]);
     const status = await admin(target, ['status', prefixUrl]);
     expect(status.status, status.stdout).toBe(0);
-    expect(status.stdout).toMatch(/SEALDROP OK .* 1 backup\n/);
+    expect(status.stdout).toMatch(/SEALDROP OK .* 1 backup \| 'age'=/);
     const verified = await admin(target, ['verify', prefixUrl, '--identity', target.privateKey]);
     expect(verified.status, verified.stderr).toBe(0);
     expect(verified.stderr).toMatch(/1 of 1 verified/);
@@ -445,7 +445,7 @@ describe('an interrupted run', () => {
     const result = await pushRun(target, [], input, own.policy);
     const status = await admin(target, ['status', own.url]);
     expect(status.status, status.stdout).toBe(0);
-    expect(status.stdout).toMatch(/1 backup\n/);
+    expect(status.stdout).toMatch(/1 backup \| 'age'=/);
     const restored = await admin(target, ['restore', own.url, '--identity', target.privateKey]);
     expect(restored.status, restored.stderr).toBe(0);
     expect(sha256(restored.stdoutBytes)).toBe(sha256(input));

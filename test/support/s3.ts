@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import {
   CreateBucketCommand,
   ListObjectVersionsCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutBucketVersioningCommand,
   S3Client,
   type DeleteMarkerEntry,
@@ -140,4 +141,23 @@ export function withEnv(extra: Record<string, string | undefined> = {}): NodeJS.
     delete env[name];
   }
   return { ...env, ...inject('s3Exports'), ...extra };
+}
+
+/** A lifecycle rule "tidy" that expires noncurrent versions: what deletes history behind prune's back. */
+export async function expireNoncurrentVersions(bucket: string, days = 30): Promise<void> {
+  await adminClient().send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            ID: 'tidy',
+            Status: 'Enabled',
+            Filter: { Prefix: '' },
+            NoncurrentVersionExpiration: { NoncurrentDays: days },
+          },
+        ],
+      },
+    }),
+  );
 }

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ANOMALY_THRESHOLDS } from '../../src/core/anomaly.js';
 import { generateKeyPair } from '../../src/admin/keygen.js';
 import {
   hostIndex,
@@ -101,7 +102,13 @@ describe('fleet file', () => {
     expect(targets[1]).toEqual({
       host: 'db2',
       location: { bucket: 'acme-backups', key: 'db2/', isPrefix: true },
-      thresholds: { maxAgeMs: 50 * 3_600_000, warnAgeMs: null, policyWarnMs: 3 * 86_400_000 },
+      thresholds: {
+        maxAgeMs: 50 * 3_600_000,
+        warnAgeMs: null,
+        policyWarnMs: 3 * 86_400_000,
+        anomaly: DEFAULT_ANOMALY_THRESHOLDS,
+        nothingStored: 'CRITICAL',
+      },
       retention: { daily: 14, weekly: 8, monthly: 24, yearly: -1 },
       policyFile: '/etc/sealdrop/policies/db2.policy.json',
     });
@@ -252,5 +259,29 @@ describe("the README's fleet example", () => {
     const fleet = parseFleet(example!, '/etc/sealdrop/fleet.yaml');
     expect(fleet.hosts.map((host) => host.name)).toEqual(['db1', 'db2', 'warehouse']);
     expect(fleet.hosts[2]!.recipients).toEqual(['/etc/sealdrop/keys/dw-team.pub.asc']);
+  });
+});
+
+describe('fleet anomaly thresholds and --keep-earliest', () => {
+  it('reads them from defaults, any subset, with the defaults for the rest', () => {
+    const fleet = parseFleet(
+      FLEET.replace('defaults:', 'defaults:\n  anomaly: {warnShrink: 30%, floodFactor: off, window: 14d}'),
+      '/etc/sealdrop/fleet.yaml',
+    );
+    expect(hostTargets(fleet)[0]!.thresholds.anomaly).toEqual({
+      ...DEFAULT_ANOMALY_THRESHOLDS,
+      warnShrink: 0.3,
+      floodFactor: 0,
+      windowMs: 14 * 86_400_000,
+    });
+  });
+
+  it('refuses a threshold it does not know, naming the ones it does', () => {
+    expect(() =>
+      parseFleet(
+        FLEET.replace('defaults:', 'defaults:\n  anomaly: {shrink: 30%}'),
+        '/etc/sealdrop/fleet.yaml',
+      ),
+    ).toThrow(/unknown threshold "shrink" \(known: warnShrink, critShrink, minSize, floodFactor, window\)/);
   });
 });

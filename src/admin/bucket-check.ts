@@ -1,0 +1,64 @@
+// Reads what a bucket says about all of its backups (versioning, lifecycle rules, Object Lock) for the
+// verdict in core/bucket-health.ts. A bucket that can't be read is UNKNOWN, never an exception.
+import {
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketVersioningCommand,
+  GetObjectLockConfigurationCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  assessBucket,
+  uncheckedBucket,
+  type BucketHealth,
+  type LifecycleRuleLike,
+  type ObjectLockFacts,
+} from '../core/bucket-health.js';
+import { s3Error } from './s3-client.js';
+
+export async function checkBucket(client: S3Client, bucket: string): Promise<BucketHealth> {
+  let versioning: 'Enabled' | 'Suspended' | 'Off';
+  let lifecycleRules: LifecycleRuleLike[];
+  try {
+    const { Status } = await client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
+    versioning = Status === 'Enabled' || Status === 'Suspended' ? Status : 'Off';
+  } catch (error) {
+    return uncheckedBucket(bucket, s3Error(error, `reading the versioning state of ${bucket}`).message);
+  }
+  try {
+    lifecycleRules =
+      (await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
+  } catch (error) {
+    if ((error as Error).name !== 'NoSuchLifecycleConfiguration')
+      return uncheckedBucket(bucket, s3Error(error, `reading the lifecycle rules of ${bucket}`).message);
+    lifecycleRules = [];
+  }
+  const lock = await objectLock(client, bucket);
+  return assessBucket({ bucket, versioning, lifecycleRules, ...lock });
+}
+
+async function objectLock(
+  client: S3Client,
+  bucket: string,
+): Promise<{ objectLock: ObjectLockFacts | null; objectLockNote?: string }> {
+  try {
+    const { ObjectLockConfiguration: config } = await client.send(
+      new GetObjectLockConfigurationCommand({ Bucket: bucket }),
+    );
+    const retention = config?.Rule?.DefaultRetention;
+    return {
+      objectLock: {
+        enabled: config?.ObjectLockEnabled === 'Enabled',
+        ...(retention?.Mode ? { mode: retention.Mode } : {}),
+        ...(retention?.Days !== undefined ? { days: retention.Days } : {}),
+        ...(retention?.Years !== undefined ? { years: retention.Years } : {}),
+      },
+    };
+  } catch (error) {
+    if ((error as Error).name === 'ObjectLockConfigurationNotFoundError')
+      return { objectLock: { enabled: false } };
+    return {
+      objectLock: null,
+      objectLockNote: s3Error(error, 'reading the Object Lock configuration').message,
+    };
+  }
+}

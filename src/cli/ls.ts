@@ -1,0 +1,287 @@
+// sealdrop ls s3://BUCKET[/PREFIX] [--fleet FILE]: every backup set, one line each, as the listing streams.
+import { Option, type Command } from 'commander';
+import type { InventoryItem } from '../admin/inventory.js';
+import { SealdropError } from '../core/errors.js';
+import type { Fleet, FleetHost } from '../core/fleet.js';
+import { summarizeSet, type GroupedArea, type SetSummary } from '../core/inventory.js';
+import { formatS3Url, parseS3Url, type S3Location } from '../core/s3-url.js';
+import { snapshotJson } from '../core/snapshot.js';
+import { formatBytes } from '../core/units.js';
+import { integerArg } from './args.js';
+import { errorJson, printData, ReportedFailure, reportError } from './output.js';
+import { adminClient, withConnection, type ConnectionOptions } from './target.js';
+
+interface LsCliOptions extends ConnectionOptions {
+  fleet?: string;
+  json?: boolean;
+  pageSize?: number;
+}
+
+/** One set of the inventory, as a row and as JSON. */
+interface Row {
+  target: string;
+  kind: 'version' | 'run' | 'area';
+  /** With --fleet: the host whose set it is; null: it belongs to no host. */
+  host?: string | null;
+  summary: SetSummary | null;
+  area: GroupedArea | null;
+  notes: string[];
+}
+
+export function registerLsCommand(program: Command): void {
+  withConnection(
+    program
+      .command('ls')
+      .description(
+        'list every backup set in a bucket (keys with versions, prefixes with runs): latest, size, count, state',
+      )
+      .argument('[s3://BUCKET[/PREFIX]]', 'the bucket, or a prefix in it (default with --fleet: its bucket)'),
+  )
+    .option(
+      '--fleet <FILE>',
+      "name each set's host; flag sets that belong to no host and hosts with nothing stored",
+    )
+    .option('--json', 'print the inventory as one JSON document on stdout')
+    .addOption(
+      new Option('--page-size <N>', 'keys per ListObjectVersions request').argParser(integerArg).hideHelp(),
+    )
+    .addHelpText(
+      'after',
+      `
+One line per backup set on stdout, as the listing streams (a bucket of millions of objects is never
+held at once): kind (key: a key's versions; runs: a prefix's runs), complete backups, the latest
+complete one's time and size, the state of the newest backup (complete, DELETED, INCOMPLETE, BROKEN,
+EMPTY) and the set's address, then what else it holds. A prefix holds runs once it has a key
+PREFIX<run-id>/part-NNNNNN or manifest.json; every other object under it is a stray of that set.
+sealdrop's own area (.sealdrop/: renewal policies) is listed as such. The last line sums up.
+With --fleet, the fleet's prefixes are run sets by its word, each set names its host, sets that
+belong to no host say NO HOST, and hosts with nothing stored are listed as EMPTY at the end.
+
+Examples:
+  sealdrop ls s3://acme-backups
+  sealdrop ls s3://acme-backups/warehouse/
+  sealdrop ls --fleet fleet.yaml | grep 'NO HOST'
+  sealdrop ls s3://acme-backups --json | jq -r '.sets[] | select(.state != "complete") | .target'`,
+    )
+    .action(async (url: string | undefined, options: LsCliOptions) => {
+      const { hostIndex, readFleet } = await import('../core/fleet.js');
+      const fleet = options.fleet === undefined ? null : await readFleet(options.fleet);
+      if (url === undefined && !fleet)
+        throw new SealdropError(
+          'USAGE',
+          'name the bucket (s3://BUCKET or s3://BUCKET/PREFIX) or pass --fleet FILE',
+        );
+      const location = parseS3Url(url ?? `s3://${fleet!.bucket}/`, { requireKey: false });
+      if (fleet && fleet.bucket !== location.bucket)
+        throw new SealdropError(
+          'USAGE',
+          `the fleet file is for bucket ${fleet.bucket}, not ${location.bucket}`,
+        );
+      const { inventory } = await import('../admin/inventory.js');
+      const owner = fleet ? hostIndex(fleet.hosts) : null;
+      const client = await adminClient({
+        endpoint: options.endpoint ?? fleet?.endpoint,
+        region: options.region ?? fleet?.region,
+      });
+      const knownRunPrefix = (key: string) => {
+        const host = owner?.(key);
+        return host?.location.isPrefix && host.location.key.startsWith(location.key)
+          ? host.location.key
+          : null;
+      };
+      const out = options.json ? jsonWriter(location) : textWriter(fleet);
+      const seen = new Set<string>();
+      try {
+        for await (const item of inventory(client, location, {
+          knownRunPrefix,
+          pageSize: options.pageSize,
+        })) {
+          const row = rowOf(item, owner);
+          if (row.host) seen.add(row.host);
+          out.row(row);
+        }
+      } catch (error) {
+        if (!out.started || !(error instanceof SealdropError)) throw error;
+        out.fail(error);
+        throw new ReportedFailure(reportError(error));
+      }
+      const missing = (fleet?.hosts ?? []).filter(
+        (host) => !seen.has(host.name) && host.location.key.startsWith(location.key),
+      );
+      for (const host of missing)
+        out.row({
+          target: formatS3Url(host.location),
+          kind: host.location.isPrefix ? 'run' : 'version',
+          host: host.name,
+          summary: null,
+          area: null,
+          notes: ['nothing stored: never backed up'],
+        });
+      out.end(missing.map((host) => host.name));
+    });
+}
+
+function rowOf(item: InventoryItem, owner: ((key: string) => FleetHost | null) | null): Row {
+  if (item.kind === 'area') {
+    const { area } = item;
+    return {
+      target: formatS3Url(area.location),
+      kind: 'area',
+      ...(owner ? { host: null } : {}),
+      summary: null,
+      area,
+      notes: [
+        `sealdrop's own area (renewal policies): ${area.objects} object${area.objects === 1 ? '' : 's'}`,
+      ],
+    };
+  }
+  const { listing, location } = item;
+  const summary = summarizeSet(listing.snapshots, listing.strays.count);
+  const host = owner?.(location.key);
+  const belongs = host && host.location.key === location.key ? host.name : null;
+  const notes = [
+    ...(summary.incomplete ? [`${summary.incomplete} INCOMPLETE`] : []),
+    ...(summary.broken ? [`${summary.broken} BROKEN`] : []),
+    ...(summary.deleteMarkers
+      ? [`${summary.deleteMarkers} delete marker${summary.deleteMarkers === 1 ? '' : 's'}`]
+      : []),
+    ...(summary.strays
+      ? [
+          `${summary.strays} stray${summary.strays === 1 ? '' : 's'} (${listing.strays.sample.slice(0, 3).join(', ')})`,
+        ]
+      : []),
+    ...(owner && !belongs ? ['belongs to no host'] : []),
+  ];
+  return {
+    target: listing.target,
+    kind: listing.kind,
+    ...(owner ? { host: belongs } : {}),
+    summary,
+    area: null,
+    notes,
+  };
+}
+
+interface Writer {
+  readonly started: boolean;
+  row(row: Row): void;
+  fail(error: SealdropError): void;
+  end(missingHosts: string[]): void;
+}
+
+const STATE_WORDS: Record<SetSummary['state'], string> = {
+  complete: 'complete',
+  deleted: 'DELETED',
+  incomplete: 'INCOMPLETE',
+  broken: 'BROKEN',
+  empty: 'EMPTY',
+};
+
+/** Fixed-width columns with the address last, so each line is printed as soon as its set is known. */
+function textWriter(fleet: Fleet | null): Writer {
+  const hostWidth = fleet ? Math.max(7, ...fleet.hosts.map((h) => h.name.length)) : 0;
+  let sets = 0;
+  let noHost = 0;
+  const line = (cells: string[]) => cells.join('  ').trimEnd();
+  const hostCell = (row: Row) =>
+    fleet ? [(row.host ?? (row.kind === 'area' ? '-' : 'NO HOST')).padEnd(hostWidth)] : [];
+  printData(
+    line([
+      'KIND',
+      'BACKUPS',
+      'LATEST COMPLETE'.padEnd(24),
+      'SIZE'.padStart(10),
+      'STATE'.padEnd(10),
+      ...(fleet ? ['HOST'.padEnd(hostWidth)] : []),
+      'SET',
+    ]),
+  );
+  return {
+    started: true,
+    row(row) {
+      if (row.summary) sets++;
+      if (row.summary && row.host === null) noHost++;
+      const { summary } = row;
+      const latest = summary?.latest ?? null;
+      const size = row.area ? formatBytes(row.area.storedBytes) : latest ? formatBytes(latest.size) : '-';
+      printData(
+        line([
+          row.kind === 'area' ? 'area' : row.kind === 'run' ? 'runs' : 'key ',
+          (row.area ? '-' : String(summary?.backups ?? 0)).padStart(7),
+          (latest ? latest.time.toISOString() : '-').padEnd(24),
+          size.padStart(10),
+          (row.area ? 'sealdrop' : STATE_WORDS[summary?.state ?? 'empty']).padEnd(10),
+          ...hostCell(row),
+          `${row.target}${row.notes.length ? `  (${row.notes.join('; ')})` : ''}`,
+        ]),
+      );
+    },
+    fail() {},
+    end(missing) {
+      const parts = [`${sets} backup set${sets === 1 ? '' : 's'}`];
+      if (fleet) {
+        parts.push(`${noHost} belonging to no host`);
+        parts.push(`${missing.length} host${missing.length === 1 ? '' : 's'} with nothing stored`);
+      }
+      printData(parts.join(', '));
+    },
+  };
+}
+
+/** One JSON document, written as the sets arrive; a failure half-way ends it with an "error" member. */
+function jsonWriter(location: S3Location): Writer {
+  let started = false;
+  let rows = 0;
+  let sets = 0;
+  let noHost = 0;
+  const open = () => {
+    if (started) return;
+    started = true;
+    process.stdout.write(`{"target": ${JSON.stringify(formatS3Url(location))}, "sets": [`);
+  };
+  return {
+    get started() {
+      return started;
+    },
+    row(row) {
+      const first = rows++ === 0;
+      open();
+      if (row.summary) sets++;
+      if (row.summary && row.host === null) noHost++;
+      const { summary } = row;
+      const json = row.area
+        ? {
+            target: row.target,
+            kind: 'area',
+            objects: row.area.objects,
+            objectVersions: row.area.objectVersions,
+            storedBytes: row.area.storedBytes,
+          }
+        : {
+            target: row.target,
+            kind: row.kind,
+            ...(row.host === undefined ? {} : { host: row.host }),
+            state: summary?.state ?? 'empty',
+            backups: summary?.backups ?? 0,
+            latest: summary?.latest ? snapshotJson(summary.latest) : null,
+            counts: {
+              incomplete: summary?.incomplete ?? 0,
+              broken: summary?.broken ?? 0,
+              deleteMarkers: summary?.deleteMarkers ?? 0,
+              strays: summary?.strays ?? 0,
+            },
+            notes: row.notes,
+          };
+      process.stdout.write(`${first ? '' : ','}\n  ${JSON.stringify(json)}`);
+    },
+    fail(error) {
+      process.stdout.write(`\n], "error": ${JSON.stringify(errorJson(error).error)}}\n`);
+    },
+    end(missing) {
+      open();
+      process.stdout.write(
+        `\n], "hostsWithNothingStored": ${JSON.stringify(missing)}, "totals": ${JSON.stringify({ sets, noHost })}}\n`,
+      );
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// The monitoring-plugin output format (Nagios, Icinga, Naemon): a status line, long text, and perfdata
+// after `|`: 'label'=value[UOM];[warn];[crit];[min];[max]. Multi-line: the first line's perfdata, then
+// the long text, whose last line may start more perfdata after a `|`, one line each after that.
+export type Uom = '' | 's' | 'B' | '%' | 'c';
+
+export interface PerfValue {
+  label: string;
+  /** null: could not be determined (the guidelines' "U"). */
+  value: number | null;
+  uom: Uom;
+  /** Thresholds as "alert above" ranges (the guidelines' "10": outside 0..10); null: none. */
+  warn?: number | null;
+  crit?: number | null;
+  min?: number | null;
+  max?: number | null;
+}
+
+/** Longest label kept (RRD-based graphers care about the first 19 characters). */
+const MAX_LABEL = 120;
+
+/** One perfdata item. Labels are always quoted; quotes, `=`, `|` and control characters become `_`. */
+export function perfItem(item: PerfValue): string {
+  const label = item.label.replace(/['=|\s\p{Cc}]/gu, '_').slice(0, MAX_LABEL);
+  const number = (v: number | null | undefined) => (v === null || v === undefined ? '' : String(v));
+  const fields = [
+    item.value === null ? 'U' : `${item.value}${item.uom}`,
+    number(item.warn),
+    number(item.crit),
+    number(item.min),
+    number(item.max),
+  ];
+  while (fields.length > 1 && fields[fields.length - 1] === '') fields.pop();
+  return `'${label}'=${fields.join(';')}`;
+}
+
+export interface PluginReport {
+  /** "SEALDROP OK - all 3 backups OK". */
+  statusLine: string;
+  /** One line each, after the status line. */
+  longText: readonly string[];
+  /** Perfdata sets (a set per target): the first goes on the status line, the others after the long text. */
+  perfdata: readonly (readonly PerfValue[])[];
+}
+
+/** The whole output, as the guidelines lay it out; text never holds a `|` (it would start perfdata). */
+export function pluginText(report: PluginReport): string {
+  const text = (line: string) => line.replaceAll('|', '/').replace(/[\r\n]+/g, ' ');
+  const sets = report.perfdata.map((set) => set.map(perfItem).join(' ')).filter((set) => set !== '');
+  const [first, second, ...rest] = sets;
+  const lines = [`${text(report.statusLine)}${first ? ` | ${first}` : ''}`];
+  const long = report.longText.map(text);
+  if (second !== undefined && long.length === 0) long.push('');
+  lines.push(...long);
+  if (second !== undefined) lines[lines.length - 1] += ` | ${second}`;
+  lines.push(...rest);
+  return `${lines.join('\n')}\n`;
+}
