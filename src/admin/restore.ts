@@ -54,6 +54,8 @@ export interface RestoreResult {
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
   const identities = await loadIdentities(options.identityPaths);
+  const keyring = new Keyring(identities, options.askPassphrase);
+  await keyring.unlockSoleIdentity();
   if (options.outPath !== undefined && !options.overwrite) await refuseExisting(options.outPath);
   const client = createS3Client(options);
   // A prefix target restores a run: its parts, in order, as one stream (checked against its manifest).
@@ -68,7 +70,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const target = options.outPath !== undefined ? await TempFile.beside(options.outPath) : undefined;
   try {
     const result = await unseal(body, target?.stream ?? keepOpen(options.output ?? process.stdout), {
-      keyring: new Keyring(identities, options.askPassphrase),
+      keyring,
       label,
       decompress: options.decompress,
       signal: options.signal,

@@ -58,6 +58,7 @@ const FATAL: ReadonlySet<ErrorCode> = new Set([
 
 export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const keyring = new Keyring(await loadIdentities(options.identityPaths), options.askPassphrase);
+  await keyring.unlockSoleIdentity();
   const client = createS3Client(options);
   // --all verifies what the listing shows; one selector resolves inside openVersion.
   const todo: { selector: VersionSelector; listed?: ObjectVersion }[] =

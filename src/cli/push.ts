@@ -1,6 +1,6 @@
 // sealdrop push
 import type { Command } from 'commander';
-import { push, type PushResult } from '../agent/push.js';
+import type { PushResult } from '../agent/push.js';
 import type { Compression } from '../agent/encrypt.js';
 import { SealdropError } from '../core/errors.js';
 import { formatBytes, formatDuration } from '../core/units.js';
@@ -69,6 +69,8 @@ Examples:
       if (options.compress !== 'gzip' && options.compress !== 'none') {
         throw new SealdropError('USAGE', `--compress ${options.compress}: use gzip or none`);
       }
+      // Loaded on use, as the admin commands are: undici and form-data cost every other command 11 MiB.
+      const { push } = await import('../agent/push.js');
       const progress = progressLine({ quiet: options.quiet || options.json });
       try {
         const result = await interruptible((signal) =>

@@ -219,6 +219,25 @@ describe('unseal', () => {
     });
   });
 
+  it('unlocks a sole identity up front, and only its decryption subkey (the signing primary stays locked)', async () => {
+    const [identity] = await loadIdentities([locked.privatePath]);
+    let asked = 0;
+    const keyring = new Keyring([identity!], async () => {
+      asked++;
+      return 'correct horse';
+    });
+    await keyring.unlockSoleIdentity();
+    expect(asked).toBe(1);
+    expect(identity!.key.keyPacket.isDecrypted()).toBe(false);
+    expect(identity!.key.getSubkeys()[0]!.keyPacket.isDecrypted()).toBe(true);
+    const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    const sealed = await seal(gzipSync(dump), [locked.publicKey]);
+    await expect(unseal(chunked(sealed), sink, { keyring, label: 'obj' })).resolves.toMatchObject({
+      outputBytes: dump.length,
+    });
+    expect(asked).toBe(1);
+  });
+
   it('refuses an object for someone else as NO_MATCHING_KEY, naming the key ids', async () => {
     const sealed = await seal(gzipSync(dump), [other.publicKey]);
     const keyId = other.publicKey.getSubkeys()[0]!.getKeyID().toHex().toUpperCase();
