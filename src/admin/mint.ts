@@ -1,6 +1,7 @@
 // Minting: sign, offline, a POST policy that allows exactly one kind of upload, and bundle it with
 // the recipients' public keys into a policy file.
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { suffixMismatch, type Compression } from '../core/compression.js';
 import { SealdropError } from '../core/errors.js';
 import { readTextFile, writeNewFile } from '../core/files.js';
 import { readRecipient } from '../core/openpgp-keys.js';
@@ -34,6 +35,8 @@ export interface MintOptions {
   maxSize?: number;
   acl?: string;
   name?: string;
+  /** Recorded in the policy file: what push compresses with unless told otherwise (default gzip). */
+  compression?: Compression;
   out: string;
   force?: boolean;
 }
@@ -57,6 +60,11 @@ export async function mintPolicy(client: S3Client, options: MintOptions): Promis
     );
   }
   if (!(expiresInMs >= 1000)) throw new SealdropError('USAGE', '--expires must be at least 1s');
+  const mismatch = location.isPrefix ? null : suffixMismatch(location.key, options.compression ?? 'gzip');
+  if (mismatch)
+    throw new SealdropError('USAGE', mismatch, {
+      hint: 'Name the key for what it holds (.gz.gpg for gzip, .zst.gpg for zstd), or pass the matching --compress.',
+    });
 
   const warnings: string[] = [];
   const recipients: string[] = [];
@@ -93,6 +101,7 @@ export async function mintPolicy(client: S3Client, options: MintOptions): Promis
     fields: { ...post.fields, key: location.key },
     recipients,
     mintedAt: new Date().toISOString(),
+    ...(options.compression ? { compression: options.compression } : {}),
   };
   const text = `${JSON.stringify(file, null, 2)}\n`;
   const loaded = parsePolicyFile(text, options.out);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { inspectKey, readArmoredKey } from '../core/openpgp-keys.js';
 import { assertNotExpired, loadPolicyFile, type LoadedPolicy } from '../core/policy-file.js';
+import { parseCompression } from '../core/compression.js';
 import { formatS3Url, parseS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { collect, durationArg, sizeArg } from './args.js';
@@ -37,6 +38,10 @@ Examples:
       'canned ACL the object gets (default bucket-owner-full-control: the admin must be able to read it)',
     )
     .option('--name <LABEL>', 'label for people (host or database name)')
+    .option(
+      '--compress <gzip|zstd|none>',
+      'what servers compress with, recorded in the file (push --compress overrides; default gzip)',
+    )
     .option('--region <REGION>', 'AWS region (else AWS_REGION)')
     .option('--endpoint <URL>', 'S3 endpoint (else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS)')
     .option('--force', 'replace an existing policy file')
@@ -50,6 +55,8 @@ No network is needed. Renew before it expires: servers warn 3 days ahead.
 Example:
   AWS_PROFILE=backup-uploader sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg \\
       --recipient admin.pub.asc --expires 7d --max-size 2GiB --name db1 --out db1.policy.json
+  # servers on Node.js 22.15+: zstd, named so by the key's suffix
+  sealdrop policy mint s3://acme-backups/db2/pg.sql.zst.gpg --compress zstd --recipient admin.pub.asc --out db2.policy.json
   scp db1.policy.json db1:/etc/sealdrop/policy.json`,
     )
     .action(async (target: string, options: MintCliOptions) => {
@@ -65,6 +72,7 @@ Example:
         maxSize: options.maxSize,
         acl: options.acl,
         name: options.name,
+        compression: options.compress === undefined ? undefined : parseCompression(options.compress),
         out: options.out,
         force: options.force,
       });
@@ -120,6 +128,7 @@ interface MintCliOptions {
   maxSize?: number;
   acl?: string;
   name?: string;
+  compress?: string;
   region?: string;
   endpoint?: string;
   force?: boolean;
@@ -157,6 +166,7 @@ async function policyJson(loaded: LoadedPolicy, now = new Date()) {
     secondsLeft: Math.max(0, Math.floor((summary.expiresAt.getTime() - now.getTime()) / 1000)),
     expired: summary.expiresAt.getTime() <= now.getTime(),
     maxSize: summary.maxSize,
+    compression: loaded.file.compression ?? null,
     acl: summary.acl,
     region: summary.region,
     signedAt: summary.signedAt.toISOString(),
@@ -178,6 +188,7 @@ export async function describePolicy(loaded: LoadedPolicy, now = new Date()): Pr
       `${summary.expiresAt.toISOString()} (${left > 0 ? `in ${formatDuration(left)}` : `EXPIRED ${formatDuration(-left)} ago`})`,
     ],
     ['max size', formatBytes(summary.maxSize)],
+    ...(loaded.file.compression ? [['compression', loaded.file.compression] as [string, string]] : []),
     ['acl', summary.acl],
     [
       'signed',

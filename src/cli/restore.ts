@@ -133,12 +133,18 @@ function summary(result: RestoreResult): string {
   return [
     `Restored s3://${result.bucket}/${result.key} version ${result.versionId} (${result.lastModified}, ${age} ago)${result.out ? ` to ${result.out}` : ''}`,
     table([
-      ['integrity', 'OpenPGP MDC ok' + (result.decompressed ? ', gzip CRC ok' : '')],
+      [
+        'integrity',
+        'OpenPGP MDC ok' +
+          (result.decompressed
+            ? `, ${result.compression === 'zstd' ? 'zstd checksums' : 'gzip CRC'} ok`
+            : ''),
+      ],
       ['identity', `${result.identity.fingerprint} (${result.identity.source})`],
       ['stored', formatBytes(result.encryptedBytes)],
       [
         'restored',
-        `${formatBytes(result.outputBytes)}${result.decompressed ? ' (gunzipped)' : result.compression === 'gzip' ? ' (still gzip)' : ''}`,
+        `${formatBytes(result.outputBytes)}${result.compression === 'none' ? '' : result.decompressed ? ` (${result.compression === 'zstd' ? 'zstd-decompressed' : 'gunzipped'})` : ` (still ${result.compression})`}`,
       ],
       [
         'time',

@@ -100,5 +100,5 @@ Examples:
 function describe(check: VersionCheck): string {
   const when = check.lastModified.replace('.000Z', 'Z');
   if (!check.ok) return `FAILED  ${check.versionId}  ${when}  ${check.problem}\n  hint: ${check.hint}`;
-  return `OK      ${check.versionId}  ${when}  ${formatBytes(check.encryptedBytes)} stored, ${formatBytes(check.plainBytes)} ${check.compression === 'gzip' ? 'gunzipped' : 'raw'}, ${check.seconds.toFixed(1)} s`;
+  return `OK      ${check.versionId}  ${when}  ${formatBytes(check.encryptedBytes)} stored, ${formatBytes(check.plainBytes)} ${check.compression === 'gzip' ? 'gunzipped' : check.compression === 'zstd' ? 'zstd-decompressed' : 'raw'}, ${check.seconds.toFixed(1)} s`;
 }

@@ -1,5 +1,6 @@
 // The policy file: the one thing an agent holds. Its summary is read from the signed policy document,
 // so the file cannot claim one thing while the signature allows another.
+import { COMPRESSIONS, type Compression } from './compression.js';
 import { SealdropError } from './errors.js';
 import { readTextFile } from './files.js';
 import type { S3Location } from './s3-url.js';
@@ -17,6 +18,8 @@ export interface PolicyFile {
   /** Armored OpenPGP public keys every backup is encrypted to. */
   recipients: string[];
   mintedAt: string;
+  /** What push compresses with unless told otherwise (default gzip); not signed, like the name. */
+  compression?: Compression;
 }
 
 /** What the signed policy document allows, plus where it goes. */
@@ -69,7 +72,7 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
       },
     );
   }
-  const { url, fields, recipients, name, mintedAt } = raw;
+  const { url, fields, recipients, name, mintedAt, compression } = raw;
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalid('"url" must be an http(s) URL');
   if (!isRecord(fields) || !Object.values(fields).every((v) => typeof v === 'string')) {
     throw invalid('"fields" must be an object of strings');
@@ -83,6 +86,8 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
   }
   if (name !== undefined && typeof name !== 'string') throw invalid('"name" must be a string');
   if (typeof mintedAt !== 'string') throw invalid('"mintedAt" is missing');
+  if (compression !== undefined && !(COMPRESSIONS as readonly unknown[]).includes(compression))
+    throw invalid(`"compression" must be one of ${COMPRESSIONS.join(', ')}`);
 
   const file: PolicyFile = {
     sealdrop: POLICY_FILE_VERSION,
@@ -91,6 +96,7 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
     fields: fields as Record<string, string>,
     recipients: recipients as string[],
     mintedAt,
+    ...(compression === undefined ? {} : { compression: compression as Compression }),
   };
   return { file, summary: summarize(file, invalid) };
 }

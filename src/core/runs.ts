@@ -1,5 +1,6 @@
 // Multi-object runs under a prefix policy: PREFIX<run-id>/part-000001 … then PREFIX<run-id>/manifest.json.
 // Pure: run ids, key names, the manifest format, and grouping a bucket listing into runs.
+import { COMPRESSIONS, type Compression } from './compression.js';
 import { SealdropError } from './errors.js';
 
 /** Bumped only with an incompatible change of the manifest. */
@@ -59,7 +60,7 @@ export interface Manifest {
   sha256: string;
   /** Bytes read from the dump. */
   bytesIn: number;
-  compression: 'gzip' | 'none';
+  compression: Compression;
   partSize: number;
   startedAt: string;
   finishedAt: string;
@@ -88,7 +89,7 @@ export function parseManifest(
     throw bad(`format ${JSON.stringify(m.sealdropRun)}; this sealdrop reads format ${MANIFEST_FORMAT}`);
   if (m.runId !== expected.runId) throw bad(`it names run ${JSON.stringify(m.runId)}`);
   if (m.prefix !== expected.prefix) throw bad(`it names prefix ${JSON.stringify(m.prefix)}`);
-  if (m.compression !== 'gzip' && m.compression !== 'none') throw bad('unknown compression');
+  if (!(COMPRESSIONS as readonly unknown[]).includes(m.compression)) throw bad('unknown compression');
   for (const field of ['totalBytes', 'bytesIn', 'partSize', 'seconds'] as const) {
     if (typeof m[field] !== 'number' || !((m[field] as number) >= 0)) throw bad(`"${field}" is not a number`);
   }
