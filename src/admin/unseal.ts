@@ -10,6 +10,7 @@ import { SealdropError } from '../core/errors.js';
 import { OPENPGP_CHUNK_BYTES, rechunk } from '../core/openpgp-chunks.js';
 import { formatBytes } from '../core/units.js';
 import type { Identity, Keyring } from './identities.js';
+import { regroupPartialBodies } from './openpgp-framing.js';
 import { zstdFrameWrites } from './zstd-frames.js';
 
 export type { Compression };
@@ -95,7 +96,7 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
         ? ((await openpgp.readMessage({
             armoredMessage: webStream(rest).pipeThrough(new TextDecoderStream()),
           })) as unknown as openpgp.Message<ReadableStream<Uint8Array>>)
-        : await openpgp.readMessage({ binaryMessage: webStream(rest) });
+        : await openpgp.readMessage({ binaryMessage: webStream(regroupPartialBodies(rest)) });
     } catch (error) {
       throw explain(
         error,
@@ -163,7 +164,11 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
       },
     });
     const stages: (Readable | Transform | Writable)[] = [
-      Readable.from(plainRest, { objectMode: false, highWaterMark: OPENPGP_CHUNK_BYTES }),
+      // GnuPG's literal data comes in 8 KiB pieces (OpenPGP.js's own in about 256 KiB, which pass as they are): gather small ones.
+      Readable.from(rechunk(plainRest, OPENPGP_CHUNK_BYTES / 2), {
+        objectMode: false,
+        highWaterMark: OPENPGP_CHUNK_BYTES,
+      }),
     ];
     if (decompress)
       for (const stage of decompressors(compression))

@@ -8,16 +8,19 @@
 export const OPENPGP_CHUNK_BYTES = 256 * 1024;
 
 /**
- * Regroups a byte stream into chunks of at least OPENPGP_CHUNK_BYTES (the last may be smaller).
+ * Regroups a byte stream into chunks of at least `minBytes` (the last may be smaller).
  * Usable as a pipeline() stage as it is: it takes nothing but the source.
  */
-export async function* rechunk(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+export async function* rechunk(
+  source: AsyncIterable<Buffer>,
+  minBytes = OPENPGP_CHUNK_BYTES,
+): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   for await (const chunk of source) {
     pending.push(chunk);
     pendingBytes += chunk.length;
-    if (pendingBytes >= OPENPGP_CHUNK_BYTES) {
+    if (pendingBytes >= minBytes) {
       yield pending.length === 1 ? chunk : Buffer.concat(pending, pendingBytes);
       pending = [];
       pendingBytes = 0;
