@@ -7,7 +7,7 @@ import { createGunzip } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import { requireZstd, ZSTD_NODE_VERSIONS, zstdBinding, type Compression } from '../core/compression.js';
 import { SealdropError } from '../core/errors.js';
-import { OPENPGP_CHUNK_BYTES, rechunk } from '../core/openpgp-chunks.js';
+import { OPENPGP_CHUNK_BYTES, rechunk, rechunker } from '../core/openpgp-chunks.js';
 import { formatBytes } from '../core/units.js';
 import type { Identity, Keyring } from './identities.js';
 import { regroupPartialBodies } from './openpgp-framing.js';
@@ -165,7 +165,7 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
     });
     const stages: (Readable | Transform | Writable)[] = [
       // GnuPG's literal data comes in 8 KiB pieces (OpenPGP.js's own in about 256 KiB, which pass as they are): gather small ones.
-      Readable.from(rechunk(plainRest, OPENPGP_CHUNK_BYTES / 2), {
+      Readable.from(gatherSmallPieces(plainRest), {
         objectMode: false,
         highWaterMark: OPENPGP_CHUNK_BYTES,
       }),
@@ -191,6 +191,8 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
     body.destroy();
   }
 }
+
+const gatherSmallPieces = rechunker(OPENPGP_CHUNK_BYTES / 2);
 
 function integrityError(label: string, error: Error): SealdropError {
   if (/modification detected/i.test(error.message)) {
