@@ -2,7 +2,7 @@
 // parts (each checked against the manifest's size and SHA-256 while it streams), prune whole runs.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
 import { describePolicy, type RetentionPolicy } from '../core/retention.js';
 import {
@@ -26,7 +26,7 @@ import {
   keptReasons,
   retentionWarnings,
 } from './prune.js';
-import { s3Error } from './s3-client.js';
+import { download, oneAhead } from './download.js';
 import { listVersionPages } from './versions.js';
 
 /** Lists every version under the prefix and groups it into runs, newest first. */
@@ -118,20 +118,19 @@ async function* partsInOrder(
   label: string,
 ): AsyncGenerator<Buffer> {
   const originals = new Map(run.parts.map((p) => [p.key, p.original!]));
-  for (const part of manifest.parts) {
-    const version = originals.get(part.key)!;
-    const body = await get(client, bucket, version);
+  // The next part downloads while this one is decrypted.
+  for await (const { item: part, body } of oneAhead(
+    manifest.parts,
+    (part) => get(client, bucket, originals.get(part.key)!),
+    READ_AHEAD_BYTES,
+  )) {
     const hash = createHash('sha256');
     let size = 0;
-    try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > part.size) break;
-        hash.update(chunk);
-        yield chunk;
-      }
-    } finally {
-      body.destroy();
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > part.size) break;
+      hash.update(chunk);
+      yield chunk;
     }
     if (size !== part.size || hash.digest('hex') !== part.sha256) {
       throw new SealdropError(
@@ -147,15 +146,12 @@ function runSelector(selector: VersionSelector): RunSelector {
   return selector.kind === 'id' ? { kind: 'id', runId: selector.versionId } : selector;
 }
 
+/** How much of the next part is read into memory while the current one is decrypted. */
+const READ_AHEAD_BYTES = 8 * 1024 ** 2;
+
 async function get(client: S3Client, bucket: string, version: ListedVersion): Promise<Readable> {
-  try {
-    const response = await client.send(
-      new GetObjectCommand({ Bucket: bucket, Key: version.key, VersionId: version.versionId }),
-    );
-    return response.Body as Readable;
-  } catch (error) {
-    throw s3Error(error, `downloading s3://${bucket}/${version.key} version ${version.versionId}`);
-  }
+  const object = { bucket, key: version.key, versionId: version.versionId, size: version.size };
+  return (await download(client, object)).body;
 }
 
 async function getText(client: S3Client, bucket: string, version: ListedVersion): Promise<string> {

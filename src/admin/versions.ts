@@ -1,7 +1,6 @@
 // Every version of one backup key, newest first, and the download of one of them.
 import type { Readable } from 'node:stream';
 import {
-  GetObjectCommand,
   ListObjectVersionsCommand,
   type ListObjectVersionsCommandOutput,
   type S3Client,
@@ -9,6 +8,7 @@ import {
 import { SealdropError } from '../core/errors.js';
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import { chooseVersion, newestFirst, type ObjectVersion, type VersionSelector } from '../core/versions.js';
+import { download } from './download.js';
 import { s3Error } from './s3-client.js';
 
 export interface ListVersionsOptions {
@@ -98,26 +98,21 @@ export async function openVersion(
     listed = chooseVersion(await listVersions(client, location), selector, label);
     versionId = listed.versionId;
   }
-  let response;
-  try {
-    response = await client.send(
-      new GetObjectCommand({ Bucket: location.bucket, Key: location.key, VersionId: versionId }),
-    );
-  } catch (error) {
-    throw downloadError(error, label, versionId);
-  }
-  const body = response.Body as Readable | undefined;
-  if (!body) throw new SealdropError('FAILED', `S3 sent no body for ${label} version ${versionId}`);
+  const response = await download(
+    client,
+    { bucket: location.bucket, key: location.key, versionId, size: listed?.size },
+    { label: `${label} version ${versionId}`, refused: (error) => downloadError(error, label, versionId) },
+  );
   return {
-    body,
+    body: response.body,
     // The listing has millisecond times on some stores; the GET headers only seconds.
     version: listed ?? {
       versionId,
-      lastModified: response.LastModified ?? new Date(0),
-      size: response.ContentLength ?? 0,
+      lastModified: response.lastModified ?? new Date(0),
+      size: response.size,
       isLatest: false,
       isDeleteMarker: false,
-      etag: response.ETag ?? null,
+      etag: response.etag,
     },
   };
 }

@@ -480,7 +480,7 @@ describe('status', () => {
     await sleep(2000);
     const stale = await admin(['status', url, '--max-age', '1s']);
     expect(stale.status).toBe(2);
-    expect(stale.stdout).toMatch(/^SEALDROP CRITICAL - .*latest is [\dhms ]+ old \(max 1s\)/);
+    expect(stale.stdout).toMatch(/^SEALDROP CRITICAL - .*latest is [\dhmins ]+ old \(max 1s\)/);
     const warned = await admin(['status', url, '--warn-age', '1s']);
     expect(warned.status).toBe(1);
     expect(warned.stdout).toMatch(/^SEALDROP WARNING/);
