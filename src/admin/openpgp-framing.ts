@@ -54,7 +54,7 @@ export async function* regroupPartialBodies(source: AsyncIterable<Buffer>): Asyn
  * are gathered into 256 KiB partial chunks while more is known to follow, and the rest ends the body.
  */
 async function* regroupBody(input: ByteReader, tag: Buffer, first: Length): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
+  const pending: Buffer[] = [];
   let pendingBytes = 0;
   let prefix: Buffer | null = tag;
   const header = (octets: Buffer): Buffer => {
@@ -62,12 +62,21 @@ async function* regroupBody(input: ByteReader, tag: Buffer, first: Length): Asyn
     prefix = null;
     return out;
   };
+  /** One output buffer: the header, then `length` bytes taken from the front of the pending pieces. */
   const emit = function* (length: number, octets: Buffer): Generator<Buffer> {
-    const body = Buffer.concat(pending, pendingBytes);
-    yield Buffer.concat([header(octets), body.subarray(0, length)]);
-    const rest = body.subarray(length);
-    pending = rest.length > 0 ? [rest] : [];
-    pendingBytes = rest.length;
+    const head = header(octets);
+    const out = Buffer.allocUnsafe(head.length + length);
+    head.copy(out);
+    let at = head.length;
+    while (at < out.length) {
+      const piece = pending[0]!;
+      const used = piece.copy(out, at, 0, Math.min(piece.length, out.length - at));
+      at += used;
+      if (used === piece.length) pending.shift();
+      else pending[0] = piece.subarray(used);
+    }
+    pendingBytes -= length;
+    yield out;
   };
   for (let piece = first; ;) {
     if (pendingBytes === 0 && (piece.length >= PARTIAL_BYTES || !piece.partial)) {

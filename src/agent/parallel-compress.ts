@@ -49,7 +49,7 @@ class MemberEngine {
   readonly #reset: boolean;
   #output: Buffer[] = [];
 
-  constructor(format: 'gzip' | 'zstd', level: number) {
+  constructor(format: 'gzip' | 'zstd', level: number, blockBytes: number) {
     if (format === 'gzip') {
       // memLevel 9: a larger hash table than zlib's default 8; measured 5–9% faster at level 6, no larger.
       this.#stream = createGzip({ level, memLevel: 9, chunkSize: OUTPUT_CHUNK_BYTES });
@@ -57,10 +57,15 @@ class MemberEngine {
       this.#reset = true;
     } else {
       const zstd = requireZstd('--compress zstd');
-      // Every frame carries a checksum of its content, as every gzip member carries a CRC.
+      // Every frame carries a checksum of its content, as every gzip member carries a CRC. A window no
+      // larger than a block loses nothing (frames are independent) and halves each worker's memory.
       this.#stream = zstd.createZstdCompress({
         chunkSize: OUTPUT_CHUNK_BYTES,
-        params: { [zstd.constants.ZSTD_c_compressionLevel]: level, [zstd.constants.ZSTD_c_checksumFlag]: 1 },
+        params: {
+          [zstd.constants.ZSTD_c_compressionLevel]: level,
+          [zstd.constants.ZSTD_c_checksumFlag]: 1,
+          [zstd.constants.ZSTD_c_windowLog]: Math.max(10, Math.ceil(Math.log2(blockBytes))),
+        },
       });
       this.#endFlag = zstd.constants.ZSTD_e_end;
       this.#reset = false;
@@ -100,7 +105,10 @@ export function parallelCompress(options: ParallelCompressOptions): Transform {
   for (const [name, value] of Object.entries({ blockBytes, workers, maxInFlight })) {
     if (!(Number.isInteger(value) && value > 0)) throw new RangeError(`parallelCompress: ${name} ${value}`);
   }
-  const idle = Array.from({ length: workers }, () => new MemberEngine(options.format, options.level));
+  const idle = Array.from(
+    { length: workers },
+    () => new MemberEngine(options.format, options.level, blockBytes),
+  );
   const engines = [...idle];
   /** Blocks of ours to copy input into, back from compression: input costs no new memory per block. */
   const spareBlocks: Buffer[] = [];

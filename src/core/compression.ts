@@ -24,7 +24,12 @@ export const KEY_SUFFIXES = { gzip: '.gz.gpg', zstd: '.zst.gpg' } as const;
 export interface ZstdBinding {
   createZstdCompress(options: { chunkSize?: number; params?: Record<number, number> }): Transform;
   createZstdDecompress(options?: { chunkSize?: number }): Transform;
-  constants: { ZSTD_e_end: number; ZSTD_c_compressionLevel: number; ZSTD_c_checksumFlag: number };
+  constants: {
+    ZSTD_e_end: number;
+    ZSTD_c_compressionLevel: number;
+    ZSTD_c_checksumFlag: number;
+    ZSTD_c_windowLog: number;
+  };
 }
 
 /** Node's zstd, or null on a Node without it. */
