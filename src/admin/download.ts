@@ -189,58 +189,38 @@ export async function* oneAhead<T>(
   }
 }
 
-/** Reads a body eagerly into a queue of at most `limit` bytes; iterating it drains the queue. */
+/**
+ * Reads a body eagerly into a queue of at most `limit` bytes while it waits its turn. Once it is read,
+ * the queue is drained and the body is read directly, at the reader's pace: only the part that waits
+ * holds memory, and the data of the part being read passes through no queue.
+ */
 class ReadAhead implements AsyncIterable<Buffer> {
   readonly #body: Readable;
-  readonly #limit: number;
   readonly #queue: Buffer[] = [];
   #queued = 0;
-  #ended = false;
-  #error: unknown = null;
-  #wake: (() => void) | null = null;
+  readonly #onData: (chunk: Buffer) => void;
 
   constructor(body: Readable, limit: number) {
     this.#body = body;
-    this.#limit = limit;
-    body.on('data', (chunk: Buffer) => {
+    this.#onData = (chunk: Buffer) => {
       this.#queue.push(chunk);
       this.#queued += chunk.length;
-      if (this.#queued >= this.#limit) body.pause();
-      this.#notify();
-    });
-    body.on('end', () => {
-      this.#ended = true;
-      this.#notify();
-    });
-    body.on('error', (error) => {
-      this.#error = error;
-      this.#notify();
-    });
+      if (this.#queued >= limit) body.pause();
+    };
+    body.on('data', this.#onData);
+    body.on('error', () => {}); // seen by the reader when its turn comes
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
-    for (;;) {
-      const chunk = this.#queue.shift();
-      if (chunk) {
-        this.#queued -= chunk.length;
-        if (this.#queued < this.#limit) this.#body.resume();
-        yield chunk;
-        continue;
-      }
-      if (this.#error) throw this.#error;
-      if (this.#ended) return;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-    }
+    this.#body.off('data', this.#onData);
+    this.#body.pause();
+    yield* this.#queue.splice(0);
+    this.#queued = 0;
+    yield* this.#body as AsyncIterable<Buffer>;
   }
 
   destroy(): void {
     this.#body.destroy();
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
   }
 }
 
