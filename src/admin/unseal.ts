@@ -1,6 +1,6 @@
 // Stored object → OpenPGP decryption → decompression, streaming with flat memory. OpenPGP.js only
-// streams when told to accept unauthenticated data, so integrity (MDC, gzip CRC, zstd checksum) is known at the end:
-// callers must treat the output as untrusted until unseal() resolves.
+// streams when told to accept unauthenticated data, so integrity (MDC, gzip CRC, zstd checksums) is
+// known at the end: callers must treat the output as untrusted until unseal() resolves.
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -164,7 +164,8 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
       },
     });
     const stages: (Readable | Transform | Writable)[] = [
-      // GnuPG's literal data comes in 8 KiB pieces (OpenPGP.js's own in about 256 KiB, which pass as they are): gather small ones.
+      // GnuPG's literal data comes in 8 KiB pieces, OpenPGP.js's own in about 256 KiB: the small ones
+      // are gathered, so zlib is not called 128 times per MiB.
       Readable.from(gatherSmallPieces(plainRest), {
         objectMode: false,
         highWaterMark: OPENPGP_CHUNK_BYTES,
