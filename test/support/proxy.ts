@@ -1,5 +1,5 @@
 // A fault-injecting proxy in front of the real S3 server: it forwards every request, except that the
-// ones a test picks are answered 503 SlowDown, or have their response body cut off after some bytes.
+// ones a test picks are answered 503 SlowDown, or have their connection closed after some body bytes.
 import {
   createServer,
   request as httpRequest,
@@ -49,7 +49,10 @@ export async function faultyProxy(
   };
 }
 
-/** Forwards to the real server; after `limit` body bytes the client's connection is reset. */
+/**
+ * Forwards to the real server; after `limit` body bytes the connection is closed, mid-body. (A reset
+ * would be racier: the client's kernel may throw away what it received and had not read yet.)
+ */
 export function forwardToS3(req: IncomingMessage, res: ServerResponse, limit = Infinity): void {
   const upstream = new URL(s3Env().endpoint);
   const forward = httpRequest(
@@ -64,7 +67,7 @@ export function forwardToS3(req: IncomingMessage, res: ServerResponse, limit = I
         sent += chunk.length;
         if (sent >= limit) {
           answer.destroy();
-          res.socket?.resetAndDestroy();
+          res.socket?.destroySoon();
         }
       });
       answer.on('end', () => res.end());
