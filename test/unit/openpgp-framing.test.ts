@@ -87,7 +87,7 @@ describe('regroupPartialBodies', () => {
       expect(decrypted.status, decrypted.stderr).toBe(0);
       expect(decrypted.stdoutBytes.equals(data)).toBe(true);
     }
-  });
+  }, 60_000);
 
   it("regroups the smaller pieces of OpenPGP.js's own messages too, and gpg still decrypts them", async () => {
     const pieces = Array.from({ length: 6 }, (_, i) => data.subarray(i * 262_144, (i + 1) * 262_144));
@@ -111,7 +111,7 @@ describe('regroupPartialBodies', () => {
     const decrypted = await gpg(['--decrypt'], regrouped);
     expect(decrypted.status, decrypted.stderr).toBe(0);
     expect(decrypted.stdoutBytes.equals(data)).toBe(true);
-  });
+  }, 60_000);
 
   it('fails a message cut inside a partial body, and leaves what is not new-format framing alone', async () => {
     const sealed = await gpg(
@@ -123,5 +123,5 @@ describe('regroupPartialBodies', () => {
     expect((await regroup(plain, 5)).equals(plain)).toBe(true);
     const armored = (await run('gpg', ['--enarmor'], { input: data.subarray(0, 1000) })).stdoutBytes;
     expect((await regroup(armored, 64)).equals(armored)).toBe(true);
-  });
+  }, 60_000);
 });

@@ -58,7 +58,7 @@ describe('zstdFrameWrites', () => {
         offset += write.length;
       }
     }
-  });
+  }, 60_000);
 
   it('fails truncated data and data that goes on with something else, as damaged zstd', async () => {
     const { stream } = await frames();
@@ -70,5 +70,5 @@ describe('zstdFrameWrites', () => {
       code: 'ZSTD_error_framing',
       message: expect.stringMatching(/not zstd/),
     });
-  });
+  }, 60_000);
 });
