@@ -5,7 +5,14 @@ export default defineConfig({
     // Two cores and one shared S3 server: modest file-level parallelism.
     maxWorkers: 2,
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          // Installs the stock zstd tool when missing (the zstd tests compare with it).
+          globalSetup: ['test/support/unit-setup.ts'],
+        },
+      },
       {
         test: {
           name: 'integration',

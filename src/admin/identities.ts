@@ -1,4 +1,6 @@
 // The admin's private keys (--identity): which one opens a message, unlocked only when it is needed.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as openpgp from 'openpgp';
 import { SealdropError } from '../core/errors.js';
 import { readTextFile } from '../core/files.js';
@@ -66,6 +68,15 @@ export class Keyring {
     this.#askPassphrase = askPassphrase;
   }
 
+  /**
+   * With one identity there is nothing to choose: unlock it now, before the download starts and while
+   * the process is small, so the S2K's transient buffer (62 MiB for a GnuPG key) never adds to the
+   * download's memory. With several, each is unlocked only once a message turns out to need it.
+   */
+  async unlockSoleIdentity(): Promise<void> {
+    if (this.#identities.length === 1) await this.#unlock(this.#identities[0]!);
+  }
+
   /** Decrypts the session key with the first identity the message is encrypted to. `label` names the object. */
   async open(message: openpgp.Message<ReadableStream<Uint8Array>>, label: string): Promise<OpenedSession> {
     const recipients = message.getEncryptionKeyIDs();
@@ -124,11 +135,27 @@ export class Keyring {
     return unlocked;
   }
 
+  /**
+   * Unlocks only the key packets that can decrypt, one at a time. OpenPGP.js's decryptKey unlocks every
+   * packet at once, and its iterated S2K holds the whole iteration count in memory: GnuPG's keys use
+   * 65011712 bytes (62 MiB) per packet, so a GnuPG ed25519 + cv25519 key cost 124 MiB at the peak of a
+   * restore. The signing primary is never needed to read a backup.
+   */
   async #decryptKey(identity: Identity): Promise<openpgp.PrivateKey> {
     if (!isLocked(identity.key)) return identity.key;
     this.#passphrase ??= this.#askPassphrase(identity);
     try {
-      return await openpgp.decryptKey({ privateKey: identity.key, passphrase: await this.#passphrase });
+      const passphrase = await this.#passphrase;
+      const { key } = identity;
+      collectGarbage();
+      for (const { keyPacket } of await key.getDecryptionKeys(undefined, null)) {
+        if (!(keyPacket instanceof openpgp.SecretKeyPacket) || keyPacket.isDecrypted()) continue;
+        await keyPacket.decrypt(passphrase);
+        // What decryptKey's validate() does for the packets it unlocks: the secret matches the public key.
+        await keyPacket.validate();
+      }
+      collectGarbage();
+      return key;
     } catch (error) {
       if (error instanceof SealdropError) throw error;
       throw new SealdropError(
@@ -138,6 +165,15 @@ export class Keyring {
       );
     }
   }
+}
+
+/**
+ * The S2K's buffer is garbage now, but V8 may keep it to the end of a restore (it seldom runs a full
+ * collection then): 62 MiB for the whole download. One collection now, as rare as an unlock, frees it.
+ */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 /** Secret material still under its passphrase (gpg's secret-less "dummy" primaries don't count). */

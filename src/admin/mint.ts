@@ -3,6 +3,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { suffixMismatch, type Compression } from '../core/compression.js';
 import { SealdropError } from '../core/errors.js';
 import { readTextFile, writeNewFile } from '../core/files.js';
 import { coversSealdropArea, SEALDROP_AREA } from '../core/fleet.js';
@@ -49,6 +50,8 @@ export interface PolicyOptions {
   renewal?: { key: string; windowMs: number };
   /** Prefix policies: push's default part size. */
   partSize?: number;
+  /** Recorded in the policy file: what push compresses with unless told otherwise (default gzip). */
+  compression?: Compression;
 }
 
 /** An armored key, and what to call it in messages (its file). */
@@ -110,6 +113,11 @@ export async function createPolicyFile(
     );
   }
   if (!(expiresInMs >= 1000)) throw new SealdropError('USAGE', '--expires must be at least 1s');
+  const mismatch = location.isPrefix ? null : suffixMismatch(location.key, options.compression ?? 'gzip');
+  if (mismatch)
+    throw new SealdropError('USAGE', mismatch, {
+      hint: 'Name the key for what it holds (.gz.gpg for gzip, .zst.gpg for zstd), or pass the matching --compress.',
+    });
 
   const renewal = options.renewal;
   if (renewal && !(renewal.windowMs > 0 && renewal.windowMs <= expiresInMs))
@@ -160,6 +168,7 @@ export async function createPolicyFile(
     recipients: keys.map((key) => key.armor()),
     mintedAt: new Date().toISOString(),
     ...(options.partSize !== undefined && location.isPrefix ? { partSize: options.partSize } : {}),
+    ...(options.compression ? { compression: options.compression } : {}),
   };
   if (renewal) {
     const { expiresAt } = parsePolicyFile(JSON.stringify(file), source).summary;

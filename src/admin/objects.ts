@@ -1,7 +1,9 @@
-// Reading one object version, with S3's refusals turned into errors people can act on.
+// Reading one object version, resumed across broken connections, with S3's refusals turned into errors
+// people can act on.
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
+import { download } from './download.js';
 import { s3Error } from './s3-client.js';
 
 export interface ObjectVersionRef {
@@ -16,23 +18,22 @@ export interface HeadResult {
   etag: string | null;
 }
 
-/** The body of one version; `label` names it in messages. */
+/**
+ * The body of one version, `size` bytes if known (from the listing); `label` names it in messages.
+ * A connection that breaks mid-body is resumed (download.ts); a refusal fails here, before any data.
+ */
 export async function getObjectVersion(
   client: S3Client,
-  ref: ObjectVersionRef,
+  ref: ObjectVersionRef & { size?: number },
   label: string,
   signal?: AbortSignal,
 ): Promise<Readable> {
-  try {
-    const response = await client.send(
-      new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
-      { abortSignal: signal },
-    );
-    if (!response.Body) throw new SealdropError('FAILED', `S3 sent no body for ${label}`);
-    return response.Body as Readable;
-  } catch (error) {
-    throw readError(error, label);
-  }
+  const { body } = await download(client, ref, {
+    label,
+    signal,
+    refused: (error) => readError(error, label),
+  });
+  return body;
 }
 
 /** The time, size and ETag of one version, without downloading it; null when there is no such version. */

@@ -57,6 +57,8 @@ export async function restore(
 ): Promise<RestoreResult> {
   const started = performance.now();
   const identities = await loadIdentities(options.identityPaths);
+  const keyring = new Keyring(identities, options.askPassphrase);
+  await keyring.unlockSoleIdentity();
   if (options.outPath !== undefined) await checkOut(options.outPath, options.overwrite);
   const set = backupSet(client, location);
   const { listing, snapshot } = await choose(set, options.selector, options);
@@ -67,7 +69,7 @@ export async function restore(
   const target = options.outPath !== undefined ? await TempFile.beside(options.outPath) : undefined;
   try {
     const result = await unseal(body, target?.stream ?? keepOpen(options.output ?? process.stdout), {
-      keyring: new Keyring(identities, options.askPassphrase),
+      keyring,
       label,
       binding,
       onNote: options.onNote,

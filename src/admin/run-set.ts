@@ -31,10 +31,13 @@ import {
   type SnapshotListing,
 } from './backup-set.js';
 import { listEntries } from './listing.js';
+import { oneAhead } from './download.js';
 import { getObjectVersion } from './objects.js';
 
 /** Manifests read at once while listing. */
 const MANIFEST_READS = 8;
+/** How much of the next part is read into memory while the current one is decrypted. */
+const READ_AHEAD_BYTES = 8 * 1024 ** 2;
 
 export class RunSet implements BackupSet {
   readonly location: S3Location;
@@ -142,37 +145,42 @@ export class RunSet implements BackupSet {
     return { snapshot, label, body, binding: label, notes: snapshot.notes };
   }
 
-  /** The parts in order, concatenated; fails with INTEGRITY as soon as a part is not what the manifest says. */
+  /**
+   * The parts in order, concatenated, the next one downloading while this one is decrypted; fails with
+   * INTEGRITY as soon as a part is not what the manifest says.
+   */
   async *#parts(
     run: ListedRun,
     manifest: Manifest,
     label: string,
     signal?: AbortSignal,
   ): AsyncGenerator<Buffer> {
-    for (const [i, part] of manifest.parts.entries()) {
-      const name = partName(i + 1);
-      const body = await getObjectVersion(
+    const parts = manifest.parts.map((part, i) => ({ ...part, name: partName(i + 1), number: i + 1 }));
+    const open = (part: (typeof parts)[number]) =>
+      getObjectVersion(
         this.#source.client,
-        { bucket: this.location.bucket, key: part.key, versionId: run.parts.get(i + 1)!.versionId },
-        `${label}${name}`,
+        {
+          bucket: this.location.bucket,
+          key: part.key,
+          versionId: run.parts.get(part.number)!.versionId,
+          size: part.size,
+        },
+        `${label}${part.name}`,
         signal,
       );
+    for await (const { item: part, body } of oneAhead(parts, open, READ_AHEAD_BYTES)) {
       const hash = createHash('sha256');
       let size = 0;
-      try {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
-          size += chunk.length;
-          if (size > part.size) break;
-          hash.update(chunk);
-          yield chunk;
-        }
-      } finally {
-        body.destroy();
+      for await (const chunk of body) {
+        size += chunk.length;
+        if (size > part.size) break;
+        hash.update(chunk);
+        yield chunk;
       }
       if (size !== part.size || hash.digest('hex') !== part.sha256) {
         throw new SealdropError(
           'INTEGRITY',
-          `${label}${name} FAILED its check against the manifest (${size === part.size ? 'SHA-256 differs' : `${size > part.size ? 'more' : size} bytes, not ${part.size}`}): it is not what was uploaded`,
+          `${label}${part.name} FAILED its check against the manifest (${size === part.size ? 'SHA-256 differs' : `${size > part.size ? 'more' : size} bytes, not ${part.size}`}): it is not what was uploaded`,
           { hint: 'Restore another run (sealdrop versions lists them) and find out who changed this one.' },
         );
       }

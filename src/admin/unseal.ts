@@ -1,24 +1,27 @@
 // Stored object → OpenPGP decryption → decompression, streaming with flat memory. OpenPGP.js only
-// streams when told to accept unauthenticated data, so integrity (MDC, gzip CRC) is known at the end:
-// callers must treat the output as untrusted until unseal() resolves.
+// streams when told to accept unauthenticated data, so integrity (MDC, gzip CRC, zstd checksums) is
+// known at the end: callers must treat the output as untrusted until unseal() resolves.
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as openpgp from 'openpgp';
+import { requireZstd, ZSTD_NODE_VERSIONS, zstdBinding, type Compression } from '../core/compression.js';
 import { SealdropError } from '../core/errors.js';
-import { OPENPGP_CHUNK_BYTES, rechunk } from '../core/openpgp-chunks.js';
+import { OPENPGP_CHUNK_BYTES, rechunk, rechunker } from '../core/openpgp-chunks.js';
 import { bindingName, isBindingName } from '../core/s3-url.js';
 import { quoteBounded } from '../core/snapshot.js';
 import { formatBytes } from '../core/units.js';
 import type { Identity, Keyring } from './identities.js';
+import { regroupPartialBodies } from './openpgp-framing.js';
+import { zstdFrameWrites } from './zstd-frames.js';
 
-export type Compression = 'gzip' | 'none';
+export type { Compression };
 
 export interface UnsealOptions {
   keyring: Keyring;
   /** Names the object in messages: "s3://b/k version V". */
   label: string;
-  /** false: write the decrypted bytes as they are, even when they are gzip. */
+  /** false: write the decrypted bytes as they are, even when they are gzip or zstd. */
   decompress?: boolean;
   /**
    * After a decompression failure keep decrypting to the end, to tell tampering (the OpenPGP
@@ -48,9 +51,11 @@ export interface UnsealResult {
   outputBytes: number;
 }
 
-const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
-const UNSUPPORTED_COMPRESSION: [string, Buffer][] = [
+const MAGIC: [Exclude<Compression, 'none'>, Buffer][] = [
+  ['gzip', Buffer.from([0x1f, 0x8b])],
   ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd])],
+];
+const UNSUPPORTED_COMPRESSION: [string, Buffer][] = [
   ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])],
   ['bzip2', Buffer.from('BZh')],
 ];
@@ -100,7 +105,7 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
         ? ((await openpgp.readMessage({
             armoredMessage: webStream(rest).pipeThrough(new TextDecoderStream()),
           })) as unknown as openpgp.Message<ReadableStream<Uint8Array>>)
-        : await openpgp.readMessage({ binaryMessage: webStream(rest) });
+        : await openpgp.readMessage({ binaryMessage: webStream(regroupPartialBodies(rest)) });
     } catch (error) {
       throw explain(
         error,
@@ -141,10 +146,19 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
       }
     }
     const { head: plainHead, rest: plainRest } = await peek(plaintext(), 6);
-    const compression: Compression = startsWith(plainHead, GZIP_MAGIC) ? 'gzip' : 'none';
-    const decompress = options.decompress !== false;
+    const compression: Compression = MAGIC.find(([, magic]) => startsWith(plainHead, magic))?.[0] ?? 'none';
+    const decompress = options.decompress !== false && compression !== 'none';
+    if (decompress && compression === 'zstd' && !zstdBinding())
+      throw new SealdropError(
+        'OBJECT_FORMAT',
+        `${label} decrypts to zstd data, and this Node.js (${process.version}) has no zstd: it needs ${ZSTD_NODE_VERSIONS} or later`,
+        {
+          hint: 'Restore on a newer Node.js, or pass --no-decompress and pipe the output through `zstd -d`.',
+        },
+      );
+
     const unsupported = UNSUPPORTED_COMPRESSION.find(([, magic]) => startsWith(plainHead, magic));
-    if (decompress && unsupported) {
+    if (options.decompress !== false && unsupported) {
       const [name] = unsupported;
       throw new SealdropError(
         'OBJECT_FORMAT',
@@ -162,10 +176,16 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
       },
     });
     const stages: (Readable | Transform | Writable)[] = [
-      Readable.from(plainRest, { objectMode: false, highWaterMark: OPENPGP_CHUNK_BYTES }),
+      // GnuPG's literal data comes in 8 KiB pieces, OpenPGP.js's own in about 256 KiB: the small ones
+      // are gathered, so zlib is not called 128 times per MiB.
+      Readable.from(gatherSmallPieces(plainRest), {
+        objectMode: false,
+        highWaterMark: OPENPGP_CHUNK_BYTES,
+      }),
     ];
-    if (decompress && compression === 'gzip')
-      stages.push(options.diagnose ? drainingGunzip(label) : createGunzip({ chunkSize: 256 * 1024 }));
+    if (decompress)
+      for (const stage of decompressors(compression))
+        stages.push(options.diagnose ? draining(stage, label) : stage);
     stages.push(counter, sink);
     try {
       await pipeline(stages, ...(options.signal ? [{ signal: options.signal }] : []));
@@ -175,7 +195,7 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
     return {
       identity,
       compression,
-      decompressed: decompress && compression === 'gzip',
+      decompressed: decompress,
       encryptedBytes,
       decryptedBytes,
       outputBytes,
@@ -204,6 +224,8 @@ function checkBinding(filename: string | null, options: UnsealOptions): void {
     );
 }
 
+const gatherSmallPieces = rechunker(OPENPGP_CHUNK_BYTES / 2);
+
 function integrityError(label: string, error: Error): SealdropError {
   if (/modification detected/i.test(error.message)) {
     return new SealdropError(
@@ -217,11 +239,12 @@ function integrityError(label: string, error: Error): SealdropError {
   });
 }
 
-/** Failures inside the pipeline: zlib (damaged gzip) or the sink (disk full, closed pipe). */
+/** Failures inside the pipeline: zlib (damaged gzip or zstd) or the sink (disk full, closed pipe). */
 function stageError(label: string, error: Error): SealdropError {
   const code = (error as NodeJS.ErrnoException).code ?? '';
-  if (code.startsWith('Z_')) {
-    return new SealdropError('INTEGRITY', `${label}: the gzip data is damaged (${error.message})`, {
+  const damaged = decompressionFailure(error);
+  if (damaged) {
+    return new SealdropError('INTEGRITY', `${label}: the ${damaged} data is damaged (${error.message})`, {
       cause: error,
     });
   }
@@ -246,39 +269,50 @@ function interrupted(signal: AbortSignal): SealdropError {
   });
 }
 
+/** zlib's error codes: Z_DATA_ERROR … for gzip, ZSTD_error_… for zstd. */
+function decompressionFailure(error: Error): 'gzip' | 'zstd' | null {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  return code.startsWith('ZSTD_') ? 'zstd' : code.startsWith('Z_') ? 'gzip' : null;
+}
+
+function decompressors(compression: 'gzip' | 'zstd'): Transform[] {
+  return compression === 'gzip'
+    ? [createGunzip({ chunkSize: OPENPGP_CHUNK_BYTES })]
+    : [zstdFrameWrites(), requireZstd('zstd').createZstdDecompress({ chunkSize: OPENPGP_CHUNK_BYTES })];
+}
+
 /**
- * gunzip that, on damage, swallows the rest of its input instead of failing at once: the failure is
- * raised at the end, when the OpenPGP integrity check upstream has had its say.
+ * A decompressor that, on damage, swallows the rest of its input instead of failing at once: the
+ * failure is raised at the end, when the OpenPGP integrity check upstream has had its say.
  */
-function drainingGunzip(label: string): Transform {
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+function draining(inner: Transform, label: string): Transform {
   let failure: Error | undefined;
   const stage = new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      if (failure || gunzip.write(chunk)) return callback();
+      if (failure || inner.write(chunk)) return callback();
       const resume = () => {
-        gunzip.off('drain', resume).off('error', resume);
+        inner.off('drain', resume).off('error', resume);
         callback();
       };
-      gunzip.on('drain', resume).on('error', resume);
+      inner.on('drain', resume).on('error', resume);
     },
     flush(callback: TransformCallback) {
-      if (!failure) gunzip.end();
-      finished(gunzip).then(
+      if (!failure) inner.end();
+      finished(inner).then(
         () => callback(),
         () => callback(damagedButAuthentic(label, failure!)),
       );
     },
   });
-  gunzip.on('data', (data: Buffer) => stage.push(data));
-  gunzip.on('error', (error) => (failure ??= error));
+  inner.on('data', (data: Buffer) => stage.push(data));
+  inner.on('error', (error) => (failure ??= error));
   return stage;
 }
 
 function damagedButAuthentic(label: string, error: Error): SealdropError {
   return new SealdropError(
     'INTEGRITY',
-    `${label}: the gzip data is damaged (${error.message}) although it passed the OpenPGP integrity check: the backup was bad when it was made`,
+    `${label}: the ${decompressionFailure(error) ?? 'compressed'} data is damaged (${error.message}) although it passed the OpenPGP integrity check: the backup was bad when it was made`,
     {
       hint: 'Restore an older version; check the dump and compression on the server that made this one.',
       cause: error,

@@ -4,14 +4,16 @@ import { randomBytes } from 'node:crypto';
 import { Duplex, PassThrough, Readable, type Transform } from 'node:stream';
 import * as openpgp from 'openpgp';
 import { OPENPGP_CHUNK_BYTES } from '../core/openpgp-chunks.js';
+import type { Compression } from '../core/compression.js';
 import { bindingName } from '../core/s3-url.js';
-import { parallelGzip } from './parallel-gzip.js';
+import { parallelCompress } from './parallel-compress.js';
 
-export type Compression = 'gzip' | 'none';
-
-/** gzip is pigz-style (one member per 1 MiB block, all cores): stock gunzip reads it as one stream. */
+/**
+ * gzip and zstd are pigz-style (one member or frame per 1 MiB block, all cores): stock gunzip and
+ * zstd -d read them as one stream.
+ */
 export function compressor(compression: Compression, level: number): Transform {
-  return compression === 'gzip' ? parallelGzip({ level }) : new PassThrough();
+  return compression === 'none' ? new PassThrough() : parallelCompress({ format: compression, level });
 }
 
 /**

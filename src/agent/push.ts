@@ -12,7 +12,8 @@ import {
   type PolicySummary,
 } from '../core/policy-file.js';
 import { rechunk } from '../core/openpgp-chunks.js';
-import { compressor, encryptor, type Compression } from './encrypt.js';
+import { compressionLevel, requireZstd, suffixMismatch, type Compression } from '../core/compression.js';
+import { compressor, encryptor } from './encrypt.js';
 import { commandSource, stdinSource, type DumpSource } from './source.js';
 import { choosePartSize, runSink, type StoredPart, type StoredRun } from './parts.js';
 import { objectSink, type Sink, type StoredObject, type UploadTarget } from './sink.js';
@@ -23,7 +24,9 @@ export interface PushOptions {
   policyPath: string;
   /** Spawned with its stdout as the data; stdin when absent. */
   command?: string[];
+  /** Default: the policy file's, else gzip. */
   compression?: Compression;
+  /** Default: the compression's (gzip 6, zstd 3). */
   level?: number;
   allowEmpty?: boolean;
   spoolDir?: string;
@@ -82,9 +85,16 @@ export async function push(options: PushOptions): Promise<PushResult> {
       return result;
     },
   );
-  const level = options.level ?? 6;
-  if (!(Number.isInteger(level) && level >= 1 && level <= 9))
-    throw new SealdropError('USAGE', `--level ${level}: use 1 (fast) to 9 (small)`);
+  const compression = options.compression ?? file.compression ?? 'gzip';
+  const { location } = summary;
+  const mismatch = location.isPrefix ? null : suffixMismatch(location.key, compression);
+  if (mismatch)
+    throw new SealdropError('USAGE', `${mismatch}; nothing was uploaded`, {
+      hint: `Push with the compression the key names, or mint a policy for a key that names ${compression}.`,
+    });
+  if (compression === 'zstd')
+    requireZstd(options.compression ? '--compress zstd' : `${options.policyPath} (compression zstd)`);
+  const level = compressionLevel(compression, options.level);
 
   const spoolDir = options.spoolDir ?? tmpdir();
   const orphans = await removeOrphans(spoolDir);
@@ -92,8 +102,6 @@ export async function push(options: PushOptions): Promise<PushResult> {
     options.onWarning?.(
       `removed ${orphans.length} spool file${orphans.length === 1 ? '' : 's'} left by an earlier push that was killed (${orphans.slice(0, 3).join(', ')}${orphans.length > 3 ? ', …' : ''})`,
     );
-  const compression = options.compression ?? 'gzip';
-  const { location } = summary;
   const sink = await openSink(options, file, summary, spoolDir);
   const encrypt = await encryptor(recipients, sink.binding);
   // No await from here to pipeline(): a dump command that exits before its stdout is piped somewhere

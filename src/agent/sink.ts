@@ -1,5 +1,6 @@
 // Where the ciphertext goes: a sink takes the encrypted stream and stores it. One object (spool, then one
 // POST) for a single-key policy; consecutive parts and a manifest for a prefix policy (parts.ts).
+import type { Compression } from '../core/compression.js';
 import { Writable } from 'node:stream';
 import { SealdropError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
@@ -12,7 +13,7 @@ export type UploadTarget = Omit<UploadOptions, 'filePath' | 'fileSize' | 'onProg
 /** What the push knows once the dump has ended well; a run's manifest records it. */
 export interface PushFacts {
   bytesIn: number;
-  compression: 'gzip' | 'none';
+  compression: Compression;
   startedAt: Date;
 }
 

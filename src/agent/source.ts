@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream, fstatSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { SealdropError } from '../core/errors.js';
-import { DEFAULT_BLOCK_BYTES } from './parallel-gzip.js';
+import { DEFAULT_BLOCK_BYTES } from './parallel-compress.js';
 
 export interface DumpSource {
   stream: Readable;

@@ -4,6 +4,7 @@ import type { SignatureCheck } from '../admin/policy-trust.js';
 import { SealdropError } from '../core/errors.js';
 import { writeNewFile } from '../core/files.js';
 import { inspectKey, readArmoredKey } from '../core/openpgp-keys.js';
+import { parseCompression } from '../core/compression.js';
 import {
   assertNotExpired,
   assertRecipientsBound,
@@ -48,6 +49,10 @@ Examples:
       'canned ACL the object gets (default bucket-owner-full-control: the admin must be able to read it)',
     )
     .option('--name <LABEL>', 'label for people (host or database name)')
+    .option(
+      '--compress <gzip|zstd|none>',
+      'what servers compress with, recorded in the file (push --compress overrides; default gzip)',
+    )
     .option('--region <REGION>', 'AWS region (else AWS_REGION)')
     .option('--endpoint <URL>', 'S3 endpoint (else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS)')
     .option('--force', 'replace an existing policy file')
@@ -61,7 +66,9 @@ No network is needed. Renew before it expires: servers warn 3 days ahead.
 Example:
   AWS_PROFILE=backup-uploader sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg \\
       --recipient admin.pub.asc --expires 7d --max-size 2GiB --name db1 --out db1.policy.json
-  scp db1.policy.json db1:/etc/sealdrop/db1.policy.json`,
+  scp db1.policy.json db1:/etc/sealdrop/db1.policy.json
+  # servers on Node.js 22.15+: zstd, named so by the key's suffix
+  sealdrop policy mint s3://acme-backups/db2/pg.sql.zst.gpg --compress zstd --recipient admin.pub.asc --out db2.policy.json`,
     )
     .action(async (target: string, options: MintCliOptions) => {
       const [{ mintPolicy }, { createS3Client }] = await Promise.all([
@@ -76,6 +83,7 @@ Example:
         maxSize: options.maxSize,
         acl: options.acl,
         name: options.name,
+        compression: options.compress === undefined ? undefined : parseCompression(options.compress),
         out: options.out,
         force: options.force,
       });
@@ -236,6 +244,7 @@ interface MintCliOptions {
   maxSize?: number;
   acl?: string;
   name?: string;
+  compress?: string;
   region?: string;
   endpoint?: string;
   force?: boolean;
@@ -298,6 +307,7 @@ async function policyJson(
     secondsLeft: Math.max(0, Math.floor((summary.expiresAt.getTime() - now.getTime()) / 1000)),
     expired: summary.expiresAt.getTime() <= now.getTime(),
     maxSize: summary.maxSize,
+    compression: loaded.file.compression ?? null,
     acl: summary.acl,
     region: summary.region,
     signedAt: summary.signedAt.toISOString(),
@@ -332,6 +342,7 @@ export async function describePolicy(
       `${summary.expiresAt.toISOString()} (${left > 0 ? `in ${formatDuration(left)}` : `EXPIRED ${formatDuration(-left)} ago`})`,
     ],
     ['max size', formatBytes(summary.maxSize)],
+    ...(loaded.file.compression ? [['compression', loaded.file.compression] as [string, string]] : []),
     ['acl', summary.acl],
     [
       'signed',

@@ -73,12 +73,18 @@ function summary(result: RestoreResult): string {
   return [
     `Restored ${result.target} ${id} (${snapshot.time}, ${formatDuration(Date.now() - Date.parse(snapshot.time))} ago)${result.out ? ` to ${result.out}` : ''}`,
     table([
-      ['integrity', 'OpenPGP MDC ok' + (result.decompressed ? ', gzip CRC ok' : '')],
+      [
+        'integrity',
+        'OpenPGP MDC ok' +
+          (result.decompressed
+            ? `, ${result.compression === 'zstd' ? 'zstd checksums' : 'gzip CRC'} ok`
+            : ''),
+      ],
       ['identity', `${result.identity.fingerprint} (${result.identity.source})`],
       ['stored', formatBytes(result.encryptedBytes)],
       [
         'restored',
-        `${formatBytes(result.outputBytes)}${result.decompressed ? ' (gunzipped)' : result.compression === 'gzip' ? ' (still gzip)' : ''}`,
+        `${formatBytes(result.outputBytes)}${result.compression === 'none' ? '' : result.decompressed ? ` (${result.compression === 'zstd' ? 'zstd-decompressed' : 'gunzipped'})` : ` (still ${result.compression})`}`,
       ],
       [
         'time',

@@ -69,5 +69,5 @@ function describe(check: SnapshotCheck): string {
   const id = snapshot.runId ?? snapshot.versionId;
   if (!check.ok) return `FAILED  ${id}  ${snapshot.time}  ${check.problem}\n  hint: ${check.hint}`;
   const warnings = check.warnings.map((w) => `\n  warning: ${w}`).join('');
-  return `OK      ${id}  ${snapshot.time}  ${formatBytes(check.encryptedBytes)} stored, ${formatBytes(check.plainBytes)} ${check.compression === 'gzip' ? 'gunzipped' : 'raw'}, ${check.seconds.toFixed(1)} s${warnings}`;
+  return `OK      ${id}  ${snapshot.time}  ${formatBytes(check.encryptedBytes)} stored, ${formatBytes(check.plainBytes)} ${check.compression === 'gzip' ? 'gunzipped' : check.compression === 'zstd' ? 'zstd-decompressed' : 'raw'}, ${check.seconds.toFixed(1)} s${warnings}`;
 }

@@ -9,15 +9,23 @@ export const OPENPGP_CHUNK_BYTES = 256 * 1024;
 
 /**
  * Regroups a byte stream into chunks of at least OPENPGP_CHUNK_BYTES (the last may be smaller).
- * Usable as a pipeline() stage as it is: it takes nothing but the source.
+ * Usable as a pipeline() stage as it is: it takes nothing but the source (pipeline passes a second
+ * argument of its own, so the size can't be one).
  */
-export async function* rechunk(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+export const rechunk = rechunker(OPENPGP_CHUNK_BYTES);
+
+/** The same, for chunks of at least `minBytes`. */
+export function rechunker(minBytes: number): (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
+  return (source) => regroup(source, minBytes);
+}
+
+async function* regroup(source: AsyncIterable<Buffer>, minBytes: number): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   for await (const chunk of source) {
     pending.push(chunk);
     pendingBytes += chunk.length;
-    if (pendingBytes >= OPENPGP_CHUNK_BYTES) {
+    if (pendingBytes >= minBytes) {
       yield pending.length === 1 ? chunk : Buffer.concat(pending, pendingBytes);
       pending = [];
       pendingBytes = 0;

@@ -1,5 +1,6 @@
 // The policy file: the one thing an agent holds. Its summary is read from the signed policy document,
 // so the file cannot claim one thing while the signature allows another.
+import { COMPRESSIONS, type Compression } from './compression.js';
 import { SealdropError } from './errors.js';
 import type { Key } from 'openpgp';
 import { readTextFile } from './files.js';
@@ -32,6 +33,8 @@ export interface PolicyFile {
   renew?: PolicyRenewal;
   /** Prefix policies: the part size push uses unless told otherwise; not signed. */
   partSize?: number;
+  /** What push compresses with unless told otherwise (default gzip); not signed, like the name. */
+  compression?: Compression;
 }
 
 export interface PolicyRenewal {
@@ -108,7 +111,7 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
       },
     );
   }
-  const { url, fields, recipients, name, mintedAt, renew, partSize } = raw;
+  const { url, fields, recipients, name, mintedAt, renew, partSize, compression } = raw;
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalid('"url" must be an http(s) URL');
   if (!isRecord(fields) || !Object.values(fields).every((v) => typeof v === 'string')) {
     throw invalid('"fields" must be an object of strings');
@@ -135,6 +138,8 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
     throw invalid('"renew" must hold an http(s) "url" and a "from" time');
   if (partSize !== undefined && !(Number.isSafeInteger(partSize) && (partSize as number) > 0))
     throw invalid('"partSize" must be a whole number of bytes');
+  if (compression !== undefined && !(COMPRESSIONS as readonly unknown[]).includes(compression))
+    throw invalid(`"compression" must be one of ${COMPRESSIONS.join(', ')}`);
 
   const file: PolicyFile = {
     sealdrop: POLICY_FILE_VERSION,
@@ -145,6 +150,7 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
     mintedAt,
     ...(isRecord(renew) ? { renew: { url: renew.url as string, from: renew.from as string } } : {}),
     ...(partSize === undefined ? {} : { partSize: partSize as number }),
+    ...(compression === undefined ? {} : { compression: compression as Compression }),
   };
   return { file, summary: summarize(file, invalid) };
 }

@@ -1,6 +1,7 @@
 // Multi-object runs under a prefix policy: PREFIX<run-id>/part-000001 … then PREFIX<run-id>/manifest.json.
 // Pure: run ids, key names, the manifest format, grouping a listing into runs and judging each run.
 // Everything under a prefix may have been written by an attacker: counts, sizes and texts are bounded.
+import { COMPRESSIONS, type Compression } from './compression.js';
 import { SealdropError } from './errors.js';
 import { quoteBounded, type ListedVersion, type Snapshot } from './snapshot.js';
 
@@ -63,7 +64,7 @@ export interface Manifest {
   sha256: string;
   /** Bytes read from the dump. */
   bytesIn: number;
-  compression: 'gzip' | 'none';
+  compression: Compression;
   partSize: number;
   startedAt: string;
   finishedAt: string;
@@ -91,7 +92,7 @@ export function parseManifest(text: string, expected: { prefix: string; runId: s
     throw bad(`format ${quoteBounded(m.sealdropRun)}; this sealdrop reads format ${MANIFEST_FORMAT}`);
   if (m.runId !== expected.runId) throw bad(`it names run ${quoteBounded(m.runId)}`);
   if (m.prefix !== expected.prefix) throw bad(`it names prefix ${quoteBounded(m.prefix)}`);
-  if (m.compression !== 'gzip' && m.compression !== 'none') throw bad('unknown compression');
+  if (!(COMPRESSIONS as readonly unknown[]).includes(m.compression)) throw bad('unknown compression');
   for (const field of ['totalBytes', 'bytesIn', 'partSize', 'seconds'] as const) {
     if (typeof m[field] !== 'number' || !((m[field] as number) >= 0)) throw bad(`"${field}" is not a number`);
   }

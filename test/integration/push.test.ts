@@ -1,13 +1,7 @@
 // sealdrop push against the real S3 server, checked with stock gpg and gunzip.
 import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { after, until } from '../support/until.js';
 import { agentEnv, backupTarget, mint, stockRestore, type BackupTarget } from '../support/backup-target.js';
 import { CLI, run, runCli, tempDir } from '../support/cli.js';
-import { listVersions, s3Env } from '../support/s3.js';
+import { faultyProxy, forwardToS3 } from '../support/proxy.js';
+import { listVersions } from '../support/s3.js';
 
 const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
 
@@ -264,26 +259,7 @@ describe('push refuses, uploads nothing and leaves no spool file', () => {
 
 describe('push over a flaky network', () => {
   /** A proxy in front of the real S3 server that answers 503 SlowDown to the first `failures` requests. */
-  async function flakyProxy(
-    failures: number,
-  ): Promise<{ url: string; requests: () => number; close: () => void }> {
-    let count = 0;
-    const server: Server = createServer((req, res) => {
-      count++;
-      if (count <= failures) {
-        req.resume();
-        req.on('end', () => {
-          res.writeHead(503, { 'content-type': 'application/xml' });
-          res.end('<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
-        });
-        return;
-      }
-      forwardToS3(req, res);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    return { url: `http://127.0.0.1:${port}`, requests: () => count, close: () => server.close() };
-  }
+  const flakyProxy = (failures: number) => faultyProxy((n) => (n <= failures ? 'slowdown' : 'forward'));
 
   /** The same policy file pointed at another URL (the URL is not part of the signature). */
   async function via(url: string, policyPath = target.policyPath): Promise<string> {
@@ -430,18 +406,6 @@ describe('the agent holds no AWS credentials and leaks no secrets', () => {
 });
 
 /** Passes a request on to the real S3 server, and its answer back. */
-function forwardToS3(req: IncomingMessage, res: ServerResponse): void {
-  const upstream = new URL(s3Env().endpoint);
-  const forward = httpRequest(
-    { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    },
-  );
-  req.pipe(forward);
-}
-
 async function waitForFile(path: string): Promise<void> {
   const written = () =>
     readFile(path, 'utf8').then(

@@ -2,8 +2,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -17,7 +15,8 @@ import { until } from '../support/until.js';
 import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
 import { CLI, run, runCli, tempDir, type CliResult } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
-import { adminClient, s3Env } from '../support/s3.js';
+import { faultyProxy } from '../support/proxy.js';
+import { adminClient } from '../support/s3.js';
 
 const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
 /** The smallest part size push takes: runs of several parts from small dumps. */
@@ -492,39 +491,12 @@ describe('a run over a flaky network', () => {
 
   /** A proxy in front of the real S3 server answering 503 SlowDown to the requests `fail` picks (1-based). */
   async function flakyProxy(fail: (request: number) => boolean) {
-    let count = 0;
-    const upstream = new URL(s3Env().endpoint);
-    const server: Server = createServer((req, res) => {
-      count++;
-      if (fail(count)) {
-        req.resume();
-        req.on('end', () => {
-          res.writeHead(503, { 'content-type': 'application/xml' });
-          res.end('<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
-        });
-        return;
-      }
-      const forward = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          path: req.url,
-          method: req.method,
-          headers: req.headers,
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      req.pipe(forward);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const proxy = await faultyProxy((n) => (fail(n) ? 'slowdown' : 'forward'));
     const policy = JSON.parse(await readFile(target.policyPath, 'utf8'));
-    policy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${target.bucket}`;
+    policy.url = `${proxy.url}/${target.bucket}`;
     const path = join(target.dir, `via-${Date.now()}.json`);
     await writeFile(path, JSON.stringify(policy));
-    return { path, requests: () => count, close: () => server.close() };
+    return { ...proxy, path };
   }
 
   it('retries each part on its own and completes the run', async () => {

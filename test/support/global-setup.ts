@@ -1,4 +1,4 @@
-// Vitest global setup: makes sure gpg, curl and a real S3 server (Ceph RGW, scripts/local-s3) are available
+// Vitest global setup: makes sure gpg, curl, zstd and a real S3 server (Ceph RGW, scripts/local-s3) are available
 // and hands the server's endpoint and credentials to the tests (`inject('s3')`, see test/support/s3.ts).
 //
 // The server is deliberately left running after the run: the next run reuses it in well under a second
@@ -77,7 +77,7 @@ export default async function setup(project: TestProject): Promise<void> {
       'zsh',
       'fish',
     ];
-    await run('need', ['gpg:gnupg', 'curl', ...debianTools], 10 * 60_000);
+    await run('need', ['gpg:gnupg', 'curl', 'zstd', ...debianTools], 10 * 60_000);
     exports = parseExports(await run('local-s3', ['up'], 5 * 60_000));
   } catch (err) {
     // Never skip: a test run without the real server would prove nothing.

@@ -1,6 +1,8 @@
 // The chunking OpenPGP.js is fed on both sides: at least 256 KiB, in order, no byte lost.
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { OPENPGP_CHUNK_BYTES, rechunk } from '../../src/core/openpgp-chunks.js';
+import { OPENPGP_CHUNK_BYTES, rechunk, rechunker } from '../../src/core/openpgp-chunks.js';
 
 async function regroup(chunks: Buffer[]): Promise<Buffer[]> {
   async function* source() {
@@ -32,5 +34,29 @@ describe('rechunk', () => {
 
   it('yields nothing for an empty stream', async () => {
     expect(await regroup([])).toEqual([]);
+  });
+
+  it('works as a pipeline() stage (which passes it a second argument), chunk by chunk', async () => {
+    const sizes: number[] = [];
+    await pipeline(
+      Readable.from(Array.from({ length: 12 }, (_, i) => bytes(64 * 1024, i))),
+      rechunk,
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          sizes.push(chunk.length);
+          callback();
+        },
+      }),
+    );
+    expect(sizes).toEqual([OPENPGP_CHUNK_BYTES, OPENPGP_CHUNK_BYTES, OPENPGP_CHUNK_BYTES]);
+  });
+
+  it('gathers to another size with rechunker()', async () => {
+    const out: Buffer[] = [];
+    for await (const chunk of rechunker(10)(
+      Readable.from([bytes(4, 1), bytes(4, 2), bytes(4, 3), bytes(20, 4)]),
+    ))
+      out.push(chunk);
+    expect(out.map((chunk) => chunk.length)).toEqual([12, 20]);
   });
 });

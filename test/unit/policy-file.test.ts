@@ -102,6 +102,25 @@ describe('policy mint (offline)', () => {
       await expect(mint(target)).rejects.toThrow(/covers \.sealdrop\/, sealdrop's own area/);
   });
 
+  it('records the compression servers use, and refuses a key suffix that says otherwise', async () => {
+    const zstd = await mint('s3://acme-backups/db1/pg.sql.zst.gpg', { compression: 'zstd' });
+    expect(parsePolicyFile(zstd.text, zstd.out).file.compression).toBe('zstd');
+    const plain = await mint('s3://acme-backups/db1/mysql.sql.gz.gpg');
+    expect(parsePolicyFile(plain.text, plain.out).file).not.toHaveProperty('compression');
+    await expect(mint('s3://acme-backups/db1/x.sql.gz.gpg', { compression: 'zstd' })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringMatching(/ends in \.gz\.gpg \(gzip\) but the compression is zstd/),
+    });
+    // gzip is the default: a .zst.gpg key needs --compress zstd said out loud.
+    await expect(mint('s3://acme-backups/db1/x.sql.zst.gpg')).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringMatching(/ends in \.zst\.gpg \(zstd\) but the compression is gzip/),
+    });
+    // A prefix names no suffix; none is compatible with any.
+    await expect(mint('s3://acme-backups/db1/', { compression: 'zstd' })).resolves.toBeTruthy();
+    await expect(mint('s3://acme-backups/db1/x.gz.gpg', { compression: 'none' })).resolves.toBeTruthy();
+  });
+
   it('refuses a private key file as nothing but its public part', async () => {
     const { text, out } = await mint('s3://acme-backups/k', {
       recipientFiles: [recipient.replace('.pub.asc', '.key.asc')],
@@ -143,6 +162,11 @@ describe('policy file parsing', () => {
       'a damaged policy document',
       () => edit((j) => (j.fields.Policy = 'bm90IGpzb24=')),
       /not base64-encoded JSON/,
+    ],
+    [
+      'an unknown compression',
+      () => edit((j) => Object.assign(j, { compression: 'lz4' })),
+      /"compression" must be/,
     ],
     [
       'no signature field',

@@ -8,7 +8,8 @@ import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Keyring, loadIdentities } from '../../src/admin/identities.js';
 import { unseal, type UnsealOptions } from '../../src/admin/unseal.js';
-import { tempDir } from '../support/cli.js';
+import { zstdBinding } from '../../src/core/compression.js';
+import { run, tempDir } from '../support/cli.js';
 
 interface KeyFiles {
   publicKey: openpgp.Key;
@@ -219,6 +220,25 @@ describe('unseal', () => {
     });
   });
 
+  it('unlocks a sole identity up front, and only its decryption subkey (the signing primary stays locked)', async () => {
+    const [identity] = await loadIdentities([locked.privatePath]);
+    let asked = 0;
+    const keyring = new Keyring([identity!], async () => {
+      asked++;
+      return 'correct horse';
+    });
+    await keyring.unlockSoleIdentity();
+    expect(asked).toBe(1);
+    expect(identity!.key.keyPacket.isDecrypted()).toBe(false);
+    expect(identity!.key.getSubkeys()[0]!.keyPacket.isDecrypted()).toBe(true);
+    const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    const sealed = await seal(gzipSync(dump), [locked.publicKey]);
+    await expect(unseal(chunked(sealed), sink, { keyring, label: 'obj' })).resolves.toMatchObject({
+      outputBytes: dump.length,
+    });
+    expect(asked).toBe(1);
+  });
+
   it('refuses an object for someone else as NO_MATCHING_KEY, naming the key ids', async () => {
     const sealed = await seal(gzipSync(dump), [other.publicKey]);
     const keyId = other.publicKey.getSubkeys()[0]!.getKeyID().toHex().toUpperCase();
@@ -258,19 +278,63 @@ describe('unseal', () => {
     });
   });
 
-  it('says what it is when the data is zstd, and what is not OpenPGP at all', async () => {
-    const zstd = await seal(Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), randomBytes(100)]), [
-      admin.publicKey,
-    ]);
-    await expect(open(zstd, [admin.privatePath])).rejects.toMatchObject({
-      code: 'OBJECT_FORMAT',
-      message: expect.stringMatching(/zstd is not supported yet/),
-    });
+  it('says what is not OpenPGP at all', async () => {
     await expect(open(gzipSync(dump), [admin.privatePath])).rejects.toMatchObject({
       code: 'OBJECT_FORMAT',
       message: expect.stringMatching(/not an OpenPGP message/),
     });
   });
+
+  /** Two zstd frames, as push makes them (one per block), by the stock zstd tool. */
+  async function zstdFrames(data: Buffer): Promise<Buffer> {
+    const half = data.length >> 1;
+    const frames = await Promise.all(
+      [data.subarray(0, half), data.subarray(half)].map((piece) =>
+        run('zstd', ['-3', '--check', '-c'], { input: piece }).then((r) => r.stdoutBytes),
+      ),
+    );
+    return Buffer.concat(frames);
+  }
+
+  if (zstdBinding()) {
+    it('decrypts and decompresses zstd (every frame), and keeps it with decompress: false', async () => {
+      const zst = await zstdFrames(dump);
+      const sealed = await seal(zst, [admin.publicKey]);
+      const { output, result } = await open(sealed, [admin.privatePath]);
+      expect(output.equals(dump)).toBe(true);
+      expect(result).toMatchObject({ compression: 'zstd', decompressed: true, outputBytes: dump.length });
+      const kept = await open(sealed, [admin.privatePath], { decompress: false });
+      expect(kept.output.equals(zst)).toBe(true);
+      expect(kept.result).toMatchObject({ compression: 'zstd', decompressed: false });
+    });
+
+    it('tells an authentic object with damaged zstd inside (a frame checksum) from tampering', async () => {
+      const zst = await zstdFrames(dump);
+      zst[zst.length - 2]! ^= 0xff; // the last frame's checksum
+      const sealed = await seal(zst, [admin.publicKey]);
+      await expect(open(sealed, [admin.privatePath], { diagnose: true })).rejects.toMatchObject({
+        code: 'INTEGRITY',
+        message: expect.stringMatching(/zstd data is damaged .* passed the OpenPGP integrity check/),
+      });
+      await expect(open(flip(sealed), [admin.privatePath], { diagnose: true })).rejects.toMatchObject({
+        code: 'INTEGRITY',
+        message: expect.stringMatching(/MDC/),
+      });
+    });
+  } else {
+    it(`refuses to decompress zstd on Node.js ${process.version}, naming the version it needs; decompress: false passes it`, async () => {
+      const zst = await zstdFrames(dump);
+      const sealed = await seal(zst, [admin.publicKey]);
+      await expect(open(sealed, [admin.privatePath])).rejects.toMatchObject({
+        code: 'OBJECT_FORMAT',
+        message: expect.stringMatching(/decrypts to zstd data.*needs 22\.15/),
+        hint: expect.stringMatching(/--no-decompress .*zstd -d/),
+      });
+      const kept = await open(sealed, [admin.privatePath], { decompress: false });
+      expect(kept.output.equals(zst)).toBe(true);
+      expect(kept.result.compression).toBe('zstd');
+    });
+  }
 
   it('reports a download that breaks off as such, not as damage', async () => {
     const sealed = await seal(gzipSync(dump), [admin.publicKey]);

@@ -1,10 +1,15 @@
-// The pigz-style compression stage: concatenated gzip members, input order, bounded memory.
+// The pigz-style compression stage: concatenated gzip members or zstd frames, input order, bounded memory.
 import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { parallelGzip, type ParallelGzipOptions } from '../../src/agent/parallel-gzip.js';
+import { parallelCompress, type ParallelCompressOptions } from '../../src/agent/parallel-compress.js';
+import { zstdBinding } from '../../src/core/compression.js';
+import { run } from '../support/cli.js';
+
+type GzipOptions = Omit<ParallelCompressOptions, 'format'> & { format?: 'gzip' | 'zstd' };
+const parallelGzip = (options: GzipOptions) => parallelCompress({ format: 'gzip', ...options });
 
 /** Compressible, but different in every block, so a reordered member would show. */
 function sqlLike(bytes: number): Buffer {
@@ -19,7 +24,7 @@ function sqlLike(bytes: number): Buffer {
 }
 
 /** Feeds `input` in chunks of the given sizes (cycled) and collects the output. */
-async function compress(input: Buffer, options: ParallelGzipOptions, chunkSizes = [65_536]): Promise<Buffer> {
+async function compress(input: Buffer, options: GzipOptions, chunkSizes = [65_536]): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for (let offset = 0, i = 0; offset < input.length; i++) {
     const size = chunkSizes[i % chunkSizes.length]!;
@@ -90,7 +95,7 @@ describe('parallelGzip', () => {
     const single = gzipSync(input, { level: 6 });
     expect(countMembers(parallel)).toBe(8);
     expect(parallel.length / single.length).toBeLessThan(1.01);
-  });
+  }, 60_000);
 
   it('holds the writer back while the reader is slow: memory stays bounded', async () => {
     const options = { level: 1, blockBytes: block, workers: 2, maxInFlight: 3 };
@@ -122,7 +127,7 @@ describe('parallelGzip', () => {
     expect(consumedBytes).toBe(blocks * memberBytes);
     // In flight, plus what stream buffers hold between stages: far below the 48 blocks of input.
     expect(worstAhead).toBeLessThanOrEqual((options.maxInFlight + 6) * block);
-  });
+  }, 60_000);
 
   it('keeps order when one worker holds many blocks, and when many workers race', async () => {
     const input = sqlLike(20 * block + 17);
@@ -161,4 +166,47 @@ describe('parallelGzip', () => {
     expect(() => parallelGzip({ level: 6, maxInFlight: 0 })).toThrow(RangeError);
     expect(() => parallelGzip({ level: 6, workers: 1.5 })).toThrow(RangeError);
   });
+});
+
+const zstd = zstdBinding();
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
+describe('parallelCompress with zstd', () => {
+  const block = 64 * 1024;
+
+  if (zstd) {
+    it('writes one checksummed frame per block that stock zstd -d and Node read back, in order', async () => {
+      const input = sqlLike(9 * block + 5);
+      const output = await compress(
+        input,
+        { format: 'zstd', level: 3, blockBytes: block, workers: 2 },
+        [1, 70_000, 4096],
+      );
+      let frames = 0;
+      for (let at = output.indexOf(ZSTD_MAGIC); at !== -1; at = output.indexOf(ZSTD_MAGIC, at + 1)) frames++;
+      expect(frames).toBe(10);
+      const stock = await run('zstd', ['-d', '-c'], { input: output });
+      expect(stock.status, stock.stderr).toBe(0);
+      expect(stock.stdoutBytes.equals(input)).toBe(true);
+      // A flipped byte in a frame's content fails its checksum.
+      const damaged = Buffer.from(output);
+      damaged[output.length - 10]! ^= 0x01;
+      expect((await run('zstd', ['-d', '-c'], { input: damaged })).status).not.toBe(0);
+    }, 60_000);
+
+    it('costs little ratio against one zstd stream at 1 MiB blocks, and honours the level', async () => {
+      const input = sqlLike(2 << 20);
+      const frames = await compress(input, { format: 'zstd', level: 3 });
+      const single = await run('zstd', ['-3', '-c'], { input });
+      expect(frames.length / single.stdoutBytes.length).toBeLessThan(1.05);
+      const small = await compress(input, { format: 'zstd', level: 12, blockBytes: block });
+      expect(small.length).toBeLessThan(frames.length);
+    }, 60_000);
+  } else {
+    it(`refuses zstd on Node.js ${process.version}, naming the version it needs`, () => {
+      expect(() => parallelCompress({ format: 'zstd', level: 3 })).toThrow(
+        expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/needs Node\.js 22\.15/) }),
+      );
+    });
+  }
 });

@@ -1,16 +1,19 @@
-// pigz-style gzip on every core: the input is cut into fixed-size blocks, each compressed on its own in
-// libuv's threadpool (zlib's async API) into a complete gzip member, and the members are emitted in input
-// order. Concatenated members are one valid gzip stream (RFC 1952 §2.2): gunzip, pigz -d and Node's
-// gunzip read them all. Memory is bounded: at most `maxInFlight` blocks are waiting, being compressed or
-// waiting their turn to be emitted, and the writer is held back until one leaves.
+// pigz-style compression on every core: the input is cut into fixed-size blocks, each compressed on its
+// own in libuv's threadpool (zlib's async API) into a complete gzip member or zstd frame, and those are
+// emitted in input order. Concatenated members are one valid gzip stream (RFC 1952 §2.2), concatenated
+// frames one valid zstd stream (RFC 8878 §3.1): gunzip and zstd -d read them all. Memory is bounded: at
+// most `maxInFlight` blocks are waiting, being compressed or waiting their turn to be emitted, and the
+// writer is held back until one leaves.
 import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
-import { constants, createGzip, type Deflate, type Gzip, type ZlibOptions } from 'node:zlib';
+import { constants, createGzip, type Deflate } from 'node:zlib';
+import { requireZstd } from '../core/compression.js';
 
-export interface ParallelGzipOptions {
-  /** 1 (fast) to 9 (small). */
+export interface ParallelCompressOptions {
+  format: 'gzip' | 'zstd';
+  /** gzip: 1 (fast) to 9 (small); zstd: 1 to 19. */
   level: number;
-  /** Uncompressed bytes per gzip member. Larger loses less ratio, smaller spreads better. */
+  /** Uncompressed bytes per member or frame. Larger loses less ratio, smaller spreads better. */
   blockBytes?: number;
   /** Blocks compressed at the same time; default one per core, leaving threadpool room for file I/O. */
   workers?: number;
@@ -34,36 +37,59 @@ export function defaultWorkers(): number {
 }
 
 /**
- * One long-lived gzip stream that makes a complete member per call: Z_FINISH ends the member and reset()
- * readies the next, so deflate is set up once per worker, not once per block, and the output is sliced
- * from zlib's shared buffers instead of one block-sized buffer per member.
+ * One long-lived compression stream that makes a complete gzip member or zstd frame per call: a flush
+ * with the end flag ends it (gzip then needs reset() to start the next member; zstd starts the next
+ * frame by itself), so the compressor is set up once per worker, not once per block, and the output is
+ * sliced from zlib's shared buffers instead of one block-sized buffer per member.
  */
 class MemberEngine {
   // Node's reset() belongs to every zlib stream; @types/node only declares it on Deflate and Inflate.
-  readonly #gzip: Gzip & Pick<Deflate, 'reset'>;
+  readonly #stream: Transform & Partial<Pick<Deflate, 'reset'>>;
+  readonly #endFlag: number;
+  readonly #reset: boolean;
   #output: Buffer[] = [];
 
-  constructor(options: ZlibOptions) {
-    this.#gzip = createGzip(options) as Gzip & Pick<Deflate, 'reset'>;
-    this.#gzip.on('data', (chunk: Buffer) => this.#output.push(chunk));
+  constructor(format: 'gzip' | 'zstd', level: number, blockBytes: number) {
+    if (format === 'gzip') {
+      // memLevel 9: a larger hash table than zlib's default 8; measured 5–9% faster at level 6, no larger.
+      this.#stream = createGzip({ level, memLevel: 9, chunkSize: OUTPUT_CHUNK_BYTES });
+      this.#endFlag = constants.Z_FINISH;
+      this.#reset = true;
+    } else {
+      const zstd = requireZstd('--compress zstd');
+      // Every frame carries a checksum of its content, as every gzip member carries a CRC. A window no
+      // larger than a block loses nothing (frames are independent) and halves each worker's memory.
+      this.#stream = zstd.createZstdCompress({
+        chunkSize: OUTPUT_CHUNK_BYTES,
+        params: {
+          [zstd.constants.ZSTD_c_compressionLevel]: level,
+          [zstd.constants.ZSTD_c_checksumFlag]: 1,
+          [zstd.constants.ZSTD_c_windowLog]: Math.max(10, Math.ceil(Math.log2(blockBytes))),
+        },
+      });
+      this.#endFlag = zstd.constants.ZSTD_e_end;
+      this.#reset = false;
+    }
+    this.#stream.on('data', (chunk: Buffer) => this.#output.push(chunk));
   }
 
   compress(block: Buffer): Promise<Buffer[]> {
+    const stream = this.#stream as Transform & Pick<Deflate, 'flush'>;
     return new Promise((resolve, reject) => {
-      this.#gzip.once('error', reject);
-      this.#gzip.write(block);
-      this.#gzip.flush(constants.Z_FINISH, () => {
-        this.#gzip.off('error', reject);
+      stream.once('error', reject);
+      stream.write(block);
+      stream.flush(this.#endFlag, () => {
+        stream.off('error', reject);
         // The member's output is pushed before the flush completes; a failure calls back too.
-        if (this.#gzip.destroyed) return reject(this.#gzip.errored ?? new Error('gzip closed'));
-        this.#gzip.reset();
+        if (stream.destroyed) return reject(stream.errored ?? new Error('compression closed'));
+        if (this.#reset) this.#stream.reset?.();
         resolve(this.#output.splice(0));
       });
     });
   }
 
   close(): void {
-    this.#gzip.destroy();
+    this.#stream.destroy();
   }
 }
 
@@ -72,16 +98,17 @@ interface Job {
   output: Buffer[] | null;
 }
 
-export function parallelGzip(options: ParallelGzipOptions): Transform {
+export function parallelCompress(options: ParallelCompressOptions): Transform {
   const blockBytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
   const workers = options.workers ?? defaultWorkers();
   const maxInFlight = options.maxInFlight ?? workers + 1;
   for (const [name, value] of Object.entries({ blockBytes, workers, maxInFlight })) {
-    if (!(Number.isInteger(value) && value > 0)) throw new RangeError(`parallelGzip: ${name} ${value}`);
+    if (!(Number.isInteger(value) && value > 0)) throw new RangeError(`parallelCompress: ${name} ${value}`);
   }
-  // memLevel 9: a larger hash table than zlib's default 8; measured 5–9% faster at level 6, no larger.
-  const zlibOptions: ZlibOptions = { level: options.level, memLevel: 9, chunkSize: OUTPUT_CHUNK_BYTES };
-  const idle = Array.from({ length: workers }, () => new MemberEngine(zlibOptions));
+  const idle = Array.from(
+    { length: workers },
+    () => new MemberEngine(options.format, options.level, blockBytes),
+  );
   const engines = [...idle];
   /** Blocks of ours to copy input into, back from compression: input costs no new memory per block. */
   const spareBlocks: Buffer[] = [];
@@ -126,7 +153,7 @@ export function parallelGzip(options: ParallelGzipOptions): Transform {
       whenRoom(() => queue.length < maxInFlight, callback);
     },
     flush(callback: TransformCallback) {
-      // An empty input still makes a valid (empty) gzip stream, as a single gzip would.
+      // An empty input still makes a valid (empty) stream, as a single gzip or zstd would.
       if (blockUsed > 0 || inputBytes === 0)
         start(block ? block.subarray(0, blockUsed) : Buffer.alloc(0), false);
       block = null;

@@ -1,0 +1,78 @@
+// A fault-injecting proxy in front of the real S3 server: it forwards every request, except that the
+// ones a test picks are answered 503 SlowDown, or have their connection closed after some body bytes.
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { s3Env } from './s3.js';
+
+/** What happens to one request: forwarded, refused with 503 SlowDown, or its body cut after N bytes. */
+export type Fault = 'forward' | 'slowdown' | { dropAfterBytes: number };
+
+export interface Proxy {
+  url: string;
+  /** Requests seen so far. */
+  requests(): number;
+  close(): void;
+}
+
+/** `fault` is asked for each request, numbered from 1. */
+export async function faultyProxy(
+  fault: (request: number, req: IncomingMessage) => Fault = () => 'forward',
+  port = 0,
+): Promise<Proxy> {
+  let count = 0;
+  const server: Server = createServer((req, res) => {
+    const what = fault(++count, req);
+    if (what === 'slowdown') {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(503, { 'content-type': 'application/xml' });
+        res.end('<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      });
+      return;
+    }
+    forwardToS3(req, res, what === 'forward' ? Infinity : what.dropAfterBytes);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => count,
+    close: () => {
+      server.close();
+      server.closeAllConnections();
+    },
+  };
+}
+
+/**
+ * Forwards to the real server; after `limit` body bytes the connection is closed, mid-body. (A reset
+ * would be racier: the client's kernel may throw away what it received and had not read yet.)
+ */
+export function forwardToS3(req: IncomingMessage, res: ServerResponse, limit = Infinity): void {
+  const upstream = new URL(s3Env().endpoint);
+  const forward = httpRequest(
+    { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      if (limit === Infinity) return void answer.pipe(res);
+      let sent = 0;
+      answer.on('data', (chunk: Buffer) => {
+        const room = limit - sent;
+        if (room > 0) res.write(chunk.subarray(0, room));
+        sent += chunk.length;
+        if (sent >= limit) {
+          answer.destroy();
+          res.socket?.destroySoon();
+        }
+      });
+      answer.on('end', () => res.end());
+    },
+  );
+  forward.on('error', () => res.destroy());
+  req.pipe(forward);
+}
