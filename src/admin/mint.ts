@@ -10,6 +10,7 @@ import { readRecipient } from '../core/openpgp-keys.js';
 import {
   MAX_RECIPIENTS,
   parsePolicyFile,
+  pingUrlProblem,
   POLICY_FILE_VERSION,
   RECIPIENTS_FIELD,
   type LoadedPolicy,
@@ -49,6 +50,8 @@ export interface PolicyOptions {
   renewal?: { key: string; windowMs: number };
   /** Prefix policies: push's default part size. */
   partSize?: number;
+  /** Where push reports each run (healthchecks.io's convention). */
+  ping?: string;
 }
 
 /** An armored key, and what to call it in messages (its file). */
@@ -110,6 +113,8 @@ export async function createPolicyFile(
     );
   }
   if (!(expiresInMs >= 1000)) throw new SealdropError('USAGE', '--expires must be at least 1s');
+  const pingProblem = options.ping === undefined ? null : pingUrlProblem(options.ping);
+  if (pingProblem !== null) throw new SealdropError('USAGE', `--ping ${pingProblem}`);
 
   const renewal = options.renewal;
   if (renewal && !(renewal.windowMs > 0 && renewal.windowMs <= expiresInMs))
@@ -160,6 +165,7 @@ export async function createPolicyFile(
     recipients: keys.map((key) => key.armor()),
     mintedAt: new Date().toISOString(),
     ...(options.partSize !== undefined && location.isPrefix ? { partSize: options.partSize } : {}),
+    ...(options.ping === undefined ? {} : { ping: options.ping }),
   };
   if (renewal) {
     const { expiresAt } = parsePolicyFile(JSON.stringify(file), source).summary;
