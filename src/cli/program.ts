@@ -9,6 +9,7 @@ import { registerKeyCommands } from './key.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerPruneCommand } from './prune.js';
 import { registerPushCommand } from './push.js';
+import { registerReportCommand } from './report.js';
 import { registerRestoreCommand } from './restore.js';
 import { registerSetupCommand } from './setup.js';
 import { registerStatusCommand } from './status.js';
@@ -33,6 +34,7 @@ Examples:
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg
   sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc --at "2d ago" --out db1.sql
   sealdrop status --policy db1.policy.json --max-age 26h
+  sealdrop report --fleet fleet.yaml --out report.html  # one page: every host, worst first, timelines
   sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 14 --keep-weekly 8 --keep-monthly 24 --yes
 
 Output: stdout carries what a command produces (listings, plans, reports, restored data, --json
@@ -54,6 +56,7 @@ Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure
   registerRestoreCommand(program);
   registerVerifyCommand(program);
   registerStatusCommand(program);
+  registerReportCommand(program);
   registerPruneCommand(program);
   registerCompletionCommand(program);
   return program;
