@@ -12,7 +12,7 @@ import { push, type PushOptions, type PushResult } from './push.js';
 /** What the CLI exits with for an error that is not a SealdropError (a bug): see src/cli/output.ts. */
 const BUG_EXIT_STATUS = 70;
 
-export interface ReportOptions {
+export interface RunReportOptions {
   /** The ping URL, over the policy file's. */
   ping?: string;
   metricsFile?: string;
@@ -22,7 +22,7 @@ export interface ReportOptions {
   pingOptions?: PingOptions;
 }
 
-export async function reportedPush(report: ReportOptions, options: PushOptions): Promise<PushResult> {
+export async function reportedPush(report: RunReportOptions, options: PushOptions): Promise<PushResult> {
   const warn = options.onWarning ?? (() => {});
   const started = Date.now();
   const before = await peekPolicy(options.policyPath);

@@ -156,6 +156,12 @@ hosts:
     expect(again.status).toBe(2);
     expect(again.stderr).toMatch(/already exists; not overwriting it\n {2}hint: Pass --force/);
     expect(await readFile(out, 'utf8')).toBe(html);
+    // Thresholds are each host's in the fleet file: a flag for them is refused, not ignored.
+    const flagged = await runCli(['report', '--fleet', fleet, '--out', out, '--max-age', '1h'], {
+      env: target.adminEnv,
+    });
+    expect(flagged.status).toBe(2);
+    expect(flagged.stderr).toContain("with --fleet, --max-age is each host's maxAge in the fleet file");
     const forced = await runCli(['report', '--fleet', fleet, '--out', out, '--force'], {
       env: target.adminEnv,
     });
