@@ -96,6 +96,11 @@ Examples:
           region: options.region ?? fleet.region,
         };
       } else {
+        if (urls.length === 0 && !options.policy)
+          throw new SealdropError(
+            'USAGE',
+            'name the backup sets: --fleet FILE, or s3://BUCKET/KEY arguments and/or --policy FILE options',
+          );
         const resolved = await resolveTargets(urls, options);
         const thresholds = {
           maxAgeMs: options.maxAge,
