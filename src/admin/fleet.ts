@@ -187,6 +187,7 @@ function mintFor(
         windowMs: settings.renewWindow,
       },
       ...(settings.partSize === null ? {} : { partSize: settings.partSize }),
+      ...(settings.ping === null ? {} : { ping: settings.ping }),
     },
     host.recipients.map((file) => ({ armored: fleet.keys.get(file)!.armored, source: file })),
     path,
@@ -218,6 +219,7 @@ async function differences(
   differ('ACL', was.acl, next.acl);
   differ('max size', was.maxSize, next.maxSize);
   differ('part size', copy.file.partSize, candidate.file.partSize);
+  differ('ping URL', copy.file.ping, candidate.file.ping);
   differ('name', copy.file.name, candidate.file.name);
   if (was.boundRecipients === null) reasons.push('recipients not bound to the signature (an older file)');
   else differ('recipients', was.boundRecipients.join(','), next.boundRecipients?.join(','));

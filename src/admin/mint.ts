@@ -11,6 +11,7 @@ import { readRecipient } from '../core/openpgp-keys.js';
 import {
   MAX_RECIPIENTS,
   parsePolicyFile,
+  pingUrlProblem,
   POLICY_FILE_VERSION,
   RECIPIENTS_FIELD,
   type LoadedPolicy,
@@ -52,6 +53,8 @@ export interface PolicyOptions {
   partSize?: number;
   /** Recorded in the policy file: what push compresses with unless told otherwise (default gzip). */
   compression?: Compression;
+  /** Where push reports each run (healthchecks.io's convention). */
+  ping?: string;
 }
 
 /** An armored key, and what to call it in messages (its file). */
@@ -118,6 +121,8 @@ export async function createPolicyFile(
     throw new SealdropError('USAGE', mismatch, {
       hint: 'Name the key for what it holds (.gz.gpg for gzip, .zst.gpg for zstd), or pass the matching --compress.',
     });
+  const pingProblem = options.ping === undefined ? null : pingUrlProblem(options.ping);
+  if (pingProblem !== null) throw new SealdropError('USAGE', `--ping ${pingProblem}`);
 
   const renewal = options.renewal;
   if (renewal && !(renewal.windowMs > 0 && renewal.windowMs <= expiresInMs))
@@ -169,6 +174,7 @@ export async function createPolicyFile(
     mintedAt: new Date().toISOString(),
     ...(options.partSize !== undefined && location.isPrefix ? { partSize: options.partSize } : {}),
     ...(options.compression ? { compression: options.compression } : {}),
+    ...(options.ping === undefined ? {} : { ping: options.ping }),
   };
   if (renewal) {
     const { expiresAt } = parsePolicyFile(JSON.stringify(file), source).summary;

@@ -59,6 +59,7 @@ export async function renewPolicyFile(
         ? {}
         : { renewal: { key, windowMs: Math.max(1000, Math.round(expiresInMs * windowShare)) } }),
       ...(file.partSize === undefined ? {} : { partSize: file.partSize }),
+      ...(file.ping === undefined ? {} : { ping: file.ping }),
     },
     file.recipients.map((armored, i) => ({ armored, source: `${path}: recipient ${i + 1}` })),
     path,

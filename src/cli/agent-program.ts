@@ -12,7 +12,19 @@ export const AGENT_NAME = 'sealdrop-agent';
 
 /** sealdrop's commands the agent doesn't run (a test checks this against sealdrop's tree). */
 export const ADMIN_ONLY = {
-  top: ['key', 'setup', 'fleet', 'ls', 'versions', 'restore', 'verify', 'status', 'prune', 'completion'],
+  top: [
+    'key',
+    'setup',
+    'fleet',
+    'ls',
+    'versions',
+    'restore',
+    'verify',
+    'status',
+    'report',
+    'prune',
+    'completion',
+  ],
   policy: ['mint', 'curl', 'renew'],
 };
 

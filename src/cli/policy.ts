@@ -53,6 +53,10 @@ Examples:
       '--compress <gzip|zstd|none>',
       'what servers compress with, recorded in the file (push --compress overrides; default gzip)',
     )
+    .option(
+      '--ping <URL>',
+      'where push reports every run: URL/start, URL on success, URL/fail (healthchecks.io convention)',
+    )
     .option('--region <REGION>', 'AWS region (else AWS_REGION)')
     .option('--endpoint <URL>', 'S3 endpoint (else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS)')
     .option('--force', 'replace an existing policy file')
@@ -61,11 +65,13 @@ Examples:
       'after',
       `
 Signs with the uploader's credentials from the standard AWS chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...).
-No network is needed. Renew before it expires: servers warn 3 days ahead.
+No network is needed. Renew before it expires: servers warn 3 days ahead. With --ping, every push
+reports to that URL (a dead man's switch such as healthchecks.io): the server needs no configuration.
 
 Example:
   AWS_PROFILE=backup-uploader sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg \\
-      --recipient admin.pub.asc --expires 7d --max-size 2GiB --name db1 --out db1.policy.json
+      --recipient admin.pub.asc --expires 7d --max-size 2GiB --name db1 --out db1.policy.json \\
+      --ping https://hc-ping.com/0f3c6e2a-5d0b-4b9e-9d7e-2b1c8a7e4f10
   scp db1.policy.json db1:/etc/sealdrop/db1.policy.json
   # servers on Node.js 22.15+: zstd, named so by the key's suffix
   sealdrop policy mint s3://acme-backups/db2/pg.sql.zst.gpg --compress zstd --recipient admin.pub.asc --out db2.policy.json`,
@@ -84,6 +90,7 @@ Example:
         acl: options.acl,
         name: options.name,
         compression: options.compress === undefined ? undefined : parseCompression(options.compress),
+        ping: options.ping,
         out: options.out,
         force: options.force,
       });
@@ -245,6 +252,7 @@ interface MintCliOptions {
   acl?: string;
   name?: string;
   compress?: string;
+  ping?: string;
   region?: string;
   endpoint?: string;
   force?: boolean;
@@ -321,6 +329,7 @@ async function policyJson(
         }
       : {}),
     renewFrom: summary.renewFrom?.toISOString() ?? null,
+    ping: loaded.file.ping ?? null,
   };
 }
 
@@ -357,6 +366,7 @@ export async function describePolicy(
           ] as [string, string],
         ]
       : []),
+    ...(loaded.file.ping ? [['ping', loaded.file.ping] as [string, string]] : []),
     ...recipients.map((r, i): [string, string] => [
       i === 0 ? 'recipients' : '',
       `${r.fingerprint} ${r.userIds.join(', ')}`,

@@ -10,6 +10,7 @@ import { registerLsCommand } from './ls.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerPruneCommand } from './prune.js';
 import { registerPushCommand } from './push.js';
+import { registerReportCommand } from './report.js';
 import { registerRestoreCommand } from './restore.js';
 import { registerSetupCommand } from './setup.js';
 import { registerStatusCommand } from './status.js';
@@ -36,6 +37,7 @@ Examples:
   sealdrop ls s3://acme-backups                        # every backup set in the bucket
   sealdrop status --policy db1.policy.json --max-age 26h
   sealdrop fleet status fleet.yaml                     # every host, one monitoring check
+  sealdrop report --fleet fleet.yaml --out report.html  # one page: every host, worst first, timelines
   sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 14 --keep-weekly 8 --keep-monthly 24 --yes
 
 Output: stdout carries what a command produces (listings, plans, reports, restored data, --json
@@ -59,6 +61,7 @@ Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure
   registerRestoreCommand(program);
   registerVerifyCommand(program);
   registerStatusCommand(program);
+  registerReportCommand(program);
   registerPruneCommand(program);
   registerCompletionCommand(program);
   return program;

@@ -3,10 +3,12 @@ import { Option, type Command } from 'commander';
 import type { PushResult } from '../agent/push.js';
 import { parseCompression } from '../core/compression.js';
 import { SealdropError } from '../core/errors.js';
+import { pingUrlProblem } from '../core/policy-file.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { durationOption, integerArg, sizeArg } from './args.js';
 import { printJson, say, table, warn } from './output.js';
 import { withProgress } from './progress.js';
+import { version } from './version.js';
 
 interface PushCliOptions {
   policy: string;
@@ -18,6 +20,8 @@ interface PushCliOptions {
   retries: number;
   retryDelay: number;
   warnExpiry: number;
+  ping?: string;
+  metricsFile?: string;
   json?: boolean;
 }
 
@@ -46,6 +50,17 @@ export function registerPushCommand(program: Command): void {
     .option('--retries <N>', 'retries on network errors and 5xx (0 to 100)', retriesArg, 5)
     .addOption(durationOption('--retry-delay <DURATION>', 'first retry delay, doubled each time', '1s'))
     .addOption(durationOption('--warn-expiry <DURATION>', 'warn when the policy expires within this', '3d'))
+    .option(
+      '--ping <URL>',
+      "report the run to URL/start, URL (success) and URL/fail (default: the policy file's ping URL)",
+      pingArg,
+    )
+    .addOption(
+      new Option(
+        '--metrics-file <PATH>',
+        'node_exporter textfile metrics of the last runs, replaced by rename (e.g. /var/lib/prometheus/node-exporter/sealdrop-db1.prom)',
+      ).env('SEALDROP_METRICS_FILE'),
+    )
     .option('--json', 'print the result as one JSON object on stdout')
     .addHelpText(
       'after',
@@ -57,6 +72,11 @@ With a prefix policy (minted for s3://BUCKET/PREFIX/) a push is a run: PREFIX<ru
 uploaded while the dump goes on (at most two parts spooled at once), then PREFIX<run-id>/manifest.json
 once every part is stored. A run that fails keeps the parts it stored but gets no manifest: it is
 incomplete, and the read side never restores or counts it. \`cat part-* | gpg -d | gunzip\` restores it.
+
+Every run is reported to the ping URL the admin minted into the policy file (policy mint --ping, or
+ping in the fleet file), or to --ping: POST URL/start, then URL or URL/fail with what happened. With
+--metrics-file it also writes node_exporter textfile metrics (last start, success and failure, bytes,
+exit status, policy expiry, renewal). A ping or metrics file that fails is a warning, never a failed push.
 
 A policy with a renewal location (minted by \`sealdrop fleet\`) renews itself: in its renewal window
 the push also fetches the successor and, if it is the same upload with a later expiry, replaces the
@@ -75,15 +95,18 @@ Examples:
   sealdrop push --policy /etc/sealdrop/db2.policy.json --compress zstd -- pg_dumpall   # key …/db2.sql.zst.gpg
   sealdrop push --policy /etc/sealdrop/db1-runs.policy.json --part-size 2GiB -- pg_dumpall
   nice taskset -c 0,1 sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump --all-databases
+  sealdrop push --policy /etc/sealdrop/db1.policy.json \\
+      --metrics-file /var/lib/prometheus/node-exporter/sealdrop-db1.prom -- mysqldump --all-databases
   # cron, nightly at 02:30:
   30 2 * * * root sealdrop push --policy /etc/sealdrop/db1.policy.json --quiet -- mysqldump --all-databases`,
     )
     .action(async (command: string[], options: PushCliOptions) => {
       const compression = options.compress === undefined ? undefined : parseCompression(options.compress);
       // Loaded on use, as the admin commands are: undici and form-data cost every other command 11 MiB.
-      const { push } = await import('../agent/push.js');
+      const { reportedPush } = await import('../agent/monitor.js');
+      const report = { ping: options.ping, metricsFile: options.metricsFile, version };
       const result = await withProgress({ off: options.json }, (progress, signal) =>
-        push({
+        reportedPush(report, {
           policyPath: options.policy,
           command,
           compression,
@@ -111,6 +134,12 @@ Examples:
       if (options.json) printJson(result);
       else say(summary(result));
     });
+}
+
+function pingArg(text: string): string {
+  const problem = pingUrlProblem(text);
+  if (problem !== null) throw new SealdropError('USAGE', `--ping ${problem}`);
+  return text;
 }
 
 function retriesArg(text: string): number {

@@ -8,7 +8,7 @@ import { DEFAULT_ANOMALY_THRESHOLDS, parseAnomalyThresholds, type AnomalyThresho
 import type { HealthThresholds } from './health.js';
 import { SEALDROP_AREA } from './inventory.js';
 import { readRecipient } from './openpgp-keys.js';
-import { MAX_RECIPIENTS, RENEW_PREFIX } from './policy-file.js';
+import { MAX_RECIPIENTS, pingUrlProblem, RENEW_PREFIX } from './policy-file.js';
 import { parseRetentionDuration, type RetentionPolicy } from './retention.js';
 import { parseS3Url, type S3Location } from './s3-url.js';
 import { parseDuration, parseSize } from './units.js';
@@ -35,6 +35,8 @@ const SETTINGS = {
   acl: { parse: cannedAcl, default: 'bucket-owner-full-control' },
   /** Prefix hosts: push's part size (null: push's own default). */
   partSize: { parse: size, default: null as number | null },
+  /** Where push reports each run (healthchecks.io's convention); null: no pings. */
+  ping: { parse: pingUrl, default: null as string | null },
   /** Status: CRITICAL when the latest backup is older. */
   maxAge: { parse: duration, default: 26 * 3_600_000 },
   /** Status: WARNING when the latest backup is older (null: no warning stage). */
@@ -446,6 +448,12 @@ function unitsOf(parse: () => number, what: string): number {
   } catch (error) {
     throw new Problem((error as Error).message.replace(`${what} `, ''));
   }
+}
+
+function pingUrl(value: unknown): string {
+  const problem = pingUrlProblem(value);
+  if (problem !== null) throw new Problem(`${JSON.stringify(value)} ${problem}`);
+  return value as string;
 }
 
 const CANNED_ACLS = [

@@ -35,6 +35,8 @@ export interface PolicyFile {
   partSize?: number;
   /** What push compresses with unless told otherwise (default gzip); not signed, like the name. */
   compression?: Compression;
+  /** Where push reports each run (healthchecks.io's convention: URL/start, URL, URL/fail); not signed. */
+  ping?: string;
 }
 
 export interface PolicyRenewal {
@@ -111,7 +113,7 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
       },
     );
   }
-  const { url, fields, recipients, name, mintedAt, renew, partSize, compression } = raw;
+  const { url, fields, recipients, name, mintedAt, renew, partSize, compression, ping } = raw;
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalid('"url" must be an http(s) URL');
   if (!isRecord(fields) || !Object.values(fields).every((v) => typeof v === 'string')) {
     throw invalid('"fields" must be an object of strings');
@@ -140,6 +142,8 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
     throw invalid('"partSize" must be a whole number of bytes');
   if (compression !== undefined && !(COMPRESSIONS as readonly unknown[]).includes(compression))
     throw invalid(`"compression" must be one of ${COMPRESSIONS.join(', ')}`);
+  const pingProblem = ping === undefined ? null : pingUrlProblem(ping);
+  if (pingProblem !== null) throw invalid(`"ping" ${pingProblem}`);
 
   const file: PolicyFile = {
     sealdrop: POLICY_FILE_VERSION,
@@ -151,8 +155,19 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
     ...(isRecord(renew) ? { renew: { url: renew.url as string, from: renew.from as string } } : {}),
     ...(partSize === undefined ? {} : { partSize: partSize as number }),
     ...(compression === undefined ? {} : { compression: compression as Compression }),
+    ...(ping === undefined ? {} : { ping: ping as string }),
   };
   return { file, summary: summarize(file, invalid) };
+}
+
+/** Ping URLs longer than this are not ones a monitoring service hands out. */
+const MAX_PING_URL = 1000;
+
+/** Why `value` can't be a ping URL ("must be …"), or null when it can. */
+export function pingUrlProblem(value: unknown): string | null {
+  const problem = `must be an http(s) URL of at most ${MAX_PING_URL} characters, such as https://hc-ping.com/UUID`;
+  if (typeof value !== 'string' || value.length > MAX_PING_URL || !URL.canParse(value)) return problem;
+  return /^https?:$/.test(new URL(value).protocol) ? null : problem;
 }
 
 function summarize(file: PolicyFile, invalid: (problem: string) => SealdropError): PolicySummary {

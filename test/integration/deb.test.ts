@@ -54,6 +54,7 @@ describe('the Debian package', () => {
       './usr/share/man/man1/sealdrop-agent.1.gz': '-rw-r--r--',
       './usr/share/doc/sealdrop-agent/copyright': '-rw-r--r--',
       './usr/share/doc/sealdrop-agent/changelog.gz': '-rw-r--r--',
+      './usr/share/doc/sealdrop-agent/examples/metrics.conf': '-rw-r--r--',
     };
     for (const [path, mode] of Object.entries(expected)) expect(entries.get(path)?.mode, path).toBe(mode);
     for (const [path, { owner }] of entries) expect(owner, path).toBe('root/root');
@@ -65,15 +66,21 @@ describe('the Debian package', () => {
     expect(lint.status, lint.stdout + lint.stderr).toBe(0);
   });
 
-  it('ships the example units unchanged, and systemd-analyze verify finds nothing wrong with them', async () => {
+  it('ships the example units and the metrics drop-in unchanged, and systemd-analyze verify finds nothing wrong with them', async () => {
     for (const unit of UNITS) {
       expect(await readFile(join(tree, 'lib/systemd/system', unit), 'utf8')).toBe(
         await readFile(join(EXAMPLES, unit), 'utf8'),
       );
     }
-    // A system to check against: this package on top of systemd's own units and logger (bsdutils).
+    const dropIn = await readFile(join(tree, 'usr/share/doc/sealdrop-agent/examples/metrics.conf'), 'utf8');
+    expect(dropIn).toBe(await readFile(join(EXAMPLES, 'sealdrop-backup@.service.d/metrics.conf'), 'utf8'));
+    // A system to check against: this package, with the drop-in installed as its comment says, on top
+    // of systemd's own units and logger (bsdutils), and the collector's directory.
     const root = await tempDir('sealdrop-system-');
     await cp(tree, root, { recursive: true });
+    await mkdir(join(root, 'etc/systemd/system/sealdrop-backup@.service.d'), { recursive: true });
+    await writeFile(join(root, 'etc/systemd/system/sealdrop-backup@.service.d/metrics.conf'), dropIn);
+    await mkdir(join(root, 'var/lib/prometheus/node-exporter'), { recursive: true });
     await cp('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true });
     await cp('/usr/bin/logger', join(root, 'usr/bin/logger'));
     const verified = await run(
@@ -119,7 +126,7 @@ describe('the Debian package', () => {
     for (const name of bundled) expect(copyright, name).toMatch(new RegExp(`\\b${name}\\b`, 'i'));
   });
 
-  it("holds an executable that runs the unit's ExecStart: the dump pushed, restored by stock gpg and gunzip", async () => {
+  it("holds an executable that runs the unit's ExecStart (and the metrics drop-in's): the dump pushed, restored by stock gpg and gunzip", async () => {
     const target = await backupTarget('deb-agent');
     const bin = join(tree, 'usr/bin');
     expect(await readdir(bin)).toEqual(['sealdrop-agent']);
@@ -137,10 +144,18 @@ describe('the Debian package', () => {
       .replaceAll('/var/spool/sealdrop', spool)
       .split(' ');
     expect(command).toBe('/usr/bin/sealdrop-agent');
-    const pushed = await run(join(tree, command!), args, { env: serverEnv(target.agentEnv, bin) });
+    const dropIn = await readFile(join(tree, 'usr/share/doc/sealdrop-agent/examples/metrics.conf'), 'utf8');
+    const metrics = /^Environment=SEALDROP_METRICS_FILE=(.*)$/m
+      .exec(dropIn)![1]!
+      .replace('/var/lib/prometheus/node-exporter', work)
+      .replace('%i', 'db1');
+    const pushed = await run(join(tree, command!), args, {
+      env: { ...serverEnv(target.agentEnv, bin), SEALDROP_METRICS_FILE: metrics },
+    });
     expect(pushed.status, pushed.stderr).toBe(0);
     expect(pushed.stderr).toBe(''); // --quiet: nothing for the journal when all is well
     expect((await stockRestore(target)).toString()).toBe('hello\n');
     expect(await readdir(spool)).toEqual([]);
+    expect(await readFile(metrics, 'utf8')).toMatch(/^sealdrop_push_exit_status\{target="s3:\/\/.*"\} 0$/m);
   });
 });

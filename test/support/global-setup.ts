@@ -77,7 +77,10 @@ export default async function setup(project: TestProject): Promise<void> {
       'zsh',
       'fish',
     ];
-    await run('need', ['gpg:gnupg', 'curl', 'zstd', ...debianTools], 10 * 60_000);
+    // Monitoring: promtool (Debian's prometheus) checks the metrics file and the example alert rules;
+    // Debian's Chromium renders the report.
+    const monitoringTools = ['promtool:prometheus', 'chromium'];
+    await run('need', ['gpg:gnupg', 'curl', 'zstd', ...debianTools, ...monitoringTools], 10 * 60_000);
     exports = parseExports(await run('local-s3', ['up'], 5 * 60_000));
   } catch (err) {
     // Never skip: a test run without the real server would prove nothing.

@@ -95,6 +95,39 @@ describe('fleet mint', () => {
     );
   });
 
+  it("mints the fleet's ping URL into every policy (a host may override it) and rewrites when it changes", async () => {
+    const path = join(dir, 'ping.yaml');
+    const fleet = (ping: string) =>
+      fleetText(
+        `  db1: {key: db1/a.gz.gpg}\n  db2: {key: db2/a.gz.gpg, ping: 'https://hc.example.com/ping/db2'}\n`,
+      )
+        .replace('policies', 'ping')
+        .replace('hosts:', `defaults:\n  ping: ${ping}\nhosts:`);
+    await writeFile(path, fleet('https://hc.example.com/ping/all'));
+    const client = createS3Client();
+    const outDir = join(dir, 'ping');
+    await mintFleet(client, await loadFleet(path), { outDir });
+    const pingOf = async (host: string) =>
+      (await loadPolicyFile(join(outDir, `${host}.policy.json`))).file.ping;
+    expect(await pingOf('db1')).toBe('https://hc.example.com/ping/all');
+    expect(await pingOf('db2')).toBe('https://hc.example.com/ping/db2');
+
+    await writeFile(path, fleet('https://hc.example.com/ping/new'));
+    const changed = await mintFleet(client, await loadFleet(path), { outDir });
+    expect(changed.hosts.map((h) => [h.host, h.action, h.reasons])).toEqual([
+      ['db1', 'rewritten', ['ping URL changed']],
+      ['db2', 'kept', []],
+    ]);
+    expect(await pingOf('db1')).toBe('https://hc.example.com/ping/new');
+
+    const renewed = await renewPolicyFile(
+      client,
+      join(outDir, 'db1.policy.json'),
+      await loadPolicyFile(join(outDir, 'db1.policy.json')),
+    );
+    expect(renewed.file.ping).toBe('https://hc.example.com/ping/new');
+  });
+
   it('rewrites a copy that is due (in its renewal window)', async () => {
     const path = join(dir, 'due.yaml');
     await writeFile(path, fleetText('  web: {key: web/a.gz.gpg}\n').replace('policies', 'due'));

@@ -143,6 +143,11 @@ describe('fleet file', () => {
     ['a duplicated host', FLEET.replace('  db2:', '  db1:'), /fleet\.yaml:14: Map keys must be unique/],
     ['no version', FLEET.replace('fleet: 1\n', ''), /fleet: missing: start the file with "fleet: 1"/],
     [
+      'a ping URL that is not an http(s) URL',
+      FLEET.replace('expires: 7d', 'ping: hc-ping.com/abc'),
+      /fleet\.yaml:8: defaults: ping: "hc-ping\.com\/abc" must be an http\(s\) URL/,
+    ],
+    [
       'an unknown ACL',
       FLEET.replace('expires: 7d', 'acl: public'),
       /defaults: acl: "public" is not a canned ACL/,

@@ -75,6 +75,19 @@ describe('policy mint (offline)', () => {
     expect(result.summary.hasSessionToken).toBe(true);
   });
 
+  it('carries a ping URL for push, refused unless it is an http(s) URL, and refused when edited into junk', async () => {
+    const ping = 'https://hc-ping.com/0f3c6e2a-5d0b-4b9e-9d7e-2b1c8a7e4f10';
+    const { out, text } = await mint('s3://acme-backups/pinged', { ping });
+    expect(parsePolicyFile(text, out).file.ping).toBe(ping);
+    for (const bad of ['hc-ping.com/abc', 'ftp://example.com/x', `https://example.com/${'x'.repeat(1000)}`])
+      await expect(mint('s3://acme-backups/pinged', { ping: bad })).rejects.toMatchObject({
+        code: 'USAGE',
+        message: expect.stringMatching(/^--ping must be an http\(s\) URL/),
+      });
+    const edited = JSON.stringify({ ...JSON.parse(text), ping: 42 });
+    expect(() => parsePolicyFile(edited, out)).toThrow(/"ping" must be an http\(s\) URL/);
+  });
+
   it('refuses to overwrite a file without force, and sizes above 5GiB', async () => {
     const { out } = await mint('s3://acme-backups/k');
     await expect(

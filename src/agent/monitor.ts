@@ -1,0 +1,145 @@
+// A push that reports itself: pings (push --ping, or the policy file's) and the metrics file
+// (--metrics-file) around it. Reporting never decides the backup's outcome: what fails to report is a
+// warning, and the push's result or error comes out unchanged.
+import { isSealdropError } from '../core/errors.js';
+import { loadPolicyFile, type LoadedPolicy } from '../core/policy-file.js';
+import { formatS3Url } from '../core/s3-url.js';
+import { formatBytes } from '../core/units.js';
+import { readMetricsFile, writeMetricsFile, type PushMetrics } from './metrics.js';
+import { sendPing, type PingEvent, type PingOptions } from './ping.js';
+import { push, type PushOptions, type PushResult } from './push.js';
+
+/** What the CLI exits with for an error that is not a SealdropError (a bug): see src/cli/output.ts. */
+const BUG_EXIT_STATUS = 70;
+
+export interface RunReportOptions {
+  /** The ping URL, over the policy file's. */
+  ping?: string;
+  metricsFile?: string;
+  /** sealdrop's version, in ping bodies and the User-Agent. */
+  version: string;
+  /** Retries and their delays (tests shorten them). */
+  pingOptions?: PingOptions;
+}
+
+export async function reportedPush(report: RunReportOptions, options: PushOptions): Promise<PushResult> {
+  const warn = options.onWarning ?? (() => {});
+  const started = Date.now();
+  const before = await peekPolicy(options.policyPath);
+  const target = before ? formatS3Url(before.summary.location) : options.policyPath;
+  const pingUrl = report.ping ?? before?.file.ping;
+  const ping = async (event: PingEvent, body: string) => {
+    if (pingUrl === undefined) return;
+    const failed = await sendPing(pingUrl, event, `sealdrop ${report.version}: ${body}`, {
+      userAgent: `sealdrop/${report.version}`,
+      ...report.pingOptions,
+    });
+    if (failed) warn(`${failed}; the backup is not affected`);
+  };
+  const metrics =
+    report.metricsFile === undefined ? null : await MetricsRecord.open(report.metricsFile, before, warn);
+
+  const startPing = ping('start', `push to ${target} started`);
+  await metrics?.update({ lastStart: started / 1000 });
+  let result: PushResult;
+  try {
+    result = await push(options);
+  } catch (error) {
+    const exitStatus = isSealdropError(error) ? error.exitStatus : BUG_EXIT_STATUS;
+    const now = await peekPolicy(options.policyPath); // renewed meanwhile, or expired
+    await startPing;
+    await Promise.all([
+      ping('fail', failureBody(target, error, exitStatus)),
+      metrics?.update({
+        lastFailure: Date.now() / 1000,
+        lastDurationSeconds: (Date.now() - started) / 1000,
+        exitStatus,
+        ...(now ? { policyExpiry: now.summary.expiresAt.getTime() / 1000 } : {}),
+      }),
+    ]);
+    throw error;
+  }
+  await startPing;
+  await Promise.all([
+    ping('success', successBody(result)),
+    metrics?.update({
+      lastSuccess: Date.now() / 1000,
+      lastDurationSeconds: (Date.now() - started) / 1000,
+      exitStatus: 0,
+      readBytes: result.bytesIn,
+      storedBytes: result.bytesOut,
+      policyExpiry: Date.parse(result.renewal?.policyExpiresAt ?? result.policyExpiresAt) / 1000,
+      ...(result.renewal ? { renewal: result.renewal.state } : {}),
+    }),
+  ]);
+  return result;
+}
+
+/** The metrics of one backup stream: the previous file's values, updated and written back whole. */
+class MetricsRecord {
+  #warned = false;
+
+  private constructor(
+    private readonly path: string,
+    private metrics: PushMetrics,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  static async open(
+    path: string,
+    policy: LoadedPolicy | null,
+    warn: (message: string) => void,
+  ): Promise<MetricsRecord> {
+    const previous = await readMetricsFile(path);
+    const labels = policy
+      ? {
+          target: formatS3Url(policy.summary.location),
+          ...(policy.summary.name === undefined ? {} : { host: policy.summary.name }),
+        }
+      : (previous?.labels ?? {});
+    // Another backup stream's values (the file now serves another policy) are not this one's past.
+    const own = previous && previous.labels.target === labels.target ? previous : { labels };
+    return new MetricsRecord(path, { ...own, labels }, warn);
+  }
+
+  async update(values: Omit<PushMetrics, 'labels'>): Promise<void> {
+    this.metrics = { ...this.metrics, ...values };
+    try {
+      await writeMetricsFile(this.path, this.metrics);
+    } catch (error) {
+      // Once per push: the start and the end fail alike.
+      if (!this.#warned)
+        this.warn(
+          `the metrics file was not written: ${(error as Error).message}; the backup is not affected`,
+        );
+      this.#warned = true;
+    }
+  }
+}
+
+async function peekPolicy(path: string): Promise<LoadedPolicy | null> {
+  try {
+    return await loadPolicyFile(path);
+  } catch {
+    return null; // push itself says what is wrong with it
+  }
+}
+
+function successBody(result: PushResult): string {
+  const where = result.run
+    ? `run s3://${result.bucket}/${result.run.prefix}${result.run.runId}/ (${result.run.parts.length} parts)`
+    : `s3://${result.bucket}/${result.key}${result.versionId ? ` version ${result.versionId}` : ''}`;
+  return [
+    `stored ${where}`,
+    `read ${formatBytes(result.bytesIn)} (${result.bytesIn} bytes), stored ${formatBytes(result.bytesOut)} (${result.bytesOut} bytes) in ${result.seconds.toFixed(1)} s`,
+    `sha256 ${result.sha256}`,
+    `policy expires ${result.renewal?.policyExpiresAt ?? result.policyExpiresAt}${result.renewal ? ` (renewal: ${result.renewal.state})` : ''}`,
+  ].join('\n');
+}
+
+function failureBody(target: string, error: unknown, exitStatus: number): string {
+  const lines = [`push to ${target} failed (exit ${exitStatus})`];
+  if (isSealdropError(error)) lines.push(`error: ${error.message}`, `hint: ${error.hint}`);
+  else lines.push(`internal error: ${(error as Error)?.message ?? String(error)}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,144 @@
+// sealdrop report TARGET... | --fleet FILE --out report.html
+import { access } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import type { ReportTarget } from '../admin/report.js';
+import { SealdropError } from '../core/errors.js';
+import { replaceFile } from '../core/files.js';
+import { buildReport } from '../core/report.js';
+import { reportHtml } from '../core/report-html.js';
+import { formatBytes } from '../core/units.js';
+import { durationArg, durationOption } from './args.js';
+import { say } from './output.js';
+import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
+import { adminClient, resolveTargets, withTargets, type TargetsOptions } from './target.js';
+
+interface ReportCliOptions extends TargetsOptions, StreamCliOptions {
+  fleet?: string;
+  out: string;
+  force?: boolean;
+  maxAge: number;
+  warnAge?: number;
+  policyWarn: number;
+  period: number;
+}
+
+/** Thresholds a fleet file sets per host (under the same names): with --fleet they come from there. */
+const PER_HOST = [
+  ['maxAge', '--max-age'],
+  ['warnAge', '--warn-age'],
+  ['policyWarn', '--policy-warn'],
+] as const;
+
+export function registerReportCommand(program: Command): void {
+  withStreamOptions(
+    withTargets(
+      program
+        .command('report')
+        .description('one self-contained HTML page: every backup set, worst first, with its timeline'),
+    ),
+  )
+    .option('--fleet <FILE>', "every host of a fleet file, with its thresholds and its policy copy's expiry")
+    .requiredOption('--out <FILE>', 'the HTML file to write (replaced by rename)')
+    .option('--force', 'replace an existing --out file')
+    .addOption(
+      durationOption('--max-age <DURATION>', 'mark gaps longer than this; CRITICAL beyond it', '26h'),
+    )
+    .option(
+      '--warn-age <DURATION>',
+      'WARNING when the latest is older (default: no warning stage)',
+      durationArg,
+    )
+    .addOption(durationOption('--policy-warn <DURATION>', 'WARNING when a policy expires within this', '3d'))
+    .addOption(durationOption('--period <DURATION>', 'how far back the timelines reach', '30d'))
+    .addHelpText(
+      'after',
+      `
+The page needs nothing at view time (no script, no network): mail it, or put it on a share. At the
+top, one tile per backup set, worst first (CRITICAL, UNKNOWN, WARNING, OK); then each set with its
+state and why, its thresholds, its policy's expiry and its timeline over --period: the stored size of
+each backup, stretches without a complete backup for longer than the max age, anomalies (a backup
+that shrank against the ones before it, too small, a flood), broken and incomplete runs and delete
+markers. States are those of \`sealdrop status\`. Sets of any size draw as the same few marks.
+With --fleet, thresholds are each host's (maxAge, warnAge, policyWarn in the fleet file) and the
+policy expiry is read from the fleet's policy directory.
+
+Examples:
+  sealdrop report --fleet fleet.yaml --out /var/www/backups/index.html --force
+  sealdrop report s3://acme-backups/db1/mysql.sql.gz.gpg --policy db2.policy.json --out report.html`,
+    )
+    .action(async (urls: string[], options: ReportCliOptions, command: Command) => {
+      const anomaly = streamThresholds(options);
+      let targets: ReportTarget[];
+      let title: string;
+      let connection = { endpoint: options.endpoint, region: options.region };
+      if (options.fleet !== undefined) {
+        if (urls.length > 0 || options.policy)
+          throw new SealdropError(
+            'USAGE',
+            'give backup sets either as TARGETs/--policy or with --fleet, not both',
+          );
+        for (const [setting, flag] of PER_HOST)
+          if (command.getOptionValueSource(setting) === 'cli')
+            throw new SealdropError(
+              'USAGE',
+              `with --fleet, ${flag} is each host's ${setting} in the fleet file`,
+            );
+        const [{ loadFleet }, { fleetReportTargets }] = await Promise.all([
+          import('../core/fleet.js'),
+          import('../admin/report.js'),
+        ]);
+        const fleet = await loadFleet(options.fleet);
+        targets = await fleetReportTargets(fleet, anomaly);
+        title = basename(options.fleet);
+        connection = {
+          endpoint: options.endpoint ?? fleet.endpoint,
+          region: options.region ?? fleet.region,
+        };
+      } else {
+        if (urls.length === 0 && !options.policy)
+          throw new SealdropError(
+            'USAGE',
+            'name the backup sets: --fleet FILE, or s3://BUCKET/KEY arguments and/or --policy FILE options',
+          );
+        const resolved = await resolveTargets(urls, options);
+        const thresholds = {
+          maxAgeMs: options.maxAge,
+          warnAgeMs: options.warnAge ?? null,
+          policyWarnMs: options.policyWarn,
+          anomaly,
+        };
+        targets = resolved.map((target) => ({
+          host: null,
+          location: target.location,
+          thresholds,
+          ...(target.policyExpiresAt ? { policyExpiresAt: target.policyExpiresAt } : {}),
+        }));
+        title = `${targets.length} backup set${targets.length === 1 ? '' : 's'}`;
+        connection.region ??= resolved.find((target) => target.region)?.region;
+      }
+      if (!options.force && (await exists(options.out)))
+        throw new SealdropError('FILE_EXISTS', `${options.out} already exists; not overwriting it`, {
+          hint: 'Pass --force to replace it (by rename: readers see the old page or the new one).',
+        });
+      const { gatherReport } = await import('../admin/report.js');
+      const client = await adminClient(connection);
+      const inputs = await gatherReport(client, targets);
+      const model = buildReport(inputs, { periodMs: options.period });
+      const html = reportHtml(model, { title });
+      await replaceFile(options.out, html, { mode: 0o644 });
+      const states = (['CRITICAL', 'UNKNOWN', 'WARNING', 'OK'] as const)
+        .filter((state) => model.counts[state] > 0)
+        .map((state) => `${model.counts[state]} ${state}`);
+      say(
+        `Wrote ${options.out} (${formatBytes(Buffer.byteLength(html))}): ${model.sets.length} backup set${model.sets.length === 1 ? '' : 's'}, ${states.join(', ')}`,
+      );
+    });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}

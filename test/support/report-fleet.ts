@@ -1,0 +1,103 @@
+// A made-up fleet of 50 hosts with 30 days of nightly backups, for the report's rendering tests: most
+// are fine, a few are in the kinds of trouble the report must make plain at a glance.
+import type { HealthThresholds } from '../../src/core/health.js';
+import type { ReportInput } from '../../src/core/report.js';
+import type { Snapshot } from '../../src/core/snapshot.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+export const NOW = new Date('2026-11-30T09:00:00Z');
+const THRESHOLDS: HealthThresholds = { maxAgeMs: 26 * HOUR, warnAgeMs: null, policyWarnMs: 3 * DAY };
+
+/** Which host is in which trouble (the rest are OK). */
+export const TROUBLE = {
+  stopped: 'db07', // no backup for 3 days: CRITICAL, a gap up to now
+  shrunk: 'db12', // the latest backup shrank to 3% of the usual: CRITICAL, an anomaly
+  deleted: 'files02', // the key's latest version is a delete marker: CRITICAL
+  broken: 'web04', // runs: a broken and an incomplete one among complete ones: WARNING
+  expiring: 'mail01', // its policy expires in 30 hours: WARNING
+  outage: 'git01', // two nights missed ten days ago, fine since: OK, with a gap in the past
+} as const;
+
+/** A deterministic pseudo-random stream, so the picture is the same on every run. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+function names(): string[] {
+  const groups: [string, number][] = [
+    ['db', 16],
+    ['web', 14],
+    ['files', 6],
+    ['mail', 4],
+    ['git', 2],
+    ['ci', 4],
+    ['wiki', 2],
+    ['vault', 2],
+  ];
+  return groups.flatMap(([group, count]) =>
+    Array.from({ length: count }, (_, i) => `${group}${String(i + 1).padStart(2, '0')}`),
+  );
+}
+
+export function reportFleet(): ReportInput[] {
+  return names().map((host, h) => {
+    const next = random(h + 1);
+    const isRuns = host.startsWith('web');
+    const base = (1 + next() * 40) * 1024 ** 2 * (host.startsWith('files') ? 20 : 1);
+    const snapshots: Snapshot[] = [];
+    for (let day = 30; day >= 0; day--) {
+      if (host === TROUBLE.stopped && day < 3) continue;
+      if (host === TROUBLE.outage && (day === 10 || day === 11)) continue;
+      const time = new Date(NOW.getTime() - day * DAY - 6.5 * HOUR + next() * 20 * 60_000);
+      let size = Math.round(base * (1 + (30 - day) * 0.004) * (0.97 + next() * 0.06));
+      if (host === TROUBLE.shrunk && day === 0) size = Math.round(base * 0.03);
+      let state: Snapshot['state'] = 'complete';
+      if (host === TROUBLE.broken && day === 4) state = 'broken';
+      if (host === TROUBLE.broken && day === 9) state = 'incomplete';
+      snapshots.push({
+        kind: isRuns ? 'run' : 'version',
+        id: isRuns
+          ? `${time.toISOString().replace(/[-:]|\.\d+/g, '')}-${h.toString(16).padStart(6, '0')}`
+          : `v${h}-${day}`,
+        time,
+        size: state === 'complete' ? size : Math.round(size / 3),
+        state,
+        ...(isRuns ? { parts: 1 } : {}),
+        notes:
+          state === 'broken'
+            ? ['part-000001 is 4.1 MiB, not the 12.0 MiB the manifest says']
+            : state === 'incomplete'
+              ? ['no manifest']
+              : [],
+        objectVersions: 2,
+        storedBytes: size,
+      });
+    }
+    if (host === TROUBLE.deleted)
+      snapshots.push({
+        kind: 'version',
+        id: 'marker-1',
+        time: new Date(NOW.getTime() - 2 * HOUR),
+        size: 0,
+        state: 'deleted',
+        notes: [],
+        objectVersions: 1,
+        storedBytes: 0,
+      });
+    snapshots.reverse(); // newest first, as listed
+    const expiresIn = host === TROUBLE.expiring ? 30 * HOUR : (4 + next() * 3) * DAY;
+    return {
+      host,
+      target: `s3://acme-backups/${host}/${isRuns ? '' : 'dump.sql.gz.gpg'}`,
+      snapshots,
+      strays: 0,
+      thresholds: THRESHOLDS,
+      policyExpiresAt: new Date(NOW.getTime() + expiresIn),
+    };
+  });
+}
