@@ -11,6 +11,7 @@ import {
   type SnapshotKind,
   type SnapshotSelector,
 } from '../core/snapshot.js';
+import { readNewestMark } from './details.js';
 import { KeySet } from './key-set.js';
 import { RunSet } from './run-set.js';
 
@@ -47,11 +48,18 @@ export interface ListOptions {
 
 export interface BackupSet {
   readonly location: S3Location;
+  readonly client: S3Client;
   list(options?: ListOptions): Promise<SnapshotListing>;
   /** Opens a snapshot from this set's own listing for reading. */
   open(snapshot: Snapshot, options?: { signal?: AbortSignal }): Promise<OpenedSnapshot>;
   /** Every object version and delete marker that makes up these snapshots. */
   objectsOf(snapshots: readonly Snapshot[], options?: { signal?: AbortSignal }): AsyncIterable<ObjectRef>;
+  /**
+   * The object version that stands for a snapshot of this set's last listing: it carries the verified
+   * mark, and its retention is the snapshot's (a run: its manifest's original version, written last).
+   * null: there is none (a delete marker, a run without a manifest).
+   */
+  markObject(snapshot: Snapshot): ObjectRef | null;
 }
 
 /** What a set reads through: the client, where, and (for tests of paging) keys per listing request. */
@@ -74,17 +82,23 @@ export function backupSet(
 
 /**
  * The snapshot a restore or verify means, from a listing of only what the selector needs: an id
- * lists that version or run alone. Newer incomplete or broken ones passed over are noted.
+ * lists that version or run alone; the newest verified one reads marks until it finds one. Newer
+ * incomplete or broken ones passed over are noted.
  */
 export async function choose(
   set: BackupSet,
   selector: SnapshotSelector,
   options: { signal?: AbortSignal; onNote?: (message: string) => void } = {},
 ): Promise<{ listing: SnapshotListing; snapshot: Snapshot }> {
-  const listing = await set.list({
+  const listed = await set.list({
     ...(selector.kind === 'id' ? { only: selector.id } : {}),
     signal: options.signal,
   });
+  // The newest verified one: marks are read newest first, until one has it.
+  const listing =
+    selector.kind === 'verified'
+      ? { ...listed, snapshots: await readNewestMark(set, listed.snapshots, options.signal) }
+      : listed;
   const { snapshot, skipped } = chooseSnapshot(listing.snapshots, selector, listing.target);
   if (skipped.length > 0) options.onNote?.(`skipping ${describeSkipped(skipped)}`);
   return { listing, snapshot };

@@ -5,7 +5,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 import { run, runCli, tempDir } from './cli.js';
 import { gpgHome } from './gpg.js';
-import { adminClient, freshBucket, s3Env, userArn, withEnv } from './s3.js';
+import { adminClient, bucketName, freshBucket, s3Env, userArn, withEnv } from './s3.js';
 
 export interface BackupTarget {
   bucket: string;
@@ -24,19 +24,22 @@ export interface BackupTarget {
 export interface TargetOptions {
   key?: string;
   mintArgs?: string[];
+  /** Let `setup --create` make the bucket, with these options too (['--object-lock', '1d']). */
+  createArgs?: string[];
 }
 
 export const PASSPHRASE = 'test passphrase, not secret';
 
 export async function backupTarget(name: string, options: TargetOptions = {}): Promise<BackupTarget> {
   const dir = await tempDir(`sealdrop-${name}-`);
-  const bucket = await freshBucket(name);
+  const bucket = options.createArgs ? bucketName(name) : await freshBucket(name);
   const key = options.key ?? 'db1/mysql.sql.gz.gpg';
   const adminEnv = withEnv({ SEALDROP_PASSPHRASE: PASSPHRASE });
   const setup = await runCli(
     [
       'setup',
       `s3://${bucket}`,
+      ...(options.createArgs ? ['--create', ...options.createArgs] : []),
       '--uploader',
       userArn('sealdrop-uploader'),
       '--apply-bucket-policy',
