@@ -13,6 +13,7 @@ import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import { snapshotJson, type SnapshotJson } from '../core/snapshot.js';
 import { roundMs } from '../core/units.js';
 import { backupSet } from './backup-set.js';
+import { readNewestMark } from './details.js';
 
 export interface StatusTarget {
   location: S3Location;
@@ -57,7 +58,14 @@ async function targetStatus(
     policyExpiresAt: target.policyExpiresAt?.toISOString() ?? null,
   };
   try {
-    const { snapshots, strays } = await backupSet(client, target.location).list();
+    const set = backupSet(client, target.location);
+    const listing = await set.list();
+    const { strays } = listing;
+    // Verified marks cost a request each: read only when judged, and only until the newest is found.
+    const snapshots =
+      thresholds.maxUnverifiedAgeMs == null
+        ? listing.snapshots
+        : await readNewestMark(set, listing.snapshots);
     const health = assessHealth(
       { snapshots, strays: strays.count, policyExpiresAt: target.policyExpiresAt },
       thresholds,

@@ -1,4 +1,5 @@
-// verify: download, decrypt and decompress to nowhere, so a bad backup is found before it is needed.
+// verify: download, decrypt and decompress to nowhere, so a bad backup is found before it is needed;
+// each outcome is recorded as the snapshot's verified mark, an object tag no upload policy can set.
 import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError, SealdropError, type ErrorCode } from '../core/errors.js';
@@ -6,6 +7,7 @@ import type { S3Location } from '../core/s3-url.js';
 import { snapshotJson, type Snapshot, type SnapshotJson, type SnapshotSelector } from '../core/snapshot.js';
 import { roundMs } from '../core/units.js';
 import { backupSet, choose, type BackupSet } from './backup-set.js';
+import { clearMark, markVerified } from './details.js';
 import { Keyring, loadIdentities, type PassphraseSource } from './identities.js';
 import { unseal, type Compression } from './unseal.js';
 
@@ -21,6 +23,8 @@ export interface VerifyOptions {
   onChecked?: (check: SnapshotCheck) => void;
   /** Worth knowing, not a failure: what was skipped, objects written over after a run. */
   onNote?: (message: string) => void;
+  /** Tag each snapshot that verified with its verified mark, and untag one that failed (default true). */
+  mark?: boolean;
 }
 
 export interface SnapshotCheck {
@@ -38,6 +42,8 @@ export interface SnapshotCheck {
   /** Bytes after decryption and decompression: the size of the dump. */
   plainBytes: number;
   seconds: number;
+  /** The verified mark recorded on it (ISO 8601), or null: failed, --no-mark, or it could not be set. */
+  markedAt: string | null;
 }
 
 export interface VerifyResult {
@@ -83,6 +89,7 @@ export async function verify(
   const checks: SnapshotCheck[] = [];
   for (const snapshot of todo) {
     const check = await verifyOne(set, keyring, snapshot, options);
+    if (options.mark !== false) await recordMark(set, snapshot, check, options);
     checks.push(check);
     options.onChecked?.(check);
   }
@@ -127,6 +134,7 @@ async function verifyOne(
       encryptedBytes: result.encryptedBytes,
       plainBytes: result.outputBytes,
       seconds: roundMs((performance.now() - started) / 1000),
+      markedAt: null,
     };
   } catch (error) {
     if (!isSealdropError(error) || FATAL.has(error.code)) throw error;
@@ -142,7 +150,25 @@ async function verifyOne(
       encryptedBytes,
       plainBytes: 0,
       seconds: roundMs((performance.now() - started) / 1000),
+      markedAt: null,
     };
+  }
+}
+
+/** The outcome as the verified mark: set on success, removed on failure. Never fails the verify. */
+async function recordMark(
+  set: BackupSet,
+  snapshot: Snapshot,
+  check: SnapshotCheck,
+  options: VerifyOptions,
+): Promise<void> {
+  try {
+    if (check.ok) check.markedAt = (await markVerified(set, snapshot)).toISOString();
+    else if (snapshot.state === 'complete' && (await clearMark(set, snapshot)))
+      options.onNote?.(`${snapshot.id} failed: its verified mark was removed`);
+  } catch (error) {
+    if (!isSealdropError(error)) throw error;
+    options.onNote?.(`the verified mark of ${snapshot.id} was not recorded: ${error.message}`);
   }
 }
 

@@ -12,6 +12,7 @@ interface StatusCliOptions extends TargetsOptions, StreamCliOptions {
   maxAge: string;
   warnAge?: string;
   policyWarn: string;
+  maxUnverifiedAge?: string;
   json?: boolean;
 }
 
@@ -35,6 +36,10 @@ export function registerStatusCommand(program: Command): void {
       'WARNING when a --policy file expires within this (CRITICAL once expired)',
       '3d',
     )
+    .option(
+      '--max-unverified-age <DURATION>',
+      'WARNING when the newest backup with a verified mark (sealdrop verify) is older (default: not judged)',
+    )
     .option('--json', 'print the results as JSON instead of plugin lines')
     .addHelpText(
       'after',
@@ -46,6 +51,8 @@ newer run that stored nothing for an hour, broken runs, a policy expiring within
 The backup stream is judged too, since a compromised host can push junk no content check catches:
 the latest backup shrank against the median of the ones before it (WARNING at --warn-shrink,
 CRITICAL at --crit-shrink or under --min-size), or came far sooner than usual (a flood: WARNING).
+With --max-unverified-age, restore drills are watched too: WARNING when the newest backup that
+\`sealdrop verify\` marked is older, or none is (the marks of the newest 1000 are read, newest first).
 UNKNOWN: nothing stored there, S3 can't be reached or refuses, an option or policy file can't be read.
 With several targets the worst state wins (CRITICAL > UNKNOWN > WARNING > OK).
 Durations: s, min, h, d, w (26h, 90min, 1d12h).
@@ -53,6 +60,7 @@ Durations: s, min, h, d, w (26h, 90min, 1d12h).
 Examples:
   sealdrop status s3://acme-backups/db1/mysql.sql.gz.gpg s3://acme-backups/db2/
   sealdrop status --policy db1.policy.json --policy db2.policy.json --max-age 26h --warn-age 25h
+  sealdrop status --policy db1.policy.json --max-unverified-age 8d   # with a weekly restore drill
   # Icinga 2 / Nagios: command_line = "sealdrop status --policy $policy$ --max-age 26h"`,
     )
     .action(async (urls: string[], options: StatusCliOptions) => {
@@ -63,6 +71,10 @@ Examples:
           warnAgeMs: options.warnAge === undefined ? null : parseDuration(options.warnAge, '--warn-age'),
           policyWarnMs: parseDuration(options.policyWarn, '--policy-warn'),
           anomaly: streamThresholds(options),
+          maxUnverifiedAgeMs:
+            options.maxUnverifiedAge === undefined
+              ? null
+              : parseDuration(options.maxUnverifiedAge, '--max-unverified-age'),
         };
         const targets = await resolveTargets(urls, options);
         const { status } = await import('../admin/status.js');
