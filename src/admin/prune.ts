@@ -102,9 +102,11 @@ export async function prune(
 
 /**
  * The snapshots with their Object Lock, as far as prune needs it: derived from the bucket's default
- * retention for all, read exactly for those the retention rules would remove (at most `lockReads`;
- * those the default can't vouch for first). One the default locks and that was not read stays locked;
- * one it doesn't and that was not read is "unread" and kept: the next prune reads it.
+ * retention for all, read exactly for those the retention rules would remove (at most `lockReads`).
+ * First those the default says are free (an admin may have locked them longer by hand), then those it
+ * says are locked, oldest first (the likeliest to predate the default, and so be free already). One the
+ * default locks and that was not read stays locked; one it frees and that was not read is "unread" and
+ * kept: the next prune reads it.
  */
 async function withLocks(
   set: BackupSet,
@@ -120,7 +122,7 @@ async function withLocks(
     .items.filter((item) => item.action === 'remove' && item.snapshot.state !== 'deleted')
     .map((item) => byId.get(item.snapshot.id)!);
   const [free, held] = partition(removed, (s) => !isLocked(s.lock, options.now));
-  const which = [...free, ...held].slice(0, options.lockReads ?? LOCK_READS);
+  const which = [...free, ...held.reverse()].slice(0, options.lockReads ?? LOCK_READS);
   const read = await readDetails(set, derived, which, { bucketLock, signal: options.signal });
   const readIds = new Set(which.map((s) => s.id));
   const unread = new Set(free.filter((s) => !readIds.has(s.id)).map((s) => s.id));
