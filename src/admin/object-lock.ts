@@ -49,8 +49,8 @@ export async function readBucketLock(client: S3Client, bucket: string): Promise<
 }
 
 /**
- * Sets the default retention and reads it back. A bucket without Object Lock is refused: AWS turns it
- * on for versioned buckets, Ceph RGW (and older AWS) only when a bucket is created with it.
+ * Turns Object Lock on with this default retention, and reads it back. AWS can turn it on for an
+ * existing versioned bucket; Ceph RGW only when a bucket is created with it, and refuses here.
  */
 export async function setDefaultRetention(
   client: S3Client,

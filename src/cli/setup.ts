@@ -42,9 +42,9 @@ export function registerSetupCommand(program: Command): void {
       'after',
       `
 Needs admin credentials (standard AWS chain). Safe to run again.
-Object Lock can be chosen only when a bucket is created on Ceph RGW (and on older AWS buckets): on an
-existing bucket setup says whether it is on and what default retention it has, and --object-lock
-changes that default. In compliance mode nobody, the admin included, can delete a locked version or
+Ceph RGW turns Object Lock on only when a bucket is created (AWS also for an existing versioned
+bucket): on an existing bucket setup says whether it is on and what default retention it has, and
+--object-lock sets that default (turning the lock on where the store can). In compliance mode nobody, the admin included, can delete a locked version or
 shorten its lock before it ends: choose the length with care.
 
 Example:

@@ -14,12 +14,11 @@ import {
   PutObjectRetentionCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prune } from '../../src/admin/prune.js';
 import { parseS3Url } from '../../src/core/s3-url.js';
 import { curlPost, statusOf } from '../support/attacker.js';
-import { backupTarget, type BackupTarget } from '../support/backup-target.js';
+import { backupTarget, oldPolicyFile, type BackupTarget } from '../support/backup-target.js';
 import { runCli } from '../support/cli.js';
 import { adminClient, bucketName, listVersions, s3Env, withEnv } from '../support/s3.js';
 import { after, until } from '../support/until.js';
@@ -320,32 +319,7 @@ describe('Content-MD5', () => {
     expect(md5Field(seen[0]!)).toBe(await storedMd5());
   });
 
-  /** A policy file as `policy mint` wrote it before the Content-MD5 condition. */
-  async function oldPolicy(): Promise<string> {
-    const { uploader, endpoint, region } = s3Env();
-    const client = new S3Client({ endpoint, region, credentials: uploader, forcePathStyle: true });
-    const post = await createPresignedPost(client, {
-      Bucket: target.bucket,
-      Key: target.key,
-      Fields: {
-        acl: 'bucket-owner-full-control',
-        'Content-Type': 'application/pgp-encrypted',
-        success_action_status: '201',
-      },
-      Conditions: [['content-length-range', 1, 1024 ** 3]],
-      Expires: 3600,
-    });
-    const old = join(target.dir, 'old.policy.json');
-    const file = {
-      sealdrop: 1,
-      url: post.url,
-      fields: { ...post.fields, key: target.key },
-      recipients: [await readFile(target.publicKey, 'utf8')],
-      mintedAt: new Date().toISOString(),
-    };
-    await writeFile(old, JSON.stringify(file), { mode: 0o600 });
-    return old;
-  }
+  const oldPolicy = () => oldPolicyFile(target, join(target.dir, 'old.policy.json'));
 
   it('a policy minted before the Content-MD5 condition: push sends none, and the upload is stored', async () => {
     const before = (await versionIds(target)).length;
