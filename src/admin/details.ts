@@ -202,11 +202,15 @@ export async function listWithDetails(
     if (!isSealdropError(error) || error.code !== 'S3_REFUSED') throw error;
     warnings.push(`retain-until not shown: ${error.message}`);
   }
+  const derived = withDerivedLocks(listing.snapshots, bucketLock);
   const which = listing.snapshots.filter((s) => set.markObject(s) !== null).slice(0, Math.max(0, newest));
-  const snapshots = await readDetails(set, withDerivedLocks(listing.snapshots, bucketLock), which, {
-    bucketLock,
-    marks: true,
-    signal,
-  });
-  return { ...listing, snapshots, bucketLock, detailed: which.length, warnings };
+  // Credentials that may list but not read objects (or their tags) still get the listing.
+  try {
+    const snapshots = await readDetails(set, derived, which, { bucketLock, marks: true, signal });
+    return { ...listing, snapshots, bucketLock, detailed: which.length, warnings };
+  } catch (error) {
+    if (!isSealdropError(error) || error.code !== 'S3_REFUSED') throw error;
+    warnings.push(`retain-until and verified marks not read: ${error.message}`);
+    return { ...listing, snapshots: derived, bucketLock, detailed: 0, warnings };
+  }
 }

@@ -1,12 +1,17 @@
 // Verified marks for restore drills on the local RGW (issue 13, part 5): verify tags what it verified with
 // the admin's credentials, a host's upload policy can't set a tag, and versions, restore --verified and
 // status --max-unverified-age read the marks.
-import { GetObjectTaggingCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import {
+  GetObjectTaggingCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+} from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { curlPost, statusOf } from '../support/attacker.js';
 import { backupTarget, type BackupTarget } from '../support/backup-target.js';
 import { runCli } from '../support/cli.js';
-import { adminClient, listVersions } from '../support/s3.js';
+import { adminClient, freshBucket, listVersions, userArn, withEnv } from '../support/s3.js';
 import { after, until } from '../support/until.js';
 
 const TAG = 'sealdrop-verified';
@@ -135,6 +140,36 @@ describe('verified marks on the versions of a key', () => {
     const restored = await admin('restore', url, '--verified', '--identity', target.privateKey);
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stdout).toBe('dump of night 1\n');
+  });
+});
+
+describe('credentials that may list but not read objects', () => {
+  it('versions still lists, saying why retain-until and marks are not shown', async () => {
+    const bucket = await freshBucket('verified-denied');
+    const s3 = adminClient();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: bucket,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Deny',
+              Principal: { AWS: [userArn('sealdrop-admin')] },
+              Action: ['s3:GetObject', 's3:GetObjectVersion'],
+              Resource: [`arn:aws:s3:::${bucket}/*`],
+            },
+          ],
+        }),
+      }),
+    );
+    const listed = await runCli(['versions', `s3://${bucket}/k`], { env: withEnv() });
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/: 1 complete version\n/);
+    expect(listed.stderr).toMatch(
+      /warning: retain-until and verified marks not read: reading s3:\/\/\S+\/k version \S+: S3 answered 403/,
+    );
   });
 });
 
