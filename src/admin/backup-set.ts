@@ -4,13 +4,7 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Strays } from '../core/runs.js';
 import type { S3Location } from '../core/s3-url.js';
-import {
-  chooseSnapshot,
-  describeSkipped,
-  type Snapshot,
-  type SnapshotKind,
-  type SnapshotSelector,
-} from '../core/snapshot.js';
+import type { Snapshot, SnapshotKind } from '../core/snapshot.js';
 
 export interface SnapshotListing {
   /** The set as an s3:// URL. */
@@ -47,11 +41,18 @@ export interface ListOptions {
 
 export interface BackupSet {
   readonly location: S3Location;
+  readonly client: S3Client;
   list(options?: ListOptions): Promise<SnapshotListing>;
   /** Opens a snapshot from this set's own listing for reading. */
   open(snapshot: Snapshot, options?: { signal?: AbortSignal }): Promise<OpenedSnapshot>;
   /** Every object version and delete marker that makes up these snapshots. */
   objectsOf(snapshots: readonly Snapshot[], options?: { signal?: AbortSignal }): AsyncIterable<ObjectRef>;
+  /**
+   * The object version that stands for a snapshot of this set's last listing: it carries the verified
+   * mark, and its retention is the snapshot's (a run: its manifest's original version, written last).
+   * null: there is none (a delete marker, a run without a manifest).
+   */
+  markObject(snapshot: Snapshot): ObjectRef | null;
 }
 
 /** What a set reads through: the client, where, and (for tests of paging) keys per listing request. */
@@ -60,22 +61,4 @@ export interface SetSource {
   location: S3Location;
   /** Keys per ListObjectVersions request (S3's default and maximum, 1000). */
   pageSize?: number;
-}
-
-/**
- * The snapshot a restore or verify means, from a listing of only what the selector needs: an id
- * lists that version or run alone. Newer incomplete or broken ones passed over are noted.
- */
-export async function choose(
-  set: BackupSet,
-  selector: SnapshotSelector,
-  options: { signal?: AbortSignal; onNote?: (message: string) => void } = {},
-): Promise<{ listing: SnapshotListing; snapshot: Snapshot }> {
-  const listing = await set.list({
-    ...(selector.kind === 'id' ? { only: selector.id } : {}),
-    signal: options.signal,
-  });
-  const { snapshot, skipped } = chooseSnapshot(listing.snapshots, selector, listing.target);
-  if (skipped.length > 0) options.onNote?.(`skipping ${describeSkipped(skipped)}`);
-  return { listing, snapshot };
 }

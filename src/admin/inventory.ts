@@ -3,13 +3,20 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SetGrouper, type GroupedArea, type GroupedSet } from '../core/inventory.js';
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
-import type { SnapshotListing } from './backup-set.js';
+import type { BackupSet, SnapshotListing } from './backup-set.js';
+import { KeySet } from './key-set.js';
 import { backupSet } from './open-set.js';
 import { listEntries } from './listing.js';
 import { RunSet } from './run-set.js';
 
+/** A backup set as the inventory found it: the set (to read more of it) and its listing. */
+export interface ListedSet {
+  set: BackupSet;
+  listing: SnapshotListing;
+}
+
 export type InventoryItem =
-  { kind: 'set'; location: S3Location; listing: SnapshotListing } | { kind: 'area'; area: GroupedArea };
+  ({ kind: 'set'; location: S3Location } & ListedSet) | { kind: 'area'; area: GroupedArea };
 
 export interface InventoryOptions {
   /** The run prefix a key lies under by the admin's word (fleet hosts, policies), else null. */
@@ -45,13 +52,13 @@ export async function* setsAt(
   client: S3Client,
   location: S3Location,
   { whole = false, signal }: { whole?: boolean; signal?: AbortSignal } = {},
-): AsyncGenerator<SnapshotListing> {
+): AsyncGenerator<ListedSet> {
   if (!location.isPrefix || whole) {
-    yield await backupSet(client, location).list({ signal });
+    const set = backupSet(client, location);
+    yield { set, listing: await set.list({ signal }) };
     return;
   }
-  for await (const item of inventory(client, location, { signal }))
-    if (item.kind === 'set') yield item.listing;
+  for await (const item of inventory(client, location, { signal })) if (item.kind === 'set') yield item;
 }
 
 async function* judged(
@@ -65,6 +72,7 @@ async function* judged(
       yield {
         kind: 'set',
         location: set.location,
+        set: new KeySet({ client, location: set.location }),
         listing: {
           target: formatS3Url(set.location),
           kind: 'version',
@@ -72,11 +80,9 @@ async function* judged(
           strays: { count: 0, sample: [] },
         },
       };
-    else
-      yield {
-        kind: 'set',
-        location: set.location,
-        listing: await new RunSet({ client, location: set.location }).judge(set, { signal }),
-      };
+    else {
+      const runs = new RunSet({ client, location: set.location });
+      yield { kind: 'set', location: set.location, set: runs, listing: await runs.judge(set, { signal }) };
+    }
   }
 }

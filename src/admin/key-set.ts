@@ -1,4 +1,5 @@
 // The versions of one key as a backup set: each version a snapshot, delete markers included.
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
 import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import { versionSnapshot, type Snapshot } from '../core/snapshot.js';
@@ -80,5 +81,13 @@ export class KeySet implements BackupSet {
 
   async *objectsOf(snapshots: readonly Snapshot[]): AsyncIterable<ObjectRef> {
     for (const snapshot of snapshots) yield { key: this.location.key, versionId: snapshot.id };
+  }
+
+  get client(): S3Client {
+    return this.#source.client;
+  }
+
+  markObject(snapshot: Snapshot): ObjectRef | null {
+    return snapshot.state === 'deleted' ? null : { key: this.location.key, versionId: snapshot.id };
   }
 }

@@ -162,7 +162,11 @@ export async function createPolicyFile(
       success_action_status: '201',
       [RECIPIENTS_FIELD]: fingerprints.join(','),
     },
-    Conditions: [['content-length-range', 1, maxSize]],
+    // Any Content-MD5: the agent sends the file's, and S3 checks the upload against it.
+    Conditions: [
+      ['content-length-range', 1, maxSize],
+      ['starts-with', '$Content-MD5', ''],
+    ],
     Expires: Math.ceil(expiresInMs / 1000),
   });
   const file: PolicyFile = {

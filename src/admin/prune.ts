@@ -3,9 +3,13 @@
 // deleted; running again continues, since the plan is made afresh from what is left.
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
+import { isLocked } from '../core/object-lock.js';
 import { planPrune, type PrunePlan, type PrunePlanOptions } from '../core/prune-plan.js';
 import type { S3Location } from '../core/s3-url.js';
-import { type ObjectRef } from './backup-set.js';
+import type { Snapshot } from '../core/snapshot.js';
+import type { BackupSet, ObjectRef } from './backup-set.js';
+import { readDetails, withDerivedLocks } from './details.js';
+import { readBucketLock } from './object-lock.js';
 import { backupSet } from './open-set.js';
 import { s3Error } from './s3-client.js';
 
@@ -17,7 +21,12 @@ export interface PruneOptions extends PrunePlanOptions {
   signal?: AbortSignal;
   /** Object versions deleted so far, of the planned total. */
   onProgress?: (deleted: number, total: number) => void;
+  /** Retentions read at most (Object Lock buckets; default 1000). */
+  lockReads?: number;
 }
+
+/** At most this many retentions are read per prune (one HeadObject each, a few at once). */
+const LOCK_READS = 1000;
 
 /** Keys per DeleteObjects request: S3's limit. */
 const DELETE_BATCH = 1000;
@@ -44,7 +53,9 @@ export async function prune(
 ): Promise<PruneResult> {
   const set = backupSet(client, location);
   const listing = await set.list({ signal: options.signal });
-  const plan = planPrune(listing.snapshots, options);
+  const now = options.now ?? new Date();
+  const snapshots = await withLocks(set, listing.snapshots, { ...options, now });
+  const plan = planPrune(snapshots, { ...options, now });
   const result: PruneResult = {
     target: listing.target,
     plan,
@@ -88,6 +99,44 @@ export async function prune(
   }
   result.interrupted = options.signal?.aborted ?? false;
   return result;
+}
+
+/**
+ * The snapshots with their Object Lock, as far as prune needs it: derived from the bucket's default
+ * retention for all, read exactly for those the retention rules would remove (at most `lockReads`).
+ * First those the default says are free (an admin may have locked them longer by hand), then those it
+ * says are locked, oldest first (the likeliest to predate the default, and so be free already). One the
+ * default locks and that was not read stays locked; one it frees and that was not read is "unread" and
+ * kept: the next prune reads it.
+ */
+async function withLocks(
+  set: BackupSet,
+  listed: readonly Snapshot[],
+  options: PrunePlanOptions & { now: Date; lockReads?: number; signal?: AbortSignal },
+): Promise<Snapshot[]> {
+  const bucketLock = await readBucketLock(set.client, set.location.bucket);
+  if (!bucketLock.enabled) return [...listed];
+  const derived = withDerivedLocks(listed, bucketLock);
+  const byId = new Map(derived.map((s) => [s.id, s]));
+  // Delete markers can't be locked: nothing to read for them.
+  const removed = planPrune(listed, options)
+    .items.filter((item) => item.action === 'remove' && item.snapshot.state !== 'deleted')
+    .map((item) => byId.get(item.snapshot.id)!);
+  const [free, held] = partition(removed, (s) => !isLocked(s.lock, options.now));
+  const which = [...free, ...held.reverse()].slice(0, options.lockReads ?? LOCK_READS);
+  const read = await readDetails(set, derived, which, { bucketLock, signal: options.signal });
+  const readIds = new Set(which.map((s) => s.id));
+  const unread = new Set(free.filter((s) => !readIds.has(s.id)).map((s) => s.id));
+  return read.map((s) =>
+    unread.has(s.id) ? { ...s, lock: { until: null, mode: null, legalHold: false, source: 'unread' } } : s,
+  );
+}
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
 }
 
 async function deleteBatch(

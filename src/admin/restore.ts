@@ -10,7 +10,7 @@ import { SealdropError } from '../core/errors.js';
 import type { S3Location } from '../core/s3-url.js';
 import { snapshotJson, type Snapshot, type SnapshotJson, type SnapshotSelector } from '../core/snapshot.js';
 import { roundMs } from '../core/units.js';
-import { choose } from './backup-set.js';
+import { choose } from './choose.js';
 import { backupSet } from './open-set.js';
 import { Keyring, loadIdentities, type PassphraseSource } from './identities.js';
 import { unseal, type Compression } from './unseal.js';

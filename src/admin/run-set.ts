@@ -3,6 +3,7 @@
 // sizes it says. Everything under the prefix may have been written by an attacker.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
 import {
   listingVerdict,
@@ -48,6 +49,17 @@ export class RunSet implements BackupSet {
   constructor(source: SetSource) {
     this.#source = source;
     this.location = source.location;
+  }
+
+  get client(): S3Client {
+    return this.#source.client;
+  }
+
+  markObject(snapshot: Snapshot): ObjectRef | null {
+    const manifest = this.#runs.get(snapshot.id)?.manifest;
+    return manifest
+      ? { key: runKey(this.location.key, snapshot.id, MANIFEST_NAME), versionId: manifest.versionId }
+      : null;
   }
 
   get #target(): string {

@@ -1,5 +1,6 @@
-// Bucket preparation: versioning on (and read back), lifecycle rules that would eat history flagged,
-// and the write-only access policies printed for the uploader identity.
+// Bucket preparation: versioning on (and read back), Object Lock's default retention set or reported,
+// lifecycle rules that would eat history flagged, and the write-only access policies printed for the
+// uploader identity.
 import { readFile } from 'node:fs/promises';
 import {
   CreateBucketCommand,
@@ -13,6 +14,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { historyRuleWarnings } from '../core/bucket-health.js';
 import { SealdropError } from '../core/errors.js';
+import type { BucketLock, DefaultRetention } from '../core/object-lock.js';
+import { readBucketLock, setDefaultRetention } from './object-lock.js';
 import { s3Error } from './s3-client.js';
 
 export interface SetupOptions {
@@ -22,12 +25,16 @@ export interface SetupOptions {
   uploaderArn?: string;
   /** Attach the bucket policy (only to a bucket with no policy, or the same one). */
   applyBucketPolicy?: boolean;
+  /** Object Lock: create the bucket with it, and set this default retention (read back). */
+  objectLock?: DefaultRetention;
 }
 
 export interface SetupResult {
   bucket: string;
   created: boolean;
   versioning: 'Enabled';
+  /** As read back: set by this run (objectLock given) or as it was. */
+  objectLock: BucketLock;
   bucketPolicyApplied: boolean;
   warnings: string[];
   policies: { iamUserPolicy: unknown; bucketPolicy: unknown };
@@ -38,7 +45,9 @@ const UPLOADER_PLACEHOLDER = 'arn:aws:iam::ACCOUNT-ID:user/UPLOADER';
 
 export async function setupBucket(client: S3Client, options: SetupOptions): Promise<SetupResult> {
   const { bucket } = options;
-  const created = options.create ? await createBucket(client, bucket) : false;
+  const created = options.create
+    ? await createBucket(client, bucket, { objectLock: options.objectLock !== undefined })
+    : false;
   try {
     await client.send(
       new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
@@ -60,6 +69,10 @@ export async function setupBucket(client: S3Client, options: SetupOptions): Prom
       hint: 'Pass --create to create it, or check the name and the endpoint.',
     });
   }
+  // Versioning first: AWS turns Object Lock on only for versioned buckets.
+  const objectLock = options.objectLock
+    ? await setDefaultRetention(client, bucket, options.objectLock)
+    : await readBucketLock(client, bucket);
   const warnings = await lifecycleWarnings(client, bucket);
   const fill = (text: string) =>
     text
@@ -85,6 +98,7 @@ export async function setupBucket(client: S3Client, options: SetupOptions): Prom
     bucket,
     created,
     versioning: 'Enabled',
+    objectLock,
     bucketPolicyApplied: Boolean(options.applyBucketPolicy),
     warnings,
     policies,
@@ -114,7 +128,11 @@ async function applyBucketPolicy(client: S3Client, bucket: string, policy: unkno
 }
 
 /** Creates the bucket unless it exists (some stores answer a repeated CreateBucket with success). */
-async function createBucket(client: S3Client, bucket: string): Promise<boolean> {
+async function createBucket(
+  client: S3Client,
+  bucket: string,
+  { objectLock }: { objectLock: boolean },
+): Promise<boolean> {
   try {
     await client.send(new HeadBucketCommand({ Bucket: bucket }));
     return false;
@@ -124,7 +142,12 @@ async function createBucket(client: S3Client, bucket: string): Promise<boolean> 
     }
   }
   try {
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    await client.send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        ...(objectLock ? { ObjectLockEnabledForBucket: true } : {}),
+      }),
+    );
     return true;
   } catch (error) {
     throw s3Error(error, `creating bucket ${bucket}`);

@@ -14,8 +14,9 @@ import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import { snapshotJson, type SnapshotJson } from '../core/snapshot.js';
 import { roundMs } from '../core/units.js';
 import type { BucketHealth } from '../core/bucket-health.js';
-import type { SnapshotListing } from './backup-set.js';
+import type { BackupSet, SnapshotListing } from './backup-set.js';
 import { checkBucket } from './bucket-check.js';
+import { readNewestMark } from './details.js';
 import { setsAt } from './inventory.js';
 
 export interface StatusTarget {
@@ -92,11 +93,13 @@ async function targetStatuses(
       warnAgeSeconds: thresholds.warnAgeMs === null ? null : roundMs(thresholds.warnAgeMs / 1000),
     },
   });
-  const judge = ({
-    target: url,
-    snapshots,
-    strays,
-  }: Pick<SnapshotListing, 'target' | 'snapshots' | 'strays'>) => {
+  const judge = async (
+    { target: url, snapshots: listed, strays }: Pick<SnapshotListing, 'target' | 'snapshots' | 'strays'>,
+    set?: BackupSet,
+  ) => {
+    // Verified marks cost a request each: read only when judged, and only until the newest is found.
+    const snapshots =
+      set && thresholds.maxUnverifiedAgeMs != null ? await readNewestMark(set, listed) : listed;
     const health = assessHealth(
       { snapshots, strays: strays.count, policyExpiresAt: target.policyExpiresAt },
       thresholds,
@@ -113,11 +116,17 @@ async function targetStatuses(
   };
   try {
     const results: TargetStatus[] = [];
-    for await (const listing of setsAt(client, target.location, { whole: target.whole }))
-      results.push(judge(listing));
+    for await (const { set, listing } of setsAt(client, target.location, { whole: target.whole }))
+      results.push(await judge(listing, set));
     return results.length > 0
       ? results
-      : [judge({ target: formatS3Url(target.location), snapshots: [], strays: { count: 0, sample: [] } })];
+      : [
+          await judge({
+            target: formatS3Url(target.location),
+            snapshots: [],
+            strays: { count: 0, sample: [] },
+          }),
+        ];
   } catch (error) {
     if (!isSealdropError(error)) throw error;
     return [

@@ -1,11 +1,14 @@
-// verify: download, decrypt and decompress to nowhere, so a bad backup is found before it is needed.
+// verify: download, decrypt and decompress to nowhere, so a bad backup is found before it is needed;
+// each outcome is recorded as the snapshot's verified mark, an object tag no upload policy can set.
 import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError, SealdropError, type ErrorCode } from '../core/errors.js';
 import type { S3Location } from '../core/s3-url.js';
 import { snapshotJson, type Snapshot, type SnapshotJson, type SnapshotSelector } from '../core/snapshot.js';
 import { roundMs } from '../core/units.js';
-import { choose, type BackupSet } from './backup-set.js';
+import type { BackupSet } from './backup-set.js';
+import { choose } from './choose.js';
+import { clearMark, markVerified } from './details.js';
 import { backupSet } from './open-set.js';
 import { Keyring, loadIdentities, type PassphraseSource } from './identities.js';
 import { unseal, type Compression } from './unseal.js';
@@ -22,6 +25,8 @@ export interface VerifyOptions {
   onChecked?: (check: SnapshotCheck) => void;
   /** Worth knowing, not a failure: what was skipped, objects written over after a run. */
   onNote?: (message: string) => void;
+  /** Tag each snapshot that verified with its verified mark, and untag one that failed (default true). */
+  mark?: boolean;
 }
 
 export interface SnapshotCheck {
@@ -39,6 +44,8 @@ export interface SnapshotCheck {
   /** Bytes after decryption and decompression: the size of the dump. */
   plainBytes: number;
   seconds: number;
+  /** The verified mark recorded on it (ISO 8601), or null: failed, --no-mark, or it could not be set. */
+  markedAt: string | null;
 }
 
 export interface VerifyResult {
@@ -85,6 +92,7 @@ export async function verify(
   const checks: SnapshotCheck[] = [];
   for (const snapshot of todo) {
     const check = await verifyOne(set, keyring, snapshot, options);
+    if (options.mark !== false) await recordMark(set, snapshot, check, options);
     checks.push(check);
     options.onChecked?.(check);
   }
@@ -132,6 +140,7 @@ async function verifyOne(
       encryptedBytes: result.encryptedBytes,
       plainBytes: result.outputBytes,
       seconds: roundMs((performance.now() - started) / 1000),
+      markedAt: null,
     };
   } catch (error) {
     if (!isSealdropError(error) || FATAL.has(error.code)) throw error;
@@ -147,7 +156,25 @@ async function verifyOne(
       encryptedBytes,
       plainBytes: 0,
       seconds: roundMs((performance.now() - started) / 1000),
+      markedAt: null,
     };
+  }
+}
+
+/** The outcome as the verified mark: set on success, removed on failure. Never fails the verify. */
+async function recordMark(
+  set: BackupSet,
+  snapshot: Snapshot,
+  check: SnapshotCheck,
+  options: VerifyOptions,
+): Promise<void> {
+  try {
+    if (check.ok) check.markedAt = (await markVerified(set, snapshot)).toISOString();
+    else if (snapshot.state === 'complete' && (await clearMark(set, snapshot)))
+      options.onNote?.(`${snapshot.id} failed: its verified mark was removed`);
+  } catch (error) {
+    if (!isSealdropError(error)) throw error;
+    options.onNote?.(`the verified mark of ${snapshot.id} was not recorded: ${error.message}`);
   }
 }
 

@@ -14,9 +14,15 @@ import {
   type Manifest,
 } from '../core/runs.js';
 import { formatBytes } from '../core/units.js';
-import { withKey, type PushFacts, type Sink, type StoredObject, type UploadTarget } from './sink.js';
+import {
+  uploadSpool,
+  withKey,
+  type PushFacts,
+  type Sink,
+  type StoredObject,
+  type UploadTarget,
+} from './sink.js';
 import { Spool } from './spool.js';
-import { upload } from './upload.js';
 
 export const DEFAULT_PART_SIZE = 1024 ** 3;
 /** Smaller parts only multiply requests; a typo like "--part-size 8" should not make a million. */
@@ -85,11 +91,8 @@ export async function runSink(options: RunSinkOptions): Promise<Sink<StoredRun>>
   };
 
   const store = async (spool: Spool, name: string) => {
-    const result = await upload({
-      ...options.target,
+    const result = await uploadSpool(options.target, spool, {
       fields: withKey(options.target.fields, key(name)),
-      filePath: spool.path,
-      fileSize: spool.bytes,
     });
     attempts += result.attempts;
     spools.delete(spool);

@@ -190,6 +190,7 @@ async function openSink(
   const target: UploadTarget = {
     url: file.url,
     fields: file.fields,
+    contentMd5: summary.contentMd5,
     retries: options.retries ?? 5,
     retryDelayMs: options.retryDelayMs ?? 1000,
     signal: options.signal,

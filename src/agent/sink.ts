@@ -8,7 +8,26 @@ import { Spool } from './spool.js';
 import { upload, type UploadOptions } from './upload.js';
 
 /** Everything an upload needs but the file: shared by every object of a push. */
-export type UploadTarget = Omit<UploadOptions, 'filePath' | 'fileSize' | 'onProgress'>;
+export type UploadTarget = Omit<UploadOptions, 'filePath' | 'fileSize' | 'contentMd5' | 'onProgress'> & {
+  /** The policy allows a Content-MD5 field (files minted before it don't): send each file's. */
+  contentMd5: boolean;
+};
+
+/** POSTs a closed spool file: its length and, when the policy allows, its MD5 go with it. */
+export function uploadSpool(
+  target: UploadTarget,
+  spool: Spool,
+  extra: Partial<Pick<UploadOptions, 'fields' | 'onProgress'>> = {},
+) {
+  const { contentMd5, ...rest } = target;
+  return upload({
+    ...rest,
+    filePath: spool.path,
+    fileSize: spool.bytes,
+    ...(contentMd5 ? { contentMd5: spool.md5 } : {}),
+    ...extra,
+  });
+}
 
 /** What the push knows once the dump has ended well; a run's manifest records it. */
 export interface PushFacts {
@@ -70,12 +89,7 @@ export async function objectSink(options: ObjectSinkOptions): Promise<Sink> {
     binding: `s3://${options.bucket}/${options.key}`,
     writable,
     async commit() {
-      const result = await upload({
-        ...options.target,
-        filePath: spool.path,
-        fileSize: spool.bytes,
-        onProgress: options.onUploadProgress,
-      });
+      const result = await uploadSpool(options.target, spool, { onProgress: options.onUploadProgress });
       return { key: options.key, ...result, bytes: spool.bytes, sha256: spool.sha256 };
     },
     settle: async () => null,

@@ -1,5 +1,6 @@
 // The spool: S3 wants an exact Content-Length and OpenPGP can't say it in advance, so the ciphertext
-// (never plaintext) goes to a private temp file first, hashed and counted on the way.
+// (never plaintext) goes to a private temp file first, hashed (SHA-256, and MD5 for Content-MD5) and
+// counted on the way, so the file is never read twice before it is sent.
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ export class Spool {
   readonly path: string;
   bytes = 0;
   #hash = createHash('sha256');
+  #md5 = createHash('md5');
   #handle: FileHandle | null;
 
   private constructor(path: string, handle: FileHandle) {
@@ -34,6 +36,11 @@ export class Spool {
     return this.#hash.copy().digest('hex');
   }
 
+  /** Base64, as Content-MD5 wants it. */
+  get md5(): string {
+    return this.#md5.copy().digest('base64');
+  }
+
   /** Appends, hashes and counts; resolves once the bytes are in the file (the caller's backpressure). */
   async write(chunk: Buffer): Promise<void> {
     if (!this.#handle) throw new Error('spool closed');
@@ -42,6 +49,7 @@ export class Spool {
       offset += bytesWritten;
     }
     this.#hash.update(chunk);
+    this.#md5.update(chunk);
     this.bytes += chunk.length;
   }
 

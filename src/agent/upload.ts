@@ -12,6 +12,8 @@ export interface UploadOptions {
   fields: Record<string, string>;
   filePath: string;
   fileSize: number;
+  /** The file's MD5 (base64), sent as the Content-MD5 field when the policy allows one. */
+  contentMd5?: string;
   retries: number;
   /** First backoff delay; doubles each retry, with full jitter. */
   retryDelayMs: number;
@@ -62,6 +64,7 @@ class Transient extends Error {
 async function postOnce(options: UploadOptions): Promise<Omit<UploadResult, 'attempts'>> {
   const form = new FormData();
   for (const [name, value] of Object.entries(options.fields)) form.append(name, value);
+  if (options.contentMd5 !== undefined) form.append('Content-MD5', options.contentMd5);
   let sent = 0;
   const counted = createReadStream(options.filePath, { highWaterMark: 1 << 20 }).pipe(
     new Transform({

@@ -1,4 +1,4 @@
-// What restore and verify share: the target, which backup (--version-id, --run, --at, --all), the
+// What restore and verify share: the target, which backup (--version-id, --run, --at, --verified, --all), the
 // private keys that open it (--identity, --passphrase-file), and how they talk to the person watching.
 import { Option, type Command } from 'commander';
 import type { PassphraseSource } from '../admin/identities.js';
@@ -16,6 +16,7 @@ export interface ChoiceOptions {
   versionId?: string;
   run?: string;
   at?: string;
+  verified?: boolean;
   all?: boolean;
 }
 
@@ -26,9 +27,12 @@ export interface IdentityOptions {
 
 export interface SnapshotCliOptions extends TargetOptions, ChoiceOptions, IdentityOptions {}
 
-/** Adds the target, --version-id/--run/--at (and --all), --identity and --passphrase-file. */
-export function withSnapshotOptions(command: Command, { all = false } = {}): Command {
-  return withIdentity(withChoice(withTarget(command), { all }));
+/** Adds the target, --version-id/--run/--at (and --verified, --all), --identity and --passphrase-file. */
+export function withSnapshotOptions(
+  command: Command,
+  choices: { all?: boolean; verified?: boolean } = {},
+): Command {
+  return withIdentity(withChoice(withTarget(command), choices));
 }
 
 /** The target, the selector that fits it, and the admin client. */
@@ -38,7 +42,7 @@ export async function resolveChoice(url: string | undefined, options: SnapshotCl
   return { target, selector, client: await adminClient(options, [target]) };
 }
 
-function withChoice(command: Command, { all = false } = {}): Command {
+function withChoice(command: Command, { all = false, verified = false } = {}): Command {
   command
     .option('--version-id <ID>', 'key targets: this version (see `sealdrop versions`); default the latest')
     .option(
@@ -48,6 +52,11 @@ function withChoice(command: Command, { all = false } = {}): Command {
     .option(
       '--at <TIME>',
       'the newest complete backup at or before TIME: 2024-05-01T03:00:00Z, "2024-05-01 03:00" (local), @EPOCH, "36h ago"',
+    );
+  if (verified)
+    command.option(
+      '--verified',
+      'the newest backup with a verified mark (left by `sealdrop verify`; the newest 1000 are read)',
     );
   if (all)
     command.option('--all', 'every complete backup (and every broken run, as a failure), newest first');
@@ -72,9 +81,15 @@ function withIdentity(command: Command): Command {
     );
 }
 
-/** One of --version-id, --run, --at, --all (none: the latest); the first two must fit the target. */
+/** One of --version-id, --run, --at, --verified, --all (none: the latest); the first two must fit the target. */
 function chosen(options: ChoiceOptions, location: S3Location): SnapshotSelector | { kind: 'all' } {
-  const flags = { versionId: '--version-id', run: '--run', at: '--at', all: '--all' } as const;
+  const flags = {
+    versionId: '--version-id',
+    run: '--run',
+    at: '--at',
+    verified: '--verified',
+    all: '--all',
+  } as const;
   const given = (Object.keys(flags) as (keyof typeof flags)[]).filter((name) => options[name] !== undefined);
   if (given.length > 1)
     throw new SealdropError(
@@ -88,6 +103,7 @@ function chosen(options: ChoiceOptions, location: S3Location): SnapshotSelector 
   const id = options.versionId ?? options.run;
   if (id !== undefined) return { kind: 'id', id };
   if (options.at !== undefined) return { kind: 'at', at: parsePointInTime(options.at) };
+  if (options.verified) return { kind: 'verified' };
   return options.all ? { kind: 'all' } : { kind: 'latest' };
 }
 

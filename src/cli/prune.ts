@@ -101,7 +101,11 @@ still be running (newer than every complete backup, and it stored something with
 removed otherwise; a broken run is removed; delete markers are kept unless --delete-markers; a plan
 that removes more than half of the backups needs --force. The circuit breaker: while the backup stream
 looks anomalous (a backup that shrank, a flood: the thresholds of status, within --anomaly-window),
-nothing older than the first anomalous backup is removed; the plan says so, and --force lifts it. A prefix target prunes runs: removing one
+nothing older than the first anomalous backup is removed; the plan says so, and --force lifts it.
+In a bucket with Object Lock, what S3 would refuse to delete now is kept, "locked until T": the
+retain-until is derived from the bucket's default retention, and read from the version itself for
+those the rules would remove (at most 1000 per prune; any left unread are kept until the next prune).
+A prefix target prunes runs: removing one
 deletes every version of every object of it (parts and manifest).
 --yes deletes in batches of 1000 with progress on a terminal; interrupted (Ctrl-C), it stops after the
 batch in flight and says what it deleted; running it again continues.
@@ -210,6 +214,7 @@ export function describe(result: PruneResult, label = result.target): string[] {
     ),
     `${totals.backups} backups: keep ${totals.keep}, remove ${totals.remove}` +
       `${totals.otherRemoved ? ` and ${totals.otherRemoved} other (incomplete, broken, delete markers)` : ''}` +
+      `${totals.locked ? `; ${totals.locked} kept by Object Lock` : ''}` +
       `; ${totals.objectVersions} object versions, ${formatBytes(totals.bytesFreed)}` +
       (plan.needsForce ? '; removes more than half: --yes needs --force' : ''),
     ...(result.dryRun && totals.remove + totals.otherRemoved > 0

@@ -20,6 +20,7 @@ export function registerRestoreCommand(program: Command): void {
     program
       .command('restore')
       .description('download one backup, decrypt and decompress it to stdout or a file'),
+    { verified: true },
   )
     .option('--out <FILE>', 'write here (mode 0600), only once every integrity check passed; default stdout')
     .option('--force', 'replace an existing --out file (a regular file only)')
@@ -28,8 +29,9 @@ export function registerRestoreCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-The latest complete backup, or --version-id ID (a key), --run ID (a prefix), or --at TIME. Newer
-incomplete or broken runs are passed over, and named on stderr. A run's parts are downloaded in order
+The latest complete backup, or --version-id ID (a key), --run ID (a prefix), --at TIME, or with
+--verified the newest one \`sealdrop verify\` marked as verified. Newer incomplete or broken runs are
+passed over, and named on stderr. A run's parts are downloaded in order
 and each is checked against the manifest's size and SHA-256 as it streams.
 With --out, the data goes to a private temp file beside FILE, which is renamed to FILE only after the
 OpenPGP integrity check (MDC) and the gzip CRC passed; on any failure nothing is left behind. --out
@@ -42,6 +44,7 @@ Examples:
   sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc --out db1.sql
   sealdrop restore --policy db1.policy.json --identity admin.key.asc --at "2024-05-01 03:00" --out db1.sql
   sealdrop restore s3://acme-backups/db1/ --identity admin.key.asc --out db1.sql   # latest complete run
+  sealdrop restore --policy db1.policy.json --identity admin.key.asc --verified --out db1.sql
   set -o pipefail; sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc \\
       --version-id 3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY | mysql db1`,
     )

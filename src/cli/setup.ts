@@ -1,5 +1,7 @@
 // sealdrop setup s3://BUCKET
 import type { Command } from 'commander';
+import { SealdropError } from '../core/errors.js';
+import { parseRetention, retentionText, type BucketLock } from '../core/object-lock.js';
 import { parseS3Url } from '../core/s3-url.js';
 import { printJson, say, warn } from './output.js';
 
@@ -7,6 +9,8 @@ interface SetupCliOptions {
   create?: boolean;
   uploader?: string;
   applyBucketPolicy?: boolean;
+  objectLock?: string;
+  mode?: string;
   region?: string;
   endpoint?: string;
   json?: boolean;
@@ -23,6 +27,14 @@ export function registerSetupCommand(program: Command): void {
       '--apply-bucket-policy',
       'attach the bucket policy too (refused if the bucket has a different one)',
     )
+    .option(
+      '--object-lock <DURATION>',
+      'with --create: a bucket with Object Lock, every new version locked this long (30d, 4w, 1y); on an existing bucket with Object Lock: set its default retention',
+    )
+    .option(
+      '--mode <MODE>',
+      'Object Lock mode: compliance (no credential can delete early) or governance (s3:BypassGovernanceRetention can); default compliance',
+    )
     .option('--region <REGION>', 'AWS region (else AWS_REGION)')
     .option('--endpoint <URL>', 'S3 endpoint (else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS)')
     .option('--json', 'print the result as one JSON object on stdout')
@@ -30,12 +42,18 @@ export function registerSetupCommand(program: Command): void {
       'after',
       `
 Needs admin credentials (standard AWS chain). Safe to run again.
+Ceph RGW turns Object Lock on only when a bucket is created (AWS also for an existing versioned
+bucket): on an existing bucket setup says whether it is on and what default retention it has, and
+--object-lock sets that default (turning the lock on where the store can). In compliance mode nobody, the admin included, can delete a locked version or
+shorten its lock before it ends: choose the length with care.
 
 Example:
   sealdrop setup s3://acme-backups --create --uploader arn:aws:iam::123456789012:user/backup-uploader
   # then attach the printed IAM policy to the uploader user and the bucket policy to the bucket,
   # or let setup attach the bucket policy to a bucket that has none:
-  sealdrop setup s3://acme-backups --uploader arn:aws:iam::123456789012:user/backup-uploader --apply-bucket-policy`,
+  sealdrop setup s3://acme-backups --uploader arn:aws:iam::123456789012:user/backup-uploader --apply-bucket-policy
+  # a bucket whose backups nobody can delete for 30 days, stolen admin credentials included:
+  sealdrop setup s3://acme-locked --create --object-lock 30d --mode compliance`,
     )
     .action(async (target: string, options: SetupCliOptions) => {
       const [{ setupBucket }, { createS3Client }] = await Promise.all([
@@ -43,17 +61,22 @@ Example:
         import('../admin/s3-client.js'),
       ]);
       const { bucket } = parseS3Url(target, { requireKey: false });
+      if (options.mode !== undefined && options.objectLock === undefined)
+        throw new SealdropError('USAGE', '--mode needs --object-lock DURATION (the default retention)');
+      const objectLock =
+        options.objectLock === undefined ? undefined : parseRetention(options.objectLock, options.mode);
       const client = createS3Client({ endpoint: options.endpoint, region: options.region });
       const result = await setupBucket(client, {
         bucket,
         create: options.create,
         uploaderArn: options.uploader,
         applyBucketPolicy: options.applyBucketPolicy,
+        objectLock,
       });
       result.warnings.forEach(warn);
       if (options.json) return printJson(result);
       say(
-        `Bucket ${bucket}: ${result.created ? 'created, ' : ''}versioning enabled (verified)${result.bucketPolicyApplied ? ', write-only bucket policy attached' : ''}.`,
+        `Bucket ${bucket}: ${result.created ? 'created, ' : ''}versioning enabled (verified), ${lockText(result.objectLock, Boolean(objectLock))}${result.bucketPolicyApplied ? ', write-only bucket policy attached' : ''}.`,
       );
       say('IAM user policy for the uploader (AWS; only s3:PutObject):');
       printJson(result.policies.iamUserPolicy);
@@ -62,4 +85,11 @@ Example:
       );
       printJson(result.policies.bucketPolicy);
     });
+}
+
+function lockText(lock: BucketLock, set: boolean): string {
+  if (!lock.enabled)
+    return 'Object Lock off (it can be chosen when a bucket is created: --create --object-lock 30d)';
+  if (!lock.defaultRetention) return 'Object Lock on, no default retention (--object-lock 30d sets one)';
+  return `Object Lock on, default retention ${retentionText(lock.defaultRetention)}${set ? ' (verified)' : ''}`;
 }

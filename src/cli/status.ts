@@ -9,6 +9,7 @@ interface StatusCliOptions extends TargetsOptions, CheckOptions, StreamCliOption
   maxAge: string;
   warnAge?: string;
   policyWarn: string;
+  maxUnverifiedAge?: string;
 }
 
 export function registerStatusCommand(program: Command): void {
@@ -33,6 +34,10 @@ export function registerStatusCommand(program: Command): void {
       'WARNING when a --policy file expires within this (CRITICAL once expired)',
       '3d',
     )
+    .option(
+      '--max-unverified-age <DURATION>',
+      'WARNING when the newest backup with a verified mark (sealdrop verify) is older (default: not judged)',
+    )
     .addHelpText(
       'after',
       `
@@ -48,6 +53,8 @@ expiring within --policy-warn, lifecycle rules that expire versions. Object Lock
 The backup stream is judged too, since a compromised host can push junk no content check catches:
 the latest backup shrank against the median of the ones before it (WARNING at --warn-shrink,
 CRITICAL at --crit-shrink or under --min-size), or came far sooner than usual (a flood: WARNING).
+With --max-unverified-age, restore drills are watched too: WARNING when the newest backup that
+\`sealdrop verify\` marked is older, or none is (the marks of the newest 1000 are read, newest first).
 UNKNOWN: nothing stored there, S3 can't be reached or refuses, an option or policy file can't be read.
 With several targets the worst state wins (CRITICAL > UNKNOWN > WARNING > OK).
 --format prometheus prints the same results as metrics (node_exporter's textfile collector).
@@ -57,8 +64,9 @@ Examples:
   sealdrop status s3://acme-backups/db1/mysql.sql.gz.gpg s3://acme-backups/db2/
   sealdrop status --policy db1.policy.json --policy db2.policy.json --max-age 26h --warn-age 25h
   sealdrop status s3://acme-backups/                  # every backup set in the bucket
-  sealdrop status s3://acme-backups/ --format prometheus > /var/lib/node_exporter/sealdrop.prom.tmp \\
-    && mv /var/lib/node_exporter/sealdrop.prom.tmp /var/lib/node_exporter/sealdrop.prom
+  sealdrop status --policy db1.policy.json --max-unverified-age 8d   # with a weekly restore drill
+  sealdrop status s3://acme-backups/ --format prometheus > /var/lib/prometheus/node-exporter/sealdrop.prom.tmp \\
+    && mv /var/lib/prometheus/node-exporter/sealdrop.prom.tmp /var/lib/prometheus/node-exporter/sealdrop.prom
   # Icinga 2 / Nagios: command_line = "sealdrop status --policy $policy$ --max-age 26h"`,
     )
     .action(async (urls: string[], options: StatusCliOptions) => {
@@ -68,6 +76,10 @@ Examples:
           warnAgeMs: options.warnAge === undefined ? null : parseDuration(options.warnAge, '--warn-age'),
           policyWarnMs: parseDuration(options.policyWarn, '--policy-warn'),
           anomaly: streamThresholds(options),
+          maxUnverifiedAgeMs:
+            options.maxUnverifiedAge === undefined
+              ? null
+              : parseDuration(options.maxUnverifiedAge, '--max-unverified-age'),
         };
         const targets = await resolveTargets(urls, options, { bucketRoot: true });
         const { status } = await import('../admin/status.js');

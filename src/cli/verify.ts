@@ -9,6 +9,7 @@ import { withProgress } from './progress.js';
 
 interface VerifyCliOptions extends SnapshotCliOptions {
   json?: boolean;
+  mark: boolean;
 }
 
 export function registerVerifyCommand(program: Command): void {
@@ -19,6 +20,7 @@ export function registerVerifyCommand(program: Command): void {
     { all: true },
   )
     .option('--json', 'print the results as one JSON document on stdout')
+    .option('--no-mark', 'do not record verified marks (for credentials that may not tag objects)')
     .addHelpText(
       'after',
       `
@@ -26,13 +28,19 @@ Checks everything a restore depends on: the download, the OpenPGP integrity chec
 and length; for a run also every part's size and SHA-256 against the manifest. A failure says which:
 tampering (MDC) or a backup that was bad when made (gzip). Objects of a run written over (or hidden by
 a delete marker) after the run are warnings: verify reads the originals, as restore does.
+Each backup that verified gets a verified mark, the object tag sealdrop-verified=TIME (set with these
+credentials: an upload policy can't set tags), which \`versions\` shows, \`restore --verified\` picks
+and \`status --max-unverified-age\` watches; one that failed loses it. For a run, the manifest's
+original version carries it. Needs s3:PutObjectTagging and s3:GetObjectTagging (or --no-mark).
 One line per backup on stdout (OK or FAILED); -q prints only the failures.
 Exit status: 0 all verified, 1 some failed, 2 bad usage, key or passphrase, 3 integrity failure.
 
 Examples:
   sealdrop verify s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc
   sealdrop verify --policy db1.policy.json --identity admin.key.asc --all --json
-  sealdrop verify s3://acme-backups/db1/ --identity admin.key.asc --all -q || mail -s "bad backup" ops@example.com`,
+  sealdrop verify s3://acme-backups/db1/ --identity admin.key.asc --all -q || mail -s "bad backup" ops@example.com
+  # a restore drill from the monitoring host's cron, with its own recipient key (see the README):
+  sealdrop verify --policy db1.policy.json --identity /etc/sealdrop/drill.key.asc -q`,
     )
     .action(async (url: string | undefined, options: VerifyCliOptions) => {
       const { target, selector, client } = await resolveChoice(url, options);
@@ -41,6 +49,7 @@ Examples:
         verify(client, target.location, {
           ...readerOptions(options, progress),
           selector,
+          mark: options.mark,
           signal,
           onStart: (snapshot) => progress.update(`verify ${snapshot.id}`, 0, snapshot.size),
           onProgress: (bytes, total) => progress.update('verify', bytes, total),
@@ -69,5 +78,5 @@ function describe(check: SnapshotCheck): string {
   const id = snapshot.runId ?? snapshot.versionId;
   if (!check.ok) return `FAILED  ${id}  ${snapshot.time}  ${check.problem}\n  hint: ${check.hint}`;
   const warnings = check.warnings.map((w) => `\n  warning: ${w}`).join('');
-  return `OK      ${id}  ${snapshot.time}  ${formatBytes(check.encryptedBytes)} stored, ${formatBytes(check.plainBytes)} ${check.compression === 'gzip' ? 'gunzipped' : check.compression === 'zstd' ? 'zstd-decompressed' : 'raw'}, ${check.seconds.toFixed(1)} s${warnings}`;
+  return `OK      ${id}  ${snapshot.time}  ${formatBytes(check.encryptedBytes)} stored, ${formatBytes(check.plainBytes)} ${check.compression === 'gzip' ? 'gunzipped' : check.compression === 'zstd' ? 'zstd-decompressed' : 'raw'}, ${check.seconds.toFixed(1)} s${check.markedAt ? ', marked verified' : ''}${warnings}`;
 }

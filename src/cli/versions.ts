@@ -1,15 +1,17 @@
 // sealdrop versions TARGET
 import { Option, type Command } from 'commander';
-import type { SnapshotListing } from '../admin/backup-set.js';
-import { SNAPSHOT_WORDS, snapshotJson, stateText } from '../core/snapshot.js';
+import type { DetailedListing } from '../admin/details.js';
+import { retentionText } from '../core/object-lock.js';
+import { SNAPSHOT_WORDS, snapshotJson, stateText, type Snapshot } from '../core/snapshot.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { integerArg } from './args.js';
-import { columns, printJson, printLines } from './output.js';
+import { columns, printJson, printLines, say, warn } from './output.js';
 import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
 
 interface VersionsCliOptions extends TargetOptions {
   json?: boolean;
   pageSize?: number;
+  detail: number;
 }
 
 export function registerVersionsCommand(program: Command): void {
@@ -21,6 +23,12 @@ export function registerVersionsCommand(program: Command): void {
       ),
   )
     .option('--json', 'print the list as one JSON document on stdout')
+    .option(
+      '--detail <N>',
+      "read the newest N backups' own retain-until and verified mark (one request each)",
+      integerArg,
+      50,
+    )
     // For tests of the pagination: S3 pages at 1000.
     .addOption(
       new Option('--page-size <N>', 'keys per ListObjectVersions request').argParser(integerArg).hideHelp(),
@@ -31,31 +39,67 @@ export function registerVersionsCommand(program: Command): void {
 One line per backup on stdout: id, time, age, size and state. The state is complete, DELETE MARKER,
 INCOMPLETE (a run without a manifest: failed, or still running) or BROKEN (a run whose manifest is
 malformed, too large, lists no parts or names parts that don't check out; never restored or counted).
-Needs admin credentials (standard AWS chain) with s3:ListBucketVersions (and s3:GetObject for runs).
+In a bucket with Object Lock, RETAIN UNTIL says until when S3 refuses to delete it: read from the
+version for the newest --detail ones, derived from the bucket's default retention (~) for the others.
+VERIFIED is the mark \`sealdrop verify\` leaves (read for the newest --detail ones; ? not read).
+Needs admin credentials (standard AWS chain) with s3:ListBucketVersions and s3:GetObject (and
+s3:GetObjectTagging, s3:GetObjectRetention, s3:GetBucketObjectLockConfiguration for the details).
 
 Examples:
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg
   sealdrop versions s3://acme-backups/db1/ | grep -c complete
-  sealdrop versions --policy db1.policy.json --json | jq -r '.snapshots[0].versionId'`,
+  sealdrop versions --policy db1.policy.json --json | jq -r '.snapshots[0].versionId'
+  sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg --detail 500   # exact retain-until of 500`,
     )
     .action(async (url: string | undefined, options: VersionsCliOptions) => {
       const target = await resolveTarget(url, options);
-      const { backupSet } = await import('../admin/open-set.js');
+      const [{ backupSet }, { listWithDetails }] = await Promise.all([
+        import('../admin/open-set.js'),
+        import('../admin/details.js'),
+      ]);
       const client = await adminClient(options, [target]);
-      const listing = await backupSet(client, target.location, { pageSize: options.pageSize }).list();
+      const set = backupSet(client, target.location, { pageSize: options.pageSize });
+      const listing = await listWithDetails(set, { newest: options.detail });
+      listing.warnings.forEach(warn);
       if (options.json)
         printJson({
           target: listing.target,
           kind: listing.kind,
           snapshots: listing.snapshots.map(snapshotJson),
           strays: listing.strays,
+          objectLock: listing.bucketLock,
+          detailed: listing.detailed,
         });
-      else printLines(describe(listing));
+      else {
+        printLines(describe(listing));
+        const unread = listing.snapshots.filter((s) => s.state !== 'deleted').length - listing.detailed;
+        if (unread > 0 && listing.snapshots.some(shown))
+          say(
+            `retain-until and verified marks read for the newest ${listing.detailed}; ~ derived from the bucket's default retention, ? not read (--detail N reads more)`,
+          );
+      }
     });
 }
 
-function describe(listing: SnapshotListing, now = Date.now()): string[] {
+/** Whether a snapshot has anything for the RETAIN UNTIL and VERIFIED columns. */
+const shown = (s: Snapshot) => s.lock !== undefined || Boolean(s.verifiedAt);
+
+function retainCell(s: Snapshot): string {
+  const { lock } = s;
+  if (!lock || lock.source === 'unread') return lock ? '?' : '-';
+  const until = lock.until ? `${lock.source === 'default' ? '~' : ''}${lock.until.toISOString()}` : '-';
+  return lock.legalHold ? `${until} +legal hold` : until;
+}
+
+function verifiedCell(s: Snapshot): string {
+  if (s.state === 'deleted') return '-';
+  return s.verifiedAt === undefined ? '?' : (s.verifiedAt?.toISOString() ?? '-');
+}
+
+function describe(listing: DetailedListing, now = Date.now()): string[] {
   const { noun } = SNAPSHOT_WORDS[listing.kind];
+  const verified = listing.snapshots.filter((s) => s.verifiedAt).length;
+  const { defaultRetention } = listing.bucketLock;
   const counts = new Map<string, number>();
   for (const s of listing.snapshots) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
   const summary = [
@@ -67,17 +111,30 @@ function describe(listing: SnapshotListing, now = Date.now()): string[] {
       ? [`${counts.get('deleted')} delete marker${counts.get('deleted') === 1 ? '' : 's'}`]
       : []),
     ...(listing.strays.count ? [`${listing.strays.count} other object(s) that belong to no run`] : []),
+    ...(verified > 0 ? [`${verified} verified`] : []),
+    ...(defaultRetention ? [`Object Lock default ${retentionText(defaultRetention)}`] : []),
   ].join(', ');
   if (listing.snapshots.length === 0) return [`${listing.target}: nothing stored`];
+  // The columns for Object Lock and marks appear where there is something to show in them.
+  const lockColumn = listing.bucketLock.enabled;
+  const markColumn = verified > 0;
   const rows = listing.snapshots.map((s) => [
     s.id,
     s.time.toISOString(),
     `${formatDuration(now - s.time.getTime())} ago`,
     s.state === 'deleted' ? '-' : formatBytes(s.size),
+    ...(lockColumn ? [s.state === 'deleted' ? '-' : retainCell(s)] : []),
+    ...(markColumn ? [verifiedCell(s)] : []),
     stateText(s),
   ]);
-  return [
-    `${listing.target}: ${summary}`,
-    ...columns([`${noun.toUpperCase()} ID`, 'TIME', 'AGE', 'SIZE', 'STATE'], rows, { right: [3] }),
+  const header = [
+    `${noun.toUpperCase()} ID`,
+    'TIME',
+    'AGE',
+    'SIZE',
+    ...(lockColumn ? ['RETAIN UNTIL'] : []),
+    ...(markColumn ? ['VERIFIED'] : []),
+    'STATE',
   ];
+  return [`${listing.target}: ${summary}`, ...columns(header, rows, { right: [3] })];
 }

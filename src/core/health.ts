@@ -27,6 +27,11 @@ export interface HealthThresholds {
    * backups must exist (a fleet's hosts: "never backed up").
    */
   nothingStored?: 'UNKNOWN' | 'CRITICAL';
+  /**
+   * WARNING when the newest backup with a verified mark (`sealdrop verify`) is older, or none has one;
+   * null or absent: not judged. The marks of the snapshots must have been read (verifiedAt).
+   */
+  maxUnverifiedAgeMs?: number | null;
 }
 
 export interface HealthInput {
@@ -94,6 +99,8 @@ export function assessHealth(input: HealthInput, thresholds: HealthThresholds, n
       state: 'OK',
       reason: `prune holds the backups before ${stream.since.snapshot.time.toISOString()}: the one then ${stream.since.message}`,
     });
+  if (latest && thresholds.maxUnverifiedAgeMs != null)
+    verdicts.push(verification(input.snapshots, thresholds.maxUnverifiedAgeMs, now));
   const pending = newer.filter((s) => s.state === 'incomplete');
   if (pending.length > 0) {
     // A push in progress is incomplete too; one that stored nothing for an hour has failed.
@@ -129,6 +136,35 @@ export function assessHealth(input: HealthInput, thresholds: HealthThresholds, n
     latest,
     ageMs,
     counts,
+  };
+}
+
+/** The newest verified backup against the threshold; marks that were not read are said to be. */
+function verification(
+  snapshots: readonly Snapshot[],
+  maxMs: number,
+  now: Date,
+): { state: HealthState; reason: string } {
+  let read = 0;
+  let unread = 0;
+  for (const snapshot of snapshots) {
+    if (snapshot.state !== 'complete') continue;
+    if (snapshot.verifiedAt === undefined) {
+      unread++;
+      continue;
+    }
+    read++;
+    if (snapshot.verifiedAt === null) continue;
+    const ageMs = now.getTime() - snapshot.time.getTime();
+    const facts = `the newest verified backup is ${format(ageMs)} old (verified ${format(now.getTime() - snapshot.verifiedAt.getTime())} ago`;
+    return ageMs > maxMs
+      ? { state: 'WARNING', reason: `${facts}; max ${format(maxMs)})` }
+      : { state: 'OK', reason: `${facts})` };
+  }
+  const scope = unread > 0 ? ` among the newest ${read} (${unread} older not read)` : '';
+  return {
+    state: 'WARNING',
+    reason: `no verified backup${scope}: restore drills (sealdrop verify) mark them; max ${format(maxMs)}`,
   };
 }
 

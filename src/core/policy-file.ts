@@ -15,6 +15,11 @@ export const POLICY_FILE_VERSION = 1;
  * Files minted before it existed have no such field and bind no recipients.
  */
 export const RECIPIENTS_FIELD = 'x-amz-meta-sealdrop-recipients';
+/**
+ * The form field carrying the file's MD5 (base64), which push fills in: S3 refuses the upload when the
+ * bytes that arrive differ (AWS; Ceph RGW 16 only checks that the policy covers the field).
+ */
+export const CONTENT_MD5_FIELD = 'content-md5';
 /** Their fingerprints travel in one metadata field, and S3 allows 2 KB of user metadata per object. */
 export const MAX_RECIPIENTS = 16;
 
@@ -61,6 +66,8 @@ export interface PolicySummary {
   hasSessionToken: boolean;
   /** Fingerprints the signature binds (RECIPIENTS_FIELD); null for files minted before sealdrop bound them. */
   boundRecipients: string[] | null;
+  /** The policy allows any Content-MD5 field, so push sends the file's (files minted before don't). */
+  contentMd5: boolean;
   /** When pushes start fetching a successor; absent when the file has no renewal location. */
   renewFrom?: Date;
 }
@@ -186,6 +193,7 @@ function summarize(file: PolicyFile, invalid: (problem: string) => SealdropError
   let acl = '';
   let minSize = 0;
   let maxSize = Number.POSITIVE_INFINITY;
+  let contentMd5 = false;
   const covered = new Map<string, (value: string) => boolean>();
   for (const condition of document.conditions) {
     if (Array.isArray(condition)) {
@@ -199,6 +207,7 @@ function summarize(file: PolicyFile, invalid: (problem: string) => SealdropError
         if (fieldName === 'key') keyRule = op === 'eq' ? { exact: b } : { prefix: b };
         if (fieldName === 'acl' && op === 'eq') acl = b;
         if (fieldName === 'bucket' && op === 'eq') bucket = b;
+        if (fieldName === CONTENT_MD5_FIELD && op === 'starts-with' && b === '') contentMd5 = true;
       }
     } else {
       for (const [k, v] of Object.entries(condition)) {
@@ -255,6 +264,7 @@ function summarize(file: PolicyFile, invalid: (problem: string) => SealdropError
     signedAt,
     hasSessionToken: Object.keys(file.fields).some((k) => k.toLowerCase() === 'x-amz-security-token'),
     boundRecipients,
+    contentMd5,
     ...(file.renew ? { renewFrom: new Date(file.renew.from) } : {}),
   };
 }

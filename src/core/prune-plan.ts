@@ -2,6 +2,7 @@
 // semantics) over the complete backups, plus sealdrop's own guards. The dry run and --yes show this plan.
 import { DEFAULT_ANOMALY_THRESHOLDS, judgeStream, type Anomaly, type AnomalyThresholds } from './anomaly.js';
 import { SealdropError } from './errors.js';
+import { lockReason } from './object-lock.js';
 import { describePolicy, isEmptyPolicy, planRetention, type RetentionPolicy } from './retention.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -36,6 +37,8 @@ export interface PrunePlan {
     remove: number;
     /** Incomplete and broken runs and delete markers removed. */
     otherRemoved: number;
+    /** Snapshots the plan would remove but Object Lock keeps (still locked, or not known). */
+    locked: number;
     /** What removing deletes: object versions and their bytes. */
     objectVersions: number;
     bytesFreed: number;
@@ -58,7 +61,9 @@ export const STALLED_MS = 3_600_000;
  *   stored something within the last hour), and removed otherwise;
  * - a broken run is removed: it is not a backup;
  * - the circuit breaker: while the stream looks anomalous (a backup that shrank, a flood: core/anomaly.ts)
- *   nothing older than the first anomalous backup is removed, unless `force`.
+ *   nothing older than the first anomalous backup is removed, unless `force`;
+ * - Object Lock: what S3 would refuse to delete now (`snapshot.lock`, read or derived), or whose lock
+ *   was not read, is kept with the reason.
  */
 export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOptions): PrunePlan {
   if (isEmptyPolicy(options.policy)) {
@@ -102,7 +107,7 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
     }
   });
   // The breaker holds backups only: junk that is not one (broken, incomplete) may go.
-  const items = held
+  const unheld = held
     ? planned.map((item) =>
         item.action === 'remove' &&
         item.snapshot.state === 'complete' &&
@@ -111,6 +116,14 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
           : item,
       )
     : planned;
+  // S3 would refuse to delete what is locked: plan around it instead of failing on it.
+  let locked = 0;
+  const items = unheld.map((item) => {
+    const reason = item.action === 'remove' ? lockReason(item.snapshot.lock, now) : null;
+    if (reason === null) return item;
+    locked++;
+    return { ...item, action: 'keep' as const, reasons: [reason] };
+  });
   let keep = 0;
   let remove = 0;
   let otherRemoved = 0;
@@ -130,7 +143,7 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
   return {
     policy: describePolicy(options.policy),
     items,
-    totals: { backups: complete.length, keep, remove, otherRemoved, objectVersions, bytesFreed },
+    totals: { backups: complete.length, keep, remove, otherRemoved, locked, objectVersions, bytesFreed },
     warnings: [...retentionWarnings(options.policy), ...(held ? [holdReason] : [])],
     needsForce: remove * 2 > complete.length,
     held,

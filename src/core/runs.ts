@@ -144,6 +144,8 @@ export interface ListedRun {
   /** Every version and delete marker of every object of the run, and their bytes: what removing it deletes. */
   objectVersions: number;
   storedBytes: number;
+  /** When the newest of those versions was written (ms; later than the manifest if written over). */
+  lastWrite: number;
 }
 
 /** A count, and the first few names counted. */
@@ -191,6 +193,8 @@ interface KeyHistory {
   realVersions: number;
   entries: number;
   bytes: number;
+  /** The newest real version's time (ms): the first one seen. */
+  newest: number;
 }
 
 /**
@@ -219,6 +223,7 @@ export class RunGrouper {
         realVersions: 0,
         entries: 0,
         bytes: 0,
+        newest: 0,
       };
     }
     const history = this.#key;
@@ -227,6 +232,7 @@ export class RunGrouper {
     if (entry.isDeleteMarker) return;
     const signature = `${entry.size}:${entry.etag ?? ''}`;
     history.realVersions++;
+    history.newest = Math.max(history.newest, entry.lastModified.getTime());
     if (history.signatures.has(signature) || history.signatures.size < MAX_SIGNATURES)
       history.signatures.set(signature, (history.signatures.get(signature) ?? 0) + 1);
     history.original = {
@@ -263,11 +269,13 @@ export class RunGrouper {
         hidden: { count: 0, names: [] },
         objectVersions: 0,
         storedBytes: 0,
+        lastWrite: 0,
       };
       this.#runs.set(object.runId, run);
     }
     run.objectVersions += history.entries;
     run.storedBytes += history.bytes;
+    run.lastWrite = Math.max(run.lastWrite, history.newest);
     const name = baseName(history.key);
     if (history.newestIsMarker) tally(run.hidden, name);
     const { original } = history;
@@ -339,6 +347,7 @@ export function runSnapshot(
     notes,
     objectVersions: run.objectVersions,
     storedBytes: run.storedBytes,
+    ...(run.lastWrite > time.getTime() ? { lastWrite: new Date(run.lastWrite) } : {}),
   };
 }
 

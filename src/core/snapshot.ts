@@ -29,6 +29,29 @@ export interface Snapshot {
   /** What removing it deletes: object versions (delete markers included), and their bytes. */
   objectVersions: number;
   storedBytes: number;
+  /** Runs: the newest write among what removing it deletes, when later than `time` (objects written over). */
+  lastWrite?: Date;
+  /** Object Lock on what removing it deletes (core/object-lock.ts); absent: the bucket has none. */
+  lock?: SnapshotLock;
+  /** When `sealdrop verify` last verified it (its object tag); null: read, not verified; absent: not read. */
+  verifiedAt?: Date | null;
+}
+
+export type LockMode = 'COMPLIANCE' | 'GOVERNANCE';
+
+/** What Object Lock says about removing a snapshot: the latest retain-until of what it deletes. */
+export interface SnapshotLock {
+  /** S3 refuses to delete it before this; null: no retention. */
+  until: Date | null;
+  mode: LockMode | null;
+  /** A legal hold refuses deletion whatever the date. */
+  legalHold: boolean;
+  /**
+   * How it is known: read from the object version itself ("version"), derived from the bucket's
+   * default retention and the time it was written ("default"), or not read at all ("unread": reads are
+   * bounded, and nothing can be said).
+   */
+  source: 'version' | 'default' | 'unread';
 }
 
 /** One entry of a ListObjectVersions listing: a version or a delete marker of a key. */
@@ -93,7 +116,8 @@ export function versionSnapshot(entry: ListedVersion): Snapshot {
   };
 }
 
-export type SnapshotSelector = { kind: 'latest' } | { kind: 'id'; id: string } | { kind: 'at'; at: Date };
+export type SnapshotSelector =
+  { kind: 'latest' } | { kind: 'id'; id: string } | { kind: 'at'; at: Date } | { kind: 'verified' };
 
 export interface Choice {
   snapshot: Snapshot;
@@ -132,6 +156,7 @@ export function chooseSnapshot(
     if (snapshot.state !== 'complete') throw unrestorable(snapshots, snapshot, label);
     return { snapshot, skipped: [] };
   }
+  if (selector.kind === 'verified') return chooseVerified(snapshots, label);
   const skipped: Snapshot[] = [];
   for (const snapshot of snapshots) {
     if (selector.kind === 'at' && snapshot.time.getTime() > selector.at.getTime()) continue;
@@ -155,6 +180,25 @@ export function chooseSnapshot(
     skipped.some((s) => s.state === 'broken') ? 'INTEGRITY' : 'INCOMPLETE_RUN',
     `${label} has no complete ${noun}${selector.kind === 'at' ? ` at or before ${selector.at.toISOString()}` : ''}: ${describeSkipped(skipped)}`,
     { hint: 'Push again, and find out what broke the runs: `sealdrop versions` shows what is stored.' },
+  );
+}
+
+/** The newest complete snapshot with a verified mark; the marks of some may not have been read. */
+function chooseVerified(snapshots: readonly Snapshot[], label: string): Choice {
+  let unread = 0;
+  for (const snapshot of snapshots) {
+    if (snapshot.state !== 'complete') continue;
+    if (snapshot.verifiedAt) return { snapshot, skipped: [] };
+    if (snapshot.verifiedAt === undefined) unread++;
+  }
+  const { noun } = SNAPSHOT_WORDS[snapshots[0]!.kind];
+  const read = snapshots.filter((s) => s.state === 'complete').length - unread;
+  throw new SealdropError(
+    'NOT_FOUND',
+    `${label} has no verified ${noun}${unread > 0 ? ` among the newest ${read} complete ones (${unread} older ones not read)` : ''}`,
+    {
+      hint: 'Verify one first: `sealdrop verify TARGET --identity KEY.asc` records the mark; or pick one with --at or by id.',
+    },
   );
 }
 
@@ -226,9 +270,18 @@ export interface SnapshotJson {
   state: SnapshotState;
   parts?: number;
   notes: readonly string[];
+  /** Object Lock (buckets that have it): when removing it stops being refused; null: no retention. */
+  retainUntil?: string | null;
+  lockMode?: LockMode;
+  legalHold?: true;
+  /** How retainUntil is known: read from the version, derived from the bucket default, or not read. */
+  lockSource?: SnapshotLock['source'];
+  /** The verified mark: when `sealdrop verify` last verified it; null: not verified; absent: not read. */
+  verifiedAt?: string | null;
 }
 
 export function snapshotJson(snapshot: Snapshot): SnapshotJson {
+  const { lock, verifiedAt } = snapshot;
   return {
     ...(snapshot.kind === 'run' ? { runId: snapshot.id } : { versionId: snapshot.id }),
     time: snapshot.time.toISOString(),
@@ -236,6 +289,15 @@ export function snapshotJson(snapshot: Snapshot): SnapshotJson {
     state: snapshot.state,
     ...(snapshot.parts === undefined ? {} : { parts: snapshot.parts }),
     notes: snapshot.notes,
+    ...(lock
+      ? {
+          retainUntil: lock.until?.toISOString() ?? null,
+          ...(lock.mode ? { lockMode: lock.mode } : {}),
+          ...(lock.legalHold ? { legalHold: true as const } : {}),
+          lockSource: lock.source,
+        }
+      : {}),
+    ...(verifiedAt === undefined ? {} : { verifiedAt: verifiedAt?.toISOString() ?? null }),
   };
 }
 

@@ -105,7 +105,8 @@ async function eachHost<T>(task: (host: Host) => Promise<T>, list: Host[] = host
 }
 
 function push(host: Host): Promise<CliResult> {
-  return runCli(['push', '--policy', host.policy, '--json', '--level', '1'], {
+  // Its own spool directory: a push killed elsewhere leaves no file here to warn about.
+  return runCli(['push', '--policy', host.policy, '--json', '--level', '1', '--spool-dir', dir], {
     input: `-- dump of ${host.name} at ${new Date().toISOString()}\n`,
     env: agentEnv(),
   });

@@ -3,11 +3,10 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPolicyFile } from '../../src/admin/mint.js';
 import { parseS3Url } from '../../src/core/s3-url.js';
-import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
+import { backupTarget, mint, oldPolicyFile, type BackupTarget } from '../support/backup-target.js';
 import { run, runCli, tempDir } from '../support/cli.js';
 import { listVersions, s3Env, withEnv } from '../support/s3.js';
 
@@ -103,28 +102,7 @@ describe('recipients bound into the signed policy', () => {
 
   it('a policy file minted before the binding still loads and pushes; show says what it lacks', async () => {
     // What `policy mint` wrote before recipients were bound: no recipients field, no condition on it.
-    const { uploader, endpoint, region } = s3Env();
-    const client = new S3Client({ endpoint, region, credentials: uploader, forcePathStyle: true });
-    const post = await createPresignedPost(client, {
-      Bucket: target.bucket,
-      Key: target.key,
-      Fields: {
-        acl: 'bucket-owner-full-control',
-        'Content-Type': 'application/pgp-encrypted',
-        success_action_status: '201',
-      },
-      Conditions: [['content-length-range', 1, 1024 ** 3]],
-      Expires: 3600,
-    });
-    const old = join(target.dir, 'old.policy.json');
-    const file = {
-      sealdrop: 1,
-      url: post.url,
-      fields: { ...post.fields, key: target.key },
-      recipients: [await readFile(target.publicKey, 'utf8')],
-      mintedAt: new Date().toISOString(),
-    };
-    await writeFile(old, JSON.stringify(file, null, 2), { mode: 0o600 });
+    const old = await oldPolicyFile(target, join(target.dir, 'old.policy.json'));
     const shown = await runCli(['policy', 'show', old], { env: signerEnv });
     expect(shown.status, shown.stderr).toBe(0);
     expect(shown.stdout + shown.stderr).toMatch(/signature: +verified/);

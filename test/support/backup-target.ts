@@ -1,11 +1,13 @@
 // A backup target prepared the way the README tells an admin to: `setup` (versioning + the printed
 // bucket policy applied), `key generate`, and `policy mint` signed by the write-only uploader.
 import { join } from 'node:path';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { readFile, writeFile } from 'node:fs/promises';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { expect } from 'vitest';
 import { run, runCli, tempDir } from './cli.js';
 import { gpgHome } from './gpg.js';
-import { adminClient, freshBucket, s3Env, userArn, withEnv } from './s3.js';
+import { adminClient, bucketName, freshBucket, s3Env, userArn, withEnv } from './s3.js';
 
 export interface BackupTarget {
   bucket: string;
@@ -24,19 +26,22 @@ export interface BackupTarget {
 export interface TargetOptions {
   key?: string;
   mintArgs?: string[];
+  /** Let `setup --create` make the bucket, with these options too (['--object-lock', '1d']). */
+  createArgs?: string[];
 }
 
 export const PASSPHRASE = 'test passphrase, not secret';
 
 export async function backupTarget(name: string, options: TargetOptions = {}): Promise<BackupTarget> {
   const dir = await tempDir(`sealdrop-${name}-`);
-  const bucket = await freshBucket(name);
+  const bucket = options.createArgs ? bucketName(name) : await freshBucket(name);
   const key = options.key ?? 'db1/mysql.sql.gz.gpg';
   const adminEnv = withEnv({ SEALDROP_PASSPHRASE: PASSPHRASE });
   const setup = await runCli(
     [
       'setup',
       `s3://${bucket}`,
+      ...(options.createArgs ? ['--create', ...options.createArgs] : []),
       '--uploader',
       userArn('sealdrop-uploader'),
       '--apply-bucket-policy',
@@ -92,6 +97,35 @@ export async function mint(
   ];
   const minted = await runCli(args, { env });
   expect(minted.status, minted.stderr).toBe(0);
+}
+
+/**
+ * A policy file for the target's key as `policy mint` wrote it before recipients were bound and before
+ * the Content-MD5 condition: neither field, nor a condition on it. Signed by the uploader.
+ */
+export async function oldPolicyFile(target: BackupTarget, path: string): Promise<string> {
+  const { uploader, endpoint, region } = s3Env();
+  const client = new S3Client({ endpoint, region, credentials: uploader, forcePathStyle: true });
+  const post = await createPresignedPost(client, {
+    Bucket: target.bucket,
+    Key: target.key,
+    Fields: {
+      acl: 'bucket-owner-full-control',
+      'Content-Type': 'application/pgp-encrypted',
+      success_action_status: '201',
+    },
+    Conditions: [['content-length-range', 1, 1024 ** 3]],
+    Expires: 3600,
+  });
+  const file = {
+    sealdrop: 1,
+    url: post.url,
+    fields: { ...post.fields, key: target.key },
+    recipients: [await readFile(target.publicKey, 'utf8')],
+    mintedAt: new Date().toISOString(),
+  };
+  await writeFile(path, JSON.stringify(file, null, 2), { mode: 0o600 });
+  return path;
 }
 
 /** A server's environment: no AWS variable of any kind. */

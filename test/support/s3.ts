@@ -31,15 +31,20 @@ export function uploaderClient(): S3Client {
   return s3Client(s3Env().uploader);
 }
 
-/** A new, empty, versioned bucket owned by the admin user, named `<prefix>-<time>-<random>`. */
-export async function freshBucket(prefix = 'test'): Promise<string> {
+/** A bucket name no test has used: `<prefix>-<time>-<random>`. */
+export function bucketName(prefix = 'test'): string {
   const suffix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const clean = prefix
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 63 - suffix.length - 1);
-  const bucket = `${clean || 'test'}-${suffix}`;
+  return `${clean || 'test'}-${suffix}`;
+}
+
+/** A new, empty, versioned bucket owned by the admin user, named by bucketName(). */
+export async function freshBucket(prefix = 'test'): Promise<string> {
+  const bucket = bucketName(prefix);
   const s3 = adminClient();
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   await s3.send(

@@ -29,6 +29,7 @@ describe('planPrune', () => {
       keep: 2,
       remove: 1,
       otherRemoved: 0,
+      locked: 0,
       objectVersions: 1,
       bytesFreed: 100,
     });
