@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Strays } from '../core/runs.js';
-import type { S3Location } from '../core/s3-url.js';
+import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import type { Snapshot, SnapshotKind } from '../core/snapshot.js';
 
 export interface SnapshotListing {
@@ -61,4 +61,32 @@ export interface SetSource {
   location: S3Location;
   /** Keys per ListObjectVersions request (S3's default and maximum, 1000). */
   pageSize?: number;
+}
+
+/** What both kinds of set share: where the set is and the client it reads through. */
+export abstract class StoredSet implements BackupSet {
+  readonly location: S3Location;
+  protected readonly source: SetSource;
+
+  constructor(source: SetSource) {
+    this.source = source;
+    this.location = source.location;
+  }
+
+  get client(): S3Client {
+    return this.source.client;
+  }
+
+  /** The set's s3:// URL, for messages. */
+  protected get target(): string {
+    return formatS3Url(this.location);
+  }
+
+  abstract list(options?: ListOptions): Promise<SnapshotListing>;
+  abstract open(snapshot: Snapshot, options?: { signal?: AbortSignal }): Promise<OpenedSnapshot>;
+  abstract objectsOf(
+    snapshots: readonly Snapshot[],
+    options?: { signal?: AbortSignal },
+  ): AsyncIterable<ObjectRef>;
+  abstract markObject(snapshot: Snapshot): ObjectRef | null;
 }

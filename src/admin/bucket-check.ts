@@ -3,7 +3,6 @@
 import {
   GetBucketLifecycleConfigurationCommand,
   GetBucketVersioningCommand,
-  GetObjectLockConfigurationCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import {
@@ -11,8 +10,9 @@ import {
   uncheckedBucket,
   type BucketHealth,
   type LifecycleRuleLike,
-  type ObjectLockFacts,
 } from '../core/bucket-health.js';
+import type { BucketLock } from '../core/object-lock.js';
+import { readBucketLock } from './object-lock.js';
 import { s3Error } from './s3-client.js';
 
 export async function checkBucket(client: S3Client, bucket: string): Promise<BucketHealth> {
@@ -36,29 +36,14 @@ export async function checkBucket(client: S3Client, bucket: string): Promise<Buc
   return assessBucket({ bucket, versioning, lifecycleRules, ...lock });
 }
 
+/** Object Lock is reported, never a failure: a bucket that won't say is noted. */
 async function objectLock(
   client: S3Client,
   bucket: string,
-): Promise<{ objectLock: ObjectLockFacts | null; objectLockNote?: string }> {
+): Promise<{ objectLock: BucketLock | null; objectLockNote?: string }> {
   try {
-    const { ObjectLockConfiguration: config } = await client.send(
-      new GetObjectLockConfigurationCommand({ Bucket: bucket }),
-    );
-    const retention = config?.Rule?.DefaultRetention;
-    return {
-      objectLock: {
-        enabled: config?.ObjectLockEnabled === 'Enabled',
-        ...(retention?.Mode ? { mode: retention.Mode } : {}),
-        ...(retention?.Days !== undefined ? { days: retention.Days } : {}),
-        ...(retention?.Years !== undefined ? { years: retention.Years } : {}),
-      },
-    };
+    return { objectLock: await readBucketLock(client, bucket) };
   } catch (error) {
-    if ((error as Error).name === 'ObjectLockConfigurationNotFoundError')
-      return { objectLock: { enabled: false } };
-    return {
-      objectLock: null,
-      objectLockNote: s3Error(error, 'reading the Object Lock configuration').message,
-    };
+    return { objectLock: null, objectLockNote: (error as Error).message };
   }
 }

@@ -3,7 +3,6 @@
 // sizes it says. Everything under the prefix may have been written by an attacker.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../core/errors.js';
 import {
   listingVerdict,
@@ -21,11 +20,9 @@ import {
   type Manifest,
   type Strays,
 } from '../core/runs.js';
-import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import type { Snapshot } from '../core/snapshot.js';
 import {
-  type BackupSet,
-  type SetSource,
+  StoredSet,
   type ListOptions,
   type ObjectRef,
   type OpenedSnapshot,
@@ -40,20 +37,9 @@ const MANIFEST_READS = 8;
 /** How much of the next part is read into memory while the current one is decrypted. */
 const READ_AHEAD_BYTES = 8 * 1024 ** 2;
 
-export class RunSet implements BackupSet {
-  readonly location: S3Location;
-  readonly #source: SetSource;
+export class RunSet extends StoredSet {
   /** The runs of the last listing, for open(). */
   #runs = new Map<string, ListedRun>();
-
-  constructor(source: SetSource) {
-    this.#source = source;
-    this.location = source.location;
-  }
-
-  get client(): S3Client {
-    return this.#source.client;
-  }
 
   markObject(snapshot: Snapshot): ObjectRef | null {
     const manifest = this.#runs.get(snapshot.id)?.manifest;
@@ -62,17 +48,13 @@ export class RunSet implements BackupSet {
       : null;
   }
 
-  get #target(): string {
-    return formatS3Url(this.location);
-  }
-
   async list(options: ListOptions = {}): Promise<SnapshotListing> {
     const prefix = this.location.key;
     const grouper = new RunGrouper(prefix);
     // One run only: list under its own prefix, whatever else sits beside it.
     const listed = options.only === undefined ? prefix : runKey(prefix, options.only, '');
-    for await (const page of listEntries(this.#source.client, this.location.bucket, listed, {
-      pageSize: this.#source.pageSize,
+    for await (const page of listEntries(this.client, this.location.bucket, listed, {
+      pageSize: this.source.pageSize,
       signal: options.signal,
     }))
       for (const entry of page) grouper.add(entry);
@@ -87,7 +69,7 @@ export class RunSet implements BackupSet {
     this.#runs = new Map(runs.map((run) => [run.runId, run]));
     const snapshots = await mapBounded(runs, MANIFEST_READS, (run) => this.#judge(run, options.signal));
     snapshots.sort(newestFirst);
-    return { target: this.#target, kind: 'run', snapshots, strays };
+    return { target: this.target, kind: 'run', snapshots, strays };
   }
 
   /** The listing's verdict, or the manifest's: complete, broken or incomplete. */
@@ -111,7 +93,7 @@ export class RunSet implements BackupSet {
     const key = runKey(this.location.key, run.runId, MANIFEST_NAME);
     const label = `s3://${this.location.bucket}/${key}`;
     const body = await getObjectVersion(
-      this.#source.client,
+      this.client,
       { bucket: this.location.bucket, key, versionId: run.manifest!.versionId },
       label,
       signal,
@@ -140,7 +122,7 @@ export class RunSet implements BackupSet {
   async open(snapshot: Snapshot, options: { signal?: AbortSignal } = {}): Promise<OpenedSnapshot> {
     const run = this.#runs.get(snapshot.id);
     if (!run) throw new Error(`run ${snapshot.id} is not from this set's listing`);
-    const label = `${this.#target}${run.runId}/`;
+    const label = `${this.target}${run.runId}/`;
     let manifest: Manifest;
     try {
       manifest = await this.#manifest(run, options.signal);
@@ -170,7 +152,7 @@ export class RunSet implements BackupSet {
     const parts = manifest.parts.map((part, i) => ({ ...part, name: partName(i + 1), number: i + 1 }));
     const open = (part: (typeof parts)[number]) =>
       getObjectVersion(
-        this.#source.client,
+        this.client,
         {
           bucket: this.location.bucket,
           key: part.key,
@@ -207,8 +189,8 @@ export class RunSet implements BackupSet {
     const ids = new Set(snapshots.map((s) => s.id));
     if (ids.size === 0) return;
     const prefix = this.location.key;
-    for await (const page of listEntries(this.#source.client, this.location.bucket, prefix, {
-      pageSize: this.#source.pageSize,
+    for await (const page of listEntries(this.client, this.location.bucket, prefix, {
+      pageSize: this.source.pageSize,
       signal: options.signal,
     }))
       for (const entry of page)

@@ -82,11 +82,8 @@ Example:
   scp /etc/sealdrop/policies/db1.policy.json db1:/etc/sealdrop/policy.json`,
     )
     .action(async (file: string, options: FleetCliOptions) => {
-      const { loaded, client, outDir } = await open(file, options);
       const { mintFleet } = await import('../admin/fleet.js');
-      const result = await mintFleet(client, loaded, { outDir });
-      result.warnings.forEach(warn);
-      if (options.json) printJson(result);
+      const { result, outDir } = await sign(file, options, mintFleet);
       for (const host of result.hosts)
         say(
           `${host.action.padEnd(9)} ${host.path}: expires ${host.expiresAt}${host.reasons.length ? ` (${host.reasons.join('; ')})` : ''}`,
@@ -118,11 +115,8 @@ Example:
   0 6 * * * sealdrop fleet publish /etc/sealdrop/fleet.yaml --json > /var/log/sealdrop-publish.json`,
     )
     .action(async (file: string, options: FleetCliOptions) => {
-      const { loaded, client, outDir } = await open(file, options);
       const { publishFleet } = await import('../admin/fleet.js');
-      const result = await publishFleet(client, loaded, { outDir });
-      result.warnings.forEach(warn);
-      if (options.json) printJson(result);
+      const { result, loaded } = await sign(file, options, publishFleet);
       for (const host of result.hosts)
         say(
           `published ${host.host} (expires ${host.expiresAt})${host.firstPolicy ? `: a first policy, install ${host.path} on the host` : ''}`,
@@ -289,11 +283,12 @@ function reportFleetPrune(outcomes: HostPrune[], options: FleetPruneOptions): vo
 async function readSide(file: string) {
   const { readFleet } = await import('../core/fleet.js');
   const fleet = await readFleet(file);
+  return { fleet, client: await clientFor(fleet) };
+}
+
+async function clientFor(fleet: Fleet) {
   const { createS3Client } = await import('../admin/s3-client.js');
-  return {
-    fleet,
-    client: createS3Client({ endpoint: fleet.endpoint, region: fleet.region, log: verboseLogger() }),
-  };
+  return createS3Client({ endpoint: fleet.endpoint, region: fleet.region, log: verboseLogger() });
 }
 
 /** Each host as a status target: its thresholds, one set, and its policy's expiry from the admin's copy. */
@@ -328,7 +323,16 @@ async function load(file: string): Promise<LoadedFleet> {
   return loadFleet(file);
 }
 
-async function open(file: string, options: FleetCliOptions) {
+/** Mint and publish alike: sign each host's next policy into the policy directory, warn, print --json. */
+async function sign<R extends { warnings: string[] }>(
+  file: string,
+  options: FleetCliOptions,
+  step: (
+    client: Awaited<ReturnType<typeof clientFor>>,
+    fleet: LoadedFleet,
+    options: { outDir: string },
+  ) => Promise<R>,
+) {
   const loaded = await load(file);
   const outDir = options.outDir ?? loaded.policyDir;
   if (outDir === undefined)
@@ -336,8 +340,10 @@ async function open(file: string, options: FleetCliOptions) {
       'USAGE',
       'no policy directory: pass --out-dir DIR or set policyDir in the fleet file',
     );
-  const { createS3Client } = await import('../admin/s3-client.js');
-  return { loaded, outDir, client: createS3Client({ endpoint: loaded.endpoint, region: loaded.region }) };
+  const result = await step(await clientFor(loaded), loaded, { outDir });
+  result.warnings.forEach(warn);
+  if (options.json) printJson(result);
+  return { result, loaded, outDir };
 }
 
 function hostTable(fleet: LoadedFleet): string[] {

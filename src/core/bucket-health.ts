@@ -3,6 +3,7 @@
 // verdict in the monitoring-plugin convention out, once per bucket.
 import type { HealthState } from './health.js';
 import { worstState } from './health.js';
+import { retentionText, type BucketLock } from './object-lock.js';
 
 /** The fields of a lifecycle rule that matter here (the SDK's LifecycleRule has them). */
 export interface LifecycleRuleLike {
@@ -12,21 +13,13 @@ export interface LifecycleRuleLike {
   NoncurrentVersionExpiration?: { NoncurrentDays?: number; NewerNoncurrentVersions?: number };
 }
 
-export interface ObjectLockFacts {
-  enabled: boolean;
-  /** The default retention every new version gets, if any. */
-  mode?: string;
-  days?: number;
-  years?: number;
-}
-
 export interface BucketFacts {
   bucket: string;
   /** Off: never enabled (S3 reports no status at all). */
   versioning: 'Enabled' | 'Suspended' | 'Off';
   lifecycleRules: readonly LifecycleRuleLike[];
   /** null: the store did not say (no permission, not supported); reported, never a failure. */
-  objectLock: ObjectLockFacts | null;
+  objectLock: BucketLock | null;
   objectLockNote?: string;
 }
 
@@ -35,7 +28,7 @@ export interface BucketHealth {
   state: HealthState;
   reasons: string[];
   versioning: BucketFacts['versioning'] | null;
-  objectLock: ObjectLockFacts | null;
+  objectLock: BucketLock | null;
   /** Enabled lifecycle rules that delete versions, by ID. */
   historyRules: string[];
 }
@@ -100,12 +93,6 @@ export function uncheckedBucket(bucket: string, reason: string): BucketHealth {
 function objectLockText({ objectLock, objectLockNote }: BucketFacts): string {
   if (!objectLock) return `Object Lock unknown${objectLockNote ? ` (${objectLockNote})` : ''}`;
   if (!objectLock.enabled) return 'Object Lock off';
-  if (!objectLock.mode) return 'Object Lock on, no default retention';
-  const period =
-    objectLock.years !== undefined
-      ? `${objectLock.years}y`
-      : objectLock.days !== undefined
-        ? `${objectLock.days}d`
-        : '';
-  return `Object Lock on, default retention ${objectLock.mode}${period ? ` ${period}` : ''}`;
+  if (!objectLock.defaultRetention) return 'Object Lock on, no default retention';
+  return `Object Lock on, default retention ${retentionText(objectLock.defaultRetention)}`;
 }

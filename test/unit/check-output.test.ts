@@ -69,7 +69,7 @@ describe('Prometheus exposition', () => {
 });
 
 describe('the bucket’s own verdict', () => {
-  const facts = { bucket: 'b', lifecycleRules: [], objectLock: { enabled: false } };
+  const facts = { bucket: 'b', lifecycleRules: [], objectLock: { enabled: false, defaultRetention: null } };
 
   it('is CRITICAL unless versioning is Enabled, saying why', () => {
     expect(assessBucket({ ...facts, versioning: 'Enabled' })).toMatchObject({
@@ -96,7 +96,7 @@ describe('the bucket’s own verdict', () => {
     const locked = assessBucket({
       ...facts,
       versioning: 'Enabled',
-      objectLock: { enabled: true, mode: 'COMPLIANCE', years: 1 },
+      objectLock: { enabled: true, defaultRetention: { mode: 'COMPLIANCE' as const, years: 1 } },
     });
     expect(locked.reasons).toContain('Object Lock on, default retention COMPLIANCE 1y');
     expect(uncheckedBucket('b', 'AccessDenied')).toMatchObject({
