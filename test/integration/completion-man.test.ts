@@ -1,5 +1,5 @@
 // Shell completions and man pages, both made from the command tree, loaded by the real shells and man.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -109,13 +109,23 @@ describe('the man pages', () => {
     expect(rendered.stdout).toContain('Examples:');
   });
 
-  it('`man sealdrop` works after installing the packed npm package', async () => {
+  it('`man sealdrop` works after installing the packed npm package, which holds nothing a test left', async () => {
     const dir = await tempDir('sealdrop-npm-');
+    // What the report test leaves in dist/ (its screenshots) must not ship.
+    const probe = join(ROOT, 'dist/screenshots/pack-probe.png');
+    await mkdir(join(probe, '..'), { recursive: true });
+    await writeFile(probe, '');
     const packed = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir, '--json'], {
       cwd: ROOT,
-    });
+    }).finally(() => rm(probe, { force: true }));
     expect(packed.status, packed.stderr).toBe(0);
-    const tarball = join(dir, JSON.parse(packed.stdout)[0].filename);
+    const [{ filename, files }] = JSON.parse(packed.stdout);
+    const paths: string[] = files.map((file: { path: string }) => file.path);
+    expect(paths).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'dist/cli/bin.cjs']));
+    expect(paths.filter((path) => /^dist\/(screenshots|agent\/sealdrop-agent)|\.deb$/.test(path))).toEqual(
+      [],
+    );
+    const tarball = join(dir, filename);
     const prefix = join(dir, 'prefix');
     const installed = await run(
       'npm',
