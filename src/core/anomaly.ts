@@ -108,7 +108,7 @@ export function judgeStream(
   backups.reverse(); // oldest first
   const sizes = Float64Array.from(backups, (s) => s.size);
   const times = Float64Array.from(backups, (s) => s.time.getTime());
-  const current: Anomaly[] = [];
+  let current: Anomaly[] = [];
   let since: Anomaly | null = null;
   const windowStart = now.getTime() - thresholds.windowMs;
   // Only backups within the window can hold prune, and only the newest raises alarms now.
@@ -117,7 +117,7 @@ export function judgeStream(
   for (; i < backups.length; i++) {
     if (since && i < backups.length - 1) continue;
     const found = anomaliesOf(backups[i]!, sizes, times, i, thresholds);
-    if (i === backups.length - 1) current.push(...found);
+    if (i === backups.length - 1) current = found;
     if (!since && found.length > 0 && times[i]! >= windowStart) since = worst(found);
   }
   return { current, since };

@@ -47,11 +47,11 @@ export function pluginText(report: PluginReport): string {
   const text = (line: string) => line.replaceAll('|', '/').replace(/[\r\n]+/g, ' ');
   const sets = report.perfdata.map((set) => set.map(perfItem).join(' ')).filter((set) => set !== '');
   const [first, second, ...rest] = sets;
-  const lines = [`${text(report.statusLine)}${first ? ` | ${first}` : ''}`];
+  // One line per target: a bucket may hold a million sets, so no spread into push().
   const long = report.longText.map(text);
-  if (second !== undefined && long.length === 0) long.push('');
-  lines.push(...long);
-  if (second !== undefined) lines[lines.length - 1] += ` | ${second}`;
-  lines.push(...rest);
-  return `${lines.join('\n')}\n`;
+  if (second !== undefined) {
+    if (long.length === 0) long.push('');
+    long[long.length - 1] += ` | ${second}`;
+  }
+  return `${[`${text(report.statusLine)}${first ? ` | ${first}` : ''}`, ...long, ...rest].join('\n')}\n`;
 }

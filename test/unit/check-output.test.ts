@@ -36,6 +36,20 @@ describe('perfdata', () => {
       'c_backups',
     ]);
   });
+  it('writes a line per target for a bucket of a million sets (no spread of them into a call)', () => {
+    const count = 1_000_000;
+    const text = pluginText({
+      statusLine: 'SEALDROP OK - 1000000 backup sets OK',
+      longText: Array.from({ length: count }, (_, i) => `OK s${i}`),
+      perfdata: Array.from({ length: count }, (_, i) => [
+        { label: `s${i}_age`, value: i, uom: 's' as const, warn: null, crit: null, min: 0 },
+      ]),
+    });
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(1 + count + (count - 2));
+    expect(lines[count]).toBe(`OK s${count - 1} | 's1_age'=1s;;;0`);
+    expect(lines.at(-1)).toBe(`'s${count - 1}_age'=${count - 1}s;;;0`);
+  });
 });
 
 describe('Prometheus exposition', () => {
