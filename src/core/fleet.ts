@@ -9,7 +9,7 @@ import type { HealthThresholds } from './health.js';
 import { SEALDROP_AREA } from './inventory.js';
 import { readRecipient } from './openpgp-keys.js';
 import { MAX_RECIPIENTS, pingUrlProblem, RENEW_PREFIX } from './policy-file.js';
-import { parseRetentionDuration, type RetentionPolicy } from './retention.js';
+import { COUNT_RULES, parseRetentionDuration, WITHIN_RULE_NAMES, type RetentionPolicy } from './retention.js';
 import { parseS3Url, type S3Location } from './s3-url.js';
 import { parseDuration, parseSize } from './units.js';
 
@@ -471,27 +471,17 @@ function cannedAcl(value: unknown): string {
   throw new Problem(`${JSON.stringify(value)} is not a canned ACL (${CANNED_ACLS.join(', ')})`);
 }
 
-const KEEP_COUNTS = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
-const KEEP_WITHIN = [
-  'within',
-  'withinHourly',
-  'withinDaily',
-  'withinWeekly',
-  'withinMonthly',
-  'withinYearly',
-] as const;
-
 function retention(value: unknown): RetentionPolicy {
   if (!isRecord(value)) throw new Problem(`must be a mapping such as {daily: 14, weekly: 8, monthly: 24}`);
   const policy: RetentionPolicy = {};
   for (const [rule, setting] of Object.entries(value)) {
-    if ((KEEP_COUNTS as readonly string[]).includes(rule)) {
+    if ((COUNT_RULES as readonly string[]).includes(rule)) {
       if (!(Number.isSafeInteger(setting) && (setting as number) >= -1))
         throw new Problem(
           `${rule}: ${JSON.stringify(setting)} is not a count (a whole number, -1 for unlimited)`,
         );
-      policy[rule as (typeof KEEP_COUNTS)[number]] = setting as number;
-    } else if ((KEEP_WITHIN as readonly string[]).includes(rule)) {
+      policy[rule as (typeof COUNT_RULES)[number]] = setting as number;
+    } else if ((WITHIN_RULE_NAMES as readonly string[]).includes(rule)) {
       if (typeof setting !== 'string')
         throw new Problem(`${rule}: ${JSON.stringify(setting)} is not a duration`);
       try {
@@ -499,14 +489,14 @@ function retention(value: unknown): RetentionPolicy {
       } catch (error) {
         throw new Problem((error as Error).message);
       }
-      policy[rule as (typeof KEEP_WITHIN)[number]] = setting;
+      policy[rule as (typeof WITHIN_RULE_NAMES)[number]] = setting;
     } else if (rule === 'earliest') {
       if (typeof setting !== 'boolean')
         throw new Problem(`earliest: ${JSON.stringify(setting)} is not true or false`);
       policy.earliest = setting;
     } else
       throw new Problem(
-        `unknown rule "${rule}" (known: ${[...KEEP_COUNTS, ...KEEP_WITHIN, 'earliest'].join(', ')})`,
+        `unknown rule "${rule}" (known: ${[...COUNT_RULES, ...WITHIN_RULE_NAMES, 'earliest'].join(', ')})`,
       );
   }
   return policy;

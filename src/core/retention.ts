@@ -110,7 +110,16 @@ export interface RetentionDuration {
   seconds: number;
 }
 
-const COUNT_RULES = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+/** The rules of a RetentionPolicy that count backups, and those that take a duration. */
+export const COUNT_RULES = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+export const WITHIN_RULE_NAMES = [
+  'within',
+  'withinHourly',
+  'withinDaily',
+  'withinWeekly',
+  'withinMonthly',
+  'withinYearly',
+] as const satisfies readonly (keyof RetentionPolicy)[];
 type CountRule = (typeof COUNT_RULES)[number];
 type BucketRule = Exclude<CountRule, 'last'>;
 

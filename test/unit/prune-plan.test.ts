@@ -1,6 +1,7 @@
 // The prune planner's own guards, over snapshots (the retention rules are tested in retention.test.ts).
 import { describe, expect, it } from 'vitest';
 import { planPrune, type PrunePlan } from '../../src/core/prune-plan.js';
+import { COUNT_RULES, WITHIN_RULE_NAMES } from '../../src/core/retention.js';
 import type { Snapshot } from '../../src/core/snapshot.js';
 import { run, snapshot } from '../support/snapshots.js';
 
@@ -39,15 +40,7 @@ describe('planPrune', () => {
   it('keeps the newest complete backup under any policy', () => {
     let seed = 7;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const rules = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
-    const withins = [
-      'within',
-      'withinHourly',
-      'withinDaily',
-      'withinWeekly',
-      'withinMonthly',
-      'withinYearly',
-    ] as const;
+    const [rules, withins] = [COUNT_RULES, WITHIN_RULE_NAMES];
     for (let round = 0; round < 200; round++) {
       const list = Array.from({ length: 1 + Math.floor(random() * 20) }, (_, i) =>
         snapshot(`s${i}`, new Date(NOW.getTime() - i * 3600_000 * (1 + random() * 100)).toISOString()),
