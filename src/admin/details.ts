@@ -17,11 +17,11 @@ import { readBucketLock } from './object-lock.js';
 import { s3Error } from './s3-client.js';
 
 /** The object tag `sealdrop verify` sets: its value is when (ISO 8601, UTC, to the second). */
-export const VERIFIED_TAG = 'sealdrop-verified';
+const VERIFIED_TAG = 'sealdrop-verified';
 /** Reads in flight at once. */
 const CONCURRENCY = 8;
 /** At most this many snapshots are read to find the newest verified one (status, restore --verified). */
-export const MARK_READS = 1000;
+const MARK_READS = 1000;
 
 export interface DetailOptions {
   /** The bucket's Object Lock configuration: each read retention is kept only when it is on. */

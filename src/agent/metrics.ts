@@ -8,7 +8,7 @@ import type { RenewalResult } from './renew.js';
 /** A file we wrote is a few KiB; anything larger is not ours and is not read. */
 const MAX_PREVIOUS_BYTES = 64 * 1024;
 
-export const RENEWAL_STATES: readonly RenewalResult['state'][] = [
+const RENEWAL_STATES: readonly RenewalResult['state'][] = [
   'not-due',
   'renewed',
   'unchanged',

@@ -24,9 +24,9 @@ import {
 } from './sink.js';
 import { Spool } from './spool.js';
 
-export const DEFAULT_PART_SIZE = 1024 ** 3;
+const DEFAULT_PART_SIZE = 1024 ** 3;
 /** Smaller parts only multiply requests; a typo like "--part-size 8" should not make a million. */
-export const MIN_PART_SIZE = 1024 ** 2;
+const MIN_PART_SIZE = 1024 ** 2;
 
 export interface RunSinkOptions {
   spoolDir: string;

@@ -7,7 +7,7 @@ import { Agent, request } from 'undici';
 export type PingEvent = 'start' | 'success' | 'fail';
 
 /** Bodies are cut to this many bytes (Healthchecks keeps 100 KB; a ping says what happened, briefly). */
-export const MAX_PING_BODY_BYTES = 2000;
+const MAX_PING_BODY_BYTES = 2000;
 
 const PATH_SUFFIX: Record<PingEvent, string> = { start: '/start', success: '', fail: '/fail' };
 const ATTEMPT_TIMEOUT_MS = 10_000;

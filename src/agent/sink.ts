@@ -97,7 +97,7 @@ export async function objectSink(options: ObjectSinkOptions): Promise<Sink> {
   };
 }
 
-export function tooLarge(maxSize: number): SealdropError {
+function tooLarge(maxSize: number): SealdropError {
   return new SealdropError(
     'TOO_LARGE',
     `the encrypted backup is over the policy's limit of ${formatBytes(maxSize)}; nothing was uploaded`,

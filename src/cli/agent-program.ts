@@ -11,7 +11,7 @@ import { registerPushCommand } from './push.js';
 export const AGENT_NAME = 'sealdrop-agent';
 
 /** sealdrop's commands the agent doesn't run (a test checks this against sealdrop's tree). */
-export const ADMIN_ONLY = {
+const ADMIN_ONLY = {
   top: [
     'key',
     'setup',

@@ -90,7 +90,7 @@ function nameOf(target: TargetStatus): string {
 }
 
 /** The plugin report: worst state first, a long-text line per target (several) and per bucket. */
-export function pluginReport(result: StatusResult) {
+function pluginReport(result: StatusResult) {
   const { targets, buckets } = result;
   const noun = targets.length > 0 && targets.every((t) => t.host !== null) ? 'host' : 'backup';
   const single = targets.length === 1 ? targets[0]! : null;
@@ -174,7 +174,7 @@ function overallMetrics(state: HealthState, checkedAt: Date): MetricFamily[] {
 }
 
 /** The same results as Prometheus metrics, for node_exporter's textfile collector. */
-export function statusMetrics(result: StatusResult): MetricFamily[] {
+function statusMetrics(result: StatusResult): MetricFamily[] {
   const labels = (t: TargetStatus) => ({ target: t.target, ...(t.host === null ? {} : { host: t.host }) });
   const per = (pick: (t: TargetStatus) => number | null | undefined) =>
     result.targets.flatMap((t) => {

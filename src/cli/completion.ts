@@ -37,7 +37,7 @@ interface Node {
   options: { flags: string[]; takesValue: boolean; description: string }[];
 }
 
-export function completionScript(program: Command, shell: Shell): string {
+function completionScript(program: Command, shell: Shell): string {
   return SHELLS[shell](program.name(), nodes(program, program.createHelp()));
 }
 

@@ -18,7 +18,7 @@ export interface ProgressOptions {
   unit?: string;
 }
 
-export function progressLine({ off = false, unit }: ProgressOptions = {}): ProgressLine {
+function progressLine({ off = false, unit }: ProgressOptions = {}): ProgressLine {
   if (off || isQuiet() || !process.stderr.isTTY) return SILENT;
   const started = performance.now();
   let lastDrawn = 0;

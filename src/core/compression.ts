@@ -12,13 +12,13 @@ export const COMPRESSIONS: readonly Compression[] = ['gzip', 'zstd', 'none'];
 export const ZSTD_NODE_VERSIONS = '22.15 or 23.8';
 
 /** --level per compression: gzip's 1-9, zstd's own 1-19 (its default is 3). */
-export const LEVELS = {
+const LEVELS = {
   gzip: { min: 1, max: 9, default: 6 },
   zstd: { min: 1, max: 19, default: 3 },
 } as const;
 
 /** What a fixed key ends in, per compression: the suffix says what is inside. */
-export const KEY_SUFFIXES = { gzip: '.gz.gpg', zstd: '.zst.gpg' } as const;
+const KEY_SUFFIXES = { gzip: '.gz.gpg', zstd: '.zst.gpg' } as const;
 
 /** The part of Node's zstd binding sealdrop uses (@types/node 20 does not declare it). */
 export interface ZstdBinding {

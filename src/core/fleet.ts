@@ -14,7 +14,7 @@ import { parseS3Url, type S3Location } from './s3-url.js';
 import { parseDuration, parseSize } from './units.js';
 
 export { SEALDROP_AREA };
-export const FLEET_VERSION = 1;
+const FLEET_VERSION = 1;
 /** The admin's copy of each host's policy: POLICY_DIR/HOST.policy.json. */
 export const POLICY_SUFFIX = '.policy.json';
 

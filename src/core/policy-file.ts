@@ -19,7 +19,7 @@ export const RECIPIENTS_FIELD = 'x-amz-meta-sealdrop-recipients';
  * The form field carrying the file's MD5 (base64), which push fills in: S3 refuses the upload when the
  * bytes that arrive differ (AWS; Ceph RGW 16 only checks that the policy covers the field).
  */
-export const CONTENT_MD5_FIELD = 'content-md5';
+const CONTENT_MD5_FIELD = 'content-md5';
 /** Their fingerprints travel in one metadata field, and S3 allows 2 KB of user metadata per object. */
 export const MAX_RECIPIENTS = 16;
 

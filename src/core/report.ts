@@ -132,7 +132,7 @@ interface Axis {
 }
 
 /** The column a time falls in, or null outside the axis. */
-export function columnOf(axis: Axis, time: number): number | null {
+function columnOf(axis: Axis, time: number): number | null {
   if (time < axis.from || time > axis.to) return null;
   return Math.min(axis.columns - 1, Math.floor(((time - axis.from) / (axis.to - axis.from)) * axis.columns));
 }

@@ -165,7 +165,7 @@ export function parseRetentionDuration(text: string, what = 'duration'): Retenti
 }
 
 /** Formats a duration as restic prints it, in sealdrop's units: y, mo, d, h, min, s; zero parts omitted. */
-export function formatRetentionDuration(d: RetentionDuration): string {
+function formatRetentionDuration(d: RetentionDuration): string {
   const units: [number, string][] = [
     [d.years, 'y'],
     [d.months, 'mo'],

@@ -379,6 +379,6 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-export function baseName(key: string): string {
+function baseName(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
 }
