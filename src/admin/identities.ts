@@ -5,6 +5,9 @@ import * as openpgp from 'openpgp';
 import { SealdropError } from '../core/errors.js';
 import { readTextFile } from '../core/files.js';
 
+/** How many of the key ids an object is encrypted to a refusal names (an object may list thousands). */
+const NAMED_KEY_IDS = 4;
+
 export interface Identity {
   /** The file it came from, for messages. */
   source: string;
@@ -120,9 +123,13 @@ export class Keyring {
     const wanted = recipients
       .filter((keyID) => !isWildcard(keyID))
       .map((keyID) => keyID.toHex().toUpperCase());
+    const named =
+      wanted.length > NAMED_KEY_IDS
+        ? `${wanted.slice(0, NAMED_KEY_IDS).join(', ')} and ${wanted.length - NAMED_KEY_IDS} more`
+        : wanted.join(', ');
     throw new SealdropError(
       'NO_MATCHING_KEY',
-      `${label} is encrypted to ${wanted.length ? `key id ${wanted.join(', ')}` : 'hidden recipients'}; none of the identities given opens it (${this.#identities.map((identity) => `${identity.source}: ${identity.fingerprint}`).join('; ')})`,
+      `${label} is encrypted to ${wanted.length ? `key id ${named}` : 'hidden recipients'}; none of the identities given opens it (${this.#identities.map((identity) => `${identity.source}: ${identity.fingerprint}`).join('; ')})`,
     );
   }
 

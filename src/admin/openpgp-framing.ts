@@ -1,35 +1,72 @@
-// OpenPGP's packet framing (RFC 4880 §4.2), regrouped before OpenPGP.js reads it. GnuPG writes the
-// encrypted data packet in 8 KiB partial body chunks, and OpenPGP.js's cost is per chunk: an object made
-// by `gpg --encrypt` restored 3-4x slower than one made by push. The same body in 256 KiB partial chunks
-// is the same message, byte for byte once the framing is taken off. Framing only: no byte of any packet
-// body is read or changed, and headers of other forms pass through as they are.
+// OpenPGP's packet framing (RFC 4880 §4.2), regrouped and bounded before OpenPGP.js reads it.
+// - GnuPG writes the encrypted data packet in 8 KiB partial body chunks, and OpenPGP.js's cost is per
+//   chunk: an object made by `gpg --encrypt` restored 3-4x slower than one made by push. The same body
+//   in 256 KiB partial chunks is the same message, byte for byte once the framing is taken off.
+// - OpenPGP.js holds every packet but the data packet whole, all of them at once: an object of a
+//   million session key packets, or one of 200 MiB, would take the admin's memory. Such framing is
+//   refused here, before it is read.
+// Framing only: no byte of any packet body is read or changed.
+import { SealdropError } from '../core/errors.js';
 import { OPENPGP_CHUNK_BYTES } from '../core/openpgp-chunks.js';
+import { formatBytes } from '../core/units.js';
 
 /** 2^18: partial body lengths are powers of two (RFC 4880 §4.2.2.4). */
 const PARTIAL_BYTES = OPENPGP_CHUNK_BYTES;
 const PARTIAL_OCTET = 0xe0 | Math.log2(PARTIAL_BYTES);
+/** Compressed, encrypted (SED, SEIPD, AEAD) and literal data: the packets that may be long, and partial. */
+const DATA_TAGS = new Set([8, 9, 11, 18, 20]);
+/** Public-key and symmetric-key encrypted session keys: one per recipient (a policy allows 16). */
+const SESSION_KEY_TAGS = new Set([1, 3]);
+const MAX_SESSION_KEYS = 64;
+/** The largest other packet: an RSA-16384 session key is 2 KiB. */
+const MAX_OTHER_PACKET_BYTES = 64 * 1024;
 
-/** Re-emits `source` with every new-format partial-length body in 256 KiB partial chunks. */
-export async function* regroupPartialBodies(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+/**
+ * Re-emits `source` with every new-format partial-length body in 256 KiB partial chunks, refusing
+ * framing no sealdrop or GnuPG message has (`label` names the object in the error).
+ */
+export async function* regroupPartialBodies(
+  source: AsyncIterable<Buffer>,
+  label: string,
+): AsyncGenerator<Buffer> {
   const input = new ByteReader(source);
+  let sessionKeys = 0;
+  /** Refuses what OpenPGP.js would hold whole and could not bound (length null: to the end). */
+  const check = (tag: number, length: number | null, partial = false) => {
+    if (SESSION_KEY_TAGS.has(tag) && ++sessionKeys > MAX_SESSION_KEYS)
+      throw hostile(`${label} holds more than ${MAX_SESSION_KEYS} session key packets`);
+    if (DATA_TAGS.has(tag)) return;
+    const what = SESSION_KEY_TAGS.has(tag) ? 'session key packet' : `packet of type ${tag}`;
+    if (partial || length === null || length > MAX_OTHER_PACKET_BYTES)
+      throw hostile(
+        `${label} holds a ${what} of ${length === null || partial ? 'unbounded length' : formatBytes(length)}`,
+      );
+  };
   for (;;) {
     const tag = await input.take(1);
     if (tag === null) return;
     const octet = tag[0]!;
-    if ((octet & 0xc0) === 0x80 && (octet & 3) !== 3) {
-      // An old-format header with a definite length (GnuPG writes its session key packets so).
+    if ((octet & 0xc0) === 0x80) {
+      // Old format (GnuPG writes its session key packets so).
+      if ((octet & 3) === 3) {
+        check((octet >> 2) & 0x0f, null);
+        yield tag;
+        yield* input.rest(); // to the end of the data
+        return;
+      }
       const size = [1, 2, 4][octet & 3]!;
       const length = await input.take(size);
       if (length === null) {
         yield tag;
         return;
       }
+      check((octet >> 2) & 0x0f, length.readUIntBE(0, size));
       yield Buffer.concat([tag, length]);
       yield* input.pass(length.readUIntBE(0, size));
       continue;
     }
     if ((octet & 0xc0) !== 0xc0) {
-      // Old format to the end of the data, or not OpenPGP at all: leave the rest as it is.
+      // Not OpenPGP at all: leave the rest as it is for OpenPGP.js to say so.
       yield tag;
       yield* input.rest();
       return;
@@ -40,6 +77,7 @@ export async function* regroupPartialBodies(source: AsyncIterable<Buffer>): Asyn
       yield* input.rest(); // a header cut short: OpenPGP.js says what is wrong with it
       return;
     }
+    check(octet & 0x3f, first.length, first.partial);
     if (!first.partial) {
       yield Buffer.concat([tag, first.header]);
       yield* input.pass(first.length);
@@ -47,6 +85,12 @@ export async function* regroupPartialBodies(source: AsyncIterable<Buffer>): Asyn
     }
     yield* regroupBody(input, tag, first);
   }
+}
+
+function hostile(message: string): SealdropError {
+  return new SealdropError('OBJECT_FORMAT', `${message}: no backup sealdrop or GnuPG made has that`, {
+    hint: 'Someone else put this object there (a compromised host?): restore an older backup, and investigate.',
+  });
 }
 
 /**
@@ -83,10 +127,17 @@ async function* regroupBody(input: ByteReader, tag: Buffer, first: Length): Asyn
       yield header(piece.header);
       yield* input.pass(piece.length);
     } else {
-      const bytes = await input.take(piece.length);
-      if (bytes === null) throw truncated();
-      pending.push(bytes);
-      pendingBytes += bytes.length;
+      // In slices: a large piece after small ones is held a chunk at a time, never whole.
+      for (let left = piece.length; left > 0;) {
+        const bytes = await input.take(Math.min(left, PARTIAL_BYTES));
+        if (bytes === null) throw truncated();
+        pending.push(bytes);
+        pendingBytes += bytes.length;
+        left -= bytes.length;
+        // More of this piece follows: whole chunks can go now.
+        while (left > 0 && pendingBytes >= PARTIAL_BYTES)
+          yield* emit(PARTIAL_BYTES, Buffer.from([PARTIAL_OCTET]));
+      }
     }
     if (!piece.partial) break;
     const next = await readLength(input);

@@ -60,15 +60,28 @@ const UNSUPPORTED_COMPRESSION: [string, Buffer][] = [
   ['bzip2', Buffer.from('BZh')],
 ];
 
+/** push never armors; `gpg --armor` does, and OpenPGP.js dearmors a message whole. */
+const ARMORED_MAX_BYTES = 16 * 1024 ** 2;
+
 /** Decrypts and decompresses `body` into `sink`; rejects with a SealdropError (INTEGRITY for damage) on any failure. */
 export async function unseal(body: Readable, sink: Writable, options: UnsealOptions): Promise<UnsealResult> {
   const { label } = options;
   let encryptedBytes = 0;
+  /** How much may be read: an armored message is read whole by OpenPGP.js, at several times its size. */
+  let maxBytes = Infinity;
   let downloadFailure: SealdropError | undefined;
   async function* download(): AsyncGenerator<Buffer> {
     try {
       for await (const chunk of rechunk(body as AsyncIterable<Buffer>)) {
         encryptedBytes += chunk.length;
+        if (encryptedBytes > maxBytes)
+          throw new SealdropError(
+            'OBJECT_FORMAT',
+            `${label} is an armored OpenPGP message over ${formatBytes(ARMORED_MAX_BYTES)}: sealdrop reads armored ones only up to that size`,
+            {
+              hint: 'Decrypt it by hand: aws s3api get-object --bucket B --key K --version-id V /dev/stdout | gpg -d',
+            },
+          );
         options.onProgress?.(encryptedBytes);
         yield chunk;
       }
@@ -99,13 +112,14 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
   try {
     const { head, rest } = await peek(download(), 64);
     const armored = head.toString('latin1').startsWith('-----BEGIN PGP');
+    if (armored) maxBytes = ARMORED_MAX_BYTES;
     let message: openpgp.Message<ReadableStream<Uint8Array>>;
     try {
       message = armored
         ? ((await openpgp.readMessage({
             armoredMessage: webStream(rest).pipeThrough(new TextDecoderStream()),
           })) as unknown as openpgp.Message<ReadableStream<Uint8Array>>)
-        : await openpgp.readMessage({ binaryMessage: webStream(regroupPartialBodies(rest)) });
+        : await openpgp.readMessage({ binaryMessage: webStream(regroupPartialBodies(rest, label)) });
     } catch (error) {
       throw explain(
         error,

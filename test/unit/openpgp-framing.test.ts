@@ -30,7 +30,7 @@ async function regroup(message: Buffer, chunk: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for (let at = 0; at < message.length; at += chunk) chunks.push(message.subarray(at, at + chunk));
   const out: Buffer[] = [];
-  for await (const piece of regroupPartialBodies(Readable.from(chunks))) out.push(piece);
+  for await (const piece of regroupPartialBodies(Readable.from(chunks), 'obj')) out.push(piece);
   return Buffer.concat(out);
 }
 
@@ -111,6 +111,32 @@ describe('regroupPartialBodies', () => {
     const decrypted = await gpg(['--decrypt'], regrouped);
     expect(decrypted.status, decrypted.stderr).toBe(0);
     expect(decrypted.stdoutBytes.equals(data)).toBe(true);
+  }, 60_000);
+
+  it('holds no more than a chunk of a large piece that follows small ones (made by hand: 8 KiB, then 64 MiB)', async () => {
+    const MiB = 1024 ** 2;
+    const header = Buffer.from([0xc0 | 18, 0xe0 | 13]); // SEIPD, a partial piece of 8 KiB
+    const last = Buffer.from([0xff, 0, 0, 0, 0]);
+    last.writeUInt32BE(64 * MiB, 1);
+    let pulled = 0;
+    async function* object() {
+      const first = Buffer.concat([header, Buffer.alloc(8192), last]);
+      pulled += first.length;
+      yield first;
+      for (let i = 0; i < 64; i++) {
+        pulled += MiB;
+        yield Buffer.alloc(MiB);
+      }
+    }
+    let [largest, out, lead] = [0, 0, 0];
+    for await (const piece of regroupPartialBodies(object(), 'obj')) {
+      largest = Math.max(largest, piece.length);
+      out += piece.length;
+      lead = Math.max(lead, pulled - out);
+    }
+    expect(out).toBeGreaterThan(64 * MiB + 8192); // every byte of the body, in new frames
+    expect(largest).toBeLessThanOrEqual(256 * 1024 + 6);
+    expect(lead).toBeLessThan(2 * MiB); // read ahead of what it gave out: a chunk, not the piece
   }, 60_000);
 
   it('fails a message cut inside a partial body, and leaves what is not new-format framing alone', async () => {

@@ -354,3 +354,81 @@ describe('unseal', () => {
     });
   });
 });
+
+/** A lazy object: `head`, then `fill` repeated up to `total` bytes; `pulled()` says how much was read. */
+function endless(head: Buffer, fill: Buffer, total: number) {
+  let pulled = 0;
+  const stream = Readable.from(
+    (function* () {
+      pulled += head.length;
+      yield head;
+      while (pulled < total) {
+        pulled += fill.length;
+        yield fill;
+      }
+    })(),
+    { objectMode: false },
+  );
+  return { stream, pulled: () => pulled };
+}
+
+/** A new-format packet header: tag, then a five-octet length. */
+function packetHeader(tag: number, length: number): Buffer {
+  const header = Buffer.from([0xc0 | tag, 0xff, 0, 0, 0, 0]);
+  header.writeUInt32BE(length, 2);
+  return header;
+}
+
+describe('unseal, on objects an attacker made to exhaust it', () => {
+  const MiB = 1024 ** 2;
+
+  it('refuses an armored message past 16 MiB, having read little more (OpenPGP.js holds armor whole)', async () => {
+    const object = endless(
+      Buffer.from('-----BEGIN PGP MESSAGE-----\n\n='),
+      Buffer.alloc(MiB, 'QUFB'),
+      400 * MiB,
+    );
+    await expect(open(object.stream, [admin.privatePath])).rejects.toMatchObject({
+      code: 'OBJECT_FORMAT',
+      message: expect.stringMatching(/armored.*over 16\.0 MiB/),
+    });
+    expect(object.pulled()).toBeLessThan(20 * MiB);
+  });
+
+  it('refuses a flood of session key packets with a short message, before OpenPGP.js holds them', async () => {
+    // A real session key packet (OpenPGP.js's framing: tag octet, one length octet), repeated.
+    const sealed = await seal(Buffer.from('x'), [other.publicKey]);
+    expect(sealed[0]).toBe(0xc1);
+    const pkesk = sealed.subarray(0, 2 + sealed[1]!);
+    const object = endless(pkesk, Buffer.concat(Array.from({ length: 4096 }, () => pkesk)), 150 * MiB);
+    const error = await open(object.stream, [admin.privatePath]).catch((e: Error) => e);
+    expect(error).toMatchObject({
+      code: 'OBJECT_FORMAT',
+      message: expect.stringMatching(/more than 64 session key/),
+    });
+    expect((error as Error).message.length).toBeLessThan(300);
+    expect(object.pulled()).toBeLessThan(MiB);
+  });
+
+  it('refuses a session key packet of 200 MiB, before reading it', async () => {
+    const object = endless(packetHeader(1, 200 * MiB), Buffer.alloc(MiB), 200 * MiB);
+    await expect(open(object.stream, [admin.privatePath])).rejects.toMatchObject({
+      code: 'OBJECT_FORMAT',
+      message: expect.stringMatching(/session key packet of 200\.0 MiB/),
+    });
+    expect(object.pulled()).toBeLessThan(2 * MiB);
+  });
+
+  it('names a few of the key ids an object is encrypted to, then how many more', async () => {
+    const keys = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        openpgp
+          .generateKey({ userIDs: [{ name: `r${i}` }], format: 'armored' })
+          .then(({ publicKey }) => openpgp.readKey({ armoredKey: publicKey })),
+      ),
+    );
+    const sealed = await seal(Buffer.from('x'), keys);
+    const error = await open(sealed, [admin.privatePath]).catch((e: Error) => e);
+    expect(error).toMatchObject({ code: 'NO_MATCHING_KEY', message: expect.stringMatching(/ and 8 more;/) });
+  });
+});
