@@ -6,7 +6,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import { requireZstd, ZSTD_NODE_VERSIONS, zstdBinding, type Compression } from '../core/compression.js';
-import { SealdropError } from '../core/errors.js';
+import { interruptedBy, SealdropError } from '../core/errors.js';
 import { OPENPGP_CHUNK_BYTES, rechunk, rechunker } from '../core/openpgp-chunks.js';
 import { bindingName, isBindingName } from '../core/s3-url.js';
 import { quoteBounded } from '../core/snapshot.js';
@@ -276,11 +276,7 @@ function stageError(label: string, error: Error): SealdropError {
 }
 
 function interrupted(signal: AbortSignal): SealdropError {
-  const name = typeof signal.reason === 'string' ? signal.reason : 'SIGINT';
-  return new SealdropError('INTERRUPTED', `interrupted by ${name}`, {
-    exitStatus: name === 'SIGTERM' ? 143 : 130,
-    hint: 'Nothing was kept; run again.',
-  });
+  return interruptedBy(signal, '', 'Nothing was kept; run again.');
 }
 
 /** zlib's error codes: Z_DATA_ERROR … for gzip, ZSTD_error_… for zstd. */

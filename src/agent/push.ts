@@ -3,7 +3,7 @@
 import { tmpdir } from 'node:os';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SealdropError } from '../core/errors.js';
+import { interruptedBy, SealdropError } from '../core/errors.js';
 import {
   assertNotExpired,
   loadPolicyFile,
@@ -228,8 +228,5 @@ function withStored(error: unknown, stored: string | null): unknown {
 }
 
 function interrupted(signal: AbortSignal): SealdropError {
-  const name = typeof signal.reason === 'string' ? signal.reason : 'SIGINT';
-  return new SealdropError('INTERRUPTED', `interrupted by ${name}; nothing was uploaded`, {
-    exitStatus: name === 'SIGTERM' ? 143 : 130,
-  });
+  return interruptedBy(signal, '; nothing was uploaded');
 }

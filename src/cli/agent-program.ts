@@ -48,7 +48,7 @@ Examples:
 The admin's commands (${[...ADMIN_ONLY.top, ...ADMIN_ONLY.policy.map((name) => `policy ${name}`)].join(', ')})
 are in \`sealdrop\`, the npm package, on the admin's machine.
 
-Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 130/143 interrupted.`,
+Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 129/130/143 interrupted.`,
     );
   registerPushCommand(program);
   const policy = program.command('policy').description('what a policy file allows');

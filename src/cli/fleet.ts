@@ -148,8 +148,9 @@ policyWarn (its copy in policyDir gives the policy's expiry). A host with nothin
 
 Examples:
   sealdrop fleet status fleet.yaml
-  sealdrop fleet status fleet.yaml --format prometheus > /var/lib/node_exporter/sealdrop.prom.tmp \\
-    && mv /var/lib/node_exporter/sealdrop.prom.tmp /var/lib/node_exporter/sealdrop.prom`,
+  # the exit status is the state (2: CRITICAL), so the file is moved in whatever it is:
+  sealdrop fleet status fleet.yaml --format prometheus > /var/lib/prometheus/node-exporter/sealdrop.prom.tmp; \\
+    mv /var/lib/prometheus/node-exporter/sealdrop.prom.tmp /var/lib/prometheus/node-exporter/sealdrop.prom`,
     )
     .action(async (file: string, options: CheckOptions) => {
       await runCheck(options, async () => {

@@ -47,7 +47,7 @@ a bare m is refused (min or mo?).
 Environment: SEALDROP_POLICY, SEALDROP_IDENTITY, SEALDROP_PASSPHRASE_FILE, SEALDROP_PASSPHRASE, and
 the AWS chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, …, AWS_ENDPOINT_URL_S3).
 Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure,
-130/143 interrupted. \`status\` and \`fleet status\` use the monitoring-plugin convention (0 OK, 1 WARNING,
+129/130/143 interrupted. \`status\` and \`fleet status\` use the monitoring-plugin convention (0 OK, 1 WARNING,
 2 CRITICAL, 3 UNKNOWN).`,
     );
   // In the order of the flow: the admin's set-up, the server's push, then the admin's read side.

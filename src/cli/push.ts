@@ -66,7 +66,7 @@ export function registerPushCommand(program: Command): void {
       'after',
       `
 Nothing is uploaded, and no spool file is left, when the command fails, the input is empty, the
-result is over the policy's max size, the disk fills up or the run is interrupted (exit 130/143).
+result is over the policy's max size, the disk fills up or the run is interrupted (exit 129/130/143).
 
 With a prefix policy (minted for s3://BUCKET/PREFIX/) a push is a run: PREFIX<run-id>/part-000001 …
 uploaded while the dump goes on (at most two parts spooled at once), then PREFIX<run-id>/manifest.json

@@ -39,7 +39,7 @@ export function registerReportCommand(program: Command): void {
     ),
   )
     .option('--fleet <FILE>', "every host of a fleet file, with its thresholds and its policy copy's expiry")
-    .requiredOption('--out <FILE>', 'the HTML file to write (replaced by rename)')
+    .requiredOption('--out <FILE>', 'the HTML file to write (required; replaced by rename)')
     .option('--force', 'replace an existing --out file')
     .addOption(
       durationOption('--max-age <DURATION>', 'mark gaps longer than this; CRITICAL beyond it', '26h'),

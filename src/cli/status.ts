@@ -65,8 +65,9 @@ Examples:
   sealdrop status --policy db1.policy.json --policy db2.policy.json --max-age 26h --warn-age 25h
   sealdrop status s3://acme-backups/                  # every backup set in the bucket
   sealdrop status --policy db1.policy.json --max-unverified-age 8d   # with a weekly restore drill
-  sealdrop status s3://acme-backups/ --format prometheus > /var/lib/prometheus/node-exporter/sealdrop.prom.tmp \\
-    && mv /var/lib/prometheus/node-exporter/sealdrop.prom.tmp /var/lib/prometheus/node-exporter/sealdrop.prom
+  # the exit status is the state (2: CRITICAL), so the file is moved in whatever it is:
+  sealdrop status s3://acme-backups/ --format prometheus > /var/lib/prometheus/node-exporter/sealdrop.prom.tmp; \\
+    mv /var/lib/prometheus/node-exporter/sealdrop.prom.tmp /var/lib/prometheus/node-exporter/sealdrop.prom
   # Icinga 2 / Nagios: command_line = "sealdrop status --policy $policy$ --max-age 26h"`,
     )
     .action(async (urls: string[], options: StatusCliOptions) => {

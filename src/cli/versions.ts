@@ -47,7 +47,7 @@ s3:GetObjectTagging, s3:GetObjectRetention, s3:GetBucketObjectLockConfiguration 
 
 Examples:
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg
-  sealdrop versions s3://acme-backups/db1/ | grep -c complete
+  sealdrop versions s3://acme-backups/db1/ | tail -n +3 | grep -c complete   # a summary line, then a header
   sealdrop versions --policy db1.policy.json --json | jq -r '.snapshots[0].versionId'
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg --detail 500   # exact retain-until of 500`,
     )

@@ -1,12 +1,15 @@
 // Every failure a user can cause or meet is a SealdropError: a stable code to program against,
 // an exit status for scripts and a one-line hint for people. Anything else reaching the CLI is a bug.
 
+import { constants } from 'node:os';
+
 /** Exit statuses, documented in the README. */
 export const EXIT = {
   ok: 0,
   failed: 1,
   badInput: 2,
   integrity: 3,
+  sighup: 129,
   sigint: 130,
   sigterm: 143,
 } as const;
@@ -101,4 +104,16 @@ export class SealdropError extends Error {
 
 export function isSealdropError(error: unknown): error is SealdropError {
   return error instanceof SealdropError;
+}
+
+/** The signals that stop an operation cleanly (a dropped ssh session, Ctrl-C, kill). */
+export const STOP_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM'] as const;
+
+/** What an operation a signal stopped reports: exit 128 + the signal's number, as a shell would. */
+export function interruptedBy(signal: AbortSignal, message: string, hint?: string): SealdropError {
+  const name = typeof signal.reason === 'string' ? signal.reason : 'SIGINT';
+  return new SealdropError('INTERRUPTED', `interrupted by ${name}${message}`, {
+    exitStatus: 128 + (constants.signals[name as NodeJS.Signals] ?? constants.signals.SIGINT),
+    ...(hint === undefined ? {} : { hint }),
+  });
 }

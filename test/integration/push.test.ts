@@ -221,40 +221,46 @@ describe('push refuses, uploads nothing and leaves no spool file', () => {
     }
   });
 
-  it('when interrupted by SIGTERM mid-run (exit 143), stopping the dump command too', async () => {
-    const spool = await spoolDir();
-    const marker = join(spool, '..', `sleeper-${Date.now()}`);
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'push',
-        '--policy',
-        target.policyPath,
-        '--spool-dir',
-        spool,
-        '--',
-        'sh',
-        '-c',
-        `head -c 2000000 /dev/urandom; echo $$ > ${marker}; exec sleep 60`,
-      ],
-      {
-        env: target.agentEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    await until(async () => (await readdir(spool)).length > 0, 'a spool file');
-    await waitForFile(marker);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(143);
-    expect(stderr).toMatch(/interrupted by SIGTERM; nothing was uploaded/);
-    expect(await readdir(spool)).toEqual([]);
-    const sleeper = Number((await readFile(marker, 'utf8')).trim());
-    await until(() => !alive(sleeper), 'the dump command to be stopped', { timeoutMs: 5000 }); // gone too
-  });
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGHUP', 129], // the terminal of an ssh session that drops
+  ] as const)(
+    'when interrupted by %s mid-run (exit %i), stopping the dump command too',
+    async (signal, status) => {
+      const spool = await spoolDir();
+      const marker = join(spool, '..', `sleeper-${Date.now()}`);
+      const child = spawn(
+        process.execPath,
+        [
+          CLI,
+          'push',
+          '--policy',
+          target.policyPath,
+          '--spool-dir',
+          spool,
+          '--',
+          'sh',
+          '-c',
+          `head -c 2000000 /dev/urandom; echo $$ > ${marker}; exec sleep 60`,
+        ],
+        {
+          env: target.agentEnv,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      await until(async () => (await readdir(spool)).length > 0, 'a spool file');
+      await waitForFile(marker);
+      child.kill(signal);
+      expect(await exited).toBe(status);
+      expect(stderr).toMatch(new RegExp(`interrupted by ${signal}; nothing was uploaded`));
+      expect(await readdir(spool)).toEqual([]);
+      const sleeper = Number((await readFile(marker, 'utf8')).trim());
+      await until(() => !alive(sleeper), 'the dump command to be stopped', { timeoutMs: 5000 }); // gone too
+    },
+  );
 });
 
 describe('push over a flaky network', () => {
