@@ -134,4 +134,17 @@ describe('assessHealth', () => {
     expect(worstState(['WARNING', 'UNKNOWN'])).toBe('UNKNOWN');
     expect(worstState(['UNKNOWN', 'CRITICAL', 'OK'])).toBe('CRITICAL');
   });
+
+  it('stays WARNING while prune holds history, after the junk has become the median the alarm compares with', () => {
+    // Nightly 1.6 MiB dumps for a month, then a compromised host pushes 232 B every 4 hours for 2 days.
+    const genuine = Array.from({ length: 30 }, (_, night) =>
+      snapshot(`g${night}`, ago(72 + 24 * night), { size: 1.6 * 1024 ** 2 }),
+    );
+    const junk = Array.from({ length: 12 }, (_, i) => snapshot(`j${i}`, ago(2 + 4 * i), { size: 232 }));
+    const health = assessHealth({ snapshots: [...junk, ...genuine] }, thresholds, now);
+    expect(health.state).toBe('WARNING');
+    expect(health.reasons.join('; ')).toMatch(
+      /the backup stream looked wrong at .*: it shrank .*prune holds the backups before it/,
+    );
+  });
 });
