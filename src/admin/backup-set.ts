@@ -36,6 +36,11 @@ export interface ObjectRef {
 export interface ListOptions {
   /** List only what this id needs (a version, one run): fast whatever else the set holds. */
   only?: string;
+  /**
+   * Judge only what choosing the newest complete snapshot (at or before `at`) needs: newest first,
+   * until one is complete. Judging a run costs a request, so junk pushed after `at` costs none.
+   */
+  newestComplete?: { at?: Date };
   signal?: AbortSignal;
 }
 

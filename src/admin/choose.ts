@@ -5,7 +5,8 @@ import { readNewestMark } from './details.js';
 
 /**
  * The snapshot a restore or verify means, from a listing of only what the selector needs: an id
- * lists that version or run alone; the newest verified one reads marks until it finds one. Newer
+ * lists that version or run alone; the latest (at a time) judges runs newest first until one is
+ * complete; the newest verified one reads marks until it finds one. Newer
  * incomplete or broken ones passed over are noted.
  */
 export async function choose(
@@ -15,6 +16,8 @@ export async function choose(
 ): Promise<{ listing: SnapshotListing; snapshot: Snapshot }> {
   const listed = await set.list({
     ...(selector.kind === 'id' ? { only: selector.id } : {}),
+    ...(selector.kind === 'latest' ? { newestComplete: {} } : {}),
+    ...(selector.kind === 'at' ? { newestComplete: { at: selector.at } } : {}),
     signal: options.signal,
   });
   // The newest verified one: marks are read newest first, until one has it.

@@ -16,6 +16,7 @@ import {
   runKey,
   runObjectOf,
   runSnapshot,
+  runTime,
   type ListedRun,
   type Manifest,
   type Strays,
@@ -64,10 +65,25 @@ export class RunSet extends StoredSet {
   /** The listing of runs already grouped (by list(), or from a listing of a whole bucket): each judged. */
   async judge(
     { runs, strays }: { runs: ListedRun[]; strays: Strays },
-    options: { signal?: AbortSignal } = {},
+    options: Pick<ListOptions, 'newestComplete' | 'signal'> = {},
   ): Promise<SnapshotListing> {
     this.#runs = new Map(runs.map((run) => [run.runId, run]));
-    const snapshots = await mapBounded(runs, MANIFEST_READS, (run) => this.#judge(run, options.signal));
+    const judge = (run: ListedRun) => this.#judge(run, options.signal);
+    let snapshots: Snapshot[];
+    if (options.newestComplete) {
+      // Newest first, a batch of manifest reads at a time, until one run is complete.
+      const at = options.newestComplete.at?.getTime() ?? Infinity;
+      const timed = runs.map((run) => ({ run, time: runTime(run).getTime() })).filter((r) => r.time <= at);
+      timed.sort((a, b) => b.time - a.time || (a.run.runId < b.run.runId ? 1 : -1));
+      snapshots = [];
+      for (let start = 0; start < timed.length; start += MANIFEST_READS) {
+        const batch = await mapBounded(timed.slice(start, start + MANIFEST_READS), MANIFEST_READS, (r) =>
+          judge(r.run),
+        );
+        for (const snapshot of batch) snapshots.push(snapshot);
+        if (batch.some((snapshot) => snapshot.state === 'complete')) break;
+      }
+    } else snapshots = await mapBounded(runs, MANIFEST_READS, judge);
     snapshots.sort(newestFirst);
     return { target: this.target, kind: 'run', snapshots, strays };
   }

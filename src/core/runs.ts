@@ -324,18 +324,22 @@ export function manifestProblems(run: ListedRun, manifest: Manifest): string[] {
   return problems;
 }
 
+/** A run's time, known from the listing: its manifest's (S3's clock), else its newest part's, else its id's. */
+export function runTime(run: ListedRun): Date {
+  if (run.manifest) return run.manifest.time;
+  let newestPart = 0;
+  for (const part of run.parts.values()) newestPart = Math.max(newestPart, part.time.getTime());
+  return new Date(newestPart || runIdTime(run.runId)!.getTime());
+}
+
 /** The run as a snapshot, once judged: by the listing, or by its manifest (`manifest`: its total). */
 export function runSnapshot(
   run: ListedRun,
   verdict: { state: 'incomplete' | 'broken'; notes: string[] } | { state: 'complete'; manifest: Manifest },
 ): Snapshot {
-  let newestPart = 0;
   let partBytes = 0;
-  for (const part of run.parts.values()) {
-    newestPart = Math.max(newestPart, part.time.getTime());
-    partBytes += part.size;
-  }
-  const time = run.manifest?.time ?? new Date(newestPart || runIdTime(run.runId)!.getTime());
+  for (const part of run.parts.values()) partBytes += part.size;
+  const time = runTime(run);
   const notes = verdict.state === 'complete' ? completeNotes(run, verdict.manifest) : verdict.notes;
   return {
     kind: 'run',

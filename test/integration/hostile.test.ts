@@ -130,6 +130,23 @@ describe('forged runs: a run is complete only when it is whole', () => {
     for (const line of restored.stderr.split('\n')) expect(line.length).toBeLessThan(400);
     expectNoTrace(restored);
   });
+
+  it('restore --at a time before the junk reads no manifest of the runs after it, however many', async () => {
+    const listed = await admin('versions', url, '--json');
+    const goodTime = JSON.parse(listed.stdout).snapshots.find(
+      (s: { runId: string }) => s.runId === good.runId,
+    ).time;
+    for (let i = 0; i < 12; i++) await forge(() => ({ 'part-000001': 'x', 'manifest.json': 'x' }));
+    const restored = await admin('-v', 'restore', url, '--identity', target.privateKey, '--at', goodTime);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stdoutBytes.equals(input)).toBe(true);
+    const manifestReads = restored.stderr
+      .split('\n')
+      .filter((line) => /GetObject .*manifest\.json/.test(line));
+    // Only the good run's own (read to judge it, and again to restore it).
+    expect(manifestReads.length).toBeGreaterThan(0);
+    for (const line of manifestReads) expect(line).toContain(`/db1/${good.runId}/manifest.json`);
+  }, 120_000);
 });
 
 describe('nothing local leaks or gets clobbered', () => {
