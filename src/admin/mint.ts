@@ -83,7 +83,10 @@ export async function mintPolicy(client: S3Client, options: MintOptions): Promis
   for (const path of options.recipientFiles)
     recipients.push({ armored: await readTextFile(path, 'recipient key'), source: path });
   const { text, ...created } = await createPolicyFile(client, options, recipients, options.out);
-  await writeNewFile(options.out, text, { overwrite: options.force });
+  await writeNewFile(options.out, text, {
+    overwrite: options.force,
+    existsHint: 'Pass --force to replace it, or choose another --out.',
+  });
   return created;
 }
 

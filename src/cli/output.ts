@@ -4,6 +4,18 @@ import { SealdropError } from '../core/errors.js';
 
 const settings = { quiet: false, verbose: false };
 
+/**
+ * Control characters (but newline and tab) and bidirectional overrides: a key in the bucket is an
+ * attacker's text, and a terminal would obey them (clear the screen, rewrite a line, reverse a name).
+ */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text for a person: what a terminal would obey shows as `?`. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, '?');
+}
+
 /** -q / -v, once per run, before the command does anything. */
 export function configureOutput(options: { quiet?: boolean; verbose?: boolean }): void {
   settings.quiet = Boolean(options.quiet);
@@ -16,17 +28,17 @@ export function isQuiet(): boolean {
 
 /** A line for the human watching (an action's summary, a note); silent with -q. */
 export function say(message: string): void {
-  if (!settings.quiet) process.stderr.write(`${message}\n`);
+  if (!settings.quiet) process.stderr.write(`${printable(message)}\n`);
 }
 
 /** Always shown, -q or not. */
 export function warn(message: string): void {
-  process.stderr.write(`sealdrop: warning: ${message}\n`);
+  process.stderr.write(`sealdrop: warning: ${printable(message)}\n`);
 }
 
 /** Only with -v: what is being done (requests, retries, timings), never a secret. */
 export function verbose(message: string): void {
-  if (settings.verbose) process.stderr.write(`sealdrop: ${message}\n`);
+  if (settings.verbose) process.stderr.write(`sealdrop: ${printable(message)}\n`);
 }
 
 /** The verbose logger when -v is on, for callers that take one. */
@@ -39,13 +51,14 @@ export function printJson(value: unknown): void {
 }
 
 export function printData(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const shown = printable(text);
+  process.stdout.write(shown.endsWith('\n') ? shown : `${shown}\n`);
 }
 
 /** Lines on stdout, written in slices so a million of them never make one huge string. */
 export function printLines(lines: readonly string[]): void {
   for (let start = 0; start < lines.length; start += 10_000)
-    process.stdout.write(`${lines.slice(start, start + 10_000).join('\n')}\n`);
+    process.stdout.write(`${printable(lines.slice(start, start + 10_000).join('\n'))}\n`);
 }
 
 /** The error document --json promises on stdout, whatever failed. */
@@ -68,7 +81,7 @@ export class ReportedFailure extends Error {
 export function reportError(error: unknown): number {
   if (error instanceof ReportedFailure) return error.exitStatus;
   if (error instanceof SealdropError) {
-    process.stderr.write(`sealdrop: error: ${error.message}\n  hint: ${error.hint}\n`);
+    process.stderr.write(`sealdrop: error: ${printable(error.message)}\n  hint: ${printable(error.hint)}\n`);
     return error.exitStatus;
   }
   process.stderr.write(

@@ -1,6 +1,6 @@
 // One self-overwriting progress line on stderr, only on a terminal.
 import { formatBytes, formatDuration } from '../core/units.js';
-import { isQuiet } from './output.js';
+import { isQuiet, printable } from './output.js';
 import { interruptible } from './signals.js';
 
 export interface ProgressLine {
@@ -32,7 +32,7 @@ function progressLine({ off = false, unit }: ProgressOptions = {}): ProgressLine
       const format = unit ? (n: number) => String(Math.round(n)) : formatBytes;
       const rate = elapsed > 0 ? `${format(amount / elapsed)}/s` : '';
       const done = `${total ? `${format(amount)} of ${format(total)}` : format(amount)}${unit ? ` ${unit}` : ''}`;
-      process.stderr.write(`\r\x1b[K${label} ${done}  ${rate}  ${formatDuration(elapsed * 1000)}`);
+      process.stderr.write(`\r\x1b[K${printable(label)} ${done}  ${rate}  ${formatDuration(elapsed * 1000)}`);
       drawn = true;
     },
     done() {

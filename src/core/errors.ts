@@ -24,7 +24,7 @@ const CATALOGUE = {
   },
   POLICY_EXPIRED: {
     exit: EXIT.badInput,
-    hint: 'Mint a new policy with `sealdrop policy mint` and install it.',
+    hint: "Renew it on the admin's machine (`sealdrop policy renew FILE`, or mint a new one) and install it.",
   },
   FLEET_INVALID: {
     exit: EXIT.badInput,
@@ -65,7 +65,7 @@ const CATALOGUE = {
   },
   TOO_LARGE: {
     exit: EXIT.failed,
-    hint: 'Mint a policy with a larger --max-size (at most 5GiB), or compress harder.',
+    hint: 'Mint a policy with a larger --max-size (at most 5GiB), a prefix policy (s3://BUCKET/PREFIX/: runs of many parts) for more, or compress harder.',
   },
   DISK_FULL: { exit: EXIT.failed, hint: 'Free space in the spool directory or point --spool-dir elsewhere.' },
   INTEGRITY: {

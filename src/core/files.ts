@@ -8,7 +8,11 @@ import { SealdropError } from './errors.js';
 export async function writeNewFile(
   path: string,
   data: string,
-  { overwrite = false, mode = 0o600 } = {},
+  {
+    overwrite = false,
+    mode = 0o600,
+    existsHint,
+  }: { overwrite?: boolean; mode?: number; existsHint?: string } = {},
 ): Promise<void> {
   let handle;
   try {
@@ -16,7 +20,9 @@ export async function writeNewFile(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') {
-      throw new SealdropError('FILE_EXISTS', `${path} already exists; not overwriting it`);
+      throw new SealdropError('FILE_EXISTS', `${path} already exists; not overwriting it`, {
+        ...(existsHint === undefined ? {} : { hint: existsHint }),
+      });
     }
     throw new SealdropError('FAILED', `can't write ${path}: ${(error as Error).message}`);
   }
