@@ -12,6 +12,7 @@ import {
   type PolicySummary,
 } from '../core/policy-file.js';
 import { rechunk } from '../core/openpgp-chunks.js';
+import { roundMs } from '../core/units.js';
 import { compressionLevel, requireZstd, suffixMismatch, type Compression } from '../core/compression.js';
 import { compressor, encryptor } from './encrypt.js';
 import { commandSource, stdinSource, type DumpSource } from './source.js';
@@ -156,7 +157,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
       bytesIn,
       bytesOut: stored.bytes,
       sha256: stored.sha256,
-      seconds: (performance.now() - started) / 1000,
+      seconds: roundMs((performance.now() - started) / 1000),
       attempts: stored.attempts,
       policyExpiresAt: summary.expiresAt.toISOString(),
       ...('runId' in stored

@@ -33,7 +33,8 @@ credentials: an upload policy can't set tags), which \`versions\` shows, \`resto
 and \`status --max-unverified-age\` watches; one that failed loses it. For a run, the manifest's
 original version carries it. Needs s3:PutObjectTagging and s3:GetObjectTagging (or --no-mark).
 One line per backup on stdout (OK or FAILED); -q prints only the failures.
-Exit status: 0 all verified, 1 some failed, 2 bad usage, key or passphrase, 3 integrity failure.
+Exit status: 0 all verified, 1 some failed, 2 bad usage, key or passphrase, 3 a backup is bad (damaged, or
+no OpenPGP backup at all).
 
 Examples:
   sealdrop verify s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc
@@ -68,7 +69,9 @@ Examples:
         say(
           `${result.checks.length - result.failed} of ${result.checks.length} verified${result.failed ? `, ${result.failed} FAILED` : ''}.`,
         );
-      if (result.checks.some((check) => check.code === 'INTEGRITY')) process.exitCode = EXIT.integrity;
+      // 3: a backup is bad (damaged, or no backup at all); 1: one could not be checked.
+      if (result.checks.some((check) => check.code === 'INTEGRITY' || check.code === 'OBJECT_FORMAT'))
+        process.exitCode = EXIT.integrity;
       else if (result.failed > 0) process.exitCode = EXIT.failed;
     });
 }

@@ -484,6 +484,19 @@ describe("replays: another host's data posted as one's own", () => {
     expect(restored.stdout).toBe('made by hand\n');
     expect(restored.stderr.match(/warning: .*names no place it belongs/g)).toHaveLength(1);
   });
+
+  it('junk that is no OpenPGP message at all: verify fails it as a bad backup (exit 3), not as "could not check"', async () => {
+    const posted = await curlPost(other, 'junk from a compromised host\n');
+    expect(statusOf(posted)).toBeLessThan(300);
+    const verified = await admin(
+      'verify',
+      `s3://${target.bucket}/db2/mysql.sql.gz.gpg`,
+      '--identity',
+      target.privateKey,
+    );
+    expect(verified.status, verified.stderr).toBe(3);
+    expect(verified.stdout).toMatch(/^FAILED .*is not an OpenPGP message/m);
+  });
 });
 
 function alive(pid: number): boolean {
