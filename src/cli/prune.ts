@@ -212,11 +212,14 @@ export function describe(result: PruneResult, label = result.target): string[] {
         right: [2],
       },
     ),
-    `${totals.backups} backups: keep ${totals.keep}, remove ${totals.remove}` +
+    `${totals.backups} backup${totals.backups === 1 ? '' : 's'}: keep ${totals.keep}, remove ${totals.remove}` +
       `${totals.otherRemoved ? ` and ${totals.otherRemoved} other (incomplete, broken, delete markers)` : ''}` +
       `${totals.locked ? `; ${totals.locked} kept by Object Lock` : ''}` +
       `; ${totals.objectVersions} object versions, ${formatBytes(totals.bytesFreed)}` +
-      (plan.needsForce ? '; removes more than half: --yes needs --force' : ''),
+      // Carried out, it was forced: --yes without --force refuses before deleting anything.
+      (plan.needsForce
+        ? `; removes more than half${result.dryRun ? ': --yes needs --force' : ' (--force)'}`
+        : ''),
     ...(result.dryRun && totals.remove + totals.otherRemoved > 0
       ? ['Dry run: nothing was deleted. Run again with --yes to delete.']
       : []),

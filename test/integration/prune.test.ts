@@ -38,7 +38,9 @@ describe('prune', () => {
     expect(await listVersions(target.bucket, target.key)).toHaveLength(6);
 
     const human = await prune('--keep-last', '2');
-    expect(human.stdout).toMatch(/6 backups: keep 2, remove 4; 4 object versions/);
+    expect(human.stdout).toMatch(
+      /6 backups: keep 2, remove 4; 4 object versions, .*; removes more than half: --yes needs --force$/m,
+    );
     expect(human.stdout).toMatch(/Dry run: nothing was deleted/);
     expect(human.stdout.match(/ remove$/gm)).toHaveLength(4);
   });
