@@ -75,6 +75,10 @@ export async function renewPolicyFile(
       'POLICY_FILE_INVALID',
       `${path}: its size range starts at ${summary.minSize}, not 1 byte`,
     );
+  if (created.summary.accessKeyId !== summary.accessKeyId)
+    warnings.push(
+      `${path}: it was signed by ${summary.accessKeyId}; renewed, it is signed by ${created.summary.accessKeyId} (these credentials)`,
+    );
   const { mode, uid, gid } = await stat(path);
   await replaceFile(path, created.text, { mode: mode & 0o777, owner: { uid, gid } });
   return {

@@ -237,8 +237,19 @@ describe('policy renew', () => {
     expect(after.fields.key).toBe(before.fields.key);
     expect(after.recipients).toEqual(before.recipients);
     expect(after.fields['X-Amz-Signature']).not.toBe(before.fields['X-Amz-Signature']);
+    expect(renewed.stderr).not.toMatch(/signed by/); // the signer's own credentials
     const pushed = await runCli(['push', '--policy', copy], { input: 'renewed', env: target.agentEnv });
     expect(pushed.status, pushed.stderr).toBe(0);
+  });
+
+  it('says so when other credentials renew a file: the signer changes', async () => {
+    const copy = join(target.dir, 'renewed-by-admin.json');
+    await writeFile(copy, await readFile(target.policyPath), { mode: 0o600 });
+    const renewed = await runCli(['policy', 'renew', copy], { env: target.adminEnv });
+    expect(renewed.status, renewed.stderr).toBe(0);
+    expect(renewed.stderr).toMatch(
+      /warning: .*: it was signed by \S+; renewed, it is signed by \S+ \(these credentials\)/,
+    );
   });
 });
 
