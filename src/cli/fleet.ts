@@ -7,7 +7,7 @@ import type { Fleet, LoadedFleet } from '../core/fleet.js';
 import { formatS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { asCheck, runCheck, type CheckOptions } from './check.js';
-import { columns, errorJson, printData, printJson, printLines, say, verboseLogger, warn } from './output.js';
+import { columns, errorJson, printJson, printLines, say, verboseLogger, warn } from './output.js';
 import { withProgress } from './progress.js';
 import { describe, outcome, pruneJson } from './prune.js';
 
@@ -51,7 +51,7 @@ Example:
     .action(async (file: string, options: FleetCliOptions) => {
       const loaded = await load(file);
       if (options.json) printJson(fleetJson(loaded));
-      else printData(hostTable(loaded).join('\n'));
+      else printLines(hostTable(loaded));
       say(
         `${file}: ${loaded.hosts.length} host${loaded.hosts.length === 1 ? '' : 's'} in s3://${loaded.bucket}, ${loaded.keys.size} recipient key${loaded.keys.size === 1 ? '' : 's'}, no overlaps`,
       );
@@ -262,7 +262,7 @@ function reportFleetPrune(outcomes: HostPrune[], options: FleetPruneOptions): vo
     });
   else
     for (const o of outcomes) {
-      if ('result' in o) printLines([...describe(o.result, `${o.host} ${o.result.target}`), '']);
+      if ('result' in o) printLines(blankAfter(describe(o.result, `${o.host} ${o.result.target}`)));
       else if ('skipped' in o) printLines([`${o.host}: skipped (${o.skipped})`, '']);
     }
   for (const o of outcomes) {
@@ -347,9 +347,8 @@ async function sign<R extends { warnings: string[] }>(
   return { result, loaded, outDir };
 }
 
-function hostTable(fleet: LoadedFleet): string[] {
-  return columns(
-    ['host', 'backup', 'expires', 'renew in last', 'max size', 'max age'],
+function hostTable(fleet: LoadedFleet): Iterable<string> {
+  return columns(['host', 'backup', 'expires', 'renew in last', 'max size', 'max age'], () =>
     fleet.hosts.map((host) => [
       host.name,
       formatS3Url(host.location),
@@ -376,4 +375,9 @@ function fleetJson(fleet: LoadedFleet) {
       settings: host.settings,
     })),
   };
+}
+
+function* blankAfter(lines: Iterable<string>): Generator<string> {
+  yield* lines;
+  yield '';
 }

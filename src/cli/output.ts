@@ -56,9 +56,16 @@ export function printData(text: string): void {
 }
 
 /** Lines on stdout, written in slices so a million of them never make one huge string. */
-export function printLines(lines: readonly string[]): void {
-  for (let start = 0; start < lines.length; start += 10_000)
-    process.stdout.write(`${printable(lines.slice(start, start + 10_000).join('\n'))}\n`);
+export function printLines(lines: Iterable<string>): void {
+  let slice: string[] = [];
+  for (const line of lines) {
+    slice.push(line);
+    if (slice.length === 10_000) {
+      process.stdout.write(`${printable(slice.join('\n'))}\n`);
+      slice = [];
+    }
+  }
+  if (slice.length > 0) process.stdout.write(`${printable(slice.join('\n'))}\n`);
 }
 
 /** The error document --json promises on stdout, whatever failed. */
@@ -98,21 +105,24 @@ export function table(rows: [string, string][]): string {
     .join('\n');
 }
 
-/** A plain-text table: a header row and aligned columns; `right` lists the right-aligned columns. */
-export function columns(
+/**
+ * A plain-text table, line by line: a header row and aligned columns (`right`: the right-aligned ones).
+ * `rows` is read twice, for the widths and then for the lines, and no row is kept: a table of a million
+ * backups costs no memory beyond the backups.
+ */
+export function* columns(
   header: string[],
-  rows: readonly string[][],
+  rows: () => Iterable<readonly string[]>,
   { right = [] as number[] } = {},
-): string[] {
+): Generator<string> {
   const widths = header.map((title) => title.length);
-  for (const row of rows)
+  for (const row of rows())
     for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
-  const line = (cells: string[]) =>
+  const line = (cells: readonly string[]) =>
     cells
       .map((cell, i) => (right.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  const lines = [line(header)];
-  for (const row of rows) lines.push(line(row));
-  return lines;
+  yield line(header);
+  for (const row of rows()) yield line(row);
 }

@@ -191,39 +191,39 @@ export function pruneJson(result: PruneResult) {
 }
 
 /** The plan, the same for the dry run and --yes; `label` names the backup set (fleet prune: the host). */
-export function describe(result: PruneResult, label = result.target): string[] {
+export function* describe(result: PruneResult, label = result.target): Generator<string> {
   const { plan } = result;
   const kind = plan.items[0]?.snapshot.kind ?? 'version';
-  const rows = plan.items.map(({ snapshot, action, reasons }) => [
-    snapshot.id,
-    snapshot.time.toISOString(),
-    snapshot.state === 'deleted' ? '-' : formatBytes(snapshot.size),
-    stateText(snapshot),
-    action,
-    reasons.join(', '),
-  ]);
+  function* rows() {
+    for (const { snapshot, action, reasons } of plan.items)
+      yield [
+        snapshot.id,
+        snapshot.time.toISOString(),
+        snapshot.state === 'deleted' ? '-' : formatBytes(snapshot.size),
+        stateText(snapshot),
+        action,
+        reasons.join(', '),
+      ];
+  }
   const { totals } = plan;
-  return [
-    `${label}: policy ${plan.policy}`,
-    ...columns(
-      [`${SNAPSHOT_WORDS[kind].noun.toUpperCase()} ID`, 'TIME', 'SIZE', 'STATE', 'ACTION', 'REASONS'],
-      rows,
-      {
-        right: [2],
-      },
-    ),
+  yield `${label}: policy ${plan.policy}`;
+  yield* columns(
+    [`${SNAPSHOT_WORDS[kind].noun.toUpperCase()} ID`, 'TIME', 'SIZE', 'STATE', 'ACTION', 'REASONS'],
+    rows,
+    { right: [2] },
+  );
+  yield (
     `${totals.backups} backup${totals.backups === 1 ? '' : 's'}: keep ${totals.keep}, remove ${totals.remove}` +
-      `${totals.otherRemoved ? ` and ${totals.otherRemoved} other (incomplete, broken, delete markers)` : ''}` +
-      `${totals.locked ? `; ${totals.locked} kept by Object Lock` : ''}` +
-      `; ${totals.objectVersions} object versions, ${formatBytes(totals.bytesFreed)}` +
-      // Carried out, it was forced: --yes without --force refuses before deleting anything.
-      (plan.needsForce
-        ? `; removes more than half${result.dryRun ? ': --yes needs --force' : ' (--force)'}`
-        : ''),
-    ...(result.dryRun && totals.remove + totals.otherRemoved > 0
-      ? ['Dry run: nothing was deleted. Run again with --yes to delete.']
-      : []),
-  ];
+    `${totals.otherRemoved ? ` and ${totals.otherRemoved} other (incomplete, broken, delete markers)` : ''}` +
+    `${totals.locked ? `; ${totals.locked} kept by Object Lock` : ''}` +
+    `; ${totals.objectVersions} object versions, ${formatBytes(totals.bytesFreed)}` +
+    // Carried out, it was forced: --yes without --force refuses before deleting anything.
+    (plan.needsForce
+      ? `; removes more than half${result.dryRun ? ': --yes needs --force' : ' (--force)'}`
+      : '')
+  );
+  if (result.dryRun && totals.remove + totals.otherRemoved > 0)
+    yield 'Dry run: nothing was deleted. Run again with --yes to delete.';
 }
 
 export function outcome(result: PruneResult): string {

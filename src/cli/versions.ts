@@ -96,7 +96,7 @@ function verifiedCell(s: Snapshot): string {
   return s.verifiedAt === undefined ? '?' : (s.verifiedAt?.toISOString() ?? '-');
 }
 
-function describe(listing: DetailedListing, now = Date.now()): string[] {
+function* describe(listing: DetailedListing, now = Date.now()): Generator<string> {
   const { noun } = SNAPSHOT_WORDS[listing.kind];
   const verified = listing.snapshots.filter((s) => s.verifiedAt).length;
   const { defaultRetention } = listing.bucketLock;
@@ -118,15 +118,18 @@ function describe(listing: DetailedListing, now = Date.now()): string[] {
   // The columns for Object Lock and marks appear where there is something to show in them.
   const lockColumn = listing.bucketLock.enabled;
   const markColumn = verified > 0;
-  const rows = listing.snapshots.map((s) => [
-    s.id,
-    s.time.toISOString(),
-    `${formatDuration(now - s.time.getTime())} ago`,
-    s.state === 'deleted' ? '-' : formatBytes(s.size),
-    ...(lockColumn ? [s.state === 'deleted' ? '-' : retainCell(s)] : []),
-    ...(markColumn ? [verifiedCell(s)] : []),
-    stateText(s),
-  ]);
+  function* rows() {
+    for (const s of listing.snapshots)
+      yield [
+        s.id,
+        s.time.toISOString(),
+        `${formatDuration(now - s.time.getTime())} ago`,
+        s.state === 'deleted' ? '-' : formatBytes(s.size),
+        ...(lockColumn ? [s.state === 'deleted' ? '-' : retainCell(s)] : []),
+        ...(markColumn ? [verifiedCell(s)] : []),
+        stateText(s),
+      ];
+  }
   const header = [
     `${noun.toUpperCase()} ID`,
     'TIME',
@@ -136,5 +139,6 @@ function describe(listing: DetailedListing, now = Date.now()): string[] {
     ...(markColumn ? ['VERIFIED'] : []),
     'STATE',
   ];
-  return [`${listing.target}: ${summary}`, ...columns(header, rows, { right: [3] })];
+  yield `${listing.target}: ${summary}`;
+  yield* columns(header, rows, { right: [3] });
 }
