@@ -23,7 +23,7 @@ export interface PlannedSnapshot {
   snapshot: Snapshot;
   action: 'keep' | 'remove';
   /** Every rule that keeps it, or the guard that removes it; empty: the policy does not keep it. */
-  reasons: string[];
+  reasons: readonly string[];
 }
 
 export interface PrunePlan {
@@ -65,6 +65,9 @@ export const STALLED_MS = 3_600_000;
  * - Object Lock: what S3 would refuse to delete now (`snapshot.lock`, read or derived), or whose lock
  *   was not read, is kept with the reason.
  */
+/** Shared by every item the policy does not keep (a flood: a million of them). */
+const NO_REASONS: readonly string[] = Object.freeze([]);
+
 export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOptions): PrunePlan {
   if (isEmptyPolicy(options.policy)) {
     throw new SealdropError('USAGE', 'no retention policy given: prune would not know what to keep', {
@@ -73,11 +76,10 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
   }
   const now = options.now ?? new Date();
   const complete = snapshots.filter((s) => s.state === 'complete');
-  const retention = planRetention(
-    complete.map((s) => ({ id: s.id, time: s.time })),
-    options.policy,
-    { ...(options.timeZone ? { timeZone: options.timeZone } : {}), now },
-  );
+  const retention = planRetention(complete, options.policy, {
+    ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+    now,
+  });
   const kept = new Map(retention.keep.map((k) => [k.id, k.reasons]));
   const newest = complete[0];
   const since = judgeStream(snapshots, options.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS, now).since;
@@ -90,7 +92,9 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
       case 'complete': {
         // Every rule keeps the newest (restic's semantics): a prune never removes the latest backup.
         const reasons = kept.get(snapshot.id);
-        return reasons ? { snapshot, action: 'keep', reasons } : { snapshot, action: 'remove', reasons: [] };
+        return reasons
+          ? { snapshot, action: 'keep', reasons }
+          : { snapshot, action: 'remove', reasons: NO_REASONS };
       }
       case 'deleted':
         return { snapshot, action: options.deleteMarkers ? 'remove' : 'keep', reasons: ['delete marker'] };
