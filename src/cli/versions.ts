@@ -114,7 +114,10 @@ function* describe(listing: DetailedListing, now = Date.now()): Generator<string
     ...(verified > 0 ? [`${verified} verified`] : []),
     ...(defaultRetention ? [`Object Lock default ${retentionText(defaultRetention)}`] : []),
   ].join(', ');
-  if (listing.snapshots.length === 0) return [`${listing.target}: nothing stored`];
+  if (listing.snapshots.length === 0) {
+    yield `${listing.target}: nothing stored${listing.strays.count ? ` as backups; ${listing.strays.count} other object(s) that belong to no run (sealdrop ls ${listing.target} shows what is there)` : ''}`;
+    return;
+  }
   // The columns for Object Lock and marks appear where there is something to show in them.
   const lockColumn = listing.bucketLock.enabled;
   const markColumn = verified > 0;

@@ -99,6 +99,18 @@ describe('versions', () => {
     expect(v1.size).toBe((await getObject(target.key, v1.versionId)).length);
   });
 
+  it('says on stdout when nothing is stored, and names what sits under a prefix that holds no run', async () => {
+    const empty = await admin(['versions', `s3://${target.bucket}/nothing/here.sql.gz.gpg`]);
+    expect(empty.status, empty.stderr).toBe(0);
+    expect(empty.stdout).toBe(`s3://${target.bucket}/nothing/here.sql.gz.gpg: nothing stored\n`);
+    await putObject('loose/notes.txt', Buffer.from('not a backup'));
+    const prefix = `s3://${target.bucket}/loose/`;
+    const loose = await admin(['versions', prefix]);
+    expect(loose.stdout).toBe(
+      `${prefix}: nothing stored as backups; 1 other object(s) that belong to no run (sealdrop ls ${prefix} shows what is there)\n`,
+    );
+  });
+
   it('takes the key from a policy file too', async () => {
     const listed = await admin(['versions', '--policy', target.policyPath, '--json']);
     expect(listed.status, listed.stderr).toBe(0);
