@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { curlPost, statusOf } from '../support/attacker.js';
 import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
 import { gpgHome } from '../support/gpg.js';
-import { CLI, run, runCli, tempDir, type CliResult } from '../support/cli.js';
+import { CLI, run, runCli, startCli, tempDir, type CliResult } from '../support/cli.js';
 import { adminClient, listVersions, s3Env } from '../support/s3.js';
 import { until } from '../support/until.js';
 
@@ -197,10 +197,8 @@ describe('nothing local leaks or gets clobbered', () => {
 
   it('a SIGKILLed push leaves a spool file; the next push removes it (only its own pattern, only there)', async () => {
     const spool = await tempDir('sealdrop-spool-');
-    const child = spawn(
-      process.execPath,
+    const { child, exited } = startCli(
       [
-        CLI,
         'push',
         '--policy',
         target.policyPath,
@@ -211,13 +209,13 @@ describe('nothing local leaks or gets clobbered', () => {
         '-c',
         'head -c 3000000 /dev/urandom; exec sleep 60',
       ],
-      { env: target.agentEnv, stdio: 'ignore' },
+      { env: target.agentEnv },
     );
     await until(async () => (await readdir(spool)).length > 0, 'a spool file');
     const left = (await readdir(spool))[0]!;
     expect(left).toMatch(new RegExp(`^sealdrop-${child.pid}-[0-9a-f]+\\.gpg\\.spool$`));
     child.kill('SIGKILL');
-    await new Promise((resolve) => child.on('close', resolve));
+    await exited;
     await writeFile(join(spool, 'sealdrop-notes.txt'), 'not ours to delete');
     await writeFile(join(spool, `sealdrop-${process.pid}-0123abcd.gpg.spool`), 'a live push of ours');
     const next = await runCli(['push', '--policy', target.policyPath, '--spool-dir', spool, '-q'], {
@@ -236,10 +234,8 @@ describe('nothing local leaks or gets clobbered', () => {
 
   it('the dump command runs in its own process group, and all of it stops with the push', async () => {
     const marker = join(dir, `grandchild-${Date.now()}`);
-    const child = spawn(
-      process.execPath,
+    const { child, exited } = startCli(
       [
-        CLI,
         'push',
         '--policy',
         target.policyPath,
@@ -248,12 +244,12 @@ describe('nothing local leaks or gets clobbered', () => {
         '-c',
         `head -c 1000 /dev/urandom; sh -c 'echo $$ > ${marker}; exec sleep 60' & wait`,
       ],
-      { env: target.agentEnv, stdio: 'ignore' },
+      { env: target.agentEnv },
     );
     await until(async () => (await readFile(marker, 'utf8').catch(() => '')).trim() !== '', 'the grandchild');
     const grandchild = Number((await readFile(marker, 'utf8')).trim());
     child.kill('SIGTERM');
-    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(143);
+    expect(await exited).toBe(143);
     await until(() => !alive(grandchild), 'the grandchild to be stopped too', { timeoutMs: 5000 });
   });
 

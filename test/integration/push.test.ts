@@ -1,5 +1,4 @@
 // sealdrop push against the real S3 server, checked with stock gpg and gunzip.
-import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { after, until } from '../support/until.js';
 import { agentEnv, backupTarget, mint, stockRestore, type BackupTarget } from '../support/backup-target.js';
-import { CLI, run, runCli, tempDir } from '../support/cli.js';
+import { CLI, run, runCli, startCli, tempDir } from '../support/cli.js';
 import { faultyProxy, forwardToS3 } from '../support/proxy.js';
 import { listVersions } from '../support/s3.js';
 
@@ -229,10 +228,8 @@ describe('push refuses, uploads nothing and leaves no spool file', () => {
     async (signal, status) => {
       const spool = await spoolDir();
       const marker = join(spool, '..', `sleeper-${Date.now()}`);
-      const child = spawn(
-        process.execPath,
+      const push = startCli(
         [
-          CLI,
           'push',
           '--policy',
           target.policyPath,
@@ -243,19 +240,13 @@ describe('push refuses, uploads nothing and leaves no spool file', () => {
           '-c',
           `head -c 2000000 /dev/urandom; echo $$ > ${marker}; exec sleep 60`,
         ],
-        {
-          env: target.agentEnv,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
+        { env: target.agentEnv },
       );
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
       await until(async () => (await readdir(spool)).length > 0, 'a spool file');
       await waitForFile(marker);
-      child.kill(signal);
-      expect(await exited).toBe(status);
-      expect(stderr).toMatch(new RegExp(`interrupted by ${signal}; nothing was uploaded`));
+      push.child.kill(signal);
+      expect(await push.exited).toBe(status);
+      expect(push.stderr).toMatch(new RegExp(`interrupted by ${signal}; nothing was uploaded`));
       expect(await readdir(spool)).toEqual([]);
       const sleeper = Number((await readFile(marker, 'utf8')).trim());
       await until(() => !alive(sleeper), 'the dump command to be stopped', { timeoutMs: 5000 }); // gone too
@@ -313,28 +304,19 @@ describe('push over a flaky network', () => {
     await new Promise<void>((resolve) => placeholder.listen(0, '127.0.0.1', resolve));
     const { port } = placeholder.address() as AddressInfo;
     placeholder.close(); // nothing listens on `port` now: connections are refused
-    const child = spawn(
-      process.execPath,
-      [CLI, 'push', '--policy', await via(`http://127.0.0.1:${port}`), '--retry-delay', '300ms'],
-      {
-        env: target.agentEnv,
-        stdio: ['pipe', 'ignore', 'pipe'],
-      },
+    const push = startCli(
+      ['push', '--policy', await via(`http://127.0.0.1:${port}`), '--retry-delay', '300ms'],
+      { env: target.agentEnv, input: 'back soon' },
     );
-    child.stdin.end('back soon');
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     // Bring the server back only once the push has met it down.
-    await until(() => /attempt 1 failed \(ECONNREFUSED/.test(stderr), 'the first retry', {
+    await until(() => /attempt 1 failed \(ECONNREFUSED/.test(push.stderr), 'the first retry', {
       timeoutMs: 10_000,
     });
-    expect(stderr).toMatch(/attempt 1 failed \(ECONNREFUSED/);
     const proxy = createServer(forwardToS3);
     await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
     try {
-      expect(await exited, stderr).toBe(0);
-      expect(stderr).toMatch(/Stored s3:\/\//);
+      expect(await push.exited, push.stderr).toBe(0);
+      expect(push.stderr).toMatch(/Stored s3:\/\//);
     } finally {
       proxy.close();
     }

@@ -1,5 +1,4 @@
 // Prefix policies: a push is a run of parts plus a manifest; the read side treats runs as units.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../support/until.js';
 import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
-import { CLI, run, runCli, tempDir, type CliResult } from '../support/cli.js';
+import { run, runCli, startCli, tempDir, type CliResult } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
 import { faultyProxy } from '../support/proxy.js';
 import { adminClient } from '../support/s3.js';
@@ -369,10 +368,8 @@ describe('an interrupted run', () => {
     target = await backupTarget('runs-killed', { key: 'db3/' });
     url = `s3://${target.bucket}/db3/`;
     const spool = await tempDir('sealdrop-runs-spool-');
-    const child = spawn(
-      process.execPath,
+    const push = startCli(
       [
-        CLI,
         'push',
         '--policy',
         target.policyPath,
@@ -387,16 +384,19 @@ describe('an interrupted run', () => {
         '-c',
         'head -c 30000000 /dev/urandom; exec sleep 60',
       ],
-      { env: target.agentEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+      { env: target.agentEnv },
     );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    await until(() => /stored db3\/.*\/part-000002/.test(stderr), 'the second part to be stored');
-    child.kill('SIGTERM');
-    const status = await exited;
+    await until(() => /stored db3\/.*\/part-000002/.test(push.stderr), 'the second part to be stored');
+    push.child.kill('SIGTERM');
+    const status = await push.exited;
     const keys = (await listUnder(target.bucket, 'db3/')).map((o) => o.key);
-    killed = { status, stderr, spool: await readdir(spool), keys, runId: keys[0]!.split('/')[1]! };
+    killed = {
+      status,
+      stderr: push.stderr,
+      spool: await readdir(spool),
+      keys,
+      runId: keys[0]!.split('/')[1]!,
+    };
   }, 300_000);
 
   it('killed after some parts: exit 143, says which parts stay, no spool file, no manifest', () => {

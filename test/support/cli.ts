@@ -1,5 +1,5 @@
 // Runs the built CLI as a user would: a child process, exit status, stdout and stderr.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,36 @@ export interface CliOptions {
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return run(process.execPath, [CLI, ...args], options);
+}
+
+/** The CLI running in the background, for tests that signal it or watch its stderr as it goes. */
+export interface RunningCli {
+  child: ChildProcess;
+  /** What it wrote to stderr so far. */
+  readonly stderr: string;
+  /** Its exit status, once it has exited (null: killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+export function startCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: options.env ?? process.env,
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'],
+  });
+  if (options.input !== undefined) child.stdin!.end(options.input);
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    get stderr() {
+      return stderr;
+    },
+    exited,
+  };
 }
 
 export function run(command: string, args: string[], options: CliOptions = {}): Promise<CliResult> {
