@@ -27,6 +27,35 @@ function layer(name, below, { awsSdk }) {
   };
 }
 
+/**
+ * The admin side's rooms: S3 access and OpenPGP reading below, backup sets on them, the commands' logic
+ * (backups: restore, verify, status, prune, report; policies: mint, renew, setup, fleet) on top.
+ */
+function room(name, below) {
+  const rooms = ['s3', 'openpgp', 'sets', 'backups', 'policies'];
+  const above = rooms.filter((other) => other !== name && !below.includes(other));
+  return {
+    files: [`src/admin/${name}/**`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...['cli', 'agent'].map((other) => ({
+              group: [`**/${other}/*`],
+              message: `admin must not import ${other}: cli -> agent | admin -> core`,
+            })),
+            ...above.map((other) => ({
+              group: [`../${other}/*`],
+              message: `admin/${name} must not import admin/${other}: s3 | openpgp -> sets -> backups | policies`,
+            })),
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
   js.configs.recommended,
@@ -36,4 +65,9 @@ export default tseslint.config(
   layer('core', [], { awsSdk: false }),
   layer('agent', ['core'], { awsSdk: false }),
   layer('admin', ['core'], { awsSdk: true }),
+  room('s3', []),
+  room('openpgp', []),
+  room('sets', ['s3', 'openpgp']),
+  room('backups', ['s3', 'openpgp', 'sets']),
+  room('policies', ['s3']),
 );

@@ -20,7 +20,7 @@ export default defineConfig({
           // Brings up the real S3 server (Ceph RGW) and installs gpg/curl when missing.
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 120_000,
-          // The tests' own SDK clients: the pinned SDK works on Node 20 (see src/admin/s3-client.ts).
+          // The tests' own SDK clients: the pinned SDK works on Node 20 (see src/admin/s3/client.ts).
           env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
           hookTimeout: 300_000,
         },

@@ -2,7 +2,7 @@
 // --format plugin|json|prometheus, and UNKNOWN (3) for anything that stops the check from checking,
 // commander's own parse errors included (exit 2 would read as CRITICAL to Nagios).
 import { CommanderError, Option, type Command } from 'commander';
-import type { StatusResult, TargetStatus } from '../admin/status.js';
+import type { StatusResult, TargetStatus } from '../admin/backups/status.js';
 import { isSealdropError, SealdropError } from '../core/errors.js';
 import { HEALTH_EXIT, type HealthState } from '../core/health.js';
 import { pluginText, type PerfValue } from '../core/plugin-output.js';

@@ -1,7 +1,7 @@
 // What restore and verify share: the target, which backup (--version-id, --run, --at, --verified, --all), the
 // private keys that open it (--identity, --passphrase-file), and how they talk to the person watching.
 import { Option, type Command } from 'commander';
-import type { PassphraseSource } from '../admin/identities.js';
+import type { PassphraseSource } from '../admin/openpgp/identities.js';
 import { SealdropError } from '../core/errors.js';
 import type { S3Location } from '../core/s3-url.js';
 import type { SnapshotSelector } from '../core/snapshot.js';

@@ -1,7 +1,7 @@
 // sealdrop fleet check | mint | publish | status | prune
 import type { Command } from 'commander';
-import type { PruneResult } from '../admin/prune.js';
-import type { StatusTarget } from '../admin/status.js';
+import type { PruneResult } from '../admin/backups/prune.js';
+import type { StatusTarget } from '../admin/backups/status.js';
 import { EXIT, isSealdropError, SealdropError } from '../core/errors.js';
 import type { Fleet, LoadedFleet } from '../core/fleet.js';
 import { formatS3Url } from '../core/s3-url.js';
@@ -82,7 +82,7 @@ Example:
   scp /etc/sealdrop/policies/db1.policy.json db1:/etc/sealdrop/policy.json`,
     )
     .action(async (file: string, options: FleetCliOptions) => {
-      const { mintFleet } = await import('../admin/fleet.js');
+      const { mintFleet } = await import('../admin/policies/fleet.js');
       const { result, outDir } = await sign(file, options, mintFleet);
       for (const host of result.hosts)
         say(
@@ -115,7 +115,7 @@ Example:
   0 6 * * * sealdrop fleet publish /etc/sealdrop/fleet.yaml --json > /var/log/sealdrop-publish.json`,
     )
     .action(async (file: string, options: FleetCliOptions) => {
-      const { publishFleet } = await import('../admin/fleet.js');
+      const { publishFleet } = await import('../admin/policies/fleet.js');
       const { result, loaded } = await sign(file, options, publishFleet);
       for (const host of result.hosts)
         say(
@@ -155,7 +155,7 @@ Examples:
     .action(async (file: string, options: CheckOptions) => {
       await runCheck(options, async () => {
         const { fleet, client } = await readSide(file);
-        const { status } = await import('../admin/status.js');
+        const { status } = await import('../admin/backups/status.js');
         const targets = await statusTargets(fleet);
         return status(client, targets, targets[0]!.thresholds!);
       });
@@ -189,7 +189,7 @@ Examples:
       const { fleet, client } = await readSide(file);
       const [{ hostTargets }, { prune }, { isEmptyPolicy }] = await Promise.all([
         import('../core/fleet.js'),
-        import('../admin/prune.js'),
+        import('../admin/backups/prune.js'),
         import('../core/retention.js'),
       ]);
       const hosts = hostTargets(fleet);
@@ -288,7 +288,7 @@ async function readSide(file: string) {
 }
 
 async function clientFor(fleet: Fleet) {
-  const { createS3Client } = await import('../admin/s3-client.js');
+  const { createS3Client } = await import('../admin/s3/client.js');
   return createS3Client({ endpoint: fleet.endpoint, region: fleet.region, log: verboseLogger() });
 }
 

@@ -48,7 +48,7 @@ Example:
         passphraseFile?: string;
         json?: boolean;
       }) => {
-        const { generateKeyPair } = await import('../admin/keygen.js');
+        const { generateKeyPair } = await import('../admin/openpgp/keygen.js');
         const passphrase = options.passphrase
           ? await readPassphrase(options, {
               confirm: true,

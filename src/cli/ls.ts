@@ -1,6 +1,6 @@
 // sealdrop ls s3://BUCKET[/PREFIX] [--fleet FILE]: every backup set, one line each, as the listing streams.
 import { Option, type Command } from 'commander';
-import type { InventoryItem } from '../admin/inventory.js';
+import type { InventoryItem } from '../admin/sets/inventory.js';
 import { SealdropError } from '../core/errors.js';
 import type { Fleet, FleetHost } from '../core/fleet.js';
 import { summarizeSet, type GroupedArea, type SetSummary } from '../core/inventory.js';
@@ -77,7 +77,7 @@ Examples:
           'USAGE',
           `the fleet file is for bucket ${fleet.bucket}, not ${location.bucket}`,
         );
-      const { inventory } = await import('../admin/inventory.js');
+      const { inventory } = await import('../admin/sets/inventory.js');
       const owner = fleet ? hostIndex(fleet.hosts) : null;
       const client = await adminClient({
         endpoint: options.endpoint ?? fleet?.endpoint,

@@ -1,6 +1,6 @@
 // sealdrop policy mint | show | curl | renew
 import type { Command } from 'commander';
-import type { SignatureCheck } from '../admin/policy-trust.js';
+import type { SignatureCheck } from '../admin/policies/trust.js';
 import { SealdropError } from '../core/errors.js';
 import { writeNewFile } from '../core/files.js';
 import { inspectKey, readArmoredKey } from '../core/openpgp-keys.js';
@@ -78,8 +78,8 @@ Example:
     )
     .action(async (target: string, options: MintCliOptions) => {
       const [{ mintPolicy }, { createS3Client }] = await Promise.all([
-        import('../admin/mint.js'),
-        import('../admin/s3-client.js'),
+        import('../admin/policies/mint.js'),
+        import('../admin/s3/client.js'),
       ]);
       const client = createS3Client({ endpoint: options.endpoint, region: options.region });
       const result = await mintPolicy(client, {
@@ -209,8 +209,8 @@ Examples:
     )
     .action(async (files: string[], options: RenewCliOptions) => {
       const [{ renewPolicyFile }, { createS3Client }] = await Promise.all([
-        import('../admin/policy-renew.js'),
-        import('../admin/s3-client.js'),
+        import('../admin/policies/renew.js'),
+        import('../admin/s3/client.js'),
       ]);
       const results = [];
       for (const file of files) {

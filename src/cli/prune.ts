@@ -1,6 +1,6 @@
 // sealdrop prune TARGET --keep-…
 import { Option, type Command } from 'commander';
-import type { PruneResult } from '../admin/prune.js';
+import type { PruneResult } from '../admin/backups/prune.js';
 import { EXIT } from '../core/errors.js';
 import type { RetentionPolicy } from '../core/retention.js';
 import { SNAPSHOT_WORDS, snapshotJson, stateText } from '../core/snapshot.js';
@@ -118,7 +118,7 @@ Examples:
     )
     .action(async (url: string | undefined, options: PruneCliOptions) => {
       const target = await resolveTarget(url, options);
-      const { prune } = await import('../admin/prune.js');
+      const { prune } = await import('../admin/backups/prune.js');
       const client = await adminClient(options, [target]);
       const result = await withProgress({ off: options.json, unit: 'object versions' }, (progress, signal) =>
         prune(client, target.location, {

@@ -2,7 +2,7 @@
 import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import type { ReportTarget } from '../admin/report.js';
+import type { ReportTarget } from '../admin/backups/report.js';
 import { SealdropError } from '../core/errors.js';
 import { replaceFile } from '../core/files.js';
 import { buildReport } from '../core/report.js';
@@ -86,7 +86,7 @@ Examples:
             );
         const [{ loadFleet }, { fleetReportTargets }] = await Promise.all([
           import('../core/fleet.js'),
-          import('../admin/report.js'),
+          import('../admin/backups/report.js'),
         ]);
         const fleet = await loadFleet(options.fleet);
         targets = await fleetReportTargets(fleet, anomaly);
@@ -121,7 +121,7 @@ Examples:
         throw new SealdropError('FILE_EXISTS', `${options.out} already exists; not overwriting it`, {
           hint: 'Pass --force to replace it (by rename: readers see the old page or the new one).',
         });
-      const { gatherReport } = await import('../admin/report.js');
+      const { gatherReport } = await import('../admin/backups/report.js');
       const client = await adminClient(connection);
       const inputs = await gatherReport(client, targets);
       const model = buildReport(inputs, { periodMs: options.period });

@@ -1,6 +1,6 @@
 // sealdrop restore TARGET --identity KEY.asc [--version-id ID | --at TIME] [--out FILE]
 import type { Command } from 'commander';
-import type { RestoreResult } from '../admin/restore.js';
+import type { RestoreResult } from '../admin/backups/restore.js';
 import { SealdropError } from '../core/errors.js';
 import type { SnapshotSelector } from '../core/snapshot.js';
 import { formatBytes, formatDuration } from '../core/units.js';
@@ -53,7 +53,7 @@ Examples:
         throw new SealdropError('USAGE', '--json needs --out: without it, stdout carries the restored data');
       }
       const { target, selector, client } = await resolveChoice(url, options);
-      const { restore } = await import('../admin/restore.js');
+      const { restore } = await import('../admin/backups/restore.js');
       const result = await withProgress({ off: options.json }, (progress, signal) =>
         restore(client, target.location, {
           ...readerOptions(options, progress),

@@ -57,8 +57,8 @@ Example:
     )
     .action(async (target: string, options: SetupCliOptions) => {
       const [{ setupBucket }, { createS3Client }] = await Promise.all([
-        import('../admin/setup.js'),
-        import('../admin/s3-client.js'),
+        import('../admin/policies/setup.js'),
+        import('../admin/s3/client.js'),
       ]);
       const { bucket } = parseS3Url(target, { requireKey: false });
       if (options.mode !== undefined && options.objectLock === undefined)

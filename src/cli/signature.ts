@@ -1,13 +1,13 @@
 // Checking a policy file's signature from the command line. The check needs the AWS SDK and the
 // signer's credentials; where either is missing (an agent host) it says so instead.
-import type { SignatureCheck } from '../admin/policy-trust.js';
+import type { SignatureCheck } from '../admin/policies/trust.js';
 import { SealdropError } from '../core/errors.js';
 import type { LoadedPolicy } from '../core/policy-file.js';
 
 export async function checkSignature(loaded: LoadedPolicy): Promise<SignatureCheck> {
   let modules;
   try {
-    modules = await Promise.all([import('../admin/policy-trust.js'), import('../admin/s3-client.js')]);
+    modules = await Promise.all([import('../admin/policies/trust.js'), import('../admin/s3/client.js')]);
   } catch {
     return { state: 'unchecked', reason: 'the AWS SDK is not installed here' };
   }

@@ -83,7 +83,7 @@ Examples:
               : parseDuration(options.maxUnverifiedAge, '--max-unverified-age'),
         };
         const targets = await resolveTargets(urls, options, { bucketRoot: true });
-        const { status } = await import('../admin/status.js');
+        const { status } = await import('../admin/backups/status.js');
         return status(await adminClient(options, targets), targets, thresholds);
       });
     });

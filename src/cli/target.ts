@@ -119,7 +119,7 @@ export async function adminClient(
   options: ConnectionOptions,
   targets: readonly Target[] = [],
 ): Promise<S3Client> {
-  const { createS3Client } = await import('../admin/s3-client.js');
+  const { createS3Client } = await import('../admin/s3/client.js');
   return createS3Client({
     endpoint: options.endpoint,
     region: options.region ?? targets.find((t) => t.region)?.region,

@@ -1,6 +1,6 @@
 // sealdrop verify TARGET --identity KEY.asc [--version-id ID | --run ID | --at TIME | --all]
 import type { Command } from 'commander';
-import type { SnapshotCheck } from '../admin/verify.js';
+import type { SnapshotCheck } from '../admin/backups/verify.js';
 import { EXIT } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import { readerOptions, resolveChoice, withSnapshotOptions, type SnapshotCliOptions } from './choose.js';
@@ -45,7 +45,7 @@ Examples:
     )
     .action(async (url: string | undefined, options: VerifyCliOptions) => {
       const { target, selector, client } = await resolveChoice(url, options);
-      const { verify } = await import('../admin/verify.js');
+      const { verify } = await import('../admin/backups/verify.js');
       const result = await withProgress({ off: options.json }, (progress, signal) =>
         verify(client, target.location, {
           ...readerOptions(options, progress),

@@ -1,6 +1,6 @@
 // sealdrop versions TARGET
 import { Option, type Command } from 'commander';
-import type { DetailedListing } from '../admin/details.js';
+import type { DetailedListing } from '../admin/sets/details.js';
 import { retentionText } from '../core/object-lock.js';
 import { SNAPSHOT_WORDS, snapshotJson, stateText, type Snapshot } from '../core/snapshot.js';
 import { formatBytes, formatDuration } from '../core/units.js';
@@ -54,8 +54,8 @@ Examples:
     .action(async (url: string | undefined, options: VersionsCliOptions) => {
       const target = await resolveTarget(url, options);
       const [{ backupSet }, { listWithDetails }] = await Promise.all([
-        import('../admin/open-set.js'),
-        import('../admin/details.js'),
+        import('../admin/sets/open.js'),
+        import('../admin/sets/details.js'),
       ]);
       const client = await adminClient(options, [target]);
       const set = backupSet(client, target.location, { pageSize: options.pageSize });

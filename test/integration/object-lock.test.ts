@@ -15,7 +15,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prune } from '../../src/admin/prune.js';
+import { prune } from '../../src/admin/backups/prune.js';
 import { parseS3Url } from '../../src/core/s3-url.js';
 import { curlPost, statusOf } from '../support/attacker.js';
 import { backupTarget, oldPolicyFile, type BackupTarget } from '../support/backup-target.js';

@@ -4,7 +4,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createPolicyFile } from '../../src/admin/mint.js';
+import { createPolicyFile } from '../../src/admin/policies/mint.js';
 import { parseS3Url } from '../../src/core/s3-url.js';
 import { backupTarget, mint, oldPolicyFile, type BackupTarget } from '../support/backup-target.js';
 import { run, runCli, tempDir } from '../support/cli.js';

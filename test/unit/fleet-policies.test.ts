@@ -3,11 +3,11 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mintFleet } from '../../src/admin/fleet.js';
-import { generateKeyPair } from '../../src/admin/keygen.js';
-import { createPolicyFile } from '../../src/admin/mint.js';
-import { renewPolicyFile } from '../../src/admin/policy-renew.js';
-import { createS3Client } from '../../src/admin/s3-client.js';
+import { mintFleet } from '../../src/admin/policies/fleet.js';
+import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
+import { createPolicyFile } from '../../src/admin/policies/mint.js';
+import { renewPolicyFile } from '../../src/admin/policies/renew.js';
+import { createS3Client } from '../../src/admin/s3/client.js';
 import { judgeSuccessor, type JudgedPolicy } from '../../src/agent/renew.js';
 import { loadFleet } from '../../src/core/fleet.js';
 import { loadPolicyFile, parsePolicyFile, renewalKey } from '../../src/core/policy-file.js';

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANOMALY_THRESHOLDS } from '../../src/core/anomaly.js';
-import { generateKeyPair } from '../../src/admin/keygen.js';
+import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
 import {
   hostIndex,
   hostTargets,

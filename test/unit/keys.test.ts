@@ -2,7 +2,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair } from '../../src/admin/keygen.js';
+import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
 import { inspectKey, readRecipient } from '../../src/core/openpgp-keys.js';
 import { tempDir } from '../support/cli.js';
 

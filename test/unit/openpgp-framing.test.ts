@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { regroupPartialBodies } from '../../src/admin/openpgp-framing.js';
+import { regroupPartialBodies } from '../../src/admin/openpgp/framing.js';
 import { run, tempDir } from '../support/cli.js';
 import { gpgHome, type Gpg } from '../support/gpg.js';
 

@@ -1,9 +1,9 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mintPolicy, type MintOptions } from '../../src/admin/mint.js';
-import { createS3Client } from '../../src/admin/s3-client.js';
-import { generateKeyPair } from '../../src/admin/keygen.js';
+import { mintPolicy, type MintOptions } from '../../src/admin/policies/mint.js';
+import { createS3Client } from '../../src/admin/s3/client.js';
+import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
 import { assertNotExpired, parsePolicyFile } from '../../src/core/policy-file.js';
 import { parseS3Url } from '../../src/core/s3-url.js';
 import { tempDir } from '../support/cli.js';

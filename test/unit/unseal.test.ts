@@ -6,8 +6,8 @@ import { Readable, Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Keyring, loadIdentities } from '../../src/admin/identities.js';
-import { unseal, type UnsealOptions } from '../../src/admin/unseal.js';
+import { Keyring, loadIdentities } from '../../src/admin/openpgp/identities.js';
+import { unseal, type UnsealOptions } from '../../src/admin/openpgp/unseal.js';
 import { zstdBinding } from '../../src/core/compression.js';
 import { run, tempDir } from '../support/cli.js';
 

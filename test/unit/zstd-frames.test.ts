@@ -2,7 +2,7 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { zstdFrameWrites } from '../../src/admin/zstd-frames.js';
+import { zstdFrameWrites } from '../../src/admin/openpgp/zstd-frames.js';
 import { run } from '../support/cli.js';
 
 async function zstd(args: string[], input: Buffer): Promise<Buffer> {

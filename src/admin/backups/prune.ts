@@ -2,16 +2,16 @@
 // removes, in DeleteObjects batches. An interruption stops between batches and still reports what was
 // deleted; running again continues, since the plan is made afresh from what is left.
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { SealdropError } from '../core/errors.js';
-import { isLocked } from '../core/object-lock.js';
-import { planPrune, type PrunePlan, type PrunePlanOptions } from '../core/prune-plan.js';
-import type { S3Location } from '../core/s3-url.js';
-import type { Snapshot } from '../core/snapshot.js';
-import type { BackupSet, ObjectRef } from './backup-set.js';
-import { readDetails, withDerivedLocks } from './details.js';
-import { readBucketLock } from './object-lock.js';
-import { backupSet } from './open-set.js';
-import { s3Error } from './s3-client.js';
+import { SealdropError } from '../../core/errors.js';
+import { isLocked } from '../../core/object-lock.js';
+import { planPrune, type PrunePlan, type PrunePlanOptions } from '../../core/prune-plan.js';
+import type { S3Location } from '../../core/s3-url.js';
+import type { Snapshot } from '../../core/snapshot.js';
+import type { BackupSet, ObjectRef } from '../sets/backup-set.js';
+import { readDetails, withDerivedLocks } from '../sets/details.js';
+import { readBucketLock } from '../s3/object-lock.js';
+import { backupSet } from '../sets/open.js';
+import { s3Error } from '../s3/client.js';
 
 export interface PruneOptions extends PrunePlanOptions {
   /** Delete (true) or only plan (false: dry run). */

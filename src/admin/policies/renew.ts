@@ -1,11 +1,11 @@
 // policy renew: a policy file re-minted in place from its own signed conditions, with a new expiry.
 import { stat } from 'node:fs/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { SealdropError } from '../core/errors.js';
-import { replaceFile } from '../core/files.js';
-import { recipientKeys, renewalKey, type LoadedPolicy } from '../core/policy-file.js';
+import { SealdropError } from '../../core/errors.js';
+import { replaceFile } from '../../core/files.js';
+import { recipientKeys, renewalKey, type LoadedPolicy } from '../../core/policy-file.js';
 import { createPolicyFile, type MintResult } from './mint.js';
-import { checkPolicySignature } from './policy-trust.js';
+import { checkPolicySignature } from './trust.js';
 
 export interface RenewOptions {
   /** Default: the lifetime the policy had (expiry minus signing time). */

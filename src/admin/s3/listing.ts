@@ -5,9 +5,9 @@ import {
   type ListObjectVersionsCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { SealdropError } from '../core/errors.js';
-import { mergeListing, type ListedVersion } from '../core/snapshot.js';
-import { s3Error } from './s3-client.js';
+import { SealdropError } from '../../core/errors.js';
+import { mergeListing, type ListedVersion } from '../../core/snapshot.js';
+import { s3Error } from './client.js';
 
 export interface ListingOptions {
   /** Keys per request (S3's maximum and default: 1000). */

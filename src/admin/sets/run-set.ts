@@ -3,7 +3,7 @@
 // sizes it says. Everything under the prefix may have been written by an attacker.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { SealdropError } from '../core/errors.js';
+import { SealdropError } from '../../core/errors.js';
 import {
   listingVerdict,
   MANIFEST_MAX_BYTES,
@@ -20,8 +20,8 @@ import {
   type ListedRun,
   type Manifest,
   type Strays,
-} from '../core/runs.js';
-import type { Snapshot } from '../core/snapshot.js';
+} from '../../core/runs.js';
+import type { Snapshot } from '../../core/snapshot.js';
 import {
   StoredSet,
   type ListOptions,
@@ -29,9 +29,9 @@ import {
   type OpenedSnapshot,
   type SnapshotListing,
 } from './backup-set.js';
-import { listEntries } from './listing.js';
-import { oneAhead } from './download.js';
-import { getObjectVersion } from './objects.js';
+import { listEntries } from '../s3/listing.js';
+import { oneAhead } from '../s3/download.js';
+import { getObjectVersion } from '../s3/objects.js';
 
 /** Manifests read at once while listing. */
 const MANIFEST_READS = 8;

@@ -2,22 +2,22 @@
 // counts, and per bucket its own checks, judged in the monitoring-plugin convention. Failing to look is
 // UNKNOWN, never an exception.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { isSealdropError } from '../core/errors.js';
+import { isSealdropError } from '../../core/errors.js';
 import {
   assessHealth,
   worstState,
   type Health,
   type HealthState,
   type HealthThresholds,
-} from '../core/health.js';
-import { formatS3Url, type S3Location } from '../core/s3-url.js';
-import { snapshotJson, type SnapshotJson } from '../core/snapshot.js';
-import { roundMs } from '../core/units.js';
-import type { BucketHealth } from '../core/bucket-health.js';
-import type { BackupSet, SnapshotListing } from './backup-set.js';
-import { checkBucket } from './bucket-check.js';
-import { readNewestMark } from './details.js';
-import { setsAt } from './inventory.js';
+} from '../../core/health.js';
+import { formatS3Url, type S3Location } from '../../core/s3-url.js';
+import { snapshotJson, type SnapshotJson } from '../../core/snapshot.js';
+import { roundMs } from '../../core/units.js';
+import type { BucketHealth } from '../../core/bucket-health.js';
+import type { BackupSet, SnapshotListing } from '../sets/backup-set.js';
+import { checkBucket } from '../s3/bucket-check.js';
+import { readNewestMark } from '../sets/details.js';
+import { setsAt } from '../sets/inventory.js';
 
 export interface StatusTarget {
   location: S3Location;

@@ -2,9 +2,9 @@
 // people can act on.
 import type { Readable } from 'node:stream';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { SealdropError } from '../core/errors.js';
+import { SealdropError } from '../../core/errors.js';
 import { download } from './download.js';
-import { s3Error } from './s3-client.js';
+import { s3Error } from './client.js';
 
 export interface ObjectVersionRef {
   bucket: string;

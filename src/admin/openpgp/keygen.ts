@@ -2,9 +2,9 @@
 import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as openpgp from 'openpgp';
-import { SealdropError } from '../core/errors.js';
-import { writeNewFile } from '../core/files.js';
-import { inspectKey, type KeyInfo } from '../core/openpgp-keys.js';
+import { SealdropError } from '../../core/errors.js';
+import { writeNewFile } from '../../core/files.js';
+import { inspectKey, type KeyInfo } from '../../core/openpgp-keys.js';
 
 export interface KeygenOptions {
   userId: string;

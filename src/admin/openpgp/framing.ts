@@ -6,9 +6,9 @@
 //   million session key packets, or one of 200 MiB, would take the admin's memory. Such framing is
 //   refused here, before it is read.
 // Framing only: no byte of any packet body is read or changed.
-import { SealdropError } from '../core/errors.js';
-import { OPENPGP_CHUNK_BYTES } from '../core/openpgp-chunks.js';
-import { formatBytes } from '../core/units.js';
+import { SealdropError } from '../../core/errors.js';
+import { OPENPGP_CHUNK_BYTES } from '../../core/openpgp-chunks.js';
+import { formatBytes } from '../../core/units.js';
 
 /** 2^18: partial body lengths are powers of two (RFC 4880 §4.2.2.4). */
 const PARTIAL_BYTES = OPENPGP_CHUNK_BYTES;

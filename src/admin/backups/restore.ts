@@ -6,14 +6,19 @@ import { lstat, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { SealdropError } from '../core/errors.js';
-import type { S3Location } from '../core/s3-url.js';
-import { snapshotJson, type Snapshot, type SnapshotJson, type SnapshotSelector } from '../core/snapshot.js';
-import { roundMs } from '../core/units.js';
-import { choose } from './choose.js';
-import { backupSet } from './open-set.js';
-import { Keyring, loadIdentities, type PassphraseSource } from './identities.js';
-import { unseal, type Compression } from './unseal.js';
+import { SealdropError } from '../../core/errors.js';
+import type { S3Location } from '../../core/s3-url.js';
+import {
+  snapshotJson,
+  type Snapshot,
+  type SnapshotJson,
+  type SnapshotSelector,
+} from '../../core/snapshot.js';
+import { roundMs } from '../../core/units.js';
+import { choose } from '../sets/choose.js';
+import { backupSet } from '../sets/open.js';
+import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
+import { unseal, type Compression } from '../openpgp/unseal.js';
 
 export interface RestoreOptions {
   selector: SnapshotSelector;

@@ -2,16 +2,21 @@
 // each outcome is recorded as the snapshot's verified mark, an object tag no upload policy can set.
 import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { isSealdropError, SealdropError, type ErrorCode } from '../core/errors.js';
-import type { S3Location } from '../core/s3-url.js';
-import { snapshotJson, type Snapshot, type SnapshotJson, type SnapshotSelector } from '../core/snapshot.js';
-import { roundMs } from '../core/units.js';
-import type { BackupSet } from './backup-set.js';
-import { choose } from './choose.js';
-import { clearMark, markVerified } from './details.js';
-import { backupSet } from './open-set.js';
-import { Keyring, loadIdentities, type PassphraseSource } from './identities.js';
-import { unseal, type Compression } from './unseal.js';
+import { isSealdropError, SealdropError, type ErrorCode } from '../../core/errors.js';
+import type { S3Location } from '../../core/s3-url.js';
+import {
+  snapshotJson,
+  type Snapshot,
+  type SnapshotJson,
+  type SnapshotSelector,
+} from '../../core/snapshot.js';
+import { roundMs } from '../../core/units.js';
+import type { BackupSet } from '../sets/backup-set.js';
+import { choose } from '../sets/choose.js';
+import { clearMark, markVerified } from '../sets/details.js';
+import { backupSet } from '../sets/open.js';
+import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
+import { unseal, type Compression } from '../openpgp/unseal.js';
 
 export interface VerifyOptions {
   /** One snapshot, or 'all': every complete one (and every broken one, as a failure), newest first. */

@@ -1,5 +1,10 @@
 // Which snapshot a restore or verify means, read from its backup set.
-import { chooseSnapshot, describeSkipped, type Snapshot, type SnapshotSelector } from '../core/snapshot.js';
+import {
+  chooseSnapshot,
+  describeSkipped,
+  type Snapshot,
+  type SnapshotSelector,
+} from '../../core/snapshot.js';
 import type { BackupSet, SnapshotListing } from './backup-set.js';
 import { readNewestMark } from './details.js';
 

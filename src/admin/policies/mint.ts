@@ -3,11 +3,11 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { suffixMismatch, type Compression } from '../core/compression.js';
-import { SealdropError } from '../core/errors.js';
-import { readTextFile, writeNewFile } from '../core/files.js';
-import { coversSealdropArea, SEALDROP_AREA } from '../core/fleet.js';
-import { readRecipient } from '../core/openpgp-keys.js';
+import { suffixMismatch, type Compression } from '../../core/compression.js';
+import { SealdropError } from '../../core/errors.js';
+import { readTextFile, writeNewFile } from '../../core/files.js';
+import { coversSealdropArea, SEALDROP_AREA } from '../../core/fleet.js';
+import { readRecipient } from '../../core/openpgp-keys.js';
 import {
   MAX_RECIPIENTS,
   parsePolicyFile,
@@ -16,10 +16,10 @@ import {
   RECIPIENTS_FIELD,
   type LoadedPolicy,
   type PolicyFile,
-} from '../core/policy-file.js';
-import { formatS3Url, type S3Location } from '../core/s3-url.js';
+} from '../../core/policy-file.js';
+import { formatS3Url, type S3Location } from '../../core/s3-url.js';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { resolveCredentials, resolveRegion } from './s3-client.js';
+import { resolveCredentials, resolveRegion } from '../s3/client.js';
 
 /** One POST object is at most 5 GiB on S3. */
 const MAX_OBJECT_SIZE = 5 * 1024 ** 3;

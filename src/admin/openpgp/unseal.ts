@@ -5,14 +5,14 @@ import { Readable, Transform, Writable, type TransformCallback } from 'node:stre
 import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as openpgp from 'openpgp';
-import { requireZstd, ZSTD_NODE_VERSIONS, zstdBinding, type Compression } from '../core/compression.js';
-import { interruptedBy, SealdropError } from '../core/errors.js';
-import { OPENPGP_CHUNK_BYTES, rechunk, rechunker } from '../core/openpgp-chunks.js';
-import { bindingName, isBindingName } from '../core/s3-url.js';
-import { quoteBounded } from '../core/snapshot.js';
-import { formatBytes } from '../core/units.js';
+import { requireZstd, ZSTD_NODE_VERSIONS, zstdBinding, type Compression } from '../../core/compression.js';
+import { interruptedBy, SealdropError } from '../../core/errors.js';
+import { OPENPGP_CHUNK_BYTES, rechunk, rechunker } from '../../core/openpgp-chunks.js';
+import { bindingName, isBindingName } from '../../core/s3-url.js';
+import { quoteBounded } from '../../core/snapshot.js';
+import { formatBytes } from '../../core/units.js';
 import type { Identity, Keyring } from './identities.js';
-import { regroupPartialBodies } from './openpgp-framing.js';
+import { regroupPartialBodies } from './framing.js';
 import { zstdFrameWrites } from './zstd-frames.js';
 
 export type { Compression };

@@ -1,12 +1,12 @@
 // Every backup set under a location, from one streamed listing: what `ls` lists and `status s3://BUCKET/`
 // checks. Grouping is core's (SetGrouper); each run set is judged by the same code as `versions PREFIX`.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { SetGrouper, type GroupedArea, type GroupedSet } from '../core/inventory.js';
-import { formatS3Url, type S3Location } from '../core/s3-url.js';
+import { SetGrouper, type GroupedArea, type GroupedSet } from '../../core/inventory.js';
+import { formatS3Url, type S3Location } from '../../core/s3-url.js';
 import type { BackupSet, SnapshotListing } from './backup-set.js';
 import { KeySet } from './key-set.js';
-import { backupSet } from './open-set.js';
-import { listEntries } from './listing.js';
+import { backupSet } from './open.js';
+import { listEntries } from '../s3/listing.js';
 import { RunSet } from './run-set.js';
 
 /** A backup set as the inventory found it: the set (to read more of it) and its listing. */

@@ -5,9 +5,9 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
-import { SealdropError } from '../core/errors.js';
-import { formatBytes } from '../core/units.js';
-import { s3Error } from './s3-client.js';
+import { SealdropError } from '../../core/errors.js';
+import { formatBytes } from '../../core/units.js';
+import { s3Error } from './client.js';
 
 export interface ObjectToDownload {
   bucket: string;

@@ -4,7 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { getSigningKey } from '@smithy/signature-v4';
-import { signedParts, type PolicyFile } from '../core/policy-file.js';
+import { signedParts, type PolicyFile } from '../../core/policy-file.js';
 
 export type SignatureCheck =
   | { state: 'verified' }

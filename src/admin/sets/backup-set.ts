@@ -1,10 +1,10 @@
 // A backup set: the versions of one key, or the runs under a prefix. The read-side commands are written
-// once over this interface; which of the two a target is matters only in backupSet() (open-set.ts).
+// once over this interface; which of the two a target is matters only in backupSet() (sets/open.ts).
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Strays } from '../core/runs.js';
-import { formatS3Url, type S3Location } from '../core/s3-url.js';
-import type { Snapshot, SnapshotKind } from '../core/snapshot.js';
+import type { Strays } from '../../core/runs.js';
+import { formatS3Url, type S3Location } from '../../core/s3-url.js';
+import type { Snapshot, SnapshotKind } from '../../core/snapshot.js';
 
 export interface SnapshotListing {
   /** The set as an s3:// URL. */

@@ -1,13 +1,13 @@
 // The data behind `sealdrop report`: every backup set listed (a few at a time), with its thresholds and
 // its policy's expiry. A set that can't be listed is reported as such, never a failed report.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { isSealdropError } from '../core/errors.js';
-import { hostTargets, type Fleet } from '../core/fleet.js';
-import type { HealthThresholds } from '../core/health.js';
-import { loadPolicyFile } from '../core/policy-file.js';
-import type { ReportInput } from '../core/report.js';
-import { formatS3Url, type S3Location } from '../core/s3-url.js';
-import { backupSet } from './open-set.js';
+import { isSealdropError } from '../../core/errors.js';
+import { hostTargets, type Fleet } from '../../core/fleet.js';
+import type { HealthThresholds } from '../../core/health.js';
+import { loadPolicyFile } from '../../core/policy-file.js';
+import type { ReportInput } from '../../core/report.js';
+import { formatS3Url, type S3Location } from '../../core/s3-url.js';
+import { backupSet } from '../sets/open.js';
 
 /** Sets listed at once: a fleet of hundreds must not open hundreds of listings together. */
 const LISTINGS_AT_ONCE = 4;

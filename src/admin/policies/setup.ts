@@ -12,11 +12,11 @@ import {
   PutBucketVersioningCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { historyRuleWarnings } from '../core/bucket-health.js';
-import { SealdropError } from '../core/errors.js';
-import type { BucketLock, DefaultRetention } from '../core/object-lock.js';
-import { readBucketLock, setDefaultRetention } from './object-lock.js';
-import { s3Error } from './s3-client.js';
+import { historyRuleWarnings } from '../../core/bucket-health.js';
+import { SealdropError } from '../../core/errors.js';
+import type { BucketLock, DefaultRetention } from '../../core/object-lock.js';
+import { readBucketLock, setDefaultRetention } from '../s3/object-lock.js';
+import { s3Error } from '../s3/client.js';
 
 export interface SetupOptions {
   bucket: string;

@@ -5,9 +5,9 @@ import {
   PutObjectLockConfigurationCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { SealdropError } from '../core/errors.js';
-import { NO_BUCKET_LOCK, type BucketLock, type DefaultRetention } from '../core/object-lock.js';
-import { s3Error } from './s3-client.js';
+import { SealdropError } from '../../core/errors.js';
+import { NO_BUCKET_LOCK, type BucketLock, type DefaultRetention } from '../../core/object-lock.js';
+import { s3Error } from './client.js';
 
 interface AwsError {
   name?: string;

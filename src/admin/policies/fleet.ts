@@ -10,14 +10,14 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { POLICY_SUFFIX, renewalObjectKey, type FleetHost, type LoadedFleet } from '../core/fleet.js';
-import { replaceFile } from '../core/files.js';
-import { loadPolicyFile, renewalKey, type LoadedPolicy } from '../core/policy-file.js';
-import { formatDuration } from '../core/units.js';
-import { isSealdropError } from '../core/errors.js';
+import { POLICY_SUFFIX, renewalObjectKey, type FleetHost, type LoadedFleet } from '../../core/fleet.js';
+import { replaceFile } from '../../core/files.js';
+import { loadPolicyFile, renewalKey, type LoadedPolicy } from '../../core/policy-file.js';
+import { formatDuration } from '../../core/units.js';
+import { isSealdropError } from '../../core/errors.js';
 import { createPolicyFile, type CreatedPolicy } from './mint.js';
-import { checkPolicySignature } from './policy-trust.js';
-import { s3Error } from './s3-client.js';
+import { checkPolicySignature } from './trust.js';
+import { s3Error } from '../s3/client.js';
 
 /** Clock and rounding slack when comparing a copy's lifetime or window with the fleet's settings. */
 const SLACK_MS = 60_000;

@@ -2,8 +2,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as openpgp from 'openpgp';
-import { SealdropError } from '../core/errors.js';
-import { readTextFile } from '../core/files.js';
+import { SealdropError } from '../../core/errors.js';
+import { readTextFile } from '../../core/files.js';
 
 /** How many of the key ids an object is encrypted to a refusal names (an object may list thousands). */
 const NAMED_KEY_IDS = 4;

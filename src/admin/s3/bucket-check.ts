@@ -10,10 +10,10 @@ import {
   uncheckedBucket,
   type BucketHealth,
   type LifecycleRuleLike,
-} from '../core/bucket-health.js';
-import type { BucketLock } from '../core/object-lock.js';
+} from '../../core/bucket-health.js';
+import type { BucketLock } from '../../core/object-lock.js';
 import { readBucketLock } from './object-lock.js';
-import { s3Error } from './s3-client.js';
+import { s3Error } from './client.js';
 
 export async function checkBucket(client: S3Client, bucket: string): Promise<BucketHealth> {
   let versioning: 'Enabled' | 'Suspended' | 'Off';

@@ -9,12 +9,12 @@ import {
   PutObjectTaggingCommand,
   type Tag,
 } from '@aws-sdk/client-s3';
-import { isSealdropError } from '../core/errors.js';
-import { derivedLock, NO_BUCKET_LOCK, readLock, type BucketLock } from '../core/object-lock.js';
-import type { Snapshot } from '../core/snapshot.js';
+import { isSealdropError } from '../../core/errors.js';
+import { derivedLock, NO_BUCKET_LOCK, readLock, type BucketLock } from '../../core/object-lock.js';
+import type { Snapshot } from '../../core/snapshot.js';
 import type { BackupSet, ObjectRef, SnapshotListing } from './backup-set.js';
-import { readBucketLock } from './object-lock.js';
-import { s3Error } from './s3-client.js';
+import { readBucketLock } from '../s3/object-lock.js';
+import { s3Error } from '../s3/client.js';
 
 /** The object tag `sealdrop verify` sets: its value is when (ISO 8601, UTC, to the second). */
 const VERIFIED_TAG = 'sealdrop-verified';

@@ -1,9 +1,9 @@
 // The versions of one key as a backup set: each version a snapshot, delete markers included.
-import { SealdropError } from '../core/errors.js';
-import { versionSnapshot, type Snapshot } from '../core/snapshot.js';
+import { SealdropError } from '../../core/errors.js';
+import { versionSnapshot, type Snapshot } from '../../core/snapshot.js';
 import { StoredSet, type ListOptions, type OpenedSnapshot, type SnapshotListing } from './backup-set.js';
-import { listEntries } from './listing.js';
-import { getObjectVersion, headObjectVersion } from './objects.js';
+import { listEntries } from '../s3/listing.js';
+import { getObjectVersion, headObjectVersion } from '../s3/objects.js';
 
 export class KeySet extends StoredSet {
   async list(options: ListOptions = {}): Promise<SnapshotListing> {

@@ -1,6 +1,6 @@
 // The admin's S3 client: standard AWS credential chain, endpoint from flag or environment.
 import { S3Client } from '@aws-sdk/client-s3';
-import { SealdropError } from '../core/errors.js';
+import { SealdropError } from '../../core/errors.js';
 
 export interface S3ClientOptions {
   endpoint?: string;
