@@ -40,7 +40,7 @@ export interface SetupResult {
   policies: { iamUserPolicy: unknown; bucketPolicy: unknown };
 }
 
-const POLICIES_DIR = new URL('../../policies/', import.meta.url);
+const POLICIES_DIR = new URL('../../../policies/', import.meta.url);
 const UPLOADER_PLACEHOLDER = 'arn:aws:iam::ACCOUNT-ID:user/UPLOADER';
 
 export async function setupBucket(client: S3Client, options: SetupOptions): Promise<SetupResult> {
