@@ -4,7 +4,15 @@ import type { SignatureCheck } from '../admin/policies/trust.js';
 import { SealdropError } from '../core/errors.js';
 import type { LoadedPolicy } from '../core/policy-file.js';
 
-export async function checkSignature(loaded: LoadedPolicy): Promise<SignatureCheck> {
+/** The command's own connection: --endpoint must win over the environment here as everywhere. */
+export interface SignatureConnection {
+  endpoint?: string;
+}
+
+export async function checkSignature(
+  loaded: LoadedPolicy,
+  connection: SignatureConnection = {},
+): Promise<SignatureCheck> {
   let modules;
   try {
     modules = await Promise.all([import('../admin/policies/trust.js'), import('../admin/s3/client.js')]);
@@ -12,12 +20,19 @@ export async function checkSignature(loaded: LoadedPolicy): Promise<SignatureChe
     return { state: 'unchecked', reason: 'the AWS SDK is not installed here' };
   }
   const [{ checkPolicySignature }, { createS3Client }] = modules;
-  return checkPolicySignature(createS3Client({ region: loaded.summary.region }), loaded.file);
+  return checkPolicySignature(
+    createS3Client({ endpoint: connection.endpoint, region: loaded.summary.region }),
+    loaded.file,
+  );
 }
 
 /** Throws for a signature that does not match; returns why it could not be checked, or null. */
-export async function assertSignature(loaded: LoadedPolicy, source: string): Promise<string | null> {
-  const check = await checkSignature(loaded);
+export async function assertSignature(
+  loaded: LoadedPolicy,
+  source: string,
+  connection: SignatureConnection = {},
+): Promise<string | null> {
+  const check = await checkSignature(loaded, connection);
   if (check.state === 'failed')
     throw new SealdropError('POLICY_FILE_INVALID', `${source}: ${check.reason}`, {
       hint: 'Use your own copy of the policy file, or mint it again (sealdrop policy mint).',

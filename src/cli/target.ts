@@ -69,7 +69,7 @@ export async function resolveTarget(url: string | undefined, options: TargetOpti
         : 'name the backup either as s3://BUCKET/KEY or with --policy FILE, not both',
     );
   }
-  return url !== undefined ? { location: parseS3Url(url) } : (await fromPolicies([policy!]))[0]!;
+  return url !== undefined ? { location: parseS3Url(url) } : (await fromPolicies([policy!], options))[0]!;
 }
 
 /** `bucketRoot`: s3://BUCKET/ names every set in the bucket (status). */
@@ -87,17 +87,17 @@ export async function resolveTargets(
   }
   return [
     ...urls.map((url) => ({ location: parseS3Url(url, { requireKey: !bucketRoot }) })),
-    ...(await fromPolicies(policies)),
+    ...(await fromPolicies(policies, options)),
   ];
 }
 
 /** Policy files whose signature fails are refused; those that can't be checked get one warning. */
-async function fromPolicies(paths: string[]): Promise<Target[]> {
+async function fromPolicies(paths: string[], connection: ConnectionOptions): Promise<Target[]> {
   const targets: Target[] = [];
   const unchecked: string[] = [];
   for (const path of paths) {
     const loaded = await loadPolicyFile(path);
-    const reason = await assertSignature(loaded, path);
+    const reason = await assertSignature(loaded, path, connection);
     if (reason !== null) unchecked.push(`${path} (${reason})`);
     const { summary } = loaded;
     targets.push({

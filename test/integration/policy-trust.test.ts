@@ -205,6 +205,23 @@ describe('the signature, checked where its credentials are', () => {
     expect(checked.stderr).not.toMatch(/warning/);
   });
 
+  it("checks the signature through the command's own --endpoint, not the environment's", async () => {
+    const own = join(target.dir, 'admin-signed-endpoint.json');
+    const mintArgs = [
+      'policy',
+      'mint',
+      `s3://${target.bucket}/${target.key}`,
+      '--recipient',
+      target.publicKey,
+    ];
+    const minted = await runCli([...mintArgs, '--out', own], { env: target.adminEnv });
+    expect(minted.status, minted.stderr).toBe(0);
+    const env = { ...target.adminEnv, AWS_ENDPOINT_URL: 'not-an-endpoint' };
+    const versions = await runCli(['versions', '--policy', own, '--endpoint', s3Env().endpoint], { env });
+    expect(versions.status, versions.stderr).toBe(0);
+    expect(versions.stderr).not.toMatch(/not-an-endpoint|warning/);
+  });
+
   it('policy show works where the AWS SDK is missing (an agent), saying it could not check', async () => {
     const dir = await tempDir();
     const hook = join(dir, 'no-sdk.mjs');
