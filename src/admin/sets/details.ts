@@ -10,6 +10,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../../core/errors.js';
+import { mapBounded } from '../../core/pool.js';
 import { derivedLock, NO_BUCKET_LOCK, readLock, type BucketLock } from '../../core/object-lock.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import type { BackupSet, ObjectRef, SnapshotListing } from './backup-set.js';
@@ -52,18 +53,11 @@ export async function readDetails(
   which: readonly Snapshot[],
   options: DetailOptions = {},
 ): Promise<Snapshot[]> {
+  const details = await mapBounded(which, CONCURRENCY, (snapshot) => readOne(set, snapshot, options), {
+    until: options.stopAt,
+  });
   const read = new Map<string, Snapshot>();
-  let next = 0;
-  let stopped = false;
-  const worker = async () => {
-    while (!stopped && next < which.length) {
-      const snapshot = which[next++]!;
-      const detailed = await readOne(set, snapshot, options);
-      read.set(snapshot.id, detailed);
-      if (options.stopAt?.(detailed)) stopped = true;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, which.length) }, worker));
+  for (const detailed of details) if (detailed) read.set(detailed.id, detailed);
   return snapshots.map((snapshot) => read.get(snapshot.id) ?? snapshot);
 }
 

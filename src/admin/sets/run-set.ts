@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { SealdropError } from '../../core/errors.js';
+import { mapBounded } from '../../core/pool.js';
 import {
   listingVerdict,
   MANIFEST_MAX_BYTES,
@@ -213,22 +214,4 @@ export class RunSet extends StoredSet {
         if (ids.has(runObjectOf(prefix, entry.key)?.runId ?? ''))
           yield { key: entry.key, versionId: entry.versionId };
   }
-}
-
-/** `map` with at most `limit` calls in flight, results in input order. */
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
