@@ -185,9 +185,12 @@ describe('a push through a prefix policy', () => {
       target.privateKey,
       '--run',
       result.run.runId,
+      '-v',
     ]);
     expect(byPolicy.status, byPolicy.stderr).toBe(0);
     expect(sha256(byPolicy.stdoutBytes)).toBe(sha256(input));
+    // The manifest judged while choosing the run is the one the restore reads: one GET, not two.
+    expect(byPolicy.stderr.match(/S3 GetObject \S+\/manifest\.json/g)).toHaveLength(1);
   });
 
   it('versions lists the run as complete; status counts it; verify passes', async () => {

@@ -1,5 +1,5 @@
 // A backup set: the versions of one key, or the runs under a prefix. The read-side commands are written
-// once over this interface; which of the two a target is matters only in backupSet() (sets/open.ts).
+// once over this interface; which of the two a target is matters only in sets/open.ts.
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Strays } from '../../core/runs.js';
@@ -58,6 +58,12 @@ export interface BackupSet {
    * null: there is none (a delete marker, a run without a manifest).
    */
   markObject(snapshot: Snapshot): ObjectRef | null;
+}
+
+/** A backup set with its listing (opened from a listing already made: the inventory's). */
+export interface ListedSet {
+  set: BackupSet;
+  listing: SnapshotListing;
 }
 
 /** What a set reads through: the client, where, and (for tests of paging) keys per listing request. */

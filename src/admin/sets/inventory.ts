@@ -2,18 +2,10 @@
 // checks. Grouping is core's (SetGrouper); each run set is judged by the same code as `versions PREFIX`.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SetGrouper, type GroupedArea, type GroupedSet } from '../../core/inventory.js';
-import { formatS3Url, type S3Location } from '../../core/s3-url.js';
-import type { BackupSet, SnapshotListing } from './backup-set.js';
-import { KeySet } from './key-set.js';
-import { backupSet } from './open.js';
+import type { S3Location } from '../../core/s3-url.js';
+import type { ListedSet } from './backup-set.js';
+import { backupSet, listedSet } from './open.js';
 import { listEntries } from '../s3/listing.js';
-import { RunSet } from './run-set.js';
-
-/** A backup set as the inventory found it: the set (to read more of it) and its listing. */
-export interface ListedSet {
-  set: BackupSet;
-  listing: SnapshotListing;
-}
 
 export type InventoryItem =
   ({ kind: 'set'; location: S3Location } & ListedSet) | { kind: 'area'; area: GroupedArea };
@@ -68,21 +60,6 @@ async function* judged(
 ): AsyncGenerator<InventoryItem> {
   for (const set of sets) {
     if (set.kind === 'area') yield { kind: 'area', area: set };
-    else if (set.kind === 'version')
-      yield {
-        kind: 'set',
-        location: set.location,
-        set: new KeySet({ client, location: set.location }),
-        listing: {
-          target: formatS3Url(set.location),
-          kind: 'version',
-          snapshots: set.snapshots,
-          strays: { count: 0, sample: [] },
-        },
-      };
-    else {
-      const runs = new RunSet({ client, location: set.location });
-      yield { kind: 'set', location: set.location, set: runs, listing: await runs.judge(set, { signal }) };
-    }
+    else yield { kind: 'set', location: set.location, ...(await listedSet(client, set, { signal })) };
   }
 }

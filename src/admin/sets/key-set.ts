@@ -9,7 +9,6 @@ export class KeySet extends StoredSet {
   async list(options: ListOptions = {}): Promise<SnapshotListing> {
     const { bucket, key } = this.location;
     const target = this.target;
-    const listing = { target, kind: 'version' as const, strays: { count: 0, sample: [] } };
     if (options.only !== undefined) {
       const ref = { bucket, key, versionId: options.only };
       const head = await headObjectVersion(this.client, ref, `${target} version ${options.only}`);
@@ -17,20 +16,17 @@ export class KeySet extends StoredSet {
         throw new SealdropError('NOT_FOUND', `${target} has no version ${options.only}`, {
           hint: 'List the versions with `sealdrop versions` (or check the bucket and key).',
         });
-      return {
-        ...listing,
-        snapshots: [
-          versionSnapshot({
-            key,
-            versionId: options.only,
-            lastModified: head.time,
-            size: head.size,
-            etag: head.etag,
-            isDeleteMarker: false,
-            isLatest: false,
-          }),
-        ],
-      };
+      return this.listing([
+        versionSnapshot({
+          key,
+          versionId: options.only,
+          lastModified: head.time,
+          size: head.size,
+          etag: head.etag,
+          isDeleteMarker: false,
+          isLatest: false,
+        }),
+      ]);
     }
     const snapshots: Snapshot[] = [];
     const pages = listEntries(this.client, bucket, key, {
@@ -47,7 +43,12 @@ export class KeySet extends StoredSet {
       }
       if (passedKey) break;
     }
-    return { ...listing, snapshots };
+    return this.listing(snapshots);
+  }
+
+  /** The key's versions as this set's listing (newest first). */
+  listing(snapshots: Snapshot[]): SnapshotListing {
+    return { target: this.target, kind: 'version', snapshots, strays: { count: 0, sample: [] } };
   }
 
   async open(snapshot: Snapshot, options: { signal?: AbortSignal } = {}): Promise<OpenedSnapshot> {

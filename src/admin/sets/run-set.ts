@@ -9,6 +9,7 @@ import {
   listingVerdict,
   MANIFEST_MAX_BYTES,
   MANIFEST_NAME,
+  MAX_PARTS,
   manifestProblems,
   newestFirst,
   parseManifest,
@@ -38,10 +39,18 @@ import { getObjectVersion } from '../s3/objects.js';
 const MANIFEST_READS = 8;
 /** How much of the next part is read into memory while the current one is decrypted. */
 const READ_AHEAD_BYTES = 8 * 1024 ** 2;
+/**
+ * Parts of judged manifests kept for open() (one largest manifest's worth, ~20 MB): a flood of junk
+ * runs costs a second read of a manifest, never the memory of all of them.
+ */
+const KEPT_MANIFEST_PARTS = MAX_PARTS;
 
 export class RunSet extends StoredSet {
   /** The runs of the last listing, for open(). */
   #runs = new Map<string, ListedRun>();
+  /** Manifests judged complete in the last listing, within KEPT_MANIFEST_PARTS: open() needn't read them again. */
+  #manifests = new Map<string, Manifest>();
+  #keptParts = 0;
 
   markObject(snapshot: Snapshot): ObjectRef | null {
     const manifest = this.#runs.get(snapshot.id)?.manifest;
@@ -69,6 +78,8 @@ export class RunSet extends StoredSet {
     options: Pick<ListOptions, 'newestComplete' | 'signal'> = {},
   ): Promise<SnapshotListing> {
     this.#runs = new Map(runs.map((run) => [run.runId, run]));
+    this.#manifests.clear();
+    this.#keptParts = 0;
     const judge = (run: ListedRun) => this.#judge(run, options.signal);
     let snapshots: Snapshot[];
     if (options.newestComplete) {
@@ -101,9 +112,12 @@ export class RunSet extends StoredSet {
       return runSnapshot(run, { state: 'broken', notes: [error.message] });
     }
     const problems = manifestProblems(run, manifest);
-    return problems.length > 0
-      ? runSnapshot(run, { state: 'broken', notes: problems })
-      : runSnapshot(run, { state: 'complete', manifest });
+    if (problems.length > 0) return runSnapshot(run, { state: 'broken', notes: problems });
+    if (this.#keptParts + manifest.parts.length <= KEPT_MANIFEST_PARTS) {
+      this.#manifests.set(run.runId, manifest);
+      this.#keptParts += manifest.parts.length;
+    }
+    return runSnapshot(run, { state: 'complete', manifest });
   }
 
   async #manifest(run: ListedRun, signal?: AbortSignal): Promise<Manifest> {
@@ -140,9 +154,17 @@ export class RunSet extends StoredSet {
     const run = this.#runs.get(snapshot.id);
     if (!run) throw new Error(`run ${snapshot.id} is not from this set's listing`);
     const label = `${this.target}${run.runId}/`;
+    const manifest =
+      this.#manifests.get(run.runId) ?? (await this.#checkedManifest(run, label, options.signal));
+    const body = Readable.from(this.#parts(run, manifest, label, options.signal), { objectMode: false });
+    return { snapshot, label, body, binding: label, notes: snapshot.notes };
+  }
+
+  /** A run's manifest read again (not kept from the listing), with the listing's checks. */
+  async #checkedManifest(run: ListedRun, label: string, signal?: AbortSignal): Promise<Manifest> {
     let manifest: Manifest;
     try {
-      manifest = await this.#manifest(run, options.signal);
+      manifest = await this.#manifest(run, signal);
     } catch (error) {
       if (!(error instanceof SealdropError) || error.code !== 'INTEGRITY') throw error;
       throw new SealdropError('INTEGRITY', `${label}: ${error.message}`, { hint: error.hint });
@@ -152,8 +174,7 @@ export class RunSet extends StoredSet {
       throw new SealdropError('INTEGRITY', `${label} is damaged: ${problems.join('; ')}`, {
         hint: 'Restore another run (sealdrop versions lists them) and find out who changed this one.',
       });
-    const body = Readable.from(this.#parts(run, manifest, label, options.signal), { objectMode: false });
-    return { snapshot, label, body, binding: label, notes: snapshot.notes };
+    return manifest;
   }
 
   /**
