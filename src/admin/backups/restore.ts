@@ -1,12 +1,12 @@
 // restore: one version → decrypt → decompress → a file or stdout. A file appears only once the
 // OpenPGP integrity check and the gzip CRC have passed; until then it is a private temp file beside it.
-import { randomBytes } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
-import { lstat, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import type { Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../../core/errors.js';
+import { PendingFile } from '../../core/files.js';
 import type { S3Location } from '../../core/s3-url.js';
 import {
   snapshotJson,
@@ -71,9 +71,9 @@ export async function restore(
   for (const note of notes) options.onNote?.(`${label}: ${note}`);
   options.onStart?.(snapshot);
 
-  const target = options.outPath !== undefined ? await TempFile.beside(options.outPath) : undefined;
+  const target = options.outPath !== undefined ? await pendingOut(options.outPath) : undefined;
   try {
-    const result = await unseal(body, target?.stream ?? keepOpen(options.output ?? process.stdout), {
+    const result = await unseal(body, target?.stream() ?? keepOpen(options.output ?? process.stdout), {
       keyring,
       label,
       binding,
@@ -155,6 +155,19 @@ async function checkOut(path: string, overwrite?: boolean): Promise<void> {
     });
 }
 
+/** The restored file, named only once its integrity checks have passed: `.NAME.sealdrop-partial-…` until then. */
+async function pendingOut(outPath: string): Promise<PendingFile> {
+  try {
+    return await PendingFile.beside(outPath, { tag: 'sealdrop-partial' });
+  } catch (error) {
+    throw new SealdropError(
+      'FAILED',
+      `can't create a file in ${dirname(outPath)}: ${(error as Error).message}`,
+      { hint: 'Check that the directory of --out exists and is writable.' },
+    );
+  }
+}
+
 function describeFileType(stats: Stats): string {
   if (stats.isDirectory()) return 'a directory';
   if (stats.isSymbolicLink()) return 'a symbolic link';
@@ -162,53 +175,4 @@ function describeFileType(stats: Stats): string {
   if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
   if (stats.isSocket()) return 'a socket';
   return 'not a regular file';
-}
-
-/** `.NAME.sealdrop-partial-XXXX` in the same directory, so the final rename is atomic. */
-class TempFile {
-  readonly path: string;
-  readonly finalPath: string;
-  readonly stream: Writable;
-
-  private constructor(path: string, finalPath: string, stream: Writable) {
-    this.path = path;
-    this.finalPath = finalPath;
-    this.stream = stream;
-  }
-
-  static async beside(finalPath: string): Promise<TempFile> {
-    const path = join(
-      dirname(finalPath),
-      `.${basename(finalPath)}.sealdrop-partial-${randomBytes(6).toString('hex')}`,
-    );
-    let handle;
-    try {
-      handle = await open(path, 'wx', 0o600);
-    } catch (error) {
-      throw new SealdropError(
-        'FAILED',
-        `can't create a file in ${dirname(finalPath)}: ${(error as Error).message}`,
-        {
-          hint: 'Check that the directory of --out exists and is writable.',
-        },
-      );
-    }
-    return new TempFile(path, finalPath, createWriteStream('', { fd: handle, highWaterMark: 1 << 20 }));
-  }
-
-  /** Flushes to disk, then gives the file its name. */
-  async commit(): Promise<void> {
-    const handle = await open(this.path, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(this.path, this.finalPath);
-  }
-
-  async discard(): Promise<void> {
-    this.stream.destroy();
-    await rm(this.path, { force: true });
-  }
 }
