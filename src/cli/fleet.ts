@@ -9,7 +9,7 @@ import { formatBytes, formatDuration } from '../core/units.js';
 import { asCheck, runCheck, type CheckOptions } from './check.js';
 import { columns, errorJson, printJson, printLines, say, verboseLogger, warn } from './output.js';
 import { withProgress } from './progress.js';
-import { describe, outcome, pruneJson } from './prune.js';
+import { describe, outcome, pruneJson } from './prune-plan-output.js';
 
 interface FleetCliOptions {
   outDir?: string;
