@@ -1,7 +1,6 @@
 // sealdrop fleet check | mint | publish | status | prune
 import type { Command } from 'commander';
 import type { PruneResult } from '../admin/backups/prune.js';
-import type { StatusTarget } from '../admin/backups/status.js';
 import { EXIT, isSealdropError, SealdropError } from '../core/errors.js';
 import type { Fleet, LoadedFleet } from '../core/fleet.js';
 import { formatS3Url } from '../core/s3-url.js';
@@ -155,9 +154,8 @@ Examples:
     .action(async (file: string, options: CheckOptions) => {
       await runCheck(options, async () => {
         const { fleet, client } = await readSide(file);
-        const { status } = await import('../admin/backups/status.js');
-        const targets = await statusTargets(fleet);
-        return status(client, targets, targets[0]!.thresholds!);
+        const { fleetStatus } = await import('../admin/backups/fleet.js');
+        return fleetStatus(client, fleet);
       });
     });
 
@@ -290,32 +288,6 @@ async function readSide(file: string) {
 async function clientFor(fleet: Fleet) {
   const { createS3Client } = await import('../admin/s3/client.js');
   return createS3Client({ endpoint: fleet.endpoint, region: fleet.region, log: verboseLogger() });
-}
-
-/** Each host as a status target: its thresholds, one set, and its policy's expiry from the admin's copy. */
-async function statusTargets(fleet: Fleet): Promise<StatusTarget[]> {
-  const [{ hostTargets }, { loadPolicyFile }] = await Promise.all([
-    import('../core/fleet.js'),
-    import('../core/policy-file.js'),
-  ]);
-  const targets: StatusTarget[] = [];
-  for (const host of hostTargets(fleet)) {
-    let policyExpiresAt: Date | undefined;
-    if (host.policyFile !== null)
-      try {
-        policyExpiresAt = (await loadPolicyFile(host.policyFile)).summary.expiresAt;
-      } catch (error) {
-        if (!isSealdropError(error) || error.code !== 'FILE_NOT_FOUND') throw error;
-      }
-    targets.push({
-      location: host.location,
-      thresholds: host.thresholds,
-      host: host.host,
-      whole: true,
-      ...(policyExpiresAt ? { policyExpiresAt } : {}),
-    });
-  }
-  return targets;
 }
 
 /** The fleet module (and its YAML parser) loads on use: push, which shares this executable, needs neither. */
