@@ -1,7 +1,7 @@
 // sealdrop fleet check | mint | publish | status | prune
 import type { Command } from 'commander';
-import type { PruneResult } from '../admin/backups/prune.js';
-import { EXIT, isSealdropError, SealdropError } from '../core/errors.js';
+import type { HostPrune } from '../admin/backups/fleet.js';
+import { EXIT, SealdropError } from '../core/errors.js';
 import type { Fleet, LoadedFleet } from '../core/fleet.js';
 import { formatS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
@@ -183,54 +183,25 @@ Examples:
   sealdrop fleet prune fleet.yaml                 # every host's plan, nothing deleted
   sealdrop fleet prune fleet.yaml --yes`,
     )
-    .action(async (file: string, options: FleetPruneOptions) => {
+    .action(async (file: string, options: FleetPruneCliOptions) => {
       const { fleet, client } = await readSide(file);
-      const [{ hostTargets }, { prune }, { isEmptyPolicy }] = await Promise.all([
-        import('../core/fleet.js'),
-        import('../admin/backups/prune.js'),
-        import('../core/retention.js'),
-      ]);
-      const hosts = hostTargets(fleet);
-      if (hosts.every((host) => isEmptyPolicy(host.retention)))
-        throw new SealdropError(
-          'USAGE',
-          `no host in ${file} has retention rules: prune would not know what to keep`,
-          {
-            hint: 'Add keep rules to the fleet file, e.g. defaults: {keep: {daily: 14, weekly: 8, monthly: 24}}.',
-          },
-        );
-      const outcomes: HostPrune[] = [];
-      await withProgress({ off: options.json }, async (progress, signal) => {
-        for (const host of hosts) {
-          if (signal.aborted) break;
-          if (isEmptyPolicy(host.retention)) {
-            outcomes.push({ host: host.host, skipped: 'no keep rules in the fleet file' });
-            continue;
-          }
-          try {
-            const result = await prune(client, host.location, {
-              policy: host.retention,
-              anomaly: host.thresholds.anomaly,
-              timeZone: options.tz,
-              deleteMarkers: options.deleteMarkers,
-              execute: Boolean(options.yes),
-              force: options.force,
-              signal,
-              onProgress: (deleted, total) =>
-                progress.update(`${host.host}: deleted object versions:`, deleted, total),
-            });
-            outcomes.push({ host: host.host, result });
-          } catch (error) {
-            if (!isSealdropError(error)) throw error;
-            outcomes.push({ host: host.host, error });
-          }
-        }
-      });
+      const { fleetPrune } = await import('../admin/backups/fleet.js');
+      const outcomes = await withProgress({ off: options.json }, (progress, signal) =>
+        fleetPrune(client, fleet, {
+          timeZone: options.tz,
+          deleteMarkers: options.deleteMarkers,
+          execute: Boolean(options.yes),
+          force: options.force,
+          signal,
+          onProgress: (host, deleted, total) =>
+            progress.update(`${host}: deleted object versions:`, deleted, total),
+        }),
+      );
       reportFleetPrune(outcomes, options);
     });
 }
 
-interface FleetPruneOptions {
+interface FleetPruneCliOptions {
   yes?: boolean;
   force?: boolean;
   deleteMarkers?: boolean;
@@ -238,13 +209,8 @@ interface FleetPruneOptions {
   json?: boolean;
 }
 
-type HostPrune =
-  | { host: string; result: PruneResult }
-  | { host: string; skipped: string }
-  | { host: string; error: SealdropError };
-
 /** Every host's plan through prune's own renderer; failures and refusals named; exit 1 if any. */
-function reportFleetPrune(outcomes: HostPrune[], options: FleetPruneOptions): void {
+function reportFleetPrune(outcomes: HostPrune[], options: FleetPruneCliOptions): void {
   const results = outcomes.flatMap((o) => ('result' in o ? [o.result] : []));
   new Set(results.flatMap((r) => r.plan.warnings)).forEach(warn);
   if (options.json)
