@@ -32,6 +32,14 @@ Examples:
   sealdrop fleet prune fleet.yaml --yes                  # every host's retention`,
     );
 
+  registerFleetCheck(fleet);
+  registerFleetMint(fleet);
+  registerFleetPublish(fleet);
+  registerFleetStatus(fleet);
+  registerFleetPrune(fleet);
+}
+
+function registerFleetCheck(fleet: Command): void {
   fleet
     .command('check')
     .description('validate a fleet file, read every recipient key, refuse overlapping hosts')
@@ -55,7 +63,9 @@ Example:
         `${file}: ${loaded.hosts.length} host${loaded.hosts.length === 1 ? '' : 's'} in s3://${loaded.bucket}, ${loaded.keys.size} recipient key${loaded.keys.size === 1 ? '' : 's'}, no overlaps`,
       );
     });
+}
 
+function registerFleetMint(fleet: Command): void {
   fleet
     .command('mint')
     .description(
@@ -90,7 +100,9 @@ Example:
       const count = (action: string) => result.hosts.filter((host) => host.action === action).length;
       say(`${count('written')} written, ${count('rewritten')} rewritten, ${count('kept')} kept in ${outDir}`);
     });
+}
 
+function registerFleetPublish(fleet: Command): void {
   fleet
     .command('publish')
     .description("mint each host's next policy and upload it to the host's renewal location (the daily cron)")
@@ -128,7 +140,9 @@ Example:
           `${result.failures.length} of ${loaded.hosts.length} hosts were not published`,
         );
     });
+}
 
+function registerFleetStatus(fleet: Command): void {
   asCheck(
     fleet
       .command('status')
@@ -158,7 +172,9 @@ Examples:
         return fleetStatus(client, fleet);
       });
     });
+}
 
+function registerFleetPrune(fleet: Command): void {
   fleet
     .command('prune')
     .description(
