@@ -1,15 +1,14 @@
 // sealdrop fleet check | mint | publish | status | prune
 import type { Command } from 'commander';
-import type { PruneResult } from '../admin/backups/prune.js';
-import type { StatusTarget } from '../admin/backups/status.js';
-import { EXIT, isSealdropError, SealdropError } from '../core/errors.js';
+import type { HostPrune } from '../admin/backups/fleet.js';
+import { EXIT, SealdropError } from '../core/errors.js';
 import type { Fleet, LoadedFleet } from '../core/fleet.js';
 import { formatS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { asCheck, runCheck, type CheckOptions } from './check.js';
 import { columns, errorJson, printJson, printLines, say, verboseLogger, warn } from './output.js';
 import { withProgress } from './progress.js';
-import { describe, outcome, pruneJson } from './prune.js';
+import { describe, outcome, pruneJson } from './prune-plan-output.js';
 
 interface FleetCliOptions {
   outDir?: string;
@@ -33,6 +32,14 @@ Examples:
   sealdrop fleet prune fleet.yaml --yes                  # every host's retention`,
     );
 
+  registerFleetCheck(fleet);
+  registerFleetMint(fleet);
+  registerFleetPublish(fleet);
+  registerFleetStatus(fleet);
+  registerFleetPrune(fleet);
+}
+
+function registerFleetCheck(fleet: Command): void {
   fleet
     .command('check')
     .description('validate a fleet file, read every recipient key, refuse overlapping hosts')
@@ -56,7 +63,9 @@ Example:
         `${file}: ${loaded.hosts.length} host${loaded.hosts.length === 1 ? '' : 's'} in s3://${loaded.bucket}, ${loaded.keys.size} recipient key${loaded.keys.size === 1 ? '' : 's'}, no overlaps`,
       );
     });
+}
 
+function registerFleetMint(fleet: Command): void {
   fleet
     .command('mint')
     .description(
@@ -91,7 +100,9 @@ Example:
       const count = (action: string) => result.hosts.filter((host) => host.action === action).length;
       say(`${count('written')} written, ${count('rewritten')} rewritten, ${count('kept')} kept in ${outDir}`);
     });
+}
 
+function registerFleetPublish(fleet: Command): void {
   fleet
     .command('publish')
     .description("mint each host's next policy and upload it to the host's renewal location (the daily cron)")
@@ -129,7 +140,9 @@ Example:
           `${result.failures.length} of ${loaded.hosts.length} hosts were not published`,
         );
     });
+}
 
+function registerFleetStatus(fleet: Command): void {
   asCheck(
     fleet
       .command('status')
@@ -155,12 +168,13 @@ Examples:
     .action(async (file: string, options: CheckOptions) => {
       await runCheck(options, async () => {
         const { fleet, client } = await readSide(file);
-        const { status } = await import('../admin/backups/status.js');
-        const targets = await statusTargets(fleet);
-        return status(client, targets, targets[0]!.thresholds!);
+        const { fleetStatus } = await import('../admin/backups/fleet.js');
+        return fleetStatus(client, fleet);
       });
     });
+}
 
+function registerFleetPrune(fleet: Command): void {
   fleet
     .command('prune')
     .description(
@@ -185,54 +199,25 @@ Examples:
   sealdrop fleet prune fleet.yaml                 # every host's plan, nothing deleted
   sealdrop fleet prune fleet.yaml --yes`,
     )
-    .action(async (file: string, options: FleetPruneOptions) => {
+    .action(async (file: string, options: FleetPruneCliOptions) => {
       const { fleet, client } = await readSide(file);
-      const [{ hostTargets }, { prune }, { isEmptyPolicy }] = await Promise.all([
-        import('../core/fleet.js'),
-        import('../admin/backups/prune.js'),
-        import('../core/retention.js'),
-      ]);
-      const hosts = hostTargets(fleet);
-      if (hosts.every((host) => isEmptyPolicy(host.retention)))
-        throw new SealdropError(
-          'USAGE',
-          `no host in ${file} has retention rules: prune would not know what to keep`,
-          {
-            hint: 'Add keep rules to the fleet file, e.g. defaults: {keep: {daily: 14, weekly: 8, monthly: 24}}.',
-          },
-        );
-      const outcomes: HostPrune[] = [];
-      await withProgress({ off: options.json }, async (progress, signal) => {
-        for (const host of hosts) {
-          if (signal.aborted) break;
-          if (isEmptyPolicy(host.retention)) {
-            outcomes.push({ host: host.host, skipped: 'no keep rules in the fleet file' });
-            continue;
-          }
-          try {
-            const result = await prune(client, host.location, {
-              policy: host.retention,
-              anomaly: host.thresholds.anomaly,
-              timeZone: options.tz,
-              deleteMarkers: options.deleteMarkers,
-              execute: Boolean(options.yes),
-              force: options.force,
-              signal,
-              onProgress: (deleted, total) =>
-                progress.update(`${host.host}: deleted object versions:`, deleted, total),
-            });
-            outcomes.push({ host: host.host, result });
-          } catch (error) {
-            if (!isSealdropError(error)) throw error;
-            outcomes.push({ host: host.host, error });
-          }
-        }
-      });
+      const { fleetPrune } = await import('../admin/backups/fleet.js');
+      const outcomes = await withProgress({ off: options.json }, (progress, signal) =>
+        fleetPrune(client, fleet, {
+          timeZone: options.tz,
+          deleteMarkers: options.deleteMarkers,
+          execute: Boolean(options.yes),
+          force: options.force,
+          signal,
+          onProgress: (host, deleted, total) =>
+            progress.update(`${host}: deleted object versions:`, deleted, total),
+        }),
+      );
       reportFleetPrune(outcomes, options);
     });
 }
 
-interface FleetPruneOptions {
+interface FleetPruneCliOptions {
   yes?: boolean;
   force?: boolean;
   deleteMarkers?: boolean;
@@ -240,13 +225,8 @@ interface FleetPruneOptions {
   json?: boolean;
 }
 
-type HostPrune =
-  | { host: string; result: PruneResult }
-  | { host: string; skipped: string }
-  | { host: string; error: SealdropError };
-
 /** Every host's plan through prune's own renderer; failures and refusals named; exit 1 if any. */
-function reportFleetPrune(outcomes: HostPrune[], options: FleetPruneOptions): void {
+function reportFleetPrune(outcomes: HostPrune[], options: FleetPruneCliOptions): void {
   const results = outcomes.flatMap((o) => ('result' in o ? [o.result] : []));
   new Set(results.flatMap((r) => r.plan.warnings)).forEach(warn);
   if (options.json)
@@ -290,32 +270,6 @@ async function readSide(file: string) {
 async function clientFor(fleet: Fleet) {
   const { createS3Client } = await import('../admin/s3/client.js');
   return createS3Client({ endpoint: fleet.endpoint, region: fleet.region, log: verboseLogger() });
-}
-
-/** Each host as a status target: its thresholds, one set, and its policy's expiry from the admin's copy. */
-async function statusTargets(fleet: Fleet): Promise<StatusTarget[]> {
-  const [{ hostTargets }, { loadPolicyFile }] = await Promise.all([
-    import('../core/fleet.js'),
-    import('../core/policy-file.js'),
-  ]);
-  const targets: StatusTarget[] = [];
-  for (const host of hostTargets(fleet)) {
-    let policyExpiresAt: Date | undefined;
-    if (host.policyFile !== null)
-      try {
-        policyExpiresAt = (await loadPolicyFile(host.policyFile)).summary.expiresAt;
-      } catch (error) {
-        if (!isSealdropError(error) || error.code !== 'FILE_NOT_FOUND') throw error;
-      }
-    targets.push({
-      location: host.location,
-      thresholds: host.thresholds,
-      host: host.host,
-      whole: true,
-      ...(policyExpiresAt ? { policyExpiresAt } : {}),
-    });
-  }
-  return targets;
 }
 
 /** The fleet module (and its YAML parser) loads on use: push, which shares this executable, needs neither. */

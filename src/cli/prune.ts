@@ -1,12 +1,10 @@
 // sealdrop prune TARGET --keep-…
 import { Option, type Command } from 'commander';
-import type { PruneResult } from '../admin/backups/prune.js';
 import { EXIT } from '../core/errors.js';
 import type { RetentionPolicy } from '../core/retention.js';
-import { SNAPSHOT_WORDS, snapshotJson, stateText } from '../core/snapshot.js';
-import { formatBytes } from '../core/units.js';
 import { integerArg } from './args.js';
-import { columns, printJson, printLines, say, warn } from './output.js';
+import { printJson, printLines, say, warn } from './output.js';
+import { describe, outcome, pruneJson } from './prune-plan-output.js';
 import { withProgress } from './progress.js';
 import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
 import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
@@ -167,68 +165,4 @@ function retentionPolicy(o: PruneCliOptions): RetentionPolicy {
     earliest: o.keepEarliest,
   }).filter(([, value]) => value !== undefined);
   return Object.fromEntries(entries) as RetentionPolicy;
-}
-
-export function pruneJson(result: PruneResult) {
-  const { plan } = result;
-  return {
-    target: result.target,
-    policy: plan.policy,
-    dryRun: result.dryRun,
-    snapshots: plan.items.map(({ snapshot, action, reasons }) => ({
-      ...snapshotJson(snapshot),
-      action,
-      reasons,
-    })),
-    totals: plan.totals,
-    needsForce: plan.needsForce,
-    warnings: plan.warnings,
-    deleted: result.deleted,
-    failures: result.failures,
-    failed: result.failed,
-    interrupted: result.interrupted,
-  };
-}
-
-/** The plan, the same for the dry run and --yes; `label` names the backup set (fleet prune: the host). */
-export function* describe(result: PruneResult, label = result.target): Generator<string> {
-  const { plan } = result;
-  const kind = plan.items[0]?.snapshot.kind ?? 'version';
-  function* rows() {
-    for (const { snapshot, action, reasons } of plan.items)
-      yield [
-        snapshot.id,
-        snapshot.time.toISOString(),
-        snapshot.state === 'deleted' ? '-' : formatBytes(snapshot.size),
-        stateText(snapshot),
-        action,
-        reasons.join(', '),
-      ];
-  }
-  const { totals } = plan;
-  yield `${label}: policy ${plan.policy}`;
-  yield* columns(
-    [`${SNAPSHOT_WORDS[kind].noun.toUpperCase()} ID`, 'TIME', 'SIZE', 'STATE', 'ACTION', 'REASONS'],
-    rows,
-    { right: [2] },
-  );
-  yield (
-    `${totals.backups} backup${totals.backups === 1 ? '' : 's'}: keep ${totals.keep}, remove ${totals.remove}` +
-    `${totals.otherRemoved ? ` and ${totals.otherRemoved} other (incomplete, broken, delete markers)` : ''}` +
-    `${totals.locked ? `; ${totals.locked} kept by Object Lock` : ''}` +
-    `; ${totals.objectVersions} object versions, ${formatBytes(totals.bytesFreed)}` +
-    // Carried out, it was forced: --yes without --force refuses before deleting anything.
-    (plan.needsForce
-      ? `; removes more than half${result.dryRun ? ': --yes needs --force' : ' (--force)'}`
-      : '')
-  );
-  if (result.dryRun && totals.remove + totals.otherRemoved > 0)
-    yield 'Dry run: nothing was deleted. Run again with --yes to delete.';
-}
-
-export function outcome(result: PruneResult): string {
-  const planned = result.plan.totals.objectVersions;
-  if (result.interrupted)
-    return `Interrupted: deleted ${result.deleted} of ${planned} object versions; run prune again to continue.`;
-  return `Deleted ${result.deleted} of ${planned} object versions${result.failures ? ` (${result.failures} failed)` : ''}.`;
 }

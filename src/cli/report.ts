@@ -86,7 +86,7 @@ Examples:
             );
         const [{ loadFleet }, { fleetReportTargets }] = await Promise.all([
           import('../core/fleet.js'),
-          import('../admin/backups/report.js'),
+          import('../admin/backups/fleet.js'),
         ]);
         const fleet = await loadFleet(options.fleet);
         targets = await fleetReportTargets(fleet, anomaly);

@@ -1,6 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { fleetReportTargets, fleetStatus } from '../../src/admin/backups/fleet.js';
 import { DEFAULT_ANOMALY_THRESHOLDS } from '../../src/core/anomaly.js';
 import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
 import {
@@ -253,6 +255,22 @@ describe('loadFleet', () => {
     await expect(loadFleet(join(dir, 'bad.yaml'))).rejects.toThrow(
       /bad\.yaml: host db2: recipient key .*keys\/nope\.asc does not exist/,
     );
+  });
+});
+
+describe("a fleet's policy copies (the expiries of fleet status and report)", () => {
+  it('the report notes a missing or unreadable copy on its host; fleet status fails on an unreadable one', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'policies'));
+    await writeFile(join(dir, 'policies', 'db2.policy.json'), '{"sealdrop": 1}');
+    const fleet = parseFleet(FLEET, join(dir, 'fleet.yaml'));
+    const targets = await fleetReportTargets(fleet, DEFAULT_ANOMALY_THRESHOLDS);
+    expect(targets.map((target) => target.policyNote)).toEqual([
+      'no copy in the policy directory (db1.policy.json)',
+      expect.stringMatching(/db2\.policy\.json: "url" must be an http\(s\) URL$/),
+    ]);
+    // Fails before it asks S3 anything: a check that can't read its inputs is UNKNOWN.
+    await expect(fleetStatus({} as S3Client, fleet)).rejects.toMatchObject({ code: 'POLICY_FILE_INVALID' });
   });
 });
 

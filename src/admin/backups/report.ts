@@ -2,9 +2,7 @@
 // its policy's expiry. A set that can't be listed is reported as such, never a failed report.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../../core/errors.js';
-import { hostTargets, type Fleet } from '../../core/fleet.js';
 import type { HealthThresholds } from '../../core/health.js';
-import { loadPolicyFile } from '../../core/policy-file.js';
 import type { ReportInput } from '../../core/report.js';
 import { formatS3Url, type S3Location } from '../../core/s3-url.js';
 import { backupSet } from '../sets/open.js';
@@ -34,34 +32,6 @@ export async function gatherReport(
   };
   await Promise.all(Array.from({ length: Math.min(LISTINGS_AT_ONCE, targets.length) }, worker));
   return inputs;
-}
-
-/** A fleet's hosts with their thresholds (anomaly alarms from `anomaly`), and expiries from the policy directory. */
-export async function fleetReportTargets(
-  fleet: Fleet,
-  anomaly: HealthThresholds['anomaly'],
-): Promise<ReportTarget[]> {
-  const targets: ReportTarget[] = [];
-  for (const host of hostTargets(fleet)) {
-    const target: ReportTarget = {
-      host: host.host,
-      location: host.location,
-      thresholds: { ...host.thresholds, anomaly },
-    };
-    if (host.policyFile === null) target.policyNote = 'no policyDir in the fleet file';
-    else
-      try {
-        target.policyExpiresAt = (await loadPolicyFile(host.policyFile)).summary.expiresAt;
-      } catch (error) {
-        if (!isSealdropError(error)) throw error;
-        target.policyNote =
-          error.code === 'FILE_NOT_FOUND'
-            ? `no copy in the policy directory (${host.host}.policy.json)`
-            : error.message;
-      }
-    targets.push(target);
-  }
-  return targets;
 }
 
 async function gatherSet(client: S3Client, target: ReportTarget): Promise<ReportInput> {

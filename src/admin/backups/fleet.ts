@@ -1,0 +1,120 @@
+// The fleet's read side: every host of a fleet file as a backup set to judge (fleet status, report) with
+// its own thresholds and its policy's expiry from the admin's copy, or to prune by its own keep rules.
+import type { S3Client } from '@aws-sdk/client-s3';
+import { isSealdropError, SealdropError } from '../../core/errors.js';
+import { hostTargets, type Fleet } from '../../core/fleet.js';
+import type { HealthThresholds } from '../../core/health.js';
+import { loadPolicyFile } from '../../core/policy-file.js';
+import { isEmptyPolicy } from '../../core/retention.js';
+import type { S3Location } from '../../core/s3-url.js';
+import { prune, type PruneOptions, type PruneResult } from './prune.js';
+import type { ReportTarget } from './report.js';
+import { status, type StatusResult } from './status.js';
+
+/** Every host's backups against its own thresholds, one result for the fleet. */
+export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<StatusResult> {
+  // A policy copy that can't be read is a check that can't check: UNKNOWN, never a policy left unjudged.
+  const targets = await fleetTargets(fleet, { unreadablePolicy: 'fail' });
+  return status(
+    client,
+    targets.map((target) => ({ ...target, whole: true })),
+    targets[0]!.thresholds,
+  );
+}
+
+/** A fleet's hosts for the report, their anomaly alarms from `anomaly` (the report's own options). */
+export async function fleetReportTargets(
+  fleet: Fleet,
+  anomaly: HealthThresholds['anomaly'],
+): Promise<ReportTarget[]> {
+  // The page is made whatever one host's copy says: that host's section says it instead.
+  const targets = await fleetTargets(fleet, { unreadablePolicy: 'note' });
+  return targets.map((target) => ({ ...target, thresholds: { ...target.thresholds, anomaly } }));
+}
+
+export interface FleetPruneOptions extends Omit<PruneOptions, 'policy' | 'anomaly' | 'onProgress'> {
+  /** Object versions deleted so far of this host's planned total. */
+  onProgress?: (host: string, deleted: number, total: number) => void;
+}
+
+/** What became of one host: its prune, or why it was skipped, or the failure or refusal that stopped it. */
+export type HostPrune =
+  | { host: string; result: PruneResult }
+  | { host: string; skipped: string }
+  | { host: string; error: SealdropError };
+
+/**
+ * Each host pruned by its own keep rules and anomaly thresholds, one after the other. A host that fails
+ * or is refused is reported and the others go on; a signal stops before the next host.
+ */
+export async function fleetPrune(
+  client: S3Client,
+  fleet: Fleet,
+  options: FleetPruneOptions,
+): Promise<HostPrune[]> {
+  const hosts = hostTargets(fleet);
+  if (hosts.every((host) => isEmptyPolicy(host.retention)))
+    throw new SealdropError(
+      'USAGE',
+      `no host in ${fleet.source} has retention rules: prune would not know what to keep`,
+      {
+        hint: 'Add keep rules to the fleet file, e.g. defaults: {keep: {daily: 14, weekly: 8, monthly: 24}}.',
+      },
+    );
+  const outcomes: HostPrune[] = [];
+  for (const host of hosts) {
+    if (options.signal?.aborted) break;
+    if (isEmptyPolicy(host.retention)) {
+      outcomes.push({ host: host.host, skipped: 'no keep rules in the fleet file' });
+      continue;
+    }
+    try {
+      const result = await prune(client, host.location, {
+        ...options,
+        policy: host.retention,
+        anomaly: host.thresholds.anomaly,
+        onProgress: (deleted, total) => options.onProgress?.(host.host, deleted, total),
+      });
+      outcomes.push({ host: host.host, result });
+    } catch (error) {
+      if (!isSealdropError(error)) throw error;
+      outcomes.push({ host: host.host, error });
+    }
+  }
+  return outcomes;
+}
+
+interface FleetTarget {
+  host: string;
+  location: S3Location;
+  thresholds: HealthThresholds;
+  policyExpiresAt?: Date;
+  /** Why there is no expiry: no policy directory, no copy of this host's policy, or an unreadable one. */
+  policyNote?: string;
+}
+
+interface FleetTargetOptions {
+  /** A copy in the policy directory that exists but can't be read: fail the whole read, or note it. */
+  unreadablePolicy: 'fail' | 'note';
+}
+
+async function fleetTargets(fleet: Fleet, options: FleetTargetOptions): Promise<FleetTarget[]> {
+  const targets: FleetTarget[] = [];
+  for (const host of hostTargets(fleet)) {
+    const target: FleetTarget = { host: host.host, location: host.location, thresholds: host.thresholds };
+    if (host.policyFile === null) target.policyNote = 'no policyDir in the fleet file';
+    else
+      try {
+        target.policyExpiresAt = (await loadPolicyFile(host.policyFile)).summary.expiresAt;
+      } catch (error) {
+        if (!isSealdropError(error)) throw error;
+        // A host not minted yet has no copy: no expiry to judge, not a failure.
+        if (error.code === 'FILE_NOT_FOUND')
+          target.policyNote = `no copy in the policy directory (${host.host}.policy.json)`;
+        else if (options.unreadablePolicy === 'note') target.policyNote = error.message;
+        else throw error;
+      }
+    targets.push(target);
+  }
+  return targets;
+}

@@ -1,0 +1,70 @@
+// A prune plan as prune and fleet prune print it: the table and its totals, the --json document, and
+// what --yes did. One renderer, so the dry run and --yes, one set and a fleet, read the same.
+import type { PruneResult } from '../admin/backups/prune.js';
+import { SNAPSHOT_WORDS, snapshotJson, stateText } from '../core/snapshot.js';
+import { formatBytes } from '../core/units.js';
+import { columns } from './output.js';
+
+export function pruneJson(result: PruneResult) {
+  const { plan } = result;
+  return {
+    target: result.target,
+    policy: plan.policy,
+    dryRun: result.dryRun,
+    snapshots: plan.items.map(({ snapshot, action, reasons }) => ({
+      ...snapshotJson(snapshot),
+      action,
+      reasons,
+    })),
+    totals: plan.totals,
+    needsForce: plan.needsForce,
+    warnings: plan.warnings,
+    deleted: result.deleted,
+    failures: result.failures,
+    failed: result.failed,
+    interrupted: result.interrupted,
+  };
+}
+
+/** The plan, the same for the dry run and --yes; `label` names the backup set (fleet prune: the host). */
+export function* describe(result: PruneResult, label = result.target): Generator<string> {
+  const { plan } = result;
+  const kind = plan.items[0]?.snapshot.kind ?? 'version';
+  function* rows() {
+    for (const { snapshot, action, reasons } of plan.items)
+      yield [
+        snapshot.id,
+        snapshot.time.toISOString(),
+        snapshot.state === 'deleted' ? '-' : formatBytes(snapshot.size),
+        stateText(snapshot),
+        action,
+        reasons.join(', '),
+      ];
+  }
+  const { totals } = plan;
+  yield `${label}: policy ${plan.policy}`;
+  yield* columns(
+    [`${SNAPSHOT_WORDS[kind].noun.toUpperCase()} ID`, 'TIME', 'SIZE', 'STATE', 'ACTION', 'REASONS'],
+    rows,
+    { right: [2] },
+  );
+  yield (
+    `${totals.backups} backup${totals.backups === 1 ? '' : 's'}: keep ${totals.keep}, remove ${totals.remove}` +
+    `${totals.otherRemoved ? ` and ${totals.otherRemoved} other (incomplete, broken, delete markers)` : ''}` +
+    `${totals.locked ? `; ${totals.locked} kept by Object Lock` : ''}` +
+    `; ${totals.objectVersions} object versions, ${formatBytes(totals.bytesFreed)}` +
+    // Carried out, it was forced: --yes without --force refuses before deleting anything.
+    (plan.needsForce
+      ? `; removes more than half${result.dryRun ? ': --yes needs --force' : ' (--force)'}`
+      : '')
+  );
+  if (result.dryRun && totals.remove + totals.otherRemoved > 0)
+    yield 'Dry run: nothing was deleted. Run again with --yes to delete.';
+}
+
+export function outcome(result: PruneResult): string {
+  const planned = result.plan.totals.objectVersions;
+  if (result.interrupted)
+    return `Interrupted: deleted ${result.deleted} of ${planned} object versions; run prune again to continue.`;
+  return `Deleted ${result.deleted} of ${planned} object versions${result.failures ? ` (${result.failures} failed)` : ''}.`;
+}
