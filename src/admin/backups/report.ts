@@ -3,6 +3,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../../core/errors.js';
 import type { HealthThresholds } from '../../core/health.js';
+import { mapBounded } from '../../core/pool.js';
 import type { ReportInput } from '../../core/report.js';
 import { formatS3Url, type S3Location } from '../../core/s3-url.js';
 import { backupSet } from '../sets/open.js';
@@ -18,20 +19,8 @@ export interface ReportTarget {
   policyNote?: string;
 }
 
-export async function gatherReport(
-  client: S3Client,
-  targets: readonly ReportTarget[],
-): Promise<ReportInput[]> {
-  const inputs: ReportInput[] = new Array(targets.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < targets.length) {
-      const index = next++;
-      inputs[index] = await gatherSet(client, targets[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LISTINGS_AT_ONCE, targets.length) }, worker));
-  return inputs;
+export function gatherReport(client: S3Client, targets: readonly ReportTarget[]): Promise<ReportInput[]> {
+  return mapBounded(targets, LISTINGS_AT_ONCE, (target) => gatherSet(client, target));
 }
 
 async function gatherSet(client: S3Client, target: ReportTarget): Promise<ReportInput> {
