@@ -15,7 +15,7 @@ import { backupTarget, mint, type BackupTarget } from '../support/backup-target.
 import { gpgHome } from '../support/gpg.js';
 import { CLI, run, runCli, startCli, tempDir, type CliResult } from '../support/cli.js';
 import { adminClient, listVersions, s3Env } from '../support/s3.js';
-import { until } from '../support/until.js';
+import { gone, until } from '../support/until.js';
 
 const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
@@ -250,7 +250,7 @@ describe('nothing local leaks or gets clobbered', () => {
     const grandchild = Number((await readFile(marker, 'utf8')).trim());
     child.kill('SIGTERM');
     expect(await exited).toBe(143);
-    await until(() => !alive(grandchild), 'the grandchild to be stopped too', { timeoutMs: 5000 });
+    await until(gone(grandchild), 'the grandchild to be stopped too', { timeoutMs: 5000 });
   });
 
   it('refuses --retries -1 and an unusable --spool-dir as bad input (exit 2)', async () => {
@@ -494,12 +494,3 @@ describe("replays: another host's data posted as one's own", () => {
     expect(verified.stdout).toMatch(/^FAILED .*is not an OpenPGP message/m);
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
