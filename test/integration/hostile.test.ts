@@ -4,8 +4,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -14,7 +12,8 @@ import { curlPost, statusOf } from '../support/attacker.js';
 import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
 import { gpgHome } from '../support/gpg.js';
 import { CLI, run, runCli, startCli, tempDir, type CliResult } from '../support/cli.js';
-import { adminClient, listVersions, s3Env } from '../support/s3.js';
+import { faultyProxy } from '../support/proxy.js';
+import { adminClient, listVersions } from '../support/s3.js';
 import { gone, until } from '../support/until.js';
 
 const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
@@ -353,40 +352,16 @@ describe('a flood of versions', () => {
 
 /** A proxy to the local S3 server that holds the n-th DeleteObjects request until released. */
 async function deleteGate(n: number) {
-  const upstream = new URL(s3Env().endpoint);
   let deletes = 0;
-  let held: (() => void) | null = null;
+  let holding = false;
   let release: () => void = () => {};
   const released = new Promise<void>((resolve) => (release = resolve));
-  const server = createServer((req, res) => {
-    const forward = () =>
-      req.pipe(
-        httpRequest(
-          {
-            host: upstream.hostname,
-            port: upstream.port,
-            path: req.url,
-            method: req.method,
-            headers: req.headers,
-          },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        ),
-      );
-    if (req.method === 'POST' && /[?&]delete/.test(req.url ?? '') && ++deletes === n) {
-      held = forward;
-      void released.then(forward);
-    } else forward();
+  const proxy = await faultyProxy((_, req) => {
+    if (req.method !== 'POST' || !/[?&]delete/.test(req.url ?? '') || ++deletes !== n) return 'forward';
+    holding = true;
+    return { holdUntil: released };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    holding: () => held !== null,
-    release,
-    close: () => server.close(),
-  };
+  return { ...proxy, holding: () => holding, release };
 }
 
 describe("replays: another host's data posted as one's own", () => {
