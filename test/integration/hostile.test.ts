@@ -335,7 +335,8 @@ describe('a flood of versions', () => {
     await until(gate.holding, 'the second batch to reach S3', { timeoutMs: 60_000 });
     expect(screen).toMatch(/deleting 100 of 299 object versions/);
     child.stdin.write('\x03');
-    await new Promise((resolve) => setTimeout(resolve, 500)); // for the SIGINT to be taken, then let it through
+    // The terminal echoes ^C once it has sent SIGINT: only then is the held batch let through.
+    await until(() => screen.includes('^C'), 'the terminal to send SIGINT');
     gate.release();
     expect(await exited).toBe(130);
     gate.close();
