@@ -2,7 +2,6 @@
 // fleet mint, every host pushing, and three generations of self-renewal with no manual step.
 import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatDuration } from '../../src/core/units.js';
@@ -193,14 +192,14 @@ describe(`a fleet of ${HOSTS} hosts`, () => {
       const before = await eachHost((host) => expiryOf(host.policy), renewing);
       // Expiries have whole seconds: the next generation must be minted in a later second.
       const latest = before.reduce((a, b) => Math.max(a, b), 0);
-      while (Date.now() < latest - 3_600_000 + 1000) await sleep(50);
+      await until(after(latest - 3_600_000 + 1000), 'a later second to mint in');
       const published = await runCli(['fleet', 'publish', fleetFile], { env: admin() });
       expect(published.status, published.stderr).toBe(0);
       expect(published.stderr).toMatch(new RegExp(`${HOSTS} published, 0 failed`));
       expect(published.stderr).not.toMatch(/first policy/);
 
       const pushed = await eachHost(push, renewing);
-      const after = await eachHost(
+      const renewed = await eachHost(
         async (host) => ({
           expires: await expiryOf(host.policy),
           mode: (await stat(host.policy)).mode & 0o777,
@@ -214,9 +213,9 @@ describe(`a fleet of ${HOSTS} hosts`, () => {
         expect(result.status, `${host.name} generation ${generation}: ${result.stderr}`).toBe(0);
         expect(JSON.parse(result.stdout).renewal, host.name).toMatchObject({ state: 'renewed' });
         expect(result.stderr, host.name).not.toMatch(/warning/);
-        expect(after[i]!.expires, host.name).toBeGreaterThan(before[i]!);
-        expect(after[i]!.mode).toBe(0o600);
-        expect(after[i]!.own).toBe(after[i]!.copy); // the host now holds what the admin published
+        expect(renewed[i]!.expires, host.name).toBeGreaterThan(before[i]!);
+        expect(renewed[i]!.mode).toBe(0o600);
+        expect(renewed[i]!.own).toBe(renewed[i]!.copy); // the host now holds what the admin published
       });
     }
     const stored = await storedPerHost();

@@ -4,8 +4,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -14,8 +12,9 @@ import { curlPost, statusOf } from '../support/attacker.js';
 import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
 import { gpgHome } from '../support/gpg.js';
 import { CLI, run, runCli, startCli, tempDir, type CliResult } from '../support/cli.js';
-import { adminClient, listVersions, s3Env } from '../support/s3.js';
-import { until } from '../support/until.js';
+import { faultyProxy } from '../support/proxy.js';
+import { adminClient, listVersions } from '../support/s3.js';
+import { gone, until } from '../support/until.js';
 
 const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
@@ -250,7 +249,7 @@ describe('nothing local leaks or gets clobbered', () => {
     const grandchild = Number((await readFile(marker, 'utf8')).trim());
     child.kill('SIGTERM');
     expect(await exited).toBe(143);
-    await until(() => !alive(grandchild), 'the grandchild to be stopped too', { timeoutMs: 5000 });
+    await until(gone(grandchild), 'the grandchild to be stopped too', { timeoutMs: 5000 });
   });
 
   it('refuses --retries -1 and an unusable --spool-dir as bad input (exit 2)', async () => {
@@ -336,7 +335,8 @@ describe('a flood of versions', () => {
     await until(gate.holding, 'the second batch to reach S3', { timeoutMs: 60_000 });
     expect(screen).toMatch(/deleting 100 of 299 object versions/);
     child.stdin.write('\x03');
-    await new Promise((resolve) => setTimeout(resolve, 500)); // for the SIGINT to be taken, then let it through
+    // The terminal echoes ^C once it has sent SIGINT: only then is the held batch let through.
+    await until(() => screen.includes('^C'), 'the terminal to send SIGINT');
     gate.release();
     expect(await exited).toBe(130);
     gate.close();
@@ -353,40 +353,16 @@ describe('a flood of versions', () => {
 
 /** A proxy to the local S3 server that holds the n-th DeleteObjects request until released. */
 async function deleteGate(n: number) {
-  const upstream = new URL(s3Env().endpoint);
   let deletes = 0;
-  let held: (() => void) | null = null;
+  let holding = false;
   let release: () => void = () => {};
   const released = new Promise<void>((resolve) => (release = resolve));
-  const server = createServer((req, res) => {
-    const forward = () =>
-      req.pipe(
-        httpRequest(
-          {
-            host: upstream.hostname,
-            port: upstream.port,
-            path: req.url,
-            method: req.method,
-            headers: req.headers,
-          },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        ),
-      );
-    if (req.method === 'POST' && /[?&]delete/.test(req.url ?? '') && ++deletes === n) {
-      held = forward;
-      void released.then(forward);
-    } else forward();
+  const proxy = await faultyProxy((_, req) => {
+    if (req.method !== 'POST' || !/[?&]delete/.test(req.url ?? '') || ++deletes !== n) return 'forward';
+    holding = true;
+    return { holdUntil: released };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    holding: () => held !== null,
-    release,
-    close: () => server.close(),
-  };
+  return { ...proxy, holding: () => holding, release };
 }
 
 describe("replays: another host's data posted as one's own", () => {
@@ -494,12 +470,3 @@ describe("replays: another host's data posted as one's own", () => {
     expect(verified.stdout).toMatch(/^FAILED .*is not an OpenPGP message/m);
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

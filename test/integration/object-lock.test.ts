@@ -2,8 +2,6 @@
 // deleted with the admin's own credentials before its retain-until, versions shows it and prune plans
 // around it; push sends the ciphertext's MD5 where the policy allows it.
 import { createHash } from 'node:crypto';
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -20,6 +18,7 @@ import { parseS3Url } from '../../src/core/s3-url.js';
 import { curlPost, statusOf } from '../support/attacker.js';
 import { backupTarget, oldPolicyFile, type BackupTarget } from '../support/backup-target.js';
 import { runCli } from '../support/cli.js';
+import { faultyProxy, type Proxy } from '../support/proxy.js';
 import { adminClient, bucketName, listVersions, s3Env, withEnv } from '../support/s3.js';
 import { after, until } from '../support/until.js';
 
@@ -253,43 +252,26 @@ describe('prune in a bucket where some locks have ended', () => {
 
 describe('Content-MD5', () => {
   let target: BackupTarget;
-  let proxy: Server;
+  let proxy: Proxy;
   let seen: Buffer[] = [];
 
   beforeAll(async () => {
     target = await backupTarget('lock-md5');
     // A recording relay in front of the real RGW: it passes every byte on, and keeps the request bodies.
-    const { endpoint } = s3Env();
-    const upstream = new URL(endpoint);
-    proxy = createServer((req: IncomingMessage, res) => {
+    proxy = await faultyProxy((_, req) => {
       const chunks: Buffer[] = [];
-      const forward = request(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: req.headers,
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => seen.push(Buffer.concat(chunks)));
-      req.pipe(forward);
+      return 'forward';
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   });
 
-  afterAll(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+  afterAll(() => proxy.close());
 
   /** The policy file, sent through the relay instead (the URL is not signed). */
   async function relayed(path: string): Promise<string> {
     const file = JSON.parse(await readFile(path, 'utf8'));
-    const { port } = proxy.address() as AddressInfo;
-    file.url = `http://127.0.0.1:${port}/${target.bucket}`;
+    file.url = `${proxy.url}/${target.bucket}`;
     const out = `${path}.relayed.json`;
     await writeFile(out, JSON.stringify(file), { mode: 0o600 });
     return out;

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { after, until } from '../support/until.js';
+import { after, gone, until } from '../support/until.js';
 import { agentEnv, backupTarget, mint, stockRestore, type BackupTarget } from '../support/backup-target.js';
 import { CLI, run, runCli, startCli, tempDir } from '../support/cli.js';
 import { faultyProxy, forwardToS3 } from '../support/proxy.js';
@@ -249,7 +249,7 @@ describe('push refuses, uploads nothing and leaves no spool file', () => {
       expect(push.stderr).toMatch(new RegExp(`interrupted by ${signal}; nothing was uploaded`));
       expect(await readdir(spool)).toEqual([]);
       const sleeper = Number((await readFile(marker, 'utf8')).trim());
-      await until(() => !alive(sleeper), 'the dump command to be stopped', { timeoutMs: 5000 }); // gone too
+      await until(gone(sleeper), 'the dump command to be stopped', { timeoutMs: 5000 });
     },
   );
 });
@@ -401,13 +401,4 @@ async function waitForFile(path: string): Promise<void> {
       () => false,
     );
   await until(written, `${path} to be written`, { timeoutMs: 10_000 });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,5 +1,6 @@
 // A fault-injecting proxy in front of the real S3 server: it forwards every request, except that the
-// ones a test picks are answered 503 SlowDown, or have their connection closed after some body bytes.
+// ones a test picks are answered 503 SlowDown, have their connection closed after some body bytes, or
+// are held until the test lets them through.
 import {
   createServer,
   request as httpRequest,
@@ -10,8 +11,8 @@ import {
 import type { AddressInfo } from 'node:net';
 import { s3Env } from './s3.js';
 
-/** What happens to one request: forwarded, refused with 503 SlowDown, or its body cut after N bytes. */
-export type Fault = 'forward' | 'slowdown' | { dropAfterBytes: number };
+/** What happens to one request: forwarded, refused with 503 SlowDown, its body cut after N bytes, or held. */
+export type Fault = 'forward' | 'slowdown' | { dropAfterBytes: number } | { holdUntil: Promise<void> };
 
 export interface Proxy {
   url: string;
@@ -36,7 +37,9 @@ export async function faultyProxy(
       });
       return;
     }
-    forwardToS3(req, res, what === 'forward' ? Infinity : what.dropAfterBytes);
+    if (what === 'forward') forwardToS3(req, res);
+    else if ('holdUntil' in what) void what.holdUntil.then(() => forwardToS3(req, res));
+    else forwardToS3(req, res, what.dropAfterBytes);
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {

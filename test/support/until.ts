@@ -19,3 +19,15 @@ export function after(time: Date | number): () => boolean {
   const ms = typeof time === 'number' ? time : time.getTime();
   return () => Date.now() > ms;
 }
+
+/** A process has exited (or there never was one with this id). */
+export function gone(pid: number): () => boolean {
+  return () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+}

@@ -197,14 +197,13 @@ describe('policy file parsing', () => {
       /"x-amz-signature" field is missing/,
     ],
   ])('names the file and the problem for %s', (_, make, message) => {
-    let error: unknown;
-    try {
-      parsePolicyFile(make(), 'db1.json');
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toMatchObject({ code: 'POLICY_FILE_INVALID', exitStatus: 2 });
-    expect((error as Error).message).toMatch(message);
+    expect(() => parsePolicyFile(make(), 'db1.json')).toThrow(
+      expect.objectContaining({
+        code: 'POLICY_FILE_INVALID',
+        exitStatus: 2,
+        message: expect.stringMatching(message),
+      }),
+    );
   });
 
   it('tells an expired policy apart', async () => {

@@ -55,6 +55,8 @@ export interface PolicyOptions {
   compression?: Compression;
   /** Where push reports each run (healthchecks.io's convention). */
   ping?: string;
+  /** When the lifetime starts (default: when it is signed); a later one mints now what a later run would. */
+  now?: Date;
 }
 
 /** An armored key, and what to call it in messages (its file). */
@@ -155,6 +157,7 @@ export async function createPolicyFile(
     );
   }
 
+  const now = options.now ?? new Date();
   const post = await createPresignedPost(client, {
     Bucket: location.bucket,
     // A key ending in ${filename} is how the presigner emits a starts-with condition on the key.
@@ -170,7 +173,8 @@ export async function createPolicyFile(
       ['content-length-range', 1, maxSize],
       ['starts-with', '$Content-MD5', ''],
     ],
-    Expires: Math.ceil(expiresInMs / 1000),
+    // The presigner counts from its own clock: a `now` other than this moment shifts the expiry.
+    Expires: Math.ceil(expiresInMs / 1000) + Math.round((now.getTime() - Date.now()) / 1000),
   });
   const file: PolicyFile = {
     sealdrop: POLICY_FILE_VERSION,
@@ -178,7 +182,7 @@ export async function createPolicyFile(
     url: post.url,
     fields: { ...post.fields, key: location.key },
     recipients: keys.map((key) => key.armor()),
-    mintedAt: new Date().toISOString(),
+    mintedAt: now.toISOString(),
     ...(options.partSize !== undefined && location.isPrefix ? { partSize: options.partSize } : {}),
     ...(options.compression ? { compression: options.compression } : {}),
     ...(options.ping === undefined ? {} : { ping: options.ping }),

@@ -10,6 +10,8 @@ import { checkPolicySignature } from './trust.js';
 export interface RenewOptions {
   /** Default: the lifetime the policy had (expiry minus signing time). */
   expiresInMs?: number;
+  /** When the new lifetime starts (default: when it is signed). */
+  now?: Date;
 }
 
 export interface RenewedPolicy extends MintResult {
@@ -60,6 +62,7 @@ export async function renewPolicyFile(
         : { renewal: { key, windowMs: Math.max(1000, Math.round(expiresInMs * windowShare)) } }),
       ...(file.partSize === undefined ? {} : { partSize: file.partSize }),
       ...(file.ping === undefined ? {} : { ping: file.ping }),
+      now: options.now,
     },
     file.recipients.map((armored, i) => ({ armored, source: `${path}: recipient ${i + 1}` })),
     path,
