@@ -1,8 +1,8 @@
 // sealdrop report TARGET... | --fleet FILE --out report.html
+import type { WatchedSet } from '../core/health.js';
 import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import type { ReportTarget } from '../admin/backups/report.js';
 import { SealdropError } from '../core/errors.js';
 import { replaceFile } from '../core/files.js';
 import { buildReport } from '../core/report.js';
@@ -69,7 +69,14 @@ Examples:
     )
     .action(async (urls: string[], options: ReportCliOptions, command: Command) => {
       const anomaly = streamThresholds(options);
-      let targets: ReportTarget[];
+      // The thresholds for sets named here; a fleet's hosts have their own.
+      const thresholds = {
+        maxAgeMs: options.maxAge,
+        warnAgeMs: options.warnAge ?? null,
+        policyWarnMs: options.policyWarn,
+        anomaly,
+      };
+      let targets: WatchedSet[];
       let title: string;
       let connection = { endpoint: options.endpoint, region: options.region };
       if (options.fleet !== undefined) {
@@ -102,16 +109,8 @@ Examples:
             'name the backup sets: --fleet FILE, or s3://BUCKET/KEY arguments and/or --policy FILE options',
           );
         const resolved = await resolveTargets(urls, options);
-        const thresholds = {
-          maxAgeMs: options.maxAge,
-          warnAgeMs: options.warnAge ?? null,
-          policyWarnMs: options.policyWarn,
-          anomaly,
-        };
         targets = resolved.map((target) => ({
-          host: null,
           location: target.location,
-          thresholds,
           ...(target.policyExpiresAt ? { policyExpiresAt: target.policyExpiresAt } : {}),
         }));
         title = `${targets.length} backup set${targets.length === 1 ? '' : 's'}`;
@@ -123,7 +122,7 @@ Examples:
         });
       const { gatherReport } = await import('../admin/backups/report.js');
       const client = await adminClient(connection);
-      const inputs = await gatherReport(client, targets);
+      const inputs = await gatherReport(client, targets, thresholds);
       const model = buildReport(inputs, { periodMs: options.period });
       const html = reportHtml(model, { title });
       await replaceFile(options.out, html, { mode: 0o644 });

@@ -4,7 +4,12 @@ import type { RestoreResult } from '../admin/backups/restore.js';
 import { SealdropError } from '../core/errors.js';
 import type { SnapshotSelector } from '../core/snapshot.js';
 import { formatBytes, formatDuration } from '../core/units.js';
-import { readerOptions, resolveChoice, withSnapshotOptions, type SnapshotCliOptions } from './snapshot-options.js';
+import {
+  readerOptions,
+  resolveChoice,
+  withSnapshotOptions,
+  type SnapshotCliOptions,
+} from './snapshot-options.js';
 import { printJson, say, table } from './output.js';
 import { withProgress } from './progress.js';
 

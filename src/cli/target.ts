@@ -22,7 +22,8 @@ export interface TargetsOptions extends ConnectionOptions {
   policy?: string[];
 }
 
-export interface Target {
+/** A backup set as the command line names it: an s3:// URL, or a policy file (with what it says). */
+export interface NamedTarget {
   location: S3Location;
   /** Set when the target came from a policy file. */
   policyExpiresAt?: Date;
@@ -59,7 +60,7 @@ export function withConnection(command: Command): Command {
     .option('--region <REGION>', 'AWS region (else AWS_REGION)');
 }
 
-export async function resolveTarget(url: string | undefined, options: TargetOptions): Promise<Target> {
+export async function resolveTarget(url: string | undefined, options: TargetOptions): Promise<NamedTarget> {
   const policy = options.policy ?? (url === undefined ? process.env.SEALDROP_POLICY || undefined : undefined);
   if ((url === undefined) === (policy === undefined)) {
     throw new SealdropError(
@@ -77,7 +78,7 @@ export async function resolveTargets(
   urls: string[],
   options: TargetsOptions,
   { bucketRoot = false } = {},
-): Promise<Target[]> {
+): Promise<NamedTarget[]> {
   const policies = options.policy ?? [];
   if (urls.length + policies.length === 0) {
     throw new SealdropError(
@@ -92,8 +93,8 @@ export async function resolveTargets(
 }
 
 /** Policy files whose signature fails are refused; those that can't be checked get one warning. */
-async function fromPolicies(paths: string[], connection: ConnectionOptions): Promise<Target[]> {
-  const targets: Target[] = [];
+async function fromPolicies(paths: string[], connection: ConnectionOptions): Promise<NamedTarget[]> {
+  const targets: NamedTarget[] = [];
   const unchecked: string[] = [];
   for (const path of paths) {
     const loaded = await loadPolicyFile(path);
@@ -117,7 +118,7 @@ async function fromPolicies(paths: string[], connection: ConnectionOptions): Pro
 /** The admin's S3 client. A policy's region is a better default than AWS_REGION: it was signed for it. */
 export async function adminClient(
   options: ConnectionOptions,
-  targets: readonly Target[] = [],
+  targets: readonly NamedTarget[] = [],
 ): Promise<S3Client> {
   const { createS3Client } = await import('../admin/s3/client.js');
   return createS3Client({

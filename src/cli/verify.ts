@@ -3,7 +3,12 @@ import type { Command } from 'commander';
 import type { SnapshotCheck } from '../admin/backups/verify.js';
 import { EXIT } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
-import { readerOptions, resolveChoice, withSnapshotOptions, type SnapshotCliOptions } from './snapshot-options.js';
+import {
+  readerOptions,
+  resolveChoice,
+  withSnapshotOptions,
+  type SnapshotCliOptions,
+} from './snapshot-options.js';
 import { isQuiet, printData, printJson, say, warn } from './output.js';
 import { withProgress } from './progress.js';
 

@@ -2,6 +2,7 @@
 // Icinga). Only complete snapshots count as backups; the rest is reported, never counted.
 import { DEFAULT_ANOMALY_THRESHOLDS, judgeStream, type AnomalyThresholds } from './anomaly.js';
 import { STALLED_MS } from './prune-plan.js';
+import type { S3Location } from './s3-url.js';
 import { describeSkipped, type Snapshot } from './snapshot.js';
 import { formatDuration as format } from './units.js';
 
@@ -32,6 +33,24 @@ export interface HealthThresholds {
    * null or absent: not judged. The marks of the snapshots must have been read (verifiedAt).
    */
   maxUnverifiedAgeMs?: number | null;
+}
+
+/**
+ * A backup set as the admin watches it (status, report, a fleet's hosts): where it is, and what the
+ * admin knows of it beyond the bucket.
+ */
+export interface WatchedSet {
+  location: S3Location;
+  /** The fleet host it is. */
+  host?: string;
+  /** This set's own thresholds (a fleet host's), instead of the ones given for all. */
+  thresholds?: HealthThresholds;
+  /** Its policy file's expiry, when it came from one: judged too. */
+  policyExpiresAt?: Date;
+  /** Why there is no expiry to judge, where one was looked for (a fleet host's policy copy). */
+  policyNote?: string;
+  /** A prefix that is one run set by the admin's word (a prefix policy, a fleet host), not several sets. */
+  whole?: boolean;
 }
 
 export interface HealthInput {

@@ -3,12 +3,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError, SealdropError } from '../../core/errors.js';
 import { hostTargets, type Fleet } from '../../core/fleet.js';
-import type { HealthThresholds } from '../../core/health.js';
+import type { HealthThresholds, WatchedSet } from '../../core/health.js';
 import { loadPolicyFile } from '../../core/policy-file.js';
 import { isEmptyPolicy } from '../../core/retention.js';
-import type { S3Location } from '../../core/s3-url.js';
 import { prune, type PruneOptions, type PruneResult } from './prune.js';
-import type { ReportTarget } from './report.js';
 import { status, type StatusResult } from './status.js';
 
 /** Every host's backups against its own thresholds, one result for the fleet. */
@@ -26,7 +24,7 @@ export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<Statu
 export async function fleetReportTargets(
   fleet: Fleet,
   anomaly: HealthThresholds['anomaly'],
-): Promise<ReportTarget[]> {
+): Promise<WatchedSet[]> {
   // The page is made whatever one host's copy says: that host's section says it instead.
   const targets = await fleetTargets(fleet, { unreadablePolicy: 'note' });
   return targets.map((target) => ({ ...target, thresholds: { ...target.thresholds, anomaly } }));
@@ -84,24 +82,18 @@ export async function fleetPrune(
   return outcomes;
 }
 
-interface FleetTarget {
-  host: string;
-  location: S3Location;
-  thresholds: HealthThresholds;
-  policyExpiresAt?: Date;
-  /** Why there is no expiry: no policy directory, no copy of this host's policy, or an unreadable one. */
-  policyNote?: string;
-}
+/** A fleet host as a watched set: always a host's, always with its own thresholds. */
+type HostSet = WatchedSet & { host: string; thresholds: HealthThresholds };
 
 interface FleetTargetOptions {
   /** A copy in the policy directory that exists but can't be read: fail the whole read, or note it. */
   unreadablePolicy: 'fail' | 'note';
 }
 
-async function fleetTargets(fleet: Fleet, options: FleetTargetOptions): Promise<FleetTarget[]> {
-  const targets: FleetTarget[] = [];
+async function fleetTargets(fleet: Fleet, options: FleetTargetOptions): Promise<HostSet[]> {
+  const targets: HostSet[] = [];
   for (const host of hostTargets(fleet)) {
-    const target: FleetTarget = { host: host.host, location: host.location, thresholds: host.thresholds };
+    const target: HostSet = { host: host.host, location: host.location, thresholds: host.thresholds };
     if (host.policyFile === null) target.policyNote = 'no policyDir in the fleet file';
     else
       try {

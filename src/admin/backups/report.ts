@@ -2,32 +2,33 @@
 // its policy's expiry. A set that can't be listed is reported as such, never a failed report.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../../core/errors.js';
-import type { HealthThresholds } from '../../core/health.js';
+import type { HealthThresholds, WatchedSet } from '../../core/health.js';
 import { mapBounded } from '../../core/pool.js';
 import type { ReportInput } from '../../core/report.js';
-import { formatS3Url, type S3Location } from '../../core/s3-url.js';
+import { formatS3Url } from '../../core/s3-url.js';
 import { backupSet } from '../sets/open.js';
 
 /** Sets listed at once: a fleet of hundreds must not open hundreds of listings together. */
 const LISTINGS_AT_ONCE = 4;
 
-export interface ReportTarget {
-  host: string | null;
-  location: S3Location;
-  thresholds: HealthThresholds;
-  policyExpiresAt?: Date;
-  policyNote?: string;
+/** Every set listed, judged against its own thresholds or else `thresholds`. */
+export function gatherReport(
+  client: S3Client,
+  sets: readonly WatchedSet[],
+  thresholds: HealthThresholds,
+): Promise<ReportInput[]> {
+  return mapBounded(sets, LISTINGS_AT_ONCE, (set) => gatherSet(client, set, thresholds));
 }
 
-export function gatherReport(client: S3Client, targets: readonly ReportTarget[]): Promise<ReportInput[]> {
-  return mapBounded(targets, LISTINGS_AT_ONCE, (target) => gatherSet(client, target));
-}
-
-async function gatherSet(client: S3Client, target: ReportTarget): Promise<ReportInput> {
+async function gatherSet(
+  client: S3Client,
+  target: WatchedSet,
+  thresholds: HealthThresholds,
+): Promise<ReportInput> {
   const base = {
-    host: target.host,
+    host: target.host ?? null,
     target: formatS3Url(target.location),
-    thresholds: target.thresholds,
+    thresholds: target.thresholds ?? thresholds,
     ...(target.policyExpiresAt ? { policyExpiresAt: target.policyExpiresAt } : {}),
     ...(target.policyNote ? { policyNote: target.policyNote } : {}),
   };

@@ -9,6 +9,7 @@ import {
   type Health,
   type HealthState,
   type HealthThresholds,
+  type WatchedSet,
 } from '../../core/health.js';
 import { formatS3Url, type S3Location } from '../../core/s3-url.js';
 import { snapshotJson, type SnapshotJson } from '../../core/snapshot.js';
@@ -18,18 +19,6 @@ import type { BackupSet, SnapshotListing } from '../sets/backup-set.js';
 import { checkBucket } from '../s3/bucket-check.js';
 import { readNewestMark } from '../sets/details.js';
 import { setsAt } from '../sets/inventory.js';
-
-export interface StatusTarget {
-  location: S3Location;
-  /** Set when the target came from a policy file: its expiry is judged too. */
-  policyExpiresAt?: Date;
-  /** This target's own thresholds (a fleet host's), instead of the ones given for all. */
-  thresholds?: HealthThresholds;
-  /** The fleet host it is. */
-  host?: string;
-  /** A prefix that is one run set by the admin's word (a prefix policy, a fleet host), not several sets. */
-  whole?: boolean;
-}
 
 export interface TargetStatus {
   target: string;
@@ -59,7 +48,7 @@ export interface StatusResult {
  */
 export async function status(
   client: S3Client,
-  targets: readonly StatusTarget[],
+  targets: readonly WatchedSet[],
   thresholds: HealthThresholds,
   now = new Date(),
 ): Promise<StatusResult> {
@@ -79,7 +68,7 @@ export async function status(
 
 async function targetStatuses(
   client: S3Client,
-  target: StatusTarget,
+  target: WatchedSet,
   defaults: HealthThresholds,
   now: Date,
 ): Promise<TargetStatus[]> {
