@@ -1,16 +1,13 @@
 // A push that reports itself: pings (push --ping, or the policy file's) and the metrics file
 // (--metrics-file) around it. Reporting never decides the backup's outcome: what fails to report is a
 // warning, and the push's result or error comes out unchanged.
-import { isSealdropError } from '../core/errors.js';
+import { EXIT, isSealdropError } from '../core/errors.js';
 import { loadPolicyFile, type LoadedPolicy } from '../core/policy-file.js';
 import { formatS3Url } from '../core/s3-url.js';
 import { formatBytes } from '../core/units.js';
 import { readMetricsFile, writeMetricsFile, type PushMetrics } from './metrics.js';
 import { sendPing, type PingEvent, type PingOptions } from './ping.js';
 import { push, type PushOptions, type PushResult } from './push.js';
-
-/** What the CLI exits with for an error that is not a SealdropError (a bug): see src/cli/output.ts. */
-const BUG_EXIT_STATUS = 70;
 
 export interface RunReportOptions {
   /** The ping URL, over the policy file's. */
@@ -45,7 +42,7 @@ export async function reportedPush(report: RunReportOptions, options: PushOption
   try {
     result = await push(options);
   } catch (error) {
-    const exitStatus = isSealdropError(error) ? error.exitStatus : BUG_EXIT_STATUS;
+    const exitStatus = isSealdropError(error) ? error.exitStatus : EXIT.bug;
     const now = await peekPolicy(options.policyPath); // renewed meanwhile, or expired
     await startPing;
     await Promise.all([
@@ -65,7 +62,7 @@ export async function reportedPush(report: RunReportOptions, options: PushOption
     metrics?.update({
       lastSuccess: Date.now() / 1000,
       lastDurationSeconds: (Date.now() - started) / 1000,
-      exitStatus: 0,
+      exitStatus: EXIT.ok,
       readBytes: result.bytesIn,
       storedBytes: result.bytesOut,
       policyExpiry: Date.parse(result.renewal?.policyExpiresAt ?? result.policyExpiresAt) / 1000,
