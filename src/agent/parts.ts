@@ -14,15 +14,9 @@ import {
   type Manifest,
 } from '../core/runs.js';
 import { formatBytes } from '../core/units.js';
-import {
-  uploadSpool,
-  withKey,
-  type PushFacts,
-  type Sink,
-  type StoredObject,
-  type UploadTarget,
-} from './sink.js';
+import type { PushFacts, Sink, StoredObject } from './sink.js';
 import { Spool } from './spool.js';
+import { upload, type UploadTarget } from './upload.js';
 
 const DEFAULT_PART_SIZE = 1024 ** 3;
 /** Smaller parts only multiply requests; a typo like "--part-size 8" should not make a million. */
@@ -91,9 +85,7 @@ export async function runSink(options: RunSinkOptions): Promise<Sink<StoredRun>>
   };
 
   const store = async (spool: Spool, name: string) => {
-    const result = await uploadSpool(options.target, spool, {
-      fields: withKey(options.target.fields, key(name)),
-    });
+    const result = await upload(options.target, spool, { key: key(name) });
     attempts += result.attempts;
     spools.delete(spool);
     await spool.remove();

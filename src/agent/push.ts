@@ -17,9 +17,10 @@ import { compressionLevel, requireZstd, suffixMismatch, type Compression } from 
 import { compressor, encryptor } from './encrypt.js';
 import { commandSource, stdinSource, type DumpSource } from './source.js';
 import { choosePartSize, runSink, type StoredPart, type StoredRun } from './parts.js';
-import { objectSink, type Sink, type StoredObject, type UploadTarget } from './sink.js';
+import { objectSink, type Sink, type StoredObject } from './sink.js';
 import { removeOrphans, spoolWriteError } from './spool.js';
 import { renewWhenDue, type RenewalResult } from './renew.js';
+import type { UploadTarget } from './upload.js';
 
 export interface PushOptions {
   policyPath: string;
