@@ -8,6 +8,7 @@ import { formatBytes } from '../core/units.js';
 import { readMetricsFile, writeMetricsFile, type PushMetrics } from './metrics.js';
 import { sendPing, type PingEvent, type PingOptions } from './ping.js';
 import { push, type PushOptions, type PushResult } from './push.js';
+import type { RenewalResult } from './renew.js';
 
 export interface RunReportOptions {
   /** The ping URL, over the policy file's. */
@@ -22,9 +23,11 @@ export interface RunReportOptions {
 export async function reportedPush(report: RunReportOptions, options: PushOptions): Promise<PushResult> {
   const warn = options.onWarning ?? (() => {});
   const started = Date.now();
-  const before = await peekPolicy(options.policyPath);
-  const target = before ? formatS3Url(before.summary.location) : options.policyPath;
-  const pingUrl = report.ping ?? before?.file.ping;
+  // Read once. A file that can't be read fails the push below, reported like any other failure.
+  const loading = loadPolicyFile(options.policyPath);
+  const policy = await loading.catch(() => null);
+  const target = policy ? formatS3Url(policy.summary.location) : options.policyPath;
+  const pingUrl = report.ping ?? policy?.file.ping;
   const ping = async (event: PingEvent, body: string) => {
     if (pingUrl === undefined) return;
     const failed = await sendPing(pingUrl, event, `sealdrop ${report.version}: ${body}`, {
@@ -34,16 +37,21 @@ export async function reportedPush(report: RunReportOptions, options: PushOption
     if (failed) warn(`${failed}; the backup is not affected`);
   };
   const metrics =
-    report.metricsFile === undefined ? null : await MetricsRecord.open(report.metricsFile, before, warn);
+    report.metricsFile === undefined ? null : await MetricsRecord.open(report.metricsFile, policy, warn);
+  // A push that fails may still have renewed its policy: the expiry to report is the file's in place.
+  let renewal: RenewalResult | null = null;
+  const policyExpiry = () => {
+    const expiresAt = renewal?.policyExpiresAt ?? policy?.summary.expiresAt.toISOString();
+    return expiresAt === undefined ? {} : { policyExpiry: Date.parse(expiresAt) / 1000 };
+  };
 
   const startPing = ping('start', `push to ${target} started`);
   await metrics?.update({ lastStart: started / 1000 });
   let result: PushResult;
   try {
-    result = await push(options);
+    result = await push(await loading, { ...options, onRenewal: (settled) => (renewal = settled) });
   } catch (error) {
     const exitStatus = isSealdropError(error) ? error.exitStatus : EXIT.bug;
-    const now = await peekPolicy(options.policyPath); // renewed meanwhile, or expired
     await startPing;
     await Promise.all([
       ping('fail', failureBody(target, error, exitStatus)),
@@ -51,7 +59,7 @@ export async function reportedPush(report: RunReportOptions, options: PushOption
         lastFailure: Date.now() / 1000,
         lastDurationSeconds: (Date.now() - started) / 1000,
         exitStatus,
-        ...(now ? { policyExpiry: now.summary.expiresAt.getTime() / 1000 } : {}),
+        ...policyExpiry(),
       }),
     ]);
     throw error;
@@ -65,7 +73,7 @@ export async function reportedPush(report: RunReportOptions, options: PushOption
       exitStatus: EXIT.ok,
       readBytes: result.bytesIn,
       storedBytes: result.bytesOut,
-      policyExpiry: Date.parse(result.renewal?.policyExpiresAt ?? result.policyExpiresAt) / 1000,
+      ...policyExpiry(),
       ...(result.renewal ? { renewal: result.renewal.state } : {}),
     }),
   ]);
@@ -111,14 +119,6 @@ class MetricsRecord {
         );
       this.#warned = true;
     }
-  }
-}
-
-async function peekPolicy(path: string): Promise<LoadedPolicy | null> {
-  try {
-    return await loadPolicyFile(path);
-  } catch {
-    return null; // push itself says what is wrong with it
   }
 }
 

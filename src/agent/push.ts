@@ -6,8 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { interruptedBy, SealdropError } from '../core/errors.js';
 import {
   assertNotExpired,
-  loadPolicyFile,
   recipientKeys,
+  type LoadedPolicy,
   type PolicyFile,
   type PolicySummary,
 } from '../core/policy-file.js';
@@ -23,6 +23,7 @@ import { renewWhenDue, type RenewalResult } from './renew.js';
 import type { UploadTarget } from './upload.js';
 
 export interface PushOptions {
+  /** The policy file: renewal replaces it, errors name it. */
   policyPath: string;
   /** Spawned with its stdout as the data; stdin when absent. */
   command?: string[];
@@ -43,6 +44,8 @@ export interface PushOptions {
   onRetry?: (attempt: number, delayMs: number, reason: string) => void;
   /** A part of a run is stored. */
   onPart?: (part: StoredPart) => void;
+  /** The renewal has settled, whatever becomes of the push (policies with a renewal location only). */
+  onRenewal?: (renewal: RenewalResult) => void;
 }
 
 export interface PushProgress {
@@ -68,25 +71,28 @@ export interface PushResult {
   renewal?: RenewalResult;
 }
 
-export async function push(options: PushOptions): Promise<PushResult> {
+/** `policy` is the file at `options.policyPath`, loaded by the caller (which reports on it too). */
+export async function push(policy: LoadedPolicy, options: PushOptions): Promise<PushResult> {
   const started = performance.now();
   const startedAt = new Date();
-  const loaded = await loadPolicyFile(options.policyPath);
-  const { file, summary } = loaded;
+  const { file, summary } = policy;
   assertNotExpired(summary, options.policyPath);
-  const { keys: recipients, fingerprints } = await recipientKeys(loaded, options.policyPath);
+  const { keys: recipients, fingerprints } = await recipientKeys(policy, options.policyPath);
   // Alongside the backup; its outcome is a warning at most. The expiry warning waits for it.
-  const renewal = renewWhenDue(options.policyPath, { loaded, fingerprints }, { signal: options.signal }).then(
-    (result) => {
-      const expiring = summary.expiresAt.getTime() - Date.now() < (options.warnExpiryMs ?? 3 * 86_400_000);
-      if (result?.warning) options.onWarning?.(result.warning);
-      else if (expiring && result?.state !== 'renewed')
-        options.onWarning?.(
-          `the upload policy expires at ${summary.expiresAt.toISOString()}; mint a new one soon (sealdrop policy mint)`,
-        );
-      return result;
-    },
-  );
+  const renewal = renewWhenDue(
+    options.policyPath,
+    { loaded: policy, fingerprints },
+    { signal: options.signal },
+  ).then((result) => {
+    const expiring = summary.expiresAt.getTime() - Date.now() < (options.warnExpiryMs ?? 3 * 86_400_000);
+    if (result?.warning) options.onWarning?.(result.warning);
+    else if (expiring && result?.state !== 'renewed')
+      options.onWarning?.(
+        `the upload policy expires at ${summary.expiresAt.toISOString()}; mint a new one soon (sealdrop policy mint)`,
+      );
+    if (result) options.onRenewal?.(result);
+    return result;
+  });
   const compression = options.compression ?? file.compression ?? 'gzip';
   const { location } = summary;
   const mismatch = location.isPrefix ? null : suffixMismatch(location.key, compression);
