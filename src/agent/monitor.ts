@@ -7,8 +7,9 @@ import { formatS3Url } from '../core/s3-url.js';
 import { formatBytes } from '../core/units.js';
 import { readMetricsFile, writeMetricsFile, type PushMetrics } from './metrics.js';
 import { sendPing, type PingEvent, type PingOptions } from './ping.js';
-import { push, type PushOptions, type PushResult } from './push.js';
+import { push, type PushOptions } from './push.js';
 import type { RenewalResult } from './renew.js';
+import { storedWhat, type PushResult } from './result.js';
 
 export interface RunReportOptions {
   /** The ping URL, over the policy file's. */
@@ -123,11 +124,8 @@ class MetricsRecord {
 }
 
 function successBody(result: PushResult): string {
-  const where = result.run
-    ? `run s3://${result.bucket}/${result.run.prefix}${result.run.runId}/ (${result.run.parts.length} parts)`
-    : `s3://${result.bucket}/${result.key}${result.versionId ? ` version ${result.versionId}` : ''}`;
   return [
-    `stored ${where}`,
+    `stored ${storedWhat(result)}${result.run ? ` (${result.run.parts.length} parts)` : ''}`,
     `read ${formatBytes(result.bytesIn)} (${result.bytesIn} bytes), stored ${formatBytes(result.bytesOut)} (${result.bytesOut} bytes) in ${result.seconds.toFixed(1)} s`,
     `sha256 ${result.sha256}`,
     `policy expires ${result.renewal?.policyExpiresAt ?? result.policyExpiresAt}${result.renewal ? ` (renewal: ${result.renewal.state})` : ''}`,

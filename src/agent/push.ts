@@ -20,6 +20,7 @@ import { choosePartSize, runSink, type StoredPart, type StoredRun } from './part
 import { objectSink, type Sink, type StoredObject } from './sink.js';
 import { removeOrphans, spoolWriteError } from './spool.js';
 import { renewWhenDue, type RenewalResult } from './renew.js';
+import type { PushResult } from './result.js';
 import type { UploadTarget } from './upload.js';
 
 export interface PushOptions {
@@ -52,23 +53,6 @@ export interface PushProgress {
   phase: 'reading' | 'uploading';
   bytes: number;
   totalBytes?: number;
-}
-
-export interface PushResult {
-  bucket: string;
-  key: string;
-  versionId: string | null;
-  etag: string | null;
-  bytesIn: number;
-  bytesOut: number;
-  sha256: string;
-  seconds: number;
-  attempts: number;
-  policyExpiresAt: string;
-  /** Prefix policies: the run (key is then its manifest). */
-  run?: { runId: string; prefix: string; parts: StoredPart[] };
-  /** Policies with a renewal location: what became of the renewal. */
-  renewal?: RenewalResult;
 }
 
 /** `policy` is the file at `options.policyPath`, loaded by the caller (which reports on it too). */

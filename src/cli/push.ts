@@ -1,6 +1,6 @@
 // sealdrop push
 import { Option, type Command } from 'commander';
-import type { PushResult } from '../agent/push.js';
+import { storedWhat, type PushResult } from '../agent/result.js';
 import { parseCompression } from '../core/compression.js';
 import { SealdropError } from '../core/errors.js';
 import { pingUrlProblem } from '../core/policy-file.js';
@@ -151,9 +151,7 @@ function retriesArg(text: string): number {
 
 function summary(result: PushResult): string {
   return [
-    result.run
-      ? `Stored run s3://${result.bucket}/${result.run.prefix}${result.run.runId}/: ${result.run.parts.length} part${result.run.parts.length === 1 ? '' : 's'} and the manifest`
-      : `Stored s3://${result.bucket}/${result.key}${result.versionId ? ` version ${result.versionId}` : ''}`,
+    `Stored ${storedWhat(result)}${result.run ? `: ${result.run.parts.length} part${result.run.parts.length === 1 ? '' : 's'} and the manifest` : ''}`,
     table([
       ['read', formatBytes(result.bytesIn)],
       [
