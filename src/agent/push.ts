@@ -34,7 +34,7 @@ export interface PushOptions {
   level?: number;
   allowEmpty?: boolean;
   spoolDir?: string;
-  /** Prefix policies only: the size of each part of a run (default 1 GiB, at most the policy's max size). */
+  /** The size of each part of a run (default 1 GiB, at most the policy's max size); one key has no parts. */
   partSize?: number;
   retries?: number;
   retryDelayMs?: number;
@@ -47,6 +47,11 @@ export interface PushOptions {
   onPart?: (part: StoredPart) => void;
   /** The renewal has settled, whatever becomes of the push (policies with a renewal location only). */
   onRenewal?: (renewal: RenewalResult) => void;
+  /**
+   * The caller's own checks of its options against the policy, so that its errors can name its own
+   * inputs (the CLI's flags): run once the policy's checks pass, before anything is read or written.
+   */
+  checkOptions?: (policy: PolicySummary) => void;
 }
 
 export interface PushProgress {
@@ -84,8 +89,9 @@ export async function push(policy: LoadedPolicy, options: PushOptions): Promise<
     throw new SealdropError('USAGE', `${mismatch}; nothing was uploaded`, {
       hint: `Push with the compression the key names, or mint a policy for a key that names ${compression}.`,
     });
+  options.checkOptions?.(summary);
   if (compression === 'zstd')
-    requireZstd(options.compression ? '--compress zstd' : `${options.policyPath} (compression zstd)`);
+    requireZstd(options.compression ? 'zstd' : `${options.policyPath} (compression zstd)`);
   const level = compressionLevel(compression, options.level);
 
   const spoolDir = options.spoolDir ?? tmpdir();
@@ -174,11 +180,6 @@ async function openSink(
   spoolDir: string,
 ): Promise<Sink<StoredObject | StoredRun>> {
   const { location } = summary;
-  if (options.partSize !== undefined && !location.isPrefix)
-    throw new SealdropError(
-      'USAGE',
-      '--part-size needs a prefix policy (one minted for s3://BUCKET/PREFIX/)',
-    );
   const target: UploadTarget = {
     url: file.url,
     fields: file.fields,

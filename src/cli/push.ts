@@ -1,7 +1,7 @@
 // sealdrop push
 import { Option, type Command } from 'commander';
 import { storedWhat, type PushResult } from '../agent/result.js';
-import { parseCompression } from '../core/compression.js';
+import { parseCompression, requireZstd } from '../core/compression.js';
 import { SealdropError } from '../core/errors.js';
 import { pingUrlProblem } from '../core/policy-file.js';
 import { formatBytes, formatDuration } from '../core/units.js';
@@ -128,6 +128,15 @@ Examples:
           onRetry: (attempt, delay, reason) => {
             progress.done();
             warn(`attempt ${attempt} failed (${reason}); retrying in ${formatDuration(delay)}`);
+          },
+          // After the policy's own checks: a key that names another compression is the first thing to fix.
+          checkOptions: ({ location }) => {
+            if (options.partSize !== undefined && !location.isPrefix)
+              throw new SealdropError(
+                'USAGE',
+                '--part-size needs a prefix policy (one minted for s3://BUCKET/PREFIX/)',
+              );
+            if (compression === 'zstd') requireZstd('--compress zstd');
           },
         }),
       );
