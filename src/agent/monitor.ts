@@ -1,16 +1,15 @@
 // A push that reports itself: pings (push --ping, or the policy file's) and the metrics file
 // (--metrics-file) around it. Reporting never decides the backup's outcome: what fails to report is a
 // warning, and the push's result or error comes out unchanged.
-import { isSealdropError } from '../core/errors.js';
+import { EXIT, isSealdropError } from '../core/errors.js';
 import { loadPolicyFile, type LoadedPolicy } from '../core/policy-file.js';
 import { formatS3Url } from '../core/s3-url.js';
 import { formatBytes } from '../core/units.js';
 import { readMetricsFile, writeMetricsFile, type PushMetrics } from './metrics.js';
 import { sendPing, type PingEvent, type PingOptions } from './ping.js';
-import { push, type PushOptions, type PushResult } from './push.js';
-
-/** What the CLI exits with for an error that is not a SealdropError (a bug): see src/cli/output.ts. */
-const BUG_EXIT_STATUS = 70;
+import { push, type PushOptions } from './push.js';
+import type { RenewalResult } from './renew.js';
+import { storedWhat, type PushResult } from './result.js';
 
 export interface RunReportOptions {
   /** The ping URL, over the policy file's. */
@@ -25,9 +24,11 @@ export interface RunReportOptions {
 export async function reportedPush(report: RunReportOptions, options: PushOptions): Promise<PushResult> {
   const warn = options.onWarning ?? (() => {});
   const started = Date.now();
-  const before = await peekPolicy(options.policyPath);
-  const target = before ? formatS3Url(before.summary.location) : options.policyPath;
-  const pingUrl = report.ping ?? before?.file.ping;
+  // Read once. A file that can't be read fails the push below, reported like any other failure.
+  const loading = loadPolicyFile(options.policyPath);
+  const policy = await loading.catch(() => null);
+  const target = policy ? formatS3Url(policy.summary.location) : options.policyPath;
+  const pingUrl = report.ping ?? policy?.file.ping;
   const ping = async (event: PingEvent, body: string) => {
     if (pingUrl === undefined) return;
     const failed = await sendPing(pingUrl, event, `sealdrop ${report.version}: ${body}`, {
@@ -37,16 +38,21 @@ export async function reportedPush(report: RunReportOptions, options: PushOption
     if (failed) warn(`${failed}; the backup is not affected`);
   };
   const metrics =
-    report.metricsFile === undefined ? null : await MetricsRecord.open(report.metricsFile, before, warn);
+    report.metricsFile === undefined ? null : await MetricsRecord.open(report.metricsFile, policy, warn);
+  // A push that fails may still have renewed its policy: the expiry to report is the file's in place.
+  let renewal: RenewalResult | null = null;
+  const policyExpiry = () => {
+    const expiresAt = renewal?.policyExpiresAt ?? policy?.summary.expiresAt.toISOString();
+    return expiresAt === undefined ? {} : { policyExpiry: Date.parse(expiresAt) / 1000 };
+  };
 
   const startPing = ping('start', `push to ${target} started`);
   await metrics?.update({ lastStart: started / 1000 });
   let result: PushResult;
   try {
-    result = await push(options);
+    result = await push(await loading, { ...options, onRenewal: (settled) => (renewal = settled) });
   } catch (error) {
-    const exitStatus = isSealdropError(error) ? error.exitStatus : BUG_EXIT_STATUS;
-    const now = await peekPolicy(options.policyPath); // renewed meanwhile, or expired
+    const exitStatus = isSealdropError(error) ? error.exitStatus : EXIT.bug;
     await startPing;
     await Promise.all([
       ping('fail', failureBody(target, error, exitStatus)),
@@ -54,7 +60,7 @@ export async function reportedPush(report: RunReportOptions, options: PushOption
         lastFailure: Date.now() / 1000,
         lastDurationSeconds: (Date.now() - started) / 1000,
         exitStatus,
-        ...(now ? { policyExpiry: now.summary.expiresAt.getTime() / 1000 } : {}),
+        ...policyExpiry(),
       }),
     ]);
     throw error;
@@ -65,10 +71,10 @@ export async function reportedPush(report: RunReportOptions, options: PushOption
     metrics?.update({
       lastSuccess: Date.now() / 1000,
       lastDurationSeconds: (Date.now() - started) / 1000,
-      exitStatus: 0,
+      exitStatus: EXIT.ok,
       readBytes: result.bytesIn,
       storedBytes: result.bytesOut,
-      policyExpiry: Date.parse(result.renewal?.policyExpiresAt ?? result.policyExpiresAt) / 1000,
+      ...policyExpiry(),
       ...(result.renewal ? { renewal: result.renewal.state } : {}),
     }),
   ]);
@@ -117,20 +123,9 @@ class MetricsRecord {
   }
 }
 
-async function peekPolicy(path: string): Promise<LoadedPolicy | null> {
-  try {
-    return await loadPolicyFile(path);
-  } catch {
-    return null; // push itself says what is wrong with it
-  }
-}
-
 function successBody(result: PushResult): string {
-  const where = result.run
-    ? `run s3://${result.bucket}/${result.run.prefix}${result.run.runId}/ (${result.run.parts.length} parts)`
-    : `s3://${result.bucket}/${result.key}${result.versionId ? ` version ${result.versionId}` : ''}`;
   return [
-    `stored ${where}`,
+    `stored ${storedWhat(result)}${result.run ? ` (${result.run.parts.length} parts)` : ''}`,
     `read ${formatBytes(result.bytesIn)} (${result.bytesIn} bytes), stored ${formatBytes(result.bytesOut)} (${result.bytesOut} bytes) in ${result.seconds.toFixed(1)} s`,
     `sha256 ${result.sha256}`,
     `policy expires ${result.renewal?.policyExpiresAt ?? result.policyExpiresAt}${result.renewal ? ` (renewal: ${result.renewal.state})` : ''}`,

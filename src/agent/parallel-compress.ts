@@ -56,7 +56,7 @@ class MemberEngine {
       this.#endFlag = constants.Z_FINISH;
       this.#reset = true;
     } else {
-      const zstd = requireZstd('--compress zstd');
+      const zstd = requireZstd('zstd');
       // Every frame carries a checksum of its content, as every gzip member carries a CRC. A window no
       // larger than a block loses nothing (frames are independent) and halves each worker's memory.
       this.#stream = zstd.createZstdCompress({

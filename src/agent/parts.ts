@@ -14,18 +14,12 @@ import {
   type Manifest,
 } from '../core/runs.js';
 import { formatBytes } from '../core/units.js';
-import {
-  uploadSpool,
-  withKey,
-  type PushFacts,
-  type Sink,
-  type StoredObject,
-  type UploadTarget,
-} from './sink.js';
+import type { PushFacts, Sink, StoredObject } from './sink.js';
 import { Spool } from './spool.js';
+import { upload, type UploadTarget } from './upload.js';
 
 const DEFAULT_PART_SIZE = 1024 ** 3;
-/** Smaller parts only multiply requests; a typo like "--part-size 8" should not make a million. */
+/** Smaller parts only multiply requests; a typo like a part size of 8 should not make a million. */
 const MIN_PART_SIZE = 1024 ** 2;
 
 export interface RunSinkOptions {
@@ -53,17 +47,17 @@ export interface StoredRun extends StoredObject {
   manifest: Manifest;
 }
 
-/** Checks --part-size against the policy's limit; the default is 1 GiB or the limit if lower. */
+/** Checks a part size against the policy's limit; the default is 1 GiB or the limit if lower. */
 export function choosePartSize(requested: number | undefined, maxSize: number): number {
   const size = requested ?? Math.min(DEFAULT_PART_SIZE, maxSize);
   if (size > maxSize)
     throw new SealdropError(
       'USAGE',
-      `--part-size ${formatBytes(size)} is over the policy's max size of ${formatBytes(maxSize)}`,
+      `the part size ${formatBytes(size)} is over the policy's max size of ${formatBytes(maxSize)}`,
       { hint: 'Use a smaller --part-size, or mint the prefix policy with a larger --max-size.' },
     );
   if (!(Number.isSafeInteger(size) && size >= MIN_PART_SIZE))
-    throw new SealdropError('USAGE', `--part-size must be at least ${formatBytes(MIN_PART_SIZE)}`);
+    throw new SealdropError('USAGE', `the part size must be at least ${formatBytes(MIN_PART_SIZE)}`);
   return size;
 }
 
@@ -91,9 +85,7 @@ export async function runSink(options: RunSinkOptions): Promise<Sink<StoredRun>>
   };
 
   const store = async (spool: Spool, name: string) => {
-    const result = await uploadSpool(options.target, spool, {
-      fields: withKey(options.target.fields, key(name)),
-    });
+    const result = await upload(options.target, spool, { key: key(name) });
     attempts += result.attempts;
     spools.delete(spool);
     await spool.remove();

@@ -6,8 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { interruptedBy, SealdropError } from '../core/errors.js';
 import {
   assertNotExpired,
-  loadPolicyFile,
   recipientKeys,
+  type LoadedPolicy,
   type PolicyFile,
   type PolicySummary,
 } from '../core/policy-file.js';
@@ -17,11 +17,14 @@ import { compressionLevel, requireZstd, suffixMismatch, type Compression } from 
 import { compressor, encryptor } from './encrypt.js';
 import { commandSource, stdinSource, type DumpSource } from './source.js';
 import { choosePartSize, runSink, type StoredPart, type StoredRun } from './parts.js';
-import { objectSink, type Sink, type StoredObject, type UploadTarget } from './sink.js';
+import { objectSink, type Sink, type StoredObject } from './sink.js';
 import { removeOrphans, spoolWriteError } from './spool.js';
 import { renewWhenDue, type RenewalResult } from './renew.js';
+import type { PushResult } from './result.js';
+import type { UploadTarget } from './upload.js';
 
 export interface PushOptions {
+  /** The policy file: renewal replaces it, errors name it. */
   policyPath: string;
   /** Spawned with its stdout as the data; stdin when absent. */
   command?: string[];
@@ -31,7 +34,7 @@ export interface PushOptions {
   level?: number;
   allowEmpty?: boolean;
   spoolDir?: string;
-  /** Prefix policies only: the size of each part of a run (default 1 GiB, at most the policy's max size). */
+  /** The size of each part of a run (default 1 GiB, at most the policy's max size); one key has no parts. */
   partSize?: number;
   retries?: number;
   retryDelayMs?: number;
@@ -42,6 +45,13 @@ export interface PushOptions {
   onRetry?: (attempt: number, delayMs: number, reason: string) => void;
   /** A part of a run is stored. */
   onPart?: (part: StoredPart) => void;
+  /** The renewal has settled, whatever becomes of the push (policies with a renewal location only). */
+  onRenewal?: (renewal: RenewalResult) => void;
+  /**
+   * The caller's own checks of its options against the policy, so that its errors can name its own
+   * inputs (the CLI's flags): run once the policy's checks pass, before anything is read or written.
+   */
+  checkOptions?: (policy: PolicySummary) => void;
 }
 
 export interface PushProgress {
@@ -50,42 +60,28 @@ export interface PushProgress {
   totalBytes?: number;
 }
 
-export interface PushResult {
-  bucket: string;
-  key: string;
-  versionId: string | null;
-  etag: string | null;
-  bytesIn: number;
-  bytesOut: number;
-  sha256: string;
-  seconds: number;
-  attempts: number;
-  policyExpiresAt: string;
-  /** Prefix policies: the run (key is then its manifest). */
-  run?: { runId: string; prefix: string; parts: StoredPart[] };
-  /** Policies with a renewal location: what became of the renewal. */
-  renewal?: RenewalResult;
-}
-
-export async function push(options: PushOptions): Promise<PushResult> {
+/** `policy` is the file at `options.policyPath`, loaded by the caller (which reports on it too). */
+export async function push(policy: LoadedPolicy, options: PushOptions): Promise<PushResult> {
   const started = performance.now();
   const startedAt = new Date();
-  const loaded = await loadPolicyFile(options.policyPath);
-  const { file, summary } = loaded;
+  const { file, summary } = policy;
   assertNotExpired(summary, options.policyPath);
-  const { keys: recipients, fingerprints } = await recipientKeys(loaded, options.policyPath);
+  const { keys: recipients, fingerprints } = await recipientKeys(policy, options.policyPath);
   // Alongside the backup; its outcome is a warning at most. The expiry warning waits for it.
-  const renewal = renewWhenDue(options.policyPath, { loaded, fingerprints }, { signal: options.signal }).then(
-    (result) => {
-      const expiring = summary.expiresAt.getTime() - Date.now() < (options.warnExpiryMs ?? 3 * 86_400_000);
-      if (result?.warning) options.onWarning?.(result.warning);
-      else if (expiring && result?.state !== 'renewed')
-        options.onWarning?.(
-          `the upload policy expires at ${summary.expiresAt.toISOString()}; mint a new one soon (sealdrop policy mint)`,
-        );
-      return result;
-    },
-  );
+  const renewal = renewWhenDue(
+    options.policyPath,
+    { loaded: policy, fingerprints },
+    { signal: options.signal },
+  ).then((result) => {
+    const expiring = summary.expiresAt.getTime() - Date.now() < (options.warnExpiryMs ?? 3 * 86_400_000);
+    if (result?.warning) options.onWarning?.(result.warning);
+    else if (expiring && result?.state !== 'renewed')
+      options.onWarning?.(
+        `the upload policy expires at ${summary.expiresAt.toISOString()}; mint a new one soon (sealdrop policy mint)`,
+      );
+    if (result) options.onRenewal?.(result);
+    return result;
+  });
   const compression = options.compression ?? file.compression ?? 'gzip';
   const { location } = summary;
   const mismatch = location.isPrefix ? null : suffixMismatch(location.key, compression);
@@ -93,8 +89,9 @@ export async function push(options: PushOptions): Promise<PushResult> {
     throw new SealdropError('USAGE', `${mismatch}; nothing was uploaded`, {
       hint: `Push with the compression the key names, or mint a policy for a key that names ${compression}.`,
     });
+  options.checkOptions?.(summary);
   if (compression === 'zstd')
-    requireZstd(options.compression ? '--compress zstd' : `${options.policyPath} (compression zstd)`);
+    requireZstd(options.compression ? 'zstd' : `${options.policyPath} (compression zstd)`);
   const level = compressionLevel(compression, options.level);
 
   const spoolDir = options.spoolDir ?? tmpdir();
@@ -183,11 +180,6 @@ async function openSink(
   spoolDir: string,
 ): Promise<Sink<StoredObject | StoredRun>> {
   const { location } = summary;
-  if (options.partSize !== undefined && !location.isPrefix)
-    throw new SealdropError(
-      'USAGE',
-      '--part-size needs a prefix policy (one minted for s3://BUCKET/PREFIX/)',
-    );
   const target: UploadTarget = {
     url: file.url,
     fields: file.fields,

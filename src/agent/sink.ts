@@ -5,29 +5,7 @@ import { Writable } from 'node:stream';
 import { SealdropError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import { Spool } from './spool.js';
-import { upload, type UploadOptions } from './upload.js';
-
-/** Everything an upload needs but the file: shared by every object of a push. */
-export type UploadTarget = Omit<UploadOptions, 'filePath' | 'fileSize' | 'contentMd5' | 'onProgress'> & {
-  /** The policy allows a Content-MD5 field (files minted before it don't): send each file's. */
-  contentMd5: boolean;
-};
-
-/** POSTs a closed spool file: its length and, when the policy allows, its MD5 go with it. */
-export function uploadSpool(
-  target: UploadTarget,
-  spool: Spool,
-  extra: Partial<Pick<UploadOptions, 'fields' | 'onProgress'>> = {},
-) {
-  const { contentMd5, ...rest } = target;
-  return upload({
-    ...rest,
-    filePath: spool.path,
-    fileSize: spool.bytes,
-    ...(contentMd5 ? { contentMd5: spool.md5 } : {}),
-    ...extra,
-  });
-}
+import { upload, type UploadTarget } from './upload.js';
 
 /** What the push knows once the dump has ended well; a run's manifest records it. */
 export interface PushFacts {
@@ -89,7 +67,7 @@ export async function objectSink(options: ObjectSinkOptions): Promise<Sink> {
     binding: `s3://${options.bucket}/${options.key}`,
     writable,
     async commit() {
-      const result = await uploadSpool(options.target, spool, { onProgress: options.onUploadProgress });
+      const result = await upload(options.target, spool, { onProgress: options.onUploadProgress });
       return { key: options.key, ...result, bytes: spool.bytes, sha256: spool.sha256 };
     },
     settle: async () => null,
@@ -101,12 +79,5 @@ function tooLarge(maxSize: number): SealdropError {
   return new SealdropError(
     'TOO_LARGE',
     `the encrypted backup is over the policy's limit of ${formatBytes(maxSize)}; nothing was uploaded`,
-  );
-}
-
-/** The policy's fields with the object key set: a prefix policy lets the agent name keys under it. */
-export function withKey(fields: Record<string, string>, key: string): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(fields).map(([name, value]) => [name, name.toLowerCase() === 'key' ? key : value]),
   );
 }

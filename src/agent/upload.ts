@@ -7,19 +7,32 @@ import FormData from 'form-data';
 import { Agent, request } from 'undici';
 import { SealdropError } from '../core/errors.js';
 
-export interface UploadOptions {
+/** Where every object of a push goes, and how hard to try: the same for all the parts of a run. */
+export interface UploadTarget {
   url: string;
+  /** The policy's form fields, in order. */
   fields: Record<string, string>;
-  filePath: string;
-  fileSize: number;
-  /** The file's MD5 (base64), sent as the Content-MD5 field when the policy allows one. */
-  contentMd5?: string;
+  /** The policy allows a Content-MD5 field (files minted before it don't): send each file's. */
+  contentMd5: boolean;
   retries: number;
   /** First backoff delay; doubles each retry, with full jitter. */
   retryDelayMs: number;
   signal?: AbortSignal;
-  onProgress?: (sentBytes: number, totalBytes: number) => void;
   onRetry?: (attempt: number, delayMs: number, reason: string) => void;
+}
+
+/** A closed spool file (spool.ts): sent with its exact length and, when the policy allows, its MD5. */
+export interface SpooledFile {
+  path: string;
+  bytes: number;
+  /** Base64, as Content-MD5 wants it. */
+  md5: string;
+}
+
+export interface UploadOptions {
+  /** The object's key, for a prefix policy (which lets the agent name keys under it). */
+  key?: string;
+  onProgress?: (sentBytes: number, totalBytes: number) => void;
 }
 
 export interface UploadResult {
@@ -32,22 +45,26 @@ const MAX_BACKOFF_MS = 60_000;
 
 const dispatcher = new Agent({ connect: { timeout: 15_000 }, headersTimeout: 120_000, bodyTimeout: 120_000 });
 
-export async function upload(options: UploadOptions): Promise<UploadResult> {
+export async function upload(
+  target: UploadTarget,
+  file: SpooledFile,
+  options: UploadOptions = {},
+): Promise<UploadResult> {
   for (let attempt = 1; ; attempt++) {
     let failure: Transient;
     try {
-      return { ...(await postOnce(options)), attempts: attempt };
+      return { ...(await postOnce(target, file, options)), attempts: attempt };
     } catch (error) {
-      if (!(error instanceof Transient) || attempt > options.retries || options.signal?.aborted) {
+      if (!(error instanceof Transient) || attempt > target.retries || target.signal?.aborted) {
         throw error instanceof Transient ? error.final(attempt) : error;
       }
       failure = error;
     }
     const delay =
-      Math.min(MAX_BACKOFF_MS, options.retryDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-    options.onRetry?.(attempt, delay, failure.message);
-    await sleep(delay, undefined, { signal: options.signal }).catch(() => {});
-    if (options.signal?.aborted) throw failure.final(attempt);
+      Math.min(MAX_BACKOFF_MS, target.retryDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    target.onRetry?.(attempt, delay, failure.message);
+    await sleep(delay, undefined, { signal: target.signal }).catch(() => {});
+    if (target.signal?.aborted) throw failure.final(attempt);
   }
 }
 
@@ -61,36 +78,41 @@ class Transient extends Error {
   }
 }
 
-async function postOnce(options: UploadOptions): Promise<Omit<UploadResult, 'attempts'>> {
+async function postOnce(
+  target: UploadTarget,
+  file: SpooledFile,
+  options: UploadOptions,
+): Promise<Omit<UploadResult, 'attempts'>> {
   const form = new FormData();
-  for (const [name, value] of Object.entries(options.fields)) form.append(name, value);
-  if (options.contentMd5 !== undefined) form.append('Content-MD5', options.contentMd5);
+  for (const [name, value] of Object.entries(target.fields))
+    form.append(name, options.key !== undefined && name.toLowerCase() === 'key' ? options.key : value);
+  if (target.contentMd5) form.append('Content-MD5', file.md5);
   let sent = 0;
-  const counted = createReadStream(options.filePath, { highWaterMark: 1 << 20 }).pipe(
+  const counted = createReadStream(file.path, { highWaterMark: 1 << 20 }).pipe(
     new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         sent += chunk.length;
-        options.onProgress?.(sent, options.fileSize);
+        options.onProgress?.(sent, file.bytes);
         callback(null, chunk);
       },
     }),
   );
   // The object's Content-Type is the signed form field; the part's own type is not used by S3.
-  form.append('file', counted, { knownLength: options.fileSize, filename: 'backup.gpg' });
+  form.append('file', counted, { knownLength: file.bytes, filename: 'backup.gpg' });
   const body = new PassThrough({ highWaterMark: 1 << 20 });
   form.pipe(body);
 
   let response;
   try {
-    response = await request(options.url, {
+    response = await request(target.url, {
       method: 'POST',
       headers: { ...form.getHeaders(), 'content-length': String(form.getLengthSync()) },
       body,
       dispatcher,
-      signal: options.signal,
+      signal: target.signal,
     });
   } catch (error) {
-    if (options.signal?.aborted) throw error;
+    if (target.signal?.aborted) throw error;
     throw new Transient(describeNetworkError(error));
   }
   const text = await response.body.text();

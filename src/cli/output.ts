@@ -1,6 +1,6 @@
 // The output contract: stdout carries what a command produces (listings, reports, plans, restored data,
 // --json documents); stderr is for a human watching (progress, warnings, errors, an action's summary).
-import { SealdropError } from '../core/errors.js';
+import { EXIT, SealdropError } from '../core/errors.js';
 
 const settings = { quiet: false, verbose: false };
 
@@ -94,7 +94,7 @@ export function reportError(error: unknown): number {
   process.stderr.write(
     `sealdrop: internal error (please report this bug):\n${(error as Error)?.stack ?? String(error)}\n`,
   );
-  return 70;
+  return EXIT.bug;
 }
 
 /** Aligned "label: value" lines for human summaries. */

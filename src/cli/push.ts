@@ -1,7 +1,7 @@
 // sealdrop push
 import { Option, type Command } from 'commander';
-import type { PushResult } from '../agent/push.js';
-import { parseCompression } from '../core/compression.js';
+import { storedWhat, type PushResult } from '../agent/result.js';
+import { parseCompression, requireZstd } from '../core/compression.js';
 import { SealdropError } from '../core/errors.js';
 import { pingUrlProblem } from '../core/policy-file.js';
 import { formatBytes, formatDuration } from '../core/units.js';
@@ -129,6 +129,15 @@ Examples:
             progress.done();
             warn(`attempt ${attempt} failed (${reason}); retrying in ${formatDuration(delay)}`);
           },
+          // After the policy's own checks: a key that names another compression is the first thing to fix.
+          checkOptions: ({ location }) => {
+            if (options.partSize !== undefined && !location.isPrefix)
+              throw new SealdropError(
+                'USAGE',
+                '--part-size needs a prefix policy (one minted for s3://BUCKET/PREFIX/)',
+              );
+            if (compression === 'zstd') requireZstd('--compress zstd');
+          },
         }),
       );
       if (options.json) printJson(result);
@@ -151,9 +160,7 @@ function retriesArg(text: string): number {
 
 function summary(result: PushResult): string {
   return [
-    result.run
-      ? `Stored run s3://${result.bucket}/${result.run.prefix}${result.run.runId}/: ${result.run.parts.length} part${result.run.parts.length === 1 ? '' : 's'} and the manifest`
-      : `Stored s3://${result.bucket}/${result.key}${result.versionId ? ` version ${result.versionId}` : ''}`,
+    `Stored ${storedWhat(result)}${result.run ? `: ${result.run.parts.length} part${result.run.parts.length === 1 ? '' : 's'} and the manifest` : ''}`,
     table([
       ['read', formatBytes(result.bytesIn)],
       [

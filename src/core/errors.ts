@@ -1,14 +1,16 @@
 // Every failure a user can cause or meet is a SealdropError: a stable code to program against,
 // an exit status for scripts and a one-line hint for people. Anything else reaching the CLI is a bug.
 
-import { constants } from 'node:os';
-
-/** Exit statuses, documented in the README. */
+/**
+ * The exit statuses, as the README's table lists them, and `bug` (sysexits' EX_SOFTWARE) for whatever is
+ * not a SealdropError. `status` and `fleet status` use the monitoring plugins' instead (HEALTH_EXIT).
+ */
 export const EXIT = {
   ok: 0,
   failed: 1,
   badInput: 2,
   integrity: 3,
+  bug: 70,
   sighup: 129,
   sigint: 130,
   sigterm: 143,
@@ -109,11 +111,18 @@ export function isSealdropError(error: unknown): error is SealdropError {
 /** The signals that stop an operation cleanly (a dropped ssh session, Ctrl-C, kill). */
 export const STOP_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM'] as const;
 
-/** What an operation a signal stopped reports: exit 128 + the signal's number, as a shell would. */
+/** 128 + the signal's number, as a shell reports it. */
+const STOP_EXIT: Record<(typeof STOP_SIGNALS)[number], number> = {
+  SIGHUP: EXIT.sighup,
+  SIGINT: EXIT.sigint,
+  SIGTERM: EXIT.sigterm,
+};
+
+/** What an operation a signal stopped reports, with the signal's exit status. */
 export function interruptedBy(signal: AbortSignal, message: string, hint?: string): SealdropError {
-  const name = typeof signal.reason === 'string' ? signal.reason : 'SIGINT';
+  const name = STOP_SIGNALS.find((stop) => stop === signal.reason) ?? 'SIGINT';
   return new SealdropError('INTERRUPTED', `interrupted by ${name}${message}`, {
-    exitStatus: 128 + (constants.signals[name as NodeJS.Signals] ?? constants.signals.SIGINT),
+    exitStatus: STOP_EXIT[name],
     ...(hint === undefined ? {} : { hint }),
   });
 }
