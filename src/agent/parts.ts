@@ -16,7 +16,7 @@ import {
 import { formatBytes } from '../core/units.js';
 import type { PushFacts, Sink, StoredObject } from './sink.js';
 import { Spool } from './spool.js';
-import { upload, type UploadTarget } from './upload.js';
+import { upload, type PostForm } from './upload.js';
 
 const DEFAULT_PART_SIZE = 1024 ** 3;
 /** Smaller parts only multiply requests; a typo like a part size of 8 should not make a million. */
@@ -27,7 +27,7 @@ export interface RunSinkOptions {
   bucket: string;
   prefix: string;
   partSize: number;
-  target: UploadTarget;
+  target: PostForm;
   now?: Date;
   onPart?: (part: StoredPart) => void;
 }

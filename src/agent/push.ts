@@ -21,7 +21,7 @@ import { objectSink, type Sink, type StoredObject } from './sink.js';
 import { removeOrphans, spoolWriteError } from './spool.js';
 import { renewWhenDue, type RenewalResult } from './renew.js';
 import type { PushResult } from './result.js';
-import type { UploadTarget } from './upload.js';
+import type { PostForm } from './upload.js';
 
 export interface PushOptions {
   /** The policy file: renewal replaces it, errors name it. */
@@ -180,7 +180,7 @@ async function openSink(
   spoolDir: string,
 ): Promise<Sink<StoredObject | StoredRun>> {
   const { location } = summary;
-  const target: UploadTarget = {
+  const target: PostForm = {
     url: file.url,
     fields: file.fields,
     contentMd5: summary.contentMd5,

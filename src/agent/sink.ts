@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { SealdropError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import { Spool } from './spool.js';
-import { upload, type UploadTarget } from './upload.js';
+import { upload, type PostForm } from './upload.js';
 
 /** What the push knows once the dump has ended well; a run's manifest records it. */
 export interface PushFacts {
@@ -46,7 +46,7 @@ export interface ObjectSinkOptions {
   maxSize: number;
   bucket: string;
   key: string;
-  target: UploadTarget;
+  target: PostForm;
   onUploadProgress?: (bytes: number, totalBytes: number) => void;
 }
 

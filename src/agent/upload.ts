@@ -7,8 +7,8 @@ import FormData from 'form-data';
 import { Agent, request } from 'undici';
 import { SealdropError } from '../core/errors.js';
 
-/** Where every object of a push goes, and how hard to try: the same for all the parts of a run. */
-export interface UploadTarget {
+/** The signed POST form every object of a push is sent with, and how hard to try: the same for all the parts of a run. */
+export interface PostForm {
   url: string;
   /** The policy's form fields, in order. */
   fields: Record<string, string>;
@@ -46,7 +46,7 @@ const MAX_BACKOFF_MS = 60_000;
 const dispatcher = new Agent({ connect: { timeout: 15_000 }, headersTimeout: 120_000, bodyTimeout: 120_000 });
 
 export async function upload(
-  target: UploadTarget,
+  target: PostForm,
   file: SpooledFile,
   options: UploadOptions = {},
 ): Promise<UploadResult> {
@@ -79,7 +79,7 @@ class Transient extends Error {
 }
 
 async function postOnce(
-  target: UploadTarget,
+  target: PostForm,
   file: SpooledFile,
   options: UploadOptions,
 ): Promise<Omit<UploadResult, 'attempts'>> {
