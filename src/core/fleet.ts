@@ -9,9 +9,9 @@ import type { HealthThresholds } from './health.js';
 import { SEALDROP_AREA } from './inventory.js';
 import { readRecipient } from './openpgp-keys.js';
 import { MAX_RECIPIENTS, pingUrlProblem, RENEW_PREFIX } from './policy-file.js';
-import { COUNT_RULES, parseRetentionDuration, WITHIN_RULE_NAMES, type RetentionPolicy } from './retention.js';
+import { COUNT_RULES, WITHIN_RULE_NAMES, type RetentionPolicy } from './retention.js';
 import { parseS3Url, type S3Location } from './s3-url.js';
-import { parseDuration, parseSize } from './units.js';
+import { parseDuration, parseRetentionDuration, parseSize } from './units.js';
 
 export { SEALDROP_AREA };
 const FLEET_VERSION = 1;
