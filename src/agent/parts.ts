@@ -4,15 +4,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { SealdropError } from '../core/errors.js';
-import {
-  MANIFEST_FORMAT,
-  MANIFEST_NAME,
-  MAX_PARTS,
-  newRunId,
-  partName,
-  runKey,
-  type Manifest,
-} from '../core/runs.js';
+import { MANIFEST_NAME, MAX_PARTS, newRunId, partName, runKey } from '../core/layout.js';
+import { MANIFEST_FORMAT, type Manifest } from '../core/runs.js';
 import { formatBytes } from '../core/units.js';
 import {
   uploadSpool,

@@ -13,7 +13,8 @@ import {
 } from '../core/policy-file.js';
 import { rechunk } from '../core/openpgp-chunks.js';
 import { roundMs } from '../core/units.js';
-import { compressionLevel, requireZstd, suffixMismatch, type Compression } from '../core/compression.js';
+import { compressionLevel, requireZstd, type Compression } from '../core/compression.js';
+import { suffixMismatch } from '../core/layout.js';
 import { compressor, encryptor } from './encrypt.js';
 import { commandSource, stdinSource, type DumpSource } from './source.js';
 import { choosePartSize, runSink, type StoredPart, type StoredRun } from './parts.js';

@@ -6,14 +6,13 @@ import { SealdropError } from './errors.js';
 import { readTextFile } from './files.js';
 import { DEFAULT_ANOMALY_THRESHOLDS, parseAnomalyThresholds, type AnomalyThresholds } from './anomaly.js';
 import type { HealthThresholds } from './health.js';
-import { SEALDROP_AREA } from './inventory.js';
+import { coversSealdropArea, SEALDROP_AREA } from './layout.js';
 import { readRecipient } from './openpgp-keys.js';
-import { MAX_RECIPIENTS, pingUrlProblem, RENEW_PREFIX } from './policy-file.js';
+import { MAX_RECIPIENTS, pingUrlProblem } from './policy-file.js';
 import { COUNT_RULES, WITHIN_RULE_NAMES, type RetentionPolicy } from './retention.js';
 import { parseS3Url, type S3Location } from './s3-url.js';
 import { parseDuration, parseRetentionDuration, parseSize } from './units.js';
 
-export { SEALDROP_AREA };
 const FLEET_VERSION = 1;
 /** The admin's copy of each host's policy: POLICY_DIR/HOST.policy.json. */
 export const POLICY_SUFFIX = '.policy.json';
@@ -281,11 +280,6 @@ export function overlaps(hosts: readonly Pick<FleetHost, 'name' | 'location'>[])
   return found;
 }
 
-/** Whether uploads allowed at `location` could land in sealdrop's own .sealdrop/ area. */
-export function coversSealdropArea({ key, isPrefix }: S3Location): boolean {
-  return key.startsWith(SEALDROP_AREA) || (isPrefix && SEALDROP_AREA.startsWith(key));
-}
-
 /** Per-host targets with their thresholds and retention, for fleet status and prune. */
 export function hostTargets(fleet: Fleet, policyDir = fleet.policyDir): HostTarget[] {
   return fleet.hosts.map((host) => ({
@@ -320,11 +314,6 @@ export function hostIndex(hosts: readonly FleetHost[]): (key: string) => FleetHo
     }
     return null;
   };
-}
-
-/** The renewal object of a host: unguessable (the token), one per host, in sealdrop's own area. */
-export function renewalObjectKey(host: string, token: string): string {
-  return `${RENEW_PREFIX}${host}-${token}.json`;
 }
 
 function fleetInvalid(source: string, problems: string[]): SealdropError {

@@ -3,14 +3,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANOMALY_THRESHOLDS } from '../../src/core/anomaly.js';
 import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
-import {
-  hostIndex,
-  hostTargets,
-  loadFleet,
-  overlaps,
-  parseFleet,
-  renewalObjectKey,
-} from '../../src/core/fleet.js';
+import { hostIndex, hostTargets, loadFleet, overlaps, parseFleet } from '../../src/core/fleet.js';
+import { renewalObjectKey } from '../../src/core/layout.js';
 import { tempDir } from '../support/cli.js';
 
 const FLEET = `# the admin's fleet, kept in git

@@ -4,17 +4,14 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { SealdropError } from '../../core/errors.js';
+import { MANIFEST_NAME, partName, runKey, runObjectOf } from '../../core/layout.js';
 import {
   listingVerdict,
   MANIFEST_MAX_BYTES,
-  MANIFEST_NAME,
   manifestProblems,
   newestFirst,
   parseManifest,
-  partName,
   RunGrouper,
-  runKey,
-  runObjectOf,
   runSnapshot,
   runTime,
   type ListedRun,
