@@ -6,6 +6,7 @@ import { SealdropError } from './errors.js';
 import { readTextFile } from './files.js';
 import { DEFAULT_ANOMALY_THRESHOLDS, parseAnomalyThresholds, type AnomalyThresholds } from './anomaly.js';
 import type { HealthThresholds } from './health.js';
+import { isRecord } from './json.js';
 import { coversSealdropArea, SEALDROP_AREA } from './layout.js';
 import { readRecipient } from './openpgp-keys.js';
 import { MAX_RECIPIENTS, pingUrlProblem } from './policy-file.js';
@@ -529,8 +530,4 @@ function lineOf(doc: Document, lineCounter: LineCounter, path: (string | number)
     if (range) return lineCounter.linePos(range[0]).line;
   }
   return null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -4,6 +4,7 @@ import { COMPRESSIONS, type Compression } from './compression.js';
 import { SealdropError } from './errors.js';
 import type { Key } from 'openpgp';
 import { readTextFile } from './files.js';
+import { isRecord } from './json.js';
 import { renewalObjectIn } from './layout.js';
 import { readRecipient } from './openpgp-keys.js';
 import type { S3Location } from './s3-url.js';
@@ -341,10 +342,6 @@ function decodePolicyDocument(encoded: string, invalid: (problem: string) => Sea
     throw invalid('the signed policy document has no expiration or conditions');
   }
   return document as unknown as PolicyDocument;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Throws POLICY_EXPIRED when the policy can no longer be used. */

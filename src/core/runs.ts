@@ -3,6 +3,7 @@
 // Everything under a prefix may have been written by an attacker: counts, sizes and texts are bounded.
 import { COMPRESSIONS, type Compression } from './compression.js';
 import { SealdropError } from './errors.js';
+import { isRecord } from './json.js';
 import { MAX_PARTS, partName, runIdTime, runKey, runObjectOf } from './layout.js';
 import { quoteBounded, type ListedVersion, type Snapshot } from './snapshot.js';
 
@@ -51,8 +52,8 @@ export function parseManifest(text: string, expected: { prefix: string; runId: s
   } catch (error) {
     throw bad(`not JSON: ${(error as Error).message.slice(0, 100)}`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('not a JSON object');
-  const m = raw as Record<string, unknown>;
+  if (!isRecord(raw)) throw bad('not a JSON object');
+  const m = raw;
   if (m.sealdropRun !== MANIFEST_FORMAT)
     throw bad(`format ${quoteBounded(m.sealdropRun)}; this sealdrop reads format ${MANIFEST_FORMAT}`);
   if (m.runId !== expected.runId) throw bad(`it names run ${quoteBounded(m.runId)}`);
