@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { PruneResult } from '../admin/backups/prune.js';
 import type { StatusTarget } from '../admin/backups/status.js';
 import { EXIT, isSealdropError, SealdropError } from '../core/errors.js';
-import type { Fleet, LoadedFleet } from '../core/fleet.js';
+import type { Fleet } from '../core/fleet.js';
+import type { LoadedFleet } from '../core/fleet-load.js';
 import { formatS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { asCheck, runCheck, type CheckOptions } from './check.js';
@@ -188,7 +189,7 @@ Examples:
     .action(async (file: string, options: FleetPruneOptions) => {
       const { fleet, client } = await readSide(file);
       const [{ hostTargets }, { prune }, { isEmptyPolicy }] = await Promise.all([
-        import('../core/fleet.js'),
+        import('../core/fleet-hosts.js'),
         import('../admin/backups/prune.js'),
         import('../core/retention.js'),
       ]);
@@ -282,7 +283,7 @@ function reportFleetPrune(outcomes: HostPrune[], options: FleetPruneOptions): vo
 
 /** What fleet status and prune read: the hosts (not their key files) and a client for the fleet's store. */
 async function readSide(file: string) {
-  const { readFleet } = await import('../core/fleet.js');
+  const { readFleet } = await import('../core/fleet-load.js');
   const fleet = await readFleet(file);
   return { fleet, client: await clientFor(fleet) };
 }
@@ -295,7 +296,7 @@ async function clientFor(fleet: Fleet) {
 /** Each host as a status target: its thresholds, one set, and its policy's expiry from the admin's copy. */
 async function statusTargets(fleet: Fleet): Promise<StatusTarget[]> {
   const [{ hostTargets }, { loadPolicyFile }] = await Promise.all([
-    import('../core/fleet.js'),
+    import('../core/fleet-hosts.js'),
     import('../core/policy-file.js'),
   ]);
   const targets: StatusTarget[] = [];
@@ -320,7 +321,7 @@ async function statusTargets(fleet: Fleet): Promise<StatusTarget[]> {
 
 /** The fleet module (and its YAML parser) loads on use: push, which shares this executable, needs neither. */
 async function load(file: string): Promise<LoadedFleet> {
-  const { loadFleet } = await import('../core/fleet.js');
+  const { loadFleet } = await import('../core/fleet-load.js');
   return loadFleet(file);
 }
 

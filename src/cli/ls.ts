@@ -64,7 +64,10 @@ Examples:
   sealdrop ls s3://acme-backups --json | jq -r '.sets[] | select(.state != "complete") | .target'`,
     )
     .action(async (url: string | undefined, options: LsCliOptions) => {
-      const { hostIndex, readFleet } = await import('../core/fleet.js');
+      const [{ hostIndex }, { readFleet }] = await Promise.all([
+        import('../core/fleet-hosts.js'),
+        import('../core/fleet-load.js'),
+      ]);
       const fleet = options.fleet === undefined ? null : await readFleet(options.fleet);
       if (url === undefined && !fleet)
         throw new SealdropError(

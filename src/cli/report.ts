@@ -85,7 +85,7 @@ Examples:
               `with --fleet, ${flag} is each host's ${setting} in the fleet file`,
             );
         const [{ loadFleet }, { fleetReportTargets }] = await Promise.all([
-          import('../core/fleet.js'),
+          import('../core/fleet-load.js'),
           import('../admin/backups/report.js'),
         ]);
         const fleet = await loadFleet(options.fleet);

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANOMALY_THRESHOLDS } from '../../src/core/anomaly.js';
 import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
-import { hostIndex, hostTargets, loadFleet, overlaps, parseFleet } from '../../src/core/fleet.js';
+import { overlaps, parseFleet } from '../../src/core/fleet.js';
+import { hostIndex, hostTargets } from '../../src/core/fleet-hosts.js';
+import { loadFleet } from '../../src/core/fleet-load.js';
 import { renewalObjectKey } from '../../src/core/layout.js';
 import { tempDir } from '../support/cli.js';
 

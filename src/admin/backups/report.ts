@@ -2,7 +2,8 @@
 // its policy's expiry. A set that can't be listed is reported as such, never a failed report.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../../core/errors.js';
-import { hostTargets, type Fleet } from '../../core/fleet.js';
+import type { Fleet } from '../../core/fleet.js';
+import { hostTargets } from '../../core/fleet-hosts.js';
 import type { HealthThresholds } from '../../core/health.js';
 import { loadPolicyFile } from '../../core/policy-file.js';
 import type { ReportInput } from '../../core/report.js';
