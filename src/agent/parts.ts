@@ -7,6 +7,7 @@ import { SealdropError } from '../core/errors.js';
 import { MANIFEST_NAME, MAX_PARTS, newRunId, partName, runKey } from '../core/layout.js';
 import { MANIFEST_FORMAT, type Manifest } from '../core/runs.js';
 import { formatBytes } from '../core/units.js';
+import { plural } from '../core/words.js';
 import {
   uploadSpool,
   withKey,
@@ -187,7 +188,7 @@ export async function runSink(options: RunSinkOptions): Promise<Sink<StoredRun>>
       if (stored.length === 0) return null;
       const names = stored.map((p) => partName(p.number));
       const span = names.length === 1 ? names[0] : `${names[0]} … ${names[names.length - 1]}`;
-      return `${stored.length} part${stored.length === 1 ? ' was' : 's were'} stored (${span}) and remain${stored.length === 1 ? 's' : ''} as the INCOMPLETE run ${key('')} (no manifest: restore, status and prune treat it as incomplete)`;
+      return `${plural(stored.length, 'part was', 'parts were')} stored (${span}) and remain${stored.length === 1 ? 's' : ''} as the INCOMPLETE run ${key('')} (no manifest: restore, status and prune treat it as incomplete)`;
     },
     async dispose() {
       disposed = true;

@@ -5,6 +5,7 @@ import { parseCompression } from '../core/compression.js';
 import { SealdropError } from '../core/errors.js';
 import { pingUrlProblem } from '../core/policy-file.js';
 import { formatBytes, formatDuration } from '../core/units.js';
+import { plural } from '../core/words.js';
 import { durationOption, integerArg, sizeArg } from './args.js';
 import { printJson, say, table, warn } from './output.js';
 import { withProgress } from './progress.js';
@@ -152,7 +153,7 @@ function retriesArg(text: string): number {
 function summary(result: PushResult): string {
   return [
     result.run
-      ? `Stored run s3://${result.bucket}/${result.run.prefix}${result.run.runId}/: ${result.run.parts.length} part${result.run.parts.length === 1 ? '' : 's'} and the manifest`
+      ? `Stored run s3://${result.bucket}/${result.run.prefix}${result.run.runId}/: ${plural(result.run.parts.length, 'part')} and the manifest`
       : `Stored s3://${result.bucket}/${result.key}${result.versionId ? ` version ${result.versionId}` : ''}`,
     table([
       ['read', formatBytes(result.bytesIn)],

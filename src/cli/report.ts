@@ -8,6 +8,7 @@ import { replaceFile } from '../core/files.js';
 import { buildReport } from '../core/report.js';
 import { reportHtml } from '../core/report-html.js';
 import { formatBytes } from '../core/units.js';
+import { plural } from '../core/words.js';
 import { durationArg, durationOption } from './args.js';
 import { say } from './output.js';
 import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
@@ -114,7 +115,7 @@ Examples:
           thresholds,
           ...(target.policyExpiresAt ? { policyExpiresAt: target.policyExpiresAt } : {}),
         }));
-        title = `${targets.length} backup set${targets.length === 1 ? '' : 's'}`;
+        title = plural(targets.length, 'backup set');
         connection.region ??= resolved.find((target) => target.region)?.region;
       }
       if (!options.force && (await exists(options.out)))
@@ -131,7 +132,7 @@ Examples:
         .filter((state) => model.counts[state] > 0)
         .map((state) => `${model.counts[state]} ${state}`);
       say(
-        `Wrote ${options.out} (${formatBytes(Buffer.byteLength(html))}): ${model.sets.length} backup set${model.sets.length === 1 ? '' : 's'}, ${states.join(', ')}`,
+        `Wrote ${options.out} (${formatBytes(Buffer.byteLength(html))}): ${plural(model.sets.length, 'backup set')}, ${states.join(', ')}`,
       );
     });
 }

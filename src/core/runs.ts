@@ -6,6 +6,7 @@ import { SealdropError } from './errors.js';
 import { isRecord } from './json.js';
 import { MAX_PARTS, partName, runIdTime, runKey, runObjectOf } from './layout.js';
 import { quoteBounded, type ListedVersion, type Snapshot } from './snapshot.js';
+import { plural } from './words.js';
 
 /** Bumped only with an incompatible change of the manifest. */
 export const MANIFEST_FORMAT = 1;
@@ -329,10 +330,6 @@ export function newestFirst(a: Snapshot, b: Snapshot): number {
 /** "part-000002", "part-000002, manifest.json", "part-000001, … and 7 more". */
 function named(t: Tally): string {
   return `${t.names.join(', ')}${t.count > t.names.length ? ` and ${t.count - t.names.length} more` : ''}`;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function baseName(key: string): string {
