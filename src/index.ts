@@ -3,7 +3,6 @@ export {
   planRetention,
   isEmptyPolicy,
   describePolicy,
-  parseRetentionDuration,
   type RetentionItem,
   type RetentionPolicy,
   type RetentionOptions,
@@ -11,5 +10,6 @@ export {
   type KeptItem,
   type RemovedItem,
 } from './core/retention.js';
+export { parseRetentionDuration } from './core/units.js';
 export { parsePolicyFile, type PolicyFile, type PolicySummary } from './core/policy-file.js';
 export { SealdropError, EXIT, type ErrorCode } from './core/errors.js';

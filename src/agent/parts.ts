@@ -4,16 +4,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { SealdropError } from '../core/errors.js';
-import {
-  MANIFEST_FORMAT,
-  MANIFEST_NAME,
-  MAX_PARTS,
-  newRunId,
-  partName,
-  runKey,
-  type Manifest,
-} from '../core/runs.js';
+import { MANIFEST_NAME, MAX_PARTS, newRunId, partName, runKey } from '../core/layout.js';
+import { MANIFEST_FORMAT, type Manifest } from '../core/runs.js';
 import { formatBytes } from '../core/units.js';
+import { plural } from '../core/words.js';
 import type { PushFacts, Sink, StoredObject } from './sink.js';
 import { Spool } from './spool.js';
 import { upload, type PostForm } from './upload.js';
@@ -186,7 +180,7 @@ export async function runSink(options: RunSinkOptions): Promise<Sink<StoredRun>>
       if (stored.length === 0) return null;
       const names = stored.map((p) => partName(p.number));
       const span = names.length === 1 ? names[0] : `${names[0]} … ${names[names.length - 1]}`;
-      return `${stored.length} part${stored.length === 1 ? ' was' : 's were'} stored (${span}) and remain${stored.length === 1 ? 's' : ''} as the INCOMPLETE run ${key('')} (no manifest: restore, status and prune treat it as incomplete)`;
+      return `${plural(stored.length, 'part was', 'parts were')} stored (${span}) and remain${stored.length === 1 ? 's' : ''} as the INCOMPLETE run ${key('')} (no manifest: restore, status and prune treat it as incomplete)`;
     },
     async dispose() {
       disposed = true;

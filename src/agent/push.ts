@@ -13,7 +13,9 @@ import {
 } from '../core/policy-file.js';
 import { rechunk } from '../core/openpgp-chunks.js';
 import { roundMs } from '../core/units.js';
-import { compressionLevel, requireZstd, suffixMismatch, type Compression } from '../core/compression.js';
+import { compressionLevel, requireZstd, type Compression } from '../core/compression.js';
+import { suffixMismatch } from '../core/layout.js';
+import { plural } from '../core/words.js';
 import { compressor, encryptor } from './encrypt.js';
 import { commandSource, stdinSource, type DumpSource } from './source.js';
 import { choosePartSize, runSink, type StoredPart, type StoredRun } from './parts.js';
@@ -98,7 +100,7 @@ export async function push(policy: LoadedPolicy, options: PushOptions): Promise<
   const orphans = await removeOrphans(spoolDir);
   if (orphans.length > 0)
     options.onWarning?.(
-      `removed ${orphans.length} spool file${orphans.length === 1 ? '' : 's'} left by an earlier push that was killed (${orphans.slice(0, 3).join(', ')}${orphans.length > 3 ? ', …' : ''})`,
+      `removed ${plural(orphans.length, 'spool file')} left by an earlier push that was killed (${orphans.slice(0, 3).join(', ')}${orphans.length > 3 ? ', …' : ''})`,
     );
   const sink = await openSink(options, file, summary, spoolDir);
   const encrypt = await encryptor(recipients, sink.binding);

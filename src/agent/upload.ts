@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import FormData from 'form-data';
 import { Agent, request } from 'undici';
 import { SealdropError } from '../core/errors.js';
+import { plural } from '../core/words.js';
 
 /** The signed POST form every object of a push is sent with, and how hard to try: the same for all the parts of a run. */
 export interface PostForm {
@@ -73,7 +74,7 @@ class Transient extends Error {
   final(attempts: number): SealdropError {
     return new SealdropError(
       'S3_UNREACHABLE',
-      `upload failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${this.message}`,
+      `upload failed after ${plural(attempts, 'attempt')}: ${this.message}`,
     );
   }
 }

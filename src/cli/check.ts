@@ -8,6 +8,7 @@ import { HEALTH_EXIT, type HealthState } from '../core/health.js';
 import { pluginText, type PerfValue } from '../core/plugin-output.js';
 import { exposition, type MetricFamily } from '../core/prometheus.js';
 import { formatBytes, formatDuration } from '../core/units.js';
+import { plural } from '../core/words.js';
 import { errorJson, printData, printJson, ReportedFailure, reportError } from './output.js';
 
 export type CheckFormat = 'plugin' | 'json' | 'prometheus';
@@ -131,7 +132,7 @@ function notOk(reason: string): boolean {
 function line(target: TargetStatus): string {
   const { latest, counts } = target;
   const facts = latest
-    ? `latest ${formatBytes(latest.size)} from ${formatDuration((target.ageSeconds ?? 0) * 1000)} ago, ${counts.backups} backup${counts.backups === 1 ? '' : 's'}`
+    ? `latest ${formatBytes(latest.size)} from ${formatDuration((target.ageSeconds ?? 0) * 1000)} ago, ${plural(counts.backups, 'backup')}`
     : '';
   const name = target.host === null ? target.target : `${target.host} (${target.target})`;
   return [name, [facts, ...target.reasons].filter(Boolean).join('; ')].join(': ');

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import type { HostPrune } from '../admin/backups/fleet.js';
 import { EXIT, SealdropError } from '../core/errors.js';
-import type { Fleet, LoadedFleet } from '../core/fleet.js';
+import type { Fleet } from '../core/fleet.js';
+import type { LoadedFleet } from '../core/fleet-load.js';
 import { formatS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { asCheck, runCheck, type CheckOptions } from './check.js';
@@ -262,7 +263,7 @@ function reportFleetPrune(outcomes: HostPrune[], options: FleetPruneCliOptions):
 
 /** What fleet status and prune read: the hosts (not their key files) and a client for the fleet's store. */
 async function readSide(file: string) {
-  const { readFleet } = await import('../core/fleet.js');
+  const { readFleet } = await import('../core/fleet-load.js');
   const fleet = await readFleet(file);
   return { fleet, client: await clientFor(fleet) };
 }
@@ -274,7 +275,7 @@ async function clientFor(fleet: Fleet) {
 
 /** The fleet module (and its YAML parser) loads on use: push, which shares this executable, needs neither. */
 async function load(file: string): Promise<LoadedFleet> {
-  const { loadFleet } = await import('../core/fleet.js');
+  const { loadFleet } = await import('../core/fleet-load.js');
   return loadFleet(file);
 }
 

@@ -7,6 +7,7 @@ import { summarizeSet, type GroupedArea, type SetSummary } from '../core/invento
 import { formatS3Url, parseS3Url, type S3Location } from '../core/s3-url.js';
 import { snapshotJson } from '../core/snapshot.js';
 import { formatBytes } from '../core/units.js';
+import { plural } from '../core/words.js';
 import { integerArg } from './args.js';
 import { errorJson, printData, ReportedFailure, reportError } from './output.js';
 import { adminClient, withConnection, type ConnectionOptions } from './target.js';
@@ -64,7 +65,10 @@ Examples:
   sealdrop ls s3://acme-backups --json | jq -r '.sets[] | select(.state != "complete") | .target'`,
     )
     .action(async (url: string | undefined, options: LsCliOptions) => {
-      const { hostIndex, readFleet } = await import('../core/fleet.js');
+      const [{ hostIndex }, { readFleet }] = await Promise.all([
+        import('../core/fleet-hosts.js'),
+        import('../core/fleet-load.js'),
+      ]);
       const fleet = options.fleet === undefined ? null : await readFleet(options.fleet);
       if (url === undefined && !fleet)
         throw new SealdropError(
@@ -130,9 +134,7 @@ function rowOf(item: InventoryItem, owner: ((key: string) => FleetHost | null) |
       ...(owner ? { host: null } : {}),
       summary: null,
       area,
-      notes: [
-        `sealdrop's own area (renewal policies): ${area.objects} object${area.objects === 1 ? '' : 's'}`,
-      ],
+      notes: [`sealdrop's own area (renewal policies): ${plural(area.objects, 'object')}`],
     };
   }
   const { listing, location } = item;
@@ -142,13 +144,9 @@ function rowOf(item: InventoryItem, owner: ((key: string) => FleetHost | null) |
   const notes = [
     ...(summary.incomplete ? [`${summary.incomplete} INCOMPLETE`] : []),
     ...(summary.broken ? [`${summary.broken} BROKEN`] : []),
-    ...(summary.deleteMarkers
-      ? [`${summary.deleteMarkers} delete marker${summary.deleteMarkers === 1 ? '' : 's'}`]
-      : []),
+    ...(summary.deleteMarkers ? [plural(summary.deleteMarkers, 'delete marker')] : []),
     ...(summary.strays
-      ? [
-          `${summary.strays} stray${summary.strays === 1 ? '' : 's'} (${listing.strays.sample.slice(0, 3).join(', ')})`,
-        ]
+      ? [`${plural(summary.strays, 'stray')} (${listing.strays.sample.slice(0, 3).join(', ')})`]
       : []),
     ...(owner && !belongs ? ['belongs to no host'] : []),
   ];
@@ -218,10 +216,10 @@ function textWriter(fleet: Fleet | null): Writer {
     },
     fail() {},
     end(missing) {
-      const parts = [`${sets} backup set${sets === 1 ? '' : 's'}`];
+      const parts = [plural(sets, 'backup set')];
       if (fleet) {
         parts.push(`${noHost} belonging to no host`);
-        parts.push(`${missing.length} host${missing.length === 1 ? '' : 's'} with nothing stored`);
+        parts.push(`${plural(missing.length, 'host')} with nothing stored`);
       }
       printData(parts.join(', '));
     },

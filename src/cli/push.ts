@@ -5,6 +5,7 @@ import { parseCompression, requireZstd } from '../core/compression.js';
 import { SealdropError } from '../core/errors.js';
 import { pingUrlProblem } from '../core/policy-file.js';
 import { formatBytes, formatDuration } from '../core/units.js';
+import { plural } from '../core/words.js';
 import { durationOption, integerArg, sizeArg } from './args.js';
 import { printJson, say, table, warn } from './output.js';
 import { withProgress } from './progress.js';
@@ -160,7 +161,7 @@ function retriesArg(text: string): number {
 
 function summary(result: PushResult): string {
   return [
-    `Stored ${storedWhat(result)}${result.run ? `: ${result.run.parts.length} part${result.run.parts.length === 1 ? '' : 's'} and the manifest` : ''}`,
+    `Stored ${storedWhat(result)}${result.run ? `: ${plural(result.run.parts.length, 'part')} and the manifest` : ''}`,
     table([
       ['read', formatBytes(result.bytesIn)],
       [

@@ -8,6 +8,7 @@ import { replaceFile } from '../core/files.js';
 import { buildReport } from '../core/report.js';
 import { reportHtml } from '../core/report-html.js';
 import { formatBytes } from '../core/units.js';
+import { plural } from '../core/words.js';
 import { durationArg, durationOption } from './args.js';
 import { say } from './output.js';
 import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
@@ -92,7 +93,7 @@ Examples:
               `with --fleet, ${flag} is each host's ${setting} in the fleet file`,
             );
         const [{ loadFleet }, { fleetReportTargets }] = await Promise.all([
-          import('../core/fleet.js'),
+          import('../core/fleet-load.js'),
           import('../admin/backups/fleet.js'),
         ]);
         const fleet = await loadFleet(options.fleet);
@@ -113,7 +114,7 @@ Examples:
           location: target.location,
           ...(target.policyExpiresAt ? { policyExpiresAt: target.policyExpiresAt } : {}),
         }));
-        title = `${targets.length} backup set${targets.length === 1 ? '' : 's'}`;
+        title = plural(targets.length, 'backup set');
         connection.region ??= resolved.find((target) => target.region)?.region;
       }
       if (!options.force && (await exists(options.out)))
@@ -130,7 +131,7 @@ Examples:
         .filter((state) => model.counts[state] > 0)
         .map((state) => `${model.counts[state]} ${state}`);
       say(
-        `Wrote ${options.out} (${formatBytes(Buffer.byteLength(html))}): ${model.sets.length} backup set${model.sets.length === 1 ? '' : 's'}, ${states.join(', ')}`,
+        `Wrote ${options.out} (${formatBytes(Buffer.byteLength(html))}): ${plural(model.sets.length, 'backup set')}, ${states.join(', ')}`,
       );
     });
 }

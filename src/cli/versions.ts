@@ -4,6 +4,7 @@ import type { DetailedListing } from '../admin/sets/details.js';
 import { retentionText } from '../core/object-lock.js';
 import { SNAPSHOT_WORDS, snapshotJson, stateText, type Snapshot } from '../core/snapshot.js';
 import { formatBytes, formatDuration } from '../core/units.js';
+import { plural } from '../core/words.js';
 import { integerArg } from './args.js';
 import { columns, printJson, printLines, say, warn } from './output.js';
 import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
@@ -103,13 +104,11 @@ function* describe(listing: DetailedListing, now = Date.now()): Generator<string
   const counts = new Map<string, number>();
   for (const s of listing.snapshots) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
   const summary = [
-    `${counts.get('complete') ?? 0} complete ${noun}${counts.get('complete') === 1 ? '' : 's'}`,
+    plural(counts.get('complete') ?? 0, `complete ${noun}`),
     ...(['incomplete', 'broken'] as const).flatMap((state) =>
       counts.get(state) ? [`${counts.get(state)} ${state.toUpperCase()}`] : [],
     ),
-    ...(counts.get('deleted')
-      ? [`${counts.get('deleted')} delete marker${counts.get('deleted') === 1 ? '' : 's'}`]
-      : []),
+    ...(counts.get('deleted') ? [plural(counts.get('deleted')!, 'delete marker')] : []),
     ...(listing.strays.count ? [`${listing.strays.count} other object(s) that belong to no run`] : []),
     ...(verified > 0 ? [`${verified} verified`] : []),
     ...(defaultRetention ? [`Object Lock default ${retentionText(defaultRetention)}`] : []),

@@ -17,9 +17,6 @@ const LEVELS = {
   zstd: { min: 1, max: 19, default: 3 },
 } as const;
 
-/** What a fixed key ends in, per compression: the suffix says what is inside. */
-const KEY_SUFFIXES = { gzip: '.gz.gpg', zstd: '.zst.gpg' } as const;
-
 /** The part of Node's zstd binding sealdrop uses (@types/node 20 does not declare it). */
 export interface ZstdBinding {
   createZstdCompress(options: { chunkSize?: number; params?: Record<number, number> }): Transform;
@@ -67,17 +64,4 @@ export function compressionLevel(compression: Compression, level: number | undef
       `--level ${level}: ${compression} takes ${min} (fast) to ${max} (small)`,
     );
   return level;
-}
-
-/**
- * Why a fixed key's suffix and the compression disagree (zstd stored under .gz.gpg, or gzip under
- * .zst.gpg), or null when they don't. Keys with neither suffix, and `none`, name nothing to disagree with.
- */
-export function suffixMismatch(key: string, compression: Compression): string | null {
-  if (compression === 'none') return null;
-  for (const [other, suffix] of Object.entries(KEY_SUFFIXES)) {
-    if (other !== compression && key.endsWith(suffix))
-      return `the key ${key} ends in ${suffix} (${other}) but the compression is ${compression}`;
-  }
-  return null;
 }

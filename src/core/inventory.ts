@@ -1,12 +1,10 @@
 // A bucket's listing grouped into backup sets as it streams: keys with versions, prefixes with runs
 // (PREFIX<run-id>/part-NNNNNN, manifest.json), and sealdrop's own .sealdrop/ area. Pure, and bounded:
 // it holds one key's versions, one prefix's runs and a bounded queue, never the whole listing.
-import { RunGrouper, runObjectOf, type ListedRun, type Strays } from './runs.js';
+import { runObjectOf, SEALDROP_AREA } from './layout.js';
+import { RunGrouper, type ListedRun, type Strays } from './runs.js';
 import type { S3Location } from './s3-url.js';
 import { versionSnapshot, type ListedVersion, type Snapshot } from './snapshot.js';
-
-/** sealdrop's own area of the bucket (renewal locations): no host may write there; listed as such. */
-export const SEALDROP_AREA = '.sealdrop/';
 
 export interface GroupedKeySet {
   kind: 'version';

@@ -4,6 +4,8 @@ import { COMPRESSIONS, type Compression } from './compression.js';
 import { SealdropError } from './errors.js';
 import type { Key } from 'openpgp';
 import { readTextFile } from './files.js';
+import { isRecord } from './json.js';
+import { renewalObjectIn } from './layout.js';
 import { readRecipient } from './openpgp-keys.js';
 import type { S3Location } from './s3-url.js';
 
@@ -297,21 +299,14 @@ export async function recipientKeys(
   return { keys, fingerprints };
 }
 
-/** Where renewal locations live: sealdrop's own area of the bucket. */
-export const RENEW_PREFIX = '.sealdrop/renew/';
-
 /** The bucket key of a policy's renewal location (from its URL's path), or null. */
 export function renewalKey(file: PolicyFile): string | null {
   if (!file.renew) return null;
-  let path: string;
   try {
-    path = decodeURIComponent(new URL(file.renew.url).pathname);
+    return renewalObjectIn(decodeURIComponent(new URL(file.renew.url).pathname));
   } catch {
     return null;
   }
-  const at = path.lastIndexOf(`/${RENEW_PREFIX}`);
-  const key = at === -1 ? '' : path.slice(at + 1);
-  return key.length > RENEW_PREFIX.length && !key.slice(RENEW_PREFIX.length).includes('/') ? key : null;
 }
 
 /**
@@ -347,10 +342,6 @@ function decodePolicyDocument(encoded: string, invalid: (problem: string) => Sea
     throw invalid('the signed policy document has no expiration or conditions');
   }
   return document as unknown as PolicyDocument;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Throws POLICY_EXPIRED when the policy can no longer be used. */

@@ -5,6 +5,7 @@ import type { HealthState } from './health.js';
 import type { Column, Gap, ReportMark, ReportModel, ReportSet } from './report.js';
 import { stateText } from './snapshot.js';
 import { formatBytes, formatDuration } from './units.js';
+import { plural } from './words.js';
 
 const WIDTH = 720;
 const HEIGHT = 66;
@@ -44,7 +45,7 @@ export function reportHtml(model: ReportModel, options: HtmlOptions): string {
 <body>
 <header>
 <h1>Backups: ${escape(options.title)}</h1>
-<p class="summary">${model.sets.length} backup set${model.sets.length === 1 ? '' : 's'}: ${counts}</p>
+<p class="summary">${plural(model.sets.length, 'backup set')}: ${counts}</p>
 <p class="meta">Generated ${iso(model.generatedAt)}; timelines from ${iso(model.from)} to now (${formatDuration(span)}), UTC.</p>
 </header>
 <nav class="overview" aria-label="Fleet overview, worst first">
@@ -100,7 +101,7 @@ function setSection(set: ReportSet, i: number, layout: Layout): string {
           ? 'none'
           : '<span class="dim">not recorded</span>'
     }</div>`,
-    `<div class="dim">${counts.backups} backup${counts.backups === 1 ? '' : 's'} · ${counts.broken} broken · ${counts.incomplete} incomplete · ${counts.deleteMarkers} delete marker${counts.deleteMarkers === 1 ? '' : 's'}${counts.strays ? ` · ${counts.strays} strays` : ''}</div>`,
+    `<div class="dim">${plural(counts.backups, 'backup')} · ${counts.broken} broken · ${counts.incomplete} incomplete · ${plural(counts.deleteMarkers, 'delete marker')}${counts.strays ? ` · ${counts.strays} strays` : ''}</div>`,
   ];
   return `<section class="set ${set.state}" id="set-${i}" data-host="${escape(name)}" data-target="${escape(set.target)}" data-state="${set.state}">
 <div class="facts"><h2>${escape(name)} <span class="badge ${set.state}">${set.state}</span></h2>
@@ -153,7 +154,7 @@ function timeline(set: ReportSet, { x, columnWidth, ticks }: Layout): string {
   }
   for (const mark of set.anomalies) parts.push(anomalyMark(mark, x, height));
   parts.push(`<line class="baseline" x1="0" x2="${WIDTH}" y1="${BASELINE}" y2="${BASELINE}"/>`);
-  const label = `${set.host ?? set.target}: ${set.state}; ${set.gaps.length} gap${set.gaps.length === 1 ? '' : 's'} longer than the max age, ${set.anomalies.length} anomal${set.anomalies.length === 1 ? 'y' : 'ies'}`;
+  const label = `${set.host ?? set.target}: ${set.state}; ${plural(set.gaps.length, 'gap')} longer than the max age, ${plural(set.anomalies.length, 'anomaly', 'anomalies')}`;
   return `<svg class="timeline" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="${escape(label)}">${parts.join('')}</svg>`;
 }
 
@@ -181,7 +182,7 @@ function sampleText(column: Column, state: 'incomplete' | 'broken' | 'deleted'):
   const sample = column.sample[state];
   const what = state === 'deleted' ? 'delete marker' : `${state.toUpperCase()} run`;
   const named = sample ? `: ${sample.id} at ${iso(sample.time)}, ${truncate(stateText(sample), 200)}` : '';
-  return `${count} ${what}${count === 1 ? '' : 's'}${count > 1 ? ', for one' : ''}${named}`;
+  return `${plural(count, what)}${count > 1 ? ', for one' : ''}${named}`;
 }
 
 function axisSvg(ticks: Tick[], x: (time: Date) => number): string {

@@ -19,13 +19,10 @@
 //   `withinYearly`: keep the first item of each hourly / daily / weekly / monthly / yearly bucket among
 //   the items strictly newer than (newest - duration). The newest item is the newest one not after
 //   `options.now` (restic ignores snapshots from the future when it picks the reference time).
-// - Durations are restic's `1y2m3d4h` written in sealdrop's one grammar: `1y2mo3d4h` (y years, mo
-//   months, w weeks = 7 days, d days, h hours, min, s; any subset, any order; a bare m is refused). The
-//   cutoff is computed exactly like Go's `latest.AddDate(-y, -m, -d).Add(-h * time.Hour)` with `latest`
-//   in `options.timeZone`: calendar arithmetic on the wall clock with Go's normalisation (Mar 31 - 1mo =
-//   "Feb 31" = Mar 3, or Mar 2 in a leap year), the wall time mapped back to an instant the way Go's
-//   time.Date does it (a skipped wall time moves forward by the gap, an ambiguous one picks the later
-//   instant), then hours, minutes and seconds subtracted as absolute time.
+// - Durations are restic's `1y2m3d4h` written in sealdrop's one grammar (core/units.ts): `1y2mo3d4h`
+//   (y years, mo months, w weeks = 7 days, d days, h hours, min, s; any subset, any order; a bare m is
+//   refused). The cutoff is computed exactly like Go's `latest.AddDate(-y, -m, -d).Add(-h * time.Hour)`
+//   with `latest` in `options.timeZone` (core/calendar.ts).
 // - An empty policy (all counts 0, all durations zero) keeps everything, as `restic forget` does
 //   ("no policy was specified, no snapshots will be removed").
 //
@@ -49,8 +46,9 @@
 // are an empty duration string and a unit given twice ("1d2d"; restic silently keeps the last one);
 // hour counts beyond Go's int64-nanosecond range, which overflow in restic, are computed exactly here.
 
+import { BUCKETS, resolveZone, subtractDuration, UTC_ZONE, wallFields, type WallFields } from './calendar.js';
 import { SealdropError } from './errors.js';
-import { DURATION_HINT, parseDurationParts } from './units.js';
+import { formatRetentionDuration, parseRetentionDuration, type RetentionDuration } from './units.js';
 
 export interface RetentionItem {
   id: string;
@@ -101,15 +99,6 @@ export interface RetentionPlan {
   remove: RemovedItem[];
 }
 
-export interface RetentionDuration {
-  years: number;
-  months: number;
-  days: number;
-  hours: number;
-  minutes: number;
-  seconds: number;
-}
-
 /** The rules of a RetentionPolicy that count backups, and those that take a duration. */
 export const COUNT_RULES = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
 export const WITHIN_RULE_NAMES = [
@@ -131,57 +120,11 @@ const WITHIN_RULES = [
   ['withinYearly', 'yearly'],
 ] as const satisfies readonly (readonly [keyof RetentionPolicy, BucketRule])[];
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
-/** Largest |ms| a JavaScript Date can hold. */
-const MAX_DATE_MS = 8.64e15;
 /** Go's zero time.Time (0001-01-01T00:00:00Z), restic's starting point when it looks for the newest snapshot. */
 const GO_ZERO_TIME_MS = -62_135_596_800_000;
 
-function usage(message: string, hint?: string): SealdropError {
-  return new SealdropError('USAGE', message, hint === undefined ? {} : { hint });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Durations
-
-/**
- * Parses a retention duration in sealdrop's one duration grammar (src/core/units.ts): restic's
- * `1y2m3d4h` is written `1y2mo3d4h` here; weeks count as 7 days; hours, minutes and seconds are
- * subtracted as absolute time. "0d" is valid and means "rule off".
- */
-export function parseRetentionDuration(text: string, what = 'duration'): RetentionDuration {
-  const parts = parseDurationParts(text, what);
-  if (parts.milliseconds)
-    throw usage(`${what} "${text}": retention works in seconds at the finest`, DURATION_HINT);
-  return {
-    years: parts.years,
-    months: parts.months,
-    days: parts.days + 7 * parts.weeks,
-    hours: parts.hours,
-    minutes: parts.minutes,
-    seconds: parts.seconds,
-  };
-}
-
-/** Formats a duration as restic prints it, in sealdrop's units: y, mo, d, h, min, s; zero parts omitted. */
-function formatRetentionDuration(d: RetentionDuration): string {
-  const units: [number, string][] = [
-    [d.years, 'y'],
-    [d.months, 'mo'],
-    [d.days, 'd'],
-    [d.hours, 'h'],
-    [d.minutes, 'min'],
-    [d.seconds, 's'],
-  ];
-  return units
-    .filter(([value]) => value !== 0)
-    .map(([value, unit]) => `${value}${unit}`)
-    .join('');
-}
-
-function isZeroDuration(d: RetentionDuration): boolean {
-  return formatRetentionDuration(d) === '';
+function usage(message: string): SealdropError {
+  return new SealdropError('USAGE', message);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,8 +147,8 @@ function normaliseDuration(key: string, value: unknown): NormalisedDuration | un
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw usage(`invalid ${key}: expected a duration such as 1y2mo3d4h`);
   const duration = parseRetentionDuration(value, key);
-  if (isZeroDuration(duration)) return undefined;
-  return { duration, text: formatRetentionDuration(duration) };
+  const text = formatRetentionDuration(duration);
+  return text === '' ? undefined : { duration, text };
 }
 
 function normalisePolicy(policy: RetentionPolicy): NormalisedPolicy {
@@ -259,199 +202,6 @@ export function describePolicy(policy: RetentionPolicy): string {
   for (const w of p.withinBuckets) parts.push(`within-${w.rule} ${w.within.text}`);
   return `keep ${parts.join(', ')}${p.earliest ? ', and the earliest of each period' : ''}`;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Time zones (Intl only): offsets, wall clock fields, Go's time.Date resolution
-
-interface Zone {
-  /** Offset (wall - UTC) in ms at the instant `ms`. */
-  offsetAt(ms: number): number;
-}
-
-const zoneCache = new Map<string, Zone>();
-
-function mod(a: number, b: number): number {
-  return ((a % b) + b) % b;
-}
-
-/** ms since epoch of a proleptic Gregorian wall time read as UTC; months/days overflow like Go and ECMAScript. */
-function wallToMs(
-  year: number,
-  monthZero: number,
-  day: number,
-  hour: number,
-  minute: number,
-  second: number,
-  ms: number,
-): number {
-  const d = new Date(0);
-  d.setUTCFullYear(year, monthZero, day);
-  d.setUTCHours(hour, minute, second, ms);
-  return d.getTime();
-}
-
-function resolveZone(timeZone: string | undefined): Zone {
-  let name = timeZone;
-  if (name === undefined) {
-    name = new Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (typeof name !== 'string' || name === '') name = 'UTC';
-  }
-  if (typeof name !== 'string')
-    throw usage(`invalid time zone ${String(name)}: expected an IANA name such as Europe/Berlin`);
-  const cached = zoneCache.get(name);
-  if (cached !== undefined) return cached;
-  let format: Intl.DateTimeFormat;
-  try {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone: name,
-      calendar: 'gregory',
-      numberingSystem: 'latn',
-      hourCycle: 'h23',
-      era: 'short',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-  } catch (error) {
-    throw new SealdropError(
-      'USAGE',
-      `unknown time zone "${name}": use an IANA name such as Europe/Berlin or UTC`,
-      {
-        cause: error,
-      },
-    );
-  }
-  const exact = (ms: number): number => {
-    let year = 0;
-    let month = 1;
-    let day = 1;
-    let hour = 0;
-    let minute = 0;
-    let second = 0;
-    let beforeCommonEra = false;
-    for (const part of format.formatToParts(new Date(ms))) {
-      switch (part.type) {
-        case 'year':
-          year = Number(part.value);
-          break;
-        case 'month':
-          month = Number(part.value);
-          break;
-        case 'day':
-          day = Number(part.value);
-          break;
-        case 'hour':
-          hour = Number(part.value) % 24;
-          break;
-        case 'minute':
-          minute = Number(part.value);
-          break;
-        case 'second':
-          second = Number(part.value);
-          break;
-        case 'era':
-          beforeCommonEra = part.value.startsWith('B');
-          break;
-        default:
-          break;
-      }
-    }
-    if (beforeCommonEra) year = 1 - year;
-    const wall = wallToMs(year, month - 1, day, hour, minute, second, 0);
-    return wall - (ms - mod(ms, 1000));
-  };
-  // Intl is slow (a million items: 10 s). Offsets change a few times a year, so each UTC hour is looked
-  // up at its two ends: equal, and the whole hour has that offset; else each instant in it is exact.
-  const hours = new Map<number, number>();
-  const zone: Zone = {
-    offsetAt(ms: number): number {
-      const hour = Math.floor(ms / HOUR_MS);
-      let offset = hours.get(hour);
-      if (offset === undefined) {
-        const start = exact(hour * HOUR_MS);
-        offset = start === exact(hour * HOUR_MS + HOUR_MS - 1) ? start : Number.NaN;
-        if (hours.size > 100_000) hours.clear();
-        hours.set(hour, offset);
-      }
-      return Number.isNaN(offset) ? exact(ms) : offset;
-    },
-  };
-  zoneCache.set(name, zone);
-  return zone;
-}
-
-const UTC_ZONE: Zone = { offsetAt: () => 0 };
-
-interface WallFields {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-}
-
-function wallFields(zone: Zone, ms: number): WallFields {
-  const wall = new Date(ms + zone.offsetAt(ms));
-  return {
-    year: wall.getUTCFullYear(),
-    month: wall.getUTCMonth() + 1,
-    day: wall.getUTCDate(),
-    hour: wall.getUTCHours(),
-  };
-}
-
-function inDateRange(ms: number): boolean {
-  return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS;
-}
-
-/**
- * Go's `t.AddDate(-y, -m, -d).Add(-h * time.Hour)` for `t` in `zone`. A result before the earliest
- * representable Date is -Infinity (every real item is after it, as it would be in Go).
- */
-function subtractDuration(zone: Zone, ms: number, d: RetentionDuration): number {
-  const wall = new Date(ms + zone.offsetAt(ms));
-  const local = wallToMs(
-    wall.getUTCFullYear() - d.years,
-    wall.getUTCMonth() - d.months,
-    wall.getUTCDate() - d.days,
-    wall.getUTCHours(),
-    wall.getUTCMinutes(),
-    wall.getUTCSeconds(),
-    wall.getUTCMilliseconds(),
-  );
-  if (!inDateRange(local) || !inDateRange(local - DAY_MS) || !inDateRange(local + DAY_MS)) return -Infinity;
-  // time.Date: look up the offset at the wall time taken as UTC; if the resulting instant lies outside
-  // that zone period, use the offset in force at the resulting instant instead. Equivalent to:
-  const offset = zone.offsetAt(local - zone.offsetAt(local));
-  const result = local - offset - d.hours * HOUR_MS - d.minutes * 60_000 - d.seconds * 1000;
-  return inDateRange(result) ? result : -Infinity;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Buckets
-
-function isoWeek(year: number, month: number, day: number): { year: number; week: number } {
-  const date = wallToMs(year, month - 1, day, 0, 0, 0, 0);
-  const weekday = mod(new Date(date).getUTCDay() + 6, 7); // Monday = 0
-  const thursday = date + (3 - weekday) * DAY_MS;
-  const isoYear = new Date(thursday).getUTCFullYear();
-  const jan1 = wallToMs(isoYear, 0, 1, 0, 0, 0, 0);
-  return { year: isoYear, week: Math.floor((thursday - jan1) / (7 * DAY_MS)) + 1 };
-}
-
-// Same integer encodings as restic (YYYYMMDDHH, YYYYMMDD, YYYYWW, YYYYMM, YYYY).
-const BUCKETS: Record<BucketRule, (f: WallFields) => number> = {
-  hourly: (f) => f.year * 1_000_000 + f.month * 10_000 + f.day * 100 + f.hour,
-  daily: (f) => f.year * 10_000 + f.month * 100 + f.day,
-  weekly: (f) => {
-    const w = isoWeek(f.year, f.month, f.day);
-    return w.year * 100 + w.week;
-  },
-  monthly: (f) => f.year * 100 + f.month,
-  yearly: (f) => f.year,
-};
 
 // ---------------------------------------------------------------------------------------------
 // Planning

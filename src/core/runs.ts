@@ -1,50 +1,17 @@
-// Multi-object runs under a prefix policy: PREFIX<run-id>/part-000001 … then PREFIX<run-id>/manifest.json.
-// Pure: run ids, key names, the manifest format, grouping a listing into runs and judging each run.
+// Multi-object runs under a prefix policy (named as core/layout.ts says). Pure: the manifest format,
+// grouping a listing into runs and judging each run.
 // Everything under a prefix may have been written by an attacker: counts, sizes and texts are bounded.
 import { COMPRESSIONS, type Compression } from './compression.js';
 import { SealdropError } from './errors.js';
+import { isRecord } from './json.js';
+import { MAX_PARTS, partName, runIdTime, runKey, runObjectOf } from './layout.js';
 import { quoteBounded, type ListedVersion, type Snapshot } from './snapshot.js';
+import { plural } from './words.js';
 
 /** Bumped only with an incompatible change of the manifest. */
 export const MANIFEST_FORMAT = 1;
-export const MANIFEST_NAME = 'manifest.json';
-/** part-000001 … part-100000: fixed width, so the keys sort in part order (and `cat part-*` works). */
-export const MAX_PARTS = 100_000;
 /** Manifests are read up to this size; one listing MAX_PARTS parts takes about 13 MB. */
 export const MANIFEST_MAX_BYTES = 16 * 1024 ** 2;
-
-const RUN_ID = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z-([0-9a-f]{6})$/;
-const PART_NAME = /^part-(\d{6})$/;
-
-/** "20261126T105300Z-3fa9c1": UTC time (sorts by time) and a random suffix (two runs in one second). */
-export function newRunId(now: Date, randomHex: string): string {
-  if (!/^[0-9a-f]{6}$/.test(randomHex)) throw new Error('randomHex must be 6 lowercase hex digits');
-  const stamp = now
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z')
-    .replaceAll('-', '')
-    .replaceAll(':', '');
-  return `${stamp}-${randomHex}`;
-}
-
-/** The time encoded in a run id (the agent's clock), or null when `id` is not a run id. */
-export function runIdTime(id: string): Date | null {
-  const match = RUN_ID.exec(id);
-  if (!match) return null;
-  const [, y, mo, d, h, mi, s] = match;
-  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
-export function partName(number: number): string {
-  if (!(Number.isInteger(number) && number >= 1 && number <= MAX_PARTS))
-    throw new RangeError(`part number ${number} out of range`);
-  return `part-${String(number).padStart(6, '0')}`;
-}
-
-export function runKey(prefix: string, runId: string, name: string): string {
-  return `${prefix}${runId}/${name}`;
-}
 
 export interface ManifestPart {
   key: string;
@@ -86,8 +53,8 @@ export function parseManifest(text: string, expected: { prefix: string; runId: s
   } catch (error) {
     throw bad(`not JSON: ${(error as Error).message.slice(0, 100)}`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('not a JSON object');
-  const m = raw as Record<string, unknown>;
+  if (!isRecord(raw)) throw bad('not a JSON object');
+  const m = raw;
   if (m.sealdropRun !== MANIFEST_FORMAT)
     throw bad(`format ${quoteBounded(m.sealdropRun)}; this sealdrop reads format ${MANIFEST_FORMAT}`);
   if (m.runId !== expected.runId) throw bad(`it names run ${quoteBounded(m.runId)}`);
@@ -163,20 +130,6 @@ export interface Strays {
   count: number;
   /** The first few of them, for messages. */
   sample: string[];
-}
-
-/** What a key under the prefix is: an object of a run, or a stray. */
-export function runObjectOf(prefix: string, key: string): { runId: string; part: number | null } | null {
-  if (!key.startsWith(prefix)) return null;
-  const rest = key.slice(prefix.length);
-  const slash = rest.indexOf('/');
-  const runId = rest.slice(0, slash);
-  const name = rest.slice(slash + 1);
-  if (slash < 0 || runIdTime(runId) === null) return null;
-  if (name === MANIFEST_NAME) return { runId, part: null };
-  const match = PART_NAME.exec(name);
-  const number = match ? Number(match[1]) : 0;
-  return number >= 1 && number <= MAX_PARTS ? { runId, part: number } : null;
 }
 
 const STRAY_SAMPLE = 5;
@@ -377,10 +330,6 @@ export function newestFirst(a: Snapshot, b: Snapshot): number {
 /** "part-000002", "part-000002, manifest.json", "part-000001, … and 7 more". */
 function named(t: Tally): string {
   return `${t.names.join(', ')}${t.count > t.names.length ? ` and ${t.count - t.names.length} more` : ''}`;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function baseName(key: string): string {

@@ -1,6 +1,7 @@
 // A backup set's restorable points: the versions of one key, or the runs under a prefix. One type for
 // both, so every read-side command is written once over it, and one selector: latest, by id, at a time.
 import { SealdropError } from './errors.js';
+import { plural } from './words.js';
 
 export type SnapshotKind = 'version' | 'run';
 
@@ -240,9 +241,7 @@ export function describeSkipped(skipped: readonly Snapshot[]): string {
       .slice(0, 3)
       .map((s) => (state === 'broken' ? `${s.id}: ${s.notes[0] ?? 'broken'}` : s.id));
     const more = these.length > named.length ? `, and ${these.length - named.length} more` : '';
-    parts.push(
-      `${these.length} ${state.toUpperCase()} ${noun}${these.length === 1 ? '' : 's'} (${named.join(', ')}${more})`,
-    );
+    parts.push(`${plural(these.length, `${state.toUpperCase()} ${noun}`)} (${named.join(', ')}${more})`);
   }
   return parts.join(' and ');
 }
@@ -255,8 +254,7 @@ export function stateText(snapshot: Snapshot): string {
       : snapshot.state === 'deleted'
         ? 'DELETE MARKER'
         : snapshot.state.toUpperCase();
-  const parts =
-    snapshot.parts === undefined ? '' : `, ${snapshot.parts} part${snapshot.parts === 1 ? '' : 's'}`;
+  const parts = snapshot.parts === undefined ? '' : `, ${plural(snapshot.parts, 'part')}`;
   const notes = snapshot.notes.length > 0 ? `: ${snapshot.notes.join('; ')}` : '';
   return `${name}${parts}${notes}`;
 }

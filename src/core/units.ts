@@ -116,6 +116,55 @@ export function parseDuration(text: string, what = 'duration'): number {
   );
 }
 
+/**
+ * A duration for calendar arithmetic (retention's cutoffs): years, months and days on the calendar,
+ * weeks as 7 days, and hours, minutes and seconds as absolute time.
+ */
+export interface RetentionDuration {
+  years: number;
+  months: number;
+  days: number;
+  hours: number;
+  minutes: number;
+  seconds: number;
+}
+
+/**
+ * Parses a retention duration in the one grammar: restic's `1y2m3d4h` is written `1y2mo3d4h` here.
+ * "0d" is valid and means "rule off".
+ */
+export function parseRetentionDuration(text: string, what = 'duration'): RetentionDuration {
+  const parts = parseDurationParts(text, what);
+  if (parts.milliseconds)
+    throw new SealdropError('USAGE', `${what} "${text}": retention works in seconds at the finest`, {
+      hint: DURATION_HINT,
+    });
+  return {
+    years: parts.years,
+    months: parts.months,
+    days: parts.days + 7 * parts.weeks,
+    hours: parts.hours,
+    minutes: parts.minutes,
+    seconds: parts.seconds,
+  };
+}
+
+/** Formats a duration as restic prints it, in sealdrop's units: y, mo, d, h, min, s; zero parts omitted. */
+export function formatRetentionDuration(d: RetentionDuration): string {
+  const units: [number, string][] = [
+    [d.years, 'y'],
+    [d.months, 'mo'],
+    [d.days, 'd'],
+    [d.hours, 'h'],
+    [d.minutes, 'min'],
+    [d.seconds, 's'],
+  ];
+  return units
+    .filter(([value]) => value !== 0)
+    .map(([value, unit]) => `${value}${unit}`)
+    .join('');
+}
+
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${Math.round(bytes)} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];

@@ -9,7 +9,7 @@ import { createPolicyFile } from '../../src/admin/policies/mint.js';
 import { renewPolicyFile } from '../../src/admin/policies/renew.js';
 import { createS3Client } from '../../src/admin/s3/client.js';
 import { judgeSuccessor, type JudgedPolicy } from '../../src/agent/renew.js';
-import { loadFleet } from '../../src/core/fleet.js';
+import { loadFleet } from '../../src/core/fleet-load.js';
 import { loadPolicyFile, parsePolicyFile, renewalKey } from '../../src/core/policy-file.js';
 import { parseS3Url } from '../../src/core/s3-url.js';
 import { tempDir } from '../support/cli.js';

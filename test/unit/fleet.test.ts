@@ -5,14 +5,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fleetReportTargets, fleetStatus } from '../../src/admin/backups/fleet.js';
 import { DEFAULT_ANOMALY_THRESHOLDS } from '../../src/core/anomaly.js';
 import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
-import {
-  hostIndex,
-  hostTargets,
-  loadFleet,
-  overlaps,
-  parseFleet,
-  renewalObjectKey,
-} from '../../src/core/fleet.js';
+import { overlaps, parseFleet } from '../../src/core/fleet.js';
+import { hostIndex, hostTargets } from '../../src/core/fleet-hosts.js';
+import { loadFleet } from '../../src/core/fleet-load.js';
+import { renewalObjectKey } from '../../src/core/layout.js';
 import { tempDir } from '../support/cli.js';
 
 const FLEET = `# the admin's fleet, kept in git

@@ -3,7 +3,8 @@
 // under 1 GiB, and the good backups still found.
 import { describe, expect, it } from 'vitest';
 import { planPrune } from '../../src/core/prune-plan.js';
-import { newRunId, partName, RunGrouper, runKey, runSnapshot, listingVerdict } from '../../src/core/runs.js';
+import { newRunId, partName, runKey } from '../../src/core/layout.js';
+import { RunGrouper, runSnapshot, listingVerdict } from '../../src/core/runs.js';
 import {
   chooseSnapshot,
   versionSnapshot,

@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   describePolicy,
   isEmptyPolicy,
-  parseRetentionDuration,
   planRetention,
   type RetentionItem,
   type RetentionPlan,
   type RetentionPolicy,
 } from '../../src/core/retention.js';
+import { parseRetentionDuration } from '../../src/core/units.js';
 
 // A fixed "now" after every test item, so results never depend on the real clock.
 const NOW = new Date('2100-01-01T00:00:00Z');

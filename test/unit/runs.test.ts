@@ -1,16 +1,13 @@
 // Runs under a prefix: run ids, the manifest, grouping a listing into runs, judging a run.
 import { describe, expect, it } from 'vitest';
 import { choosePartSize } from '../../src/agent/parts.js';
+import { MAX_PARTS, newRunId, partName, runIdTime } from '../../src/core/layout.js';
 import {
   listingVerdict,
   MANIFEST_MAX_BYTES,
   manifestProblems,
-  MAX_PARTS,
-  newRunId,
   parseManifest,
-  partName,
   RunGrouper,
-  runIdTime,
   runSnapshot,
   type Manifest,
 } from '../../src/core/runs.js';

@@ -2,7 +2,8 @@
 // its own thresholds and its policy's expiry from the admin's copy, or to prune by its own keep rules.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError, SealdropError } from '../../core/errors.js';
-import { hostTargets, type Fleet } from '../../core/fleet.js';
+import type { Fleet } from '../../core/fleet.js';
+import { hostTargets } from '../../core/fleet-hosts.js';
 import type { HealthThresholds, WatchedSet } from '../../core/health.js';
 import { loadPolicyFile } from '../../core/policy-file.js';
 import { isEmptyPolicy } from '../../core/retention.js';

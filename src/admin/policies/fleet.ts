@@ -10,7 +10,9 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { POLICY_SUFFIX, renewalObjectKey, type FleetHost, type LoadedFleet } from '../../core/fleet.js';
+import { POLICY_SUFFIX, type FleetHost } from '../../core/fleet.js';
+import type { LoadedFleet } from '../../core/fleet-load.js';
+import { renewalObjectKey } from '../../core/layout.js';
 import { replaceFile } from '../../core/files.js';
 import { loadPolicyFile, renewalKey, type LoadedPolicy } from '../../core/policy-file.js';
 import { formatDuration } from '../../core/units.js';

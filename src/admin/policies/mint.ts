@@ -3,10 +3,10 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { suffixMismatch, type Compression } from '../../core/compression.js';
+import type { Compression } from '../../core/compression.js';
 import { SealdropError } from '../../core/errors.js';
 import { readTextFile, writeNewFile } from '../../core/files.js';
-import { coversSealdropArea, SEALDROP_AREA } from '../../core/fleet.js';
+import { coversSealdropArea, SEALDROP_AREA, suffixMismatch } from '../../core/layout.js';
 import { readRecipient } from '../../core/openpgp-keys.js';
 import {
   MAX_RECIPIENTS,

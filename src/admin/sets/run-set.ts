@@ -5,18 +5,14 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { SealdropError } from '../../core/errors.js';
 import { mapBounded } from '../../core/pool.js';
+import { MANIFEST_NAME, MAX_PARTS, partName, runKey, runObjectOf } from '../../core/layout.js';
 import {
   listingVerdict,
   MANIFEST_MAX_BYTES,
-  MANIFEST_NAME,
-  MAX_PARTS,
   manifestProblems,
   newestFirst,
   parseManifest,
-  partName,
   RunGrouper,
-  runKey,
-  runObjectOf,
   runSnapshot,
   runTime,
   type ListedRun,

@@ -1,0 +1,53 @@
+// A fleet's hosts as the read side sees them: which host a stored key belongs to, and each host as a
+// target of status and prune, with its thresholds, retention and the admin's copy of its policy.
+import { resolve } from 'node:path';
+import { POLICY_SUFFIX, type Fleet, type FleetHost } from './fleet.js';
+import type { HealthThresholds } from './health.js';
+import type { RetentionPolicy } from './retention.js';
+import type { S3Location } from './s3-url.js';
+
+/** What the read side (status, prune) needs per host. */
+export interface HostTarget {
+  host: string;
+  location: S3Location;
+  thresholds: HealthThresholds;
+  retention: RetentionPolicy;
+  /** The admin's copy of the host's policy (for its expiry), when the fleet has a policy directory. */
+  policyFile: string | null;
+}
+
+/** Per-host targets with their thresholds and retention, for fleet status and prune. */
+export function hostTargets(fleet: Fleet, policyDir = fleet.policyDir): HostTarget[] {
+  return fleet.hosts.map((host) => ({
+    host: host.name,
+    location: host.location,
+    thresholds: {
+      maxAgeMs: host.settings.maxAge,
+      warnAgeMs: host.settings.warnAge,
+      policyWarnMs: host.settings.policyWarn,
+      anomaly: host.settings.anomaly,
+      nothingStored: 'CRITICAL',
+    },
+    retention: host.settings.keep,
+    policyFile: policyDir === undefined ? null : resolve(policyDir, `${host.name}${POLICY_SUFFIX}`),
+  }));
+}
+
+/**
+ * Which host a stored key belongs to (its exact key, or the prefix it lies under), or null: a stray.
+ * Hosts never overlap (parseFleet refuses it), so there is at most one. O(depth of the key) per lookup,
+ * for listings of millions of keys.
+ */
+export function hostIndex(hosts: readonly FleetHost[]): (key: string) => FleetHost | null {
+  const byKey = new Map<string, FleetHost>();
+  for (const host of hosts) byKey.set(host.location.key, host);
+  return (key) => {
+    const exact = byKey.get(key);
+    if (exact && !exact.location.isPrefix) return exact;
+    for (let slash = key.indexOf('/'); slash !== -1; slash = key.indexOf('/', slash + 1)) {
+      const host = byKey.get(key.slice(0, slash + 1));
+      if (host?.location.isPrefix) return host;
+    }
+    return null;
+  };
+}
