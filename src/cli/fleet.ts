@@ -1,4 +1,5 @@
 // sealdrop fleet check | mint | publish | status | prune
+import { plural } from '../core/words.js';
 import type { Command } from 'commander';
 import type { HostPrune } from '../admin/backups/fleet.js';
 import { EXIT, SealdropError } from '../core/errors.js';
@@ -61,7 +62,7 @@ Example:
       if (options.json) printJson(fleetJson(loaded));
       else printLines(hostTable(loaded));
       say(
-        `${file}: ${loaded.hosts.length} host${loaded.hosts.length === 1 ? '' : 's'} in s3://${loaded.bucket}, ${loaded.keys.size} recipient key${loaded.keys.size === 1 ? '' : 's'}, no overlaps`,
+        `${file}: ${plural(loaded.hosts.length, 'host')} in s3://${loaded.bucket}, ${plural(loaded.keys.size, 'recipient key')}, no overlaps`,
       );
     });
 }
@@ -255,7 +256,7 @@ function reportFleetPrune(outcomes: HostPrune[], options: FleetPruneCliOptions):
   const failed = outcomes.filter((o) => 'error' in o || ('result' in o && o.result.failures > 0));
   const skipped = outcomes.filter((o) => 'skipped' in o).length;
   say(
-    `${results.length} host${results.length === 1 ? '' : 's'} ${options.yes ? 'pruned' : 'planned'}, ${skipped} skipped, ${failed.length} failed${failed.length ? `: ${failed.map((o) => o.host).join(', ')}` : ''}`,
+    `${plural(results.length, 'host')} ${options.yes ? 'pruned' : 'planned'}, ${skipped} skipped, ${failed.length} failed${failed.length ? `: ${failed.map((o) => o.host).join(', ')}` : ''}`,
   );
   if (failed.length > 0) process.exitCode = EXIT.failed;
   if (results.some((r) => r.interrupted)) process.exitCode = EXIT.sigint;

@@ -1,5 +1,6 @@
 // A prune plan as prune and fleet prune print it: the table and its totals, the --json document, and
 // what --yes did. One renderer, so the dry run and --yes, one set and a fleet, read the same.
+import { plural } from '../core/words.js';
 import type { PruneResult } from '../admin/backups/prune.js';
 import { SNAPSHOT_WORDS, snapshotJson, stateText } from '../core/snapshot.js';
 import { formatBytes } from '../core/units.js';
@@ -49,7 +50,7 @@ export function* describe(result: PruneResult, label = result.target): Generator
     { right: [2] },
   );
   yield (
-    `${totals.backups} backup${totals.backups === 1 ? '' : 's'}: keep ${totals.keep}, remove ${totals.remove}` +
+    `${plural(totals.backups, 'backup')}: keep ${totals.keep}, remove ${totals.remove}` +
     `${totals.otherRemoved ? ` and ${totals.otherRemoved} other (incomplete, broken, delete markers)` : ''}` +
     `${totals.locked ? `; ${totals.locked} kept by Object Lock` : ''}` +
     `; ${totals.objectVersions} object versions, ${formatBytes(totals.bytesFreed)}` +

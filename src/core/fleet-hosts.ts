@@ -7,7 +7,7 @@ import type { RetentionPolicy } from './retention.js';
 import type { S3Location } from './s3-url.js';
 
 /** What the read side (status, prune) needs per host. */
-export interface HostTarget {
+export interface HostBackupSet {
   host: string;
   location: S3Location;
   thresholds: HealthThresholds;
@@ -17,7 +17,7 @@ export interface HostTarget {
 }
 
 /** Per-host targets with their thresholds and retention, for fleet status and prune. */
-export function hostTargets(fleet: Fleet, policyDir = fleet.policyDir): HostTarget[] {
+export function hostBackupSets(fleet: Fleet, policyDir = fleet.policyDir): HostBackupSet[] {
   return fleet.hosts.map((host) => ({
     host: host.name,
     location: host.location,

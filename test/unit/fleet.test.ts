@@ -6,7 +6,7 @@ import { fleetReportTargets, fleetStatus } from '../../src/admin/backups/fleet.j
 import { DEFAULT_ANOMALY_THRESHOLDS } from '../../src/core/anomaly.js';
 import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
 import { overlaps, parseFleet } from '../../src/core/fleet.js';
-import { hostIndex, hostTargets } from '../../src/core/fleet-hosts.js';
+import { hostIndex, hostBackupSets } from '../../src/core/fleet-hosts.js';
 import { loadFleet } from '../../src/core/fleet-load.js';
 import { renewalObjectKey } from '../../src/core/layout.js';
 import { tempDir } from '../support/cli.js';
@@ -95,7 +95,7 @@ describe('fleet file', () => {
   });
 
   it('turns hosts into read-side targets with their thresholds, retention and policy copy', () => {
-    const targets = hostTargets(parseFleet(FLEET, '/etc/sealdrop/fleet.yaml'));
+    const targets = hostBackupSets(parseFleet(FLEET, '/etc/sealdrop/fleet.yaml'));
     expect(targets[1]).toEqual({
       host: 'db2',
       location: { bucket: 'acme-backups', key: 'db2/', isPrefix: true },
@@ -284,7 +284,7 @@ describe('fleet anomaly thresholds and --keep-earliest', () => {
       FLEET.replace('defaults:', 'defaults:\n  anomaly: {warnShrink: 30%, floodFactor: off, window: 14d}'),
       '/etc/sealdrop/fleet.yaml',
     );
-    expect(hostTargets(fleet)[0]!.thresholds.anomaly).toEqual({
+    expect(hostBackupSets(fleet)[0]!.thresholds.anomaly).toEqual({
       ...DEFAULT_ANOMALY_THRESHOLDS,
       warnShrink: 0.3,
       floodFactor: 0,

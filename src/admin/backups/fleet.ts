@@ -3,7 +3,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError, SealdropError } from '../../core/errors.js';
 import type { Fleet } from '../../core/fleet.js';
-import { hostTargets } from '../../core/fleet-hosts.js';
+import { hostBackupSets } from '../../core/fleet-hosts.js';
 import type { HealthThresholds, WatchedSet } from '../../core/health.js';
 import { loadPolicyFile } from '../../core/policy-file.js';
 import { isEmptyPolicy } from '../../core/retention.js';
@@ -51,7 +51,7 @@ export async function fleetPrune(
   fleet: Fleet,
   options: FleetPruneOptions,
 ): Promise<HostPrune[]> {
-  const hosts = hostTargets(fleet);
+  const hosts = hostBackupSets(fleet);
   if (hosts.every((host) => isEmptyPolicy(host.retention)))
     throw new SealdropError(
       'USAGE',
@@ -84,17 +84,17 @@ export async function fleetPrune(
 }
 
 /** A fleet host as a watched set: always a host's, always with its own thresholds. */
-type HostSet = WatchedSet & { host: string; thresholds: HealthThresholds };
+type WatchedHost = WatchedSet & { host: string; thresholds: HealthThresholds };
 
 interface FleetTargetOptions {
   /** A copy in the policy directory that exists but can't be read: fail the whole read, or note it. */
   unreadablePolicy: 'fail' | 'note';
 }
 
-async function fleetTargets(fleet: Fleet, options: FleetTargetOptions): Promise<HostSet[]> {
-  const targets: HostSet[] = [];
-  for (const host of hostTargets(fleet)) {
-    const target: HostSet = { host: host.host, location: host.location, thresholds: host.thresholds };
+async function fleetTargets(fleet: Fleet, options: FleetTargetOptions): Promise<WatchedHost[]> {
+  const targets: WatchedHost[] = [];
+  for (const host of hostBackupSets(fleet)) {
+    const target: WatchedHost = { host: host.host, location: host.location, thresholds: host.thresholds };
     if (host.policyFile === null) target.policyNote = 'no policyDir in the fleet file';
     else
       try {
