@@ -1,6 +1,8 @@
 // The monitoring-plugin output format (Nagios, Icinga, Naemon): a status line, long text, and perfdata
 // after `|`: 'label'=value[UOM];[warn];[crit];[min];[max]. Multi-line: the first line's perfdata, then
 // the long text, whose last line may start more perfdata after a `|`, one line each after that.
+import { createHash } from 'node:crypto';
+
 export type Uom = '' | 's' | 'B' | '%' | 'c';
 
 export interface PerfValue {
@@ -18,9 +20,13 @@ export interface PerfValue {
 /** Longest label kept (RRD-based graphers care about the first 19 characters). */
 const MAX_LABEL = 120;
 
-/** One perfdata item. Labels are always quoted; quotes, `=`, `|` and control characters become `_`. */
+/**
+ * One perfdata item. Labels are always quoted; quotes, `=`, `|`, spaces and control characters become `_`.
+ * A label over MAX_LABEL keeps its head and its last word (the metric: `age`, `size`) around a hash of
+ * the whole, so two long keys that differ only past the cut still get labels of their own.
+ */
 export function perfItem(item: PerfValue): string {
-  const label = item.label.replace(/['=|\s\p{Cc}]/gu, '_').slice(0, MAX_LABEL);
+  const label = fitted(item.label.replace(/['=|\s\p{Cc}]/gu, '_'), item.label);
   const number = (v: number | null | undefined) => (v === null || v === undefined ? '' : String(v));
   const fields = [
     item.value === null ? 'U' : `${item.value}${item.uom}`,
@@ -54,4 +60,11 @@ export function pluginText(report: PluginReport): string {
     long[long.length - 1] += ` | ${second}`;
   }
   return `${[`${text(report.statusLine)}${first ? ` | ${first}` : ''}`, ...long, ...rest].join('\n')}\n`;
+}
+
+function fitted(label: string, original: string): string {
+  if (label.length <= MAX_LABEL) return label;
+  const word = label.slice(label.lastIndexOf('_') + 1).slice(-24);
+  const hash = createHash('sha256').update(original).digest('hex').slice(0, 8);
+  return `${label.slice(0, MAX_LABEL - word.length - hash.length - 2)}~${hash}_${word}`;
 }

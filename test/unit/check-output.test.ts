@@ -16,6 +16,20 @@ describe('perfdata', () => {
     expect(perfItem({ label: 'backups', value: 2, uom: '' })).toBe("'backups'=2");
   });
 
+  it('keeps long labels unique and within the limit: two keys that share 120 characters stay apart', () => {
+    const shared = `db/${'x'.repeat(130)}`;
+    const labels = [`${shared}-a age`, `${shared}-a size`, `${shared}-b age`, `${shared}-b size`].map(
+      (label) => perfItem({ label, value: 1, uom: '' }).split('=')[0]!,
+    );
+    expect(new Set(labels).size).toBe(4);
+    for (const label of labels) expect(label.length).toBeLessThanOrEqual(120 + 2);
+    // The metric's own name stays readable at the end, where graphers look for it.
+    expect(labels[0]).toMatch(/_age'$/);
+    expect(labels[1]).toMatch(/_size'$/);
+    // Short labels are as they were.
+    expect(perfItem({ label: 'db1 age', value: 1, uom: '' })).toBe("'db1_age'=1");
+  });
+
   it('keeps labels parseable whatever a key holds: no quote, =, | or space', () => {
     expect(perfItem({ label: "db's key=1 | x\ny", value: 1, uom: '' })).toBe("'db_s_key_1___x_y'=1");
   });
