@@ -9,7 +9,7 @@ import { snapshotJson } from '../core/snapshot.js';
 import { formatBytes } from '../core/units.js';
 import { plural } from '../core/words.js';
 import { integerArg } from './args.js';
-import { errorJson, printData, ReportedFailure, reportError } from './output.js';
+import { errorJson, printData, printLines, ReportedFailure, reportError } from './output.js';
 import { adminClient, withConnection, type ConnectionOptions } from './target.js';
 
 interface LsCliOptions extends ConnectionOptions {
@@ -202,7 +202,7 @@ function textWriter(fleet: Fleet | null): Writer {
       const { summary } = row;
       const latest = summary?.latest ?? null;
       const size = row.area ? formatBytes(row.area.storedBytes) : latest ? formatBytes(latest.size) : '-';
-      printData(
+      printLines([
         line([
           row.kind === 'area' ? 'area' : row.kind === 'run' ? 'runs' : 'key ',
           (row.area ? '-' : String(summary?.backups ?? 0)).padStart(7),
@@ -212,7 +212,7 @@ function textWriter(fleet: Fleet | null): Writer {
           ...hostCell(row),
           `${row.target}${row.notes.length ? `  (${row.notes.join('; ')})` : ''}`,
         ]),
-      );
+      ]);
     },
     fail() {},
     end(missing) {

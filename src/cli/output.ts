@@ -5,15 +5,24 @@ import { EXIT, SealdropError } from '../core/errors.js';
 const settings = { quiet: false, verbose: false };
 
 /**
- * Control characters (but newline and tab) and bidirectional overrides: a key in the bucket is an
- * attacker's text, and a terminal would obey them (clear the screen, rewrite a line, reverse a name).
+ * What a terminal would obey or a reader would take for layout: C0 and C1 controls (newline and tab
+ * too), the bidirectional controls, and the line and paragraph separators. A key in the bucket is an
+ * attacker's text: it must not clear the screen, reverse a name or start a line of its own.
  */
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+/* eslint-disable no-control-regex */
+const NOT_IN_A_LINE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+const NOT_IN_TEXT =
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+/* eslint-enable no-control-regex */
 
-/** Text for a person: what a terminal would obey shows as `?`. */
+/** Text for a person, of lines the program made: all that NOT_IN_A_LINE names but the newline shows as `?`. */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, '?');
+  return text.replace(NOT_IN_TEXT, '?');
+}
+
+/** One line for a person (a listing's row): a newline in it is a name's, and shows as `?` too. */
+export function printableLine(text: string): string {
+  return text.replace(NOT_IN_A_LINE, '?');
 }
 
 /** -q / -v, once per run, before the command does anything. */
@@ -55,17 +64,20 @@ export function printData(text: string): void {
   process.stdout.write(shown.endsWith('\n') ? shown : `${shown}\n`);
 }
 
-/** Lines on stdout, written in slices so a million of them never make one huge string. */
+/**
+ * Lines on stdout, each one line whatever its names hold, written in slices so a million of them never
+ * make one huge string.
+ */
 export function printLines(lines: Iterable<string>): void {
   let slice: string[] = [];
   for (const line of lines) {
-    slice.push(line);
+    slice.push(printableLine(line));
     if (slice.length === 10_000) {
-      process.stdout.write(`${printable(slice.join('\n'))}\n`);
+      process.stdout.write(`${slice.join('\n')}\n`);
       slice = [];
     }
   }
-  if (slice.length > 0) process.stdout.write(`${printable(slice.join('\n'))}\n`);
+  if (slice.length > 0) process.stdout.write(`${slice.join('\n')}\n`);
 }
 
 /** The error document --json promises on stdout, whatever failed. */

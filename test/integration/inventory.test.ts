@@ -175,6 +175,32 @@ describe('ls', () => {
   });
 });
 
+describe('names a host wrote, in text listings', () => {
+  it('a newline or tab in a key cannot fake a line of ls or ls --fleet', async () => {
+    const evil = await freshBucket('inventory-names');
+    const forged = 'key        1  2026-05-01T02:30:00.000Z       1 B  complete    s3://forged/db.sql.gz.gpg';
+    await put(`db1/mysql.sql.gz.gpg\n${forged}\t\u2028x`, 'junk', evil);
+    await put('db1/mysql.sql.gz.gpg', 'a backup', evil);
+    const fleet = join(dir, 'names-fleet.yaml');
+    await writeFile(
+      fleet,
+      `fleet: 1\nbucket: ${evil}\nrecipients: [admin.pub.asc]\nhosts:\n  db1: {key: db1/mysql.sql.gz.gpg}\n`,
+    );
+    for (const args of [
+      ['ls', `s3://${evil}`],
+      ['ls', '--fleet', fleet],
+    ]) {
+      const listed = await admin(args);
+      expect(listed.status, listed.stderr).toBe(0);
+      const lines = listed.stdout.trimEnd().split('\n');
+      expect(lines).toHaveLength(4); // the header, two sets, the totals
+      expect(lines.filter((line) => line.startsWith('key '))).toHaveLength(2);
+      expect(listed.stdout).toContain(`s3://${evil}/db1/mysql.sql.gz.gpg?${forged}??x`);
+      expect(listed.stdout).not.toMatch(/[\t\u2028]/);
+    }
+  });
+});
+
 describe('status over a bucket, as a monitoring plugin', () => {
   it('checks every set under the bucket; perfdata per set; the bucket once', async () => {
     const result = await admin(['status', `s3://${bucket}/`]);

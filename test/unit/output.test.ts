@@ -24,7 +24,7 @@ describe('text output', () => {
   // ESC sequences that clear the screen and set the title; CR overwrites a line; C1 CSI; RTL override.
   const key = 'db1/\u001b[2J\u001b]0;owned\u0007x\rOK\u009b31m\u202egpg.zg';
 
-  it('shows control characters in keys as ?, on stdout and stderr alike, keeping newlines and tabs', () => {
+  it('shows control characters in keys as ?, on stdout and stderr alike, tabs too; text keeps its lines', () => {
     const text = captured(() => {
       printLines([`key  s3://b/${key}`]);
       printData(`a\tb ${key}`);
@@ -33,9 +33,16 @@ describe('text output', () => {
       reportError(new SealdropError('NOT_FOUND', `s3://b/${key} does not exist`));
     });
     // eslint-disable-next-line no-control-regex
-    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
     expect(text).toContain('db1/?[2J?]0;owned?x?OK?31m?gpg.zg');
-    expect(text).toContain('a\tb');
+    expect(text).toContain('a?b');
     expect(text.split('\n')).toHaveLength(7);
+  });
+
+  it('a listing line stays one line: newlines and line separators in a name show as ?', () => {
+    const text = captured(() =>
+      printLines([`key  s3://b/db1\nkey  s3://b/forged\u2028x\u2029\u200f`, 'next']),
+    );
+    expect(text).toBe('key  s3://b/db1?key  s3://b/forged?x??\nnext\n');
   });
 });
