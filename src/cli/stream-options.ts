@@ -11,6 +11,7 @@ export interface StreamCliOptions {
   warnShrink: string;
   critShrink: string;
   minSize?: string;
+  growthFactor: string;
   floodFactor: string;
   anomalyWindow: string;
 }
@@ -34,6 +35,12 @@ export function withStreamOptions(command: Command): Command {
     .option('--min-size <SIZE>', 'CRITICAL when a backup is smaller than this (e.g. 1MiB; default off)')
     .addOption(
       new Option(
+        '--growth-factor <N>',
+        'WARNING when a backup is N times the median of the ones before it (or off)',
+      ).default(String(d.growthFactor)),
+    )
+    .addOption(
+      new Option(
         '--flood-factor <N>',
         'WARNING when a backup follows the one before sooner than the usual interval / N',
       ).default(String(d.floodFactor)),
@@ -51,6 +58,7 @@ export function streamThresholds(options: StreamCliOptions): AnomalyThresholds {
     warnShrink: options.warnShrink,
     critShrink: options.critShrink,
     minSize: options.minSize,
+    growthFactor: options.growthFactor,
     floodFactor: options.floodFactor,
     window: options.anomalyWindow,
   });

@@ -1,7 +1,7 @@
 // Does the backup stream look wrong? A compromised host can push plausible junk that no content check
 // catches, but it can't make junk look like the history it follows: a backup that shrank far below
-// the ones before it, or backups arriving far more often than they used to. Pure: status raises the
-// alarms, prune holds history while they stand.
+// the ones before it or grew far past them, or backups arriving far more often than they used to.
+// Pure: status raises the alarms, prune holds history while they stand.
 import { SealdropError } from './errors.js';
 import type { Snapshot } from './snapshot.js';
 import { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
@@ -13,6 +13,11 @@ export interface AnomalyThresholds {
   critShrink: number;
   /** CRITICAL when a backup is smaller than this (bytes); 0: off. */
   minSize: number;
+  /**
+   * WARNING when a backup is this many times the median of the ones before it (10); 0: off. A dump that
+   * swallowed what it shouldn't have, or a host filling the bucket.
+   */
+  growthFactor: number;
   /** WARNING when a backup follows the one before it sooner than the usual interval divided by this (4); 0: off. */
   floodFactor: number;
   /** Anomalies within this long before now hold prune (ms). */
@@ -23,6 +28,7 @@ export const DEFAULT_ANOMALY_THRESHOLDS: AnomalyThresholds = {
   warnShrink: 0.4,
   critShrink: 0.9,
   minSize: 0,
+  growthFactor: 10,
   floodFactor: 4,
   windowMs: 30 * 86_400_000,
 };
@@ -33,6 +39,8 @@ export interface AnomalyThresholdsText {
   critShrink?: string;
   /** "1MiB" */
   minSize?: string;
+  /** "10", or "off" */
+  growthFactor?: string;
   /** "4", or "off" */
   floodFactor?: string;
   /** "30d" */
@@ -52,21 +60,20 @@ export function parseAnomalyThresholds(text: AnomalyThresholdsText): AnomalyThre
       });
     return parsed;
   };
-  const floodFactor =
-    text.floodFactor === undefined
-      ? d.floodFactor
-      : text.floodFactor === 'off'
-        ? 0
-        : Number(text.floodFactor);
-  if (!(floodFactor === 0 || floodFactor > 1))
-    throw new SealdropError('USAGE', `flood factor "${text.floodFactor}" must be a number over 1, or off`, {
-      hint: 'Write it like --flood-factor 4 (or off).',
-    });
+  const factor = (value: string | undefined, what: string, fallback: number) => {
+    const parsed = value === undefined ? fallback : value === 'off' ? 0 : Number(value);
+    if (!(parsed === 0 || parsed > 1))
+      throw new SealdropError('USAGE', `${what} factor "${value}" must be a number over 1, or off`, {
+        hint: `Write it like --${what}-factor ${fallback} (or off).`,
+      });
+    return parsed;
+  };
   return {
     warnShrink: fraction(text.warnShrink, '--warn-shrink', d.warnShrink),
     critShrink: fraction(text.critShrink, '--crit-shrink', d.critShrink),
     minSize: text.minSize === undefined ? d.minSize : parseSize(text.minSize, '--min-size'),
-    floodFactor,
+    growthFactor: factor(text.growthFactor, 'growth', d.growthFactor),
+    floodFactor: factor(text.floodFactor, 'flood', d.floodFactor),
     windowMs: text.window === undefined ? d.windowMs : parseDuration(text.window, '--anomaly-window'),
   };
 }
@@ -75,7 +82,7 @@ export function parseAnomalyThresholds(text: AnomalyThresholdsText): AnomalyThre
 const HISTORY = 7;
 const MIN_HISTORY = 3;
 
-export type AnomalyRule = 'shrank' | 'min-size' | 'flood';
+export type AnomalyRule = 'shrank' | 'grew' | 'min-size' | 'flood';
 
 export interface Anomaly {
   rule: AnomalyRule;
@@ -152,6 +159,13 @@ function anomaliesOf(
       snapshot,
       message: `shrank ${formatBytes(usualSize)} -> ${formatBytes(snapshot.size)} (-${percent(shrink)}; warn at -${percent(t.warnShrink)}, critical at -${percent(t.critShrink)}; against the median of the ${count} before it)`,
     });
+  if (t.growthFactor > 0 && usualSize > 0 && snapshot.size >= usualSize * t.growthFactor)
+    found.push({
+      rule: 'grew',
+      state: 'WARNING',
+      snapshot,
+      message: `grew ${formatBytes(usualSize)} -> ${formatBytes(snapshot.size)} (${ratio(snapshot.size / usualSize)}; warn at ${t.growthFactor}x; against the median of the ${count} before it)`,
+    });
   for (let j = 1; j < count; j++) scratch[j - 1] = times[first + j]! - times[first + j - 1]!;
   const usualGap = median(scratch, 0, count - 1);
   const gap = times[i]! - times[i - 1]!;
@@ -174,6 +188,10 @@ function median(values: Float64Array, start: number, count: number): number {
   const sorted = values.slice(start, start + count).sort();
   const middle = count >> 1;
   return count % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function ratio(times: number): string {
+  return `${times >= 100 ? Math.round(times) : Math.round(times * 10) / 10}x`;
 }
 
 function percent(fraction: number): string {

@@ -199,10 +199,10 @@ function retention(value: unknown): RetentionPolicy {
   return policy;
 }
 
-/** {warnShrink: 40%, critShrink: 90%, minSize: 1MiB, floodFactor: 4 (or off), window: 30d}; any subset. */
+/** {warnShrink: 40%, critShrink: 90%, minSize: 1MiB, growthFactor: 10, floodFactor: 4 (or off), window: 30d}; any subset. */
 function anomaly(value: unknown): AnomalyThresholds {
   if (!isRecord(value)) throw new Problem('must be a mapping such as {warnShrink: 40%, floodFactor: 4}');
-  const known = ['warnShrink', 'critShrink', 'minSize', 'floodFactor', 'window'];
+  const known = ['warnShrink', 'critShrink', 'minSize', 'growthFactor', 'floodFactor', 'window'];
   const unknown = Object.keys(value).filter((name) => !known.includes(name));
   if (unknown.length > 0) throw new Problem(`unknown threshold "${unknown[0]}" (known: ${known.join(', ')})`);
   const text = (v: unknown) => (v === undefined ? undefined : String(v));
@@ -211,6 +211,7 @@ function anomaly(value: unknown): AnomalyThresholds {
       warnShrink: text(value.warnShrink),
       critShrink: text(value.critShrink),
       minSize: text(value.minSize),
+      growthFactor: text(value.growthFactor),
       floodFactor: text(value.floodFactor),
       window: text(value.window),
     });

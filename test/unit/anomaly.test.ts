@@ -49,6 +49,25 @@ describe('judgeStream', () => {
     expect(verdict.since?.snapshot.id).toBe('n0');
   });
 
+  it('warns for a backup far larger than its history (150x), not for a big but ordinary jump (5x)', () => {
+    const history = Array.from({ length: 10 }, () => 195 * 1024);
+    const grew = judgeStream(nightly([28.6 * MiB, ...history]), DEFAULT_ANOMALY_THRESHOLDS, NOW);
+    expect(grew.current).toEqual([
+      expect.objectContaining({
+        rule: 'grew',
+        state: 'WARNING',
+        message: expect.stringMatching(
+          /^grew 195\.0 KiB -> 28\.6 MiB \(150x; warn at 10x; against the median of the 7/,
+        ),
+      }),
+    ]);
+    expect(grew.since?.snapshot.id).toBe('n0');
+    const jump = judgeStream(nightly([5 * 195 * 1024, ...history]), DEFAULT_ANOMALY_THRESHOLDS, NOW);
+    expect(jump.current).toEqual([]);
+    const off = { ...DEFAULT_ANOMALY_THRESHOLDS, growthFactor: 0 };
+    expect(judgeStream(nightly([28.6 * MiB, ...history]), off, NOW).current).toEqual([]);
+  });
+
   it('warns for a dump cut in half, and a minimum size is CRITICAL', () => {
     const half = judgeStream(
       nightly([0.5 * MiB, ...Array.from({ length: 10 }, () => MiB)]),

@@ -298,6 +298,6 @@ describe('fleet anomaly thresholds and --keep-earliest', () => {
         FLEET.replace('defaults:', 'defaults:\n  anomaly: {shrink: 30%}'),
         '/etc/sealdrop/fleet.yaml',
       ),
-    ).toThrow(/unknown threshold "shrink" \(known: warnShrink, critShrink, minSize, floodFactor, window\)/);
+    ).toThrow(/unknown threshold "shrink" \(known: warnShrink, critShrink, minSize, growthFactor, floodFactor, window\)/);
   });
 });
