@@ -6,7 +6,7 @@ import { SealdropError } from '../core/errors.js';
 import type { S3Location } from '../core/s3-url.js';
 import type { SnapshotSelector } from '../core/snapshot.js';
 import { parsePointInTime } from '../core/units.js';
-import { collect } from './args.js';
+import { collect, sizeArg } from './args.js';
 import { warn } from './output.js';
 import { readPassphrase } from './passphrase.js';
 import type { ProgressLine } from './progress.js';
@@ -23,16 +23,18 @@ export interface ChoiceOptions {
 export interface IdentityOptions {
   identity?: string[];
   passphraseFile?: string;
+  /** Bytes a restore or verify may write (decompressed); default: unseal's outputLimit(). */
+  maxOutput?: number;
 }
 
 export interface SnapshotCliOptions extends TargetOptions, ChoiceOptions, IdentityOptions {}
 
-/** Adds the target, --version-id/--run/--at (and --verified, --all), --identity and --passphrase-file. */
+/** Adds the target, --version-id/--run/--at (and --verified, --all), --identity, --passphrase-file and --max-output. */
 export function withSnapshotOptions(
   command: Command,
   choices: { all?: boolean; verified?: boolean } = {},
 ): Command {
-  return withIdentity(withChoice(withTarget(command), choices));
+  return withReading(withChoice(withTarget(command), choices));
 }
 
 /** The target, the selector that fits it, and the admin client. */
@@ -63,7 +65,7 @@ function withChoice(command: Command, { all = false, verified = false } = {}): C
   return command;
 }
 
-function withIdentity(command: Command): Command {
+function withReading(command: Command): Command {
   return command
     .addOption(
       new Option(
@@ -78,6 +80,11 @@ function withIdentity(command: Command): Command {
         '--passphrase-file <FILE>',
         'passphrase of the identity (else SEALDROP_PASSPHRASE, else a prompt)',
       ).env('SEALDROP_PASSPHRASE_FILE'),
+    )
+    .option(
+      '--max-output <SIZE>',
+      'stop (exit 3, nothing left) past this much restored data: a decompression bomb (default 100x the stored size, at least 1GiB)',
+      sizeArg,
     );
 }
 
@@ -111,9 +118,15 @@ function chosen(options: ChoiceOptions, location: S3Location): SnapshotSelector 
 export function readerOptions(
   options: IdentityOptions,
   progress: ProgressLine,
-): { identityPaths: string[]; askPassphrase: PassphraseSource; onNote: (message: string) => void } {
+): {
+  identityPaths: string[];
+  askPassphrase: PassphraseSource;
+  onNote: (message: string) => void;
+  maxOutputBytes?: number;
+} {
   return {
     identityPaths: options.identity ?? [],
+    ...(options.maxOutput === undefined ? {} : { maxOutputBytes: options.maxOutput }),
     askPassphrase: (key) => {
       progress.done();
       return readPassphrase(options, { prompt: `Passphrase for ${key.source} (${key.fingerprint}): ` });

@@ -298,6 +298,8 @@ describe('fleet anomaly thresholds and --keep-earliest', () => {
         FLEET.replace('defaults:', 'defaults:\n  anomaly: {shrink: 30%}'),
         '/etc/sealdrop/fleet.yaml',
       ),
-    ).toThrow(/unknown threshold "shrink" \(known: warnShrink, critShrink, minSize, growthFactor, floodFactor, window\)/);
+    ).toThrow(
+      /unknown threshold "shrink" \(known: warnShrink, critShrink, minSize, growthFactor, floodFactor, window\)/,
+    );
   });
 });

@@ -18,7 +18,7 @@ import { roundMs } from '../../core/units.js';
 import { choose } from '../sets/choose.js';
 import { backupSet } from '../sets/open.js';
 import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
-import { unseal, type Compression } from '../openpgp/unseal.js';
+import { outputLimit, unseal, type Compression } from '../openpgp/unseal.js';
 
 export interface RestoreOptions {
   selector: SnapshotSelector;
@@ -33,6 +33,8 @@ export interface RestoreOptions {
   output?: Writable;
   /** false: keep gzip data compressed. */
   decompress?: boolean;
+  /** What the output may grow to (default outputLimit() of the stored size): a bomb stops, leaving no file. */
+  maxOutputBytes?: number;
   signal?: AbortSignal;
   /** Called once the snapshot is known and the download starts. */
   onStart?: (snapshot: Snapshot) => void;
@@ -79,6 +81,7 @@ export async function restore(
       binding,
       onNote: options.onNote,
       decompress: options.decompress,
+      maxOutputBytes: options.maxOutputBytes ?? outputLimit(snapshot.size),
       signal: options.signal,
       onProgress: (bytes) => options.onProgress?.(bytes, snapshot.size),
     });

@@ -16,7 +16,7 @@ import { choose } from '../sets/choose.js';
 import { clearMark, markVerified } from '../sets/details.js';
 import { backupSet } from '../sets/open.js';
 import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
-import { unseal, type Compression } from '../openpgp/unseal.js';
+import { outputLimit, unseal, type Compression } from '../openpgp/unseal.js';
 
 export interface VerifyOptions {
   /** One snapshot, or 'all': every complete one (and every broken one, as a failure), newest first. */
@@ -32,6 +32,8 @@ export interface VerifyOptions {
   onNote?: (message: string) => void;
   /** Tag each snapshot that verified with its verified mark, and untag one that failed (default true). */
   mark?: boolean;
+  /** What a snapshot may inflate to (default outputLimit() of its size): a bomb fails, it doesn't run on. */
+  maxOutputBytes?: number;
 }
 
 export interface SnapshotCheck {
@@ -127,6 +129,7 @@ async function verifyOne(
       binding: opened.binding,
       onNote: (note) => warnings.push(note),
       diagnose: true,
+      maxOutputBytes: options.maxOutputBytes ?? outputLimit(snapshot.size),
       signal: options.signal,
       onProgress: (bytes) => {
         encryptedBytes = bytes;

@@ -34,6 +34,8 @@ export interface UnsealOptions {
    * that names another place is a copy from elsewhere, refused as an integrity failure.
    */
   binding?: string;
+  /** Stop (INTEGRITY) once more than this would be written: a decompression bomb. Absent: no limit. */
+  maxOutputBytes?: number;
   /** Worth knowing, not a failure: an envelope that names no place at all (gpg, curl, an older push). */
   onNote?: (message: string) => void;
   onProgress?: (encryptedBytes: number) => void;
@@ -183,10 +185,12 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
       );
     }
     let outputBytes = 0;
+    const limit = options.maxOutputBytes ?? Infinity;
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, callback: TransformCallback) {
         outputBytes += chunk.length;
-        callback(null, chunk);
+        if (outputBytes > limit) callback(overLimit(label, limit));
+        else callback(null, chunk);
       },
     });
     const stages: (Readable | Transform | Writable)[] = [
@@ -217,6 +221,24 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
   } finally {
     body.destroy();
   }
+}
+
+/**
+ * The default for maxOutputBytes: database dumps compress 5-20x, a decompression bomb 1000x. 100x the
+ * stored size, and never under 1 GiB, passes the first and stops the second early.
+ */
+export function outputLimit(storedBytes: number): number {
+  return Math.max(100 * storedBytes, 1024 ** 3);
+}
+
+function overLimit(label: string, limit: number): SealdropError {
+  return new SealdropError(
+    'INTEGRITY',
+    `${label} inflates past the output limit of ${formatBytes(limit)} (--max-output): a decompression bomb, or a backup larger than the limit allows`,
+    {
+      hint: 'If the backup is genuine, give a larger --max-output SIZE; else restore an older one and find out who pushed this.',
+    },
+  );
 }
 
 /** Before any data is written: the envelope must name where the data was found, or nothing at all. */
