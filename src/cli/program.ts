@@ -2,6 +2,7 @@
 // their implementation (and the AWS SDK) on use, so `push` never loads the SDK. Building it runs nothing:
 // the executable (main.ts), the man page and the shell completions are all made from it.
 import type { Command } from 'commander';
+import { registerApproveCommands } from './approve.js';
 import { baseProgram } from './base-program.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerFleetCommands } from './fleet.js';
@@ -60,6 +61,7 @@ Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure
   registerVersionsCommand(program);
   registerRestoreCommand(program);
   registerVerifyCommand(program);
+  registerApproveCommands(program);
   registerStatusCommand(program);
   registerReportCommand(program);
   registerPruneCommand(program);

@@ -19,6 +19,7 @@ export function pruneJson(result: PruneResult) {
     })),
     totals: plan.totals,
     needsForce: plan.needsForce,
+    blind: plan.blind,
     warnings: plan.warnings,
     deleted: result.deleted,
     failures: result.failures,
@@ -53,6 +54,8 @@ export function* describe(result: PruneResult, label = result.target): Generator
     `${plural(totals.backups, 'backup')}: keep ${totals.keep}, remove ${totals.remove}` +
     `${totals.otherRemoved ? ` and ${totals.otherRemoved} other (incomplete, broken, delete markers)` : ''}` +
     `${totals.locked ? `; ${totals.locked} kept by Object Lock` : ''}` +
+    `${totals.rejected.count ? `; ${totals.rejected.count} rejected by verify (${formatBytes(totals.rejected.bytes)})` : ''}` +
+    `${totals.unproven.count ? `; ${totals.unproven.count} not proven yet (${formatBytes(totals.unproven.bytes)})` : ''}` +
     `; ${totals.objectVersions} object versions, ${formatBytes(totals.bytesFreed)}` +
     // Carried out, it was forced: --yes without --force refuses before deleting anything.
     (plan.needsForce

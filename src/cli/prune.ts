@@ -27,6 +27,7 @@ interface PruneCliOptions extends TargetOptions, StreamCliOptions {
   yes?: boolean;
   force?: boolean;
   deleteMarkers?: boolean;
+  removeRejected?: boolean;
   json?: boolean;
   batchSize?: number;
 }
@@ -80,6 +81,7 @@ export function registerPruneCommand(program: Command): void {
       'allow a plan that removes more than half of the backups, and lift the circuit breaker',
     )
     .option('--delete-markers', 'remove delete markers too (they are kept and listed otherwise)')
+    .option('--remove-rejected', 'remove the backups verify rejected too (kept as evidence otherwise)')
     .option('--json', 'print the plan (and what was deleted) as one JSON document on stdout')
     // For stores that take fewer keys per DeleteObjects request than S3's 1000 (and for the tests).
     .addOption(
@@ -94,12 +96,19 @@ The plan goes to stdout: every backup with keep or remove and the rules that kee
 unless --yes, and --yes carries out exactly the plan it prints. N may be -1 for "unlimited".
 Durations count back from the newest backup, not from now: y, mo, w, d, h (restic's 1y2m is 1y2mo here).
 
-Whatever the policy says: the newest complete backup is kept; an incomplete run is kept while it may
+Proven backups: once \`sealdrop verify\` has proven anything of the set, the rules fill their periods
+with backups proven good only (verified, or approved), so junk a compromised host pushes never takes a
+good backup's place. A backup not proven yet is kept while younger than 30 days, then removed; one
+verify rejected is kept as evidence until --remove-rejected. A set never verified is pruned over every
+backup as pushed, and prune warns that it runs blind.
+
+Whatever the policy says: the newest good backup is kept; an incomplete run is kept while it may
 still be running (newer than every complete backup, and it stored something within the hour) and
 removed otherwise; a broken run is removed; delete markers are kept unless --delete-markers; a plan
-that removes more than half of the backups needs --force. The circuit breaker: while the backup stream
-looks anomalous (a backup that shrank, a flood: the thresholds of status, within --anomaly-window),
-nothing older than the first anomalous backup is removed; the plan says so, and --force lifts it.
+that removes more than half of the backups it ranks needs --force. The circuit breaker, for a set never
+verified: while the backup stream looks anomalous (a backup that shrank, a flood: the thresholds of
+status, within --anomaly-window), nothing older than the first anomalous backup is removed; the plan
+says so, and --force lifts it.
 In a bucket with Object Lock, what S3 would refuse to delete now is kept, "locked until T": the
 retain-until is derived from the bucket's default retention, and read from the version itself for
 those the rules would remove (at most 1000 per prune; any left unread are kept until the next prune).
@@ -123,6 +132,7 @@ Examples:
           policy: retentionPolicy(options),
           timeZone: options.tz,
           deleteMarkers: options.deleteMarkers,
+          removeRejected: options.removeRejected,
           anomaly: streamThresholds(options),
           execute: Boolean(options.yes),
           force: options.force,
@@ -135,6 +145,8 @@ Examples:
       if (options.json) printJson(pruneJson(result));
       else printLines(describe(result));
       if (!result.dryRun) say(outcome(result));
+      if (result.proofsKept > 0)
+        warn(`${result.proofsKept} proof object(s) of removed backups could not be deleted (Object Lock?)`);
       if (result.failures > 0) {
         process.exitCode = EXIT.failed;
         warn(

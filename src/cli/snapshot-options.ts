@@ -18,6 +18,7 @@ export interface ChoiceOptions {
   at?: string;
   verified?: boolean;
   all?: boolean;
+  unproven?: boolean;
 }
 
 export interface IdentityOptions {
@@ -25,6 +26,8 @@ export interface IdentityOptions {
   passphraseFile?: string;
   /** Bytes a restore or verify may write (decompressed); default: unseal's outputLimit(). */
   maxOutput?: number;
+  /** Accept objects that name no place (gpg- and curl-made: the seed article's way). */
+  allowUnbound?: boolean;
 }
 
 export interface SnapshotCliOptions extends TargetOptions, ChoiceOptions, IdentityOptions {}
@@ -58,10 +61,15 @@ function withChoice(command: Command, { all = false, verified = false } = {}): C
   if (verified)
     command.option(
       '--verified',
-      'the newest backup with a verified mark (left by `sealdrop verify`; the newest 1000 are read)',
+      'the newest backup proven good (by `sealdrop verify` or `sealdrop approve`)',
     );
   if (all)
-    command.option('--all', 'every complete backup (and every broken run, as a failure), newest first');
+    command
+      .option('--all', 'every complete backup (and every broken run, as a failure), oldest first')
+      .option(
+        '--unproven',
+        'every complete backup not proven yet (good or rejected), oldest first, the newest 100 at most: the nightly proof',
+      );
   return command;
 }
 
@@ -85,17 +93,25 @@ function withReading(command: Command): Command {
       '--max-output <SIZE>',
       'stop (exit 3, nothing left) past this much restored data: a decompression bomb (default 100x the stored size, at least 1GiB)',
       sizeArg,
+    )
+    .option(
+      '--allow-unbound',
+      "accept objects that name no place they belong (made by gpg and curl: a set written the seed article's way)",
     );
 }
 
-/** One of --version-id, --run, --at, --verified, --all (none: the latest); the first two must fit the target. */
-function chosen(options: ChoiceOptions, location: S3Location): SnapshotSelector | { kind: 'all' } {
+/** One of --version-id, --run, --at, --verified, --all, --unproven (none: the latest); the first two must fit the target. */
+function chosen(
+  options: ChoiceOptions,
+  location: S3Location,
+): SnapshotSelector | { kind: 'all' } | { kind: 'unproven' } {
   const flags = {
     versionId: '--version-id',
     run: '--run',
     at: '--at',
     verified: '--verified',
     all: '--all',
+    unproven: '--unproven',
   } as const;
   const given = (Object.keys(flags) as (keyof typeof flags)[]).filter((name) => options[name] !== undefined);
   if (given.length > 1)
@@ -111,6 +127,7 @@ function chosen(options: ChoiceOptions, location: S3Location): SnapshotSelector 
   if (id !== undefined) return { kind: 'id', id };
   if (options.at !== undefined) return { kind: 'at', at: parsePointInTime(options.at) };
   if (options.verified) return { kind: 'verified' };
+  if (options.unproven) return { kind: 'unproven' };
   return options.all ? { kind: 'all' } : { kind: 'latest' };
 }
 
@@ -123,9 +140,11 @@ export function readerOptions(
   askPassphrase: PassphraseSource;
   onNote: (message: string) => void;
   maxOutputBytes?: number;
+  allowUnbound: boolean;
 } {
   return {
     identityPaths: options.identity ?? [],
+    allowUnbound: options.allowUnbound ?? false,
     ...(options.maxOutput === undefined ? {} : { maxOutputBytes: options.maxOutput }),
     askPassphrase: (key) => {
       progress.done();

@@ -25,7 +25,7 @@ export function registerVerifyCommand(program: Command): void {
     { all: true },
   )
     .option('--json', 'print the results as one JSON document on stdout')
-    .option('--no-mark', 'do not record verified marks (for credentials that may not tag objects)')
+    .option('--no-mark', 'record no proofs (for credentials that may not write to the bucket)')
     .addHelpText(
       'after',
       `
@@ -33,16 +33,23 @@ Checks everything a restore depends on: the download, the OpenPGP integrity chec
 and length; for a run also every part's size and SHA-256 against the manifest. A failure says which:
 tampering (MDC) or a backup that was bad when made (gzip). Objects of a run written over (or hidden by
 a delete marker) after the run are warnings: verify reads the originals, as restore does.
-Each backup that verified gets a verified mark, the object tag sealdrop-verified=TIME (set with these
-credentials: an upload policy can't set tags), which \`versions\` shows, \`restore --verified\` picks
-and \`status --max-unverified-age\` watches; one that failed loses it. For a run, the manifest's
-original version carries it. Needs s3:PutObjectTagging and s3:GetObjectTagging (or --no-mark).
+Proofs: a backup is good once it decrypts, passes every check, names the place it belongs (what push
+writes; --allow-unbound for a set written with gpg and curl), and its content continues the good backup
+before it: a keyed sketch of the decompressed data, compared with the one kept for that backup, must
+overlap by 25% or more (junk, encrypted data and a ransomware-encrypted database share nothing with a
+dump). Otherwise it is REJECTED: status is CRITICAL, prune keeps it as evidence and never ranks it,
+\`restore --verified\` never returns it; \`sealdrop approve\` makes a genuine one good. Each verdict is
+kept as a small object in the bucket's .sealdrop/ area (never a tag on the backup: backup times stay
+fixed); \`versions\` shows them. Needs s3:PutObject there, and s3:GetObject and s3:ListBucketVersions.
+The first verify of a bucket stores the sketch key, encrypted to the identities given.
+--unproven is the nightly proof: every backup not proven yet, oldest first (at most the newest 100).
 One line per backup on stdout (OK or FAILED); -q prints only the failures.
-Exit status: 0 all verified, 1 some failed, 2 bad usage, key or passphrase, 3 a backup is bad (damaged, or
-no OpenPGP backup at all).
+Exit status: 0 all verified (or nothing new), 1 some could not be checked, 2 bad usage, key or
+passphrase, 3 a backup is bad or rejected (damaged, unbound, discontinuous, or no OpenPGP backup at all).
 
 Examples:
   sealdrop verify s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc
+  sealdrop verify --policy db1.policy.json --identity admin.key.asc --unproven -q   # nightly, from cron
   sealdrop verify --policy db1.policy.json --identity admin.key.asc --all --json
   sealdrop verify s3://acme-backups/db1/ --identity admin.key.asc --all -q || mail -s "bad backup" ops@example.com
   # a restore drill from the monitoring host's cron, with its own recipient key (see the README):
@@ -72,7 +79,9 @@ Examples:
       if (options.json) printJson(result);
       else
         say(
-          `${result.checks.length - result.failed} of ${result.checks.length} verified${result.failed ? `, ${result.failed} FAILED` : ''}.`,
+          result.checks.length === 0
+            ? 'Nothing to verify: every backup is proven already.'
+            : `${result.checks.length - result.failed} of ${result.checks.length} verified${result.failed ? `, ${result.failed} FAILED` : ''}.`,
         );
       // 3: a backup is bad (damaged, or no backup at all); 1: one could not be checked.
       if (result.checks.some((check) => check.code === 'INTEGRITY' || check.code === 'OBJECT_FORMAT'))
@@ -86,5 +95,8 @@ function describe(check: SnapshotCheck): string {
   const id = snapshot.runId ?? snapshot.versionId;
   if (!check.ok) return `FAILED  ${id}  ${snapshot.time}  ${check.problem}\n  hint: ${check.hint}`;
   const warnings = check.warnings.map((w) => `\n  warning: ${w}`).join('');
-  return `OK      ${id}  ${snapshot.time}  ${formatBytes(check.encryptedBytes)} stored, ${formatBytes(check.plainBytes)} ${check.compression === 'gzip' ? 'gunzipped' : check.compression === 'zstd' ? 'zstd-decompressed' : 'raw'}, ${check.seconds.toFixed(1)} s${check.markedAt ? ', marked verified' : ''}${warnings}`;
+  const continuity = check.continuity
+    ? `, ${Math.round(check.continuity.overlap * 100)}% like ${check.continuity.against}`
+    : '';
+  return `OK      ${id}  ${snapshot.time}  ${formatBytes(check.encryptedBytes)} stored, ${formatBytes(check.plainBytes)} ${check.compression === 'gzip' ? 'gunzipped' : check.compression === 'zstd' ? 'zstd-decompressed' : 'raw'}${continuity}, ${check.seconds.toFixed(1)} s${check.markedAt ? ', proven good' : ''}${warnings}`;
 }

@@ -42,9 +42,10 @@ INCOMPLETE (a run without a manifest: failed, or still running) or BROKEN (a run
 malformed, too large, lists no parts or names parts that don't check out; never restored or counted).
 In a bucket with Object Lock, RETAIN UNTIL says until when S3 refuses to delete it: read from the
 version for the newest --detail ones, derived from the bucket's default retention (~) for the others.
-VERIFIED is the mark \`sealdrop verify\` leaves (read for the newest --detail ones; ? not read).
+VERIFIED says since when the admin side holds a backup proven good (\`sealdrop verify\`, or
+\`sealdrop approve\`), or REJECTED where verify proved it bad; its proofs live in the bucket's .sealdrop/ area.
 Needs admin credentials (standard AWS chain) with s3:ListBucketVersions and s3:GetObject (and
-s3:GetObjectTagging, s3:GetObjectRetention, s3:GetBucketObjectLockConfiguration for the details).
+s3:GetObjectRetention, s3:GetBucketObjectLockConfiguration for the details).
 
 Examples:
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg
@@ -76,14 +77,14 @@ Examples:
         const unread = listing.snapshots.filter((s) => s.state !== 'deleted').length - listing.detailed;
         if (unread > 0 && listing.snapshots.some(shown))
           say(
-            `retain-until and verified marks read for the newest ${listing.detailed}; ~ derived from the bucket's default retention, ? not read (--detail N reads more)`,
+            `retain-until read for the newest ${listing.detailed}; ~ derived from the bucket's default retention, ? not read (--detail N reads more)`,
           );
       }
     });
 }
 
-/** Whether a snapshot has anything for the RETAIN UNTIL and VERIFIED columns. */
-const shown = (s: Snapshot) => s.lock !== undefined || Boolean(s.verifiedAt);
+/** Whether a snapshot has a lock for the RETAIN UNTIL column. */
+const shown = (s: Snapshot) => s.lock !== undefined;
 
 function retainCell(s: Snapshot): string {
   const { lock } = s;
@@ -94,12 +95,14 @@ function retainCell(s: Snapshot): string {
 
 function verifiedCell(s: Snapshot): string {
   if (s.state === 'deleted') return '-';
+  if (s.rejectedAt) return 'REJECTED';
   return s.verifiedAt === undefined ? '?' : (s.verifiedAt?.toISOString() ?? '-');
 }
 
 function* describe(listing: DetailedListing, now = Date.now()): Generator<string> {
   const { noun } = SNAPSHOT_WORDS[listing.kind];
   const verified = listing.snapshots.filter((s) => s.verifiedAt).length;
+  const rejected = listing.snapshots.filter((s) => s.rejectedAt).length;
   const { defaultRetention } = listing.bucketLock;
   const counts = new Map<string, number>();
   for (const s of listing.snapshots) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
@@ -111,6 +114,7 @@ function* describe(listing: DetailedListing, now = Date.now()): Generator<string
     ...(counts.get('deleted') ? [plural(counts.get('deleted')!, 'delete marker')] : []),
     ...(listing.strays.count ? [`${listing.strays.count} other object(s) that belong to no run`] : []),
     ...(verified > 0 ? [`${verified} verified`] : []),
+    ...(rejected > 0 ? [`${rejected} REJECTED by verify`] : []),
     ...(defaultRetention ? [`Object Lock default ${retentionText(defaultRetention)}`] : []),
   ].join(', ');
   if (listing.snapshots.length === 0) {
@@ -119,7 +123,7 @@ function* describe(listing: DetailedListing, now = Date.now()): Generator<string
   }
   // The columns for Object Lock and marks appear where there is something to show in them.
   const lockColumn = listing.bucketLock.enabled;
-  const markColumn = verified > 0;
+  const markColumn = verified + rejected > 0;
   function* rows() {
     for (const s of listing.snapshots)
       yield [

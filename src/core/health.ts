@@ -1,10 +1,11 @@
 // Is a backup still arriving? One verdict per backup set in the monitoring-plugin convention (Nagios,
 // Icinga). Only complete snapshots count as backups; the rest is reported, never counted.
-import { DEFAULT_ANOMALY_THRESHOLDS, judgeStream, type AnomalyThresholds } from './anomaly.js';
+import { DEFAULT_ANOMALY_THRESHOLDS, judgeStream, type Anomaly, type AnomalyThresholds } from './anomaly.js';
+import { asPushed, type PrunedBackup } from './proofs.js';
 import { STALLED_MS } from './prune-plan.js';
 import type { S3Location } from './s3-url.js';
 import { describeSkipped, type Snapshot } from './snapshot.js';
-import { formatDuration as format } from './units.js';
+import { formatBytes, formatDuration as format } from './units.js';
 
 export type HealthState = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
 
@@ -29,8 +30,8 @@ export interface HealthThresholds {
    */
   nothingStored?: 'UNKNOWN' | 'CRITICAL';
   /**
-   * WARNING when the newest backup with a verified mark (`sealdrop verify`) is older, or none has one;
-   * null or absent: not judged. The marks of the snapshots must have been read (verifiedAt).
+   * WARNING when the newest backup proven good (`sealdrop verify`) is older, or none is; null or
+   * absent: not judged. The proofs of the snapshots must have been read (verifiedAt).
    */
   maxUnverifiedAgeMs?: number | null;
 }
@@ -60,6 +61,10 @@ export interface HealthInput {
   strays?: number;
   /** The expiry of the policy file the target came from, if it came from one. */
   policyExpiresAt?: Date;
+  /** When the admin last acknowledged the set's alarms (`sealdrop ack`): older ones are cleared. */
+  ackedAt?: Date | null;
+  /** Backups prune removed lately: the stream's alarms judge it as pushed, not as prune thinned it. */
+  pruned?: readonly PrunedBackup[];
 }
 
 export interface Health {
@@ -69,11 +74,28 @@ export interface Health {
   /** The newest complete snapshot. */
   latest: Snapshot | null;
   ageMs: number | null;
-  counts: { backups: number; incomplete: number; broken: number; deleteMarkers: number; strays: number };
+  counts: {
+    backups: number;
+    incomplete: number;
+    broken: number;
+    deleteMarkers: number;
+    strays: number;
+    /** Complete backups proven bad, and not proven yet (once the set was ever verified; else 0). */
+    rejected: number;
+    unproven: number;
+  };
 }
 
 export function assessHealth(input: HealthInput, thresholds: HealthThresholds, now = new Date()): Health {
-  const counts = { backups: 0, incomplete: 0, broken: 0, deleteMarkers: 0, strays: input.strays ?? 0 };
+  const counts = {
+    backups: 0,
+    incomplete: 0,
+    broken: 0,
+    deleteMarkers: 0,
+    strays: input.strays ?? 0,
+    rejected: 0,
+    unproven: 0,
+  };
   let latest: Snapshot | null = null;
   const newer: Snapshot[] = [];
   for (const snapshot of input.snapshots) {
@@ -110,16 +132,26 @@ export function assessHealth(input: HealthInput, thresholds: HealthThresholds, n
         reason: `latest is ${format(ageMs)} old (warn at ${format(thresholds.warnAgeMs)})`,
       });
   }
-  const stream = judgeStream(input.snapshots, thresholds.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS, now);
-  for (const anomaly of stream.current)
+  // What the admin acknowledged (`sealdrop ack`) stays quiet until something new happens.
+  const acked = input.ackedAt?.getTime() ?? -Infinity;
+  const fresh = (anomaly: Anomaly) => anomaly.snapshot.time.getTime() > acked;
+  const stream = judgeStream(
+    asPushed(input.snapshots, input.pruned ?? []),
+    thresholds.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS,
+    now,
+  );
+  const current = stream.current.filter(fresh);
+  for (const anomaly of current)
     verdicts.push({ state: anomaly.state, reason: `the latest backup ${anomaly.message}` });
   // Junk pushed often enough becomes the history the newest is compared with, and the alarm of now
-  // falls silent: the anomaly prune still holds for keeps it raised, for as long as the window.
-  if (stream.since && !stream.current.some((a) => a.snapshot === stream.since!.snapshot))
+  // falls silent: the anomaly of the window keeps it raised, for as long as the window.
+  const { since } = stream;
+  if (since && fresh(since) && !current.some((a) => a.snapshot === since.snapshot))
     verdicts.push({
       state: 'WARNING',
-      reason: `the backup stream looked wrong at ${stream.since.snapshot.time.toISOString()}: it ${stream.since.message}; prune holds the backups before it`,
+      reason: `the backup stream looked wrong at ${since.snapshot.time.toISOString()}: it ${since.message}; \`sealdrop ack\` once checked`,
     });
+  verdicts.push(...proofVerdicts(input.snapshots, counts, acked));
   if (latest && thresholds.maxUnverifiedAgeMs != null)
     verdicts.push(verification(input.snapshots, thresholds.maxUnverifiedAgeMs, now));
   const pending = newer.filter((s) => s.state === 'incomplete');
@@ -160,32 +192,76 @@ export function assessHealth(input: HealthInput, thresholds: HealthThresholds, n
   };
 }
 
-/** The newest verified backup against the threshold; marks that were not read are said to be. */
+/**
+ * What verify proved: a rejection is CRITICAL until acknowledged (it stays as evidence), and once the
+ * set was ever verified, the backups not proven yet are counted. Fills in the counts.
+ */
+function proofVerdicts(
+  snapshots: readonly Snapshot[],
+  counts: Health['counts'],
+  ackedMs: number,
+): { state: HealthState; reason: string }[] {
+  let proven = false;
+  let unprovenBytes = 0;
+  let rejectedBytes = 0;
+  let newestRejected: Snapshot | null = null;
+  let standing = 0;
+  for (const s of snapshots) {
+    if (s.state !== 'complete') continue;
+    if (s.verifiedAt) proven = true;
+    else if (s.rejectedAt) {
+      proven = true;
+      counts.rejected++;
+      rejectedBytes += s.storedBytes;
+      if (s.rejectedAt.getTime() > ackedMs) {
+        standing++;
+        newestRejected ??= s;
+      }
+    } else if (s.verifiedAt === null) {
+      counts.unproven++;
+      unprovenBytes += s.storedBytes;
+    }
+  }
+  if (!proven) {
+    counts.unproven = 0;
+    return [];
+  }
+  const verdicts: { state: HealthState; reason: string }[] = [];
+  if (newestRejected)
+    verdicts.push({
+      state: 'CRITICAL',
+      reason: `${standing === 1 ? 'a backup' : `${standing} backups`} REJECTED by verify (the newest ${newestRejected.id} of ${newestRejected.time.toISOString()}): not restored by --verified, kept as evidence; \`sealdrop approve\` one that is genuine, \`sealdrop ack\` once known`,
+    });
+  else if (counts.rejected > 0)
+    verdicts.push({
+      state: 'OK',
+      reason: `${counts.rejected} rejected backup(s) (${formatBytes(rejectedBytes)}) kept as evidence, acknowledged; prune --remove-rejected removes them`,
+    });
+  if (counts.unproven > 0)
+    verdicts.push({
+      state: 'OK',
+      reason: `${counts.unproven} backup(s) (${formatBytes(unprovenBytes)}) not proven yet by sealdrop verify`,
+    });
+  return verdicts;
+}
+
+/** The newest backup proven good against the threshold (the proofs must have been read). */
 function verification(
   snapshots: readonly Snapshot[],
   maxMs: number,
   now: Date,
 ): { state: HealthState; reason: string } {
-  let read = 0;
-  let unread = 0;
   for (const snapshot of snapshots) {
-    if (snapshot.state !== 'complete') continue;
-    if (snapshot.verifiedAt === undefined) {
-      unread++;
-      continue;
-    }
-    read++;
-    if (snapshot.verifiedAt === null) continue;
+    if (snapshot.state !== 'complete' || !snapshot.verifiedAt) continue;
     const ageMs = now.getTime() - snapshot.time.getTime();
     const facts = `the newest verified backup is ${format(ageMs)} old (verified ${format(now.getTime() - snapshot.verifiedAt.getTime())} ago`;
     return ageMs > maxMs
       ? { state: 'WARNING', reason: `${facts}; max ${format(maxMs)})` }
       : { state: 'OK', reason: `${facts})` };
   }
-  const scope = unread > 0 ? ` among the newest ${read} (${unread} older not read)` : '';
   return {
     state: 'WARNING',
-    reason: `no verified backup${scope}: restore drills (sealdrop verify) mark them; max ${format(maxMs)}`,
+    reason: `no verified backup: the nightly proof (sealdrop verify --unproven) proves them; max ${format(maxMs)}`,
   };
 }
 

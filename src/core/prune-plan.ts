@@ -4,6 +4,7 @@ import { DEFAULT_ANOMALY_THRESHOLDS, judgeStream, type Anomaly, type AnomalyThre
 import { SealdropError } from './errors.js';
 import { lockReason } from './object-lock.js';
 import { describePolicy, isEmptyPolicy, planRetention, type RetentionPolicy } from './retention.js';
+import { asPushed, everProven, type PrunedBackup } from './proofs.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface PrunePlanOptions {
@@ -17,6 +18,10 @@ export interface PrunePlanOptions {
   anomaly?: AnomalyThresholds;
   /** Lift the circuit breaker (after checking), and allow removing more than half. */
   force?: boolean;
+  /** Remove the backups verify rejected too (kept as evidence otherwise). */
+  removeRejected?: boolean;
+  /** Backups prune removed lately: the breaker judges the stream as pushed. */
+  pruned?: readonly PrunedBackup[];
 }
 
 export interface PlannedSnapshot {
@@ -42,7 +47,12 @@ export interface PrunePlan {
     /** What removing deletes: object versions and their bytes. */
     objectVersions: number;
     bytesFreed: number;
+    /** Backups verify rejected, and backups not proven yet (once the set was ever verified). */
+    rejected: { count: number; bytes: number };
+    unproven: { count: number; bytes: number };
   };
+  /** No backup of the set was ever proven: retention ranks whatever was pushed, junk included. */
+  blind: boolean;
   warnings: string[];
   /** The plan removes more than half of the complete backups: carried out only with --force. */
   needsForce: boolean;
@@ -53,15 +63,25 @@ export interface PrunePlan {
 /** A run that has stored nothing for this long has failed, whatever it was. */
 export const STALLED_MS = 3_600_000;
 
+/** A backup not proven yet is kept while younger than this: time enough for a verify that broke. */
+export const UNPROVEN_KEEP_MS = 30 * 86_400_000;
+const UNPROVEN_KEEP = '30 days';
+
 /**
- * Plans prune over a backup set's snapshots (newest first). Any policy keeps the newest complete backup
- * (every rule does, as in restic). Guards, whatever the policy says:
+ * Plans prune over a backup set's snapshots (newest first). Once anything of the set was proven
+ * (core/proofs.ts: the proofs must have been read), the retention rules fill their periods with the
+ * backups proven good only, and any policy keeps the newest of them (every rule does, as in restic):
+ * junk a compromised host pushes never takes a good backup's place, however long it goes on. Besides:
+ * - a backup not proven yet is kept while younger than UNPROVEN_KEEP_MS, and removed after;
+ * - a backup verify rejected is kept as evidence, unless `removeRejected`.
+ * A set never verified is planned over every complete backup, as pushed: prune runs blind, and says so.
+ * Guards, whatever the policy says:
  * - delete markers are kept unless `deleteMarkers`;
  * - an incomplete run is kept while it may still be running (newer than every complete backup and
  *   stored something within the last hour), and removed otherwise;
  * - a broken run is removed: it is not a backup;
- * - the circuit breaker: while the stream looks anomalous (a backup that shrank, a flood: core/anomaly.ts)
- *   nothing older than the first anomalous backup is removed, unless `force`;
+ * - the circuit breaker, when blind: while the stream looks anomalous (a backup that shrank, a flood:
+ *   core/anomaly.ts) nothing older than the first anomalous backup is removed, unless `force`;
  * - Object Lock: what S3 would refuse to delete now (`snapshot.lock`, read or derived), or whose lock
  *   was not read, is kept with the reason.
  */
@@ -76,25 +96,48 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
   }
   const now = options.now ?? new Date();
   const complete = snapshots.filter((s) => s.state === 'complete');
-  const retention = planRetention(complete, options.policy, {
+  const blind = !everProven(complete);
+  const ranked = blind ? complete : complete.filter((s) => s.verifiedAt);
+  const retention = planRetention(ranked, options.policy, {
     ...(options.timeZone ? { timeZone: options.timeZone } : {}),
     now,
   });
   const kept = new Map(retention.keep.map((k) => [k.id, k.reasons]));
   const newest = complete[0];
-  const since = judgeStream(snapshots, options.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS, now).since;
+  const since = blind
+    ? judgeStream(
+        asPushed(snapshots, options.pruned ?? []),
+        options.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS,
+        now,
+      ).since
+    : null;
   const held = options.force ? null : since;
+  const unprovenReasons = Object.freeze([`not proven yet: kept while younger than ${UNPROVEN_KEEP}`]);
+  const staleReasons = Object.freeze([`not proven within ${UNPROVEN_KEEP}`]);
+  const rejectedReasons = Object.freeze(
+    options.removeRejected
+      ? ['rejected by verify (--remove-rejected)']
+      : ['rejected by verify: kept as evidence (prune --remove-rejected removes it)'],
+  );
   const holdReason = held
     ? `held: the backup stream looks anomalous since ${held.snapshot.time.toISOString()}: ${held.message}; pass --force after checking`
     : '';
   const planned = snapshots.map((snapshot): PlannedSnapshot => {
     switch (snapshot.state) {
       case 'complete': {
-        // Every rule keeps the newest (restic's semantics): a prune never removes the latest backup.
+        // Every rule keeps the newest (restic's semantics): a prune never removes the latest good backup.
         const reasons = kept.get(snapshot.id);
-        return reasons
-          ? { snapshot, action: 'keep', reasons }
-          : { snapshot, action: 'remove', reasons: NO_REASONS };
+        if (reasons) return { snapshot, action: 'keep', reasons };
+        if (blind || snapshot.verifiedAt) return { snapshot, action: 'remove', reasons: NO_REASONS };
+        if (snapshot.rejectedAt)
+          return {
+            snapshot,
+            action: options.removeRejected ? 'remove' : 'keep',
+            reasons: rejectedReasons,
+          };
+        return now.getTime() - snapshot.time.getTime() < UNPROVEN_KEEP_MS
+          ? { snapshot, action: 'keep', reasons: unprovenReasons }
+          : { snapshot, action: 'remove', reasons: staleReasons };
       }
       case 'deleted':
         return { snapshot, action: options.deleteMarkers ? 'remove' : 'keep', reasons: ['delete marker'] };
@@ -130,11 +173,21 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
   });
   let keep = 0;
   let remove = 0;
+  let goodRemoved = 0;
   let otherRemoved = 0;
   let objectVersions = 0;
   let bytesFreed = 0;
+  const rejected = { count: 0, bytes: 0 };
+  const unproven = { count: 0, bytes: 0 };
   for (const item of items) {
-    const isBackup = item.snapshot.state === 'complete';
+    const { snapshot } = item;
+    const isBackup = snapshot.state === 'complete';
+    if (isBackup && !blind && !snapshot.verifiedAt) {
+      const tally = snapshot.rejectedAt ? rejected : unproven;
+      tally.count++;
+      tally.bytes += snapshot.storedBytes;
+    }
+    if (isBackup && item.action === 'remove' && (blind || snapshot.verifiedAt)) goodRemoved++;
     if (item.action === 'keep') {
       if (isBackup) keep++;
       continue;
@@ -147,12 +200,31 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
   return {
     policy: describePolicy(options.policy),
     items,
-    totals: { backups: complete.length, keep, remove, otherRemoved, locked, objectVersions, bytesFreed },
-    warnings: [...retentionWarnings(options.policy), ...(held ? [holdReason] : [])],
-    needsForce: remove * 2 > complete.length,
+    totals: {
+      backups: complete.length,
+      keep,
+      remove,
+      otherRemoved,
+      locked,
+      objectVersions,
+      bytesFreed,
+      rejected,
+      unproven,
+    },
+    blind,
+    warnings: [
+      ...(blind && complete.length > 0 ? [BLIND] : []),
+      ...retentionWarnings(options.policy),
+      ...(held ? [holdReason] : []),
+    ],
+    // More than half of what retention ranks: only with --force (rejected and unproven ones aside).
+    needsForce: goodRemoved * 2 > ranked.length,
     held,
   };
 }
+
+const BLIND =
+  'prune is running blind: no backup of this set was ever verified, so junk a compromised host pushes ranks like a real backup. Run `sealdrop verify TARGET --identity KEY.asc` nightly (README: "Proven backups"); prune then ranks only what verify proved good.';
 
 function retentionWarnings(policy: RetentionPolicy): string[] {
   const { last, ...rest } = policy;

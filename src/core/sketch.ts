@@ -354,3 +354,8 @@ function sortValues(values: Uint8Array): Uint8Array {
   );
   return sorted;
 }
+
+/** How many chunks a sketch keeps (at most k): under a few, there is too little content to compare. */
+export function sketchedChunks(sketch: Sketch): number {
+  return sketch.values.length / VALUE_BYTES;
+}

@@ -34,8 +34,13 @@ export interface Snapshot {
   lastWrite?: Date;
   /** Object Lock on what removing it deletes (core/object-lock.ts); absent: the bucket has none. */
   lock?: SnapshotLock;
-  /** When `sealdrop verify` last verified it (its object tag); null: read, not verified; absent: not read. */
+  /**
+   * Since when the admin side holds it proven good (verified, or approved: core/proofs.ts); null: read,
+   * not proven good; absent: not read.
+   */
   verifiedAt?: Date | null;
+  /** Since when verify holds it proven bad (broken, unbound, discontinuous); null: not; absent: not read. */
+  rejectedAt?: Date | null;
 }
 
 export type LockMode = 'COMPLIANCE' | 'GOVERNANCE';
@@ -184,23 +189,14 @@ export function chooseSnapshot(
   );
 }
 
-/** The newest complete snapshot with a verified mark; the marks of some may not have been read. */
+/** The newest complete snapshot proven good (core/proofs.ts: the proofs must have been read). */
 function chooseVerified(snapshots: readonly Snapshot[], label: string): Choice {
-  let unread = 0;
-  for (const snapshot of snapshots) {
-    if (snapshot.state !== 'complete') continue;
-    if (snapshot.verifiedAt) return { snapshot, skipped: [] };
-    if (snapshot.verifiedAt === undefined) unread++;
-  }
+  for (const snapshot of snapshots)
+    if (snapshot.state === 'complete' && snapshot.verifiedAt) return { snapshot, skipped: [] };
   const { noun } = SNAPSHOT_WORDS[snapshots[0]!.kind];
-  const read = snapshots.filter((s) => s.state === 'complete').length - unread;
-  throw new SealdropError(
-    'NOT_FOUND',
-    `${label} has no verified ${noun}${unread > 0 ? ` among the newest ${read} complete ones (${unread} older ones not read)` : ''}`,
-    {
-      hint: 'Verify one first: `sealdrop verify TARGET --identity KEY.asc` records the mark; or pick one with --at or by id.',
-    },
-  );
+  throw new SealdropError('NOT_FOUND', `${label} has no verified ${noun}`, {
+    hint: 'Verify one first: `sealdrop verify TARGET --identity KEY.asc` records the proof; or pick one with --at or by id.',
+  });
 }
 
 function unrestorable(snapshots: readonly Snapshot[], snapshot: Snapshot, label: string): SealdropError {
@@ -274,12 +270,14 @@ export interface SnapshotJson {
   legalHold?: true;
   /** How retainUntil is known: read from the version, derived from the bucket default, or not read. */
   lockSource?: SnapshotLock['source'];
-  /** The verified mark: when `sealdrop verify` last verified it; null: not verified; absent: not read. */
+  /** Since when it is proven good (`sealdrop verify` or `approve`); null: not; absent: not read. */
   verifiedAt?: string | null;
+  /** Since when `sealdrop verify` holds it proven bad; null: not; absent: not read. */
+  rejectedAt?: string | null;
 }
 
 export function snapshotJson(snapshot: Snapshot): SnapshotJson {
-  const { lock, verifiedAt } = snapshot;
+  const { lock, verifiedAt, rejectedAt } = snapshot;
   return {
     ...(snapshot.kind === 'run' ? { runId: snapshot.id } : { versionId: snapshot.id }),
     time: snapshot.time.toISOString(),
@@ -296,6 +294,7 @@ export function snapshotJson(snapshot: Snapshot): SnapshotJson {
         }
       : {}),
     ...(verifiedAt === undefined ? {} : { verifiedAt: verifiedAt?.toISOString() ?? null }),
+    ...(rejectedAt === undefined ? {} : { rejectedAt: rejectedAt?.toISOString() ?? null }),
   };
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assessHealth, worstState, type HealthThresholds } from '../../src/core/health.js';
 import { run, snapshot } from '../support/snapshots.js';
 
+const MiB = 1024 ** 2;
 const at = (iso: string) => new Date(iso);
 const now = at('2024-05-10T12:00:00Z');
 const thresholds: HealthThresholds = {
@@ -144,7 +145,46 @@ describe('assessHealth', () => {
     const health = assessHealth({ snapshots: [...junk, ...genuine] }, thresholds, now);
     expect(health.state).toBe('WARNING');
     expect(health.reasons.join('; ')).toMatch(
-      /the backup stream looked wrong at .*: it shrank .*prune holds the backups before it/,
+      /the backup stream looked wrong at .*: it shrank .*; `sealdrop ack` once checked/,
+    );
+    // Acknowledged, it clears; an acknowledgement from before the junk clears nothing.
+    const acked = assessHealth({ snapshots: [...junk, ...genuine], ackedAt: new Date(now) }, thresholds, now);
+    expect(acked.state).toBe('OK');
+    const afterAck = assessHealth(
+      { snapshots: [...junk, ...genuine], ackedAt: new Date(Date.parse(ago(50))) },
+      thresholds,
+      now,
+    );
+    expect(afterAck.state).toBe('WARNING');
+  });
+
+  it('judges the stream as pushed: backups prune removed are no gap, and thinning is no flood', () => {
+    // Nightly for 60 nights, thinned by prune to 14 dailies and weeklies before them.
+    const nights = Array.from({ length: 60 }, (_, night) => ({ night, time: ago(2 + 24 * night) }));
+    const kept = nights.filter(({ night }) => night < 14 || night % 7 === 0);
+    const removed = nights.filter(({ night }) => !(night < 14 || night % 7 === 0));
+    const snapshots = kept.map(({ night, time }) => snapshot(`n${night}`, time, { size: MiB }));
+    const thinned = assessHealth({ snapshots }, thresholds, now);
+    expect(thinned.reasons.join('; ')).toMatch(/a flood\?/);
+    const pruned = removed.map(({ time }) => ({ time: new Date(time), size: MiB }));
+    expect(assessHealth({ snapshots, pruned }, thresholds, now)).toMatchObject({ state: 'OK' });
+  });
+
+  it('a backup verify rejected is CRITICAL until acknowledged, and stays counted', () => {
+    const good = snapshot('g', ago(26), { size: MiB });
+    const junk = snapshot('j', ago(2), { size: MiB });
+    const snapshots = [
+      { ...junk, verifiedAt: null, rejectedAt: new Date(Date.parse(ago(1))) },
+      { ...good, verifiedAt: new Date(Date.parse(ago(25))), rejectedAt: null },
+    ];
+    const health = assessHealth({ snapshots }, thresholds, now);
+    expect(health.state).toBe('CRITICAL');
+    expect(health.reasons.join('; ')).toMatch(/a backup REJECTED by verify \(the newest j of .*\)/);
+    expect(health.counts).toMatchObject({ backups: 2, rejected: 1, unproven: 0 });
+    const acked = assessHealth({ snapshots, ackedAt: new Date(now) }, thresholds, now);
+    expect(acked.state).toBe('OK');
+    expect(acked.reasons.join('; ')).toMatch(
+      /1 rejected backup\(s\) \(100 B\) kept as evidence, acknowledged/,
     );
   });
 });

@@ -33,7 +33,11 @@ describe('planPrune', () => {
       locked: 0,
       objectVersions: 1,
       bytesFreed: 100,
+      rejected: { count: 0, bytes: 0 },
+      unproven: { count: 0, bytes: 0 },
     });
+    expect(p.blind).toBe(true);
+    expect(p.warnings[0]).toMatch(/^prune is running blind: no backup of this set was ever verified/);
     expect(p.needsForce).toBe(false);
   });
 
@@ -99,5 +103,60 @@ describe('planPrune', () => {
       expect.stringMatching(/--keep-last alone is fragile/),
     ]);
     expect(plan([], { policy: { last: 3, daily: 7 } }).warnings).toEqual([]);
+  });
+
+  it('once proven, ranks only the good: junk keeps no period, unproven young ones stay, rejected ones are evidence', () => {
+    const now = new Date('2026-03-20T12:00:00Z');
+    const day = (d: number, hour = 2) => new Date(Date.UTC(2026, 2, d, hour, 30)).toISOString();
+    const good = (id: string, time: string) => ({
+      ...snapshot(id, time, { size: 100 }),
+      verifiedAt: new Date(time),
+      rejectedAt: null,
+    });
+    const junk = (id: string, time: string) => ({
+      ...snapshot(id, time, { size: 100 }),
+      verifiedAt: null,
+      rejectedAt: new Date(time),
+    });
+    const unproven = (id: string, time: string) => ({
+      ...snapshot(id, time, { size: 100 }),
+      verifiedAt: null,
+      rejectedAt: null,
+    });
+    const snapshots = [
+      unproven('u20', day(20)),
+      junk('j19', day(19)),
+      junk('j18', day(18)),
+      good('g17', day(17)),
+      good('g16', day(16)),
+      unproven('old', day(1, 5)),
+      good('g1', day(1)),
+    ].sort((a, b) => Date.parse(b.time.toISOString()) - Date.parse(a.time.toISOString()));
+    const p = planPrune(snapshots, { policy: { last: 1 }, timeZone: 'UTC', now });
+    const actions = Object.fromEntries(p.items.map((i) => [i.snapshot.id, [i.action, i.reasons.join(', ')]]));
+    expect(actions).toEqual({
+      u20: ['keep', 'not proven yet: kept while younger than 30 days'],
+      j19: ['keep', 'rejected by verify: kept as evidence (prune --remove-rejected removes it)'],
+      j18: ['keep', 'rejected by verify: kept as evidence (prune --remove-rejected removes it)'],
+      g17: ['keep', 'last'],
+      g16: ['remove', ''],
+      old: ['keep', 'not proven yet: kept while younger than 30 days'],
+      g1: ['remove', ''],
+    });
+    expect(p.blind).toBe(false);
+    expect(p.totals).toMatchObject({
+      rejected: { count: 2, bytes: 200 },
+      unproven: { count: 2, bytes: 200 },
+    });
+    // Two of three good ones go: more than half of what is ranked needs --force.
+    expect(p.needsForce).toBe(true);
+    const removing = planPrune(snapshots, {
+      policy: { last: 1 },
+      timeZone: 'UTC',
+      now: new Date('2026-04-10T12:00:00Z'),
+      removeRejected: true,
+    });
+    const removed = removing.items.filter((i) => i.action === 'remove').map((i) => i.snapshot.id);
+    expect(removed).toEqual(['j19', 'j18', 'g16', 'old', 'g1']);
   });
 });

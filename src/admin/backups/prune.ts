@@ -11,6 +11,8 @@ import type { BackupSet, ObjectRef } from '../sets/backup-set.js';
 import { readDetails, withDerivedLocks } from '../sets/details.js';
 import { readBucketLock } from '../s3/object-lock.js';
 import { backupSet } from '../sets/open.js';
+import { deleteProofs, provenSnapshots, writePruned } from '../sets/proofs.js';
+import { DEFAULT_ANOMALY_THRESHOLDS } from '../../core/anomaly.js';
 import { s3Error } from '../s3/client.js';
 
 export interface PruneOptions extends PrunePlanOptions {
@@ -44,6 +46,8 @@ export interface PruneResult {
   failures: number;
   /** Stopped by a signal between batches: what is not deleted is still there. */
   interrupted: boolean;
+  /** Proofs of removed backups S3 refused to delete (an Object Lock bucket keeps them a while). */
+  proofsKept: number;
 }
 
 export async function prune(
@@ -54,8 +58,10 @@ export async function prune(
   const set = backupSet(client, location);
   const listing = await set.list({ signal: options.signal });
   const now = options.now ?? new Date();
-  const snapshots = await withLocks(set, listing.snapshots, { ...options, now });
-  const plan = planPrune(snapshots, { ...options, now });
+  const { snapshots: proven, proofs } = await provenSnapshots(set, listing.snapshots, options.signal);
+  const planning = { ...options, now, pruned: proofs.pruned };
+  const snapshots = await withLocks(set, proven, planning);
+  const plan = planPrune(snapshots, planning);
   const result: PruneResult = {
     target: listing.target,
     plan,
@@ -64,6 +70,7 @@ export async function prune(
     failed: [],
     failures: 0,
     interrupted: false,
+    proofsKept: 0,
   };
   const batchSize = options.batchSize ?? DELETE_BATCH;
   if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= DELETE_BATCH))
@@ -98,6 +105,14 @@ export async function prune(
     if (!options.signal?.aborted) throw error;
   }
   result.interrupted = options.signal?.aborted ?? false;
+  if (result.interrupted || result.failures > 0) return result;
+  // The stream's alarms go on judging it as pushed: remember what was removed, for two windows.
+  const windowMs = (options.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS).windowMs;
+  const removed = doomed.filter((s) => s.state === 'complete');
+  await writePruned(set, proofs, removed, new Date(now.getTime() - 2 * windowMs));
+  // Nothing left to prove: their proofs go too (the ones S3 would not delete are counted).
+  const gone = new Set(removed.filter((s) => s.verifiedAt || s.rejectedAt).map((s) => s.id));
+  result.proofsKept = await deleteProofs(set, gone);
   return result;
 }
 

@@ -35,6 +35,8 @@ export interface RestoreOptions {
   decompress?: boolean;
   /** What the output may grow to (default outputLimit() of the stored size): a bomb stops, leaving no file. */
   maxOutputBytes?: number;
+  /** Accept an object that names no place it belongs (gpg- and curl-made sets); else it is refused. */
+  allowUnbound?: boolean;
   signal?: AbortSignal;
   /** Called once the snapshot is known and the download starts. */
   onStart?: (snapshot: Snapshot) => void;
@@ -79,6 +81,7 @@ export async function restore(
       keyring,
       label,
       binding,
+      requireBinding: !options.allowUnbound,
       onNote: options.onNote,
       decompress: options.decompress,
       maxOutputBytes: options.maxOutputBytes ?? outputLimit(snapshot.size),

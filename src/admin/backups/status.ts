@@ -11,13 +11,14 @@ import {
   type HealthThresholds,
   type WatchedSet,
 } from '../../core/health.js';
+import { NO_PROOFS } from '../../core/proofs.js';
 import { formatS3Url, type S3Location } from '../../core/s3-url.js';
 import { snapshotJson, type SnapshotJson } from '../../core/snapshot.js';
 import { roundMs } from '../../core/units.js';
 import type { BucketHealth } from '../../core/bucket-health.js';
 import type { BackupSet, SnapshotListing } from '../sets/backup-set.js';
 import { checkBucket } from '../s3/bucket-check.js';
-import { readNewestMark } from '../sets/details.js';
+import { provenSnapshots } from '../sets/proofs.js';
 import { setsAt } from '../sets/inventory.js';
 
 export interface TargetStatus {
@@ -86,11 +87,18 @@ async function targetStatuses(
     { target: url, snapshots: listed, strays }: Pick<SnapshotListing, 'target' | 'snapshots' | 'strays'>,
     set?: BackupSet,
   ) => {
-    // Verified marks cost a request each: read only when judged, and only until the newest is found.
-    const snapshots =
-      set && thresholds.maxUnverifiedAgeMs != null ? await readNewestMark(set, listed) : listed;
+    // What is proven about the set: one listing of its proofs.
+    const { snapshots, proofs } = set
+      ? await provenSnapshots(set, listed)
+      : { snapshots: listed, proofs: NO_PROOFS };
     const health = assessHealth(
-      { snapshots, strays: strays.count, policyExpiresAt: target.policyExpiresAt },
+      {
+        snapshots,
+        strays: strays.count,
+        policyExpiresAt: target.policyExpiresAt,
+        ackedAt: proofs.ackedAt,
+        pruned: proofs.pruned,
+      },
       thresholds,
       now,
     );
@@ -125,7 +133,15 @@ async function targetStatuses(
         reasons: [`can't tell: ${error.message}`],
         latest: null,
         ageSeconds: null,
-        counts: { backups: 0, incomplete: 0, broken: 0, deleteMarkers: 0, strays: 0 },
+        counts: {
+          backups: 0,
+          incomplete: 0,
+          broken: 0,
+          deleteMarkers: 0,
+          strays: 0,
+          rejected: 0,
+          unproven: 0,
+        },
       },
     ];
   }

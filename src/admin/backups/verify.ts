@@ -1,5 +1,7 @@
-// verify: download, decrypt and decompress to nowhere, so a bad backup is found before it is needed;
-// each outcome is recorded as the snapshot's verified mark, an object tag no upload policy can set.
+// verify: download, decrypt and decompress to nowhere, so a bad backup is found before it is needed.
+// Each outcome is recorded as a proof (core/proofs.ts) where no host can write: good when the backup
+// decrypts, passes every integrity check, names its place and continues the content of the good backup
+// before it (a keyed sketch, core/sketch.ts); rejected otherwise. Retention ranks only the good.
 import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError, SealdropError, type ErrorCode } from '../../core/errors.js';
@@ -13,14 +15,29 @@ import {
 import { roundMs } from '../../core/units.js';
 import type { BackupSet } from '../sets/backup-set.js';
 import { choose } from '../sets/choose.js';
-import { clearMark, markVerified } from '../sets/details.js';
 import { backupSet } from '../sets/open.js';
+import { provenSnapshots, readProofRecord, writeProof, type ReadProofs } from '../sets/proofs.js';
+import { sketchKey } from '../sets/sketch-key.js';
+import { goodBefore, type ProofRecord } from '../../core/proofs.js';
+import { formatS3Url } from '../../core/s3-url.js';
+import {
+  decodeSketch,
+  DEFAULT_MIN_OVERLAP,
+  encodeSketch,
+  overlap,
+  sketchedChunks,
+  Sketcher,
+  type Sketch,
+} from '../../core/sketch.js';
 import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
 import { outputLimit, unseal, type Compression } from '../openpgp/unseal.js';
 
 export interface VerifyOptions {
-  /** One snapshot, or 'all': every complete one (and every broken one, as a failure), newest first. */
-  selector: SnapshotSelector | { kind: 'all' };
+  /**
+   * One snapshot; 'all': every complete one (and every broken one, as a failure); 'unproven': every
+   * complete one with no proof yet (the newest UNPROVEN_MAX). Several go oldest first.
+   */
+  selector: SnapshotSelector | { kind: 'all' } | { kind: 'unproven' };
   identityPaths: string[];
   askPassphrase: PassphraseSource;
   signal?: AbortSignal;
@@ -30,10 +47,14 @@ export interface VerifyOptions {
   onChecked?: (check: SnapshotCheck) => void;
   /** Worth knowing, not a failure: what was skipped, objects written over after a run. */
   onNote?: (message: string) => void;
-  /** Tag each snapshot that verified with its verified mark, and untag one that failed (default true). */
+  /** Record each outcome as a proof (default true). */
   mark?: boolean;
   /** What a snapshot may inflate to (default outputLimit() of its size): a bomb fails, it doesn't run on. */
   maxOutputBytes?: number;
+  /** Accept objects that name no place they belong (a set written with gpg and curl). */
+  allowUnbound?: boolean;
+  /** Content overlap with the good backup before, under which a backup is rejected (DEFAULT_MIN_OVERLAP). */
+  minOverlap?: number;
 }
 
 export interface SnapshotCheck {
@@ -44,14 +65,16 @@ export interface SnapshotCheck {
   hint: string | null;
   code: ErrorCode | null;
   /** Worth knowing about a snapshot that verified (a run written over after the fact). */
-  warnings: readonly string[];
+  warnings: string[];
   identity: string | null;
   compression: Compression | null;
   encryptedBytes: number;
   /** Bytes after decryption and decompression: the size of the dump. */
   plainBytes: number;
   seconds: number;
-  /** The verified mark recorded on it (ISO 8601), or null: failed, --no-mark, or it could not be set. */
+  /** Its content's overlap with the good backup before it, when there was one to compare with. */
+  continuity: { against: string; overlap: number } | null;
+  /** Since when the proof recorded stands (ISO 8601), or null: --no-mark, or it could not be written. */
   markedAt: string | null;
 }
 
@@ -60,6 +83,12 @@ export interface VerifyResult {
   checks: SnapshotCheck[];
   failed: number;
 }
+
+/** Content of fewer chunks than this (about 4 KiB), on both sides, is too small to compare. */
+const MIN_CHUNKS = 16;
+
+/** At most this many unproven backups are verified per run (a flood of junk costs no more). */
+export const UNPROVEN_MAX = 100;
 
 /** Errors that would fail every snapshot alike: stop at once instead of reporting each. */
 const FATAL: ReadonlySet<ErrorCode> = new Set([
@@ -83,11 +112,21 @@ export async function verify(
   // One listing, whatever is verified: each snapshot is opened from it.
   let todo: Snapshot[];
   let target: string;
-  if (selector.kind === 'all') {
+  let proofs: ReadProofs;
+  if (selector.kind === 'all' || selector.kind === 'unproven') {
     const listing = await set.list({ signal: options.signal });
     target = listing.target;
-    todo = listing.snapshots.filter((s) => s.state === 'complete' || s.state === 'broken');
-    if (todo.length === 0)
+    const proven = await provenSnapshots(set, listing.snapshots, options.signal);
+    proofs = proven.proofs;
+    todo =
+      selector.kind === 'all'
+        ? proven.snapshots.filter((s) => s.state === 'complete' || s.state === 'broken')
+        : proven.snapshots
+            .filter((s) => s.state === 'complete' && !s.verifiedAt && !s.rejectedAt)
+            .slice(0, UNPROVEN_MAX);
+    // Oldest first: each is compared with the good one before it, proven a moment ago.
+    todo.reverse();
+    if (todo.length === 0 && selector.kind === 'all')
       throw new SealdropError('NOT_FOUND', `${target} has no complete backups to verify`, {
         hint: 'List what is stored with `sealdrop versions`.',
       });
@@ -95,11 +134,21 @@ export async function verify(
     const { listing, snapshot } = await choose(set, selector, options);
     target = listing.target;
     todo = [snapshot];
+    ({ proofs } = await provenSnapshots(set, [], options.signal));
   }
+  if (todo.length === 0) return { target, checks: [], failed: 0 };
+  const key = await sketchKey(set, keyring, options.signal);
+  // The sketches of this run's good ones: the next one is compared with them, not re-read.
+  const sketches = new Map<string, Sketch>();
   const checks: SnapshotCheck[] = [];
   for (const snapshot of todo) {
-    const check = await verifyOne(set, keyring, snapshot, options);
-    if (options.mark !== false) await recordMark(set, snapshot, check, options);
+    const sketcher = new Sketcher(key);
+    const check = await verifyOne(set, keyring, snapshot, sketcher, options);
+    const sketch = sketcher.digest();
+    if (check.ok) await checkContinuity(set, proofs, sketches, snapshot, check, sketch, options);
+    if (check.ok) sketches.set(snapshot.id, sketch);
+    if (options.mark !== false && snapshot.state === 'complete')
+      await recordProof(set, proofs, snapshot, check, sketch, options);
     checks.push(check);
     options.onChecked?.(check);
   }
@@ -110,6 +159,7 @@ async function verifyOne(
   set: BackupSet,
   keyring: Keyring,
   snapshot: Snapshot,
+  sketcher: Sketcher,
   options: VerifyOptions,
 ): Promise<SnapshotCheck> {
   const started = performance.now();
@@ -123,10 +173,11 @@ async function verifyOne(
     const opened = await set.open(snapshot, { signal: options.signal });
     options.onStart?.(snapshot);
     const warnings = [...opened.notes];
-    const result = await unseal(opened.body, nowhere(), {
+    const result = await unseal(opened.body, sketching(sketcher), {
       keyring,
       label: opened.label,
       binding: opened.binding,
+      requireBinding: !options.allowUnbound,
       onNote: (note) => warnings.push(note),
       diagnose: true,
       maxOutputBytes: options.maxOutputBytes ?? outputLimit(snapshot.size),
@@ -148,6 +199,7 @@ async function verifyOne(
       encryptedBytes: result.encryptedBytes,
       plainBytes: result.outputBytes,
       seconds: roundMs((performance.now() - started) / 1000),
+      continuity: null,
       markedAt: null,
     };
   } catch (error) {
@@ -164,32 +216,108 @@ async function verifyOne(
       encryptedBytes,
       plainBytes: 0,
       seconds: roundMs((performance.now() - started) / 1000),
+      continuity: null,
       markedAt: null,
     };
   }
 }
 
-/** The outcome as the verified mark: set on success, removed on failure. Never fails the verify. */
-async function recordMark(
+/**
+ * A backup that decrypted is good only if it continues the content of the good backup before it: junk
+ * of the right size, encrypted data and a ransomware-encrypted database share nothing with it.
+ */
+async function checkContinuity(
   set: BackupSet,
+  proofs: ReadProofs,
+  sketches: ReadonlyMap<string, Sketch>,
   snapshot: Snapshot,
   check: SnapshotCheck,
+  sketch: Sketch,
   options: VerifyOptions,
 ): Promise<void> {
+  // The admin's word stands for a change too large to continue (an approved backup).
+  if (proofs.states.get(snapshot.id)?.kind === 'approved') return;
+  const before = goodBefore(proofs, snapshot.time);
+  if (!before) return;
+  const record = sketches.has(before.id)
+    ? null
+    : await readProofRecord(set, proofs, before.id, options.signal);
+  const previous = sketches.get(before.id) ?? (record?.sketch ? decodeSketch(record.sketch) : null);
+  if (!previous) {
+    check.warnings.push(`content continuity not checked: the proof of ${before.id} keeps no sketch`);
+    return;
+  }
+  if (Math.max(sketchedChunks(sketch), sketchedChunks(previous)) < MIN_CHUNKS) {
+    check.warnings.push(`content continuity not judged: it and ${before.id} are too small to compare`);
+    return;
+  }
+  const shared = overlap(sketch, previous);
+  const min = options.minOverlap ?? DEFAULT_MIN_OVERLAP;
+  check.continuity = { against: before.id, overlap: Math.round(shared * 1000) / 1000 };
+  if (shared >= min) return;
+  Object.assign(check, {
+    ok: false,
+    code: 'INTEGRITY',
+    problem: `its content overlaps the good backup before it (${before.id}) by ${percent(shared)}, under the ${percent(min)} a genuine backup keeps: junk, encrypted data, or a very large real change`,
+    hint: `If it is genuine, approve it: sealdrop approve ${formatS3Url(set.location)} ${snapshot.kind === 'run' ? '--run' : '--version-id'} ${snapshot.id}. Else find out who pushed it: that host may be compromised.`,
+  });
+}
+
+/**
+ * The outcome as a proof, unless the one standing says the same already (no version to keep) or the
+ * admin approved the backup (their word stands). Never fails the verify.
+ */
+async function recordProof(
+  set: BackupSet,
+  proofs: ReadProofs,
+  snapshot: Snapshot,
+  check: SnapshotCheck,
+  sketch: Sketch,
+  options: VerifyOptions,
+): Promise<void> {
+  const verdict = check.ok ? 'good' : 'rejected';
+  const standing = proofs.states.get(snapshot.id);
+  if (standing && (standing.kind === verdict || standing.kind === 'approved')) {
+    check.markedAt = standing.at.toISOString();
+    return;
+  }
+  const record: ProofRecord = {
+    v: 1,
+    target: formatS3Url(set.location),
+    snapshot: {
+      kind: snapshot.kind,
+      id: snapshot.id,
+      time: snapshot.time.toISOString(),
+      size: snapshot.size,
+    },
+    checkedAt: new Date().toISOString(),
+    verdict,
+    problem: check.problem,
+    hint: check.hint,
+    plainBytes: check.plainBytes,
+    sketch: check.plainBytes > 0 || check.ok ? encodeSketch(sketch) : null,
+    continuity: check.continuity,
+  };
   try {
-    if (check.ok) check.markedAt = (await markVerified(set, snapshot)).toISOString();
-    else if (snapshot.state === 'complete' && (await clearMark(set, snapshot)))
-      options.onNote?.(`${snapshot.id} failed: its verified mark was removed`);
+    const at = await writeProof(set, snapshot, verdict, record);
+    proofs.states.set(snapshot.id, { verdict, kind: verdict, at, snapshotTime: snapshot.time });
+    check.markedAt = at.toISOString();
   } catch (error) {
     if (!isSealdropError(error)) throw error;
-    options.onNote?.(`the verified mark of ${snapshot.id} was not recorded: ${error.message}`);
+    options.onNote?.(`the proof of ${snapshot.id} was not recorded: ${error.message}`);
   }
 }
 
-function nowhere(): Writable {
+function percent(fraction: number): string {
+  return `${Math.round(fraction * 100)}%`;
+}
+
+/** Nowhere, but every byte goes through the content sketch on its way. */
+function sketching(sketcher: Sketcher): Writable {
   return new Writable({
     highWaterMark: 1 << 20,
-    write(_chunk, _encoding, callback) {
+    write(chunk: Buffer, _encoding, callback) {
+      sketcher.update(chunk);
       callback();
     },
   });

@@ -133,6 +133,31 @@ export class Keyring {
     );
   }
 
+  /** A small armored message (a few bytes the admin side keeps in the bucket) decrypted whole. */
+  async decryptSmall(armored: string, label: string): Promise<Uint8Array> {
+    let message: openpgp.Message<Uint8Array>;
+    try {
+      message = await openpgp.readMessage({ armoredMessage: armored });
+    } catch (error) {
+      throw new SealdropError('OBJECT_FORMAT', `${label} is not an OpenPGP message`, { cause: error });
+    }
+    const { sessionKeys } = await this.open(
+      message as unknown as openpgp.Message<ReadableStream<Uint8Array>>,
+      label,
+    );
+    const { data } = await openpgp.decrypt({
+      message,
+      sessionKeys: sessionKeys as openpgp.SessionKey[],
+      format: 'binary',
+    });
+    return data;
+  }
+
+  /** Every identity's public key: what a secret the admin side keeps is encrypted to. */
+  publicKeys(): openpgp.PublicKey[] {
+    return this.#identities.map((identity) => identity.key.toPublic());
+  }
+
   #unlock(identity: Identity): Promise<openpgp.PrivateKey> {
     let unlocked = this.#unlocked.get(identity);
     if (!unlocked) {

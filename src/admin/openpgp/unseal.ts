@@ -34,6 +34,11 @@ export interface UnsealOptions {
    * that names another place is a copy from elsewhere, refused as an integrity failure.
    */
   binding?: string;
+  /**
+   * Refuse (INTEGRITY) an envelope that names no place at all: in a set sealdrop writes, that is not one
+   * of its backups (gpg and curl made it). Off for sets written the seed article's way (--allow-unbound).
+   */
+  requireBinding?: boolean;
   /** Stop (INTEGRITY) once more than this would be written: a decompression bomb. Absent: no limit. */
   maxOutputBytes?: number;
   /** Worth knowing, not a failure: an envelope that names no place at all (gpg, curl, an older push). */
@@ -245,6 +250,14 @@ function overLimit(label: string, limit: number): SealdropError {
 function checkBinding(filename: string | null, options: UnsealOptions): void {
   if (options.binding === undefined) return;
   if (filename === null || !isBindingName(filename)) {
+    if (options.requireBinding)
+      throw new SealdropError(
+        'INTEGRITY',
+        `${options.label} names no place it belongs: sealdrop did not make it (gpg or curl did), so it is no backup of this set; nothing was restored`,
+        {
+          hint: 'Find out who wrote it. If this set is written with gpg and curl (the seed article\'s way), pass --allow-unbound (a fleet: "allowUnbound": true).',
+        },
+      );
     options.onNote?.(
       `${options.label} names no place it belongs (made by gpg, curl or an older sealdrop): where it came from can't be checked`,
     );

@@ -36,6 +36,33 @@ export async function getObjectVersion(
   return body;
 }
 
+/**
+ * The body of one small version as text, refused past `maxBytes` (what the bucket says is bounded):
+ * manifests, proof records.
+ */
+export async function readObjectText(
+  client: S3Client,
+  ref: ObjectVersionRef,
+  label: string,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<string> {
+  const body = await getObjectVersion(client, ref, label, signal);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes)
+        throw new SealdropError('INTEGRITY', `${label} is over the limit of ${maxBytes} bytes`);
+      chunks.push(chunk);
+    }
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** The time, size and ETag of one version, without downloading it; null when there is no such version. */
 export async function headObjectVersion(
   client: S3Client,

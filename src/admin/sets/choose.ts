@@ -6,12 +6,12 @@ import {
   type SnapshotSelector,
 } from '../../core/snapshot.js';
 import type { BackupSet, SnapshotListing } from './backup-set.js';
-import { readNewestMark } from './details.js';
+import { provenSnapshots } from './proofs.js';
 
 /**
  * The snapshot a restore or verify means, from a listing of only what the selector needs: an id
  * lists that version or run alone; the latest (at a time) judges runs newest first until one is
- * complete; the newest verified one reads marks until it finds one. Newer
+ * complete; the newest verified one reads the set's proofs (one listing). Newer
  * incomplete or broken ones passed over are noted.
  */
 export async function choose(
@@ -25,10 +25,9 @@ export async function choose(
     ...(selector.kind === 'at' ? { newestComplete: { at: selector.at } } : {}),
     signal: options.signal,
   });
-  // The newest verified one: marks are read newest first, until one has it.
   const listing =
     selector.kind === 'verified'
-      ? { ...listed, snapshots: await readNewestMark(set, listed.snapshots, options.signal) }
+      ? { ...listed, snapshots: (await provenSnapshots(set, listed.snapshots, options.signal)).snapshots }
       : listed;
   const { snapshot, skipped } = chooseSnapshot(listing.snapshots, selector, listing.target);
   if (skipped.length > 0) options.onNote?.(`skipping ${describeSkipped(skipped)}`);

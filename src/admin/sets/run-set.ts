@@ -29,7 +29,7 @@ import {
 } from './backup-set.js';
 import { listEntries } from '../s3/listing.js';
 import { oneAhead } from '../s3/download.js';
-import { getObjectVersion } from '../s3/objects.js';
+import { getObjectVersion, readObjectText } from '../s3/objects.js';
 
 /** Manifests read at once while listing. */
 const MANIFEST_READS = 8;
@@ -119,28 +119,14 @@ export class RunSet extends StoredSet {
   async #manifest(run: ListedRun, signal?: AbortSignal): Promise<Manifest> {
     const key = runKey(this.location.key, run.runId, MANIFEST_NAME);
     const label = `s3://${this.location.bucket}/${key}`;
-    const body = await getObjectVersion(
+    const text = await readObjectText(
       this.client,
       { bucket: this.location.bucket, key, versionId: run.manifest!.versionId },
-      label,
+      `the manifest ${label}`,
+      MANIFEST_MAX_BYTES,
       signal,
     );
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > MANIFEST_MAX_BYTES)
-          throw new SealdropError(
-            'INTEGRITY',
-            `the manifest is over the limit of ${MANIFEST_MAX_BYTES} bytes`,
-          );
-        chunks.push(chunk);
-      }
-    } finally {
-      body.destroy();
-    }
-    return parseManifest(Buffer.concat(chunks).toString('utf8'), {
+    return parseManifest(text, {
       prefix: this.location.key,
       runId: run.runId,
     });

@@ -1,0 +1,53 @@
+// The secret that keys every content sketch of a bucket (core/sketch.ts): 32 random bytes, kept in
+// sealdrop's own area encrypted to the admin's identities, so a sketch stored beside a proof tells
+// nobody without an identity anything about the data. Made by the first verify that needs it.
+import { randomBytes } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import * as openpgp from 'openpgp';
+import { SealdropError } from '../../core/errors.js';
+import { SEALDROP_AREA } from '../../core/layout.js';
+import type { Keyring } from '../openpgp/identities.js';
+import { s3Error } from '../s3/client.js';
+import { listEntries } from '../s3/listing.js';
+import { readObjectText } from '../s3/objects.js';
+import type { BackupSet } from './backup-set.js';
+
+export const SKETCH_KEY = `${SEALDROP_AREA}sketch-key.asc`;
+const KEY_BYTES = 32;
+const MAX_ARMORED = 64 * 1024;
+
+export async function sketchKey(set: BackupSet, keyring: Keyring, signal?: AbortSignal): Promise<Uint8Array> {
+  const { client } = set;
+  const { bucket } = set.location;
+  const label = `the sketch key s3://${bucket}/${SKETCH_KEY}`;
+  // The first version stands: one written later (a race of two first verifies) is ignored.
+  let first: string | null = null;
+  for await (const page of listEntries(client, bucket, SKETCH_KEY, { signal }))
+    for (const entry of page) if (entry.key === SKETCH_KEY && !entry.isDeleteMarker) first = entry.versionId;
+  if (first) {
+    const armored = await readObjectText(
+      client,
+      { bucket, key: SKETCH_KEY, versionId: first },
+      label,
+      MAX_ARMORED,
+      signal,
+    );
+    const key = await keyring.decryptSmall(armored, label);
+    if (key.length !== KEY_BYTES)
+      throw new SealdropError('INTEGRITY', `${label} holds ${key.length} bytes, not ${KEY_BYTES}`);
+    return key;
+  }
+  const key = new Uint8Array(randomBytes(KEY_BYTES));
+  const armored = await openpgp.encrypt({
+    message: await openpgp.createMessage({ binary: key }),
+    encryptionKeys: keyring.publicKeys(),
+  });
+  try {
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: SKETCH_KEY, Body: armored, ContentType: 'text/plain' }),
+    );
+  } catch (error) {
+    throw s3Error(error, `writing ${label}`, bucket);
+  }
+  return key;
+}

@@ -1,0 +1,245 @@
+// Proven backups on the local RGW (issue 21): verify records each verdict as an object in the bucket's
+// .sealdrop/ area (never a tag: RGW moves a tagged version's time once the key is written again), with a
+// keyed content sketch. Junk that decrypts but does not continue the good backup before it is rejected
+// and CRITICAL; an object gpg made is no backup of a set push writes; approve and ack are the admin's word.
+import { ListObjectVersionsCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { curlPost, statusOf } from '../support/attacker.js';
+import { backupTarget, type BackupTarget } from '../support/backup-target.js';
+import { runCli } from '../support/cli.js';
+import { gpgHome } from '../support/gpg.js';
+import { adminClient, freshBucket, listVersions, userArn, withEnv } from '../support/s3.js';
+
+/** A dump of 3,000 rows, about 3% of them changed each night. */
+function dump(night: number): string {
+  const rows: string[] = [];
+  for (let id = 1; id <= 3000; id++) {
+    const changed = (id * 7919) % 100 < 3 * night && (id * 31 + night) % 33 === 0;
+    rows.push(
+      `${id}\tcustomer ${id}\t${changed ? `updated on night ${night}` : 'unchanged'}\t${(id * 17) % 1000}\n`,
+    );
+  }
+  return `COPY public.accounts (id, name, note, balance) FROM stdin;\n${rows.join('')}\\.\n`;
+}
+
+async function proofKeys(bucket: string): Promise<string[]> {
+  const listed = await adminClient().send(
+    new ListObjectVersionsCommand({ Bucket: bucket, Prefix: '.sealdrop/' }),
+  );
+  return (listed.Versions ?? []).map((v) => v.Key!);
+}
+
+describe('proven backups of a key', () => {
+  let target: BackupTarget;
+  let url: string;
+  const admin = (...args: string[]) => runCli(args, { env: target.adminEnv });
+  const push = (input: string | Buffer) =>
+    runCli(['push', '--policy', target.policyPath, '-q'], { input, env: target.agentEnv });
+  const times = async () =>
+    (await listVersions(target.bucket, target.key)).map((v) => [v.VersionId, v.LastModified!.toISOString()]);
+
+  beforeAll(async () => {
+    target = await backupTarget('proofs');
+    url = `s3://${target.bucket}/${target.key}`;
+    for (const night of [1, 2]) expect((await push(dump(night))).status).toBe(0);
+  });
+
+  it('a set never verified is pruned blind, and prune says so', async () => {
+    const plan = await admin('prune', url, '--keep-daily', '7');
+    expect(plan.status, plan.stderr).toBe(0);
+    expect(plan.stderr).toMatch(/prune is running blind: no backup of this set was ever verified/);
+  });
+
+  it('verify --unproven proves each backup in .sealdrop/, moving no backup time; a push after it keeps them', async () => {
+    const before = await times();
+    const verified = await admin('verify', url, '--identity', target.privateKey, '--unproven');
+    expect(verified.status, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^OK .*, proven good$/m);
+    expect(verified.stdout).toMatch(/^OK .* \d+% like \S+, .*proven good$/m);
+    expect(verified.stderr).toMatch(/2 of 2 verified/);
+    const keys = await proofKeys(target.bucket);
+    expect(keys.filter((k) => k.endsWith('/good.json'))).toHaveLength(2);
+    expect(keys).toContain('.sealdrop/sketch-key.asc');
+    expect(await admin('verify', url, '--identity', target.privateKey, '--unproven')).toMatchObject({
+      status: 0,
+      stderr: expect.stringMatching(/Nothing to verify: every backup is proven already/),
+    });
+    expect((await push(dump(3))).status).toBe(0);
+    const after = await times();
+    expect(after.slice(1)).toEqual(before);
+    const status = await admin('status', url);
+    expect(status.status, status.stdout).toBe(0);
+    expect(status.stdout).toMatch(/1 backup\(s\) \(.*\) not proven yet by sealdrop verify/);
+    const proven = await admin('verify', url, '--identity', target.privateKey, '--unproven');
+    expect(proven.status, proven.stdout + proven.stderr).toBe(0);
+    expect(
+      JSON.parse((await admin('versions', url, '--json')).stdout).snapshots.every(
+        (s: { verifiedAt: string | null }) => s.verifiedAt,
+      ),
+    ).toBe(true);
+  });
+
+  it('same-size junk pushed by push after good backups is REJECTED by verify and CRITICAL; restore --verified passes it', async () => {
+    const junk = randomBytes(dump(4).length).toString('base64').slice(0, dump(4).length);
+    expect((await push(junk)).status).toBe(0);
+    expect((await admin('status', url)).status).toBe(0);
+    const verified = await admin('verify', url, '--identity', target.privateKey, '--unproven');
+    expect(verified.status).toBe(3);
+    expect(verified.stdout).toMatch(
+      /^FAILED .* its content overlaps the good backup before it \(\S+\) by \d+%, under the 25%/m,
+    );
+    expect(verified.stdout).toMatch(
+      /hint: If it is genuine, approve it: sealdrop approve s3:\/\/\S+ --version-id \S+/,
+    );
+    const status = await admin('status', url);
+    expect(status.status, status.stdout).toBe(2);
+    expect(status.stdout).toMatch(/^SEALDROP CRITICAL - .*a backup REJECTED by verify/m);
+    const listed = await admin('versions', url);
+    expect(listed.stdout).toMatch(/1 REJECTED by verify/);
+    const restored = await admin('restore', url, '--verified', '--identity', target.privateKey);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stdout).toBe(dump(3));
+    // prune keeps it as evidence, and ranks only the good: --remove-rejected removes it.
+    const plan = JSON.parse((await admin('prune', url, '--keep-last', '1', '--json')).stdout);
+    const junkItem = plan.snapshots[0];
+    expect(junkItem).toMatchObject({ action: 'keep', rejectedAt: expect.any(String) });
+    expect(plan.snapshots[1]).toMatchObject({ action: 'keep', reasons: ['last'] });
+    expect(plan.blind).toBe(false);
+    const removing = JSON.parse(
+      (await admin('prune', url, '--keep-last', '1', '--remove-rejected', '--json')).stdout,
+    );
+    expect(removing.snapshots[0]).toMatchObject({ action: 'remove' });
+  });
+
+  it('ack clears the alarm until something new; approve makes a rejected backup good', async () => {
+    const acked = await admin('ack', url);
+    expect(acked.status, acked.stderr).toBe(0);
+    const quiet = await admin('status', url);
+    expect(quiet.status, quiet.stdout).toBe(0);
+    expect(quiet.stdout).toMatch(/1 rejected backup\(s\) .* kept as evidence, acknowledged/);
+    const [newest] = await listVersions(target.bucket, target.key);
+    const approved = await admin('approve', url, '--version-id', newest!.VersionId!);
+    expect(approved.status, approved.stderr).toBe(0);
+    expect(approved.stderr).toMatch(
+      /approved \S+ of s3:\/\/\S+ \(verify had rejected it: its content overlaps/,
+    );
+    const restored = await admin('restore', url, '--verified', '--identity', target.privateKey);
+    expect(restored.stdout).not.toBe(dump(3));
+    expect((await admin('status', url)).status).toBe(0);
+  });
+});
+
+describe('an object gpg made, in a set push writes', () => {
+  let target: BackupTarget;
+  let url: string;
+  const admin = (...args: string[]) => runCli(args, { env: target.adminEnv });
+
+  beforeAll(async () => {
+    target = await backupTarget('proofs-unbound');
+    url = `s3://${target.bucket}/${target.key}`;
+    const pushed = await runCli(['push', '--policy', target.policyPath, '-q'], {
+      input: dump(1),
+      env: target.agentEnv,
+    });
+    expect(pushed.status).toBe(0);
+    expect((await admin('verify', url, '--identity', target.privateKey)).status).toBe(0);
+    // The host encrypts with stock gpg and POSTs with curl: a valid OpenPGP message naming no place.
+    const gpg = await gpgHome();
+    expect((await gpg(['--import', target.publicKey])).status).toBe(0);
+    const sealed = await gpg(
+      [
+        '--batch',
+        '--trust-model',
+        'always',
+        '--encrypt',
+        '--recipient-file',
+        target.publicKey,
+        '--output',
+        '-',
+      ],
+      'DROP TABLE users;\n',
+    );
+    expect(sealed.status, sealed.stderr).toBe(0);
+    expect([201, 204]).toContain(statusOf(await curlPost(target.policyPath, sealed.stdoutBytes)));
+  });
+
+  it('is not proven: verify rejects it, restore --verified passes it, restore refuses it without --allow-unbound', async () => {
+    const verified = await admin('verify', url, '--identity', target.privateKey);
+    expect(verified.status).toBe(3);
+    expect(verified.stdout).toMatch(/^FAILED .* names no place it belongs: sealdrop did not make it/m);
+    const verifiedRestore = await admin('restore', url, '--verified', '--identity', target.privateKey);
+    expect(verifiedRestore.status, verifiedRestore.stderr).toBe(0);
+    expect(verifiedRestore.stdout).toBe(dump(1));
+    const latest = await admin('restore', url, '--identity', target.privateKey);
+    expect(latest.status).toBe(3);
+    expect(latest.stdout).toBe('');
+    expect(latest.stderr).toMatch(/hint: .*pass --allow-unbound/);
+    const allowed = await admin('restore', url, '--identity', target.privateKey, '--allow-unbound');
+    expect(allowed.status, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toBe('DROP TABLE users;\n');
+    expect((await admin('status', url)).status).toBe(2);
+  });
+
+  it("a host can't write a proof: its policy covers its own key, not .sealdrop/", async () => {
+    const forged = await curlPost(target.policyPath, '{}', { key: '.sealdrop/proofs/x/y/good.json' });
+    expect(statusOf(forged)).toBe(403);
+  });
+});
+
+describe('credentials that may list but not read objects', () => {
+  it('versions still lists, saying why retain-until and proofs are not shown', async () => {
+    const bucket = await freshBucket('proofs-denied');
+    const s3 = adminClient();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: bucket,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Deny',
+              Principal: { AWS: [userArn('sealdrop-admin')] },
+              Action: ['s3:GetObject', 's3:GetObjectVersion'],
+              Resource: [`arn:aws:s3:::${bucket}/*`],
+            },
+          ],
+        }),
+      }),
+    );
+    const listed = await runCli(['versions', `s3://${bucket}/k`], { env: withEnv() });
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/: 1 complete version\n/);
+    expect(listed.stderr).toMatch(
+      /warning: retain-until not read: reading s3:\/\/\S+\/k version \S+: S3 answered 403/,
+    );
+  });
+});
+
+describe('proven runs', () => {
+  let target: BackupTarget;
+  const admin = (...args: string[]) => runCli(args, { env: target.adminEnv });
+
+  beforeAll(async () => {
+    target = await backupTarget('proofs-runs', { key: 'db/' });
+    const pushed = await runCli(['push', '--policy', target.policyPath, '-q', '--json'], {
+      input: 'a run of one part\n',
+      env: target.agentEnv,
+    });
+    expect(pushed.status, pushed.stderr).toBe(0);
+  });
+
+  it('verify proves a run; versions and restore --verified see it', async () => {
+    const url = `s3://${target.bucket}/${target.key}`;
+    const verified = await admin('verify', url, '--identity', target.privateKey);
+    expect(verified.status, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^OK .* proven good$/m);
+    const versions = await admin('versions', url, '--json');
+    const listed = JSON.parse(versions.stdout);
+    expect(listed.snapshots[0].verifiedAt, versions.stderr + versions.stdout).toEqual(expect.any(String));
+    const restored = await admin('restore', url, '--verified', '--identity', target.privateKey);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stdout).toBe('a run of one part\n');
+  });
+});
