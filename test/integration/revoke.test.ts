@@ -97,9 +97,7 @@ beforeAll(async () => {
     ...UNRELATED,
     Resource: UNRELATED.Resource.map((r) => r.replace('BUCKET', bucket)),
   });
-  await adminClient().send(
-    new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(existing) }),
-  );
+  await adminClient().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(existing) }));
   await mkdir(join(dir, 'keys'));
   const made = await runCli(
     ['key', 'generate', '--uid', 'admin <admin@example.com>', '--out', join(dir, 'keys', 'admin')],
@@ -121,6 +119,7 @@ defaults:
   renewWindow: 1h
   maxSize: 1MiB
   maxAge: 26h
+  policyWarn: 5min      # the policies last an hour
   anomaly: {floodFactor: off}
 hosts:
   alpha: {key: alpha/db.sql.gz.gpg}

@@ -30,6 +30,8 @@ export interface TargetStatus {
   ageSeconds: number | null;
   counts: Health['counts'];
   policyExpiresAt: string | null;
+  /** When the bucket policy cut it off (fleet revoke); null: not revoked, or not known. */
+  revokedAt: string | null;
   /** What it was judged against: CRITICAL past maxAgeSeconds, WARNING past warnAgeSeconds. */
   thresholds: { maxAgeSeconds: number; warnAgeSeconds: number | null };
 }
@@ -77,6 +79,7 @@ async function targetStatuses(
     target: typeof location === 'string' ? location : formatS3Url(location),
     host: target.host ?? null,
     policyExpiresAt: target.policyExpiresAt?.toISOString() ?? null,
+    revokedAt: target.revokedAt?.toISOString() ?? null,
     thresholds: {
       maxAgeSeconds: roundMs(thresholds.maxAgeMs / 1000),
       warnAgeSeconds: thresholds.warnAgeMs === null ? null : roundMs(thresholds.warnAgeMs / 1000),
@@ -90,7 +93,12 @@ async function targetStatuses(
     const snapshots =
       set && thresholds.maxUnverifiedAgeMs != null ? await readNewestMark(set, listed) : listed;
     const health = assessHealth(
-      { snapshots, strays: strays.count, policyExpiresAt: target.policyExpiresAt },
+      {
+        snapshots,
+        strays: strays.count,
+        policyExpiresAt: target.policyExpiresAt,
+        revokedAt: target.revokedAt,
+      },
       thresholds,
       now,
     );
