@@ -129,7 +129,11 @@ describe('parseBucketPolicy', () => {
     ['not JSON', '{"Statement": [', /is not JSON/],
     ['not an object', '[]', /is not a JSON object/],
     ['no Statement', '{"Version": "2012-10-17"}', /has no Statement list/],
-    ['a statement that is not an object', '{"Statement": [1]}', /statement \(number 1\) that is not an object/],
+    [
+      'a statement that is not an object',
+      '{"Statement": [1]}',
+      /statement \(number 1\) that is not an object/,
+    ],
     ['over 1 MiB', `{"Statement": [], "x": "${'a'.repeat(1024 * 1024)}"}`, /over 1 MiB/],
   ])('refuses a policy that is %s, naming the bucket and the fix', (_, text, reason) => {
     expect(() => parseBucketPolicy(text, 'acme')).toThrow(reason);
