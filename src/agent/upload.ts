@@ -159,7 +159,7 @@ function refusal(status: number, code: string, message: string): SealdropError {
     EntityTooSmall: 'The backup is empty or smaller than the policy allows.',
     // Ceph RGW answers a tampered or wrongly signed policy this way too, with no message.
     AccessDenied:
-      "Check the policy file first: one edited after minting (or signed with a wrong key) is refused like this; `sealdrop policy show FILE` checks it with the signer's credentials. If it is intact, the uploader may not write here: check the bucket policy (`sealdrop setup` prints it).",
+      "Check the policy file first: one edited after minting (or signed with a wrong key) is refused like this; `sealdrop policy show FILE` checks it with the signer's credentials. If it is intact, the uploader may not write here: check the bucket policy (`sealdrop setup` prints it; `sealdrop policy revoke` denies a host on purpose).",
     NoSuchBucket: 'The bucket does not exist: check the policy (sealdrop policy show) and the bucket.',
   };
   return new SealdropError(

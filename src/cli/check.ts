@@ -246,6 +246,11 @@ function statusMetrics(result: StatusResult): MetricFamily[] {
       per((t) => seconds(t.policyExpiresAt)),
     ),
     gauge(
+      'sealdrop_backup_revoked_timestamp_seconds',
+      'When the bucket policy cut the host off (sealdrop fleet revoke; Unix time); absent: not revoked.',
+      per((t) => seconds(t.revokedAt)),
+    ),
+    gauge(
       'sealdrop_bucket_status',
       `The bucket's own checks: ${STATE_HELP}.`,
       bucket((b) => HEALTH_EXIT[b.state]),

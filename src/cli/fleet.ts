@@ -10,6 +10,7 @@ import { formatBytes, formatDuration } from '../core/units.js';
 import { asCheck, runCheck, type CheckOptions } from './check.js';
 import { columns, errorJson, printJson, printLines, say, verboseLogger, warn } from './output.js';
 import { withProgress } from './progress.js';
+import { registerFleetRevoke } from './revoke.js';
 import { describe, outcome, pruneJson } from './prune-plan-output.js';
 
 interface FleetCliOptions {
@@ -21,7 +22,7 @@ export function registerFleetCommands(program: Command): void {
   const fleet = program
     .command('fleet')
     .description(
-      'many hosts from one fleet file: check it, mint their policies, publish their renewals, check and prune their backups',
+      'many hosts from one fleet file: check it, mint their policies, publish their renewals, check and prune their backups, cut one off',
     )
     .addHelpText(
       'after',
@@ -31,7 +32,8 @@ Examples:
   sealdrop fleet mint fleet.yaml --out-dir policies      # then install policies/HOST.policy.json on each host
   sealdrop fleet publish fleet.yaml                      # daily, from the admin's cron
   sealdrop fleet status fleet.yaml                       # one monitoring check for every host
-  sealdrop fleet prune fleet.yaml --yes                  # every host's retention`,
+  sealdrop fleet prune fleet.yaml --yes                  # every host's retention
+  sealdrop fleet revoke fleet.yaml db7 --yes             # cut db7 off now (unrevoke undoes it)`,
     );
 
   registerFleetCheck(fleet);
@@ -39,6 +41,7 @@ Examples:
   registerFleetPublish(fleet);
   registerFleetStatus(fleet);
   registerFleetPrune(fleet);
+  registerFleetRevoke(fleet);
 }
 
 function registerFleetCheck(fleet: Command): void {
@@ -117,8 +120,10 @@ function registerFleetPublish(fleet: Command): void {
 Each host's successor goes to its own object under s3://BUCKET/.sealdrop/renew/ (the name in its
 policy file, unguessable), and the copy in the policy directory is updated. Every push in the last
 part of a policy's life (renewWindow, default half of expires) fetches it and replaces its policy file.
-Needs the admin's credentials (write and read .sealdrop/renew/). Exit 1 when a host failed; the others
-are published. A host without a copy yet gets one: install it on the host once.
+Needs the admin's credentials (write and read .sealdrop/renew/, read the bucket policy). A host
+revoked in the bucket policy (fleet revoke) is skipped and its successor removed. Exit 1 when a host
+failed, or the bucket policy can't be read; the others are published. A host without a copy yet gets
+one: install it on the host once.
 
 Recommended: policies of 7 days (expires: 7d), publish daily. If the cron stops, pushes warn from
 the middle of each policy's life and keep working until it expires.
@@ -134,8 +139,10 @@ Example:
         say(
           `published ${host.host} (expires ${host.expiresAt})${host.firstPolicy ? `: a first policy, install ${host.path} on the host` : ''}`,
         );
+      for (const skipped of result.skipped) say(`skipped ${skipped.host}: ${skipped.reason}`);
       for (const failure of result.failures) warn(`${failure.host} was not published: ${failure.message}`);
-      say(`${result.hosts.length} published, ${result.failures.length} failed`);
+      const skipped = result.skipped.length ? `, ${result.skipped.length} skipped (revoked)` : '';
+      say(`${result.hosts.length} published${skipped}, ${result.failures.length} failed`);
       if (result.failures.length > 0)
         throw new SealdropError(
           'FAILED',

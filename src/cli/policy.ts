@@ -16,6 +16,7 @@ import { formatS3Url, parseS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { collect, durationArg, sizeArg } from './args.js';
 import { errorJson, printData, printJson, reportError, say, table, warn } from './output.js';
+import { registerPolicyRevoke } from './revoke.js';
 import { checkSignature, describeSignature } from './signature.js';
 
 export function registerPolicyCommands(program: Command): void {
@@ -29,7 +30,8 @@ Examples:
   sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg --recipient admin.pub.asc --out db1.policy.json
   sealdrop policy show db1.policy.json
   sealdrop policy curl db1.policy.json --out db1.curl
-  sealdrop policy renew db1.policy.json db2.policy.json --expires 7d`,
+  sealdrop policy renew db1.policy.json db2.policy.json --expires 7d
+  sealdrop policy revoke db1.policy.json --yes       # cut db1 off now (unrevoke undoes it)`,
     );
 
   policy
@@ -102,6 +104,7 @@ Example:
 
   registerPolicyShowCommand(policy);
   registerPolicyCurlCommand(policy);
+  registerPolicyRevoke(policy);
 }
 
 /** `policy show` alone, for the agent's command tree (src/cli/agent-program.ts) too. */
@@ -202,15 +205,18 @@ only the expiry moves (and the signature). The file is replaced by rename, with 
 Signs with the standard AWS chain, like mint. A file whose signature fails against those credentials
 is refused; one that can't be checked (signed by another access key) is renewed with a warning.
 A renewal location's new URL is presigned with the same credentials: they must be able to read it.
+A file whose key or prefix is revoked in the bucket policy (policy revoke) is skipped with a warning;
+when these credentials can't read the bucket policy, the file is renewed with a warning.
 
 Examples:
   AWS_PROFILE=backup-uploader sealdrop policy renew db1.policy.json db2.policy.json
   sealdrop policy renew /etc/sealdrop/*.policy.json --expires 7d`,
     )
     .action(async (files: string[], options: RenewCliOptions) => {
-      const [{ renewPolicyFile }, { createS3Client }] = await Promise.all([
+      const [{ renewPolicyFile }, { createS3Client }, { checkRevoked }] = await Promise.all([
         import('../admin/policies/renew.js'),
         import('../admin/s3/client.js'),
+        import('../admin/policies/revoke.js'),
       ]);
       const results = [];
       for (const file of files) {
@@ -219,6 +225,16 @@ Examples:
           endpoint: options.endpoint ?? policyEndpoint(loaded.summary),
           region: options.region ?? loaded.summary.region,
         });
+        // A revoked host gets no new policy: the bucket policy says who is revoked.
+        const revoked = await checkRevoked(client, loaded.summary.location);
+        if (revoked.state === 'revoked') {
+          warn(
+            `skipped ${file}: revoked since ${revoked.since?.toISOString() ?? '(unknown)'} (policy unrevoke undoes it)`,
+          );
+          continue;
+        }
+        if (revoked.state === 'unknown')
+          warn(`${file}: could not tell whether it is revoked (${revoked.reason}); renewing it`);
         const result = await renewPolicyFile(client, file, loaded, { expiresInMs: options.expires });
         result.warnings.forEach(warn);
         results.push(result);

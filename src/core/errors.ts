@@ -50,6 +50,14 @@ const CATALOGUE = {
     exit: EXIT.badInput,
     hint: 'Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (the standard AWS credential chain).',
   },
+  HOST_NOT_IN_FLEET: {
+    exit: EXIT.badInput,
+    hint: 'Name a host of the fleet file (`sealdrop fleet check FILE` lists them).',
+  },
+  BUCKET_POLICY_INVALID: {
+    exit: EXIT.failed,
+    hint: 'Look at the bucket policy (aws s3api get-bucket-policy) and fix it by hand.',
+  },
   S3_REFUSED: { exit: EXIT.failed, hint: 'See the message from S3 above.' },
   S3_UNREACHABLE: { exit: EXIT.failed, hint: 'Check the endpoint URL and the network, then try again.' },
   NOT_FOUND: { exit: EXIT.failed, hint: 'List what exists with `sealdrop versions`.' },

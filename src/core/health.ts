@@ -52,6 +52,8 @@ export interface WatchedSet {
   policyNote?: string;
   /** A prefix that is one run set by the admin's word (a prefix policy, a fleet host), not several sets. */
   whole?: boolean;
+  /** When the bucket policy cut it off (sealdrop revoke); absent: not revoked. */
+  revokedAt?: Date;
 }
 
 export interface HealthInput {
@@ -65,7 +67,12 @@ export interface HealthInput {
   ackedAt?: Date | null;
   /** Backups prune removed lately: the stream's alarms judge it as pushed, not as prune thinned it. */
   pruned?: readonly PrunedBackup[];
+  /** When its uploads were revoked: then staleness and expiry are expected, not alarms. */
+  revokedAt?: Date;
 }
+
+/** An upload under way when the revocation was made may still land; later ones should not. */
+const REVOKED_SLACK_MS = 10 * 60_000;
 
 export interface Health {
   state: HealthState;
@@ -183,9 +190,10 @@ export function assessHealth(input: HealthInput, thresholds: HealthThresholds, n
     else if (leftMs < thresholds.policyWarnMs)
       verdicts.push({ state: 'WARNING', reason: `the policy file expires in ${format(leftMs)}` });
   }
+  const judged = input.revokedAt ? revoked(input.revokedAt, input.snapshots, now) : verdicts;
   return {
-    state: worstState(verdicts.map(({ state }) => state)),
-    reasons: verdicts.map(({ reason }) => reason),
+    state: worstState(judged.map(({ state }) => state)),
+    reasons: judged.map(({ reason }) => reason),
     latest,
     ageMs,
     counts,
@@ -241,6 +249,32 @@ function proofVerdicts(
     verdicts.push({
       state: 'OK',
       reason: `${counts.unproven} backup(s) (${formatBytes(unprovenBytes)}) not proven yet by sealdrop verify`,
+    });
+  return verdicts;
+}
+
+/**
+ * A revoked host's verdict: OK, saying so, whatever its age or policy (it is cut off on purpose; the
+ * alarm would ring until it leaves the fleet file), but CRITICAL when something arrived after the cut.
+ */
+function revoked(
+  since: Date,
+  snapshots: readonly Snapshot[],
+  now: Date,
+): { state: HealthState; reason: string }[] {
+  const verdicts: { state: HealthState; reason: string }[] = [
+    {
+      state: 'OK',
+      reason: `REVOKED since ${since.toISOString()} (${format(now.getTime() - since.getTime())} ago): its uploads are denied by the bucket policy`,
+    },
+  ];
+  const late = snapshots.find(
+    (s) => s.state !== 'deleted' && s.time.getTime() > since.getTime() + REVOKED_SLACK_MS,
+  );
+  if (late)
+    verdicts.push({
+      state: 'CRITICAL',
+      reason: `a backup arrived ${format(late.time.getTime() - since.getTime())} after the revocation: is the Deny still in the bucket policy?`,
     });
   return verdicts;
 }

@@ -187,4 +187,42 @@ describe('assessHealth', () => {
       /1 rejected backup\(s\) \(100 B\) kept as evidence, acknowledged/,
     );
   });
+
+  describe('a revoked host', () => {
+    const revokedAt = new Date(ago(24 * 10));
+
+    it('is OK and says REVOKED, however stale its backups or expired its policy', () => {
+      const health = assessHealth(
+        { snapshots: [hoursAgo(24 * 11)], policyExpiresAt: new Date(ago(24 * 5)), revokedAt },
+        { ...thresholds, nothingStored: 'CRITICAL' },
+        now,
+      );
+      expect(health.state).toBe('OK');
+      expect(health.reasons).toEqual([
+        `REVOKED since ${revokedAt.toISOString()} (10d ago): its uploads are denied by the bucket policy`,
+      ]);
+      expect(health.ageMs).toBe(11 * 86_400_000);
+    });
+
+    it('is OK with nothing stored at all', () => {
+      expect(
+        assessHealth({ snapshots: [], revokedAt }, { ...thresholds, nothingStored: 'CRITICAL' }, now).state,
+      ).toBe('OK');
+    });
+
+    it('is CRITICAL when a backup arrived well after the revocation', () => {
+      const health = assessHealth(
+        { snapshots: [hoursAgo(3), hoursAgo(24 * 11)], revokedAt },
+        thresholds,
+        now,
+      );
+      expect(health.state).toBe('CRITICAL');
+      expect(health.reasons[1]).toMatch(/a backup arrived 9d 21h after the revocation/);
+    });
+
+    it('lets an upload under way at the revocation land without an alarm', () => {
+      const justAfter = snapshot('v', new Date(revokedAt.getTime() + 60_000).toISOString());
+      expect(assessHealth({ snapshots: [justAfter], revokedAt }, thresholds, now).state).toBe('OK');
+    });
+  });
 });

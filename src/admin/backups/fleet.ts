@@ -4,21 +4,53 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError, SealdropError } from '../../core/errors.js';
 import type { Fleet } from '../../core/fleet.js';
 import { hostBackupSets } from '../../core/fleet-hosts.js';
-import type { HealthThresholds, WatchedSet } from '../../core/health.js';
+import { worstState, type HealthThresholds, type WatchedSet } from '../../core/health.js';
 import { loadPolicyFile } from '../../core/policy-file.js';
 import { isEmptyPolicy } from '../../core/retention.js';
+import { findRevocation, type BucketPolicy } from '../../core/revocation.js';
+import { readBucketPolicy } from '../s3/bucket-policy.js';
 import { prune, type PruneOptions, type PruneResult } from './prune.js';
 import { status, type StatusResult } from './status.js';
 
-/** Every host's backups against its own thresholds, one result for the fleet. */
+/**
+ * Every host's backups against its own thresholds, one result for the fleet. Hosts revoked in the bucket
+ * policy (read once) are judged as such; a bucket policy that can't be read is a WARNING on the bucket.
+ */
 export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<StatusResult> {
   // A policy copy that can't be read is a check that can't check: UNKNOWN, never a policy left unjudged.
   const targets = await fleetTargets(fleet, { unreadablePolicy: 'fail' });
-  return status(
+  const [bucketPolicy, now] = [await revocations(client, fleet.bucket), new Date()];
+  if ('policy' in bucketPolicy)
+    for (const target of targets) {
+      const revocation = findRevocation(bucketPolicy.policy, target.location);
+      if (revocation) target.revokedAt = revocation.since ?? now;
+    }
+  const result = await status(
     client,
     targets.map((target) => ({ ...target, whole: true })),
     targets[0]!.thresholds,
+    now,
   );
+  if ('problem' in bucketPolicy)
+    for (const bucket of result.buckets.filter((b) => b.bucket === fleet.bucket)) {
+      bucket.reasons.push(`can't tell which hosts are revoked: ${bucketPolicy.problem}`);
+      bucket.state = worstState([bucket.state, 'WARNING']);
+    }
+  result.state = worstState([...result.targets, ...result.buckets].map(({ state }) => state));
+  return result;
+}
+
+/** The bucket policy, where revocations live; failing to read it is a problem to report, not a crash. */
+async function revocations(
+  client: S3Client,
+  bucket: string,
+): Promise<{ policy: BucketPolicy | null } | { problem: string }> {
+  try {
+    return { policy: await readBucketPolicy(client, bucket) };
+  } catch (error) {
+    if (!isSealdropError(error)) throw error;
+    return { problem: error.message };
+  }
 }
 
 /** A fleet's hosts for the report, their anomaly alarms from `anomaly` (the report's own options). */

@@ -31,6 +31,8 @@ export interface TargetStatus {
   ageSeconds: number | null;
   counts: Health['counts'];
   policyExpiresAt: string | null;
+  /** When the bucket policy cut it off (fleet revoke); null: not revoked, or not known. */
+  revokedAt: string | null;
   /** What it was judged against: CRITICAL past maxAgeSeconds, WARNING past warnAgeSeconds. */
   thresholds: { maxAgeSeconds: number; warnAgeSeconds: number | null };
 }
@@ -78,6 +80,7 @@ async function targetStatuses(
     target: typeof location === 'string' ? location : formatS3Url(location),
     host: target.host ?? null,
     policyExpiresAt: target.policyExpiresAt?.toISOString() ?? null,
+    revokedAt: target.revokedAt?.toISOString() ?? null,
     thresholds: {
       maxAgeSeconds: roundMs(thresholds.maxAgeMs / 1000),
       warnAgeSeconds: thresholds.warnAgeMs === null ? null : roundMs(thresholds.warnAgeMs / 1000),
@@ -98,6 +101,7 @@ async function targetStatuses(
         policyExpiresAt: target.policyExpiresAt,
         ackedAt: proofs.ackedAt,
         pruned: proofs.pruned,
+        revokedAt: target.revokedAt,
       },
       thresholds,
       now,

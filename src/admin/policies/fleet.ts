@@ -20,6 +20,9 @@ import { isSealdropError } from '../../core/errors.js';
 import { createPolicyFile, type CreatedPolicy } from './mint.js';
 import { checkPolicySignature } from './trust.js';
 import { s3Error } from '../s3/client.js';
+import { readBucketPolicy } from '../s3/bucket-policy.js';
+import { findRevocation } from '../../core/revocation.js';
+import { removeRenewal } from './revoke.js';
 
 /** Clock and rounding slack when comparing a copy's lifetime or window with the fleet's settings. */
 const SLACK_MS = 60_000;
@@ -56,6 +59,8 @@ export interface PublishedHost {
 
 export interface FleetPublishResult {
   hosts: PublishedHost[];
+  /** Hosts revoked in the bucket policy: nothing published, their successor removed. */
+  skipped: { host: string; reason: string }[];
   failures: { host: string; message: string }[];
   warnings: string[];
 }
@@ -103,7 +108,8 @@ export async function mintFleet(
 
 /**
  * Mints every host's next policy, uploads it to the host's renewal location (then drops the superseded
- * versions there) and updates the copy. A host that fails is reported and the others go on.
+ * versions there) and updates the copy. A host that fails is reported and the others go on; a host
+ * revoked in the bucket policy is skipped.
  */
 export async function publishFleet(
   client: S3Client,
@@ -111,12 +117,26 @@ export async function publishFleet(
   options: FleetPolicyOptions,
 ): Promise<FleetPublishResult> {
   await mkdir(options.outDir, { recursive: true, mode: 0o700 });
-  const result: FleetPublishResult = { hosts: [], failures: [], warnings: [] };
+  const result: FleetPublishResult = { hosts: [], skipped: [], failures: [], warnings: [] };
   const warnings = new Set<string>();
+  // Which hosts are cut off lives in the bucket policy: unreadable, publishing could revive one.
+  const bucketPolicy = await readBucketPolicy(client, fleet.bucket);
   for (const host of fleet.hosts) {
     const path = join(options.outDir, `${host.name}${POLICY_SUFFIX}`);
     try {
       const existing = await readCopy(path);
+      const revocation = findRevocation(bucketPolicy, host.location);
+      if (revocation) {
+        const reason = `revoked since ${revocation.since?.toISOString() ?? '(unknown)'}`;
+        result.skipped.push({ host: host.name, reason });
+        // A successor left by a revoke that failed half-way goes now.
+        const key = existing.state === 'loaded' ? renewalKey(existing.loaded.file) : null;
+        if (key !== null)
+          await removeRenewal(client, fleet.bucket, key, true).catch((error: unknown) =>
+            warnings.add(`${host.name}: ${s3Error(error, `removing s3://${fleet.bucket}/${key}`).message}`),
+          );
+        continue;
+      }
       const candidate = await mintFor(client, fleet, host, existing, path);
       candidate.warnings.forEach((warning) => warnings.add(warning));
       const key = renewalKey(candidate.file)!;
