@@ -11,6 +11,7 @@ import { asCheck, runCheck, type CheckOptions } from './check.js';
 import { columns, errorJson, printJson, printLines, say, verboseLogger, warn } from './output.js';
 import { withProgress } from './progress.js';
 import { describe, outcome, pruneJson } from './prune-plan-output.js';
+import { registerFleetVerify } from './fleet-verify.js';
 
 interface FleetCliOptions {
   outDir?: string;
@@ -39,6 +40,7 @@ Examples:
   registerFleetPublish(fleet);
   registerFleetStatus(fleet);
   registerFleetPrune(fleet);
+  registerFleetVerify(fleet);
 }
 
 function registerFleetCheck(fleet: Command): void {
