@@ -47,10 +47,12 @@ For each host of the fleet file, what \`sealdrop verify\` does for its backup se
 and decompress its latest complete backup (--all: every complete one) to nowhere, checking everything
 a restore depends on, and record the verified mark (--no-mark: not). Hosts run --jobs at a time; the
 passphrase is asked at most once for the whole run.
+
 One line per host on stdout as each one finishes: OK or FAILED, the host, the backup checked (with
 --all how many) and the seconds it took; a failure says why, with a hint. -q prints only the failed
 hosts. --json prints one document instead: {"fleet", "shard", "hosts": [{"host", "target", "ok",
 "neverBackedUp", "seconds", "checks": [as verify --json], "error"}], "summary"}.
+
 A host with nothing stored fails as "never backed up", as fleet status makes it CRITICAL: a host that
 never pushed is a failure to notice, not one to skip. What would fail every host alike (no --identity,
 a wrong passphrase, missing or refused credentials, S3 unreachable) stops the run at once with that
@@ -61,6 +63,7 @@ first 4 bytes of the SHA-256 of its name, mod N, plus 1: every machine agrees wi
 host is in exactly one shard, and adding or removing a host moves no other (changing N moves most).
 In a small fleet a shard may be empty (exit 0). A Kubernetes indexed Job counts JOB_COMPLETION_INDEX
 from 0: pass --shard $((JOB_COMPLETION_INDEX + 1))/N (0/N is refused, so a mix-up can't skip a shard).
+
 Exit status: 0 every host verified, 1 a host could not be verified (never backed up, no complete
 backup, S3 refused, no matching key) or S3 unreachable, 2 bad usage, fleet file, key, passphrase or
 missing credentials, 3 a backup is bad (damaged, or no OpenPGP backup at all) whatever else failed.
