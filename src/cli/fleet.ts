@@ -12,6 +12,7 @@ import { columns, errorJson, printJson, printLines, say, verboseLogger, warn } f
 import { withProgress } from './progress.js';
 import { registerFleetRevoke } from './revoke.js';
 import { describe, outcome, pruneJson } from './prune-plan-output.js';
+import { registerFleetVerify } from './fleet-verify.js';
 
 interface FleetCliOptions {
   outDir?: string;
@@ -41,6 +42,7 @@ Examples:
   registerFleetPublish(fleet);
   registerFleetStatus(fleet);
   registerFleetPrune(fleet);
+  registerFleetVerify(fleet);
   registerFleetRevoke(fleet);
 }
 

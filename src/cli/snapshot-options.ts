@@ -73,7 +73,8 @@ function withChoice(command: Command, { all = false, verified = false } = {}): C
   return command;
 }
 
-function withReading(command: Command): Command {
+/** --identity, --passphrase-file and --max-output: what opens a backup (restore, verify, fleet verify). */
+export function withReading(command: Command): Command {
   return command
     .addOption(
       new Option(

@@ -1,7 +1,7 @@
 // sealdrop verify TARGET --identity KEY.asc [--version-id ID | --run ID | --at TIME | --all]
 import type { Command } from 'commander';
 import type { SnapshotCheck } from '../admin/backups/verify.js';
-import { EXIT } from '../core/errors.js';
+import { EXIT, type ErrorCode } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import {
   readerOptions,
@@ -18,14 +18,13 @@ interface VerifyCliOptions extends SnapshotCliOptions {
 }
 
 export function registerVerifyCommand(program: Command): void {
-  withSnapshotOptions(
+  const command = withSnapshotOptions(
     program
       .command('verify')
       .description('download, decrypt and decompress backups to nowhere: are they restorable?'),
     { all: true },
-  )
-    .option('--json', 'print the results as one JSON document on stdout')
-    .option('--no-mark', 'record no proofs (for credentials that may not write to the bucket)')
+  ).option('--json', 'print the results as one JSON document on stdout');
+  withMarkOption(command)
     .addHelpText(
       'after',
       `
@@ -72,7 +71,7 @@ Examples:
           },
           onChecked: (check) => {
             progress.done();
-            if (!options.json && (!isQuiet() || !check.ok)) printData(describe(check));
+            if (!options.json && (!isQuiet() || !check.ok)) printData(describeCheck(check));
           },
         }),
       );
@@ -84,13 +83,23 @@ Examples:
             : `${result.checks.length - result.failed} of ${result.checks.length} verified${result.failed ? `, ${result.failed} FAILED` : ''}.`,
         );
       // 3: a backup is bad (damaged, or no backup at all); 1: one could not be checked.
-      if (result.checks.some((check) => check.code === 'INTEGRITY' || check.code === 'OBJECT_FORMAT'))
-        process.exitCode = EXIT.integrity;
+      if (result.checks.some((check) => isBadBackup(check.code))) process.exitCode = EXIT.integrity;
       else if (result.failed > 0) process.exitCode = EXIT.failed;
     });
 }
 
-function describe(check: SnapshotCheck): string {
+/** A failure that means the backup itself is bad (damaged, or no OpenPGP backup at all): exit 3, not 1. */
+export function isBadBackup(code: ErrorCode | null): boolean {
+  return code === 'INTEGRITY' || code === 'OBJECT_FORMAT';
+}
+
+/** --no-mark, for verify and fleet verify. */
+export function withMarkOption(command: Command): Command {
+  return command.option('--no-mark', 'record no proofs (for credentials that may not write to the bucket)');
+}
+
+/** A check as verify prints it: OK or FAILED, the backup, and what was found (a hint when failed). */
+export function describeCheck(check: SnapshotCheck): string {
   const { snapshot } = check;
   const id = snapshot.runId ?? snapshot.versionId;
   if (!check.ok) return `FAILED  ${id}  ${snapshot.time}  ${check.problem}\n  hint: ${check.hint}`;

@@ -19,6 +19,7 @@ const COMMANDS = [
   ['fleet', 'publish'],
   ['fleet', 'status'],
   ['fleet', 'prune'],
+  ['fleet', 'verify'],
   ['push'],
   ['ls'],
   ['versions'],

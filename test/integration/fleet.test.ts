@@ -1,12 +1,12 @@
 // A simulated fleet of 50 hosts on this machine against the real S3 server: one fleet file, fleet check,
 // fleet mint, every host pushing, and three generations of self-renewal with no manual step.
-import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatDuration } from '../../src/core/units.js';
-import { agentEnv } from '../support/backup-target.js';
 import { runCli, tempDir, type CliResult } from '../support/cli.js';
+import { installPolicy, pushHost } from '../support/fleet.js';
 import { parsePluginOutput } from '../support/plugin-output.js';
 import { adminClient, freshBucket, s3Env, userArn, withEnv } from '../support/s3.js';
 import { after, until } from '../support/until.js';
@@ -105,10 +105,7 @@ async function eachHost<T>(task: (host: Host) => Promise<T>, list: Host[] = host
 
 function push(host: Host): Promise<CliResult> {
   // Its own spool directory: a push killed elsewhere leaves no file here to warn about.
-  return runCli(['push', '--policy', host.policy, '--json', '--level', '1', '--spool-dir', dir], {
-    input: `-- dump of ${host.name} at ${new Date().toISOString()}\n`,
-    env: agentEnv(),
-  });
+  return pushHost(host, dir);
 }
 
 async function expiryOf(path: string): Promise<number> {
@@ -165,12 +162,8 @@ describe(`a fleet of ${HOSTS} hosts`, () => {
     expect(result.hosts.map((h: { action: string }) => h.action)).toEqual(hosts.map(() => 'written'));
     expect(minted.stderr).toMatch(new RegExp(`${HOSTS} written, 0 rewritten, 0 kept`));
     for (const host of hosts) {
-      const copy = join(policyDir, `${host.name}.policy.json`);
-      expect((await stat(copy)).mode & 0o777).toBe(0o600);
-      // Installed on the host once, by hand (install -m 0600).
-      await mkdir(join(dir, 'hosts', host.name), { recursive: true });
-      await copyFile(copy, host.policy);
-      await chmod(host.policy, 0o600);
+      expect((await stat(join(policyDir, `${host.name}.policy.json`))).mode & 0o777).toBe(0o600);
+      await installPolicy(policyDir, host); // once, by hand
     }
     const pushed = await eachHost(push);
     pushed.forEach((result, i) => expect(result.status, `${hosts[i]!.name}: ${result.stderr}`).toBe(0));
