@@ -20,12 +20,14 @@ const ADMIN_ONLY = {
     'versions',
     'restore',
     'verify',
+    'approve',
+    'ack',
     'status',
     'report',
     'prune',
     'completion',
   ],
-  policy: ['mint', 'curl', 'renew'],
+  policy: ['mint', 'curl', 'renew', 'revoke', 'unrevoke'],
 };
 
 /** The help is sealdrop's; its examples of push and policy show name this executable. */

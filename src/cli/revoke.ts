@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { RevokeResult, RevokeTarget, UnrevokeResult } from '../admin/policies/revoke.js';
 import { isSealdropError, SealdropError } from '../core/errors.js';
-import { POLICY_SUFFIX } from '../core/fleet.js';
+import { POLICY_SUFFIX } from '../core/layout.js';
 import { loadPolicyFile, policyEndpoint, renewalKey } from '../core/policy-file.js';
 import { printData, printJson, say, verboseLogger, warn } from './output.js';
 

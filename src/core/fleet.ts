@@ -10,8 +10,7 @@ import { MAX_RECIPIENTS } from './policy-file.js';
 import { parseS3Url, type S3Location } from './s3-url.js';
 
 const FLEET_VERSION = 1;
-/** The admin's copy of each host's policy: POLICY_DIR/HOST.policy.json. */
-export const POLICY_SUFFIX = '.policy.json';
+export { POLICY_SUFFIX } from './layout.js';
 
 const MAX_PROBLEMS_SHOWN = 40;
 

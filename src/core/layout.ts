@@ -24,6 +24,9 @@ export function renewalObjectIn(path: string): string | null {
   return key.length > RENEW_PREFIX.length && !key.slice(RENEW_PREFIX.length).includes('/') ? key : null;
 }
 
+/** A host's policy file in a fleet's policy directory: HOST.policy.json. */
+export const POLICY_SUFFIX = '.policy.json';
+
 /** What a fixed key ends in, per compression: the suffix says what is inside. */
 const KEY_SUFFIXES = { gzip: '.gz.gpg', zstd: '.zst.gpg' } as const;
 

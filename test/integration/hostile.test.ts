@@ -439,7 +439,7 @@ describe("replays: another host's data posted as one's own", () => {
     );
   });
 
-  it('an object without a binding (gpg, curl, an earlier sealdrop) restores, with a one-line note', async () => {
+  it('an object without a binding (gpg, curl, an earlier sealdrop) is refused; with --allow-unbound it restores, with a one-line note', async () => {
     const gpg = await gpgHome();
     expect((await gpg(['--import', target.publicKey])).status).toBe(0);
     const gz = (await run('gzip', ['-c'], { input: 'made by hand\n' })).stdoutBytes;
@@ -451,7 +451,16 @@ describe("replays: another host's data posted as one's own", () => {
     await adminClient().send(
       new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: sealed.stdoutBytes }),
     );
-    const restored = await admin('restore', `s3://${target.bucket}/${key}`, '--identity', target.privateKey);
+    const refused = await admin('restore', `s3://${target.bucket}/${key}`, '--identity', target.privateKey);
+    expect(refused.status).toBe(3);
+    expect(refused.stderr).toMatch(/names no place it belongs: sealdrop did not make it/);
+    const restored = await admin(
+      'restore',
+      `s3://${target.bucket}/${key}`,
+      '--identity',
+      target.privateKey,
+      '--allow-unbound',
+    );
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stdout).toBe('made by hand\n');
     expect(restored.stderr.match(/warning: .*names no place it belongs/g)).toHaveLength(1);
