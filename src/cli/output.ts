@@ -40,9 +40,9 @@ export function say(message: string): void {
   if (!settings.quiet) process.stderr.write(`${printable(message)}\n`);
 }
 
-/** Always shown, -q or not. */
+/** Always shown, -q or not; one line, whatever the names in it hold. */
 export function warn(message: string): void {
-  process.stderr.write(`sealdrop: warning: ${printable(message)}\n`);
+  process.stderr.write(`sealdrop: warning: ${printableLine(message)}\n`);
 }
 
 /** Only with -v: what is being done (requests, retries, timings), never a secret. */
@@ -100,7 +100,10 @@ export class ReportedFailure extends Error {
 export function reportError(error: unknown): number {
   if (error instanceof ReportedFailure) return error.exitStatus;
   if (error instanceof SealdropError) {
-    process.stderr.write(`sealdrop: error: ${printable(error.message)}\n  hint: ${printable(error.hint)}\n`);
+    // One line each: a name from the bucket in them can't start a line of its own.
+    process.stderr.write(
+      `sealdrop: error: ${printableLine(error.message)}\n  hint: ${printableLine(error.hint)}\n`,
+    );
     return error.exitStatus;
   }
   process.stderr.write(

@@ -36,7 +36,7 @@ export function registerStatusCommand(program: Command): void {
     )
     .option(
       '--max-unverified-age <DURATION>',
-      'WARNING when the newest backup with a verified mark (sealdrop verify) is older (default: not judged)',
+      'WARNING when the newest backup proven good (sealdrop verify) is older (default: not judged)',
     )
     .addHelpText(
       'after',
@@ -52,9 +52,11 @@ Enabled. WARNING: past --warn-age, a newer run that stored nothing for an hour, 
 expiring within --policy-warn, lifecycle rules that expire versions. Object Lock is reported.
 The backup stream is judged too, since a compromised host can push junk no content check catches:
 the latest backup shrank against the median of the ones before it (WARNING at --warn-shrink,
-CRITICAL at --crit-shrink or under --min-size), or came far sooner than usual (a flood: WARNING).
-With --max-unverified-age, restore drills are watched too: WARNING when the newest backup that
-\`sealdrop verify\` marked is older, or none is (the marks of the newest 1000 are read, newest first).
+CRITICAL at --crit-shrink or under --min-size), or came far sooner than usual (a flood: WARNING),
+judged against the stream as pushed (what prune removed is remembered). What \`sealdrop verify\`
+proved is read too: a backup it REJECTED is CRITICAL until \`sealdrop ack\`; the backups not proven yet
+are counted. With --max-unverified-age the proofs are watched: WARNING when the newest backup proven
+good is older, or none is.
 UNKNOWN: nothing stored there, S3 can't be reached or refuses, an option or policy file can't be read.
 With several targets the worst state wins (CRITICAL > UNKNOWN > WARNING > OK).
 --format prometheus prints the same results as metrics (node_exporter's textfile collector).

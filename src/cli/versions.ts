@@ -24,12 +24,7 @@ export function registerVersionsCommand(program: Command): void {
       ),
   )
     .option('--json', 'print the list as one JSON document on stdout')
-    .option(
-      '--detail <N>',
-      "read the newest N backups' own retain-until and verified mark (one request each)",
-      integerArg,
-      50,
-    )
+    .option('--detail <N>', "read the newest N backups' own retain-until (one request each)", integerArg, 50)
     // For tests of the pagination: S3 pages at 1000.
     .addOption(
       new Option('--page-size <N>', 'keys per ListObjectVersions request').argParser(integerArg).hideHelp(),
@@ -121,7 +116,7 @@ function* describe(listing: DetailedListing, now = Date.now()): Generator<string
     yield `${listing.target}: nothing stored${listing.strays.count ? ` as backups; ${listing.strays.count} other object(s) that belong to no run (sealdrop ls ${listing.target} shows what is there)` : ''}`;
     return;
   }
-  // The columns for Object Lock and marks appear where there is something to show in them.
+  // The columns for Object Lock and proofs appear where there is something to show in them.
   const lockColumn = listing.bucketLock.enabled;
   const markColumn = verified + rejected > 0;
   function* rows() {

@@ -35,6 +35,8 @@ const SETTINGS = {
   keep: { parse: retention, default: {} as RetentionPolicy },
   /** Status alarms and prune's circuit breaker: as status's --warn-shrink … --anomaly-window. */
   anomaly: { parse: anomaly, default: DEFAULT_ANOMALY_THRESHOLDS },
+  /** Written with gpg and curl (the seed article's way): objects that name no place are its backups. */
+  allowUnbound: { parse: flag, default: false },
 } satisfies Record<string, { parse: (value: unknown) => unknown; default: unknown }>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -162,6 +164,11 @@ const CANNED_ACLS = [
   'bucket-owner-read',
   'bucket-owner-full-control',
 ];
+
+function flag(value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new Problem('must be true or false');
+  return value;
+}
 
 function cannedAcl(value: unknown): string {
   if (typeof value === 'string' && CANNED_ACLS.includes(value)) return value;

@@ -101,7 +101,7 @@ function setSection(set: ReportSet, i: number, layout: Layout): string {
           ? 'none'
           : '<span class="dim">not recorded</span>'
     }</div>`,
-    `<div class="dim">${plural(counts.backups, 'backup')} · ${counts.broken} broken · ${counts.incomplete} incomplete · ${plural(counts.deleteMarkers, 'delete marker')}${counts.strays ? ` · ${counts.strays} strays` : ''}</div>`,
+    `<div class="dim">${plural(counts.backups, 'backup')} · ${counts.broken} broken · ${counts.incomplete} incomplete · ${plural(counts.deleteMarkers, 'delete marker')}${counts.strays ? ` · ${counts.strays} strays` : ''}${counts.rejected ? ` · ${counts.rejected} REJECTED` : ''}${counts.unproven ? ` · ${counts.unproven} not proven yet` : ''}</div>`,
   ];
   return `<section class="set ${set.state}" id="set-${i}" data-host="${escape(name)}" data-target="${escape(set.target)}" data-state="${set.state}">
 <div class="facts"><h2>${escape(name)} <span class="badge ${set.state}">${set.state}</span></h2>

@@ -3,6 +3,7 @@
 // set of a million versions is drawn with as few marks as a set of thirty.
 import { DEFAULT_ANOMALY_THRESHOLDS, judgeStream, type Anomaly, type AnomalyRule } from './anomaly.js';
 import { assessHealth, worstState, type Health, type HealthState, type HealthThresholds } from './health.js';
+import { asPushed, type PrunedBackup } from './proofs.js';
 import type { Snapshot, SnapshotState } from './snapshot.js';
 
 /** Columns of a timeline: every set is drawn with at most this many of each kind of mark. */
@@ -23,11 +24,11 @@ export interface ReportInput {
   policyExpiresAt?: Date;
   /** Why there is no policy expiry to show ("no copy at policies/db1.policy.json"). */
   policyNote?: string;
-  /**
-   * The newest backup that `sealdrop verify` checked out. Verify leaves no marks yet: until it does,
-   * this stays undefined and the report says it is not known.
-   */
+  /** The newest backup proven good (null: none; undefined: the proofs were not read). */
   newestVerified?: { id: string; time: Date } | null;
+  /** When the admin acknowledged the set's alarms, and what prune removed lately (core/proofs.ts). */
+  ackedAt?: Date | null;
+  pruned?: readonly PrunedBackup[];
   /** The set could not be listed (it is UNKNOWN, for this reason). */
   error?: string;
 }
@@ -169,11 +170,21 @@ function reportSet(input: ReportInput, axis: Axis, now: Date): ReportSet {
       anomalies: [],
     };
   const health = assessHealth(
-    { snapshots: input.snapshots, strays: input.strays, policyExpiresAt: input.policyExpiresAt },
+    {
+      snapshots: input.snapshots,
+      strays: input.strays,
+      policyExpiresAt: input.policyExpiresAt,
+      ackedAt: input.ackedAt ?? null,
+      pruned: input.pruned ?? [],
+    },
     input.thresholds,
     now,
   );
-  const stream = judgeStream(input.snapshots, input.thresholds.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS, now);
+  const stream = judgeStream(
+    asPushed(input.snapshots, input.pruned ?? []),
+    input.thresholds.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS,
+    now,
+  );
   const seen = new Set<Anomaly>();
   const anomalies: ReportMark[] = [];
   for (const anomaly of [...stream.current, ...(stream.since ? [stream.since] : [])]) {

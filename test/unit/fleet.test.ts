@@ -273,8 +273,20 @@ describe("the README's fleet example", () => {
     const example = /## Fleets[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(example).toBeDefined();
     const fleet = parseFleet(example!, '/etc/sealdrop/fleet.yaml');
-    expect(fleet.hosts.map((host) => host.name)).toEqual(['db1', 'db2', 'warehouse']);
-    expect(fleet.hosts[2]!.recipients).toEqual(['/etc/sealdrop/keys/dw-team.pub.asc']);
+    expect(fleet.hosts.map((host) => host.name)).toEqual(['db1', 'db2', 'legacy', 'warehouse']);
+    expect(fleet.hosts[3]!.recipients).toEqual(['/etc/sealdrop/keys/dw-team.pub.asc']);
+    expect(fleet.hosts.map((host) => host.settings.allowUnbound)).toEqual([false, false, true, false]);
+  });
+});
+
+describe('allowUnbound', () => {
+  it('is true or false, nothing else', () => {
+    expect(() =>
+      parseFleet(
+        FLEET.replace('defaults:', 'defaults:\n  allowUnbound: yes please'),
+        '/etc/sealdrop/fleet.yaml',
+      ),
+    ).toThrow(/allowUnbound.*must be true or false/s);
   });
 });
 

@@ -45,4 +45,18 @@ describe('text output', () => {
     );
     expect(text).toBe('key  s3://b/db1?key  s3://b/forged?x??\nnext\n');
   });
+
+  it('a warning and an error stay one line each, whatever a name in them holds', () => {
+    const forged = 'db1/x\nsealdrop: warning: all backups verified\u2028y';
+    const text = captured(() => {
+      warn(`written over: ${forged}`);
+      reportError(new SealdropError('NOT_FOUND', `s3://b/${forged} does not exist`));
+    });
+    expect(text.split('\n')).toEqual([
+      'sealdrop: warning: written over: db1/x?sealdrop: warning: all backups verified?y',
+      expect.stringMatching(/^sealdrop: error: s3:\/\/b\/db1\/x\?sealdrop: warning: .*\?y does not exist$/),
+      expect.stringMatching(/^ {2}hint: /),
+      '',
+    ]);
+  });
 });

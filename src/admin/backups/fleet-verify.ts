@@ -131,6 +131,7 @@ async function verifyHost(
     const result = await verify(client, host.location, {
       selector: options.all ? { kind: 'all' } : options.unproven ? { kind: 'unproven' } : { kind: 'latest' },
       identityPaths: options.identityPaths,
+      allowUnbound: host.settings.allowUnbound,
       askPassphrase: options.askPassphrase,
       signal: options.signal,
       ...(options.mark === undefined ? {} : { mark: options.mark }),

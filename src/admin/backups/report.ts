@@ -7,6 +7,7 @@ import { mapBounded } from '../../core/pool.js';
 import type { ReportInput } from '../../core/report.js';
 import { formatS3Url } from '../../core/s3-url.js';
 import { backupSet } from '../sets/open.js';
+import { provenSnapshots } from '../sets/proofs.js';
 
 /** Sets listed at once: a fleet of hundreds must not open hundreds of listings together. */
 const LISTINGS_AT_ONCE = 4;
@@ -33,8 +34,19 @@ async function gatherSet(
     ...(target.policyNote ? { policyNote: target.policyNote } : {}),
   };
   try {
-    const { snapshots, strays } = await backupSet(client, target.location).list();
-    return { ...base, snapshots, strays: strays.count };
+    const set = backupSet(client, target.location);
+    const { snapshots: listed, strays } = await set.list();
+    // What verify proved: the same verdicts as status, and the newest good backup.
+    const { snapshots, proofs } = await provenSnapshots(set, listed);
+    const newest = snapshots.find((s) => s.state === 'complete' && s.verifiedAt);
+    return {
+      ...base,
+      snapshots,
+      strays: strays.count,
+      ackedAt: proofs.ackedAt,
+      pruned: proofs.pruned,
+      newestVerified: newest ? { id: newest.id, time: newest.time } : null,
+    };
   } catch (error) {
     if (!isSealdropError(error)) throw error;
     return { ...base, snapshots: [], strays: 0, error: error.message };

@@ -53,8 +53,8 @@ export interface BackupSet {
   /** Every object version and delete marker that makes up these snapshots. */
   objectsOf(snapshots: readonly Snapshot[], options?: { signal?: AbortSignal }): AsyncIterable<ObjectRef>;
   /**
-   * The object version that stands for a snapshot of this set's last listing: it carries the verified
-   * mark, and its retention is the snapshot's (a run: its manifest's original version, written last).
+   * The object version that stands for a snapshot of this set's last listing: its retention is the
+   * snapshot's (a run: its manifest's original version, written last).
    * null: there is none (a delete marker, a run without a manifest).
    */
   markObject(snapshot: Snapshot): ObjectRef | null;
