@@ -92,7 +92,7 @@ export function withReading(command: Command): Command {
     )
     .option(
       '--max-output <SIZE>',
-      'stop (exit 3, nothing left) past this much restored data: a decompression bomb (default 100x the stored size, at least 1GiB)',
+      'stop (exit 3, nothing left) past this much restored data: a decompression bomb (default 20x what the good backup before it restored to, at least 64MiB; without proofs 100x the stored size, at least 1GiB)',
       sizeArg,
     )
     .option(

@@ -210,6 +210,18 @@ export function goodBefore(proofs: SetProofs, time: Date): { id: string; state: 
   return best;
 }
 
+/** How many times its good predecessor's restored size a backup may inflate to, and at least how much. */
+const HISTORY_FACTOR = 20;
+const HISTORY_MIN_BYTES = 64 * 1024 ** 2;
+
+/**
+ * The output limit a set's history gives (restore and verify's default --max-output): 20 times what
+ * the good backup restored to, at least 64 MiB; null: no history (a fixed fallback applies).
+ */
+export function historyLimit(plainBytes: number | undefined): number | null {
+  return plainBytes && plainBytes > 0 ? Math.max(HISTORY_FACTOR * plainBytes, HISTORY_MIN_BYTES) : null;
+}
+
 /** Whether anything of the set was ever proven (good or bad): if not, prune runs blind. */
 export function everProven(snapshots: readonly Snapshot[]): boolean {
   return snapshots.some((s) => Boolean(s.verifiedAt) || Boolean(s.rejectedAt));

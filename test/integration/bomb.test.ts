@@ -58,4 +58,29 @@ describe('the output limit', () => {
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stdoutBytes.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
   });
+
+  it('with history, the limit is 20x what the good backup before it restored to: a proven 1 MiB dump, then a 100 MiB bomb', async () => {
+    const small = await backupTarget('bomb-history');
+    const at = `s3://${small.bucket}/${small.key}`;
+    const push = (args: string[]) =>
+      runCli(['push', '--policy', small.policyPath, '-q', '--', ...args], { env: small.agentEnv });
+    expect((await push(['head', '-c', String(1024 ** 2), '/dev/urandom'])).status).toBe(0);
+    const proven = await runCli(['verify', at, '--identity', small.privateKey, '--unproven'], {
+      env: small.adminEnv,
+    });
+    expect(proven.status, proven.stdout + proven.stderr).toBe(0);
+    expect((await push(['head', '-c', String(100 * 1024 ** 2), '/dev/zero'])).status).toBe(0);
+    const dir = await tempDir('sealdrop-bomb-');
+    const restored = await runCli(['restore', at, '--identity', small.privateKey, '--out', join(dir, 'db')], {
+      env: small.adminEnv,
+    });
+    expect(restored.status).toBe(3);
+    expect(restored.stderr).toMatch(/output limit of 64\.0 MiB/);
+    expect(await readdir(dir)).toEqual([]);
+    const verified = await runCli(['verify', at, '--identity', small.privateKey, '--unproven'], {
+      env: small.adminEnv,
+    });
+    expect(verified.status).toBe(3);
+    expect(verified.stdout).toMatch(/output limit of 64\.0 MiB/);
+  });
 });

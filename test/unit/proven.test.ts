@@ -1,7 +1,15 @@
-// Verified marks in the pure code: restore --verified chooses the newest verified backup, status judges
-// its age against --max-unverified-age, and both say when marks were not read.
+// Proofs in the pure code: what a proof folder's listing says, restore --verified's choice, status's
+// judgement of the proofs' age, and the output limit a set's history gives.
 import { describe, expect, it } from 'vitest';
 import { assessHealth, type HealthThresholds } from '../../src/core/health.js';
+import {
+  goodBefore,
+  historyLimit,
+  proofFolder,
+  proofKey,
+  readProofFolder,
+  withProofs,
+} from '../../src/core/proofs.js';
 import { chooseSnapshot } from '../../src/core/snapshot.js';
 import { run, snapshot } from '../support/snapshots.js';
 
@@ -70,5 +78,42 @@ describe('the newest verified backup', () => {
       now,
     );
     expect(health).toMatchObject({ state: 'OK', reasons: [] });
+  });
+});
+
+describe('a proof folder', () => {
+  const location = { bucket: 'b', key: 'db1/x.sql.gz.gpg', isPrefix: false };
+  const t = (iso: string) => new Date(iso);
+  const name = (id: string, time: string, kind: 'good' | 'rejected' | 'approved') =>
+    proofKey(location, { id, time: t(time) }, kind).slice(proofFolder(location).length);
+
+  it("says each snapshot's standing verdict: the newest stands, an approval makes a rejected one good", () => {
+    const proofs = readProofFolder([
+      { name: name('v1', '2026-06-01T02:30:00.000Z', 'good'), time: t('2026-06-01T04:00:00Z') },
+      { name: name('v/2', '2026-06-02T02:30:00.123Z', 'rejected'), time: t('2026-06-02T04:00:00Z') },
+      { name: name('v3', '2026-06-03T02:30:00.000Z', 'rejected'), time: t('2026-06-03T04:00:00Z') },
+      { name: name('v3', '2026-06-03T02:30:00.000Z', 'approved'), time: t('2026-06-03T09:00:00Z') },
+      { name: 'ack.json', time: t('2026-06-02T08:00:00Z') },
+      { name: 'not-ours/whatever.json', time: t('2026-06-02T08:00:00Z') },
+      { name: '20260601T023000.000Z_v9/forged.json', time: t('2026-06-02T08:00:00Z') },
+    ]);
+    expect([...proofs.states].map(([id, s]) => [id, s.verdict, s.kind])).toEqual([
+      ['v1', 'good', 'good'],
+      ['v/2', 'rejected', 'rejected'],
+      ['v3', 'good', 'approved'],
+    ]);
+    expect(proofs.ackedAt).toEqual(t('2026-06-02T08:00:00Z'));
+    expect(goodBefore(proofs, t('2026-06-03T02:30:00.000Z'))?.id).toBe('v1');
+    expect(goodBefore(proofs, t('2026-06-04T00:00:00Z'))?.id).toBe('v3');
+    expect(goodBefore(proofs, t('2026-06-01T00:00:00Z'))).toBeNull();
+    const [v2] = withProofs([snapshot('v/2', '2026-06-02T02:30:00.123Z')], proofs);
+    expect(v2).toMatchObject({ verifiedAt: null, rejectedAt: t('2026-06-02T04:00:00Z') });
+  });
+
+  it("gives the output limit of a history: 20x the good backup's restored size, at least 64 MiB", () => {
+    expect(historyLimit(undefined)).toBeNull();
+    expect(historyLimit(0)).toBeNull();
+    expect(historyLimit(1024)).toBe(64 * 1024 ** 2);
+    expect(historyLimit(1024 ** 3)).toBe(20 * 1024 ** 3);
   });
 });

@@ -17,6 +17,7 @@ import {
 import { roundMs } from '../../core/units.js';
 import { choose } from '../sets/choose.js';
 import { backupSet } from '../sets/open.js';
+import { historyOutputLimit } from '../sets/proofs.js';
 import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
 import { outputLimit, unseal, type Compression } from '../openpgp/unseal.js';
 
@@ -33,7 +34,10 @@ export interface RestoreOptions {
   output?: Writable;
   /** false: keep gzip data compressed. */
   decompress?: boolean;
-  /** What the output may grow to (default outputLimit() of the stored size): a bomb stops, leaving no file. */
+  /**
+   * What the output may grow to: a bomb stops, leaving no file. Default: 20 times what the good backup
+   * at or before it restored to (the set's history), else outputLimit() of the stored size.
+   */
   maxOutputBytes?: number;
   /** Accept an object that names no place it belongs (gpg- and curl-made sets); else it is refused. */
   allowUnbound?: boolean;
@@ -71,6 +75,10 @@ export async function restore(
   if (options.outPath !== undefined) await checkOut(options.outPath, options.overwrite);
   const set = backupSet(client, location);
   const { listing, snapshot } = await choose(set, options.selector, options);
+  const maxOutput =
+    options.maxOutputBytes ??
+    (await historyOutputLimit(set, snapshot, options.signal)) ??
+    outputLimit(snapshot.size);
   const { body, label, binding, notes } = await set.open(snapshot, { signal: options.signal });
   for (const note of notes) options.onNote?.(`${label}: ${note}`);
   options.onStart?.(snapshot);
@@ -84,7 +92,7 @@ export async function restore(
       requireBinding: !options.allowUnbound,
       onNote: options.onNote,
       decompress: options.decompress,
-      maxOutputBytes: options.maxOutputBytes ?? outputLimit(snapshot.size),
+      maxOutputBytes: maxOutput,
       signal: options.signal,
       onProgress: (bytes) => options.onProgress?.(bytes, snapshot.size),
     });

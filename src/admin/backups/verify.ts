@@ -18,7 +18,7 @@ import { choose } from '../sets/choose.js';
 import { backupSet } from '../sets/open.js';
 import { provenSnapshots, readProofRecord, writeProof, type ReadProofs } from '../sets/proofs.js';
 import { sketchKey } from '../sets/sketch-key.js';
-import { goodBefore, type ProofRecord } from '../../core/proofs.js';
+import { goodBefore, historyLimit, type ProofRecord } from '../../core/proofs.js';
 import { formatS3Url } from '../../core/s3-url.js';
 import {
   decodeSketch,
@@ -49,7 +49,10 @@ export interface VerifyOptions {
   onNote?: (message: string) => void;
   /** Record each outcome as a proof (default true). */
   mark?: boolean;
-  /** What a snapshot may inflate to (default outputLimit() of its size): a bomb fails, it doesn't run on. */
+  /**
+   * What a snapshot may inflate to: a bomb fails, it doesn't run on. Default: 20 times what the good
+   * backup before it restored to (historyLimit), else outputLimit() of its size.
+   */
   maxOutputBytes?: number;
   /** Accept objects that name no place they belong (a set written with gpg and curl). */
   allowUnbound?: boolean;
@@ -138,15 +141,20 @@ export async function verify(
   }
   if (todo.length === 0) return { target, checks: [], failed: 0 };
   const key = await sketchKey(set, keyring, options.signal);
-  // The sketches of this run's good ones: the next one is compared with them, not re-read.
-  const sketches = new Map<string, Sketch>();
+  // This run's good ones: the next one is compared with them, not re-read.
+  const proven = new Map<string, Previous>();
   const checks: SnapshotCheck[] = [];
   for (const snapshot of todo) {
+    const previous = await previousGood(set, proofs, proven, snapshot, options.signal);
     const sketcher = new Sketcher(key);
-    const check = await verifyOne(set, keyring, snapshot, sketcher, options);
+    const check = await verifyOne(set, keyring, snapshot, sketcher, {
+      ...options,
+      maxOutputBytes:
+        options.maxOutputBytes ?? historyLimit(previous?.plainBytes) ?? outputLimit(snapshot.size),
+    });
     const sketch = sketcher.digest();
-    if (check.ok) await checkContinuity(set, proofs, sketches, snapshot, check, sketch, options);
-    if (check.ok) sketches.set(snapshot.id, sketch);
+    if (check.ok) checkContinuity(set, proofs, previous, snapshot, check, sketch, options);
+    if (check.ok) proven.set(snapshot.id, { id: snapshot.id, sketch, plainBytes: check.plainBytes });
     if (options.mark !== false && snapshot.state === 'complete')
       await recordProof(set, proofs, snapshot, check, sketch, options);
     checks.push(check);
@@ -180,7 +188,7 @@ async function verifyOne(
       requireBinding: !options.allowUnbound,
       onNote: (note) => warnings.push(note),
       diagnose: true,
-      maxOutputBytes: options.maxOutputBytes ?? outputLimit(snapshot.size),
+      maxOutputBytes: options.maxOutputBytes,
       signal: options.signal,
       onProgress: (bytes) => {
         encryptedBytes = bytes;
@@ -222,27 +230,52 @@ async function verifyOne(
   }
 }
 
+/** The good backup before one: what it restored to, and its content sketch (null: none kept). */
+interface Previous {
+  id: string;
+  sketch: Sketch | null;
+  plainBytes: number;
+}
+
+/** The good backup before `snapshot` (by time), from this run or from its proof record; null: none. */
+async function previousGood(
+  set: BackupSet,
+  proofs: ReadProofs,
+  proven: ReadonlyMap<string, Previous>,
+  snapshot: Snapshot,
+  signal?: AbortSignal,
+): Promise<Previous | null> {
+  const before = goodBefore(proofs, snapshot.time);
+  if (!before) return null;
+  const known = proven.get(before.id);
+  if (known) return known;
+  const record = await readProofRecord(set, proofs, before.id, signal);
+  let sketch: Sketch | null = null;
+  try {
+    sketch = record?.sketch ? decodeSketch(record.sketch) : null;
+  } catch (error) {
+    // A damaged record compares with nothing (continuity is then not checked, and says so).
+    if (!isSealdropError(error) || error.code !== 'SKETCH_INVALID') throw error;
+  }
+  return { id: before.id, sketch, plainBytes: record?.plainBytes ?? 0 };
+}
+
 /**
  * A backup that decrypted is good only if it continues the content of the good backup before it: junk
  * of the right size, encrypted data and a ransomware-encrypted database share nothing with it.
  */
-async function checkContinuity(
+function checkContinuity(
   set: BackupSet,
   proofs: ReadProofs,
-  sketches: ReadonlyMap<string, Sketch>,
+  before: Previous | null,
   snapshot: Snapshot,
   check: SnapshotCheck,
   sketch: Sketch,
   options: VerifyOptions,
-): Promise<void> {
+): void {
   // The admin's word stands for a change too large to continue (an approved backup).
-  if (proofs.states.get(snapshot.id)?.kind === 'approved') return;
-  const before = goodBefore(proofs, snapshot.time);
-  if (!before) return;
-  const record = sketches.has(before.id)
-    ? null
-    : await readProofRecord(set, proofs, before.id, options.signal);
-  const previous = sketches.get(before.id) ?? (record?.sketch ? decodeSketch(record.sketch) : null);
+  if (!before || proofs.states.get(snapshot.id)?.kind === 'approved') return;
+  const previous = before.sketch;
   if (!previous) {
     check.warnings.push(`content continuity not checked: the proof of ${before.id} keeps no sketch`);
     return;
@@ -251,7 +284,15 @@ async function checkContinuity(
     check.warnings.push(`content continuity not judged: it and ${before.id} are too small to compare`);
     return;
   }
-  const shared = overlap(sketch, previous);
+  let shared: number;
+  try {
+    shared = overlap(sketch, previous);
+  } catch (error) {
+    // Made with another sketch key (a bucket's key replaced by hand): nothing to compare with.
+    if (!isSealdropError(error) || error.code !== 'SKETCH_INVALID') throw error;
+    check.warnings.push(`content continuity not checked against ${before.id}: ${error.message}`);
+    return;
+  }
   const min = options.minOverlap ?? DEFAULT_MIN_OVERLAP;
   check.continuity = { against: before.id, overlap: Math.round(shared * 1000) / 1000 };
   if (shared >= min) return;

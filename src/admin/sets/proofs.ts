@@ -1,9 +1,11 @@
 // Reading and writing a set's proofs (core/proofs.ts) in sealdrop's own area of the bucket: one listing
 // says every verdict, a record is read only for the sketch it keeps, and nothing touches a backup.
 import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { SealdropError } from '../../core/errors.js';
+import { isSealdropError, SealdropError } from '../../core/errors.js';
 import {
   ackKey,
+  goodBefore,
+  historyLimit,
   MAX_PROOF_BYTES,
   NO_PROOFS,
   parseProofRecord,
@@ -127,6 +129,27 @@ export async function readProofRecord(
     signal,
   );
   return parseProofRecord(text);
+}
+
+/**
+ * The output limit the set's history gives a restore of `snapshot` (core/proofs.ts historyLimit of the
+ * good backup at or before it), or null: no history, or the proofs can't be read with these credentials.
+ */
+export async function historyOutputLimit(
+  set: BackupSet,
+  snapshot: Snapshot,
+  signal?: AbortSignal,
+): Promise<number | null> {
+  try {
+    const proofs = await readProofs(set, signal);
+    const good =
+      proofs.states.get(snapshot.id)?.verdict === 'good' ? snapshot : goodBefore(proofs, snapshot.time);
+    if (!good) return null;
+    return historyLimit((await readProofRecord(set, proofs, good.id, signal))?.plainBytes);
+  } catch (error) {
+    if (isSealdropError(error) && error.code === 'S3_REFUSED') return null;
+    throw error;
+  }
 }
 
 /** Records a verdict (or an approval) of a snapshot; returns the time it stands from. */

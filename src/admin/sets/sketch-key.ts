@@ -17,37 +17,47 @@ const KEY_BYTES = 32;
 const MAX_ARMORED = 64 * 1024;
 
 export async function sketchKey(set: BackupSet, keyring: Keyring, signal?: AbortSignal): Promise<Uint8Array> {
-  const { client } = set;
+  const stored = await readSketchKey(set, keyring, signal);
+  if (stored) return stored;
   const { bucket } = set.location;
-  const label = `the sketch key s3://${bucket}/${SKETCH_KEY}`;
-  // The first version stands: one written later (a race of two first verifies) is ignored.
-  let first: string | null = null;
-  for await (const page of listEntries(client, bucket, SKETCH_KEY, { signal }))
-    for (const entry of page) if (entry.key === SKETCH_KEY && !entry.isDeleteMarker) first = entry.versionId;
-  if (first) {
-    const armored = await readObjectText(
-      client,
-      { bucket, key: SKETCH_KEY, versionId: first },
-      label,
-      MAX_ARMORED,
-      signal,
-    );
-    const key = await keyring.decryptSmall(armored, label);
-    if (key.length !== KEY_BYTES)
-      throw new SealdropError('INTEGRITY', `${label} holds ${key.length} bytes, not ${KEY_BYTES}`);
-    return key;
-  }
-  const key = new Uint8Array(randomBytes(KEY_BYTES));
   const armored = await openpgp.encrypt({
-    message: await openpgp.createMessage({ binary: key }),
+    message: await openpgp.createMessage({ binary: new Uint8Array(randomBytes(KEY_BYTES)) }),
     encryptionKeys: keyring.publicKeys(),
   });
   try {
-    await client.send(
+    await set.client.send(
       new PutObjectCommand({ Bucket: bucket, Key: SKETCH_KEY, Body: armored, ContentType: 'text/plain' }),
     );
   } catch (error) {
-    throw s3Error(error, `writing ${label}`, bucket);
+    throw s3Error(error, `writing s3://${bucket}/${SKETCH_KEY}`, bucket);
   }
+  // Two first verifies at once (fleet verify's jobs) each wrote one: the first version stands for both.
+  return (await readSketchKey(set, keyring, signal))!;
+}
+
+/** The first version of the sketch key, decrypted; null when there is none yet. */
+async function readSketchKey(
+  set: BackupSet,
+  keyring: Keyring,
+  signal?: AbortSignal,
+): Promise<Uint8Array | null> {
+  const { client } = set;
+  const { bucket } = set.location;
+  const label = `the sketch key s3://${bucket}/${SKETCH_KEY}`;
+  // Versions are listed newest first: the last one seen is the first written.
+  let first: string | null = null;
+  for await (const page of listEntries(client, bucket, SKETCH_KEY, { signal }))
+    for (const entry of page) if (entry.key === SKETCH_KEY && !entry.isDeleteMarker) first = entry.versionId;
+  if (!first) return null;
+  const armored = await readObjectText(
+    client,
+    { bucket, key: SKETCH_KEY, versionId: first },
+    label,
+    MAX_ARMORED,
+    signal,
+  );
+  const key = await keyring.decryptSmall(armored, label);
+  if (key.length !== KEY_BYTES)
+    throw new SealdropError('INTEGRITY', `${label} holds ${key.length} bytes, not ${KEY_BYTES}`);
   return key;
 }
