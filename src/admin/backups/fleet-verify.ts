@@ -99,6 +99,8 @@ export async function fleetVerify(
     async (host) => {
       try {
         const outcome = await verifyHost(client, host, { ...options, askPassphrase, signal });
+        // Once another host's error stopped the run, this one's failure is only that: not reported.
+        if (stop.signal.aborted) return null;
         options.onHost?.(outcome);
         return outcome;
       } catch (error) {
