@@ -3,7 +3,7 @@
 import type { Compression } from './compression.js';
 import type { S3Location } from './s3-url.js';
 
-/** sealdrop's own area of the bucket (renewal locations): no host may write there; listed as such. */
+/** sealdrop's own area of the bucket (renewals, proofs, the sketch key): no host may write there; listed as such. */
 export const SEALDROP_AREA = '.sealdrop/';
 const RENEW_PREFIX = `${SEALDROP_AREA}renew/`;
 

@@ -18,12 +18,12 @@ import { SEALDROP_AREA } from './layout.js';
 import type { S3Location } from './s3-url.js';
 import type { Snapshot } from './snapshot.js';
 
-export const PROOF_AREA = `${SEALDROP_AREA}proofs/`;
+const PROOF_AREA = `${SEALDROP_AREA}proofs/`;
 
 export type ProofKind = 'good' | 'rejected' | 'approved';
 const KINDS: ReadonlySet<string> = new Set<ProofKind>(['good', 'rejected', 'approved']);
 const ACK_NAME = 'ack.json';
-export const PRUNED_NAME = 'pruned.json';
+const PRUNED_NAME = 'pruned.json';
 
 /** A snapshot's standing verdict: proven good (verified, or approved) or proven bad, and since when. */
 export interface ProofState {
@@ -53,7 +53,7 @@ export interface PrunedBackup {
 }
 
 /** At most this many removed backups are remembered (the newest), and none older than 2 windows. */
-export const MAX_PRUNED = 5000;
+const MAX_PRUNED = 5000;
 
 export function prunedKey(location: S3Location): string {
   return `${proofFolder(location)}${PRUNED_NAME}`;

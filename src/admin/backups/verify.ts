@@ -91,7 +91,7 @@ export interface VerifyResult {
 const MIN_CHUNKS = 16;
 
 /** At most this many unproven backups are verified per run (a flood of junk costs no more). */
-export const UNPROVEN_MAX = 100;
+const UNPROVEN_MAX = 100;
 
 /** Errors that would fail every snapshot alike: stop at once instead of reporting each. */
 const FATAL: ReadonlySet<ErrorCode> = new Set([

@@ -106,7 +106,7 @@ export async function createPolicyFile(
   if (coversSealdropArea(location))
     throw new SealdropError(
       'USAGE',
-      `${formatS3Url(location)} covers ${SEALDROP_AREA}, sealdrop's own area (renewal locations): no host may write there`,
+      `${formatS3Url(location)} covers ${SEALDROP_AREA}, sealdrop's own area (renewals and proofs): no host may write there`,
       { hint: 'Mint the policy for another key or prefix.' },
     );
   if (recipients.length > MAX_RECIPIENTS)
