@@ -54,7 +54,7 @@ held at once): kind (key: a key's versions; runs: a prefix's runs), complete bac
 complete one's time and size, the state of the newest backup (complete, DELETED, INCOMPLETE, BROKEN,
 EMPTY) and the set's address, then what else it holds. A prefix holds runs once it has a key
 PREFIX<run-id>/part-NNNNNN or manifest.json; every other object under it is a stray of that set.
-sealdrop's own area (.sealdrop/: renewal policies) is listed as such. The last line sums up.
+sealdrop's own area (.sealdrop/: renewal policies, proofs) is listed as such. The last line sums up.
 With --fleet, the fleet's prefixes are run sets by its word, each set names its host, sets that
 belong to no host say NO HOST, and hosts with nothing stored are listed as EMPTY at the end.
 
@@ -134,7 +134,7 @@ function rowOf(item: InventoryItem, owner: ((key: string) => FleetHost | null) |
       ...(owner ? { host: null } : {}),
       summary: null,
       area,
-      notes: [`sealdrop's own area (renewal policies): ${plural(area.objects, 'object')}`],
+      notes: [`sealdrop's own area (renewals, proofs): ${plural(area.objects, 'object')}`],
     };
   }
   const { listing, location } = item;

@@ -122,7 +122,7 @@ describe('ls', () => {
       /^runs +1 +\S+ +3\.91 KiB +INCOMPLETE +s3:\S+ +\(1 INCOMPLETE; 1 BROKEN; 3 strays \(warehouse\/\.hidden, /,
     );
     expect(row(listed.stdout, `s3://${bucket}/.sealdrop/`)).toMatch(
-      /^area +- +- +2 B +sealdrop +s3:\S+ +\(sealdrop's own area \(renewal policies\): 1 object\)$/,
+      /^area +- +- +2 B +sealdrop +s3:\S+ +\(sealdrop's own area \(renewals, proofs\): 1 object\)$/,
     );
     expect(row(listed.stdout, `s3://${bucket}/old/forgotten.sql`)).toMatch(/complete/);
     // A prefix of the bucket: only what lies under it.
