@@ -8,7 +8,16 @@ import type { LoadedFleet } from '../core/fleet-load.js';
 import { formatS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { asCheck, runCheck, type CheckOptions } from './check.js';
-import { columns, errorJson, printJson, printLines, say, verboseLogger, warn } from './output.js';
+import {
+  columns,
+  errorJson,
+  printJson,
+  printableLine,
+  printLines,
+  say,
+  verboseLogger,
+  warn,
+} from './output.js';
 import { withProgress } from './progress.js';
 import { registerFleetRevoke } from './revoke.js';
 import { describe, outcome, pruneJson } from './prune-plan-output.js';
@@ -122,10 +131,13 @@ function registerFleetPublish(fleet: Command): void {
 Each host's successor goes to its own object under s3://BUCKET/.sealdrop/renew/ (the name in its
 policy file, unguessable), and the copy in the policy directory is updated. Every push in the last
 part of a policy's life (renewWindow, default half of expires) fetches it and replaces its policy file.
-Needs the admin's credentials (write and read .sealdrop/renew/, read the bucket policy). A host
-revoked in the bucket policy (fleet revoke) is skipped and its successor removed. Exit 1 when a host
-failed, or the bucket policy can't be read; the others are published. A host without a copy yet gets
-one: install it on the host once.
+Needs the admin's credentials (write and read .sealdrop/renew/, read the bucket policy): they also
+sign the renewal URLs, so they must be allowed s3:GetObject on .sealdrop/renew/* (the uploader is
+not). Each URL is fetched back as its host will (no credentials): one that doesn't answer 200 with the
+policy just uploaded fails that host, naming the HTTP status and S3's error code, and that upload is
+undone. A host revoked in the bucket policy (fleet revoke) is skipped and its successor removed. Exit 1
+when a host failed, or the bucket policy can't be read; the others are published. A host without a
+copy yet gets one: install it on the host once.
 
 Recommended: policies of 7 days (expires: 7d), publish daily. If the cron stops, pushes warn from
 the middle of each policy's life and keep working until it expires.
@@ -142,7 +154,10 @@ Example:
           `published ${host.host} (expires ${host.expiresAt})${host.firstPolicy ? `: a first policy, install ${host.path} on the host` : ''}`,
         );
       for (const skipped of result.skipped) say(`skipped ${skipped.host}: ${skipped.reason}`);
-      for (const failure of result.failures) warn(`${failure.host} was not published: ${failure.message}`);
+      for (const failure of result.failures) {
+        warn(`${failure.host} was not published: ${failure.message}`);
+        process.stderr.write(`  hint: ${printableLine(failure.hint)}\n`);
+      }
       const skipped = result.skipped.length ? `, ${result.skipped.length} skipped (revoked)` : '';
       say(`${result.hosts.length} published${skipped}, ${result.failures.length} failed`);
       if (result.failures.length > 0)

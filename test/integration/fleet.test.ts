@@ -2,7 +2,12 @@
 // fleet mint, every host pushing, and three generations of self-renewal with no manual step.
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetBucketPolicyCommand,
+  ListObjectVersionsCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatDuration } from '../../src/core/units.js';
 import { runCli, tempDir, type CliResult } from '../support/cli.js';
@@ -362,6 +367,66 @@ describe(`a fleet of ${HOSTS} hosts`, () => {
       }),
     ]);
   }, 600_000);
+
+  it('fleet publish signed by an identity that may not read .sealdrop/renew/ fails each host, naming the 403', async () => {
+    // The uploader signs (as README step 3 mints): setup's bucket policy denies it every object read.
+    // Let it read the bucket policy, as an IAM policy of s3:GetBucketPolicy would: publish reads it first.
+    const original = (await adminClient().send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy!;
+    const widened = JSON.parse(original);
+    widened.Statement.push({
+      Sid: 'TestUploaderMayReadBucketPolicy',
+      Effect: 'Allow',
+      Principal: { AWS: [userArn('sealdrop-uploader')] },
+      Action: ['s3:GetBucketPolicy'],
+      Resource: [`arn:aws:s3:::${bucket}`],
+    });
+    await adminClient().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(widened) }));
+    const signerFile = join(dir, 'signer-fleet.yaml');
+    await writeFile(
+      signerFile,
+      fleetYaml().replace(
+        /^hosts:\n[\s\S]*$/m,
+        'hosts:\n  signer0: {key: signer0/db.sql.gz.gpg}\n  signer1: {key: signer1/db.sql.gz.gpg}\n',
+      ),
+    );
+    const outDir = join(dir, 'signer-policies');
+    const { uploader } = s3Env();
+    const asUploader = withEnv({
+      AWS_ACCESS_KEY_ID: uploader.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: uploader.secretAccessKey,
+    });
+    const published = await runCli(['fleet', 'publish', signerFile, '--out-dir', outDir, '--json'], {
+      env: asUploader,
+    });
+    await adminClient().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: original }));
+    expect(published.status, published.stderr).toBe(1);
+    expect(published.stderr).toMatch(/0 published, 2 failed/);
+    for (const name of ['signer0', 'signer1']) {
+      expect(published.stderr).toMatch(
+        new RegExp(`warning: ${name} was not published: its renewal URL answered 403 AccessDenied`),
+      );
+    }
+    expect(published.stderr).toMatch(/s3:GetObject on \.sealdrop\/renew\/\*/);
+    // stdout: the result, then (exit 1) the error document.
+    const result = JSON.parse(published.stdout.split(/\n(?=\{)/)[0]!);
+    expect(result.hosts).toEqual([]);
+    expect(result.failures).toEqual(
+      ['signer0', 'signer1'].map((host) => ({
+        host,
+        message: expect.stringMatching(/answered 403 AccessDenied.*signed by/),
+        hint: expect.stringMatching(/s3:GetObject on \.sealdrop\/renew\/\*/),
+      })),
+    );
+    // The URL is a bearer credential until it expires: never printed.
+    expect(published.stderr + published.stdout).not.toMatch(/X-Amz-Signature/i);
+    // No copy to install: none of these policies could renew.
+    await expect(stat(join(outDir, 'signer0.policy.json'))).rejects.toThrow();
+
+    // Signed by the admin, who may read there, the same hosts publish.
+    const fixed = await runCli(['fleet', 'publish', signerFile, '--out-dir', outDir], { env: admin() });
+    expect(fixed.status, fixed.stderr).toBe(0);
+    expect(fixed.stderr).toMatch(/2 published, 0 failed/);
+  });
 
   it("fleet prune plans each host's retention with prune's guards, and deletes with --yes", async () => {
     const planned = await runCli(['fleet', 'prune', fleetFile], { env: admin() });

@@ -18,6 +18,7 @@ import { loadPolicyFile, renewalKey, type LoadedPolicy } from '../../core/policy
 import { formatDuration } from '../../core/units.js';
 import { isSealdropError } from '../../core/errors.js';
 import { createPolicyFile, type CreatedPolicy } from './mint.js';
+import { checkRenewalUrl, renewalUrlError } from './renewal-check.js';
 import { checkPolicySignature } from './trust.js';
 import { s3Error } from '../s3/client.js';
 import { readBucketPolicy } from '../s3/bucket-policy.js';
@@ -61,7 +62,8 @@ export interface FleetPublishResult {
   hosts: PublishedHost[];
   /** Hosts revoked in the bucket policy: nothing published, their successor removed. */
   skipped: { host: string; reason: string }[];
-  failures: { host: string; message: string }[];
+  /** Hosts not published, and what to do about it. */
+  failures: { host: string; message: string; hint: string }[];
   warnings: string[];
 }
 
@@ -107,8 +109,9 @@ export async function mintFleet(
 }
 
 /**
- * Mints every host's next policy, uploads it to the host's renewal location (then drops the superseded
- * versions there) and updates the copy. A host that fails is reported and the others go on; a host
+ * Mints every host's next policy, uploads it to the host's renewal location, fetches it back through the
+ * renewal URL it hands out (as the host will: no credentials), then drops the superseded versions there
+ * and updates the copy. A host that fails (its URL too) is reported and the others go on; a host
  * revoked in the bucket policy is skipped.
  */
 export async function publishFleet(
@@ -153,6 +156,13 @@ export async function publishFleet(
       } catch (error) {
         throw s3Error(error, `uploading the policy of ${host.name} to s3://${fleet.bucket}/${key}`);
       }
+      // The URL handed out must work for the host, without credentials: else it fails silently there.
+      const problem = await checkRenewalUrl(candidate.file.renew!.url, candidate.text);
+      if (problem) {
+        const left = await undoUpload(client, fleet.bucket, key, versionId);
+        if (left) warnings.add(`${host.name}: ${left}`);
+        throw renewalUrlError(problem, candidate.summary.accessKeyId);
+      }
       await replaceFile(path, candidate.text, { mode: 0o600 });
       const dropped = await dropSuperseded(client, fleet.bucket, key, versionId);
       if (dropped) warnings.add(dropped);
@@ -165,7 +175,7 @@ export async function publishFleet(
       });
     } catch (error) {
       if (!isSealdropError(error)) throw error;
-      result.failures.push({ host: host.name, message: error.message });
+      result.failures.push({ host: host.name, message: error.message, hint: error.hint });
     }
   }
   result.warnings = [...warnings];
@@ -285,6 +295,24 @@ async function dropSuperseded(
     return null;
   } catch (error) {
     return `could not remove the superseded policies at s3://${bucket}/${key}: ${s3Error(error, 'cleaning up').message}`;
+  }
+}
+
+/**
+ * Removes a successor whose renewal URL hosts can't use, so that none installs it (its version: the one
+ * before is current again). Returns a warning when it stays.
+ */
+async function undoUpload(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  versionId: string | undefined,
+): Promise<string | null> {
+  try {
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+    return null;
+  } catch (error) {
+    return `the policy with the unusable renewal URL stays at s3://${bucket}/${key} (${s3Error(error, 'removing it').message}): a host that renews from it can't renew again; publish again with the right signer`;
   }
 }
 
