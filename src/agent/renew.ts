@@ -137,9 +137,18 @@ async function fetchSuccessor(url: string, signal?: AbortSignal): Promise<string
   const body = Buffer.concat(chunks).toString('utf8');
   if (response.statusCode === 200) return body;
   const code = /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1];
-  throw new Error(
-    response.statusCode === 404
-      ? 'nothing is published at the renewal location yet'
-      : `the renewal location answered ${response.statusCode}${code ? ` ${code}` : ''}`,
+  if (response.statusCode === 404) throw new Error('nothing is published at the renewal location yet');
+  const answered = `the renewal location answered ${response.statusCode}${code ? ` ${code}` : ''}`;
+  throw new Error(response.statusCode === 403 ? `${answered}: ${forbiddenMeaning(code)}` : answered);
+}
+
+/** What a 403 means for the admin: the host can do nothing about it but tell them. */
+function forbiddenMeaning(code: string | undefined): string {
+  if (code === 'SignatureDoesNotMatch')
+    return 'the renewal URL in this policy file was altered, or the admin signed it for another endpoint; ask the admin for a fresh policy file';
+  return (
+    'the renewal URL in this policy file is signed by an identity that may not read .sealdrop/renew/ (the uploader, say): ' +
+    "ask the admin to run `sealdrop fleet publish` with credentials allowed s3:GetObject on .sealdrop/renew/* (the admin's) " +
+    "and to install the new policy file here once by hand, as this one's URL stays refused"
   );
 }

@@ -4,16 +4,19 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   GetBucketPolicyCommand,
+  GetObjectCommand,
   ListObjectVersionsCommand,
   PutBucketPolicyCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { renewalKey } from '../../src/core/policy-file.js';
 import { formatDuration } from '../../src/core/units.js';
 import { runCli, tempDir, type CliResult } from '../support/cli.js';
 import { installPolicy, pushHost } from '../support/fleet.js';
 import { parsePluginOutput } from '../support/plugin-output.js';
-import { adminClient, freshBucket, s3Env, userArn, withEnv } from '../support/s3.js';
+import { adminClient, freshBucket, s3Env, uploaderClient, userArn, withEnv } from '../support/s3.js';
 import { after, until } from '../support/until.js';
 
 const HOSTS = 50;
@@ -422,10 +425,31 @@ describe(`a fleet of ${HOSTS} hosts`, () => {
     // No copy to install: none of these policies could renew.
     await expect(stat(join(outDir, 'signer0.policy.json'))).rejects.toThrow();
 
+    // The uploader may not delete either: its upload stays, and publish says so.
+    expect(result.warnings.join('\n')).toMatch(
+      /signer0: the policy with the unusable renewal URL stays at s3:/,
+    );
+
     // Signed by the admin, who may read there, the same hosts publish.
     const fixed = await runCli(['fleet', 'publish', signerFile, '--out-dir', outDir], { env: admin() });
     expect(fixed.status, fixed.stderr).toBe(0);
     expect(fixed.stderr).toMatch(/2 published, 0 failed/);
+
+    // A host holding a renewal URL the uploader signed hears why it can't renew, and what to ask for.
+    const held = JSON.parse(await readFile(join(outDir, 'signer0.policy.json'), 'utf8'));
+    const command = new GetObjectCommand({ Bucket: bucket, Key: renewalKey(held)! });
+    held.renew.url = await getSignedUrl(uploaderClient(), command, { expiresIn: 3600 });
+    const host = { name: 'signer0', policy: join(dir, 'hosts', 'signer0', 'policy.json') };
+    await mkdir(join(dir, 'hosts', 'signer0'), { recursive: true });
+    await writeFile(host.policy, JSON.stringify(held), { mode: 0o600 });
+    const pushed = await pushHost(host, dir);
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect(JSON.parse(pushed.stdout).renewal).toMatchObject({
+      state: 'failed',
+      warning: expect.stringMatching(
+        /answered 403 AccessDenied: the renewal URL in this policy file is signed by an identity that may not read \.sealdrop\/renew\/.*`sealdrop fleet publish`/,
+      ),
+    });
   });
 
   it("fleet prune plans each host's retention with prune's guards, and deletes with --yes", async () => {
