@@ -93,16 +93,13 @@ export interface Health {
   };
 }
 
+/** The counts of a set with nothing in it (or that could not be listed). */
+export function noCounts(): Health['counts'] {
+  return { backups: 0, incomplete: 0, broken: 0, deleteMarkers: 0, strays: 0, rejected: 0, unproven: 0 };
+}
+
 export function assessHealth(input: HealthInput, thresholds: HealthThresholds, now = new Date()): Health {
-  const counts = {
-    backups: 0,
-    incomplete: 0,
-    broken: 0,
-    deleteMarkers: 0,
-    strays: input.strays ?? 0,
-    rejected: 0,
-    unproven: 0,
-  };
+  const counts = { ...noCounts(), strays: input.strays ?? 0 };
   let latest: Snapshot | null = null;
   const newer: Snapshot[] = [];
   for (const snapshot of input.snapshots) {
@@ -158,7 +155,7 @@ export function assessHealth(input: HealthInput, thresholds: HealthThresholds, n
       state: 'WARNING',
       reason: `the backup stream looked wrong at ${since.snapshot.time.toISOString()}: it ${since.message}; \`sealdrop ack\` once checked`,
     });
-  verdicts.push(...proofVerdicts(input.snapshots, counts, acked));
+  for (const verdict of proofVerdicts(input.snapshots, counts, acked)) verdicts.push(verdict);
   if (latest && thresholds.maxUnverifiedAgeMs != null)
     verdicts.push(verification(input.snapshots, thresholds.maxUnverifiedAgeMs, now));
   const pending = newer.filter((s) => s.state === 'incomplete');

@@ -2,7 +2,14 @@
 // each set's state and thresholds, and its timeline aggregated into a fixed number of columns, so a
 // set of a million versions is drawn with as few marks as a set of thirty.
 import { DEFAULT_ANOMALY_THRESHOLDS, judgeStream, type Anomaly, type AnomalyRule } from './anomaly.js';
-import { assessHealth, worstState, type Health, type HealthState, type HealthThresholds } from './health.js';
+import {
+  assessHealth,
+  noCounts,
+  worstState,
+  type Health,
+  type HealthState,
+  type HealthThresholds,
+} from './health.js';
 import { asPushed, type PrunedBackup } from './proofs.js';
 import type { Snapshot, SnapshotState } from './snapshot.js';
 
@@ -155,15 +162,7 @@ function reportSet(input: ReportInput, axis: Axis, now: Date): ReportSet {
       moreReasons: 0,
       latest: null,
       ageMs: null,
-      counts: {
-        backups: 0,
-        incomplete: 0,
-        broken: 0,
-        deleteMarkers: 0,
-        strays: 0,
-        rejected: 0,
-        unproven: 0,
-      },
+      counts: noCounts(),
       columns: [],
       scaleBytes: 0,
       gaps: [],

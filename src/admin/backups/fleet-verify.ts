@@ -10,7 +10,7 @@ import type { Snapshot } from '../../core/snapshot.js';
 import { roundMs } from '../../core/units.js';
 import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
 import { backupSet } from '../sets/open.js';
-import { verify, type SnapshotCheck, type VerifyOptions } from './verify.js';
+import { FATAL as VERIFY_FATAL, verify, type SnapshotCheck, type VerifyOptions } from './verify.js';
 
 /** Hosts verified at once unless told otherwise: each one downloads, decrypts and decompresses. */
 export const DEFAULT_JOBS = 2;
@@ -63,16 +63,7 @@ export interface FleetVerifyResult {
  * Errors that fail every host alike (as verify's own FATAL, plus the identity's): stop at once with
  * the one error instead of reporting it per host.
  */
-const FATAL: ReadonlySet<ErrorCode> = new Set([
-  'WRONG_PASSPHRASE',
-  'PASSPHRASE_REQUIRED',
-  'CREDENTIALS_MISSING',
-  'S3_UNREACHABLE',
-  'INTERRUPTED',
-  'USAGE',
-  'KEY_INVALID',
-  'FILE_NOT_FOUND',
-]);
+const FATAL: ReadonlySet<ErrorCode> = new Set([...VERIFY_FATAL, 'KEY_INVALID', 'FILE_NOT_FOUND']);
 
 /** Credentials S3 does not take are every host's failure, though S3 answered (S3_REFUSED). */
 const REFUSED_CREDENTIALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch']);

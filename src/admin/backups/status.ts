@@ -5,6 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../../core/errors.js';
 import {
   assessHealth,
+  noCounts,
   worstState,
   type Health,
   type HealthState,
@@ -137,15 +138,7 @@ async function targetStatuses(
         reasons: [`can't tell: ${error.message}`],
         latest: null,
         ageSeconds: null,
-        counts: {
-          backups: 0,
-          incomplete: 0,
-          broken: 0,
-          deleteMarkers: 0,
-          strays: 0,
-          rejected: 0,
-          unproven: 0,
-        },
+        counts: noCounts(),
       },
     ];
   }

@@ -94,7 +94,7 @@ const MIN_CHUNKS = 16;
 const UNPROVEN_MAX = 100;
 
 /** Errors that would fail every snapshot alike: stop at once instead of reporting each. */
-const FATAL: ReadonlySet<ErrorCode> = new Set([
+export const FATAL: ReadonlySet<ErrorCode> = new Set([
   'WRONG_PASSPHRASE',
   'PASSPHRASE_REQUIRED',
   'CREDENTIALS_MISSING',

@@ -83,20 +83,7 @@ export async function writePruned(
   since: Date,
 ): Promise<void> {
   if (removed.length === 0) return;
-  const key = prunedKey(set.location);
-  const { bucket } = set.location;
-  try {
-    await set.client.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: prunedText(proofs.pruned, removed, since),
-        ContentType: 'application/json',
-      }),
-    );
-  } catch (error) {
-    throw s3Error(error, `writing s3://${bucket}/${key}`, bucket);
-  }
+  await put(set, prunedKey(set.location), prunedText(proofs.pruned, removed, since));
 }
 
 /** The snapshots with their proofs read (core/proofs.ts withProofs), and the proofs. */
@@ -168,14 +155,15 @@ export async function writeAck(set: BackupSet, record: object): Promise<void> {
   await put(set, ackKey(set.location), record);
 }
 
-async function put(set: BackupSet, key: string, record: object): Promise<void> {
+/** Writes one of sealdrop's own objects: a record as JSON, or text as it is. */
+async function put(set: BackupSet, key: string, record: object | string): Promise<void> {
   const { bucket } = set.location;
   try {
     await set.client.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: key,
-        Body: `${JSON.stringify(record, null, 2)}\n`,
+        Body: typeof record === 'string' ? record : `${JSON.stringify(record, null, 2)}\n`,
         ContentType: 'application/json',
       }),
     );
