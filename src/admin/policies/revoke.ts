@@ -84,17 +84,24 @@ export async function revoke(
     }
   const since = plan.already ? plan.already.since : now;
   return {
-    dryRun: !options.execute,
-    host: target.host,
-    target: formatS3Url(target.location),
-    bucket,
-    hadPolicy: current !== null,
+    ...outcome(target, current, options),
     policy: JSON.parse(formatBucketPolicy(plan.result)),
     warnings,
     already: plan.already !== null,
     since: since && new Date(Math.floor(since.getTime() / 1000) * 1000).toISOString(),
     added: plan.added,
     renewal,
+  };
+}
+
+/** What revoke and unrevoke both report: what was asked, where, and whether there was a policy. */
+function outcome(target: RevokeTarget, current: unknown, options: RevokeOptions) {
+  return {
+    dryRun: !options.execute,
+    host: target.host,
+    target: formatS3Url(target.location),
+    bucket: target.location.bucket,
+    hadPolicy: current !== null,
   };
 }
 
@@ -112,11 +119,7 @@ export async function unrevoke(
     await confirm(client, target.location, false);
   }
   return {
-    dryRun: !options.execute,
-    host: target.host,
-    target: formatS3Url(target.location),
-    bucket,
-    hadPolicy: current !== null,
+    ...outcome(target, current, options),
     policy: plan.result && JSON.parse(formatBucketPolicy(plan.result)),
     warnings: [],
     removed: plan.removed,
