@@ -83,7 +83,7 @@ function refuse(parent: Command, name: string): void {
         'USAGE',
         `\`${path}\` is a command of sealdrop, the admin CLI, not of ${AGENT_NAME}`,
         {
-          hint: `Run \`sealdrop ${path}\` on the admin's machine (npm package sealdrop); ${AGENT_NAME} runs push and policy show.`,
+          hint: `Run \`sealdrop ${path}\` on the admin's machine (npm package sealdrop); ${AGENT_NAME} runs push, wal push and policy show.`,
         },
       );
     });
