@@ -102,6 +102,7 @@ Examples (postgresql.conf; the policy file readable by the postgres user only):
 interface WalFetchCliOptions extends IdentityOptions, ConnectionOptions {
   batch: number;
   jobs: number;
+  versionId?: string;
 }
 
 export function registerWalFetchCommand(wal: Command): void {
@@ -122,6 +123,10 @@ export function registerWalFetchCommand(wal: Command): void {
       8,
     )
     .option('--jobs <N>', 'downloads at once', positive('--jobs', 16), 4)
+    .option(
+      '--version-id <ID>',
+      'this version of the file instead of its first (by hand, after status named it)',
+    )
     .addHelpText(
       'after',
       `
@@ -155,6 +160,7 @@ Example (postgresql.auto.conf of the server being recovered):
             keyring,
             batch: options.batch,
             jobs: options.jobs,
+            versionId: options.versionId,
             signal,
             onNote: warn,
           });
