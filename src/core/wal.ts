@@ -138,3 +138,37 @@ export function backupHistoryName(label: Pick<BackupLabel, 'startLsn' | 'startSe
   const offset = label.startLsn % WAL_SEGMENT_BYTES;
   return `${label.startSegment}.${offset.toString(16).toUpperCase().padStart(8, '0')}.backup`;
 }
+
+/** One line of a timeline history file: the parent timeline, and where the child left it. */
+export interface TimelineSwitch {
+  timeline: number;
+  switchLsn: number;
+}
+
+/** NNNNNNNN.history: the timelines a timeline descends from. Bounded and checked like a label. */
+export function parseTimelineHistory(text: string, what: string): TimelineSwitch[] {
+  if (text.length > MAX_LABEL_BYTES)
+    throw new SealdropError('INTEGRITY', `${what} is not a timeline history file: too long`);
+  const switches: TimelineSwitch[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^\s*(\d{1,10})\s+([0-9A-F]{1,8}\/[0-9A-F]{1,8})/i.exec(line);
+    const switchLsn = match ? parseLsn(match[2]!) : null;
+    if (match && switchLsn !== null) switches.push({ timeline: Number(match[1]), switchLsn });
+  }
+  return switches;
+}
+
+/** Whether a base backup (its label) lies on a timeline's history: replay from it can reach that timeline. */
+export function onTimeline(
+  label: Pick<BackupLabel, 'timeline' | 'startLsn'>,
+  timeline: number,
+  history: readonly TimelineSwitch[],
+): boolean {
+  if (label.timeline === timeline) return true;
+  const parent = history.find((entry) => entry.timeline === label.timeline);
+  return parent !== undefined && label.startLsn < parent.switchLsn;
+}
+
+export function historyFileName(timeline: number): string {
+  return `${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`;
+}

@@ -8,7 +8,10 @@ import {
   archivedFileOf,
   archiveObjectKey,
   backupHistoryName,
+  historyFileName,
+  onTimeline,
   parseBackupLabel,
+  parseTimelineHistory,
   parseLsn,
   parseWalFileName,
   segmentFileName,
@@ -145,5 +148,34 @@ describe('the calls PostgreSQL makes again, answered before anything loads', () 
     expect(readFileSync(destination, 'utf8')).toBe('segment 4');
     expect(existsSync(join(dir, 'pg_wal/sealdrop-fetch/000000010000000000000004'))).toBe(false);
     expect(fetchedAhead(call)).toBe(false);
+  });
+});
+
+describe('timelines', () => {
+  // 00000003.history: timeline 1 left at 0/40000B0 for 2, which was left at 0/7000000 for 3.
+  const history = parseTimelineHistory(
+    '1\t0/40000B0\tbefore 2026-12-06 03:04:01+00\n\n2\t0/7000000\tno recovery target specified\n',
+    '00000003.history',
+  );
+
+  it('reads a history file', () => {
+    expect(history).toEqual([
+      { timeline: 1, switchLsn: 0x40000b0 },
+      { timeline: 2, switchLsn: 0x7000000 },
+    ]);
+    expect(historyFileName(3)).toBe('00000003.history');
+  });
+
+  it.each([
+    ['on the timeline itself', { timeline: 3, startLsn: 0x9000000 }, true],
+    ['on a parent, before the child left it', { timeline: 1, startLsn: 0x2000028 }, true],
+    [
+      'on a parent, after the child left it (the abandoned server went on)',
+      { timeline: 1, startLsn: 0x6000028 },
+      false,
+    ],
+    ['on a timeline it does not descend from', { timeline: 4, startLsn: 0x1000028 }, false],
+  ])('a base backup %s: %s', (_why, label, expected) => {
+    expect(onTimeline(label, 3, history)).toBe(expected);
   });
 });

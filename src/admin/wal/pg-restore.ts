@@ -11,16 +11,20 @@ import type { S3Location } from '../../core/s3-url.js';
 import type { SnapshotJson } from '../../core/snapshot.js';
 import {
   backupHistoryName,
+  historyFileName,
   MAX_LABEL_BYTES,
+  onTimeline,
   parseBackupLabel,
+  parseTimelineHistory,
   segmentFileName,
   segnoOfLsn,
   type BackupLabel,
+  type TimelineSwitch,
 } from '../../core/wal.js';
 import { restore } from '../backups/restore.js';
 import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
 import { scanArchive } from './archive.js';
-import { walFetch } from './fetch.js';
+import { NotArchived, walFetch } from './fetch.js';
 
 export interface PgRestoreOptions {
   base: S3Location;
@@ -53,10 +57,49 @@ export interface PgRestoreResult {
 
 export async function pgRestore(client: S3Client, options: PgRestoreOptions): Promise<PgRestoreResult> {
   await emptyDirectory(options.pgdata);
+  const keyring = new Keyring(await loadIdentities(options.identityPaths), options.askPassphrase);
+  const timeline = await latestTimeline(client, options, keyring);
+  // The newest base backup before the target that lies on the latest timeline's history: one taken
+  // on a timeline that was abandoned after it forked can't reach it, so the next older one is tried.
+  let before = options.to === 'latest' ? null : options.to;
+  for (let tried = 1; ; tried++) {
+    const { restored, label } = await layDown(client, options, before);
+    if (onTimeline(label, timeline.id, timeline.history)) {
+      try {
+        const requiredWal = await checkArchive(client, options, label, keyring);
+        await writeRecoverySettings(options);
+        return {
+          base: { target: restored.target, snapshot: restored.snapshot },
+          label,
+          pgdata: options.pgdata,
+          to: options.to === 'latest' ? 'latest' : options.to.toISOString(),
+          requiredWal,
+        };
+      } catch (error) {
+        await clear(options.pgdata);
+        throw error;
+      }
+    }
+    await clear(options.pgdata);
+    const skipped = `the base backup of ${restored.snapshot.time} (timeline ${label.timeline}) is not on the history of timeline ${timeline.id}`;
+    if (tried >= MAX_TRIED_BASES)
+      throw new SealdropError('NOT_FOUND', `${skipped}, nor are the ${MAX_TRIED_BASES - 1} before it`, {
+        hint: 'Pick a base backup by time with --to, or check the archive with `sealdrop status`.',
+      });
+    options.onNote?.(`${skipped}: trying the one before it`);
+    before = new Date(Date.parse(restored.snapshot.time) - 1);
+  }
+}
+
+/** Base backups tried, newest first, before pg restore gives up on finding one on the timeline. */
+const MAX_TRIED_BASES = 5;
+
+/** The newest base backup at or before `before` (null: the newest), extracted; on failure the directory is emptied. */
+async function layDown(client: S3Client, options: PgRestoreOptions, before: Date | null) {
   const tar = untar(options.pgdata);
   try {
     const restored = await restore(client, options.base, {
-      selector: options.to === 'latest' ? { kind: 'latest' } : { kind: 'at', at: options.to },
+      selector: before === null ? { kind: 'latest' } : { kind: 'at', at: before },
       identityPaths: options.identityPaths,
       askPassphrase: options.askPassphrase,
       output: tar.input,
@@ -70,22 +113,47 @@ export async function pgRestore(client: S3Client, options: PgRestoreOptions): Pr
       await readBounded(join(options.pgdata, 'backup_label')),
       `backup_label of ${restored.target}`,
     );
-    const keyring = new Keyring(await loadIdentities(options.identityPaths), options.askPassphrase);
-    const requiredWal = await checkArchive(client, options, label, keyring);
-    await writeRecoverySettings(options);
-    return {
-      base: { target: restored.target, snapshot: restored.snapshot },
-      label,
-      pgdata: options.pgdata,
-      to: options.to === 'latest' ? 'latest' : options.to.toISOString(),
-      requiredWal,
-    };
+    return { restored, label };
   } catch (error) {
     await tar.kill();
     await clear(options.pgdata);
     throw error;
   }
 }
+
+/**
+ * The timeline recovery ends on (recovery_target_timeline = 'latest'): the highest one whose history
+ * file is archived, probed upward as PostgreSQL does, and the timelines it descends from.
+ */
+async function latestTimeline(
+  client: S3Client,
+  options: PgRestoreOptions,
+  keyring: Keyring,
+): Promise<{ id: number; history: TimelineSwitch[] }> {
+  let latest = { id: 1, history: [] as TimelineSwitch[] };
+  for (let id = 2; id <= MAX_TIMELINES; id++) {
+    const name = historyFileName(id);
+    const path = join(options.pgdata, `.${name}`);
+    try {
+      await walFetch(client, options.wal, {
+        name,
+        destination: path,
+        keyring,
+        batch: 1,
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (error instanceof NotArchived) return latest;
+      throw error;
+    }
+    latest = { id, history: parseTimelineHistory(await readBounded(path), name) };
+    await rm(path, { force: true });
+  }
+  return latest;
+}
+
+/** Timelines probed at most: each is one request. */
+const MAX_TIMELINES = 1000;
 
 /**
  * The base backup is usable only up from the end of the backup: its backup history file says where
