@@ -29,6 +29,7 @@ export interface PushMetrics {
   /** The last successful push. */
   readBytes?: number;
   storedBytes?: number;
+  retriedSeconds?: number;
   policyExpiry?: number;
   renewal?: RenewalResult['state'];
 }
@@ -71,6 +72,11 @@ const GAUGES: readonly { name: string; field: NumberField; help: string }[] = [
     name: 'sealdrop_push_stored_bytes',
     field: 'storedBytes',
     help: 'Bytes the last successful push stored (compressed and encrypted).',
+  },
+  {
+    name: 'sealdrop_push_retried_seconds',
+    field: 'retriedSeconds',
+    help: 'How long the last successful push retried after failures: at most how long S3 was out (0: first try).',
   },
   {
     name: 'sealdrop_policy_expiry_timestamp_seconds',

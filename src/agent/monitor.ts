@@ -74,6 +74,7 @@ export async function reportedPush(report: RunReportOptions, options: PushOption
       exitStatus: EXIT.ok,
       readBytes: result.bytesIn,
       storedBytes: result.bytesOut,
+      retriedSeconds: result.retriedSeconds,
       ...policyExpiry(),
       ...(result.renewal ? { renewal: result.renewal.state } : {}),
     }),
@@ -127,6 +128,9 @@ function successBody(result: PushResult): string {
   return [
     `stored ${storedWhat(result)}${result.run ? ` (${result.run.parts.length} parts)` : ''}`,
     `read ${formatBytes(result.bytesIn)} (${result.bytesIn} bytes), stored ${formatBytes(result.bytesOut)} (${result.bytesOut} bytes) in ${result.seconds.toFixed(1)} s`,
+    ...(result.retriedSeconds > 0
+      ? [`waited ${result.retriedSeconds.toFixed(0)} s for S3 (${result.attempts} attempts)`]
+      : []),
     `sha256 ${result.sha256}`,
     `policy expires ${result.renewal?.policyExpiresAt ?? result.policyExpiresAt}${result.renewal ? ` (renewal: ${result.renewal.state})` : ''}`,
   ].join('\n');

@@ -63,6 +63,7 @@ export async function runSink(options: RunSinkOptions): Promise<Sink<StoredRun>>
   const stored: StoredPart[] = [];
   let total = 0;
   let attempts = 0;
+  let retriedMs = 0;
   let current: Spool | null = null;
   let numbered = 0;
   /** The upload of the previous full part, if any; a failure surfaces at the next hand-off. */
@@ -81,6 +82,7 @@ export async function runSink(options: RunSinkOptions): Promise<Sink<StoredRun>>
   const store = async (spool: Spool, name: string) => {
     const result = await upload(options.target, spool, { key: key(name) });
     attempts += result.attempts;
+    retriedMs += result.retriedMs;
     spools.delete(spool);
     await spool.remove();
     return result;
@@ -169,6 +171,7 @@ export async function runSink(options: RunSinkOptions): Promise<Sink<StoredRun>>
         bytes: total,
         sha256: manifest.sha256,
         attempts,
+        retriedMs,
         runId,
         prefix: options.prefix,
         parts: stored,

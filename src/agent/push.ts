@@ -39,6 +39,8 @@ export interface PushOptions {
   /** The size of each part of a run (default 1 GiB, at most the policy's max size); one key has no parts. */
   partSize?: number;
   retries?: number;
+  /** Retry for at least this long after a failure (default 15 min): the spool stays meanwhile. */
+  retryForMs?: number;
   retryDelayMs?: number;
   warnExpiryMs?: number;
   signal?: AbortSignal;
@@ -158,6 +160,7 @@ export async function push(policy: LoadedPolicy, options: PushOptions): Promise<
       sha256: stored.sha256,
       seconds: roundMs((performance.now() - started) / 1000),
       attempts: stored.attempts,
+      retriedSeconds: roundMs(stored.retriedMs / 1000),
       policyExpiresAt: summary.expiresAt.toISOString(),
       ...('runId' in stored
         ? { run: { runId: stored.runId, prefix: stored.prefix, parts: stored.parts } }
@@ -187,6 +190,7 @@ async function openSink(
     fields: file.fields,
     contentMd5: summary.contentMd5,
     retries: options.retries ?? 5,
+    retryForMs: options.retryForMs ?? 15 * 60_000,
     retryDelayMs: options.retryDelayMs ?? 1000,
     signal: options.signal,
     onRetry: options.onRetry,

@@ -13,6 +13,8 @@ export interface PushResult {
   sha256: string;
   seconds: number;
   attempts: number;
+  /** Time spent retrying after failures: how long S3 was out, at most. */
+  retriedSeconds: number;
   policyExpiresAt: string;
   /** Prefix policies: the run (key is then its manifest). */
   run?: { runId: string; prefix: string; parts: StoredPart[] };

@@ -23,6 +23,8 @@ export interface StoredObject {
   /** SHA-256 of the whole encrypted stream. */
   sha256: string;
   attempts: number;
+  /** Spent retrying after failures (every part of a run). */
+  retriedMs: number;
 }
 
 export interface Sink<Stored extends StoredObject = StoredObject> {

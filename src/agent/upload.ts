@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import FormData from 'form-data';
 import { Agent, request } from 'undici';
 import { SealdropError } from '../core/errors.js';
+import { formatDuration } from '../core/units.js';
 import { plural } from '../core/words.js';
 
 /** The signed POST form every object of a push is sent with, and how hard to try: the same for all the parts of a run. */
@@ -15,7 +16,10 @@ export interface PostForm {
   fields: Record<string, string>;
   /** The policy allows a Content-MD5 field (files minted before it don't): send each file's. */
   contentMd5: boolean;
+  /** Retries at least this many times… */
   retries: number;
+  /** …and for at least this long after the first failure (an S3 outage of minutes costs no backup). */
+  retryForMs: number;
   /** First backoff delay; doubles each retry, with full jitter. */
   retryDelayMs: number;
   signal?: AbortSignal;
@@ -40,6 +44,8 @@ export interface UploadResult {
   versionId: string | null;
   etag: string | null;
   attempts: number;
+  /** From the first failure to the attempt that stored it (0: the first attempt did). */
+  retriedMs: number;
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -51,13 +57,21 @@ export async function upload(
   file: SpooledFile,
   options: UploadOptions = {},
 ): Promise<UploadResult> {
+  let firstFailure: number | null = null;
   for (let attempt = 1; ; attempt++) {
     let failure: Transient;
     try {
-      return { ...(await postOnce(target, file, options)), attempts: attempt };
+      const stored = await postOnce(target, file, options);
+      return {
+        ...stored,
+        attempts: attempt,
+        retriedMs: firstFailure === null ? 0 : Date.now() - firstFailure,
+      };
     } catch (error) {
-      if (!(error instanceof Transient) || attempt > target.retries || target.signal?.aborted) {
-        throw error instanceof Transient ? error.final(attempt) : error;
+      firstFailure ??= Date.now();
+      const retrying = attempt <= target.retries || Date.now() - firstFailure < target.retryForMs;
+      if (!(error instanceof Transient) || !retrying || target.signal?.aborted) {
+        throw error instanceof Transient ? error.final(attempt, Date.now() - firstFailure) : error;
       }
       failure = error;
     }
@@ -65,16 +79,19 @@ export async function upload(
       Math.min(MAX_BACKOFF_MS, target.retryDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
     target.onRetry?.(attempt, delay, failure.message);
     await sleep(delay, undefined, { signal: target.signal }).catch(() => {});
-    if (target.signal?.aborted) throw failure.final(attempt);
+    if (target.signal?.aborted) throw failure.final(attempt, Date.now() - firstFailure);
   }
 }
 
 /** A failure worth another attempt: the network, a 5xx, SlowDown. */
 class Transient extends Error {
-  final(attempts: number): SealdropError {
+  final(attempts: number, retriedMs: number): SealdropError {
     return new SealdropError(
       'S3_UNREACHABLE',
-      `upload failed after ${plural(attempts, 'attempt')}: ${this.message}`,
+      `upload failed after ${plural(attempts, 'attempt')} over ${formatDuration(retriedMs)}: ${this.message}`,
+      {
+        hint: 'Check the endpoint URL and the network, then try again; --retry-for sets how long push rides out an outage.',
+      },
     );
   }
 }
@@ -83,7 +100,7 @@ async function postOnce(
   target: PostForm,
   file: SpooledFile,
   options: UploadOptions,
-): Promise<Omit<UploadResult, 'attempts'>> {
+): Promise<Omit<UploadResult, 'attempts' | 'retriedMs'>> {
   const form = new FormData();
   for (const [name, value] of Object.entries(target.fields))
     form.append(name, options.key !== undefined && name.toLowerCase() === 'key' ? options.key : value);

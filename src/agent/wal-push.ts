@@ -78,6 +78,8 @@ export async function walPush(policy: LoadedPolicy, options: WalPushOptions): Pr
     fields: file.fields,
     contentMd5: summary.contentMd5,
     retries: options.retries ?? 5,
+    // PostgreSQL retries the archive_command itself, and keeps the file meanwhile.
+    retryForMs: 0,
     retryDelayMs: options.retryDelayMs ?? 1000,
     signal: options.signal,
   };

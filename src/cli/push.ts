@@ -20,6 +20,7 @@ interface PushCliOptions {
   spoolDir?: string;
   partSize?: number;
   retries: number;
+  retryFor: number;
   retryDelay: number;
   warnExpiry: number;
   ping?: string;
@@ -50,7 +51,16 @@ export function registerPushCommand(program: Command): void {
       sizeArg,
     )
     .option('--retries <N>', 'retries on network errors and 5xx (0 to 100)', retriesArg, 5)
-    .addOption(durationOption('--retry-delay <DURATION>', 'first retry delay, doubled each time', '1s'))
+    .addOption(
+      durationOption(
+        '--retry-for <DURATION>',
+        'and go on retrying for this long after the first failure (an S3 outage); the spool stays meanwhile',
+        '15min',
+      ),
+    )
+    .addOption(
+      durationOption('--retry-delay <DURATION>', 'first retry delay, doubled each time (at most 1min)', '1s'),
+    )
     .addOption(durationOption('--warn-expiry <DURATION>', 'warn when the policy expires within this', '3d'))
     .option(
       '--ping <URL>',
@@ -124,6 +134,7 @@ Examples:
           spoolDir: options.spoolDir,
           partSize: options.partSize,
           retries: options.retries,
+          retryForMs: options.retryFor,
           retryDelayMs: options.retryDelay,
           warnExpiryMs: options.warnExpiry,
           signal,
@@ -188,7 +199,16 @@ function summary(result: PushResult): string {
         'time',
         `${result.seconds.toFixed(1)} s, ${formatBytes(result.bytesIn / Math.max(result.seconds, 0.001))}/s`,
       ],
+      ...(result.retriedSeconds > 0
+        ? ([
+            [
+              'waited',
+              `${formatDuration(result.retriedSeconds * 1000)} for S3 (${plural(result.attempts, 'attempt')})`,
+            ],
+          ] as [string, string][])
+        : []),
       ['sha256', result.sha256],
+      ...(result.etag ? ([['etag', result.etag]] as [string, string][]) : []),
       ['policy', `expires ${result.policyExpiresAt}`],
     ]),
   ].join('\n');

@@ -49,7 +49,11 @@ describe('sealdrop completion', () => {
     const policy = program.commands.find((c) => c.name() === 'policy')!;
     expect(await bashCompletes(['sealdrop', 'policy', ''])).toEqual(names(policy));
     expect(await bashCompletes(['sealdrop', 'pr'])).toEqual(['prune']);
-    expect(await bashCompletes(['sealdrop', 'push', '--re'])).toEqual(['--retries', '--retry-delay']);
+    expect(await bashCompletes(['sealdrop', 'push', '--re'])).toEqual([
+      '--retries',
+      '--retry-for',
+      '--retry-delay',
+    ]);
     expect(await bashCompletes(['sealdrop', 'key', 'generate', '--o'])).toEqual(['--out']);
     // After `--` comes the dump command: nothing of sealdrop's is offered.
     expect(await bashCompletes(['sealdrop', 'push', '--', '--re'])).toEqual([]);

@@ -322,11 +322,21 @@ describe('push over a flaky network', () => {
     const proxy = await flakyProxy(100);
     try {
       const result = await runCli(
-        ['push', '--policy', await via(proxy.url), '--retries', '2', '--retry-delay', '10ms'],
+        [
+          'push',
+          '--policy',
+          await via(proxy.url),
+          '--retries',
+          '2',
+          '--retry-for',
+          '0s',
+          '--retry-delay',
+          '10ms',
+        ],
         { input: 'x', env: target.agentEnv },
       );
       expect(result.status).toBe(1);
-      expect(result.stderr).toMatch(/upload failed after 3 attempts: S3 answered 503 SlowDown/);
+      expect(result.stderr).toMatch(/upload failed after 3 attempts over [^:]+: S3 answered 503 SlowDown/);
       expect(proxy.requests()).toBe(3);
     } finally {
       proxy.close();
@@ -355,6 +365,32 @@ describe('push over a flaky network', () => {
       proxy.close();
     }
   });
+
+  it('rides out a two-minute S3 outage, keeping the spool, and says how long it waited', async () => {
+    const spool = await spoolDir();
+    const metrics = join(await tempDir(), 'push.prom');
+    let down = true;
+    const proxy = await faultyProxy(() => (down ? 'slowdown' : 'forward'));
+    setTimeout(() => (down = false), 120_000);
+    try {
+      const push = startCli(
+        ['push', '--policy', await via(proxy.url), '--spool-dir', spool, '--metrics-file', metrics],
+        { env: target.agentEnv, input: 'a dump through an outage' },
+      );
+      // Well past the old give-up point (five retries, 31 s of backoff), the ciphertext waits on disk.
+      await until(after(Date.now() + 60_000), 'a minute into the outage', { timeoutMs: 70_000 });
+      expect(await readdir(spool)).toHaveLength(1);
+      expect(await push.exited, push.stderr).toBe(0);
+      expect(push.stderr).toMatch(/waited: +\d+min.* for S3 \(\d+ attempts\)/);
+      const retried = /^sealdrop_push_retried_seconds\{[^}]*\} (\S+)$/m.exec(await readFile(metrics, 'utf8'));
+      expect(Number(retried?.[1])).toBeGreaterThanOrEqual(115);
+      expect(await readdir(spool)).toEqual([]);
+      const [latest] = await listVersions(target.bucket, target.key);
+      expect((await stockRestore(target, latest!.VersionId)).toString()).toBe('a dump through an outage');
+    } finally {
+      proxy.close();
+    }
+  }, 200_000);
 
   it('does not retry a 403: a tampered signature is refused once, with a hint', async () => {
     const proxy = await flakyProxy(0);

@@ -555,6 +555,8 @@ describe('a run over a flaky network', () => {
           'none',
           '--retries',
           '1',
+          '--retry-for',
+          '0s',
           '--retry-delay',
           '10ms',
           '--spool-dir',
@@ -568,7 +570,7 @@ describe('a run over a flaky network', () => {
       );
       expect(pushed.status).toBe(1);
       expect(pushed.stderr).toMatch(
-        /upload failed after 2 attempts: S3 answered 503 SlowDown.*; 1 part was stored \(part-000001\) and remains as the INCOMPLETE run db4\//,
+        /upload failed after 2 attempts over [^:]+: S3 answered 503 SlowDown.*; 1 part was stored \(part-000001\) and remains as the INCOMPLETE run db4\//,
       );
       expect(await readdir(spool)).toEqual([]);
     } finally {

@@ -15,6 +15,7 @@ const FULL: PushMetrics = {
   exitStatus: 0,
   readBytes: 3_145_728,
   storedBytes: 1_234_567,
+  retriedSeconds: 95.2,
   policyExpiry: 1_790_600_000,
   renewal: 'unchanged',
 };
@@ -30,6 +31,7 @@ describe('the metrics file', () => {
       ['sealdrop_push_exit_status', 'GAUGE'],
       ['sealdrop_push_read_bytes', 'GAUGE'],
       ['sealdrop_push_stored_bytes', 'GAUGE'],
+      ['sealdrop_push_retried_seconds', 'GAUGE'],
       ['sealdrop_policy_expiry_timestamp_seconds', 'GAUGE'],
       ['sealdrop_policy_renewal_state', 'GAUGE'],
     ]);
