@@ -306,7 +306,10 @@ export function judgeWalChain(
     else say('OK', facts);
   }
   if (chain.strays.count > 0)
-    say('OK', `${plural(chain.strays.count, 'other key')} under the prefix are not archived files`);
+    say(
+      'OK',
+      `${plural(chain.strays.count, 'key')} under the prefix ${chain.strays.count === 1 ? 'is' : 'are'} not archived WAL (ignored)`,
+    );
   if (chain.deleteMarkers > 0) say('OK', `${plural(chain.deleteMarkers, 'delete marker')}`);
   const state = worstState(verdicts.map((v) => v.state));
   return { state, reasons: verdicts.map((v) => v.reason), rpoMs, baseAgeMs, gaps };

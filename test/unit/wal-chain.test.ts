@@ -180,7 +180,7 @@ describe('WAL chain health', () => {
         backup(1, 2, 20),
       ],
       state: 'OK',
-      reasons: [/1 other key under the prefix/, /1 delete marker/],
+      reasons: [/1 key under the prefix is not archived WAL/, /1 delete marker/],
     },
   ];
   for (const c of cases)

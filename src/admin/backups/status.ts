@@ -21,6 +21,7 @@ import type { BackupSet, SnapshotListing } from '../sets/backup-set.js';
 import { checkBucket } from '../s3/bucket-check.js';
 import { provenSnapshots } from '../sets/proofs.js';
 import { setsAt } from '../sets/inventory.js';
+import { walChainStatus, type WalStatusJson } from '../wal/chain.js';
 
 export interface TargetStatus {
   target: string;
@@ -36,6 +37,8 @@ export interface TargetStatus {
   revokedAt: string | null;
   /** What it was judged against: CRITICAL past maxAgeSeconds, WARNING past warnAgeSeconds. */
   thresholds: { maxAgeSeconds: number; warnAgeSeconds: number | null };
+  /** A WAL archive's chain (then ageSeconds is its RPO); null: a backup set. */
+  wal: WalStatusJson | null;
 }
 
 export interface StatusResult {
@@ -48,7 +51,8 @@ export interface StatusResult {
 
 /**
  * Every target's verdict, and every bucket's. A key is one set; a prefix is every set under it unless
- * it is `whole` (then it is one run set); a prefix with nothing under it is judged as an empty set.
+ * it is `whole` (then it is one run set); a prefix with nothing under it is judged as an empty set. A
+ * `wal` prefix is a WAL archive, judged as a chain.
  */
 export async function status(
   client: S3Client,
@@ -82,6 +86,7 @@ async function targetStatuses(
     host: target.host ?? null,
     policyExpiresAt: target.policyExpiresAt?.toISOString() ?? null,
     revokedAt: target.revokedAt?.toISOString() ?? null,
+    wal: null,
     thresholds: {
       maxAgeSeconds: roundMs(thresholds.maxAgeMs / 1000),
       warnAgeSeconds: thresholds.warnAgeMs === null ? null : roundMs(thresholds.warnAgeMs / 1000),
@@ -117,6 +122,24 @@ async function targetStatuses(
     };
   };
   try {
+    if (target.wal) {
+      const { chain, verdict, json } = await walChainStatus(client, target.location, thresholds, now);
+      return [
+        {
+          ...base(target.location),
+          state: verdict.state,
+          reasons: verdict.reasons,
+          latest: null,
+          ageSeconds: json.rpoSeconds,
+          counts: { ...noCounts(), strays: chain.strays.count },
+          thresholds: {
+            maxAgeSeconds: json.thresholds.maxAgeSeconds,
+            warnAgeSeconds: json.thresholds.warnAgeSeconds,
+          },
+          wal: json,
+        },
+      ];
+    }
     const results: TargetStatus[] = [];
     for await (const { set, listing } of setsAt(client, target.location, { whole: target.whole }))
       results.push(await judge(listing, set));
