@@ -5,7 +5,7 @@ import { CommanderError, Option, type Command } from 'commander';
 import type { StatusResult, TargetStatus } from '../admin/backups/status.js';
 import type { WalStatusJson } from '../admin/wal/chain.js';
 import { isSealdropError, SealdropError } from '../core/errors.js';
-import { HEALTH_EXIT, type HealthState } from '../core/health.js';
+import { HEALTH_EXIT, worstState, type HealthState } from '../core/health.js';
 import { pluginText, type PerfValue } from '../core/plugin-output.js';
 import { exposition, type MetricFamily } from '../core/prometheus.js';
 import { formatBytes, formatDuration } from '../core/units.js';
@@ -97,15 +97,18 @@ function pluginReport(result: StatusResult) {
   const noun = targets.length > 0 && targets.every((t) => t.host !== null) ? 'host' : 'backup';
   const single = targets.length === 1 ? targets[0]! : null;
   const badBuckets = buckets.filter((b) => b.state !== 'OK');
-  const bad = targets.filter((t) => t.state !== 'OK');
-  const named = bad.slice(0, 10).map((t) => `${nameOf(t)} ${t.state}`);
+  // A host may be judged twice (its backups, its WAL archive): the headline counts it once, at its worst.
+  const states = new Map<string, HealthState>();
+  for (const t of targets) states.set(nameOf(t), worstState([states.get(nameOf(t)) ?? 'OK', t.state]));
+  const bad = [...states].filter(([, state]) => state !== 'OK');
+  const named = bad.slice(0, 10).map(([name, state]) => `${name} ${state}`);
   const more = bad.length > named.length ? `, and ${bad.length - named.length} more` : '';
   const headline = [
     single
       ? line(single)
       : bad.length === 0
-        ? `all ${targets.length} ${noun}s OK`
-        : `${bad.length} of ${targets.length} ${noun}s not OK: ${named.join(', ')}${more}`,
+        ? `all ${states.size} ${noun}s OK`
+        : `${bad.length} of ${states.size} ${noun}s not OK: ${named.join(', ')}${more}`,
     ...badBuckets.map((b) => `bucket ${b.bucket} ${b.state}: ${b.reasons.filter(notOk).join('; ')}`),
   ].join('; ');
   return {

@@ -10,6 +10,8 @@ import type { S3Location } from './s3-url.js';
 export interface HostBackupSet {
   host: string;
   location: S3Location;
+  /** Its WAL archive, pruned with its base backups (`location`) and watched as a chain; null: none. */
+  wal: S3Location | null;
   thresholds: HealthThresholds;
   retention: RetentionPolicy;
   /** The admin's copy of the host's policy (for its expiry), when the fleet has a policy directory. */
@@ -21,12 +23,18 @@ export function hostBackupSets(fleet: Fleet, policyDir = fleet.policyDir): HostB
   return fleet.hosts.map((host) => ({
     host: host.name,
     location: host.location,
+    wal: host.wal,
     thresholds: {
       maxAgeMs: host.settings.maxAge,
       warnAgeMs: host.settings.warnAge,
       policyWarnMs: host.settings.policyWarn,
       anomaly: host.settings.anomaly,
       nothingStored: 'CRITICAL',
+      wal: {
+        warnAgeMs: host.settings.walWarnAge,
+        maxAgeMs: host.settings.walMaxAge,
+        baseAgeMs: host.settings.walBaseAge,
+      },
     },
     retention: host.settings.keep,
     policyFile: policyDir === undefined ? null : resolve(policyDir, `${host.name}${POLICY_SUFFIX}`),
@@ -34,13 +42,16 @@ export function hostBackupSets(fleet: Fleet, policyDir = fleet.policyDir): HostB
 }
 
 /**
- * Which host a stored key belongs to (its exact key, or the prefix it lies under), or null: a stray.
- * Hosts never overlap (parseFleet refuses it), so there is at most one. O(depth of the key) per lookup,
- * for listings of millions of keys.
+ * Which host a stored key belongs to (its exact key, or the prefix it lies under: its backups' or its
+ * WAL archive's), or null: a stray. Hosts never overlap (parseFleet refuses it), so there is at most
+ * one. O(depth of the key) per lookup, for listings of millions of keys.
  */
 export function hostIndex(hosts: readonly FleetHost[]): (key: string) => FleetHost | null {
   const byKey = new Map<string, FleetHost>();
-  for (const host of hosts) byKey.set(host.location.key, host);
+  for (const host of hosts) {
+    byKey.set(host.location.key, host);
+    if (host.wal) byKey.set(host.wal.key, { ...host, location: host.wal });
+  }
   return (key) => {
     const exact = byKey.get(key);
     if (exact && !exact.location.isPrefix) return exact;

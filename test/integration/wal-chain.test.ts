@@ -1,10 +1,12 @@
 // A WAL archive watched and pruned on the real S3 server: status on a WAL prefix (RPO, gaps, second
 // versions), and prune of base backups removing exactly the WAL below the oldest kept one.
 import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { segmentFileName } from '../../src/core/wal.js';
-import { runCli } from '../support/cli.js';
+import { runCli, tempDir } from '../support/cli.js';
 import { parsePluginOutput } from '../support/plugin-output.js';
 import { adminClient, freshBucket, withEnv } from '../support/s3.js';
 
@@ -176,5 +178,66 @@ describe('prune --wal', () => {
     expect(after.plugin.perfdata).toContainEqual(
       expect.objectContaining({ label: 'missing_segments', value: 0 }),
     );
+  });
+});
+
+describe('fleet hosts with a WAL archive', () => {
+  let fleetFile: string;
+
+  beforeAll(async () => {
+    const dir = await tempDir('sealdrop-walfleet-');
+    await archive('fleet-ok/wal/', [backupFile(2), ...range(1, 6)]);
+    await archive('fleet-gap/wal/', [backupFile(2), ...range(1, 3), ...range(5, 7)]);
+    for (const host of ['fleet-ok', 'fleet-gap'])
+      await adminClient().send(
+        new PutObjectCommand({ Bucket: bucket, Key: `${host}/base.tar.gz.gpg`, Body: randomBytes(200) }),
+      );
+    const keygen = await runCli(
+      ['key', 'generate', '--uid', 'Admin <admin@example.com>', '--out', join(dir, 'admin')],
+      {
+        env: withEnv({ SEALDROP_PASSPHRASE: 'not secret' }),
+      },
+    );
+    expect(keygen.status, keygen.stderr).toBe(0);
+    fleetFile = join(dir, 'fleet.yaml');
+    await writeFile(
+      fleetFile,
+      `fleet: 1
+bucket: ${bucket}
+recipients: [admin.pub.asc]
+hosts:
+  pg-ok: {key: fleet-ok/base.tar.gz.gpg, wal: fleet-ok/wal/}
+  pg-gap: {key: fleet-gap/base.tar.gz.gpg, wal: fleet-gap/wal/, walMaxAge: 1h}
+`,
+    );
+  });
+
+  it('fleet status judges each host’s WAL chain beside its base backups, naming the host', async () => {
+    const result = await runCli(['fleet', 'status', fleetFile], { env });
+    expect(result.status, result.stdout + result.stderr).toBe(2);
+    const output = parsePluginOutput(result.stdout);
+    expect(output.text).toMatch(/^1 of 2 hosts not OK: pg-gap CRITICAL$/);
+    expect(output.longText).toContainEqual(
+      expect.stringMatching(
+        /^CRITICAL pg-gap \(s3:\/\/.*\/fleet-gap\/wal\/\): WAL archive .*1 segment missing/,
+      ),
+    );
+    expect(output.longText).toContainEqual(
+      expect.stringMatching(/^OK pg-ok \(s3:\/\/.*\/fleet-ok\/wal\/\): WAL archive/),
+    );
+    expect(output.perfdata.map((p) => p.label)).toEqual(
+      expect.arrayContaining(['pg-ok_rpo', 'pg-gap_missing_segments']),
+    );
+    expect(output.perfdata.find((p) => p.label === 'pg-gap_rpo')).toMatchObject({ crit: '3600' });
+  });
+
+  it('fleet report shows each host’s RPO and chain verdict', async () => {
+    const out = join(dirname(fleetFile), 'report.html');
+    const result = await runCli(['report', '--fleet', fleetFile, '--out', out], { env });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/4 backup sets, 1 CRITICAL/);
+    const html = await readFile(out, 'utf8');
+    expect(html).toMatch(/WAL archive: RPO \d+/);
+    expect(html).toMatch(/1 segment missing since the oldest base backup/);
   });
 });
