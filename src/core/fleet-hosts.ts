@@ -42,23 +42,35 @@ export function hostBackupSets(fleet: Fleet, policyDir = fleet.policyDir): HostB
 }
 
 /**
- * Which host a stored key belongs to (its exact key, or the prefix it lies under: its backups' or its
- * WAL archive's), or null: a stray. Hosts never overlap (parseFleet refuses it), so there is at most
- * one. O(depth of the key) per lookup, for listings of millions of keys.
+ * Which host a stored key belongs to (its exact key, or the prefix it lies under), or null: a stray.
+ * Hosts never overlap (parseFleet refuses it), so there is at most one. O(depth of the key) per lookup,
+ * for listings of millions of keys.
  */
 export function hostIndex(hosts: readonly FleetHost[]): (key: string) => FleetHost | null {
   const byKey = new Map<string, FleetHost>();
-  for (const host of hosts) {
-    byKey.set(host.location.key, host);
-    if (host.wal) byKey.set(host.wal.key, { ...host, location: host.wal });
-  }
+  for (const host of hosts) byKey.set(host.location.key, host);
   return (key) => {
     const exact = byKey.get(key);
     if (exact && !exact.location.isPrefix) return exact;
-    for (let slash = key.indexOf('/'); slash !== -1; slash = key.indexOf('/', slash + 1)) {
-      const host = byKey.get(key.slice(0, slash + 1));
-      if (host?.location.isPrefix) return host;
-    }
-    return null;
+    return underPrefix(byKey, key, (host) => host.location.isPrefix);
   };
+}
+
+/** Which host's WAL archive (`wal:`) a stored key lies in, or null; as hostIndex, O(depth of the key). */
+export function walIndex(hosts: readonly FleetHost[]): (key: string) => FleetHost | null {
+  const byPrefix = new Map<string, FleetHost>();
+  for (const host of hosts) if (host.wal) byPrefix.set(host.wal.key, host);
+  return (key) => underPrefix(byPrefix, key, () => true);
+}
+
+function underPrefix(
+  byPrefix: ReadonlyMap<string, FleetHost>,
+  key: string,
+  accept: (host: FleetHost) => boolean,
+): FleetHost | null {
+  for (let slash = key.indexOf('/'); slash !== -1; slash = key.indexOf('/', slash + 1)) {
+    const host = byPrefix.get(key.slice(0, slash + 1));
+    if (host && accept(host)) return host;
+  }
+  return null;
 }

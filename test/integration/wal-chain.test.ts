@@ -240,4 +240,23 @@ hosts:
     expect(html).toMatch(/WAL archive: RPO \d+/);
     expect(html).toMatch(/1 segment missing since the oldest base backup/);
   });
+
+  it('fleet ls shows each host’s WAL archive as one row with its RPO and state', async () => {
+    const listed = await runCli(['ls', '--fleet', fleetFile, `s3://${bucket}/fleet-`], { env });
+    expect(listed.status, listed.stderr).toBe(0);
+    const rows = listed.stdout.split('\n');
+    expect(rows).toContainEqual(
+      expect.stringMatching(/^wal +- +\S+Z +\S+ B +OK +pg-ok +s3:\/\/.*\/fleet-ok\/wal\/ +\(RPO \d+/),
+    );
+    expect(rows).toContainEqual(
+      expect.stringMatching(/^wal .* CRITICAL +pg-gap .*fleet-gap\/wal\/ .*1 segment missing/),
+    );
+    expect(rows.filter((row) => row.includes('/wal/'))).toHaveLength(2);
+    const json = JSON.parse(
+      (await runCli(['ls', '--fleet', fleetFile, `s3://${bucket}/fleet-`, '--json'], { env })).stdout,
+    );
+    expect(json.sets).toContainEqual(
+      expect.objectContaining({ kind: 'wal', host: 'pg-ok', state: 'OK', files: 7 }),
+    );
+  });
 });

@@ -7,7 +7,7 @@ import { DEFAULT_ANOMALY_THRESHOLDS } from '../../src/core/anomaly.js';
 import { DEFAULT_WAL_THRESHOLDS } from '../../src/core/wal-chain.js';
 import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
 import { overlaps, parseFleet } from '../../src/core/fleet.js';
-import { hostIndex, hostBackupSets } from '../../src/core/fleet-hosts.js';
+import { hostIndex, hostBackupSets, walIndex } from '../../src/core/fleet-hosts.js';
 import { loadFleet } from '../../src/core/fleet-load.js';
 import { renewalObjectKey } from '../../src/core/layout.js';
 import { tempDir } from '../support/cli.js';
@@ -122,7 +122,9 @@ describe('fleet file', () => {
     const pg1 = hostBackupSets(fleet)[2]!;
     expect(pg1.wal).toEqual({ bucket: 'acme-backups', key: 'pg1/wal/', isPrefix: true });
     expect(pg1.thresholds.wal).toEqual({ ...DEFAULT_WAL_THRESHOLDS, maxAgeMs: 30 * 60_000 });
-    expect(hostIndex(fleet.hosts)('pg1/wal/000000010000000000000003.gz.gpg')?.name).toBe('pg1');
+    expect(walIndex(fleet.hosts)('pg1/wal/000000010000000000000003.gz.gpg')?.name).toBe('pg1');
+    expect(walIndex(fleet.hosts)('pg1/base/000000010000000000000003.gz.gpg')).toBeNull();
+    expect(hostIndex(fleet.hosts)('pg1/wal/000000010000000000000003.gz.gpg')).toBeNull();
   });
 
   it.each([

@@ -1,5 +1,6 @@
 // A WAL archive's health from its listing: RPO, gaps, names written twice, base backups' history files.
 import { describe, expect, it } from 'vitest';
+import { SetGrouper } from '../../src/core/inventory.js';
 import type { ListedVersion } from '../../src/core/snapshot.js';
 import { segmentFileName } from '../../src/core/wal.js';
 import {
@@ -223,5 +224,23 @@ describe('WAL chain health', () => {
     expect(verdict.gaps.since).toMatchObject({ count: 29, missing: 29 });
     expect(verdict.gaps.since.sample).toHaveLength(10);
     expect(verdict.reasons.join('\n')).toMatch(/and 19 more; a restore stops at the first/);
+  });
+
+  it('is one set of an inventory where the admin names the archive, never key sets or strays', () => {
+    const grouper = new SetGrouper('b', '', {
+      knownWalPrefix: (key) => (key.startsWith(PREFIX) ? PREFIX : null),
+    });
+    const entries = listing([
+      ...segments(1, 1, 3),
+      { name: 'x', key: 'db1/base.tar.gz.gpg', ago: 1 },
+      { name: 'x', key: 'db1/wax.gz.gpg', ago: 1 },
+    ]);
+    const sets = [...entries.flatMap((entry) => grouper.add(entry)), ...grouper.finish()];
+    expect(sets.map((set) => [set.kind, set.location.key])).toEqual([
+      ['version', 'db1/base.tar.gz.gpg'],
+      ['wal', PREFIX],
+      ['version', 'db1/wax.gz.gpg'],
+    ]);
+    expect(sets[1]).toMatchObject({ chain: { files: 3, ranges: [{ from: 1, to: 3 }] } });
   });
 });
