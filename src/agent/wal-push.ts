@@ -117,19 +117,24 @@ export async function walPush(policy: LoadedPolicy, options: WalPushOptions): Pr
     .filter((ready) => ready !== name && parseWalFileName(ready) && !rememberedStored(walDir + ready))
     .slice(0, options.ahead ?? 32);
   // The file asked for first: its outcome is the exit status. The others are a head start, and a
-  // failure among them only a warning: PostgreSQL asks for each again.
+  // failure among them only a warning: PostgreSQL asks for each again. The first failure ends the
+  // head start (S3 is down: each file would spend its retries in turn).
   const paths = [...(uploaded ? [options.path] : []), ...others.map((ready) => walDir + ready)];
-  const failures = await mapBounded(paths, options.jobs ?? 2, (path) =>
-    store(path).then(
-      () => null,
-      (error: unknown) => error,
-    ),
+  const failures = await mapBounded(
+    paths,
+    options.jobs ?? 2,
+    (path) =>
+      store(path).then(
+        () => null,
+        (error: unknown) => error,
+      ),
+    { until: (failure) => failure !== null },
   );
   if (uploaded && failures[0] !== null) throw failures[0];
   const ahead = others.filter((ready, i) => {
     const failure = failures[i + (uploaded ? 1 : 0)];
     if (failure) options.onWarning?.(`${ready} was not uploaded ahead: ${(failure as Error).message}`);
-    return !failure;
+    return failure === null;
   });
   await forgetRemoved(options.path);
   const renewed = await renewal;

@@ -62,7 +62,8 @@ nothing is lost while S3 is down. Set archive_timeout (e.g. 60s) to bound the RP
 
 Exit status: 0 stored, 1 failed (PostgreSQL retries), 2 bad usage or policy.
 
-Examples (postgresql.conf; the policy file readable by the postgres user only):
+Examples:
+  # postgresql.conf; the policy file readable by the postgres user only
   archive_mode = on
   archive_command = 'sealdrop wal push --policy /etc/sealdrop/db1-wal.policy.json %p'
   archive_timeout = 60s
@@ -102,6 +103,7 @@ Examples (postgresql.conf; the policy file readable by the postgres user only):
 interface WalFetchCliOptions extends IdentityOptions, ConnectionOptions {
   batch: number;
   jobs: number;
+  versionId?: string;
 }
 
 export function registerWalFetchCommand(wal: Command): void {
@@ -122,6 +124,10 @@ export function registerWalFetchCommand(wal: Command): void {
       8,
     )
     .option('--jobs <N>', 'downloads at once', positive('--jobs', 16), 4)
+    .option(
+      '--version-id <ID>',
+      'this version of the file instead of its first (by hand, after status named it)',
+    )
     .addHelpText(
       'after',
       `
@@ -155,6 +161,7 @@ Example (postgresql.auto.conf of the server being recovered):
             keyring,
             batch: options.batch,
             jobs: options.jobs,
+            versionId: options.versionId,
             signal,
             onNote: warn,
           });

@@ -22,7 +22,9 @@ export function takeAhead(name: string, destination: string): boolean {
 /** `… wal fetch ARCHIVE NAME PATH [OPTIONS]` for a file fetched ahead: answered from the arguments alone. */
 export function fetchedAhead(argv: readonly string[]): boolean {
   const [command, sub, archive, name, destination] = argv.slice(2);
-  if (command !== 'wal' || sub !== 'fetch' || argv.includes('--help') || argv.includes('-h')) return false;
+  // --version-id asks for another version than the one fetched ahead.
+  const plain = !argv.some((arg) => arg === '--help' || arg === '-h' || arg.startsWith('--version-id'));
+  if (command !== 'wal' || sub !== 'fetch' || !plain) return false;
   if ([archive, name, destination].some((arg) => arg === undefined || arg.startsWith('-'))) return false;
   return takeAhead(name!, destination!);
 }

@@ -8,7 +8,9 @@ import { SealdropError } from '../../core/errors.js';
 import { PendingFile } from '../../core/files.js';
 import { mapBounded } from '../../core/pool.js';
 import type { S3Location } from '../../core/s3-url.js';
-import { parseWalFileName, segmentFileName, type WalFile } from '../../core/wal.js';
+import { archiveObjectKey, parseWalFileName, segmentFileName, type WalFile } from '../../core/wal.js';
+import { COMPRESSIONS } from '../../core/compression.js';
+import { headObjectVersion } from '../s3/objects.js';
 import { Keyring } from '../openpgp/identities.js';
 import { unseal } from '../openpgp/unseal.js';
 import { download } from '../s3/download.js';
@@ -25,6 +27,8 @@ export interface WalFetchOptions {
   batch?: number;
   /** Downloads at once (default 4). */
   jobs?: number;
+  /** This version of the name instead of its first: asked for by hand, after `status` named it. */
+  versionId?: string;
   signal?: AbortSignal;
   /** A name with several versions: the first was used. */
   onNote?: (message: string) => void;
@@ -54,6 +58,11 @@ export async function walFetch(
     throw new SealdropError('USAGE', `${options.name} is not a file PostgreSQL archives`, {
       hint: "Use wal fetch as restore_command with %f %p: restore_command = 'sealdrop wal fetch s3://BUCKET/PREFIX/ %f %p …'.",
     });
+  if (options.versionId !== undefined) {
+    const asked = await namedVersion(client, archive, wanted, options.versionId);
+    await fetchOne(client, archive, asked, options.destination, options);
+    return { name: options.name, source: { key: asked.key, versionId: asked.versionId }, prefetched: [] };
+  }
   const prefetchDir = aheadDir(options.destination);
   await clearPassed(prefetchDir, wanted);
   if (takeAhead(options.name, options.destination))
@@ -100,6 +109,32 @@ export async function walFetch(
     // A file ahead that failed is fetched again when asked for, and fails then if it must.
     prefetched: ahead.filter((_, i) => results[i + 1] === null).map(({ file }) => file.name),
   };
+}
+
+/** A version of the name given by id, whichever compression's key it is under. */
+async function namedVersion(
+  client: S3Client,
+  archive: S3Location,
+  file: WalFile,
+  versionId: string,
+): Promise<ArchivedFile> {
+  for (const compression of COMPRESSIONS) {
+    const key = archiveObjectKey(archive.key, file.name, compression);
+    const head = await headObjectVersion(
+      client,
+      { bucket: archive.bucket, key, versionId },
+      `s3://${archive.bucket}/${key}`,
+    );
+    if (head)
+      return { file, key, versionId, size: head.size, lastModified: head.time, compression, versions: 1 };
+  }
+  throw new SealdropError(
+    'NOT_FOUND',
+    `${file.name} has no version ${versionId} in s3://${archive.bucket}/${archive.key}`,
+    {
+      hint: '`sealdrop status` on the archive names the versions of each name.',
+    },
+  );
 }
 
 /** One file, decrypted into a private temp file that takes its name once every check has passed. */
