@@ -84,11 +84,16 @@ function* describeWal(wal: WalPruneResult): Generator<string> {
   if (wal.skipped) yield `WAL: nothing deleted: ${wal.skipped}`;
 }
 
+/** Object versions S3 refused to delete: the base backups' and the WAL's. */
+export function failuresOf(result: PruneResult): number {
+  return result.failures + (result.wal?.failures ?? 0);
+}
+
 export function outcome(result: PruneResult): string {
   const { wal } = result;
   const planned = result.plan.totals.objectVersions + (wal && !wal.skipped ? wal.objectVersions : 0);
   const deleted = result.deleted + (wal?.deleted ?? 0);
-  const failures = result.failures + (wal?.failures ?? 0);
+  const failures = failuresOf(result);
   if (result.interrupted)
     return `Interrupted: deleted ${deleted} of ${planned} object versions; run prune again to continue.`;
   return `Deleted ${deleted} of ${planned} object versions${failures ? ` (${failures} failed)` : ''}${wal ? `, ${wal.deleted} of them WAL` : ''}.`;

@@ -4,7 +4,7 @@ import { EXIT } from '../core/errors.js';
 import type { RetentionPolicy } from '../core/retention.js';
 import { integerArg } from './args.js';
 import { printJson, printLines, say, warn } from './output.js';
-import { describe, outcome, pruneJson } from './prune-plan-output.js';
+import { describe, failuresOf, outcome, pruneJson } from './prune-plan-output.js';
 import { withProgress } from './progress.js';
 import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
 import { adminClient, resolveTarget, walPrefix, withTarget, type TargetOptions } from './target.js';
@@ -162,7 +162,7 @@ Examples:
       if (result.proofsKept > 0)
         warn(`${result.proofsKept} proof object(s) of removed backups could not be deleted (Object Lock?)`);
       const failed = [...result.failed, ...(result.wal?.failed ?? [])];
-      const failures = result.failures + (result.wal?.failures ?? 0);
+      const failures = failuresOf(result);
       if (failures > 0) {
         process.exitCode = EXIT.failed;
         warn(

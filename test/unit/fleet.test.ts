@@ -304,9 +304,10 @@ describe("the README's fleet example", () => {
     const example = /## Fleets[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(example).toBeDefined();
     const fleet = parseFleet(example!, '/etc/sealdrop/fleet.yaml');
-    expect(fleet.hosts.map((host) => host.name)).toEqual(['db1', 'db2', 'legacy', 'warehouse']);
+    expect(fleet.hosts.map((host) => host.name)).toEqual(['db1', 'db2', 'legacy', 'warehouse', 'pg1']);
     expect(fleet.hosts[3]!.recipients).toEqual(['/etc/sealdrop/keys/dw-team.pub.asc']);
-    expect(fleet.hosts.map((host) => host.settings.allowUnbound)).toEqual([false, false, true, false]);
+    expect(fleet.hosts.map((host) => host.settings.allowUnbound)).toEqual([false, false, true, false, false]);
+    expect(fleet.hosts[4]).toMatchObject({ wal: { key: 'pg1/wal/' }, settings: { walMaxAge: 600_000 } });
   });
 });
 
