@@ -8,7 +8,7 @@ import { summarizeSet, type GroupedArea, type GroupedWal, type SetSummary } from
 import { formatS3Url, parseS3Url, type S3Location } from '../core/s3-url.js';
 import { snapshotJson } from '../core/snapshot.js';
 import { formatBytes, formatDuration } from '../core/units.js';
-import { judgeWalChain, WalChainTally } from '../core/wal-chain.js';
+import { DEFAULT_WAL_THRESHOLDS, judgeWalChain, WalChainTally } from '../core/wal-chain.js';
 import { plural } from '../core/words.js';
 import { integerArg } from './args.js';
 import { errorJson, printData, printLines, ReportedFailure, reportError } from './output.js';
@@ -68,9 +68,10 @@ EMPTY) and the set's address, then what else it holds. A prefix holds runs once 
 PREFIX<run-id>/part-NNNNNN or manifest.json; every other object under it is a stray of that set.
 sealdrop's own area (.sealdrop/: renewal policies, proofs) is listed as such. The last line sums up.
 With --fleet, the fleet's prefixes are run sets by its word, each set names its host, sets that
-belong to no host say NO HOST, and hosts with nothing stored are listed as EMPTY at the end. A host's
-WAL archive (wal: in the fleet file) is one row of kind wal: its newest segment, the RPO and the
-chain's state by the host's thresholds (as sealdrop status --wal judges it).
+belong to no host say NO HOST, and hosts with nothing stored are listed as EMPTY at the end. A WAL
+archive (a fleet host's wal:, or any prefix holding files named as PostgreSQL archives them) is one
+row of kind wal: its newest segment, the RPO and the chain's state (as sealdrop status --wal judges
+it; by the host's thresholds with --fleet).
 
 Examples:
   sealdrop ls s3://acme-backups
@@ -117,7 +118,7 @@ Examples:
           knownWalPrefix: (key) => walOwner?.(key)?.wal?.key ?? null,
           pageSize: options.pageSize,
         })) {
-          const row = item.kind === 'wal' ? walRowOf(item.wal, walOwner!) : rowOf(item, owner);
+          const row = item.kind === 'wal' ? walRowOf(item.wal, walOwner) : rowOf(item, owner);
           if (row.host) (row.wal ? walSeen : seen).add(row.host);
           out.row(row);
         }
@@ -141,7 +142,7 @@ Examples:
         });
       for (const host of fleet?.hosts ?? [])
         if (host.wal && !walSeen.has(host.name) && host.wal.key.startsWith(location.key))
-          out.row(walRowOf({ kind: 'wal', location: host.wal, chain: emptyChain(host.wal.key) }, walOwner!));
+          out.row(walRowOf({ kind: 'wal', location: host.wal, chain: emptyChain(host.wal.key) }, walOwner));
       out.end(missing.map((host) => host.name));
     });
 }
@@ -191,20 +192,22 @@ function emptyChain(prefix: string) {
 }
 
 /** A host's WAL archive: its chain judged by the host's thresholds, what is not OK in the notes. */
-function walRowOf(grouped: GroupedWal, walOwner: (key: string) => FleetHost | null): Row {
-  const host = walOwner(grouped.location.key)!;
-  const { settings } = host;
-  const thresholds = {
-    warnAgeMs: settings.walWarnAge,
-    maxAgeMs: settings.walMaxAge,
-    baseAgeMs: settings.walBaseAge,
-  };
+/**
+ * A WAL archive: its chain judged by its host's thresholds (a fleet's), else the defaults; what is not
+ * OK in the notes. `walOwner` is null without a fleet (then there is no host column).
+ */
+function walRowOf(grouped: GroupedWal, walOwner: ((key: string) => FleetHost | null) | null): Row {
+  const host = walOwner?.(grouped.location.key) ?? null;
+  const settings = host?.settings;
+  const thresholds = settings
+    ? { warnAgeMs: settings.walWarnAge, maxAgeMs: settings.walMaxAge, baseAgeMs: settings.walBaseAge }
+    : DEFAULT_WAL_THRESHOLDS;
   const verdict = judgeWalChain(grouped.chain, { ...thresholds, nothingStored: 'CRITICAL' }, new Date());
   const { chain } = grouped;
   return {
     target: formatS3Url(grouped.location),
     kind: 'wal',
-    host: host.name,
+    ...(walOwner ? { host: host?.name ?? null } : {}),
     summary: null,
     area: null,
     wal: {

@@ -62,7 +62,8 @@ Output is a monitoring plugin's: one line "SEALDROP STATE - summary | perfdata" 
 per target (several) and per bucket. Perfdata per target: age in seconds (with --warn-age and
 --max-age as warn and crit), the latest backup's size in bytes, the number of complete backups.
 A key is one backup set; a prefix that holds runs is one; any other prefix, or the bucket itself
-(s3://BUCKET/), is every backup set under it.
+(s3://BUCKET/), is every backup set under it, and every WAL archive (recognised by its files' names;
+name yours with --wal, below).
 Only complete backups count. CRITICAL: the latest is older than --max-age, the key's latest version is
 a delete marker, nothing complete at all, a policy file has expired, or the bucket's versioning is not
 Enabled. WARNING: past --warn-age, a newer run that stored nothing for an hour, broken runs, a policy

@@ -6,6 +6,7 @@ import { RunGrouper, type ListedRun, type Strays } from './runs.js';
 import type { S3Location } from './s3-url.js';
 import { versionSnapshot, type ListedVersion, type Snapshot } from './snapshot.js';
 import { WalChainTally, type WalChain } from './wal-chain.js';
+import { archivedFileOf } from './wal.js';
 
 export interface GroupedKeySet {
   kind: 'version';
@@ -46,7 +47,10 @@ export interface SetGrouperOptions {
    * null. Everything under such a prefix is that run set's, runs or strays, whatever it looks like.
    */
   knownRunPrefix?: (key: string) => string | null;
-  /** The WAL archive prefix a key lies under by the admin's word, or null: everything there is its. */
+  /**
+   * The WAL archive prefix a key lies under by the admin's word, or null (then archives are recognised
+   * by their files' names).
+   */
   knownWalPrefix?: (key: string) => string | null;
   /** Entries held while waiting to learn whether a key lies under a run prefix (see below). */
   maxHeldEntries?: number;
@@ -126,7 +130,7 @@ export class SetGrouper {
   #startKey(key: string): GroupedSet[] {
     this.#endKey();
     const inArea = key.startsWith(SEALDROP_AREA);
-    const wal = inArea ? null : this.#knownWalPrefix(key);
+    const wal = inArea ? null : this.#walPrefixOf(key);
     if (this.#wal && wal !== this.#wal.prefix) this.#closeWal();
     if (wal !== null) {
       // An archive's files are one chain, never key sets or a run set's strays.
@@ -162,6 +166,24 @@ export class SetGrouper {
     }
     this.#current = { key, route, entries: [] };
     return this.#release(key);
+  }
+
+  /**
+   * The WAL archive a key lies in: by the admin's word, else recognised by its files (one named as
+   * PostgreSQL archives them: a thousand segments are one archive, not a thousand key sets). Once one is
+   * open, every other key directly under its prefix is its (a stray). Never inside a run prefix known
+   * or open: a run set's strays stay its own. (A WAL-named file before a prefix's first run, which
+   * sorts first, becomes an archive of its own: a CRITICAL one, never a silenced run set.)
+   */
+  #walPrefixOf(key: string): string | null {
+    const known = this.#knownWalPrefix(key);
+    if (known !== null) return known;
+    const open = this.#wal?.prefix;
+    if (open !== undefined && key.startsWith(open) && !key.includes('/', open.length)) return open;
+    if (this.#run && key.startsWith(this.#run.prefix)) return null;
+    if (this.#knownRunPrefix(key) !== null) return null;
+    const prefix = key.slice(0, key.lastIndexOf('/') + 1);
+    return prefix.startsWith(this.#root) && archivedFileOf(prefix, key) ? prefix : null;
   }
 
   /** The prefix a run object's key names (PREFIX<run-id>/part-…), if it lies within the listing. */

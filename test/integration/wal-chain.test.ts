@@ -63,6 +63,18 @@ describe('status --wal', () => {
     });
   });
 
+  it('status and ls of a prefix find the archive under it: one chain, not a key set per file', async () => {
+    const checked = await status(`s3://${bucket}/ok/`);
+    expect(checked.status, checked.stdout).toBe(0);
+    expect(checked.stdout).toMatch(/^SEALDROP OK - s3:\/\/.*\/ok\/wal\/: WAL archive of 7 files/);
+    const listed = await runCli(['ls', `s3://${bucket}/ok/`], { env });
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout.split('\n').filter((row) => row.startsWith('wal '))).toEqual([
+      expect.stringMatching(/^wal +- +\S+Z +\S+ B +OK +s3:\/\/.*\/ok\/wal\/ +\(RPO /),
+    ]);
+    expect(listed.stdout).toMatch(/^0 backup sets$/m);
+  });
+
   it('a missing segment since the oldest base backup is CRITICAL and named', async () => {
     await archive('gap/wal/', [backupFile(2), ...range(1, 3), ...range(5, 7)]);
     const result = await status('--wal', `s3://${bucket}/gap/wal/`);

@@ -243,4 +243,35 @@ describe('WAL chain health', () => {
     ]);
     expect(sets[1]).toMatchObject({ chain: { files: 3, ranges: [{ from: 1, to: 3 }] } });
   });
+
+  it('is recognised by its files where no one named it; never inside a known run prefix', () => {
+    const run = '20261126T100000Z-aaaaaa';
+    const puts = [
+      ...segments(1, 1, 2),
+      { name: 'x', key: `${PREFIX}0notes.txt`, ago: 1 },
+      ...segments(1, 3, 4),
+      { name: 'x', key: `db2/${segmentFileName(1, 1)}.gz.gpg`, ago: 1 },
+      { name: 'x', key: `db2/${run}/part-000001`, ago: 1 },
+    ];
+    const grouped = (options: ConstructorParameters<typeof SetGrouper>[2]) => {
+      const grouper = new SetGrouper('b', '', options);
+      return [...listing(puts).flatMap((entry) => grouper.add(entry)), ...grouper.finish()];
+    };
+    const sets = grouped({ knownRunPrefix: (key) => (key.startsWith('db2/') ? 'db2/' : null) });
+    expect(sets.map((set) => [set.kind, set.location.key])).toEqual([
+      ['wal', PREFIX],
+      ['run', 'db2/'],
+    ]);
+    expect(sets[0]).toMatchObject({
+      chain: { files: 4, strays: { count: 1 }, ranges: [{ from: 1, to: 4 }] },
+    });
+    expect(sets[1]).toMatchObject({ strays: { count: 1 } });
+    // Unknown, a WAL-named file before a prefix's first run is an archive of its own: an alarm, the runs whole.
+    const guessed = grouped({});
+    expect(guessed.map((set) => [set.kind, set.location.key])).toEqual([
+      ['wal', PREFIX],
+      ['wal', 'db2/'],
+      ['run', 'db2/'],
+    ]);
+  });
 });

@@ -43,19 +43,22 @@ export async function* inventory(
 
 /**
  * The sets a status target means: a key's versions; the runs of a prefix that is one set by the admin's
- * word (`whole`: a prefix policy's, a fleet host's), strays and all; every set under any other prefix.
+ * word (`whole`: a prefix policy's, a fleet host's), strays and all; every set under any other prefix,
+ * and every WAL archive there (recognised by its files).
  */
 export async function* setsAt(
   client: S3Client,
   location: S3Location,
   { whole = false, signal }: { whole?: boolean; signal?: AbortSignal } = {},
-): AsyncGenerator<ListedSet> {
+): AsyncGenerator<ListedSet | { wal: GroupedWal }> {
   if (!location.isPrefix || whole) {
     const set = backupSet(client, location);
     yield { set, listing: await set.list({ signal }) };
     return;
   }
-  for await (const item of inventory(client, location, { signal })) if (item.kind === 'set') yield item;
+  for await (const item of inventory(client, location, { signal }))
+    if (item.kind === 'set') yield item;
+    else if (item.kind === 'wal') yield { wal: item.wal };
 }
 
 async function* judged(

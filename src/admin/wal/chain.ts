@@ -55,14 +55,22 @@ interface FileJson {
   versions: number;
 }
 
-/** The archive judged against the target's thresholds, with what --json shows of it. */
+/** The archive read and judged against the target's thresholds, with what --json shows of it. */
 export async function walChainStatus(
   client: S3Client,
   location: S3Location,
   thresholds: HealthThresholds,
   now: Date,
 ): Promise<{ chain: WalChain; verdict: WalVerdict; json: WalStatusJson }> {
-  const chain = await readWalChain(client, location);
+  return walStatusOf(await readWalChain(client, location), thresholds, now);
+}
+
+/** An archive's chain judged against the target's thresholds, with what --json shows of it. */
+export function walStatusOf(
+  chain: WalChain,
+  thresholds: HealthThresholds,
+  now: Date,
+): { chain: WalChain; verdict: WalVerdict; json: WalStatusJson } {
   const wal = thresholds.wal ?? DEFAULT_WAL_THRESHOLDS;
   const verdict = judgeWalChain(chain, { ...wal, nothingStored: thresholds.nothingStored }, now);
   const seconds = (ms: number | null) => (ms === null ? null : roundMs(ms / 1000));
