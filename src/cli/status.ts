@@ -29,9 +29,9 @@ export function registerStatusCommand(program: Command): void {
       ),
     ),
   )
-    .option('--max-age <DURATION>', 'CRITICAL when the latest complete backup is older', '26h')
+    .option('-c, --max-age <DURATION>', 'CRITICAL when the latest complete backup is older', '26h')
     .option(
-      '--warn-age <DURATION>',
+      '-w, --warn-age <DURATION>',
       'WARNING when the latest complete backup is older (default: no warning stage)',
     )
     .option(
@@ -96,7 +96,8 @@ Examples:
   # the exit status is the state (2: CRITICAL), so the file is moved in whatever it is:
   sealdrop status s3://acme-backups/ --format prometheus > /var/lib/prometheus/node-exporter/sealdrop.prom.tmp; \\
     mv /var/lib/prometheus/node-exporter/sealdrop.prom.tmp /var/lib/prometheus/node-exporter/sealdrop.prom
-  # Icinga 2 / Nagios: command_line = "sealdrop status --policy $policy$ --max-age 26h"`,
+  # Icinga 2 / Nagios, with the plugins' usual -w/-c (the ages for WARNING and CRITICAL):
+  #   command_line = "sealdrop status --policy $policy$ -w 25h -c 26h"`,
     )
     .action(async (urls: string[], options: StatusCliOptions) => {
       await runCheck(options, async () => {

@@ -525,6 +525,10 @@ describe('status', () => {
     const warned = await admin(['status', url, '--warn-age', '1s']);
     expect(warned.status).toBe(1);
     expect(warned.stdout).toMatch(/^SEALDROP WARNING/);
+    // The monitoring plugins' own flags: -w and -c are the warning and critical ages.
+    const plugin = await admin(['status', url, '-w', '1s', '-c', '30d']);
+    expect(plugin.status, plugin.stdout).toBe(1);
+    expect((await admin(['status', url, '-w', '1s', '-c', '2s'])).status).toBe(2);
   });
 
   it('is UNKNOWN (3) for a missing key or an unreachable S3, CRITICAL when deleted', async () => {
