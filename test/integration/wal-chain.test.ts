@@ -217,6 +217,8 @@ describe('fleet hosts with a WAL archive', () => {
       `fleet: 1
 bucket: ${bucket}
 recipients: [admin.pub.asc]
+defaults:
+  keep: {last: 1}
 hosts:
   pg-ok: {key: fleet-ok/base.tar.gz.gpg, wal: fleet-ok/wal/}
   pg-gap: {key: fleet-gap/base.tar.gz.gpg, wal: fleet-gap/wal/, walMaxAge: 1h}
@@ -270,5 +272,18 @@ hosts:
     expect(json.sets).toContainEqual(
       expect.objectContaining({ kind: 'wal', host: 'pg-ok', state: 'OK', files: 7 }),
     );
+  });
+
+  it('fleet prune plans each host’s WAL with its base backups', async () => {
+    const planned = await runCli(['fleet', 'prune', fleetFile, '--json'], { env });
+    expect(planned.status, planned.stderr).toBe(0);
+    const hosts = JSON.parse(planned.stdout).hosts;
+    // The one base backup is kept; its start (the backup history file at segment 2) keeps 2 on.
+    expect(hosts.find((h: { host: string }) => h.host === 'pg-ok').wal).toMatchObject({
+      cutoff: { segment: seg(2) },
+      files: 1,
+      first: seg(1),
+      deleted: 0,
+    });
   });
 });
