@@ -3,8 +3,9 @@
 // commander's own parse errors included (exit 2 would read as CRITICAL to Nagios).
 import { CommanderError, Option, type Command } from 'commander';
 import type { StatusResult, TargetStatus } from '../admin/backups/status.js';
+import type { WalStatusJson } from '../admin/wal/chain.js';
 import { isSealdropError, SealdropError } from '../core/errors.js';
-import { HEALTH_EXIT, type HealthState } from '../core/health.js';
+import { HEALTH_EXIT, worstState, type HealthState } from '../core/health.js';
 import { pluginText, type PerfValue } from '../core/plugin-output.js';
 import { exposition, type MetricFamily } from '../core/prometheus.js';
 import { formatBytes, formatDuration } from '../core/units.js';
@@ -96,15 +97,18 @@ function pluginReport(result: StatusResult) {
   const noun = targets.length > 0 && targets.every((t) => t.host !== null) ? 'host' : 'backup';
   const single = targets.length === 1 ? targets[0]! : null;
   const badBuckets = buckets.filter((b) => b.state !== 'OK');
-  const bad = targets.filter((t) => t.state !== 'OK');
-  const named = bad.slice(0, 10).map((t) => `${nameOf(t)} ${t.state}`);
+  // A host may be judged twice (its backups, its WAL archive): the headline counts it once, at its worst.
+  const states = new Map<string, HealthState>();
+  for (const t of targets) states.set(nameOf(t), worstState([states.get(nameOf(t)) ?? 'OK', t.state]));
+  const bad = [...states].filter(([, state]) => state !== 'OK');
+  const named = bad.slice(0, 10).map(([name, state]) => `${name} ${state}`);
   const more = bad.length > named.length ? `, and ${bad.length - named.length} more` : '';
   const headline = [
     single
       ? line(single)
       : bad.length === 0
-        ? `all ${targets.length} ${noun}s OK`
-        : `${bad.length} of ${targets.length} ${noun}s not OK: ${named.join(', ')}${more}`,
+        ? `all ${states.size} ${noun}s OK`
+        : `${bad.length} of ${states.size} ${noun}s not OK: ${named.join(', ')}${more}`,
     ...badBuckets.map((b) => `bucket ${b.bucket} ${b.state}: ${b.reasons.filter(notOk).join('; ')}`),
   ].join('; ');
   return {
@@ -130,10 +134,12 @@ function notOk(reason: string): boolean {
 }
 
 function line(target: TargetStatus): string {
-  const { latest, counts } = target;
-  const facts = latest
-    ? `latest ${formatBytes(latest.size)} from ${formatDuration((target.ageSeconds ?? 0) * 1000)} ago, ${plural(counts.backups, 'backup')}`
-    : '';
+  const { latest, counts, wal } = target;
+  const facts = wal
+    ? `WAL archive of ${plural(wal.files, 'file')} (${formatBytes(wal.storedBytes)})`
+    : latest
+      ? `latest ${formatBytes(latest.size)} from ${formatDuration((target.ageSeconds ?? 0) * 1000)} ago, ${plural(counts.backups, 'backup')}`
+      : '';
   const name = target.host === null ? target.target : `${target.host} (${target.target})`;
   return [name, [facts, ...target.reasons].filter(Boolean).join('; ')].join(': ');
 }
@@ -141,17 +147,30 @@ function line(target: TargetStatus): string {
 /** age (s) against the thresholds, size of the latest (B), complete backups: one set per target. */
 function perfdata(target: TargetStatus, prefix: string): PerfValue[] {
   const { maxAgeSeconds, warnAgeSeconds } = target.thresholds;
+  const age: PerfValue = {
+    label: `${prefix}${target.wal ? 'rpo' : 'age'}`,
+    value: target.ageSeconds === null ? null : Math.round(target.ageSeconds),
+    uom: 's',
+    warn: warnAgeSeconds === null ? null : Math.round(warnAgeSeconds),
+    crit: Math.round(maxAgeSeconds),
+    min: 0,
+  };
+  if (target.wal) return [age, ...walPerfdata(target.wal, prefix)];
   return [
-    {
-      label: `${prefix}age`,
-      value: target.ageSeconds === null ? null : Math.round(target.ageSeconds),
-      uom: 's',
-      warn: warnAgeSeconds === null ? null : Math.round(warnAgeSeconds),
-      crit: Math.round(maxAgeSeconds),
-      min: 0,
-    },
+    age,
     { label: `${prefix}size`, value: target.latest?.size ?? null, uom: 'B', min: 0 },
     { label: `${prefix}backups`, value: target.counts.backups, uom: '', min: 0 },
+  ];
+}
+
+/** A WAL archive's chain: segments missing (any is critical), files stored twice, the base backup's age. */
+function walPerfdata(wal: WalStatusJson, prefix: string): PerfValue[] {
+  const baseAge = wal.baseAgeSeconds === null ? null : Math.round(wal.baseAgeSeconds);
+  return [
+    { label: `${prefix}missing_segments`, value: wal.gaps.missing, uom: '', crit: 0, min: 0 },
+    { label: `${prefix}differing_versions`, value: wal.differing.count, uom: '', crit: 0, min: 0 },
+    { label: `${prefix}reuploads`, value: wal.reuploaded.count, uom: '', warn: 0, min: 0 },
+    { label: `${prefix}base_age`, value: baseAge, uom: 's', warn: wal.thresholds.baseAgeSeconds, min: 0 },
   ];
 }
 
@@ -249,6 +268,33 @@ function statusMetrics(result: StatusResult): MetricFamily[] {
       'sealdrop_backup_revoked_timestamp_seconds',
       'When the bucket policy cut the host off (sealdrop fleet revoke; Unix time); absent: not revoked.',
       per((t) => seconds(t.revokedAt)),
+    ),
+    gauge(
+      'sealdrop_wal_newest_segment_timestamp_seconds',
+      "When S3 stored a WAL archive's newest segment (Unix time): now minus this is the RPO.",
+      per((t) => seconds(t.wal?.newestSegment?.time)),
+    ),
+    gauge(
+      'sealdrop_wal_missing_segments',
+      "Segments missing from a WAL archive since its oldest base backup's start: a restore stops at the first.",
+      per((t) => t.wal?.gaps.missing),
+    ),
+    gauge(
+      'sealdrop_wal_rewritten_files',
+      'Archived WAL files stored more than once: with differing sizes (a forgery or a bug), or all of one size (a re-upload).',
+      result.targets.flatMap((t) =>
+        t.wal
+          ? [
+              { labels: { ...labels(t), sizes: 'differing' }, value: t.wal.differing.count },
+              { labels: { ...labels(t), sizes: 'same' }, value: t.wal.reuploaded.count },
+            ]
+          : [],
+      ),
+    ),
+    gauge(
+      'sealdrop_wal_newest_base_backup_timestamp_seconds',
+      "When S3 stored the newest base backup's history file in a WAL archive (Unix time).",
+      per((t) => seconds(t.wal?.newestBaseBackup?.time)),
     ),
     gauge(
       'sealdrop_bucket_status',

@@ -20,7 +20,7 @@ import {
 } from './output.js';
 import { withProgress } from './progress.js';
 import { registerFleetRevoke } from './revoke.js';
-import { describe, outcome, pruneJson } from './prune-plan-output.js';
+import { describe, failuresOf, outcome, pruneJson } from './prune-plan-output.js';
 import { registerFleetVerify } from './fleet-verify.js';
 
 interface FleetCliOptions {
@@ -183,6 +183,8 @@ per host and per bucket, and a perfdata set per host (HOST_age in seconds agains
 and maxAge, HOST_size in bytes, HOST_backups). Each host is judged with its own maxAge, warnAge and
 policyWarn (its copy in policyDir gives the policy's expiry). A host with nothing stored is CRITICAL
 ("never backed up"). The bucket's versioning, lifecycle rules and Object Lock are checked once.
+A host's WAL archive (wal: in the fleet file) gets a line and perfdata of its own (HOST_rpo against
+walWarnAge and walMaxAge, HOST_missing_segments, …), judged as sealdrop status --wal judges it.
 --format prometheus prints the same as metrics with a host label; --json one document.
 
 Examples:
@@ -219,7 +221,8 @@ Each host is pruned by its own keep rules (defaults.keep, or the host's), with t
 sealdrop prune: the newest backup is kept, incomplete runs while they may still be running, delete
 markers unless --delete-markers, and a plan that removes more than half of a host's backups is
 refused for that host without --force. Hosts without keep rules are skipped. A host that fails or is
-refused is reported and the others go on (exit 1).
+refused is reported and the others go on (exit 1). A host with a WAL archive (wal:) loses the WAL
+only its removed base backups needed, as sealdrop prune --wal.
 
 Examples:
   sealdrop fleet prune fleet.yaml                 # every host's plan, nothing deleted
@@ -274,10 +277,10 @@ function reportFleetPrune(outcomes: HostPrune[], options: FleetPruneCliOptions):
   for (const o of outcomes) {
     if ('error' in o) warn(`${o.host} was not pruned: ${o.error.message}`);
     if ('result' in o && !o.result.dryRun) say(`${o.host}: ${outcome(o.result)}`);
-    if ('result' in o && o.result.failures > 0)
-      warn(`${o.host}: ${o.result.failures} object version(s) could not be deleted and remain`);
+    if ('result' in o && failuresOf(o.result) > 0)
+      warn(`${o.host}: ${failuresOf(o.result)} object version(s) could not be deleted and remain`);
   }
-  const failed = outcomes.filter((o) => 'error' in o || ('result' in o && o.result.failures > 0));
+  const failed = outcomes.filter((o) => 'error' in o || ('result' in o && failuresOf(o.result) > 0));
   const skipped = outcomes.filter((o) => 'skipped' in o).length;
   say(
     `${plural(results.length, 'host')} ${options.yes ? 'pruned' : 'planned'}, ${skipped} skipped, ${failed.length} failed${failed.length ? `: ${failed.map((o) => o.host).join(', ')}` : ''}`,

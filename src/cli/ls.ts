@@ -3,10 +3,12 @@ import { Option, type Command } from 'commander';
 import type { InventoryItem } from '../admin/sets/inventory.js';
 import { SealdropError } from '../core/errors.js';
 import type { Fleet, FleetHost } from '../core/fleet.js';
-import { summarizeSet, type GroupedArea, type SetSummary } from '../core/inventory.js';
+import type { HealthState } from '../core/health.js';
+import { summarizeSet, type GroupedArea, type GroupedWal, type SetSummary } from '../core/inventory.js';
 import { formatS3Url, parseS3Url, type S3Location } from '../core/s3-url.js';
 import { snapshotJson } from '../core/snapshot.js';
-import { formatBytes } from '../core/units.js';
+import { formatBytes, formatDuration } from '../core/units.js';
+import { DEFAULT_WAL_THRESHOLDS, judgeWalChain, WalChainTally } from '../core/wal-chain.js';
 import { plural } from '../core/words.js';
 import { integerArg } from './args.js';
 import { errorJson, printData, printLines, ReportedFailure, reportError } from './output.js';
@@ -21,12 +23,22 @@ interface LsCliOptions extends ConnectionOptions {
 /** One set of the inventory, as a row and as JSON. */
 interface Row {
   target: string;
-  kind: 'version' | 'run' | 'area';
+  kind: 'version' | 'run' | 'area' | 'wal';
   /** With --fleet: the host whose set it is; null: it belongs to no host. */
   host?: string | null;
   summary: SetSummary | null;
   area: GroupedArea | null;
+  /** A fleet host's WAL archive, judged as a chain by the host's thresholds. */
+  wal: WalRow | null;
   notes: string[];
+}
+
+interface WalRow {
+  state: HealthState;
+  rpoMs: number | null;
+  newest: Date | null;
+  files: number;
+  storedBytes: number;
 }
 
 export function registerLsCommand(program: Command): void {
@@ -56,7 +68,10 @@ EMPTY) and the set's address, then what else it holds. A prefix holds runs once 
 PREFIX<run-id>/part-NNNNNN or manifest.json; every other object under it is a stray of that set.
 sealdrop's own area (.sealdrop/: renewal policies, proofs) is listed as such. The last line sums up.
 With --fleet, the fleet's prefixes are run sets by its word, each set names its host, sets that
-belong to no host say NO HOST, and hosts with nothing stored are listed as EMPTY at the end.
+belong to no host say NO HOST, and hosts with nothing stored are listed as EMPTY at the end. A WAL
+archive (a fleet host's wal:, or any prefix holding files named as PostgreSQL archives them) is one
+row of kind wal: its newest segment, the RPO and the chain's state (as sealdrop status --wal judges
+it; by the host's thresholds with --fleet).
 
 Examples:
   sealdrop ls s3://acme-backups
@@ -65,7 +80,7 @@ Examples:
   sealdrop ls s3://acme-backups --json | jq -r '.sets[] | select(.state != "complete") | .target'`,
     )
     .action(async (url: string | undefined, options: LsCliOptions) => {
-      const [{ hostIndex }, { readFleet }] = await Promise.all([
+      const [{ hostIndex, walIndex }, { readFleet }] = await Promise.all([
         import('../core/fleet-hosts.js'),
         import('../core/fleet-load.js'),
       ]);
@@ -83,6 +98,7 @@ Examples:
         );
       const { inventory } = await import('../admin/sets/inventory.js');
       const owner = fleet ? hostIndex(fleet.hosts) : null;
+      const walOwner = fleet ? walIndex(fleet.hosts) : null;
       const client = await adminClient({
         endpoint: options.endpoint ?? fleet?.endpoint,
         region: options.region ?? fleet?.region,
@@ -95,13 +111,15 @@ Examples:
       };
       const out = options.json ? jsonWriter(location) : textWriter(fleet);
       const seen = new Set<string>();
+      const walSeen = new Set<string>();
       try {
         for await (const item of inventory(client, location, {
           knownRunPrefix,
+          knownWalPrefix: (key) => walOwner?.(key)?.wal?.key ?? null,
           pageSize: options.pageSize,
         })) {
-          const row = rowOf(item, owner);
-          if (row.host) seen.add(row.host);
+          const row = item.kind === 'wal' ? walRowOf(item.wal, walOwner) : rowOf(item, owner);
+          if (row.host) (row.wal ? walSeen : seen).add(row.host);
           out.row(row);
         }
       } catch (error) {
@@ -119,13 +137,20 @@ Examples:
           host: host.name,
           summary: null,
           area: null,
+          wal: null,
           notes: ['nothing stored: never backed up'],
         });
+      for (const host of fleet?.hosts ?? [])
+        if (host.wal && !walSeen.has(host.name) && host.wal.key.startsWith(location.key))
+          out.row(walRowOf({ kind: 'wal', location: host.wal, chain: emptyChain(host.wal.key) }, walOwner));
       out.end(missing.map((host) => host.name));
     });
 }
 
-function rowOf(item: InventoryItem, owner: ((key: string) => FleetHost | null) | null): Row {
+function rowOf(
+  item: Exclude<InventoryItem, { kind: 'wal' }>,
+  owner: ((key: string) => FleetHost | null) | null,
+): Row {
   if (item.kind === 'area') {
     const { area } = item;
     return {
@@ -134,6 +159,7 @@ function rowOf(item: InventoryItem, owner: ((key: string) => FleetHost | null) |
       ...(owner ? { host: null } : {}),
       summary: null,
       area,
+      wal: null,
       notes: [`sealdrop's own area (renewals, proofs): ${plural(area.objects, 'object')}`],
     };
   }
@@ -156,7 +182,45 @@ function rowOf(item: InventoryItem, owner: ((key: string) => FleetHost | null) |
     ...(owner ? { host: belongs } : {}),
     summary,
     area: null,
+    wal: null,
     notes,
+  };
+}
+
+function emptyChain(prefix: string) {
+  return new WalChainTally(prefix).finish();
+}
+
+/** A host's WAL archive: its chain judged by the host's thresholds, what is not OK in the notes. */
+/**
+ * A WAL archive: its chain judged by its host's thresholds (a fleet's), else the defaults; what is not
+ * OK in the notes. `walOwner` is null without a fleet (then there is no host column).
+ */
+function walRowOf(grouped: GroupedWal, walOwner: ((key: string) => FleetHost | null) | null): Row {
+  const host = walOwner?.(grouped.location.key) ?? null;
+  const settings = host?.settings;
+  const thresholds = settings
+    ? { warnAgeMs: settings.walWarnAge, maxAgeMs: settings.walMaxAge, baseAgeMs: settings.walBaseAge }
+    : DEFAULT_WAL_THRESHOLDS;
+  const verdict = judgeWalChain(grouped.chain, { ...thresholds, nothingStored: 'CRITICAL' }, new Date());
+  const { chain } = grouped;
+  return {
+    target: formatS3Url(grouped.location),
+    kind: 'wal',
+    ...(walOwner ? { host: host?.name ?? null } : {}),
+    summary: null,
+    area: null,
+    wal: {
+      state: verdict.state,
+      rpoMs: verdict.rpoMs,
+      newest: chain.newestSegment?.time ?? null,
+      files: chain.files,
+      storedBytes: chain.storedBytes,
+    },
+    notes: [
+      ...(verdict.rpoMs === null ? [] : [`RPO ${formatDuration(verdict.rpoMs)}`]),
+      ...(verdict.state === 'OK' ? [] : verdict.reasons.filter((r) => !/archived .* ago$/.test(r))),
+    ],
   };
 }
 
@@ -201,14 +265,23 @@ function textWriter(fleet: Fleet | null): Writer {
       if (row.summary && row.host === null) noHost++;
       const { summary } = row;
       const latest = summary?.latest ?? null;
-      const size = row.area ? formatBytes(row.area.storedBytes) : latest ? formatBytes(latest.size) : '-';
+      const size = row.area
+        ? formatBytes(row.area.storedBytes)
+        : row.wal
+          ? formatBytes(row.wal.storedBytes)
+          : latest
+            ? formatBytes(latest.size)
+            : '-';
+      const newest = row.wal ? row.wal.newest : (latest?.time ?? null);
       printLines([
         line([
-          row.kind === 'area' ? 'area' : row.kind === 'run' ? 'runs' : 'key ',
-          (row.area ? '-' : String(summary?.backups ?? 0)).padStart(7),
-          (latest ? latest.time.toISOString() : '-').padEnd(24),
+          row.kind === 'area' ? 'area' : row.kind === 'run' ? 'runs' : row.kind === 'wal' ? 'wal ' : 'key ',
+          (row.area || row.wal ? '-' : String(summary?.backups ?? 0)).padStart(7),
+          (newest ? newest.toISOString() : '-').padEnd(24),
           size.padStart(10),
-          (row.area ? 'sealdrop' : STATE_WORDS[summary?.state ?? 'empty']).padEnd(10),
+          (row.area ? 'sealdrop' : row.wal ? row.wal.state : STATE_WORDS[summary?.state ?? 'empty']).padEnd(
+            10,
+          ),
           ...hostCell(row),
           `${row.target}${row.notes.length ? `  (${row.notes.join('; ')})` : ''}`,
         ]),
@@ -247,29 +320,41 @@ function jsonWriter(location: S3Location): Writer {
       if (row.summary) sets++;
       if (row.summary && row.host === null) noHost++;
       const { summary } = row;
-      const json = row.area
+      const json = row.wal
         ? {
             target: row.target,
-            kind: 'area',
-            objects: row.area.objects,
-            objectVersions: row.area.objectVersions,
-            storedBytes: row.area.storedBytes,
-          }
-        : {
-            target: row.target,
-            kind: row.kind,
-            ...(row.host === undefined ? {} : { host: row.host }),
-            state: summary?.state ?? 'empty',
-            backups: summary?.backups ?? 0,
-            latest: summary?.latest ? snapshotJson(summary.latest) : null,
-            counts: {
-              incomplete: summary?.incomplete ?? 0,
-              broken: summary?.broken ?? 0,
-              deleteMarkers: summary?.deleteMarkers ?? 0,
-              strays: summary?.strays ?? 0,
-            },
+            kind: 'wal',
+            host: row.host,
+            state: row.wal.state,
+            rpoSeconds: row.wal.rpoMs === null ? null : row.wal.rpoMs / 1000,
+            newestSegmentTime: row.wal.newest?.toISOString() ?? null,
+            files: row.wal.files,
+            storedBytes: row.wal.storedBytes,
             notes: row.notes,
-          };
+          }
+        : row.area
+          ? {
+              target: row.target,
+              kind: 'area',
+              objects: row.area.objects,
+              objectVersions: row.area.objectVersions,
+              storedBytes: row.area.storedBytes,
+            }
+          : {
+              target: row.target,
+              kind: row.kind,
+              ...(row.host === undefined ? {} : { host: row.host }),
+              state: summary?.state ?? 'empty',
+              backups: summary?.backups ?? 0,
+              latest: summary?.latest ? snapshotJson(summary.latest) : null,
+              counts: {
+                incomplete: summary?.incomplete ?? 0,
+                broken: summary?.broken ?? 0,
+                deleteMarkers: summary?.deleteMarkers ?? 0,
+                strays: summary?.strays ?? 0,
+              },
+              notes: row.notes,
+            };
       process.stdout.write(`${first ? '' : ','}\n  ${JSON.stringify(json)}`);
     },
     fail(error) {

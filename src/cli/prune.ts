@@ -4,10 +4,10 @@ import { EXIT } from '../core/errors.js';
 import type { RetentionPolicy } from '../core/retention.js';
 import { integerArg } from './args.js';
 import { printJson, printLines, say, warn } from './output.js';
-import { describe, outcome, pruneJson } from './prune-plan-output.js';
+import { describe, failuresOf, outcome, pruneJson } from './prune-plan-output.js';
 import { withProgress } from './progress.js';
 import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
-import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
+import { adminClient, resolveTarget, walPrefix, withTarget, type TargetOptions } from './target.js';
 
 interface PruneCliOptions extends TargetOptions, StreamCliOptions {
   keepEarliest?: boolean;
@@ -30,6 +30,7 @@ interface PruneCliOptions extends TargetOptions, StreamCliOptions {
   removeRejected?: boolean;
   json?: boolean;
   batchSize?: number;
+  wal?: string;
 }
 
 export function registerPruneCommand(program: Command): void {
@@ -82,6 +83,10 @@ export function registerPruneCommand(program: Command): void {
     )
     .option('--delete-markers', 'remove delete markers too (they are kept and listed otherwise)')
     .option('--remove-rejected', 'remove the backups verify rejected too (kept as evidence otherwise)')
+    .option(
+      '--wal <s3://BUCKET/PREFIX/>',
+      "the base backups' WAL archive: remove the WAL only the removed base backups need",
+    )
     .option('--json', 'print the plan (and what was deleted) as one JSON document on stdout')
     // For stores that take fewer keys per DeleteObjects request than S3's 1000 (and for the tests).
     .addOption(
@@ -114,6 +119,13 @@ retain-until is derived from the bucket's default retention, and read from the v
 those the rules would remove (at most 1000 per prune; any left unread are kept until the next prune).
 A prefix target prunes runs: removing one
 deletes every version of every object of it (parts and manifest).
+PostgreSQL base backups (--wal PREFIX): after the plan of the base backups, which it does not change,
+the WAL archive loses every file before the start of the oldest base backup kept (segments, partials,
+backup history files: all their versions) and the backup history files of the removed base backups;
+nothing at or after that start, so no gap is made, and timeline history files always stay. A base
+backup's start is read from the newest backup history file stored before it (PostgreSQL archives it as
+the backup ends); if any kept base backup has none, no WAL is removed. With --yes the WAL goes only
+once the base backups' removal finished without failures.
 --yes deletes in batches of 1000 with progress on a terminal; interrupted (Ctrl-C), it stops after the
 batch in flight and says what it deleted; running it again continues.
 
@@ -121,7 +133,8 @@ Examples:
   sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 14 --keep-weekly 8 --keep-monthly 24 \\
       --keep-yearly -1 --keep-earliest          # the recommended policy
   sealdrop prune --policy db1.policy.json --keep-within 2d --keep-daily 14 --keep-monthly -1 --yes
-  sealdrop prune s3://acme-backups/db1/ --keep-daily 7 --keep-weekly 4 --yes`,
+  sealdrop prune s3://acme-backups/db1/ --keep-daily 7 --keep-weekly 4 --yes
+  sealdrop prune s3://acme-backups/db1/base/ --wal s3://acme-backups/db1/wal/ --keep-weekly 4 --keep-monthly 6`,
     )
     .action(async (url: string | undefined, options: PruneCliOptions) => {
       const target = await resolveTarget(url, options);
@@ -137,6 +150,7 @@ Examples:
           execute: Boolean(options.yes),
           force: options.force,
           batchSize: options.batchSize,
+          ...(options.wal === undefined ? {} : { wal: walPrefix(options.wal) }),
           signal,
           onProgress: (deleted, total) => progress.update('deleting', deleted, total),
         }),
@@ -147,13 +161,15 @@ Examples:
       if (!result.dryRun) say(outcome(result));
       if (result.proofsKept > 0)
         warn(`${result.proofsKept} proof object(s) of removed backups could not be deleted (Object Lock?)`);
-      if (result.failures > 0) {
+      const failed = [...result.failed, ...(result.wal?.failed ?? [])];
+      const failures = failuresOf(result);
+      if (failures > 0) {
         process.exitCode = EXIT.failed;
         warn(
-          `${result.failures} object version(s) could not be deleted and remain: ${result.failed
+          `${failures} object version(s) could not be deleted and remain: ${failed
             .slice(0, 5)
             .map((f) => `${f.key}@${f.versionId} (${f.error})`)
-            .join(', ')}${result.failures > 5 ? ', …' : ''}`,
+            .join(', ')}${failures > 5 ? ', …' : ''}`,
         );
       }
       if (result.interrupted) process.exitCode = EXIT.sigint;

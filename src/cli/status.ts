@@ -1,15 +1,20 @@
 // sealdrop status TARGET... : a monitoring check (Nagios/Icinga plugin convention, also fine for cron).
 import type { Command } from 'commander';
 import { parseDuration } from '../core/units.js';
+import { collect } from './args.js';
 import { asCheck, runCheck, type CheckOptions } from './check.js';
 import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
-import { adminClient, resolveTargets, withTargets, type TargetsOptions } from './target.js';
+import { adminClient, resolveTargets, walPrefix, withTargets, type TargetsOptions } from './target.js';
 
 interface StatusCliOptions extends TargetsOptions, CheckOptions, StreamCliOptions {
   maxAge: string;
   warnAge?: string;
   policyWarn: string;
   maxUnverifiedAge?: string;
+  wal?: string[];
+  walWarnAge: string;
+  walMaxAge: string;
+  walBaseAge: string;
 }
 
 export function registerStatusCommand(program: Command): void {
@@ -38,6 +43,18 @@ export function registerStatusCommand(program: Command): void {
       '--max-unverified-age <DURATION>',
       'WARNING when the newest backup proven good (sealdrop verify) is older (default: not judged)',
     )
+    .option(
+      '--wal <s3://BUCKET/PREFIX/>',
+      'a PostgreSQL WAL archive to check as a chain: RPO, gaps, second versions (repeatable)',
+      collect,
+    )
+    .option('--wal-warn-age <DURATION>', 'WARNING when the newest WAL segment is older (the RPO)', '5min')
+    .option('--wal-max-age <DURATION>', 'CRITICAL when the newest WAL segment is older', '15min')
+    .option(
+      '--wal-base-age <DURATION>',
+      "WARNING when a WAL archive's newest base backup (its .backup history file) is older",
+      '8d',
+    )
     .addHelpText(
       'after',
       `
@@ -45,7 +62,8 @@ Output is a monitoring plugin's: one line "SEALDROP STATE - summary | perfdata" 
 per target (several) and per bucket. Perfdata per target: age in seconds (with --warn-age and
 --max-age as warn and crit), the latest backup's size in bytes, the number of complete backups.
 A key is one backup set; a prefix that holds runs is one; any other prefix, or the bucket itself
-(s3://BUCKET/), is every backup set under it.
+(s3://BUCKET/), is every backup set under it, and every WAL archive (recognised by its files' names;
+name yours with --wal, below).
 Only complete backups count. CRITICAL: the latest is older than --max-age, the key's latest version is
 a delete marker, nothing complete at all, a policy file has expired, or the bucket's versioning is not
 Enabled. WARNING: past --warn-age, a newer run that stored nothing for an hour, broken runs, a policy
@@ -60,6 +78,12 @@ good is older, or none is.
 UNKNOWN: nothing stored there, S3 can't be reached or refuses, an option or policy file can't be read.
 With several targets the worst state wins (CRITICAL > UNKNOWN > WARNING > OK).
 --format prometheus prints the same results as metrics (node_exporter's textfile collector).
+WAL archives (--wal PREFIX, named as such: a listing can't tell an empty or junk-filled archive from
+something else): the RPO is the age of the newest segment (WARNING past --wal-warn-age, CRITICAL past
+--wal-max-age; set archive_timeout = 60s so a quiet database still archives every minute). CRITICAL: a
+segment missing since the oldest base backup's start (its .backup history file), a file stored twice
+with differing sizes (the read side takes the first: a forgery or a bug). WARNING: a file stored twice
+at the same size (a re-upload), the newest base backup older than --wal-base-age, none at all.
 Durations: s, min, h, d, w (26h, 90min, 1d12h).
 
 Examples:
@@ -67,6 +91,8 @@ Examples:
   sealdrop status --policy db1.policy.json --policy db2.policy.json --max-age 26h --warn-age 25h
   sealdrop status s3://acme-backups/                  # every backup set in the bucket
   sealdrop status --policy db1.policy.json --max-unverified-age 8d   # with a weekly restore drill
+  sealdrop status s3://acme-backups/db1/base/ --max-age 8d --wal s3://acme-backups/db1/wal/
+  sealdrop status --wal s3://acme-backups/db1/wal/ --wal-warn-age 3min --wal-max-age 10min
   # the exit status is the state (2: CRITICAL), so the file is moved in whatever it is:
   sealdrop status s3://acme-backups/ --format prometheus > /var/lib/prometheus/node-exporter/sealdrop.prom.tmp; \\
     mv /var/lib/prometheus/node-exporter/sealdrop.prom.tmp /var/lib/prometheus/node-exporter/sealdrop.prom
@@ -84,10 +110,20 @@ Examples:
             options.maxUnverifiedAge === undefined
               ? null
               : parseDuration(options.maxUnverifiedAge, '--max-unverified-age'),
+          wal: {
+            warnAgeMs: parseDuration(options.walWarnAge, '--wal-warn-age'),
+            maxAgeMs: parseDuration(options.walMaxAge, '--wal-max-age'),
+            baseAgeMs: parseDuration(options.walBaseAge, '--wal-base-age'),
+          },
         };
-        const targets = await resolveTargets(urls, options, { bucketRoot: true });
+        const wal = (options.wal ?? []).map((url) => ({ location: walPrefix(url), wal: true }));
+        const sets =
+          wal.length > 0 && urls.length === 0 && !options.policy
+            ? []
+            : await resolveTargets(urls, options, { bucketRoot: true });
+        const targets = [...sets, ...wal];
         const { status } = await import('../admin/backups/status.js');
-        return status(await adminClient(options, targets), targets, thresholds);
+        return status(await adminClient(options, sets), targets, thresholds);
       });
     });
 }

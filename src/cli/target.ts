@@ -129,3 +129,13 @@ export async function adminClient(
     log: verboseLogger(),
   });
 }
+
+/** A WAL archive is a prefix: its files are named under it. */
+export function walPrefix(url: string, option = '--wal'): S3Location {
+  const location = parseS3Url(url);
+  if (!location.isPrefix)
+    throw new SealdropError('USAGE', `${option} ${url}: a WAL archive is a prefix, ending in /`, {
+      hint: `Name the prefix that wal push's policy allows, e.g. ${option} s3://BUCKET/db1/wal/.`,
+    });
+  return location;
+}

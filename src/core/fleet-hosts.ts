@@ -10,6 +10,8 @@ import type { S3Location } from './s3-url.js';
 export interface HostBackupSet {
   host: string;
   location: S3Location;
+  /** Its WAL archive, pruned with its base backups (`location`) and watched as a chain; null: none. */
+  wal: S3Location | null;
   thresholds: HealthThresholds;
   retention: RetentionPolicy;
   /** The admin's copy of the host's policy (for its expiry), when the fleet has a policy directory. */
@@ -21,12 +23,18 @@ export function hostBackupSets(fleet: Fleet, policyDir = fleet.policyDir): HostB
   return fleet.hosts.map((host) => ({
     host: host.name,
     location: host.location,
+    wal: host.wal,
     thresholds: {
       maxAgeMs: host.settings.maxAge,
       warnAgeMs: host.settings.warnAge,
       policyWarnMs: host.settings.policyWarn,
       anomaly: host.settings.anomaly,
       nothingStored: 'CRITICAL',
+      wal: {
+        warnAgeMs: host.settings.walWarnAge,
+        maxAgeMs: host.settings.walMaxAge,
+        baseAgeMs: host.settings.walBaseAge,
+      },
     },
     retention: host.settings.keep,
     policyFile: policyDir === undefined ? null : resolve(policyDir, `${host.name}${POLICY_SUFFIX}`),
@@ -44,10 +52,25 @@ export function hostIndex(hosts: readonly FleetHost[]): (key: string) => FleetHo
   return (key) => {
     const exact = byKey.get(key);
     if (exact && !exact.location.isPrefix) return exact;
-    for (let slash = key.indexOf('/'); slash !== -1; slash = key.indexOf('/', slash + 1)) {
-      const host = byKey.get(key.slice(0, slash + 1));
-      if (host?.location.isPrefix) return host;
-    }
-    return null;
+    return underPrefix(byKey, key, (host) => host.location.isPrefix);
   };
+}
+
+/** Which host's WAL archive (`wal:`) a stored key lies in, or null; as hostIndex, O(depth of the key). */
+export function walIndex(hosts: readonly FleetHost[]): (key: string) => FleetHost | null {
+  const byPrefix = new Map<string, FleetHost>();
+  for (const host of hosts) if (host.wal) byPrefix.set(host.wal.key, host);
+  return (key) => underPrefix(byPrefix, key, () => true);
+}
+
+function underPrefix(
+  byPrefix: ReadonlyMap<string, FleetHost>,
+  key: string,
+  accept: (host: FleetHost) => boolean,
+): FleetHost | null {
+  for (let slash = key.indexOf('/'); slash !== -1; slash = key.indexOf('/', slash + 1)) {
+    const host = byPrefix.get(key.slice(0, slash + 1));
+    if (host && accept(host)) return host;
+  }
+  return null;
 }

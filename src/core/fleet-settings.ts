@@ -6,6 +6,7 @@ import { pingUrlProblem } from './policy-file.js';
 import { COUNT_RULES, WITHIN_RULE_NAMES, type RetentionPolicy } from './retention.js';
 import type { S3Location } from './s3-url.js';
 import { parseDuration, parseRetentionDuration, parseSize } from './units.js';
+import { DEFAULT_WAL_THRESHOLDS } from './wal-chain.js';
 
 const DAY_MS = 86_400_000;
 
@@ -31,6 +32,10 @@ const SETTINGS = {
   warnAge: { parse: duration, default: null as number | null },
   /** Status: WARNING when the host's policy expires within this. */
   policyWarn: { parse: duration, default: 3 * DAY_MS },
+  /** Status of a host's WAL archive (`wal:`): the RPO's WARNING and CRITICAL ages, the base backup's. */
+  walWarnAge: { parse: duration, default: DEFAULT_WAL_THRESHOLDS.warnAgeMs },
+  walMaxAge: { parse: duration, default: DEFAULT_WAL_THRESHOLDS.maxAgeMs },
+  walBaseAge: { parse: duration, default: DEFAULT_WAL_THRESHOLDS.baseAgeMs },
   /** Retention (prune): restic's rules, as for `sealdrop prune --keep-…` (and `earliest: true`). */
   keep: { parse: retention, default: {} as RetentionPolicy },
   /** Status alarms and prune's circuit breaker: as status's --warn-shrink … --anomaly-window. */
@@ -56,7 +61,7 @@ export type ReportProblem = (path: (string | number)[], context: string, message
 export type SettingValues = Partial<Record<SettingName, unknown>>;
 
 /** A host's entries that are not settings. */
-const HOST_FIELDS = ['key', 'prefix', 'recipients'];
+const HOST_FIELDS = ['key', 'prefix', 'wal', 'recipients'];
 
 /** The settings under `defaults`: each one given, else its default. */
 export function defaultSettings(value: unknown, report: ReportProblem): SettingValues {
@@ -64,7 +69,7 @@ export function defaultSettings(value: unknown, report: ReportProblem): SettingV
 }
 
 /**
- * A host's settings: its own (every entry but key, prefix and recipients) over `defaults`, checked
+ * A host's settings: its own (every entry but key, prefix, wal and recipients) over `defaults`, checked
  * against each other and against the host's location (null: it has none).
  */
 export function hostSettings(

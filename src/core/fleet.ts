@@ -17,6 +17,8 @@ const MAX_PROBLEMS_SHOWN = 40;
 export interface FleetHost {
   name: string;
   location: S3Location;
+  /** Its PostgreSQL WAL archive (a prefix), watched as a chain; its base backups are `location`. */
+  wal: S3Location | null;
   /** Recipient key files, resolved against the fleet file's directory. */
   recipients: string[];
   settings: HostSettings;
@@ -110,10 +112,16 @@ export function parseFleet(text: string, source: string): Fleet {
         report,
       );
       const settings = hostSettings(value, defaults, location, path, context, report);
-      if (location) hosts.push({ name, location, recipients: own ?? recipients ?? [], settings });
+      const wal = walLocation(value.wal, bucket, [...path, 'wal'], context, report);
+      if (location) hosts.push({ name, location, wal, recipients: own ?? recipients ?? [], settings });
     }
   }
-  for (const problem of overlaps(hosts))
+  // A WAL archive is a place a host writes too: no other host's backups or archive may overlap it.
+  const places = hosts.flatMap((host) => [
+    host,
+    ...(host.wal ? [{ name: host.name, location: host.wal }] : []),
+  ]);
+  for (const problem of overlaps(places))
     report(['hosts', problem.host], `host ${problem.host}`, problem.message);
   if (problems.length > 0) throw fleetInvalid(source, problems);
   return {
@@ -209,6 +217,26 @@ function hostLocation(
     return null;
   }
   return { bucket, key: text, isPrefix: field === 'prefix' };
+}
+
+function walLocation(
+  value: unknown,
+  bucket: string,
+  path: (string | number)[],
+  context: string,
+  report: ReportProblem,
+): S3Location | null {
+  if (value === undefined || value === null) return null;
+  if (
+    typeof value !== 'string' ||
+    !value.endsWith('/') ||
+    value.startsWith('/') ||
+    Buffer.byteLength(value) > 1000
+  ) {
+    report(path, `${context}: wal`, 'must be the prefix of its WAL archive, ending in / (like db1/wal/)');
+    return null;
+  }
+  return { bucket, key: value, isPrefix: true };
 }
 
 function recipientList(

@@ -6,6 +6,7 @@ import { STALLED_MS } from './prune-plan.js';
 import type { S3Location } from './s3-url.js';
 import { describeSkipped, type Snapshot } from './snapshot.js';
 import { formatBytes, formatDuration as format } from './units.js';
+import type { WalThresholds } from './wal-chain.js';
 
 export type HealthState = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
 
@@ -34,6 +35,8 @@ export interface HealthThresholds {
    * absent: not judged. The proofs of the snapshots must have been read (verifiedAt).
    */
   maxUnverifiedAgeMs?: number | null;
+  /** A WAL archive's RPO and base-backup age (default: DEFAULT_WAL_THRESHOLDS). */
+  wal?: WalThresholds;
 }
 
 /**
@@ -54,6 +57,8 @@ export interface WatchedSet {
   whole?: boolean;
   /** When the bucket policy cut it off (sealdrop revoke); absent: not revoked. */
   revokedAt?: Date;
+  /** A PostgreSQL WAL archive (core/wal-chain.ts) by the admin's word, not a backup set. */
+  wal?: boolean;
 }
 
 export interface HealthInput {

@@ -5,6 +5,8 @@ import { runObjectOf, SEALDROP_AREA } from './layout.js';
 import { RunGrouper, type ListedRun, type Strays } from './runs.js';
 import type { S3Location } from './s3-url.js';
 import { versionSnapshot, type ListedVersion, type Snapshot } from './snapshot.js';
+import { WalChainTally, type WalChain } from './wal-chain.js';
+import { archivedFileOf } from './wal.js';
 
 export interface GroupedKeySet {
   kind: 'version';
@@ -30,7 +32,14 @@ export interface GroupedArea {
   storedBytes: number;
 }
 
-export type GroupedSet = GroupedKeySet | GroupedRunSet | GroupedArea;
+/** A WAL archive (by the admin's word: a fleet host's `wal:`), tallied as a chain. */
+export interface GroupedWal {
+  kind: 'wal';
+  location: S3Location;
+  chain: WalChain;
+}
+
+export type GroupedSet = GroupedKeySet | GroupedRunSet | GroupedArea | GroupedWal;
 
 export interface SetGrouperOptions {
   /**
@@ -38,6 +47,11 @@ export interface SetGrouperOptions {
    * null. Everything under such a prefix is that run set's, runs or strays, whatever it looks like.
    */
   knownRunPrefix?: (key: string) => string | null;
+  /**
+   * The WAL archive prefix a key lies under by the admin's word, or null (then archives are recognised
+   * by their files' names).
+   */
+  knownWalPrefix?: (key: string) => string | null;
   /** Entries held while waiting to learn whether a key lies under a run prefix (see below). */
   maxHeldEntries?: number;
 }
@@ -47,7 +61,7 @@ const MAX_HELD_ENTRIES = 100_000;
 /** The character after the digits: every run id starts with one, so `D:` sorts after all of D's runs. */
 const AFTER_DIGITS = ':';
 
-type Route = 'key' | 'run' | 'area';
+type Route = 'key' | 'run' | 'area' | 'wal';
 
 /**
  * Groups a listing of everything under `root` (in S3's order: by key, each key's versions newest first)
@@ -64,6 +78,7 @@ export class SetGrouper {
   readonly #bucket: string;
   readonly #root: string;
   readonly #knownRunPrefix: (key: string) => string | null;
+  readonly #knownWalPrefix: (key: string) => string | null;
   readonly #maxHeld: number;
   /** Completed sets not yet returned, in key order; key sets among them may still become strays. */
   #queue: { set: GroupedSet; entries: ListedVersion[] | null; weight: number }[] = [];
@@ -71,12 +86,14 @@ export class SetGrouper {
   #current: { key: string; route: Route; entries: ListedVersion[] } | null = null;
   #run: { prefix: string; grouper: RunGrouper } | null = null;
   #area: GroupedArea | null = null;
+  #wal: { prefix: string; tally: WalChainTally } | null = null;
   #peakHeld = 0;
 
   constructor(bucket: string, root: string, options: SetGrouperOptions = {}) {
     this.#bucket = bucket;
     this.#root = root;
     this.#knownRunPrefix = options.knownRunPrefix ?? (() => null);
+    this.#knownWalPrefix = options.knownWalPrefix ?? (() => null);
     this.#maxHeld = options.maxHeldEntries ?? MAX_HELD_ENTRIES;
   }
 
@@ -89,6 +106,7 @@ export class SetGrouper {
     const released = this.#current?.key === entry.key ? [] : this.#startKey(entry.key);
     const current = this.#current!;
     if (current.route === 'run') this.#run!.grouper.add(entry);
+    else if (current.route === 'wal') this.#wal!.tally.add(entry);
     else if (current.route === 'area') {
       const area = this.#area!;
       area.objectVersions++;
@@ -102,6 +120,7 @@ export class SetGrouper {
 
   finish(): GroupedSet[] {
     this.#endKey();
+    this.#closeWal();
     this.#closeRun();
     this.#closeArea();
     return this.#release(null);
@@ -111,6 +130,16 @@ export class SetGrouper {
   #startKey(key: string): GroupedSet[] {
     this.#endKey();
     const inArea = key.startsWith(SEALDROP_AREA);
+    const wal = inArea ? null : this.#walPrefixOf(key);
+    if (this.#wal && wal !== this.#wal.prefix) this.#closeWal();
+    if (wal !== null) {
+      // An archive's files are one chain, never key sets or a run set's strays.
+      this.#closeRun();
+      this.#closeArea();
+      this.#wal ??= { prefix: wal, tally: new WalChainTally(wal) };
+      this.#current = { key, route: 'wal', entries: [] };
+      return this.#release(key);
+    }
     // The admin's word beats what the listing suggests.
     const known = inArea ? null : this.#knownRunPrefix(key);
     if (this.#run && (known === null ? !key.startsWith(this.#run.prefix) : known !== this.#run.prefix))
@@ -137,6 +166,24 @@ export class SetGrouper {
     }
     this.#current = { key, route, entries: [] };
     return this.#release(key);
+  }
+
+  /**
+   * The WAL archive a key lies in: by the admin's word, else recognised by its files (one named as
+   * PostgreSQL archives them: a thousand segments are one archive, not a thousand key sets). Once one is
+   * open, every other key directly under its prefix is its (a stray). Never inside a run prefix known
+   * or open: a run set's strays stay its own. (A WAL-named file before a prefix's first run, which
+   * sorts first, becomes an archive of its own: a CRITICAL one, never a silenced run set.)
+   */
+  #walPrefixOf(key: string): string | null {
+    const known = this.#knownWalPrefix(key);
+    if (known !== null) return known;
+    const open = this.#wal?.prefix;
+    if (open !== undefined && key.startsWith(open) && !key.includes('/', open.length)) return open;
+    if (this.#run && key.startsWith(this.#run.prefix)) return null;
+    if (this.#knownRunPrefix(key) !== null) return null;
+    const prefix = key.slice(0, key.lastIndexOf('/') + 1);
+    return prefix.startsWith(this.#root) && archivedFileOf(prefix, key) ? prefix : null;
   }
 
   /** The prefix a run object's key names (PREFIX<run-id>/part-…), if it lies within the listing. */
@@ -182,6 +229,18 @@ export class SetGrouper {
       location: { bucket: this.#bucket, key: prefix, isPrefix: true },
       runs,
       strays,
+    };
+    this.#queue.push({ set, entries: null, weight: 0 });
+  }
+
+  #closeWal(): void {
+    if (!this.#wal) return;
+    const { prefix, tally } = this.#wal;
+    this.#wal = null;
+    const set: GroupedWal = {
+      kind: 'wal',
+      location: { bucket: this.#bucket, key: prefix, isPrefix: true },
+      chain: tally.finish(),
     };
     this.#queue.push({ set, entries: null, weight: 0 });
   }

@@ -6,6 +6,7 @@ import type { Column, Gap, ReportMark, ReportModel, ReportSet } from './report.j
 import { stateText } from './snapshot.js';
 import { formatBytes, formatDuration } from './units.js';
 import { plural } from './words.js';
+import { DEFAULT_WAL_THRESHOLDS } from './wal-chain.js';
 
 const WIDTH = 720;
 const HEIGHT = 66;
@@ -85,30 +86,42 @@ function setSection(set: ReportSet, i: number, layout: Layout): string {
   const reasons = set.reasons.map((reason) => `<li>${escape(reason)}</li>`);
   if (set.moreReasons > 0) reasons.push(`<li>… and ${set.moreReasons} more</li>`);
   const { counts, thresholds } = set;
-  const facts = [
-    set.host === null ? '' : `<div class="target">${escape(set.target)}</div>`,
-    `<div>latest: ${
-      set.latest && set.ageMs !== null
-        ? `${formatBytes(set.latest.size)}, ${formatDuration(set.ageMs)} ago <span class="dim">(${iso(set.latest.time)})</span>`
-        : '<b>no complete backup</b>'
-    }</div>`,
-    `<div>max age ${formatDuration(thresholds.maxAgeMs)}${thresholds.warnAgeMs === null ? '' : ` · warn at ${formatDuration(thresholds.warnAgeMs)}`} · policy warn ${formatDuration(thresholds.policyWarnMs)}</div>`,
-    `<div>${policyLine(set, layout.now)}</div>`,
-    `<div class="verified">newest verified: ${
-      set.newestVerified
-        ? `${escape(set.newestVerified.id)} (${iso(set.newestVerified.time)})`
-        : set.newestVerified === null
-          ? 'none'
-          : '<span class="dim">not recorded</span>'
-    }</div>`,
-    `<div class="dim">${plural(counts.backups, 'backup')} · ${counts.broken} broken · ${counts.incomplete} incomplete · ${plural(counts.deleteMarkers, 'delete marker')}${counts.strays ? ` · ${counts.strays} strays` : ''}${counts.rejected ? ` · ${counts.rejected} REJECTED` : ''}${counts.unproven ? ` · ${counts.unproven} not proven yet` : ''}</div>`,
-  ];
+  const facts = set.wal
+    ? walFacts(set)
+    : [
+        set.host === null ? '' : `<div class="target">${escape(set.target)}</div>`,
+        `<div>latest: ${
+          set.latest && set.ageMs !== null
+            ? `${formatBytes(set.latest.size)}, ${formatDuration(set.ageMs)} ago <span class="dim">(${iso(set.latest.time)})</span>`
+            : '<b>no complete backup</b>'
+        }</div>`,
+        `<div>max age ${formatDuration(thresholds.maxAgeMs)}${thresholds.warnAgeMs === null ? '' : ` · warn at ${formatDuration(thresholds.warnAgeMs)}`} · policy warn ${formatDuration(thresholds.policyWarnMs)}</div>`,
+        `<div>${policyLine(set, layout.now)}</div>`,
+        `<div class="verified">newest verified: ${
+          set.newestVerified
+            ? `${escape(set.newestVerified.id)} (${iso(set.newestVerified.time)})`
+            : set.newestVerified === null
+              ? 'none'
+              : '<span class="dim">not recorded</span>'
+        }</div>`,
+        `<div class="dim">${plural(counts.backups, 'backup')} · ${counts.broken} broken · ${counts.incomplete} incomplete · ${plural(counts.deleteMarkers, 'delete marker')}${counts.strays ? ` · ${counts.strays} strays` : ''}${counts.rejected ? ` · ${counts.rejected} REJECTED` : ''}${counts.unproven ? ` · ${counts.unproven} not proven yet` : ''}</div>`,
+      ];
   return `<section class="set ${set.state}" id="set-${i}" data-host="${escape(name)}" data-target="${escape(set.target)}" data-state="${set.state}">
 <div class="facts"><h2>${escape(name)} <span class="badge ${set.state}">${set.state}</span></h2>
 ${facts.filter(Boolean).join('\n')}
 <ul class="reasons">${reasons.join('')}</ul></div>
-${timeline(set, layout)}
+${set.wal ? '' : timeline(set, layout)}
 </section>`;
+}
+
+/** A WAL archive's facts: its RPO against its thresholds (its chain's verdicts are the reasons). */
+function walFacts(set: ReportSet): string[] {
+  const wal = set.thresholds.wal ?? DEFAULT_WAL_THRESHOLDS;
+  return [
+    set.host === null ? '' : `<div class="target">${escape(set.target)}</div>`,
+    `<div>WAL archive: RPO ${set.ageMs === null ? '<b>nothing archived</b>' : formatDuration(set.ageMs)}</div>`,
+    `<div>warn at ${formatDuration(wal.warnAgeMs)} · max ${formatDuration(wal.maxAgeMs)} · base backup warn ${formatDuration(wal.baseAgeMs)}</div>`,
+  ];
 }
 
 function policyLine(set: ReportSet, now: Date): string {

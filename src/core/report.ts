@@ -38,6 +38,8 @@ export interface ReportInput {
   pruned?: readonly PrunedBackup[];
   /** The set could not be listed (it is UNKNOWN, for this reason). */
   error?: string;
+  /** A WAL archive judged as a chain (core/wal-chain.ts), drawn without a timeline; ageMs: its RPO. */
+  wal?: { state: HealthState; reasons: string[]; ageMs: number | null };
 }
 
 export interface ReportOptions {
@@ -99,6 +101,8 @@ export interface ReportSet {
   gaps: Gap[];
   /** Anomalies of the stream (judgeStream): the latest backup's, and the one prune holds history from. */
   anomalies: ReportMark[];
+  /** A WAL archive: ageMs is its RPO; no backups, no timeline. */
+  wal?: boolean;
 }
 
 export interface ReportModel {
@@ -154,14 +158,19 @@ function reportSet(input: ReportInput, axis: Axis, now: Date): ReportSet {
     ...(input.policyNote ? { policyNote: input.policyNote } : {}),
     ...(input.newestVerified === undefined ? {} : { newestVerified: input.newestVerified }),
   };
-  if (input.error !== undefined)
+  const judged =
+    input.error === undefined
+      ? input.wal
+      : { state: 'UNKNOWN' as const, reasons: [`can't tell: ${input.error}`], ageMs: null };
+  if (judged)
     return {
       ...base,
-      state: 'UNKNOWN',
-      reasons: [`can't tell: ${input.error}`],
-      moreReasons: 0,
+      ...(input.wal ? { wal: true } : {}),
+      state: judged.state,
+      reasons: judged.reasons.slice(0, MAX_REASONS),
+      moreReasons: Math.max(0, judged.reasons.length - MAX_REASONS),
       latest: null,
-      ageMs: null,
+      ageMs: judged.ageMs,
       counts: noCounts(),
       columns: [],
       scaleBytes: 0,

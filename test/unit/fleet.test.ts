@@ -4,9 +4,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fleetReportTargets, fleetStatus } from '../../src/admin/backups/fleet.js';
 import { DEFAULT_ANOMALY_THRESHOLDS } from '../../src/core/anomaly.js';
+import { DEFAULT_WAL_THRESHOLDS } from '../../src/core/wal-chain.js';
 import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
 import { overlaps, parseFleet } from '../../src/core/fleet.js';
-import { hostIndex, hostBackupSets } from '../../src/core/fleet-hosts.js';
+import { hostIndex, hostBackupSets, walIndex } from '../../src/core/fleet-hosts.js';
 import { loadFleet } from '../../src/core/fleet-load.js';
 import { renewalObjectKey } from '../../src/core/layout.js';
 import { tempDir } from '../support/cli.js';
@@ -105,10 +106,25 @@ describe('fleet file', () => {
         policyWarnMs: 3 * 86_400_000,
         anomaly: DEFAULT_ANOMALY_THRESHOLDS,
         nothingStored: 'CRITICAL',
+        wal: DEFAULT_WAL_THRESHOLDS,
       },
       retention: { daily: 14, weekly: 8, monthly: 24, yearly: -1 },
       policyFile: '/etc/sealdrop/policies/db2.policy.json',
+      wal: null,
     });
+  });
+
+  it('gives a PostgreSQL host its WAL archive, with its own RPO thresholds, owning the keys under it', () => {
+    const fleet = parseFleet(
+      `${FLEET}  pg1:\n    prefix: pg1/base/\n    wal: pg1/wal/\n    walMaxAge: 30min\n`,
+      'fleet.yaml',
+    );
+    const pg1 = hostBackupSets(fleet)[2]!;
+    expect(pg1.wal).toEqual({ bucket: 'acme-backups', key: 'pg1/wal/', isPrefix: true });
+    expect(pg1.thresholds.wal).toEqual({ ...DEFAULT_WAL_THRESHOLDS, maxAgeMs: 30 * 60_000 });
+    expect(walIndex(fleet.hosts)('pg1/wal/000000010000000000000003.gz.gpg')?.name).toBe('pg1');
+    expect(walIndex(fleet.hosts)('pg1/base/000000010000000000000003.gz.gpg')).toBeNull();
+    expect(hostIndex(fleet.hosts)('pg1/wal/000000010000000000000003.gz.gpg')).toBeNull();
   });
 
   it.each([
@@ -131,6 +147,21 @@ describe('fleet file', () => {
       'a host with both key and prefix',
       FLEET.replace('prefix: db2/', 'prefix: db2/\n    key: db2/x'),
       /host db2: give exactly one of key/,
+    ],
+    [
+      'a WAL archive that is not a prefix',
+      FLEET.replace('prefix: db2/', 'prefix: db2/base/\n    wal: db2/wal'),
+      /host db2: wal: must be the prefix of its WAL archive, ending in \//,
+    ],
+    [
+      "a WAL archive inside the host's own backups' prefix",
+      FLEET.replace('prefix: db2/', 'prefix: db2/\n    wal: db2/wal/'),
+      /host db2: overlaps host db2: its prefix "db2\/" covers prefix "db2\/wal\/"/,
+    ],
+    [
+      "a WAL archive inside another host's prefix",
+      FLEET.replace('key: db1/mysql.sql.gz.gpg', 'key: db1/mysql.sql.gz.gpg\n    wal: db2/wal/'),
+      /overlaps host db\d: its prefix "db2\/" covers prefix "db2\/wal\/"/,
     ],
     [
       'a prefix without its slash',
@@ -273,9 +304,10 @@ describe("the README's fleet example", () => {
     const example = /## Fleets[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(example).toBeDefined();
     const fleet = parseFleet(example!, '/etc/sealdrop/fleet.yaml');
-    expect(fleet.hosts.map((host) => host.name)).toEqual(['db1', 'db2', 'legacy', 'warehouse']);
+    expect(fleet.hosts.map((host) => host.name)).toEqual(['db1', 'db2', 'legacy', 'warehouse', 'pg1']);
     expect(fleet.hosts[3]!.recipients).toEqual(['/etc/sealdrop/keys/dw-team.pub.asc']);
-    expect(fleet.hosts.map((host) => host.settings.allowUnbound)).toEqual([false, false, true, false]);
+    expect(fleet.hosts.map((host) => host.settings.allowUnbound)).toEqual([false, false, true, false, false]);
+    expect(fleet.hosts[4]).toMatchObject({ wal: { key: 'pg1/wal/' }, settings: { walMaxAge: 600_000 } });
   });
 });
 

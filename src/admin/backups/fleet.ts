@@ -75,7 +75,8 @@ export type HostPrune =
   | { host: string; error: SealdropError };
 
 /**
- * Each host pruned by its own keep rules and anomaly thresholds, one after the other. A host that fails
+ * Each host pruned by its own keep rules and anomaly thresholds, one after the other; a host with a WAL
+ * archive loses the WAL only its removed base backups needed. A host that fails
  * or is refused is reported and the others go on; a signal stops before the next host.
  */
 export async function fleetPrune(
@@ -102,6 +103,7 @@ export async function fleetPrune(
     try {
       const result = await prune(client, host.location, {
         ...options,
+        ...(host.wal ? { wal: host.wal } : {}),
         policy: host.retention,
         anomaly: host.thresholds.anomaly,
         onProgress: (deleted, total) => options.onProgress?.(host.host, deleted, total),
@@ -140,6 +142,9 @@ async function fleetTargets(fleet: Fleet, options: FleetTargetOptions): Promise<
         else throw error;
       }
     targets.push(target);
+    // Its WAL archive beside it, judged as a chain (there is no policy copy of its own to read).
+    if (host.wal)
+      targets.push({ host: host.host, location: host.wal, thresholds: host.thresholds, wal: true });
   }
   return targets;
 }

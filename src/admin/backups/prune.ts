@@ -1,7 +1,7 @@
 // prune: plan with the pure planner (core/prune-plan.ts) and, when told to, delete exactly what the plan
 // removes, in DeleteObjects batches. An interruption stops between batches and still reports what was
 // deleted; running again continues, since the plan is made afresh from what is left.
-import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../../core/errors.js';
 import { isLocked } from '../../core/object-lock.js';
 import { planPrune, type PrunePlan, type PrunePlanOptions } from '../../core/prune-plan.js';
@@ -13,7 +13,8 @@ import { readBucketLock } from '../s3/object-lock.js';
 import { backupSet } from '../sets/open.js';
 import { deleteProofs, provenSnapshots, writePruned } from '../sets/proofs.js';
 import { DEFAULT_ANOMALY_THRESHOLDS } from '../../core/anomaly.js';
-import { s3Error } from '../s3/client.js';
+import { DELETE_BATCH, deleteAll } from '../s3/delete.js';
+import { planWal, sweepWal, type WalPruneResult } from '../wal/prune.js';
 
 export interface PruneOptions extends PrunePlanOptions {
   /** Delete (true) or only plan (false: dry run). */
@@ -25,15 +26,12 @@ export interface PruneOptions extends PrunePlanOptions {
   onProgress?: (deleted: number, total: number) => void;
   /** Retentions read at most (Object Lock buckets; default 1000). */
   lockReads?: number;
+  /** The base backups' WAL archive: what only the removed ones need goes too (core/wal-prune.ts). */
+  wal?: S3Location;
 }
 
 /** At most this many retentions are read per prune (one HeadObject each, a few at once). */
 const LOCK_READS = 1000;
-
-/** Keys per DeleteObjects request: S3's limit. */
-const DELETE_BATCH = 1000;
-/** At most this many failures are reported one by one; the rest are counted. */
-const FAILURES_LISTED = 100;
 
 export interface PruneResult {
   target: string;
@@ -48,6 +46,8 @@ export interface PruneResult {
   interrupted: boolean;
   /** Proofs of removed backups S3 refused to delete (an Object Lock bucket keeps them a while). */
   proofsKept: number;
+  /** With `wal`: the WAL part of the plan, and what became of it. */
+  wal: WalPruneResult | null;
 }
 
 export async function prune(
@@ -71,13 +71,14 @@ export async function prune(
     failures: 0,
     interrupted: false,
     proofsKept: 0,
+    wal: null,
   };
   const batchSize = options.batchSize ?? DELETE_BATCH;
   if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= DELETE_BATCH))
     throw new SealdropError('USAGE', `--batch-size ${batchSize}: give 1 to ${DELETE_BATCH}`);
+  if (options.wal) result.wal = await planWal(client, options.wal, plan, options.signal);
   const doomed = plan.items.filter((item) => item.action === 'remove').map((item) => item.snapshot);
-  if (!options.execute || doomed.length === 0) return result;
-  if (plan.needsForce && !options.force) {
+  if (options.execute && plan.needsForce && !options.force) {
     const { remove, backups } = plan.totals;
     throw new SealdropError(
       'USAGE',
@@ -85,34 +86,34 @@ export async function prune(
       { hint: 'Check the policy with a dry run (no --yes); pass --force if this is really intended.' },
     );
   }
-  const deleteNow = async (batch: ObjectRef[]) => {
-    await deleteBatch(client, location.bucket, batch, result);
-    options.onProgress?.(result.deleted + result.failures, plan.totals.objectVersions);
-  };
-  try {
-    let batch: ObjectRef[] = [];
-    for await (const ref of set.objectsOf(doomed, { signal: options.signal })) {
-      if (options.signal?.aborted) break;
-      batch.push(ref);
-      if (batch.length === batchSize) {
-        await deleteNow(batch);
-        batch = [];
-      }
+  if (options.execute && doomed.length > 0) {
+    await deleteAll(client, location.bucket, set.objectsOf(doomed, { signal: options.signal }), result, {
+      batchSize,
+      signal: options.signal,
+      onBatch: () => options.onProgress?.(result.deleted + result.failures, plan.totals.objectVersions),
+    });
+    result.interrupted = options.signal?.aborted ?? false;
+    if (result.interrupted || result.failures > 0) {
+      // The WAL of base backups that are still there stays with them: the next prune trims it.
+      if (result.wal) result.wal.skipped = "the base backups' prune did not finish";
+      return result;
     }
-    if (batch.length > 0 && !options.signal?.aborted) await deleteNow(batch);
-  } catch (error) {
-    // Listing is abortable: an interruption mid-page is an interruption, not a failure.
-    if (!options.signal?.aborted) throw error;
+    // The stream's alarms go on judging it as pushed: remember what was removed, for two windows.
+    const windowMs = (options.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS).windowMs;
+    const removed = doomed.filter((s) => s.state === 'complete');
+    await writePruned(set, proofs, removed, new Date(now.getTime() - 2 * windowMs));
+    // Nothing left to prove: their proofs go too (the ones S3 would not delete are counted).
+    const gone = new Set(removed.filter((s) => s.verifiedAt || s.rejectedAt).map((s) => s.id));
+    result.proofsKept = await deleteProofs(set, gone);
   }
-  result.interrupted = options.signal?.aborted ?? false;
-  if (result.interrupted || result.failures > 0) return result;
-  // The stream's alarms go on judging it as pushed: remember what was removed, for two windows.
-  const windowMs = (options.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS).windowMs;
-  const removed = doomed.filter((s) => s.state === 'complete');
-  await writePruned(set, proofs, removed, new Date(now.getTime() - 2 * windowMs));
-  // Nothing left to prove: their proofs go too (the ones S3 would not delete are counted).
-  const gone = new Set(removed.filter((s) => s.verifiedAt || s.rejectedAt).map((s) => s.id));
-  result.proofsKept = await deleteProofs(set, gone);
+  if (result.wal && options.wal) {
+    await sweepWal(client, options.wal, result.wal, {
+      execute: options.execute,
+      batchSize,
+      signal: options.signal,
+    });
+    result.interrupted = options.signal?.aborted ?? false;
+  }
   return result;
 }
 
@@ -152,31 +153,4 @@ function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[
   const no: T[] = [];
   for (const item of items) (test(item) ? yes : no).push(item);
   return [yes, no];
-}
-
-async function deleteBatch(
-  client: S3Client,
-  bucket: string,
-  batch: ObjectRef[],
-  result: PruneResult,
-): Promise<void> {
-  const fail = (ref: ObjectRef, error: string) => {
-    result.failures++;
-    if (result.failed.length < FAILURES_LISTED) result.failed.push({ ...ref, error });
-  };
-  try {
-    const response = await client.send(
-      new DeleteObjectsCommand({
-        Bucket: bucket,
-        Delete: { Objects: batch.map((v) => ({ Key: v.key, VersionId: v.versionId })), Quiet: true },
-      }),
-    );
-    const errors = response.Errors ?? [];
-    for (const e of errors)
-      fail({ key: e.Key ?? '', versionId: e.VersionId ?? '' }, `${e.Code}: ${e.Message}`);
-    result.deleted += batch.length - errors.length;
-  } catch (error) {
-    const failure = s3Error(error, 'deleting versions');
-    for (const ref of batch) fail(ref, failure.message);
-  }
 }

@@ -8,6 +8,7 @@ import type { ReportInput } from '../../core/report.js';
 import { formatS3Url } from '../../core/s3-url.js';
 import { backupSet } from '../sets/open.js';
 import { provenSnapshots } from '../sets/proofs.js';
+import { walChainStatus } from '../wal/chain.js';
 
 /** Sets listed at once: a fleet of hundreds must not open hundreds of listings together. */
 const LISTINGS_AT_ONCE = 4;
@@ -34,6 +35,11 @@ async function gatherSet(
     ...(target.policyNote ? { policyNote: target.policyNote } : {}),
   };
   try {
+    if (target.wal) {
+      const { verdict } = await walChainStatus(client, target.location, base.thresholds, new Date());
+      const { state, reasons, rpoMs: ageMs } = verdict;
+      return { ...base, snapshots: [], strays: 0, wal: { state, reasons, ageMs } };
+    }
     const set = backupSet(client, target.location);
     const { snapshots: listed, strays } = await set.list();
     // What verify proved: the same verdicts as status, and the newest good backup.

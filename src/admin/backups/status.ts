@@ -21,6 +21,8 @@ import type { BackupSet, SnapshotListing } from '../sets/backup-set.js';
 import { checkBucket } from '../s3/bucket-check.js';
 import { provenSnapshots } from '../sets/proofs.js';
 import { setsAt } from '../sets/inventory.js';
+import { readWalChain, walStatusOf, type WalStatusJson } from '../wal/chain.js';
+import type { WalChain } from '../../core/wal-chain.js';
 
 export interface TargetStatus {
   target: string;
@@ -36,6 +38,8 @@ export interface TargetStatus {
   revokedAt: string | null;
   /** What it was judged against: CRITICAL past maxAgeSeconds, WARNING past warnAgeSeconds. */
   thresholds: { maxAgeSeconds: number; warnAgeSeconds: number | null };
+  /** A WAL archive's chain (then ageSeconds is its RPO); null: a backup set. */
+  wal: WalStatusJson | null;
 }
 
 export interface StatusResult {
@@ -48,7 +52,8 @@ export interface StatusResult {
 
 /**
  * Every target's verdict, and every bucket's. A key is one set; a prefix is every set under it unless
- * it is `whole` (then it is one run set); a prefix with nothing under it is judged as an empty set.
+ * it is `whole` (then it is one run set); a prefix with nothing under it is judged as an empty set. A
+ * `wal` prefix is a WAL archive, judged as a chain, as is every archive found under a prefix.
  */
 export async function status(
   client: S3Client,
@@ -82,6 +87,7 @@ async function targetStatuses(
     host: target.host ?? null,
     policyExpiresAt: target.policyExpiresAt?.toISOString() ?? null,
     revokedAt: target.revokedAt?.toISOString() ?? null,
+    wal: null,
     thresholds: {
       maxAgeSeconds: roundMs(thresholds.maxAgeMs / 1000),
       warnAgeSeconds: thresholds.warnAgeMs === null ? null : roundMs(thresholds.warnAgeMs / 1000),
@@ -116,10 +122,29 @@ async function targetStatuses(
       counts: health.counts,
     };
   };
+  const walResult = (location: S3Location, chain: WalChain): TargetStatus => {
+    const { verdict, json } = walStatusOf(chain, thresholds, now);
+    return {
+      ...base(location),
+      state: verdict.state,
+      reasons: verdict.reasons,
+      latest: null,
+      ageSeconds: json.rpoSeconds,
+      counts: { ...noCounts(), strays: chain.strays.count },
+      thresholds: {
+        maxAgeSeconds: json.thresholds.maxAgeSeconds,
+        warnAgeSeconds: json.thresholds.warnAgeSeconds,
+      },
+      wal: json,
+    };
+  };
   try {
+    if (target.wal) return [walResult(target.location, await readWalChain(client, target.location))];
     const results: TargetStatus[] = [];
-    for await (const { set, listing } of setsAt(client, target.location, { whole: target.whole }))
-      results.push(await judge(listing, set));
+    for await (const item of setsAt(client, target.location, { whole: target.whole }))
+      results.push(
+        'wal' in item ? walResult(item.wal.location, item.wal.chain) : await judge(item.listing, item.set),
+      );
     return results.length > 0
       ? results
       : [

@@ -5,6 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Strays } from '../../core/runs.js';
 import { formatS3Url, type S3Location } from '../../core/s3-url.js';
 import type { Snapshot, SnapshotKind } from '../../core/snapshot.js';
+import type { ObjectRef } from '../s3/delete.js';
 
 export interface SnapshotListing {
   /** The set as an s3:// URL. */
@@ -28,10 +29,7 @@ export interface OpenedSnapshot {
   notes: readonly string[];
 }
 
-export interface ObjectRef {
-  key: string;
-  versionId: string;
-}
+export type { ObjectRef };
 
 export interface ListOptions {
   /** List only what this id needs (a version, one run): fast whatever else the set holds. */
