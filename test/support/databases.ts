@@ -3,7 +3,7 @@
 // user (`nobody` when we are root), and removed again by stop(). Never the machine's own servers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { appendFile, chmod, chown, mkdtemp, open, rm } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,14 @@ export interface DatabaseOptions {
   settings?: string[];
   /** The database to create and to run SQL in (default "sealdrop"). */
   database?: string;
+  /** PostgreSQL: more environment for the server, and so for its archive_command and restore_command. */
+  env?: Record<string, string>;
+}
+
+/** How to run a server's tool: more environment, another working directory than the server's. */
+export interface RunOptions {
+  env?: Record<string, string>;
+  cwd?: string;
 }
 
 export interface Database {
@@ -32,7 +40,7 @@ export interface Database {
   /** The stock dump tool's plain SQL dump of the database (pg_dump / mariadb-dump), written to `file`. */
   dump(file: string): Promise<void>;
   /** Runs one of the server's own tools as the server's user (pg_ctl, pg_basebackup, mariadb-backup…). */
-  asServerUser(command: string, args: string[]): Promise<CliResult>;
+  asServerUser(command: string, args: string[], options?: RunOptions): Promise<CliResult>;
   /** Stops the server and removes its directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -59,29 +67,58 @@ export async function installDatabases(kinds: DatabaseKind[] = ['postgres', 'mar
 
 export async function startDatabase(kind: DatabaseKind, options: DatabaseOptions = {}): Promise<Database> {
   await installDatabases([kind]);
-  const dir = await mkdtemp(join(tmpdir(), `sealdrop-${kind}-`));
-  const user = process.getuid?.() === 0 ? 'nobody' : (process.env.USER ?? 'nobody');
-  if (process.getuid?.() === 0) await chown(dir, uidOf(user), gidOf(user));
-  await chmod(dir, 0o700);
+  const dir = await serverDir(`sealdrop-${kind}-`);
   const database = options.database ?? 'sealdrop';
   try {
     return kind === 'postgres'
-      ? await startPostgres(dir, user, database, options.settings ?? [])
-      : await startMariadb(dir, user, database, options.settings ?? []);
+      ? await startPostgres(dir, database, options.settings ?? [], options.env ?? {})
+      : await startMariadb(dir, serverUser(), database, options.settings ?? []);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
 }
 
+/** Who the servers run as: `nobody` when we are root (they refuse to run as root), else ourselves. */
+export function serverUser(): string {
+  return process.getuid?.() === 0 ? 'nobody' : (process.env.USER ?? 'nobody');
+}
+
+/** Hands a file or directory to the servers' user (when we are root), so that it can read it. */
+export async function giveToServerUser(path: string): Promise<void> {
+  if (process.getuid?.() === 0) await chown(path, uidOf(serverUser()), gidOf(serverUser()));
+}
+
+/** A new temporary directory only the servers' user may enter. */
+export async function serverDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await giveToServerUser(dir);
+  await chmod(dir, 0o700);
+  return dir;
+}
+
+/** Runs a command as the servers' user, in `cwd`, with the servers' environment plus `env`. */
+export function runAsServerUser(
+  command: string,
+  args: string[],
+  options: RunOptions & { cwd: string },
+): Promise<CliResult> {
+  return asUser(serverUser(), options.cwd)(command, args, options);
+}
+
+/** The servers' user's ids, for spawning a process as that user directly (to signal it, say). */
+export function serverUserIds(): { uid: number; gid: number } {
+  return { uid: uidOf(serverUser()), gid: gidOf(serverUser()) };
+}
+
 async function startPostgres(
   dir: string,
-  user: string,
   database: string,
   settings: string[],
+  env: Record<string, string>,
 ): Promise<Database> {
   const dataDir = join(dir, 'data');
-  const as = asUser(user, dir);
+  const as = asUser(serverUser(), dir);
   await check(
     await as(`${PG_BIN}/initdb`, [
       '-D',
@@ -104,10 +141,65 @@ async function startPostgres(
     'full_page_writes = off',
   ];
   await appendFile(join(dataDir, 'postgresql.conf'), [...conf, ...settings, ''].join('\n'));
-  await check(
-    await as(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']),
-    'pg_ctl start',
+  const db = await servePostgres({ dir, dataDir, database, env });
+  try {
+    await db.sql(`CREATE DATABASE ${database};`, 'postgres');
+  } catch (err) {
+    await db.stop();
+    throw err;
+  }
+  return db;
+}
+
+export interface ServeOptions {
+  /** The server's directory (its socket and log go there), owned by serverUser(). */
+  dir: string;
+  /** A data directory in it that initdb or a restore made. */
+  dataDir: string;
+  /** The database sql() runs in. */
+  database: string;
+  /** Settings that override the data directory's own (`name=value`, as `postgres -c`). */
+  overrides?: string[];
+  /** More environment for the server (and its archive_command and restore_command). */
+  env?: Record<string, string>;
+  /** How long pg_ctl waits for the server to accept connections (a recovery may take a while). */
+  timeoutSeconds?: number;
+}
+
+export interface Postgres extends Database {
+  sql(text: string, database?: string): Promise<string>;
+}
+
+/**
+ * Starts PostgreSQL as serverUser() on an existing data directory, on a socket in `dir` only, whatever
+ * the directory's own settings say (a restored one names its origin's socket directory).
+ */
+export async function servePostgres(options: ServeOptions): Promise<Postgres> {
+  const { dir, dataDir, database } = options;
+  const as = asUser(serverUser(), dir);
+  const overrides = ["listen_addresses=''", `unix_socket_directories='${dir}'`, ...(options.overrides ?? [])];
+  const started = await as(
+    `${PG_BIN}/pg_ctl`,
+    [
+      '-D',
+      dataDir,
+      '-l',
+      join(dir, 'server.log'),
+      '-o',
+      overrides.map((setting) => `-c ${setting}`).join(' '),
+      '-w',
+      '-t',
+      String(options.timeoutSeconds ?? 60),
+      'start',
+    ],
+    { env: options.env },
   );
+  if (started.status !== 0) {
+    const log = await readFile(join(dir, 'server.log'), 'utf8').catch(() => '');
+    throw new Error(
+      `pg_ctl start exited with ${started.status}: ${started.stderr.trim()}\n${log.slice(-4000)}`,
+    );
+  }
   const client = ['-h', dir, '-U', 'postgres'];
   const psql = (db: string, text: string) =>
     run(`${PG_BIN}/psql`, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...client, '-d', db], {
@@ -120,19 +212,13 @@ async function startPostgres(
     await as(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
     await rm(dir, { recursive: true, force: true });
   };
-  try {
-    await check(await psql('postgres', `CREATE DATABASE ${database};`), 'CREATE DATABASE');
-  } catch (err) {
-    await stop();
-    throw err;
-  }
   return {
     kind: 'postgres',
     dir,
     dataDir,
-    user,
+    user: serverUser(),
     database,
-    sql: async (text) => check(await psql(database, text), 'psql'),
+    sql: async (text, db = database) => check(await psql(db, text), 'psql'),
     dump: (file) => dumpTo(`${PG_BIN}/pg_dump`, [...client, '--no-sync', database], file),
     asServerUser: as,
     stop,
@@ -233,10 +319,13 @@ async function dumpTo(command: string, args: string[], file: string): Promise<vo
   }
 }
 
-function asUser(user: string, home: string): (command: string, args: string[]) => Promise<CliResult> {
-  return (command, args) => {
+function asUser(
+  user: string,
+  home: string,
+): (command: string, args: string[], options?: RunOptions) => Promise<CliResult> {
+  return (command, args, options = {}) => {
     const [file, argv] = wrap(user, command, args);
-    return run(file, argv, { env: serverEnv(home), cwd: home });
+    return run(file, argv, { env: { ...serverEnv(home), ...options.env }, cwd: options.cwd ?? home });
   };
 }
 
