@@ -78,7 +78,7 @@ describe('a segment copied into the archive from another place', () => {
   let archive: WalArchive;
   let genuine: Buffer;
 
-  /** `wal fetch` as restore_command runs it, in a fresh data directory; what it wrote to %p there. */
+  /** `wal fetch` as restore_command runs it, in a fresh data directory; the files it left in pg_wal. */
   async function fetch(name: string): Promise<{ fetched: CliResult; written: string[]; content?: Buffer }> {
     const dataDir = await tempDir('sealdrop-recovering-');
     await mkdir(join(dataDir, 'pg_wal'));
@@ -86,20 +86,22 @@ describe('a segment copied into the archive from another place', () => {
       ['wal', 'fetch', archive.walUrl, name, 'pg_wal/RECOVERYXLOG', ...identityArgs(archive)],
       { env: archive.adminEnv, cwd: dataDir },
     );
-    const written = await readdir(join(dataDir, 'pg_wal'));
+    const entries = await readdir(join(dataDir, 'pg_wal'), { withFileTypes: true });
+    const written = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
     const content = written.includes('RECOVERYXLOG')
       ? await readFile(join(dataDir, 'pg_wal', 'RECOVERYXLOG'))
       : undefined;
     return { fetched, written, content };
   }
 
-  /** The admin's CopyObject of `from` (a key under the bucket) to `name` in this host's archive. */
-  async function copyInto(from: string, name: string): Promise<void> {
+  /** The admin's CopyObject of the file `name` in `prefix` to `as` in this host's archive. */
+  async function copyInto(prefix: string, name: string, as: string): Promise<void> {
+    const from = (await archivedFiles(archive, prefix)).get(name)!.key;
     await adminClient().send(
       new CopyObjectCommand({
         Bucket: archive.bucket,
         CopySource: `${archive.bucket}/${from}`,
-        Key: `${archive.walPrefix}${name}.gz.gpg`,
+        Key: archive.walPrefix + as + from.slice(prefix.length + name.length),
       }),
     );
   }
@@ -133,13 +135,13 @@ describe('a segment copied into the archive from another place', () => {
   it('wal fetch refuses a segment copied from another host’s archive (126), writing nothing', async () => {
     const theirs = '000000010000000000000008';
     await pushAsHost(await otherHostPolicy(archive, 'db2'), theirs, archive.agentEnv);
-    await copyInto(`db2/wal/${theirs}.gz.gpg`, theirs);
+    await copyInto('db2/wal/', theirs, theirs);
     await expectRefused(theirs, `db2/wal/${theirs}`);
   });
 
   it('wal fetch refuses a segment copied from another name in this archive (126), writing nothing', async () => {
     const missing = '000000010000000000000009';
-    await copyInto(`${archive.walPrefix}${SEGMENT}.gz.gpg`, missing);
+    await copyInto(archive.walPrefix, SEGMENT, missing);
     await expectRefused(missing, `${archive.walPrefix}${SEGMENT}`);
   });
 });

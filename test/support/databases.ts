@@ -3,7 +3,7 @@
 // user (`nobody` when we are root), and removed again by stop(). Never the machine's own servers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { appendFile, chmod, chown, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +17,6 @@ export interface DatabaseOptions {
   settings?: string[];
   /** The database to create and to run SQL in (default "sealdrop"). */
   database?: string;
-  /** PostgreSQL: more environment for the server, and so for its archive_command and restore_command. */
-  env?: Record<string, string>;
 }
 
 /** How to run a server's tool: more environment, another working directory than the server's. */
@@ -71,7 +69,7 @@ export async function startDatabase(kind: DatabaseKind, options: DatabaseOptions
   const database = options.database ?? 'sealdrop';
   try {
     return kind === 'postgres'
-      ? await startPostgres(dir, database, options.settings ?? [], options.env ?? {})
+      ? await startPostgres(dir, database, options.settings ?? [])
       : await startMariadb(dir, serverUser(), database, options.settings ?? []);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
@@ -111,12 +109,7 @@ export function serverUserIds(): { uid: number; gid: number } {
   return { uid: uidOf(serverUser()), gid: gidOf(serverUser()) };
 }
 
-async function startPostgres(
-  dir: string,
-  database: string,
-  settings: string[],
-  env: Record<string, string>,
-): Promise<Database> {
+async function startPostgres(dir: string, database: string, settings: string[]): Promise<Database> {
   const dataDir = join(dir, 'data');
   const as = asUser(serverUser(), dir);
   await check(
@@ -141,7 +134,11 @@ async function startPostgres(
     'full_page_writes = off',
   ];
   await appendFile(join(dataDir, 'postgresql.conf'), [...conf, ...settings, ''].join('\n'));
-  const db = await servePostgres({ dir, dataDir, database, env });
+  await check(
+    await as(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']),
+    'pg_ctl start',
+  );
+  const db = postgresAt({ dir, dataDir, database });
   try {
     await db.sql(`CREATE DATABASE ${database};`, 'postgres');
   } catch (err) {
@@ -151,55 +148,25 @@ async function startPostgres(
   return db;
 }
 
-export interface ServeOptions {
-  /** The server's directory (its socket and log go there), owned by serverUser(). */
-  dir: string;
-  /** A data directory in it that initdb or a restore made. */
-  dataDir: string;
-  /** The database sql() runs in. */
-  database: string;
-  /** Settings that override the data directory's own (`name=value`, as `postgres -c`). */
-  overrides?: string[];
-  /** More environment for the server (and its archive_command and restore_command). */
-  env?: Record<string, string>;
-  /** How long pg_ctl waits for the server to accept connections (a recovery may take a while). */
-  timeoutSeconds?: number;
-}
-
 export interface Postgres extends Database {
+  /** Runs SQL in the database, or in `database`. */
   sql(text: string, database?: string): Promise<string>;
 }
 
 /**
- * Starts PostgreSQL as serverUser() on an existing data directory, on a socket in `dir` only, whatever
- * the directory's own settings say (a restored one names its origin's socket directory).
+ * The PostgreSQL running on `dataDir` with its socket in `dir`, whoever started it (`pg restore --start`,
+ * say). stop() stops it and removes `dir`.
  */
-export async function servePostgres(options: ServeOptions): Promise<Postgres> {
-  const { dir, dataDir, database } = options;
+export function postgresAt({
+  dir,
+  dataDir,
+  database,
+}: {
+  dir: string;
+  dataDir: string;
+  database: string;
+}): Postgres {
   const as = asUser(serverUser(), dir);
-  const overrides = ["listen_addresses=''", `unix_socket_directories='${dir}'`, ...(options.overrides ?? [])];
-  const started = await as(
-    `${PG_BIN}/pg_ctl`,
-    [
-      '-D',
-      dataDir,
-      '-l',
-      join(dir, 'server.log'),
-      '-o',
-      overrides.map((setting) => `-c ${setting}`).join(' '),
-      '-w',
-      '-t',
-      String(options.timeoutSeconds ?? 60),
-      'start',
-    ],
-    { env: options.env },
-  );
-  if (started.status !== 0) {
-    const log = await readFile(join(dir, 'server.log'), 'utf8').catch(() => '');
-    throw new Error(
-      `pg_ctl start exited with ${started.status}: ${started.stderr.trim()}\n${log.slice(-4000)}`,
-    );
-  }
   const client = ['-h', dir, '-U', 'postgres'];
   const psql = (db: string, text: string) =>
     run(`${PG_BIN}/psql`, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...client, '-d', db], {

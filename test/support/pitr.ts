@@ -4,7 +4,7 @@
 // fresh data directory, run and started as the servers' unprivileged user.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
@@ -18,7 +18,7 @@ import {
   runAsServerUser,
   serverDir,
   serverUserIds,
-  servePostgres,
+  postgresAt,
   startDatabase,
   type Database,
   type Postgres,
@@ -243,9 +243,8 @@ export async function pgRestore(
 }
 
 /**
- * Restores into a fresh data directory with `pg restore`, starts PostgreSQL on it (with the admin's
- * credentials in its environment, for restore_command) and waits until recovery has ended.
- * The restored server archives only when `archiving` is set (into whatever its settings name).
+ * `pg restore --start` into a fresh data directory: the server it started once recovery has ended.
+ * The restored server archives into the base backup's archive only when `archiving` is set.
  */
 export async function restoreTo(
   archive: WalArchive,
@@ -254,27 +253,18 @@ export async function restoreTo(
 ): Promise<Postgres> {
   const dir = await serverDir('sealdrop-pitr-restored-');
   const dataDir = join(dir, 'data');
-  const restored = await pgRestore(archive, to, dataDir);
+  const mode = ['--archive-mode', archiving ? 'preserve' : 'off'];
+  const restored = await pgRestore(archive, to, dataDir, [...mode, '--start', '--json']);
   expect(restored.status, restored.stderr).toBe(0);
-  const db = await servePostgres({
-    dir,
-    dataDir,
-    database: 'sealdrop',
-    env: archive.awsEnv,
-    overrides: archiving ? [] : ['archive_mode=off'],
-    timeoutSeconds: 120,
-  });
-  try {
-    await until(async () => (await db.sql('SELECT pg_is_in_recovery();')).trim() === 'f', 'recovery to end', {
-      timeoutMs: 120_000,
-      everyMs: 250,
-    });
-  } catch (err) {
-    const log = await readFile(join(dir, 'server.log'), 'utf8').catch(() => '');
-    await db.stop();
-    throw new Error(`${(err as Error).message}\n${log.slice(-4000)}`, { cause: err });
-  }
-  return db;
+  const { server } = JSON.parse(restored.stdout) as { server: { socketDir: string } };
+  const db = postgresAt({ dir: server.socketDir, dataDir, database: 'sealdrop' });
+  return {
+    ...db,
+    async stop() {
+      await db.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** The server's timeline. */
@@ -284,28 +274,28 @@ export async function timelineOf(db: Database): Promise<number> {
 
 export interface ArchivedFile {
   file: WalFile;
+  /** Its object's key (the suffix says the compression, which depends on the Node.js that pushed it). */
+  key: string;
   versions: number;
 }
 
-/** What the archive holds, by file name, as the admin lists it: every version of every object. */
-export async function archivedFiles(archive: WalArchive): Promise<Map<string, ArchivedFile>> {
+/** What a prefix of the archive's bucket holds, by file name, as the admin lists it: every version. */
+export async function archivedFiles(
+  archive: WalArchive,
+  prefix = archive.walPrefix,
+): Promise<Map<string, ArchivedFile>> {
   const files = new Map<string, ArchivedFile>();
   let KeyMarker: string | undefined;
   let VersionIdMarker: string | undefined;
   do {
     const page = await adminClient().send(
-      new ListObjectVersionsCommand({
-        Bucket: archive.bucket,
-        Prefix: archive.walPrefix,
-        KeyMarker,
-        VersionIdMarker,
-      }),
+      new ListObjectVersionsCommand({ Bucket: archive.bucket, Prefix: prefix, KeyMarker, VersionIdMarker }),
     );
-    for (const version of page.Versions ?? []) {
-      const archived = archivedFileOf(archive.walPrefix, version.Key!);
+    for (const { Key } of page.Versions ?? []) {
+      const archived = archivedFileOf(prefix, Key!);
       if (!archived) continue;
-      const seen = files.get(archived.file.name);
-      files.set(archived.file.name, { file: archived.file, versions: (seen?.versions ?? 0) + 1 });
+      const versions = (files.get(archived.file.name)?.versions ?? 0) + 1;
+      files.set(archived.file.name, { file: archived.file, key: Key!, versions });
     }
     [KeyMarker, VersionIdMarker] = page.IsTruncated
       ? [page.NextKeyMarker, page.NextVersionIdMarker]
