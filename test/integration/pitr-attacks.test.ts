@@ -1,7 +1,6 @@
 // A compromised database server against its own WAL archive (issue 22): it holds the WAL policy, so it
 // can add a second version of any segment name, genuinely encrypted and bound. The read side takes the
 // first version and status raises the alarm; a segment copied from another place is refused.
-import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
@@ -12,6 +11,7 @@ import {
   archivedFiles,
   identityArgs,
   insertMarkers,
+  junkSegment,
   markerIds,
   nextSegment,
   otherHostPolicy,
@@ -116,7 +116,7 @@ describe('a segment copied into the archive from another place', () => {
 
   beforeAll(async () => {
     archive = await walArchive('pitr-replayed');
-    genuine = randomBytes(16 * 1024 * 1024);
+    genuine = junkSegment();
     await pushAsHost(archive.walPolicy, SEGMENT, archive.agentEnv, genuine);
   });
 

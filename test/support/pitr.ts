@@ -105,8 +105,8 @@ export async function policyThrough(archive: WalArchive, url: string): Promise<s
 }
 
 /** What a server's postgresql.conf says to archive with sealdrop: `archive_command = '…'`. */
-export function archiveCommand(policy: string): string {
-  return `"${process.execPath}" "${CLI}" wal push --policy "${policy}" %p`;
+export function archiveCommand(policy: string, options: string[] = []): string {
+  return `"${process.execPath}" "${CLI}" wal push --policy "${policy}" ${[...options, '%p'].join(' ')}`;
 }
 
 /** PostgreSQL 15 archiving into the archive with `wal push` (or with `command`), and a markers table. */
@@ -324,6 +324,11 @@ export function nextSegment(name: string): string {
   return segmentFileName(file.timeline, file.segno! + 1);
 }
 
+/** A segment's size of junk: random, but quick to compress (the tests' machine is small). */
+export function junkSegment(): Buffer {
+  return Buffer.alloc(16 * 1024 * 1024, randomBytes(8192));
+}
+
 /**
  * A host's `wal push` of a file named `name` (junk unless `content` is given) from a data directory of
  * its making, with a policy file for its archive: what a compromised host forges, encrypted and bound
@@ -333,7 +338,7 @@ export async function pushAsHost(
   policy: string,
   name: string,
   agentEnv: NodeJS.ProcessEnv,
-  content: Buffer = randomBytes(16 * 1024 * 1024),
+  content: Buffer = junkSegment(),
 ): Promise<void> {
   const dataDir = await tempDir('sealdrop-host-');
   await mkdir(join(dataDir, 'pg_wal', 'archive_status'), { recursive: true });
