@@ -65,7 +65,7 @@ describe('a compromised host forging segments', () => {
   });
 
   it('status on the WAL prefix is CRITICAL, naming both segments with a second version', async () => {
-    const status = await runCli(['status', archive.walUrl], { env: archive.adminEnv });
+    const status = await runCli(['status', '--wal', archive.walUrl], { env: archive.adminEnv });
     expect(status.status, status.stdout + status.stderr).toBe(2);
     expect(status.stdout).toMatch(/CRITICAL/);
     expect(status.stdout).toContain(forged);

@@ -1,6 +1,5 @@
 // WAL archiving survives what goes wrong on an honest server (issue 22): S3 unreachable for a while,
 // and `wal push` killed in the middle of its uploads. Afterwards the archive has every segment once.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../support/databases.js';
 import {
@@ -16,6 +15,7 @@ import {
   policyThrough,
   pushBaseBackup,
   readySegments,
+  remembered,
   restoreTo,
   startArchivingPostgres,
   startWalPush,
@@ -111,10 +111,10 @@ describe('wal push killed with kill -9 in the middle of its uploads', () => {
 
     const push = startWalPush(db, policy, ready[0]!);
     await until(
-      async () => s3.requests() > 2 && (await archivedFiles(archive)).size >= 2,
-      'two uploads stored and a third one under way',
+      async () =>
+        s3.requests() > 2 && (await archivedFiles(archive)).size >= 2 && (await remembered(db)).length >= 2,
+      'two uploads stored and remembered, and a third one under way',
     );
-    await sleep(1000); // time to note what it stored, as it must before it goes on
     process.kill(push.pid, 'SIGKILL');
     expect(await push.exited).toBeNull();
     const stored = await archivedFiles(archive);

@@ -4,7 +4,7 @@
 // fresh data directory, run and started as the servers' unprivileged user.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
@@ -348,6 +348,12 @@ export async function pushAsHost(
     cwd: dataDir,
   });
   expect(pushed.status, pushed.stderr).toBe(0);
+}
+
+/** The files `wal push` remembers having stored, in the data directory (pg_wal/sealdrop/). */
+export async function remembered(db: Database): Promise<string[]> {
+  const names = await readdir(join(db.dataDir, 'pg_wal', 'sealdrop')).catch(() => []);
+  return names.filter((name) => parseWalFileName(name));
 }
 
 /** `wal push` started as PostgreSQL would start it (its user, in its data directory), to be signalled. */
