@@ -1,14 +1,17 @@
 // Point-in-time recovery with real PostgreSQL 15 (issue 22): a server archiving its WAL through a prefix
 // policy while pgbench writes, a base backup pushed during the load, then `pg restore` into fresh data
 // directories to a time between two markers, and to the end of a later timeline.
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../support/databases.js';
+import { serverDir, type Database } from '../support/databases.js';
 import {
   count,
   insertMarkers,
   markerIds,
   pgbench,
+  pgRestore,
   pushBaseBackup,
   restoreTo,
   startArchivingPostgres,
@@ -51,6 +54,16 @@ describe('point-in-time recovery from a write-only WAL archive', () => {
     } finally {
       await restored.stop();
     }
+  });
+
+  it('refuses a data directory that is not empty, and leaves it as it was', async () => {
+    const dir = await serverDir('sealdrop-pitr-occupied-');
+    await writeFile(join(dir, 'PG_VERSION'), '15\n');
+    const refused = await pgRestore(archive, 'latest', dir);
+    expect(refused.status, refused.stderr).not.toBe(0);
+    expect(refused.stderr).toMatch(/not empty/);
+    expect(await readdir(dir)).toEqual(['PG_VERSION']);
+    await rm(dir, { recursive: true });
   });
 
   it('restores --to latest along the timeline an earlier PITR started and archived', async () => {

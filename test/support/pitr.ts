@@ -267,9 +267,10 @@ export async function restoreTo(
   };
 }
 
-/** The server's timeline. */
+/** The timeline the server writes on: its current segment's. */
 export async function timelineOf(db: Database): Promise<number> {
-  return Number(await db.sql('SELECT timeline_id FROM pg_control_checkpoint();'));
+  const segment = await db.sql('SELECT pg_walfile_name(pg_current_wal_lsn());');
+  return parseWalFileName(segment.trim())!.timeline;
 }
 
 export interface ArchivedFile {
