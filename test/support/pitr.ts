@@ -255,6 +255,7 @@ export async function restoreTo(
   const dataDir = join(dir, 'data');
   const mode = ['--archive-mode', archiving ? 'preserve' : 'off'];
   const restored = await pgRestore(archive, to, dataDir, [...mode, '--start', '--json']);
+  if (restored.status !== 0) await rm(dir, { recursive: true, force: true });
   expect(restored.status, restored.stderr).toBe(0);
   const { server } = JSON.parse(restored.stdout) as { server: { socketDir: string } };
   const db = postgresAt({ dir: server.socketDir, dataDir, database: 'sealdrop' });
