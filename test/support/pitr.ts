@@ -167,7 +167,9 @@ export async function insertMarkers(db: Database, ids: number[]): Promise<Marker
          SELECT pg_switch_wal();`,
       )
     ).split('\n');
-    markers.push({ id, at: new Date(Number(epoch) * 1000), segment: segment!, since: isoSecond(since) });
+    const at = new Date(Number(epoch) * 1000);
+    expect(at.getTime(), 'the database clock is the one we wait on').toBeGreaterThan(since);
+    markers.push({ id, at, segment: segment!, since: isoSecond(since) });
   }
   return markers;
 }
