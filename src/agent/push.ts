@@ -79,7 +79,7 @@ export async function push(policy: LoadedPolicy, options: PushOptions): Promise<
     if (result?.warning) options.onWarning?.(result.warning);
     else if (expiring && result?.state !== 'renewed')
       options.onWarning?.(
-        `the upload policy expires at ${summary.expiresAt.toISOString()}; mint a new one soon (sealdrop policy mint)`,
+        `the upload policy expires at ${summary.expiresAt.toISOString()}; ${file.renew ? "its renewal hasn't landed: the admin runs sealdrop fleet publish" : 'mint a new one soon (sealdrop policy mint)'}`,
       );
     if (result) options.onRenewal?.(result);
     return result;

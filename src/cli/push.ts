@@ -1,4 +1,5 @@
 // sealdrop push
+import { fstatSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { storedWhat, type PushResult } from '../agent/result.js';
 import { parseCompression, requireZstd } from '../core/compression.js';
@@ -66,6 +67,9 @@ export function registerPushCommand(program: Command): void {
     .addHelpText(
       'after',
       `
+Give the dump command after --: push runs it, and stores nothing when it fails. Piped into push
+(\`dump | sealdrop push\`), a dump cut short looks like a complete one (push can't see the writer's
+exit status; it says so on stderr): use \`set -o pipefail\` and check the exit status then.
 Nothing is uploaded, and no spool file is left, when the command fails, the input is empty, the
 result is over the policy's max size, the disk fills up or the run is interrupted (exit 129/130/143).
 
@@ -92,7 +96,7 @@ suffix must agree: .gz.gpg for gzip, .zst.gpg for zstd (a mismatch is refused be
 
 Examples:
   sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump --single-transaction --all-databases
-  pg_dump -Fc app | sealdrop push --policy /etc/sealdrop/app.policy.json --compress none
+  sealdrop push --policy /etc/sealdrop/app.policy.json --compress none -- pg_dump -Fc app
   sealdrop push --policy /etc/sealdrop/db2.policy.json --compress zstd -- pg_dumpall   # key …/db2.sql.zst.gpg
   sealdrop push --policy /etc/sealdrop/db1-runs.policy.json --part-size 2GiB -- pg_dumpall
   nice taskset -c 0,1 sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump --all-databases
@@ -102,6 +106,10 @@ Examples:
   30 2 * * * root sealdrop push --policy /etc/sealdrop/db1.policy.json --quiet -- mysqldump --all-databases`,
     )
     .action(async (command: string[], options: PushCliOptions) => {
+      if (command.length === 0 && stdinIsPipe())
+        say(
+          "sealdrop: note: stdin is a pipe, and push can't see whether the command writing it failed: a dump cut short would be stored as complete. The safe form runs the dump itself and stores nothing when it fails: sealdrop push --policy FILE -- COMMAND ARGS",
+        );
       const compression = options.compress === undefined ? undefined : parseCompression(options.compress);
       // Loaded on use, as the admin commands are: undici and form-data cost every other command 11 MiB.
       const { reportedPush } = await import('../agent/monitor.js');
@@ -144,6 +152,14 @@ Examples:
       if (options.json) printJson(result);
       else say(summary(result));
     });
+}
+
+function stdinIsPipe(): boolean {
+  try {
+    return fstatSync(0).isFIFO();
+  } catch {
+    return false;
+  }
 }
 
 function pingArg(text: string): string {

@@ -62,7 +62,8 @@ nothing is lost while S3 is down. Set archive_timeout (e.g. 60s) to bound the RP
 
 Exit status: 0 stored, 1 failed (PostgreSQL retries), 2 bad usage or policy.
 
-Examples (postgresql.conf; the policy file readable by the postgres user only):
+Examples:
+  # postgresql.conf; the policy file readable by the postgres user only
   archive_mode = on
   archive_command = 'sealdrop wal push --policy /etc/sealdrop/db1-wal.policy.json %p'
   archive_timeout = 60s

@@ -24,7 +24,7 @@ function commandPaths(command: Command, path: string[] = []): string[][] {
     });
 }
 
-const AGENT_COMMANDS = [['push'], ['policy', 'show']];
+const AGENT_COMMANDS = [['push'], ['policy', 'show'], ['wal', 'push']];
 
 describe('the single executable', () => {
   let sea: string;
@@ -84,6 +84,8 @@ describe('the single executable', () => {
     [['push', '--policy', '/nonexistent/policy.json', '--level', 'fast']],
     [['policy', 'show', '/nonexistent/policy.json']],
     [['policy', 'show']],
+    [['wal', 'push', '--policy', '/nonexistent/policy.json', 'pg_wal/000000010000000000000001']],
+    [['wal', 'push', '--policy', '/nonexistent/policy.json']],
   ])('answers %j with the same message and exit status as sealdrop', async (args) => {
     const [ours, sealdrop] = await Promise.all([run(sea, args), runCli(args)]);
     expect(sealdrop.status).toBe(2);
@@ -97,8 +99,8 @@ describe('the single executable', () => {
   )('answers `%s …` that it is a command of the admin CLI (exit 2, with a hint)', async (_, path) => {
     const result = await run(sea, [...path, 'some-argument', '--some-option']);
     expect(result.status).toBe(2);
-    // The agent has a policy group of its own; other groups (key) are refused as a whole.
-    const refused = path[0] === 'policy' ? path.join(' ') : path[0];
+    // The agent has policy and wal groups of its own; other groups (key) are refused as a whole.
+    const refused = ['policy', 'wal'].includes(path[0]!) ? path.join(' ') : path[0];
     expect(result.stderr).toContain(`\`${refused}\` is a command of sealdrop, the admin CLI`);
     expect(result.stderr).toMatch(/\n {2}hint: Run `sealdrop /);
     expect(result.stderr).not.toMatch(/\n\s+at /);

@@ -44,6 +44,40 @@ describe('push', () => {
     expect((await stockRestore(target, versions[0]!.VersionId)).equals(input)).toBe(true);
   });
 
+  it("says that piped stdin hides the writer's failure, and that `push -- CMD` is the safe form", async () => {
+    // The shell stores what a failing writer gave, as complete: only pipefail would tell.
+    const piped = await run(
+      'bash',
+      ['-c', `printf 'half a dump' | "${process.execPath}" "${CLI}" push --policy "${target.policyPath}"`],
+      {
+        env: target.agentEnv,
+      },
+    );
+    expect(piped.status, piped.stderr).toBe(0);
+    expect(piped.stderr).toMatch(/note: stdin is a pipe, .* sealdrop push --policy FILE -- COMMAND ARGS\n/);
+    const quiet = await run(
+      'bash',
+      ['-c', `printf 'x' | "${process.execPath}" "${CLI}" push -q --policy "${target.policyPath}"`],
+      {
+        env: target.agentEnv,
+      },
+    );
+    expect(quiet.stderr).toBe('');
+    const file = join(await tempDir(), 'dump.sql');
+    await writeFile(file, 'a dump');
+    const redirected = await runCli(['push', '--policy', target.policyPath], {
+      stdinFile: file,
+      env: target.agentEnv,
+    });
+    const commanded = await runCli(['push', '--policy', target.policyPath, '--', 'cat', file], {
+      env: target.agentEnv,
+    });
+    for (const result of [redirected, commanded]) {
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).not.toContain('stdin is a pipe');
+    }
+  });
+
   it('reads stdin redirected from a file in whole blocks, a ragged tail included', async () => {
     const own = await backupTarget('push-file');
     const input = await dump('2.3MiB', 3);

@@ -97,7 +97,12 @@ describe('planPrune', () => {
 
   it('refuses an empty policy and warns about --keep-last alone', () => {
     expect(() => plan([], { policy: {} })).toThrow(
-      expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/no retention policy/) }),
+      expect.objectContaining({
+        code: 'USAGE',
+        message: expect.stringMatching(/no retention policy/),
+        // The README's recommendation for nightly dumps, not another one.
+        hint: expect.stringContaining('--keep-daily 14 --keep-weekly 8 --keep-monthly 24 --keep-yearly -1'),
+      }),
     );
     expect(plan([], { policy: { last: 3 } }).warnings).toEqual([
       expect.stringMatching(/--keep-last alone is fragile/),
