@@ -17,6 +17,7 @@ import {
   otherHostPolicy,
   pushAsHost,
   pushBaseBackup,
+  RESTORE_TIMEOUT_MS,
   restoreTo,
   startArchivingPostgres,
   waitArchived,
@@ -26,7 +27,7 @@ import {
 } from '../support/pitr.js';
 import { adminClient } from '../support/s3.js';
 
-describe('a compromised host forging segments', () => {
+describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS }, () => {
   let archive: WalArchive;
   let db: Database;
   let markers: Marker[];

@@ -16,6 +16,7 @@ import {
   pushBaseBackup,
   readySegments,
   remembered,
+  RESTORE_TIMEOUT_MS,
   restoreTo,
   startArchivingPostgres,
   startWalPush,
@@ -57,7 +58,7 @@ async function expectCompleteChain(archive: WalArchive, segments: string[]): Pro
   expect(repeated).toEqual([]);
 }
 
-describe('S3 unreachable while PostgreSQL archives', () => {
+describe('S3 unreachable while PostgreSQL archives', { timeout: RESTORE_TIMEOUT_MS }, () => {
   it('PostgreSQL retries until S3 is back; then the chain has no gap and nothing is lost', async () => {
     const archive = await walArchive('pitr-outage');
     let s3 = await proxy();

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverDir, type Database } from '../support/databases.js';
 import {
   count,
+  RESTORE_TIMEOUT_MS,
   insertMarkers,
   markerIds,
   pgbench,
@@ -22,7 +23,7 @@ import {
   type WalArchive,
 } from '../support/pitr.js';
 
-describe('point-in-time recovery from a write-only WAL archive', () => {
+describe('point-in-time recovery from a write-only WAL archive', { timeout: RESTORE_TIMEOUT_MS }, () => {
   let archive: WalArchive;
   let source: Database;
   let markers: Marker[];

@@ -26,6 +26,12 @@ import {
 import { adminClient } from './s3.js';
 import { until } from './until.js';
 
+/**
+ * For a test that restores: PostgreSQL runs restore_command once per segment since the base backup,
+ * a Node.js process each, which on a busy two-core machine adds up to minutes.
+ */
+export const RESTORE_TIMEOUT_MS = 300_000;
+
 export interface WalArchive {
   bucket: string;
   host: string;
