@@ -19,6 +19,12 @@ export interface DatabaseOptions {
   database?: string;
 }
 
+/** How to run a server's tool: more environment, another working directory than the server's. */
+export interface RunOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
 export interface Database {
   kind: DatabaseKind;
   /** The temporary directory: data/, the socket, the server's log. Owned by `user`. */
@@ -32,7 +38,7 @@ export interface Database {
   /** The stock dump tool's plain SQL dump of the database (pg_dump / mariadb-dump), written to `file`. */
   dump(file: string): Promise<void>;
   /** Runs one of the server's own tools as the server's user (pg_ctl, pg_basebackup, mariadb-backup…). */
-  asServerUser(command: string, args: string[]): Promise<CliResult>;
+  asServerUser(command: string, args: string[], options?: RunOptions): Promise<CliResult>;
   /** Stops the server and removes its directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -59,29 +65,53 @@ export async function installDatabases(kinds: DatabaseKind[] = ['postgres', 'mar
 
 export async function startDatabase(kind: DatabaseKind, options: DatabaseOptions = {}): Promise<Database> {
   await installDatabases([kind]);
-  const dir = await mkdtemp(join(tmpdir(), `sealdrop-${kind}-`));
-  const user = process.getuid?.() === 0 ? 'nobody' : (process.env.USER ?? 'nobody');
-  if (process.getuid?.() === 0) await chown(dir, uidOf(user), gidOf(user));
-  await chmod(dir, 0o700);
+  const dir = await serverDir(`sealdrop-${kind}-`);
   const database = options.database ?? 'sealdrop';
   try {
     return kind === 'postgres'
-      ? await startPostgres(dir, user, database, options.settings ?? [])
-      : await startMariadb(dir, user, database, options.settings ?? []);
+      ? await startPostgres(dir, database, options.settings ?? [])
+      : await startMariadb(dir, serverUser(), database, options.settings ?? []);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
 }
 
-async function startPostgres(
-  dir: string,
-  user: string,
-  database: string,
-  settings: string[],
-): Promise<Database> {
+/** Who the servers run as: `nobody` when we are root (they refuse to run as root), else ourselves. */
+export function serverUser(): string {
+  return process.getuid?.() === 0 ? 'nobody' : (process.env.USER ?? 'nobody');
+}
+
+/** Hands a file or directory to the servers' user (when we are root), so that it can read it. */
+export async function giveToServerUser(path: string): Promise<void> {
+  if (process.getuid?.() === 0) await chown(path, uidOf(serverUser()), gidOf(serverUser()));
+}
+
+/** A new temporary directory only the servers' user may enter. */
+export async function serverDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await giveToServerUser(dir);
+  await chmod(dir, 0o700);
+  return dir;
+}
+
+/** Runs a command as the servers' user, in `cwd`, with the servers' environment plus `env`. */
+export function runAsServerUser(
+  command: string,
+  args: string[],
+  options: RunOptions & { cwd: string },
+): Promise<CliResult> {
+  return asUser(serverUser(), options.cwd)(command, args, options);
+}
+
+/** The servers' user's ids, for spawning a process as that user directly (to signal it, say). */
+export function serverUserIds(): { uid: number; gid: number } {
+  return { uid: uidOf(serverUser()), gid: gidOf(serverUser()) };
+}
+
+async function startPostgres(dir: string, database: string, settings: string[]): Promise<Database> {
   const dataDir = join(dir, 'data');
-  const as = asUser(user, dir);
+  const as = asUser(serverUser(), dir);
   await check(
     await as(`${PG_BIN}/initdb`, [
       '-D',
@@ -108,6 +138,35 @@ async function startPostgres(
     await as(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']),
     'pg_ctl start',
   );
+  const db = postgresAt({ dir, dataDir, database });
+  try {
+    await db.sql(`CREATE DATABASE ${database};`, 'postgres');
+  } catch (err) {
+    await db.stop();
+    throw err;
+  }
+  return db;
+}
+
+export interface Postgres extends Database {
+  /** Runs SQL in the database, or in `database`. */
+  sql(text: string, database?: string): Promise<string>;
+}
+
+/**
+ * The PostgreSQL running on `dataDir` with its socket in `dir`, whoever started it (`pg restore --start`,
+ * say). stop() stops it and removes `dir`.
+ */
+export function postgresAt({
+  dir,
+  dataDir,
+  database,
+}: {
+  dir: string;
+  dataDir: string;
+  database: string;
+}): Postgres {
+  const as = asUser(serverUser(), dir);
   const client = ['-h', dir, '-U', 'postgres'];
   const psql = (db: string, text: string) =>
     run(`${PG_BIN}/psql`, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...client, '-d', db], {
@@ -120,19 +179,13 @@ async function startPostgres(
     await as(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
     await rm(dir, { recursive: true, force: true });
   };
-  try {
-    await check(await psql('postgres', `CREATE DATABASE ${database};`), 'CREATE DATABASE');
-  } catch (err) {
-    await stop();
-    throw err;
-  }
   return {
     kind: 'postgres',
     dir,
     dataDir,
-    user,
+    user: serverUser(),
     database,
-    sql: async (text) => check(await psql(database, text), 'psql'),
+    sql: async (text, db = database) => check(await psql(db, text), 'psql'),
     dump: (file) => dumpTo(`${PG_BIN}/pg_dump`, [...client, '--no-sync', database], file),
     asServerUser: as,
     stop,
@@ -233,10 +286,13 @@ async function dumpTo(command: string, args: string[], file: string): Promise<vo
   }
 }
 
-function asUser(user: string, home: string): (command: string, args: string[]) => Promise<CliResult> {
-  return (command, args) => {
+function asUser(
+  user: string,
+  home: string,
+): (command: string, args: string[], options?: RunOptions) => Promise<CliResult> {
+  return (command, args, options = {}) => {
     const [file, argv] = wrap(user, command, args);
-    return run(file, argv, { env: serverEnv(home), cwd: home });
+    return run(file, argv, { env: { ...serverEnv(home), ...options.env }, cwd: options.cwd ?? home });
   };
 }
 

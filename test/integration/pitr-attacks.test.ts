@@ -1,0 +1,148 @@
+// A compromised database server against its own WAL archive (issue 22): it holds the WAL policy, so it
+// can add a second version of any segment name, genuinely encrypted and bound. The read side takes the
+// first version and status raises the alarm; a segment copied from another place is refused.
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir, type CliResult } from '../support/cli.js';
+import type { Database } from '../support/databases.js';
+import {
+  archivedFiles,
+  identityArgs,
+  insertMarkers,
+  junkSegment,
+  markerIds,
+  nextSegment,
+  otherHostPolicy,
+  pushAsHost,
+  pushBaseBackup,
+  RESTORE_TIMEOUT_MS,
+  restoreTo,
+  startArchivingPostgres,
+  waitArchived,
+  walArchive,
+  type Marker,
+  type WalArchive,
+} from '../support/pitr.js';
+import { adminClient } from '../support/s3.js';
+
+describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS }, () => {
+  let archive: WalArchive;
+  let db: Database;
+  let markers: Marker[];
+  /** A segment the restore needs, and the segment the server was about to write: both forged. */
+  let forged: string;
+  let future: string;
+
+  beforeAll(async () => {
+    archive = await walArchive('pitr-forged');
+    db = await startArchivingPostgres(archive);
+    await pushBaseBackup(archive, db);
+    markers = await insertMarkers(db, [1, 2, 3]);
+    future = nextSegment(await waitArchived(db));
+    forged = markers[1]!.segment;
+    await pushAsHost(archive.walPolicy, forged, archive.agentEnv);
+    await pushAsHost(archive.walPolicy, future, archive.agentEnv);
+    const [late] = await insertMarkers(db, [4]); // the genuine `future` is now a second version
+    expect(late!.segment).toBe(future);
+    await waitArchived(db);
+    const files = await archivedFiles(archive);
+    expect(files.get(forged)?.versions).toBe(2);
+    expect(files.get(future)?.versions).toBe(2);
+  }, 240_000);
+
+  afterAll(async () => {
+    await db?.stop();
+  });
+
+  it('pg restore replays the first version of each segment and reaches the target', async () => {
+    const restored = await restoreTo(archive, markers[2]!.since);
+    try {
+      expect(await markerIds(restored)).toEqual([1, 2]);
+    } finally {
+      await restored.stop();
+    }
+  });
+
+  it('status on the WAL prefix is CRITICAL, naming both segments with a second version', async () => {
+    const status = await runCli(['status', '--wal', archive.walUrl], { env: archive.adminEnv });
+    expect(status.status, status.stdout + status.stderr).toBe(2);
+    expect(status.stdout).toMatch(/CRITICAL/);
+    expect(status.stdout).toContain(forged);
+    expect(status.stdout).toContain(future);
+  });
+});
+
+describe('a segment copied into the archive from another place', () => {
+  const SEGMENT = '000000010000000000000005';
+  let archive: WalArchive;
+  let genuine: Buffer;
+
+  /** `wal fetch` as restore_command runs it, in a fresh data directory; the files it left in pg_wal. */
+  async function fetch(name: string): Promise<{ fetched: CliResult; written: string[]; content?: Buffer }> {
+    const dataDir = await tempDir('sealdrop-recovering-');
+    await mkdir(join(dataDir, 'pg_wal'));
+    const fetched = await runCli(
+      ['wal', 'fetch', archive.walUrl, name, 'pg_wal/RECOVERYXLOG', ...identityArgs(archive)],
+      { env: archive.adminEnv, cwd: dataDir },
+    );
+    const entries = await readdir(join(dataDir, 'pg_wal'), { withFileTypes: true });
+    const written = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
+    const content = written.includes('RECOVERYXLOG')
+      ? await readFile(join(dataDir, 'pg_wal', 'RECOVERYXLOG'))
+      : undefined;
+    return { fetched, written, content };
+  }
+
+  /** The admin's CopyObject of the file `name` in `prefix` to `as` in this host's archive. */
+  async function copyInto(prefix: string, name: string, as: string): Promise<void> {
+    const from = (await archivedFiles(archive, prefix)).get(name)!.key;
+    await adminClient().send(
+      new CopyObjectCommand({
+        Bucket: archive.bucket,
+        CopySource: `${archive.bucket}/${from}`,
+        Key: archive.walPrefix + as + from.slice(prefix.length + name.length),
+      }),
+    );
+  }
+
+  async function expectRefused(name: string, boundTo: string): Promise<void> {
+    const { fetched, written } = await fetch(name);
+    expect(fetched.status, fetched.stderr).toBe(126);
+    expect(fetched.stderr).toMatch(/binding|belongs|place/i);
+    expect(fetched.stderr).toContain(boundTo);
+    expect(written).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    archive = await walArchive('pitr-replayed');
+    genuine = junkSegment();
+    await pushAsHost(archive.walPolicy, SEGMENT, archive.agentEnv, genuine);
+  });
+
+  it('wal fetch hands PostgreSQL a genuine segment', async () => {
+    const { fetched, content } = await fetch(SEGMENT);
+    expect(fetched.status, fetched.stderr).toBe(0);
+    expect(content?.equals(genuine)).toBe(true);
+  });
+
+  it('wal fetch answers "not in the archive" (1) for a segment that is not there', async () => {
+    const { fetched, written } = await fetch('000000010000000000000006');
+    expect(fetched.status, fetched.stderr).toBe(1);
+    expect(written).toEqual([]);
+  });
+
+  it('wal fetch refuses a segment copied from another host’s archive (126), writing nothing', async () => {
+    const theirs = '000000010000000000000008';
+    await pushAsHost(await otherHostPolicy(archive, 'db2'), theirs, archive.agentEnv);
+    await copyInto('db2/wal/', theirs, theirs);
+    await expectRefused(theirs, `db2/wal/${theirs}`);
+  });
+
+  it('wal fetch refuses a segment copied from another name in this archive (126), writing nothing', async () => {
+    const missing = '000000010000000000000009';
+    await copyInto(archive.walPrefix, SEGMENT, missing);
+    await expectRefused(missing, `${archive.walPrefix}${SEGMENT}`);
+  });
+});

@@ -1,0 +1,88 @@
+// Point-in-time recovery with real PostgreSQL 15 (issue 22): a server archiving its WAL through a prefix
+// policy while pgbench writes, a base backup pushed during the load, then `pg restore` into fresh data
+// directories to a time between two markers, and to the end of a later timeline.
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverDir, type Database } from '../support/databases.js';
+import {
+  count,
+  RESTORE_TIMEOUT_MS,
+  insertMarkers,
+  markerIds,
+  pgbench,
+  pgRestore,
+  pushBaseBackup,
+  restoreTo,
+  startArchivingPostgres,
+  timelineOf,
+  waitArchived,
+  walArchive,
+  type Marker,
+  type WalArchive,
+} from '../support/pitr.js';
+
+describe('point-in-time recovery from a write-only WAL archive', { timeout: RESTORE_TIMEOUT_MS }, () => {
+  let archive: WalArchive;
+  let source: Database;
+  let markers: Marker[];
+  /** pgbench's transactions, all committed before the first marker. */
+  let transactions: number;
+
+  beforeAll(async () => {
+    archive = await walArchive('pitr');
+    source = await startArchivingPostgres(archive);
+    await pgbench(source, ['-i', '-s', '2', '-q']);
+    const load = pgbench(source, ['-T', '6', '-c', '2']);
+    await sleep(1000);
+    await pushBaseBackup(archive, source); // while pgbench writes
+    await load;
+    transactions = await count(source, 'pgbench_history');
+    markers = await insertMarkers(source, [1, 2, 3, 4]);
+    await waitArchived(source);
+  }, 300_000);
+
+  afterAll(async () => {
+    await source?.stop();
+  });
+
+  it('restores to a time between two markers: exactly the markers before it, and all of the load', async () => {
+    const restored = await restoreTo(archive, markers[2]!.since);
+    try {
+      expect(await markerIds(restored)).toEqual([1, 2]);
+      expect(await count(restored, 'pgbench_history')).toBe(transactions);
+    } finally {
+      await restored.stop();
+    }
+  });
+
+  it('refuses a data directory that is not empty, and leaves it as it was', async () => {
+    const dir = await serverDir('sealdrop-pitr-occupied-');
+    await writeFile(join(dir, 'PG_VERSION'), '15\n');
+    const refused = await pgRestore(archive, 'latest', dir);
+    expect(refused.status, refused.stderr).not.toBe(0);
+    expect(refused.stderr).toMatch(/not empty/);
+    expect(await readdir(dir)).toEqual(['PG_VERSION']);
+    await rm(dir, { recursive: true });
+  });
+
+  it('restores --to latest along the timeline an earlier PITR started and archived', async () => {
+    const branched = await restoreTo(archive, markers[1]!.since, { archiving: true });
+    try {
+      expect(await markerIds(branched)).toEqual([1]);
+      expect(await timelineOf(branched)).toBeGreaterThan(1);
+      await insertMarkers(branched, [11, 12]);
+      await waitArchived(branched);
+    } finally {
+      await branched.stop();
+    }
+    const latest = await restoreTo(archive, 'latest');
+    try {
+      expect(await markerIds(latest)).toEqual([1, 11, 12]);
+      expect(await count(latest, 'pgbench_history')).toBe(transactions);
+    } finally {
+      await latest.stop();
+    }
+  });
+});
