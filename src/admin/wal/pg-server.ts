@@ -89,7 +89,9 @@ export async function startRecovered(
   }
 }
 
+/** What the server's log says went wrong: its FATAL and PANIC lines with their DETAIL and HINT, else its end. */
 async function tail(log: string): Promise<string> {
-  const text = await readFile(log, 'utf8').catch(() => '');
-  return text.trim().split('\n').slice(-3).join(' | ').slice(-600);
+  const lines = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n');
+  const why = lines.filter((line) => /\b(FATAL|PANIC|DETAIL|HINT): /.test(line));
+  return (why.length > 0 ? why.slice(-4) : lines.slice(-3)).join(' | ').slice(-800);
 }
