@@ -91,7 +91,8 @@ Examples:
         );
       const pgdata = resolve(options.pgdata);
       const client = await adminClient(options);
-      const { pgRestore } = await import('../admin/wal/pg-restore.js');
+      const { pgRestore, restoreCommand } = await import('../admin/wal/pg-restore.js');
+      const command = await restoreCommand(client, walFetchArgs(options), options.endpoint);
       const result = await withProgress({ off: options.json }, (progress, signal) =>
         pgRestore(client, {
           ...readerOptions(options, progress),
@@ -99,7 +100,7 @@ Examples:
           wal,
           to,
           pgdata,
-          restoreCommand: restoreCommand(options),
+          restoreCommand: command,
           targetAction: options.targetAction,
           keepArchiving: options.archiveMode === 'preserve',
           signal,
@@ -116,12 +117,9 @@ Examples:
     });
 }
 
-/** `sealdrop wal fetch ARCHIVE` with this run's identities, passphrase file and endpoint: absolute paths, shell-quoted. */
-function restoreCommand(options: PgRestoreCliOptions): string {
-  const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
-  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-  const region = options.region ?? process.env.AWS_REGION;
-  const args = [
+/** `sealdrop wal fetch ARCHIVE` with this run's identities and passphrase file (absolute paths). */
+function walFetchArgs(options: PgRestoreCliOptions): string[] {
+  return [
     process.execPath,
     realpathSync(process.argv[1]!),
     'wal',
@@ -129,11 +127,8 @@ function restoreCommand(options: PgRestoreCliOptions): string {
     options.wal,
     ...(options.identity ?? []).flatMap((path) => ['--identity', resolve(path)]),
     ...(options.passphraseFile ? ['--passphrase-file', resolve(options.passphraseFile)] : []),
-    ...(endpoint ? ['--endpoint', endpoint] : []),
-    ...(region ? ['--region', region] : []),
     ...(options.allowUnbound ? ['--allow-unbound'] : []),
   ];
-  return args.map(quote).join(' ');
 }
 
 function summary(result: PgRestoreResult, socketDir: string | null): string {

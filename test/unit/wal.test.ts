@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fetchedAhead } from '../../src/admin/wal/ahead.js';
+import { fetchedAhead } from '../../src/core/wal-ahead.js';
 import { archivedAlready, readyFiles } from '../../src/agent/wal-memory.js';
 import {
   archivedFileOf,

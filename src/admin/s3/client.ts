@@ -10,7 +10,7 @@ export interface S3ClientOptions {
 }
 
 /** --endpoint, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else AWS itself (undefined). */
-function resolveEndpoint(endpoint?: string, env = process.env): string | undefined {
+export function resolveEndpoint(endpoint?: string, env = process.env): string | undefined {
   return endpoint || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
 }
 

@@ -14,7 +14,7 @@ import { headObjectVersion } from '../s3/objects.js';
 import { Keyring } from '../openpgp/identities.js';
 import { unseal } from '../openpgp/unseal.js';
 import { download } from '../s3/download.js';
-import { aheadDir, takeAhead } from './ahead.js';
+import { aheadDir, takeAhead } from '../../core/wal-ahead.js';
 import { scanArchive, type ArchivedFile } from './archive.js';
 
 export interface WalFetchOptions {

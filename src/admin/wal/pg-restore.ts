@@ -22,6 +22,7 @@ import {
   type TimelineSwitch,
 } from '../../core/wal.js';
 import { restore } from '../backups/restore.js';
+import { resolveEndpoint, resolveRegion } from '../s3/client.js';
 import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
 import { scanArchive } from './archive.js';
 import { NotArchived, walFetch } from './fetch.js';
@@ -89,6 +90,21 @@ export async function pgRestore(client: S3Client, options: PgRestoreOptions): Pr
     options.onNote?.(`${skipped}: trying the one before it`);
     before = new Date(Date.parse(restored.snapshot.time) - 1);
   }
+}
+
+/**
+ * restore_command: `args` (the wal fetch command line) with the endpoint and region this run reads
+ * from, so the server needs only credentials in its environment; each argument shell-quoted.
+ */
+export async function restoreCommand(client: S3Client, args: string[], endpoint?: string): Promise<string> {
+  const resolved = resolveEndpoint(endpoint);
+  const all = [
+    ...args,
+    ...(resolved ? ['--endpoint', resolved] : []),
+    '--region',
+    await resolveRegion(client),
+  ];
+  return all.map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(' ');
 }
 
 /** Base backups tried, newest first, before pg restore gives up on finding one on the timeline. */

@@ -1,6 +1,7 @@
 // Files `wal fetch` fetched ahead: verified plaintext in pg_wal/sealdrop-fetch/, handed to PostgreSQL by
-// a rename when it asks. Only node:fs here: PostgreSQL's call for a file fetched ahead is answered
-// before the command line (and the AWS SDK) is even loaded.
+// a rename when it asks. Only node:fs here, and outside admin/ (every sealdrop command passes through
+// it, push too): PostgreSQL's call for a file fetched ahead is answered before the command line (and
+// the AWS SDK) is even loaded.
 import { renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
