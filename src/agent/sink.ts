@@ -67,7 +67,10 @@ export async function objectSink(options: ObjectSinkOptions): Promise<Sink> {
     binding: `s3://${options.bucket}/${options.key}`,
     writable,
     async commit() {
-      const result = await upload(options.target, spool, { onProgress: options.onUploadProgress });
+      const result = await upload(options.target, spool, {
+        key: options.key,
+        onProgress: options.onUploadProgress,
+      });
       return { key: options.key, ...result, bytes: spool.bytes, sha256: spool.sha256 };
     },
     settle: async () => null,

@@ -1,8 +1,11 @@
 // The agent's command line (started by agent-bin.cts or agent-module.ts). No top-level await: the
-// single executable runs it as CommonJS.
-import { buildAgentProgram } from './agent-program.js';
-import { runProgram } from './run.js';
+// single executable runs it as CommonJS. PostgreSQL's calls of `wal push` for files already archived
+// ahead return before the command tree is loaded.
+import { archivedAlready } from '../agent/wal-memory.js';
 
-void runProgram(buildAgentProgram(), process.argv).then((status) => {
-  process.exitCode = status;
-});
+if (!archivedAlready(process.argv))
+  void Promise.all([import('./agent-program.js'), import('./run.js')])
+    .then(([{ buildAgentProgram }, { runProgram }]) => runProgram(buildAgentProgram(), process.argv))
+    .then((status) => {
+      process.exitCode = status;
+    });

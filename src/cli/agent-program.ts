@@ -7,6 +7,7 @@ import { SealdropError } from '../core/errors.js';
 import { baseProgram } from './base-program.js';
 import { registerPolicyShowCommand } from './policy.js';
 import { registerPushCommand } from './push.js';
+import { registerWalPushCommand, walCommand } from './wal.js';
 
 export const AGENT_NAME = 'sealdrop-agent';
 
@@ -26,18 +27,22 @@ const ADMIN_ONLY = {
     'report',
     'prune',
     'completion',
+    'pg',
   ],
   policy: ['mint', 'curl', 'renew', 'revoke', 'unrevoke'],
+  wal: ['fetch'],
 };
 
 /** The help is sealdrop's; its examples of push and policy show name this executable. */
 export function agentHelp(text: string): string {
-  return text.replace(/\bsealdrop (?=push\b|policy show\b)/g, `${AGENT_NAME} `);
+  return text.replace(/\bsealdrop (?=push\b|policy show\b|wal push\b)/g, `${AGENT_NAME} `);
 }
 
 export function buildAgentProgram(): Command {
   const program = baseProgram(AGENT_NAME)
-    .description("A server's half of sealdrop: push backups under a policy file, show what it allows.")
+    .description(
+      "A server's half of sealdrop: push backups and archive WAL under a policy file, show what it allows.",
+    )
     .configureOutput({ writeOut: (text) => process.stdout.write(agentHelp(text)) })
     .addHelpText(
       'after',
@@ -45,9 +50,10 @@ export function buildAgentProgram(): Command {
 Examples:
   sealdrop-agent policy show /etc/sealdrop/db1.policy.json
   sealdrop-agent push --policy /etc/sealdrop/db1.policy.json -- mysqldump --single-transaction db1
+  archive_command = 'sealdrop-agent wal push --policy /etc/sealdrop/db1-wal.policy.json %p'   # postgresql.conf
   systemctl enable --now sealdrop-backup@db1.timer    # the same, nightly (the Debian package's units)
 
-The admin's commands (${[...ADMIN_ONLY.top, ...ADMIN_ONLY.policy.map((name) => `policy ${name}`)].join(', ')})
+The admin's commands (${[...ADMIN_ONLY.top, ...ADMIN_ONLY.policy.map((name) => `policy ${name}`), ...ADMIN_ONLY.wal.map((name) => `wal ${name}`)].join(', ')})
 are in \`sealdrop\`, the npm package, on the admin's machine.
 
 Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 129/130/143 interrupted.`,
@@ -57,6 +63,9 @@ Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 129/130/143 interru
   registerPolicyShowCommand(policy);
   for (const name of ADMIN_ONLY.top) refuse(program, name);
   for (const name of ADMIN_ONLY.policy) refuse(policy, name);
+  const wal = walCommand(program);
+  registerWalPushCommand(wal);
+  for (const name of ADMIN_ONLY.wal) refuse(wal, name);
   return program;
 }
 
@@ -74,7 +83,7 @@ function refuse(parent: Command, name: string): void {
         'USAGE',
         `\`${path}\` is a command of sealdrop, the admin CLI, not of ${AGENT_NAME}`,
         {
-          hint: `Run \`sealdrop ${path}\` on the admin's machine (npm package sealdrop); ${AGENT_NAME} runs push and policy show.`,
+          hint: `Run \`sealdrop ${path}\` on the admin's machine (npm package sealdrop); ${AGENT_NAME} runs push, wal push and policy show.`,
         },
       );
     });

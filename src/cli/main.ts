@@ -1,5 +1,10 @@
-// sealdrop's command line (started by bin.cts).
-import { buildProgram } from './program.js';
-import { runProgram } from './run.js';
+// sealdrop's command line (started by bin.cts). PostgreSQL's calls of `wal push` for files archived
+// ahead, and of `wal fetch` for files fetched ahead, are answered before the command tree (and what it
+// imports) is loaded: each costs a process start and a rename or a stat.
+import { fetchedAhead } from '../admin/wal/ahead.js';
+import { archivedAlready } from '../agent/wal-memory.js';
 
-process.exitCode = await runProgram(buildProgram(), process.argv);
+if (!archivedAlready(process.argv) && !fetchedAhead(process.argv)) {
+  const [{ buildProgram }, { runProgram }] = await Promise.all([import('./program.js'), import('./run.js')]);
+  process.exitCode = await runProgram(buildProgram(), process.argv);
+}

@@ -8,6 +8,7 @@ import { registerCompletionCommand } from './completion.js';
 import { registerFleetCommands } from './fleet.js';
 import { registerKeyCommands } from './key.js';
 import { registerLsCommand } from './ls.js';
+import { registerPgCommands } from './pg.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerPruneCommand } from './prune.js';
 import { registerPushCommand } from './push.js';
@@ -17,6 +18,7 @@ import { registerSetupCommand } from './setup.js';
 import { registerStatusCommand } from './status.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerVersionsCommand } from './versions.js';
+import { registerWalFetchCommand, registerWalPushCommand, walCommand } from './wal.js';
 
 export function buildProgram(): Command {
   const program = baseProgram('sealdrop')
@@ -57,9 +59,13 @@ Exit status: 0 ok, 1 operation failed, 2 bad usage or input, 3 integrity failure
   registerPolicyCommands(program);
   registerFleetCommands(program);
   registerPushCommand(program);
+  const wal = walCommand(program);
+  registerWalPushCommand(wal);
+  registerWalFetchCommand(wal);
   registerLsCommand(program);
   registerVersionsCommand(program);
   registerRestoreCommand(program);
+  registerPgCommands(program);
   registerVerifyCommand(program);
   registerApproveCommands(program);
   registerStatusCommand(program);

@@ -152,7 +152,7 @@ function pingArg(text: string): string {
   return text;
 }
 
-function retriesArg(text: string): number {
+export function retriesArg(text: string): number {
   const retries = integerArg(text);
   if (retries < 0 || retries > 100)
     throw new SealdropError('USAGE', `--retries ${text}: give 0 (no retries) to 100`);

@@ -12,6 +12,8 @@ import { s3Error } from './client.js';
 export interface ListingOptions {
   /** Keys per request (S3's maximum and default: 1000). */
   pageSize?: number;
+  /** Start after this key (S3's KeyMarker): every key that sorts before it, and it, is left out. */
+  startAfter?: string;
   signal?: AbortSignal;
 }
 
@@ -22,7 +24,7 @@ export async function* listEntries(
   prefix: string,
   options: ListingOptions = {},
 ): AsyncGenerator<ListedVersion[]> {
-  let keyMarker: string | undefined;
+  let keyMarker = options.startAfter;
   let versionIdMarker: string | undefined;
   const where = `s3://${bucket}/${prefix}`;
   for (;;) {

@@ -1,0 +1,234 @@
+// pg restore: point-in-time recovery into a new data directory. The newest complete base backup at or
+// before the target is extracted, its WAL checked in the archive, and the recovery settings written
+// (restore_command calling `sealdrop wal fetch`), so PostgreSQL replays to the target when it starts.
+import { spawn } from 'node:child_process';
+import { appendFile, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SealdropError } from '../../core/errors.js';
+import type { S3Location } from '../../core/s3-url.js';
+import type { SnapshotJson } from '../../core/snapshot.js';
+import {
+  backupHistoryName,
+  MAX_LABEL_BYTES,
+  parseBackupLabel,
+  segmentFileName,
+  segnoOfLsn,
+  type BackupLabel,
+} from '../../core/wal.js';
+import { restore } from '../backups/restore.js';
+import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
+import { scanArchive } from './archive.js';
+import { walFetch } from './fetch.js';
+
+export interface PgRestoreOptions {
+  base: S3Location;
+  wal: S3Location;
+  /** Replay up to this time, or to the end of the archive. */
+  to: Date | 'latest';
+  pgdata: string;
+  identityPaths: string[];
+  askPassphrase: PassphraseSource;
+  /** The command PostgreSQL runs for each file, %f and %p appended by it (restore_command). */
+  restoreCommand: string;
+  /** What the server does at the target (default promote). */
+  targetAction?: 'promote' | 'pause' | 'shutdown';
+  /** false: archive_mode = off in the restored server, so it doesn't archive into the host's prefix. */
+  keepArchiving?: boolean;
+  allowUnbound?: boolean;
+  signal?: AbortSignal;
+  onNote?: (message: string) => void;
+  onProgress?: (encryptedBytes: number, totalBytes: number) => void;
+}
+
+export interface PgRestoreResult {
+  base: { target: string; snapshot: SnapshotJson };
+  label: BackupLabel;
+  pgdata: string;
+  to: string;
+  /** The WAL from the base backup's start to its end (consistency), all present in the archive. */
+  requiredWal: { from: string; to: string };
+}
+
+export async function pgRestore(client: S3Client, options: PgRestoreOptions): Promise<PgRestoreResult> {
+  await emptyDirectory(options.pgdata);
+  const tar = untar(options.pgdata);
+  try {
+    const restored = await restore(client, options.base, {
+      selector: options.to === 'latest' ? { kind: 'latest' } : { kind: 'at', at: options.to },
+      identityPaths: options.identityPaths,
+      askPassphrase: options.askPassphrase,
+      output: tar.input,
+      allowUnbound: options.allowUnbound,
+      signal: options.signal,
+      onNote: options.onNote,
+      onProgress: options.onProgress,
+    });
+    await tar.end();
+    const label = parseBackupLabel(
+      await readBounded(join(options.pgdata, 'backup_label')),
+      `backup_label of ${restored.target}`,
+    );
+    const keyring = new Keyring(await loadIdentities(options.identityPaths), options.askPassphrase);
+    const requiredWal = await checkArchive(client, options, label, keyring);
+    await writeRecoverySettings(options);
+    return {
+      base: { target: restored.target, snapshot: restored.snapshot },
+      label,
+      pgdata: options.pgdata,
+      to: options.to === 'latest' ? 'latest' : options.to.toISOString(),
+      requiredWal,
+    };
+  } catch (error) {
+    await tar.kill();
+    await clear(options.pgdata);
+    throw error;
+  }
+}
+
+/**
+ * The base backup is usable only up from the end of the backup: its backup history file says where
+ * that is, and every segment from its start to there must be in the archive.
+ */
+async function checkArchive(
+  client: S3Client,
+  options: PgRestoreOptions,
+  label: BackupLabel,
+  keyring: Keyring,
+): Promise<{ from: string; to: string }> {
+  const historyName = backupHistoryName(label);
+  const historyPath = join(options.pgdata, `.${historyName}`);
+  try {
+    await walFetch(client, options.wal, { name: historyName, destination: historyPath, keyring, batch: 1 });
+  } catch (error) {
+    throw new SealdropError(
+      'NOT_FOUND',
+      `the WAL archive s3://${options.wal.bucket}/${options.wal.key} has no ${historyName} for this base backup: ${(error as Error).message}`,
+      {
+        hint: 'Was the base backup taken with archive_command set to wal push into this archive? Name the right --wal, or pick an earlier base with --to.',
+      },
+    );
+  }
+  const history = parseBackupLabel(await readBounded(historyPath), historyName);
+  await rm(historyPath, { force: true });
+  const start = segnoOfLsn(label.startLsn);
+  const stop = segnoOfLsn(history.stopLsn ?? label.startLsn);
+  const needed = stop - start + 1;
+  const found = await scanArchive(client, options.wal.bucket, options.wal.key, label.startSegment, {
+    names: needed * 2 + 2,
+    signal: options.signal,
+  });
+  const present = new Set(found.map(({ file }) => file.name));
+  for (let segno = start; segno <= stop; segno++) {
+    const name = segmentFileName(label.timeline, segno);
+    if (!present.has(name))
+      throw new SealdropError(
+        'NOT_FOUND',
+        `the WAL archive lacks ${name}, which the base backup needs to become consistent`,
+        { hint: 'Pick an earlier base backup (--to), and check the archive with `sealdrop status`.' },
+      );
+  }
+  return { from: label.startSegment, to: segmentFileName(label.timeline, stop) };
+}
+
+async function writeRecoverySettings(options: PgRestoreOptions): Promise<void> {
+  const conf = (value: string) => `'${value.replaceAll("'", "''")}'`;
+  const lines = [
+    '',
+    `# sealdrop pg restore, ${new Date().toISOString()}: recovery from ${`s3://${options.wal.bucket}/${options.wal.key}`}`,
+    `restore_command = ${conf(`${options.restoreCommand} %f %p`)}`,
+    "recovery_target_timeline = 'latest'",
+    ...(options.to === 'latest'
+      ? []
+      : [
+          `recovery_target_time = ${conf(options.to.toISOString().replace('T', ' ').replace('Z', '+00'))}`,
+          `recovery_target_action = ${conf(options.targetAction ?? 'promote')}`,
+        ]),
+    ...(options.keepArchiving ? [] : ["archive_mode = 'off'"]),
+    '',
+  ];
+  await appendFile(join(options.pgdata, 'postgresql.auto.conf'), lines.join('\n'), { mode: 0o600 });
+  await writeFile(join(options.pgdata, 'recovery.signal'), '', { mode: 0o600 });
+}
+
+/** The data directory: created, or an existing empty one. Anything in it is refused and left alone. */
+async function emptyDirectory(path: string): Promise<void> {
+  const entries = await readdir(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw new SealdropError('USAGE', `can't use --pgdata ${path}: ${error.message}`);
+  });
+  if (entries === null) await mkdir(path, { recursive: true, mode: 0o700 });
+  else if (entries.length > 0)
+    throw new SealdropError(
+      'FILE_EXISTS',
+      `--pgdata ${path} is not empty; restoring only into an empty directory`,
+      {
+        hint: 'Name a new or empty directory; stop and move away the old data directory first if it is the one to replace.',
+      },
+    );
+}
+
+/** After a failure: the directory as it was (empty), never half a cluster that might be started. */
+async function clear(path: string): Promise<void> {
+  const entries = await readdir(path).catch(() => [] as string[]);
+  await Promise.all(entries.map((name) => rm(join(path, name), { recursive: true, force: true })));
+}
+
+interface Extraction {
+  input: Writable;
+  /** The data is all written: waits for tar to finish, and fails if it did. */
+  end(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/**
+ * GNU tar extracts the base backup: it refuses members with `..` and keeps links from leading out of
+ * the directory, and files are the restorer's own (--no-same-owner), with their modes (0600/0700).
+ */
+function untar(dir: string): Extraction {
+  const tar = spawn('tar', ['-x', '-f', '-', '-C', dir, '--no-same-owner'], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  tar.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  tar.stdin.on('error', () => {}); // tar's exit says what went wrong
+  const exited = new Promise<number | null>((resolve) => {
+    tar.on('error', () => resolve(null));
+    tar.on('close', resolve);
+  });
+  return {
+    input: tar.stdin,
+    async end() {
+      tar.stdin.end();
+      const code = await exited;
+      if (code !== 0)
+        throw new SealdropError(
+          'OBJECT_FORMAT',
+          `tar could not extract the base backup: ${stderr.trim() || `exit ${code}`}`,
+          {
+            hint: 'The base backup must be pg_basebackup -Ft -D - output (one tar, no compression of its own).',
+          },
+        );
+    },
+    async kill() {
+      tar.kill();
+      await exited;
+    },
+  };
+}
+
+async function readBounded(path: string): Promise<string> {
+  const handle = await open(path, 'r').catch(() => {
+    throw new SealdropError('OBJECT_FORMAT', `the base backup has no ${path.split('/').pop()}`, {
+      hint: 'The base backup must be pg_basebackup -Ft -X none output, with backup_label in it.',
+    });
+  });
+  try {
+    const buffer = Buffer.alloc(MAX_LABEL_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,152 @@
+// sealdrop pg restore --base URL --wal URL --to TIME|latest --pgdata DIR
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import type { PgRestoreResult } from '../admin/wal/pg-restore.js';
+import { SealdropError } from '../core/errors.js';
+import { parseS3Url } from '../core/s3-url.js';
+import { parsePointInTime } from '../core/units.js';
+import { durationOption } from './args.js';
+import { printJson, say, table } from './output.js';
+import { withProgress } from './progress.js';
+import { readerOptions, withReading, type IdentityOptions } from './snapshot-options.js';
+import { adminClient, withConnection, type ConnectionOptions } from './target.js';
+import { walArchive } from './wal.js';
+
+interface PgRestoreCliOptions extends IdentityOptions, ConnectionOptions {
+  base: string;
+  wal: string;
+  to: string;
+  pgdata: string;
+  targetAction: 'promote' | 'pause' | 'shutdown';
+  archiveMode: 'off' | 'preserve';
+  start?: boolean;
+  startTimeout: number;
+  json?: boolean;
+}
+
+export function registerPgCommands(program: Command): void {
+  const pg = program.command('pg').description('PostgreSQL point-in-time recovery from a WAL archive');
+  withReading(withConnection(pg.command('restore')))
+    .description('restore a base backup and the WAL after it into a new data directory, up to a time')
+    .requiredOption(
+      '--base <s3://BUCKET/PREFIX/>',
+      'the base backups (pushed pg_basebackup -Ft -X none tars)',
+    )
+    .requiredOption('--wal <s3://BUCKET/PREFIX/>', 'the WAL archive (wal push)')
+    .requiredOption(
+      '--to <TIME|latest>',
+      'replay up to TIME (as --at takes it), or to the end of the archive',
+    )
+    .requiredOption('--pgdata <DIR>', 'the new data directory: absent or empty')
+    .addOption(
+      new Option('--target-action <ACTION>', 'what the server does at the target')
+        .choices(['promote', 'pause', 'shutdown'])
+        .default('promote'),
+    )
+    .addOption(
+      new Option(
+        '--archive-mode <MODE>',
+        "off: the restored server doesn't archive; preserve: the base backup's setting",
+      )
+        .choices(['off', 'preserve'])
+        .default('off'),
+    )
+    .option(
+      '--start',
+      'start PostgreSQL on a socket in a temp dir and wait until recovery has ended (not as root)',
+    )
+    .addOption(durationOption('--start-timeout <DURATION>', 'how long --start waits for recovery', '1h'))
+    .option('--json', 'print the result as JSON on stdout')
+    .addHelpText(
+      'after',
+      `
+Takes the newest complete base backup at or before --to, extracts it into --pgdata (created, or an
+empty directory; on any failure it is emptied again), checks that the archive holds its backup history
+file and every segment up to the base backup's end, and writes the recovery settings to
+postgresql.auto.conf: restore_command calling \`sealdrop wal fetch\` with the same --identity,
+--passphrase-file and endpoint, recovery_target_time (or the end of the archive, on the latest
+timeline) and recovery_target_action, plus recovery.signal. PostgreSQL then replays the archive when
+it starts. Its environment needs AWS credentials (and SEALDROP_PASSPHRASE unless --passphrase-file).
+Files are the restorer's own: run it as the database's user, or chown -R the directory afterwards.
+
+Exit status: 0 restored, 1 failed (no base backup, WAL missing, S3), 2 bad usage, key or passphrase,
+3 integrity failure.
+
+Examples:
+  sealdrop pg restore --base s3://acme-backups/db1/base/ --wal s3://acme-backups/db1/wal/ \\
+      --to "2026-12-05 16:55" --pgdata /var/lib/postgresql/15/pitr --identity admin.key.asc
+  sudo -u postgres env AWS_PROFILE=restore sealdrop pg restore --base s3://acme-backups/db1/base/ \\
+      --wal s3://acme-backups/db1/wal/ --to latest --pgdata /srv/pitr --identity /srv/admin.key.asc \\
+      --passphrase-file /srv/pass --start`,
+    )
+    .action(async (options: PgRestoreCliOptions) => {
+      const base = parseS3Url(options.base);
+      const wal = walArchive(options.wal);
+      const to = options.to === 'latest' ? 'latest' : parsePointInTime(options.to);
+      if (options.start && options.targetAction !== 'promote')
+        throw new SealdropError(
+          'USAGE',
+          '--start waits for the server to promote: leave out --target-action',
+        );
+      const pgdata = resolve(options.pgdata);
+      const client = await adminClient(options);
+      const { pgRestore } = await import('../admin/wal/pg-restore.js');
+      const result = await withProgress({ off: options.json }, (progress, signal) =>
+        pgRestore(client, {
+          ...readerOptions(options, progress),
+          base,
+          wal,
+          to,
+          pgdata,
+          restoreCommand: restoreCommand(options),
+          targetAction: options.targetAction,
+          keepArchiving: options.archiveMode === 'preserve',
+          signal,
+          onProgress: (bytes, total) => progress.update('base backup', bytes, total),
+        }),
+      );
+      const server = options.start
+        ? await (
+            await import('../admin/wal/pg-server.js')
+          ).startRecovered(pgdata, { timeoutMs: options.startTimeout })
+        : null;
+      if (options.json) printJson({ ...result, ...(server ? { server } : {}) });
+      else say(summary(result, server?.socketDir ?? null));
+    });
+}
+
+/** `sealdrop wal fetch ARCHIVE` with this run's identities, passphrase file and endpoint: absolute paths, shell-quoted. */
+function restoreCommand(options: PgRestoreCliOptions): string {
+  const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
+  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const region = options.region ?? process.env.AWS_REGION;
+  const args = [
+    process.execPath,
+    realpathSync(process.argv[1]!),
+    'wal',
+    'fetch',
+    options.wal,
+    ...(options.identity ?? []).flatMap((path) => ['--identity', resolve(path)]),
+    ...(options.passphraseFile ? ['--passphrase-file', resolve(options.passphraseFile)] : []),
+    ...(endpoint ? ['--endpoint', endpoint] : []),
+    ...(region ? ['--region', region] : []),
+    ...(options.allowUnbound ? ['--allow-unbound'] : []),
+  ];
+  return args.map(quote).join(' ');
+}
+
+function summary(result: PgRestoreResult, socketDir: string | null): string {
+  const { snapshot } = result.base;
+  return [
+    `Restored the base backup ${result.base.target} ${snapshot.runId ? `run ${snapshot.runId}` : `version ${snapshot.versionId}`} (${snapshot.time}) into ${result.pgdata}`,
+    table([
+      ['base', `${result.label.startTime}, timeline ${result.label.timeline}, label "${result.label.label}"`],
+      ['WAL', `${result.requiredWal.from} to ${result.requiredWal.to} needed, all archived`],
+      ['target', result.to === 'latest' ? 'the end of the archive (latest timeline)' : result.to],
+    ]),
+    socketDir
+      ? `Recovery has ended and the server runs: psql -h ${socketDir} -U postgres`
+      : `Start it to replay the WAL (as the directory's owner; AWS credentials in its environment):\n  pg_ctl -D ${result.pgdata} -l ${result.pgdata}.log start`,
+  ].join('\n');
+}
