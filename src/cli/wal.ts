@@ -167,7 +167,11 @@ Example (postgresql.auto.conf of the server being recovered):
           });
         });
       } catch (error) {
-        throw await forPostgres(error);
+        const { NotArchived } = await import('../admin/wal/fetch.js');
+        if (!(error instanceof NotArchived)) throw forPostgres(error);
+        // The normal end of archive recovery (and PostgreSQL's probe for a next timeline): no error.
+        say(`sealdrop: ${error.message}: PostgreSQL ends recovery here, or goes on without it`);
+        process.exitCode = WAL_FETCH_EXIT.notArchived;
       }
     });
 }
@@ -184,10 +188,9 @@ export function walArchive(url: string): S3Location {
  * Every failure but "not in the archive" aborts recovery (exit 126), bugs included: ending recovery
  * early would promote a server that is missing data, and look like success.
  */
-async function forPostgres(error: unknown): Promise<unknown> {
-  const { NotArchived } = await import('../admin/wal/fetch.js');
+function forPostgres(error: unknown): unknown {
   if (error instanceof SealdropError && error.exitStatus >= 128) return error; // interrupted
-  const exitStatus = error instanceof NotArchived ? WAL_FETCH_EXIT.notArchived : WAL_FETCH_EXIT.abort;
+  const exitStatus = WAL_FETCH_EXIT.abort;
   return error instanceof SealdropError
     ? new SealdropError(error.code, error.message, { hint: error.hint, exitStatus, cause: error })
     : new SealdropError('FAILED', `internal error: ${(error as Error)?.stack ?? String(error)}`, {

@@ -131,6 +131,11 @@ describe('a segment copied into the archive from another place', () => {
     const { fetched, written } = await fetch('000000010000000000000006');
     expect(fetched.status, fetched.stderr).toBe(1);
     expect(written).toEqual([]);
+    // The normal end of recovery: said in PostgreSQL's log, not as an error.
+    expect(fetched.stderr).toMatch(
+      /^sealdrop: 000000010000000000000006 is not in the archive s3:\/\/\S+: PostgreSQL ends recovery here/,
+    );
+    expect(fetched.stderr).not.toMatch(/error/);
   });
 
   it('wal fetch refuses a segment copied from another host’s archive (126), writing nothing', async () => {
