@@ -107,7 +107,7 @@ function pluginReport(result: StatusResult) {
     single
       ? line(single)
       : bad.length === 0
-        ? `all ${states.size} ${noun}s OK`
+        ? `${states.size === 1 ? '' : 'all '}${plural(states.size, noun)} OK`
         : `${bad.length} of ${states.size} ${noun}s not OK: ${named.join(', ')}${more}`,
     ...badBuckets.map((b) => `bucket ${b.bucket} ${b.state}: ${b.reasons.filter(notOk).join('; ')}`),
   ].join('; ');
