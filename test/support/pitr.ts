@@ -2,9 +2,11 @@
 // (a prefix policy for the WAL, one for base backups, the admin's key), PostgreSQL 15 archiving into it
 // through `sealdrop wal push`, marker rows whose commit times are known, and `sealdrop pg restore` into a
 // fresh data directory, run and started as the servers' unprivileged user.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
@@ -17,6 +19,7 @@ import {
   PG_BIN,
   runAsServerUser,
   serverDir,
+  serverUser,
   serverUserIds,
   postgresAt,
   startDatabase,
@@ -110,9 +113,30 @@ export async function policyThrough(archive: WalArchive, url: string): Promise<s
   return path;
 }
 
+/**
+ * A Node.js the servers' user can run: ours, or a copy of it when ours is out of its reach (npx's
+ * node@22 lives under /root/.npm, which nobody may enter).
+ */
+export const serverNode = (() => {
+  let path: string | undefined;
+  return (): string => {
+    if (path !== undefined) return path;
+    const reachable =
+      process.getuid?.() !== 0 ||
+      spawnSync('runuser', ['-u', serverUser(), '--', 'test', '-x', process.execPath]).status === 0;
+    if (reachable) return (path = process.execPath);
+    const dir = mkdtempSync(join(tmpdir(), 'sealdrop-node-'));
+    chmodSync(dir, 0o755);
+    path = join(dir, 'node');
+    copyFileSync(process.execPath, path);
+    chmodSync(path, 0o755);
+    return path;
+  };
+})();
+
 /** What a server's postgresql.conf says to archive with sealdrop: `archive_command = '…'`. */
 export function archiveCommand(policy: string, options: string[] = []): string {
-  return `"${process.execPath}" "${CLI}" wal push --policy "${policy}" ${[...options, '%p'].join(' ')}`;
+  return `"${serverNode()}" "${CLI}" wal push --policy "${policy}" ${[...options, '%p'].join(' ')}`;
 }
 
 /** PostgreSQL 15 archiving into the archive with `wal push` (or with `command`), and a markers table. */
@@ -244,7 +268,7 @@ export async function pgRestore(
 ): Promise<CliResult> {
   const args = ['pg', 'restore', '--base', archive.baseUrl, '--wal', archive.walUrl, '--to', to];
   return runAsServerUser(
-    process.execPath,
+    serverNode(),
     [CLI, ...args, '--pgdata', pgdata, ...identityArgs(archive), ...extra],
     { cwd: archive.secrets, env: archive.awsEnv },
   );
@@ -372,7 +396,7 @@ export function startWalPush(
   policy: string,
   segment: string,
 ): { pid: number; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, 'wal', 'push', '--policy', policy, `pg_wal/${segment}`], {
+  const child = spawn(serverNode(), [CLI, 'wal', 'push', '--policy', policy, `pg_wal/${segment}`], {
     ...serverUserIds(),
     cwd: db.dataDir,
     env: { PATH: process.env.PATH, HOME: db.dir, TZ: 'UTC' },
@@ -386,7 +410,7 @@ export function startWalPush(
 
 /** `wal push` run to the end as PostgreSQL would run it. */
 export function walPush(db: Database, policy: string, segment: string): Promise<CliResult> {
-  return db.asServerUser(process.execPath, [CLI, 'wal', 'push', '--policy', policy, `pg_wal/${segment}`], {
+  return db.asServerUser(serverNode(), [CLI, 'wal', 'push', '--policy', policy, `pg_wal/${segment}`], {
     cwd: db.dataDir,
   });
 }
