@@ -20,7 +20,7 @@ export interface StoredRecord {
 }
 
 /** pg_wal/sealdrop for %p = pg_wal/NAME. */
-export function memoryDir(walPath: string): string {
+function memoryDir(walPath: string): string {
   return join(dirname(walPath), MEMORY_DIR);
 }
 

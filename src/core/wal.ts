@@ -4,7 +4,7 @@ import type { Compression } from './compression.js';
 import { SealdropError } from './errors.js';
 
 /** PostgreSQL's default segment size; names and positions are computed with it. */
-export const WAL_SEGMENT_BYTES = 16 * 1024 * 1024;
+const WAL_SEGMENT_BYTES = 16 * 1024 * 1024;
 /** Segments per 4 GiB "log" (the middle eight hex digits of a segment name) at 16 MiB. */
 const SEGMENTS_PER_LOG = 0x1_0000_0000 / WAL_SEGMENT_BYTES;
 
