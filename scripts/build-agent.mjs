@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Builds the agent as one file, from the agent's entries in src/cli (push and policy show only):
+// Builds the agent as one file, from the agent's entries in src/cli (push, wal push and policy show only):
 //   dist/agent/sealdrop-agent.mjs   one ES module with every dependency inside, for servers with Node >= 20
-//   dist/agent/sealdrop-agent       a single executable application (Node's SEA): the node running this
-//                                   script, with a CommonJS bundle injected, for servers without Node
-// esbuild bundles (a Node 20 SEA runs one self-contained CommonJS script); postject injects the blob
-// that `node --experimental-sea-config` prepares. Usage: npm run build:agent
+//   dist/agent/sealdrop-agent       a single executable application (Node's SEA): the Node.js pinned in
+//                                   package.json's config.agentNode (a supported LTS, with zstd: see
+//                                   agent-node.mjs), whatever Node runs this script, with a CommonJS
+//                                   bundle injected, for servers without Node
+// esbuild bundles (a SEA runs one self-contained CommonJS script); postject injects the blob that the
+// pinned node's `--experimental-sea-config` prepares (a blob is read only by the Node that made it).
+// Usage: npm run build:agent
 import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { inject } from 'postject';
+import { agentNode } from './agent-node.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = join(root, 'dist/agent');
@@ -45,13 +49,16 @@ const withoutAdmin = {
 const common = {
   bundle: true,
   platform: 'node',
-  target: 'node20',
   plugins: [inlineVersion, withoutAdmin],
   legalComments: 'eof',
   logLevel: 'warning',
 };
 
 await mkdir(out, { recursive: true });
+const agent = await agentNode(root).catch((error) => {
+  process.stderr.write(`build-agent: ${error.message}\n`);
+  process.exit(1);
+});
 const work = await mkdtemp(join(tmpdir(), 'sealdrop-agent-build-'));
 // Built beside the target and renamed over it: a running agent is never overwritten in place.
 const binary = join(out, '.sealdrop-agent.tmp');
@@ -61,6 +68,7 @@ try {
     entryPoints: [join(root, 'src/cli/agent-module.ts')],
     outfile: join(out, 'sealdrop-agent.mjs'),
     format: 'esm',
+    target: 'node20',
     // The bundled CommonJS dependencies (undici, form-data) require Node's built-in modules.
     banner: {
       js: "#!/usr/bin/env node\nimport { createRequire as __sealdropRequire } from 'node:module';\nconst require = __sealdropRequire(import.meta.url);",
@@ -74,18 +82,19 @@ try {
     entryPoints: [join(root, 'src/cli/agent-bin.cts')],
     outfile: main,
     format: 'cjs',
+    target: `node${agent.version.split('.')[0]}`,
     // OpenPGP.js's ES module makes its require from import.meta.url, which CommonJS has no value for.
     define: { 'import.meta.url': '__sealdropModuleUrl' },
     banner: { js: "const __sealdropModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   });
   const blob = join(work, 'sea.blob');
-  const config = join(work, 'sea-config.json');
-  await writeFile(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true }));
-  execFileSync(process.execPath, ['--experimental-sea-config', config], {
+  const seaConfig = join(work, 'sea-config.json');
+  await writeFile(seaConfig, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true }));
+  execFileSync(agent.node, ['--experimental-sea-config', seaConfig], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 
-  await copyFile(process.execPath, binary);
+  await copyFile(agent.node, binary);
   await chmod(binary, 0o755);
   // Node's releases carry their symbols (12 MiB); Debian ships binaries stripped.
   execFileSync(join(root, 'scripts/need'), ['strip:binutils'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -94,7 +103,7 @@ try {
   await withoutNoteWarnings(() => inject(binary, 'NODE_SEA_BLOB', resource, { sentinelFuse: SEA_FUSE }));
   await rename(binary, join(out, 'sealdrop-agent'));
   process.stderr.write(
-    `built dist/agent/sealdrop-agent and sealdrop-agent.mjs (${version}, node ${process.version})\n`,
+    `built dist/agent/sealdrop-agent (${version}, Node.js v${agent.version}${agent.fetched ? ', just fetched' : ''}) and sealdrop-agent.mjs\n`,
   );
 } finally {
   await rm(work, { recursive: true, force: true });

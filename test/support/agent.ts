@@ -9,11 +9,23 @@ const dist = (path: string) => fileURLToPath(new URL(`../../dist/${path}`, impor
 export const AGENT = dist('agent/sealdrop-agent');
 export const AGENT_MJS = dist('agent/sealdrop-agent.mjs');
 
+/** package.json's config.agentNode: the Node.js the executable is made from (scripts/agent-node.mjs). */
+export interface AgentNodePin {
+  package: string;
+  version: string;
+  integrity: string;
+}
+
+async function packageJson(): Promise<{ version: string; config: { agentNode: AgentNodePin } }> {
+  return JSON.parse(await readFile(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'));
+}
+
 export async function debPath(): Promise<string> {
-  const { version } = JSON.parse(
-    await readFile(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'),
-  );
-  return dist(`sealdrop-agent_${version}_amd64.deb`);
+  return dist(`sealdrop-agent_${(await packageJson()).version}_amd64.deb`);
+}
+
+export async function agentNodePin(): Promise<AgentNodePin> {
+  return (await packageJson()).config.agentNode;
 }
 
 /** A copy of FILE alone in a new empty directory, as it would land on a server. */
