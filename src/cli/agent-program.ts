@@ -7,6 +7,7 @@ import { SealdropError } from '../core/errors.js';
 import { baseProgram } from './base-program.js';
 import { registerPolicyShowCommand } from './policy.js';
 import { registerPushCommand } from './push.js';
+import { version } from './version.js';
 import { registerWalPushCommand, walCommand } from './wal.js';
 
 export const AGENT_NAME = 'sealdrop-agent';
@@ -39,7 +40,8 @@ export function agentHelp(text: string): string {
 }
 
 export function buildAgentProgram(): Command {
-  const program = baseProgram(AGENT_NAME)
+  // The Node.js inside the executable (or running the .mjs) is the server's runtime: say which it is.
+  const program = baseProgram(AGENT_NAME, `${version} (Node.js ${process.version})`)
     .description(
       "A server's half of sealdrop: push backups and archive WAL under a policy file, show what it allows.",
     )

@@ -4,11 +4,14 @@ import { Command } from 'commander';
 import { configureOutput } from './output.js';
 import { version } from './version.js';
 
-/** A program with what every sealdrop executable shares: --version, -q/-v, errors left to run.ts. */
-export function baseProgram(name: string): Command {
+/**
+ * A program with what every sealdrop executable shares: --version (VERSION_TEXT, the package's version
+ * unless told), -q/-v, errors left to run.ts.
+ */
+export function baseProgram(name: string, versionText = version): Command {
   return (
     new Command(name)
-      .version(version)
+      .version(versionText)
       .option('-q, --quiet', 'no progress and no summaries on stderr (warnings and errors still)')
       .option('-v, --verbose', 'also say what is being done: S3 requests, retries, timings (never a secret)')
       .exitOverride()

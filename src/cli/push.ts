@@ -40,7 +40,7 @@ export function registerPushCommand(program: Command): void {
     .argument('[COMMAND...]', 'dump command to run (after --); its stdout is the data. Without it, stdin is.')
     .option(
       '--compress <gzip|zstd|none>',
-      "compression before encryption (default: the policy file's, else gzip); zstd needs Node.js 22.15+",
+      "compression before encryption (default: the policy file's, else gzip); zstd needs Node.js 22.15+ (sealdrop-agent has it)",
     )
     .option('--level <N>', 'gzip 1-9 (default 6), zstd 1-19 (default 3)', integerArg)
     .option('--allow-empty', 'upload even when the input is empty')
@@ -100,9 +100,10 @@ never a failed push.
 
 gzip and zstd run on every core the process may use (one thread per core, plus one), as pigz does,
 in independent members or frames per 1 MiB block. To leave cores to the database, run it under
-taskset or nice, or set UV_THREADPOOL_SIZE=N for N-1 threads. zstd (Node.js 22.15 or later) takes about
-a third of gzip's CPU for the same size; stock tools restore it with \`gpg -d | zstd -d\`. A fixed key's
-suffix must agree: .gz.gpg for gzip, .zst.gpg for zstd (a mismatch is refused before any data is read).
+taskset or nice, or set UV_THREADPOOL_SIZE=N for N-1 threads. zstd (Node.js 22.15+; the sealdrop-agent
+executable has it) takes about a third of gzip's CPU for the same size; stock tools restore it with
+\`gpg -d | zstd -d\`. A fixed key's suffix must agree: .gz.gpg for gzip, .zst.gpg for zstd (a mismatch
+is refused before any data is read).
 
 Examples:
   sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump --single-transaction --all-databases

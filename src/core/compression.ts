@@ -42,7 +42,9 @@ export function requireZstd(what: string): ZstdBinding {
     throw new SealdropError(
       'USAGE',
       `${what} needs Node.js ${ZSTD_NODE_VERSIONS} or later (zstd in node:zlib); this is Node.js ${process.version}`,
-      { hint: 'Run sealdrop on a newer Node.js, or use gzip (the default).' },
+      {
+        hint: 'Push with sealdrop-agent, the single executable (its Node.js has zstd), or on a newer Node.js; or use gzip (the default).',
+      },
     );
   return binding;
 }

@@ -4,15 +4,19 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { agentHelp } from '../../src/cli/agent-program.js';
 import { buildProgram } from '../../src/cli/program.js';
-import { AGENT, AGENT_MJS, aloneInEmptyDir, serverEnv } from '../support/agent.js';
+import { zstdBinding } from '../../src/core/compression.js';
+import { AGENT, AGENT_MJS, agentNodePin, aloneInEmptyDir, serverEnv } from '../support/agent.js';
 import { backupTarget, stockRestore } from '../support/backup-target.js';
 import { run, runCli, type CliResult } from '../support/cli.js';
 
 const SIX_BYTES = 'hello\n';
+const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
 /** Every command path of sealdrop's tree, e.g. ['policy', 'mint']. */
 function commandPaths(command: Command, path: string[] = []): string[][] {
@@ -46,6 +50,49 @@ describe('the single executable', () => {
     expect(pushed.status, pushed.stderr).toBe(0);
     expect(JSON.parse(pushed.stdout)).toMatchObject({ bucket: target.bucket, key: target.key, bytesIn: 6 });
     expect((await stockRestore(target)).toString()).toBe(SIX_BYTES);
+  });
+
+  it('reports its version and the Node.js inside: the one package.json pins, a supported LTS (22 or later)', async () => {
+    const sealdrop = (await runCli(['--version'])).stdout.trim();
+    const said = await run(sea, ['--version']);
+    expect(said.status, said.stderr).toBe(0);
+    expect(said.stdout).toBe(`${sealdrop} (Node.js v${(await agentNodePin()).version})\n`);
+    expect(Number(/\(Node\.js v(\d+)\./.exec(said.stdout)![1])).toBeGreaterThanOrEqual(22);
+  });
+
+  it(`pushes zstd under a zstd policy, which stock gpg -d | zstd -d and the admin's restore read back (admin on ${process.version})`, async () => {
+    const target = await backupTarget('agent-zstd', {
+      key: 'db1/pg.sql.zst.gpg',
+      mintArgs: ['--compress', 'zstd'],
+    });
+    const input = (await run(process.execPath, [GEN_DUMP, '2MiB', '5'])).stdoutBytes;
+    const pushed = await run(sea, ['push', '--policy', target.policyPath, '--json', '-q'], {
+      input,
+      env: serverEnv(target.agentEnv, dirname(sea)),
+    });
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect(pushed.stderr).toBe('');
+    expect(JSON.parse(pushed.stdout)).toMatchObject({ key: target.key, bytesIn: input.length });
+    expect((await stockRestore(target)).equals(input)).toBe(true);
+
+    const args = ['restore', `s3://${target.bucket}/${target.key}`, '--identity', target.privateKey, '-q'];
+    const stored = await runCli([...args, '--no-decompress'], { env: target.adminEnv });
+    expect(stored.status, stored.stderr).toBe(0);
+    expect(stored.stdoutBytes.subarray(0, 4).equals(ZSTD_MAGIC)).toBe(true);
+    const restored = await runCli(args, { env: target.adminEnv });
+    if (zstdBinding()) {
+      expect(restored.status, restored.stderr).toBe(0);
+      expect(restored.stdoutBytes.equals(input)).toBe(true);
+    } else {
+      // An admin on Node 20 is told what needs Node 22, and how to restore meanwhile.
+      expect(restored.status).toBe(1);
+      expect(restored.stderr).toMatch(
+        /has no zstd: decompressing it needs Node\.js 22\.15 or 23\.8 or later/,
+      );
+      expect(restored.stderr).toMatch(/hint: .*--no-decompress and pipe the output through `zstd -d`/);
+      const unzstd = await run('zstd', ['-d', '-c'], { input: stored.stdoutBytes });
+      expect(unzstd.stdoutBytes.equals(input)).toBe(true);
+    }
   });
 
   it('sizes the threadpool for a compression thread per core plus one, as sealdrop does', async () => {
@@ -121,8 +168,11 @@ describe('the bundled ES module', () => {
     expect(pushed.status, pushed.stderr).toBe(0);
     expect(JSON.parse(pushed.stdout)).toMatchObject({ key: target.key, bytesIn: 6 });
     expect((await stockRestore(target)).toString()).toBe(SIX_BYTES);
+    // The Node.js it names is the server's, the one running it.
     const version = await run(process.execPath, [mjs, '--version'], { env });
-    expect(version.stdout.trim()).toBe((await runCli(['--version'])).stdout.trim());
+    expect(version.stdout.trim()).toBe(
+      `${(await runCli(['--version'])).stdout.trim()} (Node.js ${process.version})`,
+    );
   });
 });
 

@@ -1,13 +1,11 @@
 // zstd where Node's zlib has it (22.15+): push, stock `gpg -d | zstd -d`, restore and verify; a clear
 // refusal naming the version everywhere else. Both Node versions CI runs assert something here.
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { zstdBinding } from '../../src/core/compression.js';
-import { backupTarget, type BackupTarget } from '../support/backup-target.js';
+import { backupTarget, stockRestore, type BackupTarget } from '../support/backup-target.js';
 import { run, runCli } from '../support/cli.js';
-import { gpgHome } from '../support/gpg.js';
-import { adminClient, listVersions } from '../support/s3.js';
+import { listVersions } from '../support/s3.js';
 
 const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
 const hasZstd = zstdBinding() !== null;
@@ -19,22 +17,6 @@ beforeAll(async () => {
   target = await backupTarget('zstd', { key: 'db1/pg.sql.zst.gpg', mintArgs: ['--compress', 'zstd'] });
   input = (await run(process.execPath, [GEN_DUMP, '3.5MiB', '7'])).stdoutBytes;
 });
-
-async function stockZstdRestore(versionId: string): Promise<Buffer> {
-  const object = await adminClient().send(
-    new GetObjectCommand({ Bucket: target.bucket, Key: target.key, VersionId: versionId }),
-  );
-  const gpg = await gpgHome();
-  expect((await gpg(['--passphrase', target.passphrase, '--import', target.privateKey])).status).toBe(0);
-  const decrypted = await gpg(
-    ['--passphrase', target.passphrase, '--decrypt'],
-    Buffer.from(await object.Body!.transformToByteArray()),
-  );
-  expect(decrypted.status, decrypted.stderr).toBe(0);
-  const plain = await run('zstd', ['-d', '-c'], { input: decrypted.stdoutBytes });
-  expect(plain.status, plain.stderr).toBe(0);
-  return plain.stdoutBytes;
-}
 
 describe('zstd', () => {
   if (hasZstd) {
@@ -49,7 +31,7 @@ describe('zstd', () => {
       const result = JSON.parse(pushed.stdout);
       expect(result.bytesOut).toBeLessThan(input.length / 2);
       const [version] = await listVersions(target.bucket, target.key);
-      expect((await stockZstdRestore(version!.VersionId!)).equals(input)).toBe(true);
+      expect((await stockRestore(target, version!.VersionId!)).equals(input)).toBe(true);
     });
 
     it(`${process.version}: restore and verify detect zstd and check it`, async () => {

@@ -133,7 +133,10 @@ export function agentEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
 }
 
-/** Fetches one stored version with admin credentials and restores it with stock gpg and gunzip only. */
+/**
+ * Fetches one stored version with admin credentials and restores it with stock tools only: gpg, then
+ * gunzip, or zstd -d for a key ending in .zst.gpg.
+ */
 export async function stockRestore(target: BackupTarget, versionId?: string): Promise<Buffer> {
   const object = await adminClient().send(
     new GetObjectCommand({ Bucket: target.bucket, Key: target.key, VersionId: versionId }),
@@ -143,7 +146,8 @@ export async function stockRestore(target: BackupTarget, versionId?: string): Pr
   expect((await gpg(['--passphrase', target.passphrase, '--import', target.privateKey])).status).toBe(0);
   const decrypted = await gpg(['--passphrase', target.passphrase, '--decrypt'], ciphertext);
   expect(decrypted.status, decrypted.stderr).toBe(0);
-  const gunzipped = await run('gunzip', ['-c'], { input: decrypted.stdoutBytes });
-  expect(gunzipped.status, gunzipped.stderr).toBe(0);
-  return gunzipped.stdoutBytes;
+  const [command, ...args] = target.key.endsWith('.zst.gpg') ? ['zstd', '-d', '-c'] : ['gunzip', '-c'];
+  const plain = await run(command!, args, { input: decrypted.stdoutBytes });
+  expect(plain.status, plain.stderr).toBe(0);
+  return plain.stdoutBytes;
 }

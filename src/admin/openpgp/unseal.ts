@@ -172,7 +172,7 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
     if (decompress && compression === 'zstd' && !zstdBinding())
       throw new SealdropError(
         'OBJECT_FORMAT',
-        `${label} decrypts to zstd data, and this Node.js (${process.version}) has no zstd: it needs ${ZSTD_NODE_VERSIONS} or later`,
+        `${label} decrypts to zstd data, and this Node.js (${process.version}) has no zstd: decompressing it needs Node.js ${ZSTD_NODE_VERSIONS} or later`,
         {
           hint: 'Restore on a newer Node.js, or pass --no-decompress and pipe the output through `zstd -d`.',
         },
