@@ -1,6 +1,8 @@
 import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fetchedAhead } from '../../src/core/wal-ahead.js';
 import { archivedAlready, readyFiles } from '../../src/agent/wal-memory.js';
@@ -103,6 +105,7 @@ describe('backup labels', () => {
 });
 
 describe('the calls PostgreSQL makes again, answered before anything loads', () => {
+  const launcher = fileURLToPath(new URL('../../bin/sealdrop', import.meta.url));
   const dataDir = () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealdrop-wal-unit-'));
     mkdirSync(join(dir, 'pg_wal/archive_status'), { recursive: true });
@@ -121,6 +124,59 @@ describe('the calls PostgreSQL makes again, answered before anything loads', () 
     expect(archivedAlready(argv('wal', 'push', '--help', segment))).toBe(false);
     writeFileSync(segment, 'a recycled file of another size');
     expect(archivedAlready(argv('wal', 'push', '--policy', 'p.json', segment))).toBe(false);
+  });
+
+  // The installed `sealdrop` is bin/sealdrop, a shell script that answers these calls without starting
+  // Node.js at all; it must agree with archivedAlready on every case. A fake `node` first in PATH
+  // shows which calls it passed on.
+  it.each([
+    ['a file remembered at its size', ['--policy', 'p.json', 'pg_wal/000000010000000000000003'], true],
+    ['no path after the options', ['--policy', 'p.json'], false],
+    ['an option last', ['pg_wal/000000010000000000000003', '--jobs'], false],
+    ['--help', ['--help', 'pg_wal/000000010000000000000003'], false],
+    ['-h', ['-h', 'pg_wal/000000010000000000000003'], false],
+    ['a file never stored', ['--policy', 'p.json', 'pg_wal/000000010000000000000004'], false],
+    ['a recycled file of another size', ['--policy', 'p.json', 'pg_wal/000000010000000000000005'], false],
+    ['a record without a size', ['--policy', 'p.json', 'pg_wal/000000010000000000000006'], false],
+    ['a name with no directory', ['--policy', 'p.json', '000000010000000000000003'], false],
+  ])('bin/sealdrop answers wal push like archivedAlready: %s', (_why, args, answered) => {
+    const dir = dataDir();
+    const wal = join(dir, 'pg_wal');
+    mkdirSync(join(wal, 'sealdrop'));
+    for (const [segno, content, record] of [
+      [3, 'wal', { bytes: 3 }],
+      [4, 'wal', null],
+      [5, 'recycled', { bytes: 3 }],
+      [6, 'wal', { key: 'x' }],
+    ] as const) {
+      const name = `00000001000000000000000${segno}`;
+      writeFileSync(join(wal, name), content);
+      if (record) writeFileSync(join(wal, 'sealdrop', name), JSON.stringify({ key: 'k', ...record }));
+    }
+    const fakeNode = join(dir, 'bin');
+    mkdirSync(fakeNode);
+    writeFileSync(join(fakeNode, 'node'), '#!/bin/sh\nexit 99\n', { mode: 0o755 });
+    const call = spawnSync(launcher, ['wal', 'push', ...args], {
+      cwd: dir,
+      env: { PATH: `${fakeNode}:/usr/bin:/bin` },
+      encoding: 'utf8',
+    });
+    expect({ status: call.status, stderr: call.stderr }).toEqual({ status: answered ? 0 : 99, stderr: '' });
+    const absolute = args.map((arg) => (arg.startsWith('pg_wal/') ? join(dir, arg) : arg));
+    expect(archivedAlready(argv('wal', 'push', ...absolute))).toBe(answered && args.at(-1)!.includes('/'));
+  });
+
+  it('bin/sealdrop passes a name with no directory on when run inside pg_wal, and answers it there', () => {
+    const dir = dataDir();
+    const wal = join(dir, 'pg_wal');
+    mkdirSync(join(wal, 'sealdrop'));
+    writeFileSync(join(wal, '000000010000000000000003'), 'wal');
+    writeFileSync(join(wal, 'sealdrop/000000010000000000000003'), JSON.stringify({ key: 'k', bytes: 3 }));
+    const call = spawnSync(launcher, ['wal', 'push', '--policy', 'p.json', '000000010000000000000003'], {
+      cwd: wal,
+      env: { PATH: '/nonexistent:/usr/bin:/bin' },
+    });
+    expect(call.status).toBe(0);
   });
 
   it('lists ready files in the order PostgreSQL archives them: history files first', () => {
