@@ -18,6 +18,7 @@ interface PgRestoreCliOptions extends IdentityOptions, ConnectionOptions {
   wal: string;
   to: string;
   pgdata: string;
+  timeline: number | 'latest';
   targetAction: 'promote' | 'pause' | 'shutdown';
   archiveMode: 'off' | 'preserve';
   start?: boolean;
@@ -39,6 +40,14 @@ export function registerPgCommands(program: Command): void {
       'replay up to TIME (as --at takes it), or to the end of the archive',
     )
     .requiredOption('--pgdata <DIR>', 'the new data directory: absent or empty')
+    .addOption(
+      new Option(
+        '--timeline <ID|latest>',
+        'recover along this timeline (after a compromise: the last one you made yourself)',
+      )
+        .argParser(timelineArg)
+        .default('latest'),
+    )
     .addOption(
       new Option('--target-action <ACTION>', 'what the server does at the target')
         .choices(['promote', 'pause', 'shutdown'])
@@ -65,10 +74,13 @@ Takes the newest complete base backup at or before --to, extracts it into --pgda
 empty directory; on any failure it is emptied again), checks that the archive holds its backup history
 file and every segment up to the base backup's end, and writes the recovery settings to
 postgresql.auto.conf: restore_command calling \`sealdrop wal fetch\` with the same --identity,
---passphrase-file and endpoint, recovery_target_time (or the end of the archive, on the latest
-timeline) and recovery_target_action, plus recovery.signal. PostgreSQL then replays the archive when
+--passphrase-file and endpoint, recovery_target_time (or the end of the archive),
+recovery_target_timeline (--timeline) and recovery_target_action, plus recovery.signal. PostgreSQL then replays the archive when
 it starts. Its environment needs AWS credentials (and SEALDROP_PASSPHRASE unless --passphrase-file).
 Files are the restorer's own: run it as the database's user, or chown -R the directory afterwards.
+
+A compromised server can archive the history file of a timeline it made up, and latest follows the
+newest timeline: restoring from before a compromise, pass --timeline with the last one you made.
 
 Exit status: 0 restored, 1 failed (no base backup, WAL missing, S3), 2 bad usage, key or passphrase,
 3 integrity failure.
@@ -99,6 +111,7 @@ Examples:
           base,
           wal,
           to,
+          ...(options.timeline === 'latest' ? {} : { timeline: options.timeline }),
           pgdata,
           restoreCommand: command,
           targetAction: options.targetAction,
@@ -115,6 +128,17 @@ Examples:
       if (options.json) printJson({ ...result, ...(server ? { server } : {}) });
       else say(summary(result, server?.socketDir ?? null));
     });
+}
+
+/** A timeline id as PostgreSQL numbers them (1 to 2^32 - 1, in decimal), or latest. */
+function timelineArg(text: string): number | 'latest' {
+  if (text === 'latest') return text;
+  const id = /^[1-9]\d{0,9}$/.test(text) ? Number(text) : 0;
+  if (id < 1 || id > 0xffffffff)
+    throw new SealdropError('USAGE', `--timeline ${text}: not a timeline`, {
+      hint: 'Give its number in decimal (timeline 2 is 00000002.history in the archive), or latest.',
+    });
+  return id;
 }
 
 /** `sealdrop wal fetch ARCHIVE` with this run's identities and passphrase file (absolute paths). */
@@ -138,7 +162,10 @@ function summary(result: PgRestoreResult, socketDir: string | null): string {
     table([
       ['base', `${result.label.startTime}, timeline ${result.label.timeline}, label "${result.label.label}"`],
       ['WAL', `${result.requiredWal.from} to ${result.requiredWal.to} needed, all archived`],
-      ['target', result.to === 'latest' ? 'the end of the archive (latest timeline)' : result.to],
+      [
+        'target',
+        `${result.to === 'latest' ? 'the end of the archive' : result.to}, timeline ${result.timeline}`,
+      ],
     ]),
     socketDir
       ? `Recovery has ended and the server runs: psql -h ${socketDir} -U postgres`

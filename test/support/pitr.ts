@@ -292,12 +292,12 @@ export async function pgRestore(
 export async function restoreTo(
   archive: WalArchive,
   to: string,
-  { archiving = false } = {},
+  { archiving = false, extra = [] as string[] } = {},
 ): Promise<Postgres> {
   const dir = await serverDir('sealdrop-pitr-restored-');
   const dataDir = join(dir, 'data');
   const mode = ['--archive-mode', archiving ? 'preserve' : 'off'];
-  const restored = await pgRestore(archive, to, dataDir, [...mode, '--start', '--json']);
+  const restored = await pgRestore(archive, to, dataDir, [...mode, ...extra, '--start', '--json']);
   if (restored.status !== 0) await rm(dir, { recursive: true, force: true });
   expect(restored.status, restored.stderr).toBe(0);
   const { server } = JSON.parse(restored.stdout) as { server: { socketDir: string } };
