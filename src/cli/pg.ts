@@ -1,6 +1,6 @@
 // sealdrop pg restore --base URL --wal URL --to TIME|latest --pgdata DIR
-import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { PgRestoreResult } from '../admin/wal/pg-restore.js';
 import { SealdropError } from '../core/errors.js';
@@ -144,8 +144,7 @@ function timelineArg(text: string): number | 'latest' {
 /** `sealdrop wal fetch ARCHIVE` with this run's identities and passphrase file (absolute paths). */
 function walFetchArgs(options: PgRestoreCliOptions): string[] {
   return [
-    process.execPath,
-    realpathSync(process.argv[1]!),
+    ...thisSealdrop(),
     'wal',
     'fetch',
     options.wal,
@@ -153,6 +152,17 @@ function walFetchArgs(options: PgRestoreCliOptions): string[] {
     ...(options.passphraseFile ? ['--passphrase-file', resolve(options.passphraseFile)] : []),
     ...(options.allowUnbound ? ['--allow-unbound'] : []),
   ];
+}
+
+/**
+ * This sealdrop on this Node.js, as a command: the installed bin/sealdrop (which moves files fetched
+ * ahead into place without starting Node.js) with this Node.js first in PATH, else bin.cjs.
+ */
+function thisSealdrop(): string[] {
+  const script = realpathSync(process.argv[1]!);
+  const launcher = join(dirname(script), '../../bin/sealdrop');
+  if (basename(process.execPath) !== 'node' || !existsSync(launcher)) return [process.execPath, script];
+  return ['/usr/bin/env', `PATH=${dirname(process.execPath)}:/usr/bin:/bin`, launcher];
 }
 
 function summary(result: PgRestoreResult, socketDir: string | null): string {

@@ -106,6 +106,18 @@ describe('backup labels', () => {
 
 describe('the calls PostgreSQL makes again, answered before anything loads', () => {
   const launcher = fileURLToPath(new URL('../../bin/sealdrop', import.meta.url));
+  /** bin/sealdrop run in `dir` with a fake `node` first in PATH: status 99 says it passed the call on. */
+  const runLauncher = (dir: string, args: string[]) => {
+    const fakeNode = join(dir, 'bin');
+    mkdirSync(fakeNode);
+    writeFileSync(join(fakeNode, 'node'), '#!/bin/sh\nexit 99\n', { mode: 0o755 });
+    const call = spawnSync(launcher, args, {
+      cwd: dir,
+      env: { PATH: `${fakeNode}:/usr/bin:/bin` },
+      encoding: 'utf8',
+    });
+    return { status: call.status, stderr: call.stderr };
+  };
   const dataDir = () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealdrop-wal-unit-'));
     mkdirSync(join(dir, 'pg_wal/archive_status'), { recursive: true });
@@ -153,15 +165,7 @@ describe('the calls PostgreSQL makes again, answered before anything loads', () 
       writeFileSync(join(wal, name), content);
       if (record) writeFileSync(join(wal, 'sealdrop', name), JSON.stringify({ key: 'k', ...record }));
     }
-    const fakeNode = join(dir, 'bin');
-    mkdirSync(fakeNode);
-    writeFileSync(join(fakeNode, 'node'), '#!/bin/sh\nexit 99\n', { mode: 0o755 });
-    const call = spawnSync(launcher, ['wal', 'push', ...args], {
-      cwd: dir,
-      env: { PATH: `${fakeNode}:/usr/bin:/bin` },
-      encoding: 'utf8',
-    });
-    expect({ status: call.status, stderr: call.stderr }).toEqual({ status: answered ? 0 : 99, stderr: '' });
+    expect(runLauncher(dir, ['wal', 'push', ...args])).toEqual({ status: answered ? 0 : 99, stderr: '' });
     const absolute = args.map((arg) => (arg.startsWith('pg_wal/') ? join(dir, arg) : arg));
     expect(archivedAlready(argv('wal', 'push', ...absolute))).toBe(answered && args.at(-1)!.includes('/'));
   });
@@ -177,6 +181,43 @@ describe('the calls PostgreSQL makes again, answered before anything loads', () 
       env: { PATH: '/nonexistent:/usr/bin:/bin' },
     });
     expect(call.status).toBe(0);
+  });
+
+  // The same for wal fetch: a file fetched ahead into pg_wal/sealdrop-fetch/ is moved into place by
+  // bin/sealdrop itself, exactly when fetchedAhead would move it.
+  it.each([
+    ['fetched ahead', ['s3://b/db1/wal/', '000000010000000000000004', 'pg_wal/RECOVERYXLOG'], true],
+    [
+      'options after the arguments',
+      ['s3://b/w/', '000000010000000000000004', 'pg_wal/X', '--identity', 'k'],
+      true,
+    ],
+    ['not fetched ahead', ['s3://b/db1/wal/', '000000010000000000000005', 'pg_wal/RECOVERYXLOG'], false],
+    ['--version-id', ['s3://b/w/', '000000010000000000000004', 'pg_wal/X', '--version-id', 'v'], false],
+    ['--version-id=', ['s3://b/w/', '000000010000000000000004', 'pg_wal/X', '--version-id=v'], false],
+    ['--help', ['s3://b/w/', '000000010000000000000004', 'pg_wal/X', '--help'], false],
+    ['a history file', ['s3://b/w/', '00000002.history', 'pg_wal/X'], false],
+    ['a name with a path', ['s3://b/w/', 'x/000000010000000000000004', 'pg_wal/X'], false],
+    ['an option first', ['--identity', 'k', 's3://b/w/', '000000010000000000000004', 'pg_wal/X'], false],
+    ['no destination', ['s3://b/w/', '000000010000000000000004'], false],
+  ])('bin/sealdrop answers wal fetch like fetchedAhead: %s', (_why, args, answered) => {
+    const prepare = () => {
+      const dir = dataDir();
+      mkdirSync(join(dir, 'pg_wal/sealdrop-fetch/x'), { recursive: true });
+      for (const name of ['000000010000000000000004', '00000002.history', 'x/000000010000000000000004'])
+        writeFileSync(join(dir, 'pg_wal/sealdrop-fetch', name), `fetched ${name}`);
+      return dir;
+    };
+    const dir = prepare();
+    expect(runLauncher(dir, ['wal', 'fetch', ...args])).toEqual({ status: answered ? 0 : 99, stderr: '' });
+    const destination = args[2] ?? '';
+    if (answered) {
+      expect(readFileSync(join(dir, destination), 'utf8')).toBe(`fetched ${args[1]}`);
+      expect(existsSync(join(dir, 'pg_wal/sealdrop-fetch', args[1]!))).toBe(false);
+    }
+    const other = prepare();
+    const absolute = args.map((arg) => (arg.startsWith('pg_wal/') ? join(other, arg) : arg));
+    expect(fetchedAhead(argv('wal', 'fetch', ...absolute))).toBe(answered);
   });
 
   it('lists ready files in the order PostgreSQL archives them: history files first', () => {
