@@ -242,7 +242,7 @@ function timeline(set: ReportSet, { x, columnWidth, ticks }: Layout): string {
         `<g class="mark incomplete"><title>${escape(sampleText(column, 'incomplete'))}</title><circle cx="${n(middle)}" cy="${MARK_ROW}" r="3.5"/></g>`,
       );
   }
-  for (const mark of set.anomalies) parts.push(anomalyMark(mark, x, height));
+  for (const mark of set.anomalies) parts.push(anomalyMark(mark, x));
   parts.push(`<line class="baseline" x1="0" x2="${WIDTH}" y1="${BASELINE}" y2="${BASELINE}"/>`);
   const label = `${name(set)}: ${set.state}; ${plural(set.gaps.length, 'gap')} longer than the max age, ${plural(set.anomalies.length, 'anomaly', 'anomalies')}`;
   return `<svg class="timeline" viewBox="0 0 ${WIDTH + GUTTER} ${HEIGHT}" width="${WIDTH + GUTTER}" height="${HEIGHT}" role="img" aria-label="${escape(label)}">${parts.join('')}</svg>`;
@@ -305,10 +305,10 @@ function gapMark(gap: Gap, set: ReportSet, x: (time: Date) => number): string {
   return `<g class="mark gap"><title>${escape(title)}</title><rect x="${n(left)}" y="0" width="${n(width)}" height="${BASELINE}"/>${label}</g>`;
 }
 
-function anomalyMark(mark: ReportMark, x: (time: Date) => number, height: (bytes: number) => number): string {
+function anomalyMark(mark: ReportMark, x: (time: Date) => number): string {
   const cx = Math.min(WIDTH - 7, Math.max(7, x(mark.time)));
-  // Just above the anomalous backup's own bar, which a shrink makes short.
-  const cy = Math.max(BAR_TOP - 8, BASELINE - height(mark.size) - 9);
+  // In the top row with the other marks: above the bar, its value stays readable.
+  const cy = MARK_ROW + 1;
   return `<g class="mark anomaly ${mark.state}" data-rule="${mark.rule}"><title>${escape(mark.message)}</title><circle cx="${n(cx)}" cy="${n(cy)}" r="7"/><text x="${n(cx)}" y="${n(cy + 4)}">!</text></g>`;
 }
 

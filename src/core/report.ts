@@ -79,8 +79,6 @@ export interface Gap {
 
 export interface ReportMark {
   time: Date;
-  /** The anomalous backup's size (bytes). */
-  size: number;
   state: 'WARNING' | 'CRITICAL';
   rule: AnomalyRule;
   message: string;
@@ -217,7 +215,6 @@ function reportSet(input: ReportInput, axis: Axis, period: Period, now: Date): R
     seen.add(anomaly);
     anomalies.push({
       time: anomaly.snapshot.time,
-      size: anomaly.snapshot.size,
       state: anomaly.state,
       rule: anomaly.rule,
       message: `${anomaly.state}: the backup of ${anomaly.snapshot.time.toISOString()} ${anomaly.message}`,
