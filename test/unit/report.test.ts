@@ -270,4 +270,24 @@ describe("each set's size axis", () => {
     expect(scale.top).toBeGreaterThanOrEqual(22 * MiB);
     expect(scale.top).toBeLessThanOrEqual(30 * MiB);
   });
+
+  it('draws the outsized backup clipped, with its value written on it', () => {
+    const nightly = Array.from({ length: 14 }, (_, d) =>
+      snapshot(`v${d}`, new Date(NOW.getTime() - d * DAY - 3_600_000).toISOString(), {
+        size: d === 3 ? 5 * 1024 * MiB : (20 + (d % 3)) * MiB,
+      }),
+    );
+    const html = reportHtml(
+      buildReport([{ host: 'h', target: 's3://acme/h/k', snapshots: nightly, strays: 0, thresholds }], {
+        now: NOW,
+        periodMs: 14 * DAY,
+      }),
+      { title: 'h' },
+    );
+    expect(html).toContain('>5.00 GiB</text>');
+    expect(html).toMatch(/<text class="value clipped"[^>]*>5\.00 GiB</);
+    expect(html).toMatch(/<path class="clip" d="M[\d.]+ \d+l[\d.]+ -4"\/>/);
+    expect(html).toMatch(/<text class="scale"[^>]*>\d+ MiB<\/text>/);
+    expect(html).not.toMatch(/<text class="scale"[^>]*>[\d.]+ GiB</);
+  });
 });
