@@ -122,15 +122,20 @@ function card(fact: string, value: string, what: string, detail: string, level =
 }
 
 function tile(set: ReportSet, i: number): string {
-  const reasons = set.reasons.join('\n');
-  return `<a class="tile ${set.state}" href="#set-${i}" data-host="${escape(name(set))}" title="${escape(reasons)}"><b>${escape(name(set))}</b><span>${set.state}</span><small>${escape(headline(set))}</small></a>`;
+  const why = headline(set).map((line) => `<small>${escape(line)}</small>`);
+  return `<a class="tile ${set.state}" href="#set-${i}" data-host="${escape(name(set))}" title="${escape(set.reasons.join('\n'))}"><b>${escape(name(set))}</b><span>${set.state}</span>${why.join('')}</a>`;
 }
 
-function headline(set: ReportSet): string {
+/**
+ * What a tile says: an OK set its latest backup; a set in trouble every reason, whole (the first is not
+ * always the one that set the state).
+ */
+function headline(set: ReportSet): string[] {
   if (set.state === 'OK' && set.latest && set.ageMs !== null)
-    return `${formatBytes(set.latest.size)}, ${formatDuration(set.ageMs)} ago`;
-  const more = set.reasons.length - 1 + set.moreReasons;
-  return `${truncate(set.reasons[0] ?? '', TILE_TEXT)}${more > 0 ? ` (and ${more} more below)` : ''}`;
+    return [`${formatBytes(set.latest.size)}, ${formatDuration(set.ageMs)} ago`];
+  const lines = set.reasons.map((reason) => truncate(reason, TILE_TEXT));
+  if (set.moreReasons > 0) lines.push(`and ${set.moreReasons} more below`);
+  return lines;
 }
 
 function name(set: ReportSet): string {

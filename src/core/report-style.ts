@@ -33,6 +33,7 @@ ${(Object.entries(COLORS) as [HealthState, string][])
 .tile b { display: block; font-size: 15px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .tile span { font-size: 11px; font-weight: 700; letter-spacing: .05em; }
 .tile small { display: block; font-size: 12px; line-height: 1.3; }
+.tile small + small { margin-top: 3px; }
 .quiet .tile { min-height: 0; padding: 2px 8px; border-radius: 10px; }
 .quiet .tile b { font-size: 12px; font-weight: 600; }
 .quiet .tile span, .quiet .tile small { display: none; }

@@ -143,20 +143,24 @@ async function summaryCards(page: Page): Promise<Numbers> {
 
 /**
  * Every tile of a set in trouble shows its whole text: nothing cut off by its box, no ellipsis. Returns
- * the tiles' texts by host.
+ * the tiles' texts by host, a line per reason.
  */
 async function troubleTiles(page: Page): Promise<Record<string, string>> {
   const tiles = await page.$$eval('.overview .trouble a.tile', (links) =>
     links.map((a) => {
-      const small = a.querySelector('small')!;
       const box = a.getBoundingClientRect();
-      const text = small.getBoundingClientRect();
-      return {
-        host: a.getAttribute('data-host')!,
-        text: small.textContent!,
-        inside: text.bottom <= box.bottom + 0.5 && text.right <= box.right + 0.5,
-        clipped: small.scrollHeight > small.clientHeight + 1 || a.scrollHeight > a.clientHeight + 1,
-      };
+      const lines = a.querySelectorAll('small');
+      const texts: string[] = [];
+      let inside = true;
+      let clipped = a.scrollHeight > a.clientHeight + 1;
+      for (let i = 0; i < lines.length; i++) {
+        const small = lines.item(i);
+        const text = small.getBoundingClientRect();
+        texts.push(small.textContent!);
+        inside &&= text.bottom <= box.bottom + 0.5 && text.right <= box.right + 0.5;
+        clipped ||= small.scrollHeight > small.clientHeight + 1;
+      }
+      return { host: a.getAttribute('data-host')!, text: texts.join('\n'), inside, clipped };
     }),
   );
   for (const tile of tiles) {

@@ -143,6 +143,33 @@ describe('the report', () => {
     );
   });
 
+  it("a tile names every reason, so the one that made the set WARNING is there when it isn't first", () => {
+    const snapshots = [
+      snapshot('v2', '2026-11-30T02:00:00Z', { verifiedAt: null }),
+      snapshot('v1', '2026-11-29T02:00:00Z', { verifiedAt: new Date('2026-11-29T03:00:00Z') }),
+    ];
+    const model = buildReport(
+      [
+        {
+          host: 'db1',
+          target: 's3://acme/db1/k',
+          snapshots,
+          strays: 0,
+          thresholds,
+          policyExpiresAt: new Date(NOW.getTime() + DAY),
+        },
+      ],
+      options,
+    );
+    expect(model.sets[0]).toMatchObject({
+      state: 'WARNING',
+      reasons: [expect.stringMatching(/not proven yet/), expect.any(String)],
+    });
+    const tile = /<a class="tile WARNING"[\s\S]*?<\/a>/.exec(reportHtml(model, { title: 't' }))![0];
+    expect(tile).toMatch(/<small>1 backup\(s\) \(100 B\) not proven yet by sealdrop verify<\/small>/);
+    expect(tile).toContain('<small>the policy file expires in 1d</small>');
+  });
+
   it('shows a set that could not be listed as UNKNOWN, with why', () => {
     const report = buildReport(
       [
