@@ -34,7 +34,8 @@ describe('gpg: identities', () => {
       wal: 's3://acme-backups/db1/wal/',
       identity: ['gpg:alice@example.com', 'admin.key.asc'],
     });
-    expect(args.slice(2)).toEqual([
+    // After the command that runs this sealdrop (node and bin.cjs, or bin/sealdrop).
+    expect(args.slice(args.indexOf('wal'))).toEqual([
       'wal',
       'fetch',
       's3://acme-backups/db1/wal/',
