@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { PgRestoreResult } from '../admin/wal/pg-restore.js';
 import { SealdropError } from '../core/errors.js';
+import { isGpgSpec } from '../core/gpg-spec.js';
 import { parseS3Url } from '../core/s3-url.js';
 import { parsePointInTime } from '../core/units.js';
 import { durationOption } from './args.js';
@@ -142,13 +143,13 @@ function timelineArg(text: string): number | 'latest' {
 }
 
 /** `sealdrop wal fetch ARCHIVE` with this run's identities and passphrase file (absolute paths). */
-function walFetchArgs(options: PgRestoreCliOptions): string[] {
+export function walFetchArgs(options: IdentityOptions & { wal: string }): string[] {
   return [
     ...thisSealdrop(),
     'wal',
     'fetch',
     options.wal,
-    ...(options.identity ?? []).flatMap((path) => ['--identity', resolve(path)]),
+    ...(options.identity ?? []).flatMap((path) => ['--identity', isGpgSpec(path) ? path : resolve(path)]),
     ...(options.passphraseFile ? ['--passphrase-file', resolve(options.passphraseFile)] : []),
     ...(options.allowUnbound ? ['--allow-unbound'] : []),
   ];

@@ -148,8 +148,10 @@ Exit status (what PostgreSQL expects of restore_command): 0 written, 1 not in th
 ends there), 126 anything else: damaged, forged or from elsewhere, wrong key, S3 unreachable. 126
 makes PostgreSQL abort recovery instead of ending it early on a file it could not trust.
 
-Example (postgresql.auto.conf of the server being recovered):
-  restore_command = 'sealdrop wal fetch s3://acme-backups/db1/wal/ %f %p --identity /root/admin.key.asc --passphrase-file /root/pass'`,
+Examples (postgresql.auto.conf of the server being recovered):
+  restore_command = 'sealdrop wal fetch s3://acme-backups/db1/wal/ %f %p --identity /root/admin.key.asc --passphrase-file /root/pass'
+  # the key in the gpg-agent of the user the server runs as (one gpg call per file):
+  restore_command = 'sealdrop wal fetch s3://acme-backups/db1/wal/ %f %p --identity gpg:ops@example.com'`,
     )
     .action(async (url: string, name: string, path: string, options: WalFetchCliOptions) => {
       try {
