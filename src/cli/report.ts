@@ -51,14 +51,19 @@ export function registerReportCommand(program: Command): void {
       durationArg,
     )
     .addOption(durationOption('--policy-warn <DURATION>', 'WARNING when a policy expires within this', '3d'))
-    .addOption(durationOption('--period <DURATION>', 'how far back the timelines reach', '30d'))
+    .addOption(
+      durationOption('--period <DURATION>', 'the period summed up at the top, and the timelines', '7d'),
+    )
     .addHelpText(
       'after',
       `
 The page needs nothing at view time (no script, no network): mail it, or put it on a share. At the
-top, one tile per backup set, worst first (CRITICAL, UNKNOWN, WARNING, OK); then each set with its
-state and why, its thresholds, its policy's expiry and its timeline over --period: the stored size of
-each backup, stretches without a complete backup for longer than the max age, anomalies (a backup
+top, the period in numbers: backups made and missed (by each set's usual rhythm, in stretches longer
+than its max age), the bytes stored and what the period added, and the sets in trouble. Then one tile
+per backup set, worst first (CRITICAL, UNKNOWN, WARNING, OK), with why. Then each set with its state
+and why, its thresholds, its policy's expiry, its period's numbers and its timeline over --period:
+the size of each backup on the set's own labelled scale (one outsized backup is drawn clipped, with
+its value), stretches without a complete backup for longer than the max age, anomalies (a backup
 that shrank against the ones before it, too small, a flood), broken and incomplete runs and delete
 markers. States are those of \`sealdrop status\`. Sets of any size draw as the same few marks.
 With --fleet, thresholds are each host's (maxAge, warnAge, policyWarn in the fleet file) and the
@@ -66,6 +71,7 @@ policy expiry is read from the fleet's policy directory.
 
 Examples:
   sealdrop report --fleet fleet.yaml --out /var/www/backups/index.html --force
+  sealdrop report --fleet fleet.yaml --period 30d --out month.html
   sealdrop report s3://acme-backups/db1/mysql.sql.gz.gpg --policy db2.policy.json --out report.html`,
     )
     .action(async (urls: string[], options: ReportCliOptions, command: Command) => {

@@ -43,10 +43,15 @@ OpenPGP integrity check (MDC) and the gzip CRC passed; on any failure nothing is
 takes a new path, or with --force an existing regular file: never a directory, device, FIFO or link.
 To stdout the data streams as it is decrypted, and the checks can only fail at the end: then the
 command says so loudly and exits 3. In pipelines use \`set -o pipefail\`.
-Exit status: 0 restored, 1 failed (not found, S3), 2 bad usage, key or passphrase, 3 integrity failure.
+--identity gpg:EMAIL (or gpg:FINGERPRINT) leaves the key in gpg-agent or on a card: gpg decrypts each
+object's session key (pinentry asks for the passphrase or PIN), sealdrop the data. --identity repeats,
+key files and gpg: mixed: the one holding a key the backup is encrypted to is used.
+Exit status: 0 restored, 1 failed (not found, S3), 2 bad usage, key or passphrase (or gpg: no secret
+key, card missing, PIN cancelled), 3 integrity failure.
 
 Examples:
   sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc --out db1.sql
+  sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity gpg:ops@example.com --out db1.sql   # gpg-agent, YubiKey
   sealdrop restore --policy db1.policy.json --identity admin.key.asc --at "2024-05-01 03:00" --out db1.sql
   sealdrop restore s3://acme-backups/db1/ --identity admin.key.asc --out db1.sql   # latest complete run
   sealdrop restore --policy db1.policy.json --identity admin.key.asc --verified --out db1.sql

@@ -78,8 +78,8 @@ export function withReading(command: Command): Command {
   return command
     .addOption(
       new Option(
-        '--identity <KEY.asc>',
-        'private key to decrypt with (repeatable; the first one the backup is encrypted to is used)',
+        '--identity <KEY.asc|gpg:ID>',
+        'private key to decrypt with: a key file, or gpg:FINGERPRINT / gpg:EMAIL for a key in gpg-agent or on a card (repeatable; the one the backup is encrypted to is used)',
       )
         .argParser(collect)
         .env('SEALDROP_IDENTITY'),

@@ -46,6 +46,10 @@ const CATALOGUE = {
     exit: EXIT.badInput,
     hint: 'Pass the private key of one of the recipients the backup was encrypted to (--identity).',
   },
+  GPG_FAILED: {
+    exit: EXIT.badInput,
+    hint: 'See what gpg holds and can reach: gpg --list-secret-keys, gpg --card-status.',
+  },
   CREDENTIALS_MISSING: {
     exit: EXIT.badInput,
     hint: 'Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (the standard AWS credential chain).',

@@ -1,19 +1,29 @@
 // The report as one self-contained HTML page: inline CSS and hand-made SVG, no script, and a content
 // security policy that forbids loading anything, so it shows the same offline, from a mail or a share.
 // Every text from the bucket or the fleet file is escaped.
-import type { HealthState } from './health.js';
+import { reportStyle } from './report-style.js';
 import type { Column, Gap, ReportMark, ReportModel, ReportSet } from './report.js';
+import { sizeScale, type SizeScale } from './report-scale.js';
 import { stateText } from './snapshot.js';
 import { formatBytes, formatDuration } from './units.js';
 import { plural } from './words.js';
 import { DEFAULT_WAL_THRESHOLDS } from './wal-chain.js';
 
-const WIDTH = 720;
-const HEIGHT = 66;
+const WIDTH = 680;
+/** Right of the timeline: the labels of its size axis. */
+const GUTTER = 56;
+const HEIGHT = 100;
 /** Markers of runs and delete markers sit in the top row; bars of sizes below it, down to the baseline. */
 const MARK_ROW = 7;
-const BAR_TOP = 18;
+/** The top of the size axis; the values of the bars are written above them. */
+const BAR_TOP = 30;
 const BASELINE = HEIGHT - 4;
+/** The widest a bar is drawn, where its neighbours are far. */
+const MAX_BAR = 14;
+/** The room one bar's value label needs: fewer bars than fit are each labelled, else a few of them. */
+const LABEL_WIDTH = 54;
+/** A tile's reason is shown whole up to this (a host's notes are bounded; the tooltip has them all). */
+const TILE_TEXT = 400;
 
 export interface HtmlOptions {
   /** What the report is of: "fleet.yaml", or the targets. */
@@ -28,7 +38,7 @@ export function reportHtml(model: ReportModel, options: HtmlOptions): string {
   const counts = (['CRITICAL', 'UNKNOWN', 'WARNING', 'OK'] as const)
     .filter((state) => model.counts[state] > 0)
     .map((state) => `<span class="count ${state}">${model.counts[state]} ${state}</span>`)
-    .join(' ');
+    .join(' · ');
   const sets = model.sets.map((set, i) =>
     setSection(set, i, { now: model.generatedAt, x, columnWidth, ticks }),
   );
@@ -41,14 +51,14 @@ export function reportHtml(model: ReportModel, options: HtmlOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="sealdrop report">
 <title>sealdrop report: ${escape(options.title)}</title>
-<style>${STYLE}</style>
+<style>${reportStyle(WIDTH + GUTTER)}</style>
 </head>
 <body>
 <header>
 <h1>Backups: ${escape(options.title)}</h1>
-<p class="summary">${plural(model.sets.length, 'backup set')}: ${counts}</p>
-<p class="meta">Generated ${iso(model.generatedAt)}; timelines from ${iso(model.from)} to now (${formatDuration(span)}), UTC.</p>
+<p class="period">${periodLine(model)}</p>
 </header>
+${summaryCards(model, counts)}
 <nav class="overview" aria-label="Fleet overview, worst first">
 <div class="trouble">${tiles.filter((_, i) => model.sets[i]!.state !== 'OK').join('\n')}</div>
 <div class="quiet">${tiles.filter((_, i) => model.sets[i]!.state === 'OK').join('\n')}</div>
@@ -70,19 +80,69 @@ interface Layout {
   ticks: Tick[];
 }
 
-function tile(set: ReportSet, i: number): string {
-  const name = set.host ?? set.target;
-  return `<a class="tile ${set.state}" href="#set-${i}" data-host="${escape(name)}" title="${escape(set.reasons.join('; '))}"><b>${escape(name)}</b><span>${set.state}</span><small>${escape(headline(set))}</small></a>`;
+/** What the page covers: the period asked for, and where the timelines start if history is younger. */
+function periodLine(model: ReportModel): string {
+  const periodMs = model.to.getTime() - model.periodFrom.getTime();
+  const zoomed =
+    model.from.getTime() > model.periodFrom.getTime()
+      ? ` Timelines start at ${minute(model.from)}, just before the oldest backup (${formatDuration(model.to.getTime() - model.from.getTime())} ago).`
+      : '';
+  return `Period: the last ${formatDuration(periodMs)}, ${minute(model.periodFrom)} to ${minute(model.to)} UTC, when this report was made.${zoomed}`;
 }
 
-function headline(set: ReportSet): string {
+/** The numbers a manager reads first: made, missed, stored, in trouble. */
+function summaryCards(model: ReportModel, counts: string): string {
+  const { summary } = model;
+  const sets = model.sets.map((set, i) => ({ set, i }));
+  const missing = sets
+    .filter(({ set }) => (set.period?.missed ?? 0) > 0)
+    .sort((a, b) => b.set.period!.missed - a.set.period!.missed);
+  const trouble = sets.filter(({ set }) => set.state !== 'OK');
+  const link = ({ set, i }: { set: ReportSet; i: number }, text: string) =>
+    `<a class="${set.state}" href="#set-${i}">${escape(text)}</a>`;
+  const few = (list: typeof sets, text: (set: ReportSet) => string) =>
+    list
+      .slice(0, 8)
+      .map((entry) => link(entry, text(entry.set)))
+      .join(', ') + (list.length > 8 ? `, and ${list.length - 8} more` : '');
+  const growth =
+    summary.firstBytes > 0
+      ? ` · the latest backups ${percent(summary.latestBytes / summary.firstBytes - 1)} on the period's first`
+      : '';
+  return `<section class="week" aria-label="The period in numbers">
+${card('made', String(summary.made), 'backups made', `in the last ${formatDuration(model.to.getTime() - model.periodFrom.getTime())}, by ${plural(sets.filter(({ set }) => set.period).length, 'backup set')}`)}
+${card('missed', String(summary.missed), 'backups missed', missing.length > 0 ? few(missing, (set) => `${name(set)} ${set.period!.missed}`) : 'none: every set kept its rhythm', summary.missed > 0 ? 'bad' : '')}
+${card('stored', formatBytes(summary.storedBytes), 'stored now', `+${formatBytes(summary.addedBytes)} added this period${growth}`)}
+${card('trouble', String(trouble.length), `of ${plural(model.sets.length, 'backup set')} in trouble`, `${counts}${trouble.length > 0 ? `: ${few(trouble, name)}` : ''}`, trouble.length > 0 ? 'bad' : '')}
+</section>`;
+}
+
+function card(fact: string, value: string, what: string, detail: string, level = ''): string {
+  return `<div class="card ${level}" data-fact="${fact}"><b>${escape(value)}</b> <span>${escape(what)}</span><small>${detail}</small></div>`;
+}
+
+function tile(set: ReportSet, i: number): string {
+  const why = headline(set).map((line) => `<small>${escape(line)}</small>`);
+  return `<a class="tile ${set.state}" href="#set-${i}" data-host="${escape(name(set))}" title="${escape(set.reasons.join('\n'))}"><b>${escape(name(set))}</b><span>${set.state}</span>${why.join('')}</a>`;
+}
+
+/**
+ * What a tile says: an OK set its latest backup; a set in trouble every reason, whole (the first is not
+ * always the one that set the state).
+ */
+function headline(set: ReportSet): string[] {
   if (set.state === 'OK' && set.latest && set.ageMs !== null)
-    return `${formatBytes(set.latest.size)}, ${formatDuration(set.ageMs)} ago`;
-  return truncate(set.reasons[0] ?? '', 90);
+    return [`${formatBytes(set.latest.size)}, ${formatDuration(set.ageMs)} ago`];
+  const lines = set.reasons.map((reason) => truncate(reason, TILE_TEXT));
+  if (set.moreReasons > 0) lines.push(`and ${set.moreReasons} more below`);
+  return lines;
+}
+
+function name(set: ReportSet): string {
+  return set.host ?? set.target;
 }
 
 function setSection(set: ReportSet, i: number, layout: Layout): string {
-  const name = set.host ?? set.target;
   const reasons = set.reasons.map((reason) => `<li>${escape(reason)}</li>`);
   if (set.moreReasons > 0) reasons.push(`<li>… and ${set.moreReasons} more</li>`);
   const { counts, thresholds } = set;
@@ -104,14 +164,25 @@ function setSection(set: ReportSet, i: number, layout: Layout): string {
               ? 'none'
               : '<span class="dim">not recorded</span>'
         }</div>`,
-        `<div class="dim">${plural(counts.backups, 'backup')} · ${counts.broken} broken · ${counts.incomplete} incomplete · ${plural(counts.deleteMarkers, 'delete marker')}${counts.strays ? ` · ${counts.strays} strays` : ''}${counts.rejected ? ` · ${counts.rejected} REJECTED` : ''}${counts.unproven ? ` · ${counts.unproven} not proven yet` : ''}</div>`,
+        periodFacts(set),
+        `<div class="dim">${plural(counts.backups, 'backup')} stored · ${counts.broken} broken · ${counts.incomplete} incomplete · ${plural(counts.deleteMarkers, 'delete marker')}${counts.strays ? ` · ${counts.strays} strays` : ''}${counts.rejected ? ` · ${counts.rejected} REJECTED` : ''}${counts.unproven ? ` · ${counts.unproven} not proven yet` : ''}</div>`,
       ];
-  return `<section class="set ${set.state}" id="set-${i}" data-host="${escape(name)}" data-target="${escape(set.target)}" data-state="${set.state}">
-<div class="facts"><h2>${escape(name)} <span class="badge ${set.state}">${set.state}</span></h2>
+  return `<section class="set ${set.state}" id="set-${i}" data-host="${escape(name(set))}" data-target="${escape(set.target)}" data-state="${set.state}">
+<div class="facts"><h2>${escape(name(set))} <span class="badge ${set.state}">${set.state}</span></h2>
 ${facts.filter(Boolean).join('\n')}
 <ul class="reasons">${reasons.join('')}</ul></div>
 ${set.wal ? '' : timeline(set, layout)}
 </section>`;
+}
+
+/** The set over the period: made, missed, stored. */
+function periodFacts({ period }: ReportSet): string {
+  if (!period) return '';
+  const growth =
+    period.firstSize !== null && period.latestSize !== null && period.made > 1 && period.firstSize > 0
+      ? ` · size ${percent(period.latestSize / period.firstSize - 1)}`
+      : '';
+  return `<div class="period-facts" data-made="${period.made}" data-missed="${period.missed}">this period: <b>${period.made} made</b> · <b class="${period.missed > 0 ? 'CRITICAL' : ''}">${period.missed} missed</b> · stored ${formatBytes(period.storedBytes)} (+${formatBytes(period.addedBytes)})${growth}</div>`;
 }
 
 /** A WAL archive's facts: its RPO against its thresholds (its chain's verdicts are the reasons). */
@@ -136,19 +207,30 @@ function policyLine(set: ReportSet, now: Date): string {
 function timeline(set: ReportSet, { x, columnWidth, ticks }: Layout): string {
   const parts: string[] = [];
   for (const { time: tick } of ticks)
-    parts.push(`<line class="grid" x1="${n(x(tick))}" x2="${n(x(tick))}" y1="0" y2="${HEIGHT}"/>`);
-  for (const gap of set.gaps) parts.push(gapMark(gap, set, x));
-  const height = (bytes: number) =>
-    set.scaleBytes > 0 ? Math.max(1.5, ((BASELINE - BAR_TOP) * bytes) / set.scaleBytes) : 0;
-  const bar = (column: Column, bytes: number) =>
-    `M${n(column.index * columnWidth + 0.5)} ${BASELINE}v${n(-height(bytes))}h${n(Math.max(1, columnWidth - 1))}v${n(height(bytes))}z`;
+    parts.push(`<line class="grid" x1="${n(x(tick))}" x2="${n(x(tick))}" y1="0" y2="${BASELINE}"/>`);
   const withBackups = set.columns.filter((column) => column.backups > 0);
+  const scale = sizeScale(withBackups.map((column) => column.maxSize));
+  const height = (bytes: number) =>
+    scale.top > 0 ? Math.max(1.5, ((BASELINE - BAR_TOP) * Math.min(bytes, scale.top)) / scale.top) : 0;
+  parts.push(sizeAxis(scale, height));
+  for (const gap of set.gaps) parts.push(gapMark(gap, set, x));
+  const spans = barSpans(withBackups, columnWidth);
+  const bar = (i: number, bytes: number) =>
+    `M${n(spans[i]!.left)} ${BASELINE}v${n(-height(bytes))}h${n(spans[i]!.width)}v${n(height(bytes))}z`;
   if (withBackups.length > 0) {
-    parts.push(`<path class="size-max" d="${withBackups.map((c) => bar(c, c.maxSize)).join('')}"/>`);
-    parts.push(`<path class="size-min" d="${withBackups.map((c) => bar(c, c.minSize)).join('')}"/>`);
-    parts.push(
-      `<title>stored size: ${withBackups.length} of ${set.columns.length} columns hold backups; the tallest is ${formatBytes(set.scaleBytes)}</title>`,
+    parts.push(`<path class="size-max" d="${withBackups.map((c, i) => bar(i, c.maxSize)).join('')}"/>`);
+    parts.push(`<path class="size-min" d="${withBackups.map((c, i) => bar(i, c.minSize)).join('')}"/>`);
+    // A clipped bar is broken near its top: it is taller than the axis shows, its label says how tall.
+    const clipped = withBackups.flatMap((c, i) =>
+      c.maxSize > scale.top ? [`M${n(spans[i]!.left)} ${BAR_TOP + 8}l${n(spans[i]!.width)} -4`] : [],
     );
+    if (clipped.length > 0) parts.push(`<path class="clip" d="${clipped.join('')}"/>`);
+    for (const column of valueLabels(withBackups, columnWidth, scale)) {
+      const middle = Math.min(WIDTH - 24, Math.max(24, column.index * columnWidth + columnWidth / 2));
+      parts.push(
+        `<text class="value${column.maxSize > scale.top ? ' clipped' : ''}" x="${n(middle)}" y="${n(BASELINE - height(column.maxSize) - 3)}">${formatBytes(column.maxSize)}</text>`,
+      );
+    }
   }
   for (const column of set.columns) {
     const middle = column.index * columnWidth + columnWidth / 2;
@@ -165,10 +247,55 @@ function timeline(set: ReportSet, { x, columnWidth, ticks }: Layout): string {
         `<g class="mark incomplete"><title>${escape(sampleText(column, 'incomplete'))}</title><circle cx="${n(middle)}" cy="${MARK_ROW}" r="3.5"/></g>`,
       );
   }
-  for (const mark of set.anomalies) parts.push(anomalyMark(mark, x, height));
+  for (const mark of set.anomalies) parts.push(anomalyMark(mark, x));
   parts.push(`<line class="baseline" x1="0" x2="${WIDTH}" y1="${BASELINE}" y2="${BASELINE}"/>`);
-  const label = `${set.host ?? set.target}: ${set.state}; ${plural(set.gaps.length, 'gap')} longer than the max age, ${plural(set.anomalies.length, 'anomaly', 'anomalies')}`;
-  return `<svg class="timeline" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="${escape(label)}">${parts.join('')}</svg>`;
+  const label = `${name(set)}: ${set.state}; ${plural(set.gaps.length, 'gap')} longer than the max age, ${plural(set.anomalies.length, 'anomaly', 'anomalies')}`;
+  return `<svg class="timeline" viewBox="0 0 ${WIDTH + GUTTER} ${HEIGHT}" width="${WIDTH + GUTTER}" height="${HEIGHT}" role="img" aria-label="${escape(label)}">${parts.join('')}</svg>`;
+}
+
+/** Bars as wide as their neighbours leave room for (up to MAX_BAR), each centred on its column. */
+function barSpans(columns: readonly Column[], columnWidth: number): { left: number; width: number }[] {
+  return columns.map((column, i) => {
+    const room = Math.min(
+      i > 0 ? column.index - columns[i - 1]!.index : Infinity,
+      i < columns.length - 1 ? columns[i + 1]!.index - column.index : Infinity,
+    );
+    const width = Math.max(columnWidth - 1, Math.min(MAX_BAR, room * columnWidth - 3));
+    const left = (column.index + 0.5) * columnWidth - width / 2;
+    return { left: Math.max(0, Math.min(WIDTH - width, left)), width };
+  });
+}
+
+/** The set's own size axis: a level line and its label per round value, and 0 at the baseline. */
+function sizeAxis(scale: SizeScale, height: (bytes: number) => number): string {
+  const levels = scale.ticks.map(({ bytes, label }) => {
+    const y = n(BASELINE - height(bytes));
+    return `<line class="level" x1="0" x2="${WIDTH}" y1="${y}" y2="${y}"/><text class="scale" x="${WIDTH + 4}" y="${y}">${label}</text>`;
+  });
+  return `<g class="size-axis">${levels.join('')}<text class="scale" x="${WIDTH + 4}" y="${BASELINE}">0</text></g>`;
+}
+
+/**
+ * The bars whose value is written above them, as many as fit without overlapping: first the latest,
+ * the largest, the smallest and every clipped one, then the rest from the newest back.
+ */
+function valueLabels(columns: readonly Column[], columnWidth: number, scale: SizeScale): Column[] {
+  if (columns.length === 0) return [];
+  let largest = columns[0]!;
+  let smallest = columns[0]!;
+  for (const column of columns) {
+    if (column.maxSize > largest.maxSize) largest = column;
+    if (column.maxSize < smallest.maxSize) smallest = column;
+  }
+  const wanted = [columns[columns.length - 1]!, largest, smallest];
+  for (const column of columns) if (column.maxSize > scale.top) wanted.push(column);
+  for (let i = columns.length - 1; i >= 0; i--) wanted.push(columns[i]!);
+  // At most WIDTH / LABEL_WIDTH are chosen, so this stays small whatever the columns.
+  const chosen: Column[] = [];
+  for (const column of wanted)
+    if (chosen.every((other) => Math.abs(other.index - column.index) * columnWidth >= LABEL_WIDTH))
+      chosen.push(column);
+  return chosen;
 }
 
 function gapMark(gap: Gap, set: ReportSet, x: (time: Date) => number): string {
@@ -183,10 +310,10 @@ function gapMark(gap: Gap, set: ReportSet, x: (time: Date) => number): string {
   return `<g class="mark gap"><title>${escape(title)}</title><rect x="${n(left)}" y="0" width="${n(width)}" height="${BASELINE}"/>${label}</g>`;
 }
 
-function anomalyMark(mark: ReportMark, x: (time: Date) => number, height: (bytes: number) => number): string {
+function anomalyMark(mark: ReportMark, x: (time: Date) => number): string {
   const cx = Math.min(WIDTH - 7, Math.max(7, x(mark.time)));
-  // Just above the anomalous backup's own bar, which a shrink makes short.
-  const cy = Math.max(BAR_TOP - 8, BASELINE - height(mark.size) - 9);
+  // In the top row with the other marks: above the bar, its value stays readable.
+  const cy = MARK_ROW + 1;
   return `<g class="mark anomaly ${mark.state}" data-rule="${mark.rule}"><title>${escape(mark.message)}</title><circle cx="${n(cx)}" cy="${n(cy)}" r="7"/><text x="${n(cx)}" y="${n(cy + 4)}">!</text></g>`;
 }
 
@@ -199,11 +326,14 @@ function sampleText(column: Column, state: 'incomplete' | 'broken' | 'deleted'):
 }
 
 function axisSvg(ticks: Tick[], x: (time: Date) => number): string {
-  const labels = ticks.map(
-    ({ time, label }) =>
-      `<line x1="${n(x(time))}" x2="${n(x(time))}" y1="14" y2="20"/><text x="${n(x(time))}" y="11">${label}</text>`,
-  );
-  return `<svg viewBox="0 0 ${WIDTH} 20" width="${WIDTH}" height="20" aria-hidden="true">${labels.join('')}<text class="now" x="${WIDTH}" y="11">now</text></svg>`;
+  // A tick too close to "now" would print over it.
+  const labels = ticks
+    .filter(({ time }) => x(time) < WIDTH - LABEL_WIDTH)
+    .map(
+      ({ time, label }) =>
+        `<line x1="${n(x(time))}" x2="${n(x(time))}" y1="14" y2="20"/><text x="${n(x(time))}" y="11">${label}</text>`,
+    );
+  return `<svg viewBox="0 0 ${WIDTH + GUTTER} 20" width="${WIDTH + GUTTER}" height="20" aria-hidden="true">${labels.join('')}<text class="now" x="${WIDTH}" y="11">now</text></svg>`;
 }
 
 const TICK_STEPS = [
@@ -234,7 +364,7 @@ function axisTicks(from: number, to: number): Tick[] {
 }
 
 const LEGEND = [
-  '<span class="key size"></span> stored size of each backup (the darker part: the smallest in that column)',
+  '<span class="key size"></span> size of each backup, on the set\'s own scale (right); the darker part: the smallest where a column holds several',
   '<span class="key gap"></span> no complete backup for longer than the max age',
   '<span class="key anomaly">!</span> anomaly (shrank, too small, flood)',
   '<span class="key broken">×</span> broken run',
@@ -242,62 +372,15 @@ const LEGEND = [
   '<span class="key deleted">|</span> delete marker',
 ].join(' ');
 
-const COLORS: Record<HealthState, string> = {
-  CRITICAL: '#c62828',
-  UNKNOWN: '#6a4c93',
-  WARNING: '#e08e0b',
-  OK: '#2e7d32',
-};
+/** "2026-11-30 09:00" (UTC). */
+function minute(date: Date): string {
+  return date.toISOString().slice(0, 16).replace('T', ' ');
+}
 
-const STYLE = `
-body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1d1d1f; background: #fafafa; }
-h1 { font-size: 22px; margin: 0 0 4px; }
-.summary { font-size: 16px; margin: 0; }
-.meta, .dim { color: #666; }
-.meta { margin: 2px 0 14px; font-size: 12px; }
-.count { font-weight: 600; }
-${(Object.entries(COLORS) as [HealthState, string][])
-  .map(
-    ([state, color]) =>
-      `.count.${state}, .facts .${state} { color: ${color}; } .tile.${state}, .badge.${state} { background: ${color}; } .set.${state} { border-left-color: ${color}; }`,
-  )
-  .join('\n')}
-.overview .trouble { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 6px; }
-.overview .quiet { display: flex; flex-wrap: wrap; gap: 4px; margin: 8px 0 12px; }
-.tile { display: block; color: #fff; text-decoration: none; padding: 6px 8px; border-radius: 6px; min-height: 52px; overflow: hidden; }
-.tile b { display: block; font-size: 15px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.tile span { font-size: 11px; font-weight: 700; letter-spacing: .05em; }
-.tile small { display: block; font-size: 11px; opacity: .92; line-height: 1.25; max-height: 2.5em; overflow: hidden; }
-.quiet .tile { min-height: 0; padding: 2px 8px; border-radius: 10px; }
-.quiet .tile b { font-size: 12px; font-weight: 600; }
-.quiet .tile span, .quiet .tile small { display: none; }
-.legend { font-size: 12px; color: #444; margin: 0 0 4px; }
-.key { display: inline-block; width: 14px; height: 10px; vertical-align: middle; text-align: center; font-weight: 700; line-height: 10px; }
-.key.size { background: #90b4d8; } .key.gap { background: rgba(198, 40, 40, .25); }
-.key.anomaly { color: #fff; background: #c62828; border-radius: 50%; width: 12px; height: 12px; line-height: 12px; font-size: 10px; }
-.key.broken { color: #c62828; } .key.incomplete { color: #e08e0b; } .key.deleted { color: #1d1d1f; }
-.axis, .set { display: grid; grid-template-columns: 420px ${WIDTH}px; gap: 16px; align-items: start; }
-.axis svg text { font-size: 10px; fill: #666; text-anchor: middle; } .axis svg .now { text-anchor: end; }
-.axis svg line { stroke: #999; }
-.set { background: #fff; border: 1px solid #e2e2e2; border-left: 6px solid; border-radius: 4px; padding: 8px 10px; margin: 6px 0; }
-.set h2 { font-size: 16px; margin: 0 0 2px; }
-.facts .badge { color: #fff; font-size: 11px; padding: 1px 6px; border-radius: 3px; vertical-align: middle; }
-.facts { font-size: 12px; overflow-wrap: anywhere; }
-.target { font-family: ui-monospace, monospace; font-size: 11px; color: #444; }
-.reasons { margin: 4px 0 0; padding-left: 16px; font-size: 12px; }
-.set.OK .reasons { color: #666; }
-.timeline { background: #f4f7fa; border-radius: 3px; margin-top: 4px; }
-.timeline .grid { stroke: #e1e6eb; }
-.timeline .baseline { stroke: #9aa5b1; }
-.size-max { fill: #90b4d8; } .size-min { fill: #3f72a8; }
-.mark.gap rect { fill: rgba(198, 40, 40, .22); }
-.mark.gap text { fill: #8e1c1c; font: bold 11px system-ui, sans-serif; text-anchor: middle; }
-.mark.broken path { stroke: #c62828; stroke-width: 2; }
-.mark.incomplete circle { fill: none; stroke: #e08e0b; stroke-width: 2; }
-.mark.deleted line { stroke: #1d1d1f; stroke-width: 2; stroke-dasharray: 3 2; }
-.mark.anomaly circle { fill: #c62828; } .mark.anomaly.WARNING circle { fill: #e08e0b; }
-.mark.anomaly text { fill: #fff; font: bold 11px system-ui, sans-serif; text-anchor: middle; }
-`;
+/** "+4.8%", "−12.0%". */
+function percent(ratio: number): string {
+  return `${ratio < 0 ? '−' : '+'}${Math.abs(ratio * 100).toFixed(1)}%`;
+}
 
 function iso(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -11,6 +11,13 @@ import {
   type HealthThresholds,
 } from './health.js';
 import { asPushed, type PrunedBackup } from './proofs.js';
+import {
+  periodFacts,
+  summarize,
+  type Period,
+  type PeriodFacts,
+  type PeriodSummary,
+} from './report-summary.js';
 import type { Snapshot, SnapshotState } from './snapshot.js';
 
 /** Columns of a timeline: every set is drawn with at most this many of each kind of mark. */
@@ -44,7 +51,7 @@ export interface ReportInput {
 
 export interface ReportOptions {
   now?: Date;
-  /** How far back the timelines reach (from the oldest backup, if that is more recent). */
+  /** The period the summary counts; the timelines reach as far back (from the oldest backup, if that is more recent). */
   periodMs: number;
 }
 
@@ -72,8 +79,6 @@ export interface Gap {
 
 export interface ReportMark {
   time: Date;
-  /** The anomalous backup's size (bytes). */
-  size: number;
   state: 'WARNING' | 'CRITICAL';
   rule: AnomalyRule;
   message: string;
@@ -96,17 +101,21 @@ export interface ReportSet {
   newestVerified?: { id: string; time: Date } | null;
   /** The columns that hold anything, in order. */
   columns: Column[];
-  /** The largest backup in the period: the timeline's full height. */
-  scaleBytes: number;
   gaps: Gap[];
   /** Anomalies of the stream (judgeStream): the latest backup's, and the one prune holds history from. */
   anomalies: ReportMark[];
   /** A WAL archive: ageMs is its RPO; no backups, no timeline. */
   wal?: boolean;
+  /** Backups made and missed and bytes stored over the period (not for a WAL archive or an unlisted set). */
+  period?: PeriodFacts;
 }
 
 export interface ReportModel {
   generatedAt: Date;
+  /** The period asked for: the summary counts from its start. */
+  periodFrom: Date;
+  summary: PeriodSummary;
+  /** The timelines' axis: the period, or from a little before the oldest backup if that is more recent. */
   from: Date;
   to: Date;
   columns: number;
@@ -126,7 +135,8 @@ export function buildReport(inputs: readonly ReportInput[], options: ReportOptio
   const span = Math.max(1000, Math.min(options.periodMs, (now.getTime() - oldest) * 1.05));
   const from = now.getTime() - span;
   const axis = { from, to: now.getTime(), columns: TIMELINE_COLUMNS };
-  const sets = inputs.map((input) => reportSet(input, axis, now));
+  const period = { from: now.getTime() - options.periodMs, to: now.getTime() };
+  const sets = inputs.map((input) => reportSet(input, axis, period, now));
   sets.sort(
     (a, b) =>
       (a.state === b.state ? 0 : worstState([a.state, b.state]) === a.state ? -1 : 1) ||
@@ -134,7 +144,16 @@ export function buildReport(inputs: readonly ReportInput[], options: ReportOptio
   );
   const counts: Record<HealthState, number> = { CRITICAL: 0, UNKNOWN: 0, WARNING: 0, OK: 0 };
   for (const set of sets) counts[set.state]++;
-  return { generatedAt: now, from: new Date(from), to: now, columns: axis.columns, counts, sets };
+  return {
+    generatedAt: now,
+    periodFrom: new Date(period.from),
+    summary: summarize(sets.map((set) => set.period)),
+    from: new Date(from),
+    to: now,
+    columns: axis.columns,
+    counts,
+    sets,
+  };
 }
 
 interface Axis {
@@ -149,7 +168,7 @@ function columnOf(axis: Axis, time: number): number | null {
   return Math.min(axis.columns - 1, Math.floor(((time - axis.from) / (axis.to - axis.from)) * axis.columns));
 }
 
-function reportSet(input: ReportInput, axis: Axis, now: Date): ReportSet {
+function reportSet(input: ReportInput, axis: Axis, period: Period, now: Date): ReportSet {
   const base = {
     host: input.host,
     target: input.target,
@@ -173,7 +192,6 @@ function reportSet(input: ReportInput, axis: Axis, now: Date): ReportSet {
       ageMs: judged.ageMs,
       counts: noCounts(),
       columns: [],
-      scaleBytes: 0,
       gaps: [],
       anomalies: [],
     };
@@ -188,11 +206,8 @@ function reportSet(input: ReportInput, axis: Axis, now: Date): ReportSet {
     input.thresholds,
     now,
   );
-  const stream = judgeStream(
-    asPushed(input.snapshots, input.pruned ?? []),
-    input.thresholds.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS,
-    now,
-  );
+  const pushed = asPushed(input.snapshots, input.pruned ?? []);
+  const stream = judgeStream(pushed, input.thresholds.anomaly ?? DEFAULT_ANOMALY_THRESHOLDS, now);
   const seen = new Set<Anomaly>();
   const anomalies: ReportMark[] = [];
   for (const anomaly of [...stream.current, ...(stream.since ? [stream.since] : [])]) {
@@ -200,14 +215,13 @@ function reportSet(input: ReportInput, axis: Axis, now: Date): ReportSet {
     seen.add(anomaly);
     anomalies.push({
       time: anomaly.snapshot.time,
-      size: anomaly.snapshot.size,
       state: anomaly.state,
       rule: anomaly.rule,
       message: `${anomaly.state}: the backup of ${anomaly.snapshot.time.toISOString()} ${anomaly.message}`,
       snapshotId: anomaly.snapshot.id,
     });
   }
-  const { columns, scaleBytes } = aggregate(input.snapshots, axis);
+  const columns = aggregate(input.snapshots, axis);
   return {
     ...base,
     state: health.state,
@@ -217,16 +231,15 @@ function reportSet(input: ReportInput, axis: Axis, now: Date): ReportSet {
     ageMs: health.ageMs,
     counts: health.counts,
     columns,
-    scaleBytes,
     gaps: gaps(input.snapshots, input.thresholds.maxAgeMs, axis),
     anomalies,
+    period: periodFacts(pushed, input.thresholds.maxAgeMs, period),
   };
 }
 
 /** The snapshots within the axis, counted into columns: one pass, at most `axis.columns` columns. */
-function aggregate(snapshots: readonly Snapshot[], axis: Axis): { columns: Column[]; scaleBytes: number } {
+function aggregate(snapshots: readonly Snapshot[], axis: Axis): Column[] {
   const byIndex: (Column | undefined)[] = new Array(axis.columns);
-  let scaleBytes = 0;
   for (const snapshot of snapshots) {
     const index = columnOf(axis, snapshot.time.getTime());
     if (index === null) continue;
@@ -244,7 +257,6 @@ function aggregate(snapshots: readonly Snapshot[], axis: Axis): { columns: Colum
       column.backups++;
       column.minSize = Math.min(column.minSize, snapshot.size);
       column.maxSize = Math.max(column.maxSize, snapshot.size);
-      scaleBytes = Math.max(scaleBytes, snapshot.size);
     } else {
       column[snapshot.state]++;
       column.sample[snapshot.state] ??= snapshot;
@@ -252,7 +264,7 @@ function aggregate(snapshots: readonly Snapshot[], axis: Axis): { columns: Colum
   }
   const columns: Column[] = [];
   for (const column of byIndex) if (column) columns.push(column);
-  return { columns, scaleBytes };
+  return columns;
 }
 
 /**

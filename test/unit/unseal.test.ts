@@ -6,7 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Keyring, loadIdentities } from '../../src/admin/openpgp/identities.js';
+import { Keyring, loadIdentities, type FileIdentity } from '../../src/admin/openpgp/identities.js';
 import { unseal, type UnsealOptions } from '../../src/admin/openpgp/unseal.js';
 import { zstdBinding } from '../../src/core/compression.js';
 import { run, tempDir } from '../support/cli.js';
@@ -221,7 +221,7 @@ describe('unseal', () => {
   });
 
   it('unlocks a sole identity up front, and only its decryption subkey (the signing primary stays locked)', async () => {
-    const [identity] = await loadIdentities([locked.privatePath]);
+    const [identity] = (await loadIdentities([locked.privatePath])) as FileIdentity[];
     let asked = 0;
     const keyring = new Keyring([identity!], async () => {
       asked++;

@@ -1,35 +1,49 @@
-// The admin's private keys (--identity): which one opens a message, unlocked only when it is needed.
+// The admin's private keys (--identity): key files and keys in gpg (gpg:FINGERPRINT, gpg:EMAIL), which
+// one opens a message (chosen by the key ids it names), unlocked only when it is needed.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as openpgp from 'openpgp';
 import { SealdropError } from '../../core/errors.js';
 import { readTextFile } from '../../core/files.js';
+import { isGpgSpec } from '../../core/gpg-spec.js';
+import { gpgPublicKey, gpgSessionKey, loadGpgIdentities, type GpgIdentity } from './gpg.js';
 
 /** How many of the key ids an object is encrypted to a refusal names (an object may list thousands). */
 const NAMED_KEY_IDS = 4;
+/** Session key packets handed to gpg for one identity: a message names each recipient once. */
+const MAX_GPG_PACKETS = 8;
 
-export interface Identity {
+export interface FileIdentity {
+  kind: 'file';
   /** The file it came from, for messages. */
   source: string;
   key: openpgp.PrivateKey;
   fingerprint: string;
 }
 
-/** Asked at most once per run, and only if a passphrase-protected key has to be unlocked. */
-export type PassphraseSource = (identity: Identity) => Promise<string>;
+export type { GpgIdentity };
+export type Identity = FileIdentity | GpgIdentity;
+
+/** Asked at most once per run, and only if a passphrase-protected key file has to be unlocked. */
+export type PassphraseSource = (identity: FileIdentity) => Promise<string>;
 
 export interface OpenedSession {
   identity: Identity;
   sessionKeys: openpgp.DecryptedSessionKey[];
 }
 
+/** Key files and gpg: identities, in the order given. */
 export async function loadIdentities(paths: readonly string[]): Promise<Identity[]> {
   if (paths.length === 0)
     throw new SealdropError('USAGE', 'no --identity given: restoring needs the private key', {
-      hint: 'Pass --identity admin.key.asc (from `sealdrop key generate` or `gpg --armor --export-secret-keys`).',
+      hint: 'Pass --identity admin.key.asc (from `sealdrop key generate` or `gpg --armor --export-secret-keys`), or --identity gpg:EMAIL for a key in gpg-agent or on a card.',
     });
   const identities: Identity[] = [];
   for (const path of paths) {
+    if (isGpgSpec(path)) {
+      for (const identity of await loadGpgIdentities(path)) identities.push(identity);
+      continue;
+    }
     const text = await readTextFile(path, 'identity');
     let keys: openpgp.Key[];
     try {
@@ -50,7 +64,7 @@ export async function loadIdentities(paths: readonly string[]): Promise<Identity
           },
         );
       }
-      identities.push({ source: path, key, fingerprint: key.getFingerprint().toUpperCase() });
+      identities.push({ kind: 'file', source: path, key, fingerprint: key.getFingerprint().toUpperCase() });
     }
   }
   return identities;
@@ -63,7 +77,7 @@ export async function loadIdentities(paths: readonly string[]): Promise<Identity
 export class Keyring {
   readonly #identities: readonly Identity[];
   readonly #askPassphrase: PassphraseSource;
-  readonly #unlocked = new Map<Identity, Promise<openpgp.PrivateKey>>();
+  readonly #unlocked = new Map<FileIdentity, Promise<openpgp.PrivateKey>>();
   #passphrase: Promise<string> | undefined;
 
   constructor(identities: readonly Identity[], askPassphrase: PassphraseSource) {
@@ -77,7 +91,8 @@ export class Keyring {
    * download's memory. With several, each is unlocked only once a message turns out to need it.
    */
   async unlockSoleIdentity(): Promise<void> {
-    if (this.#identities.length === 1) await this.#unlock(this.#identities[0]!);
+    const [sole] = this.#identities;
+    if (this.#identities.length === 1 && sole!.kind === 'file') await this.#unlock(sole!);
   }
 
   /** Decrypts the session key with the first identity the message is encrypted to. `label` names the object. */
@@ -95,10 +110,22 @@ export class Keyring {
     // gpg --throw-keyids hides the recipients: then every identity is a candidate.
     const anonymous = recipients.some((keyID) => isWildcard(keyID));
     const candidates = this.#identities.filter(
-      (identity) => anonymous || recipients.some((keyID) => identity.key.getKeys(keyID).length > 0),
+      (identity) => anonymous || recipients.some((keyID) => opens(identity, keyID)),
     );
     let failure: Error | undefined;
     for (const identity of candidates) {
+      if (identity.kind === 'gpg') {
+        try {
+          return {
+            identity,
+            sessionKeys: [await gpgSessionKey(identity, packetsFor(message, identity), label)],
+          };
+        } catch (error) {
+          // With hidden recipients a key gpg doesn't have, or one that doesn't fit, only means "not this one".
+          if (anonymous && error instanceof SealdropError && error.code !== 'GPG_FAILED') continue;
+          throw error;
+        }
+      }
       const key = await this.#unlock(identity);
       try {
         return {
@@ -123,13 +150,9 @@ export class Keyring {
     const wanted = recipients
       .filter((keyID) => !isWildcard(keyID))
       .map((keyID) => keyID.toHex().toUpperCase());
-    const named =
-      wanted.length > NAMED_KEY_IDS
-        ? `${wanted.slice(0, NAMED_KEY_IDS).join(', ')} and ${wanted.length - NAMED_KEY_IDS} more`
-        : wanted.join(', ');
     throw new SealdropError(
       'NO_MATCHING_KEY',
-      `${label} is encrypted to ${wanted.length ? `key id ${named}` : 'hidden recipients'}; none of the identities given opens it (${this.#identities.map((identity) => `${identity.source}: ${identity.fingerprint}`).join('; ')})`,
+      `${label} is encrypted to ${wanted.length ? `key id ${named(wanted)}` : 'hidden recipients'}; none of the identities given opens it (${this.#identities.map((identity) => `${identity.source}: key id ${named(keyIdsOf(identity))}`).join('; ')})`,
     );
   }
 
@@ -154,11 +177,14 @@ export class Keyring {
   }
 
   /** Every identity's public key: what a secret the admin side keeps is encrypted to. */
-  publicKeys(): openpgp.PublicKey[] {
-    return this.#identities.map((identity) => identity.key.toPublic());
+  async publicKeys(): Promise<openpgp.PublicKey[]> {
+    const keys: openpgp.PublicKey[] = [];
+    for (const identity of this.#identities)
+      keys.push(identity.kind === 'gpg' ? await gpgPublicKey(identity) : identity.key.toPublic());
+    return keys;
   }
 
-  #unlock(identity: Identity): Promise<openpgp.PrivateKey> {
+  #unlock(identity: FileIdentity): Promise<openpgp.PrivateKey> {
     let unlocked = this.#unlocked.get(identity);
     if (!unlocked) {
       unlocked = this.#decryptKey(identity);
@@ -173,7 +199,7 @@ export class Keyring {
    * 65011712 bytes (62 MiB) per packet, so a GnuPG ed25519 + cv25519 key cost 124 MiB at the peak of a
    * restore. The signing primary is never needed to read a backup.
    */
-  async #decryptKey(identity: Identity): Promise<openpgp.PrivateKey> {
+  async #decryptKey(identity: FileIdentity): Promise<openpgp.PrivateKey> {
     if (!isLocked(identity.key)) return identity.key;
     this.#passphrase ??= this.#askPassphrase(identity);
     try {
@@ -220,6 +246,40 @@ function isLocked(key: openpgp.PrivateKey): boolean {
 
 function isWildcard(keyID: openpgp.KeyID): boolean {
   return /^0+$/.test(keyID.toHex());
+}
+
+function opens(identity: Identity, keyID: openpgp.KeyID): boolean {
+  return identity.kind === 'gpg'
+    ? identity.keyIds.includes(keyID.toHex().toUpperCase())
+    : identity.key.getKeys(keyID).length > 0;
+}
+
+/** The key ids an identity decrypts with (a key file's: all of its keys'). */
+function keyIdsOf(identity: Identity): string[] {
+  return identity.kind === 'gpg'
+    ? identity.keyIds
+    : identity.key.getKeys().map((key) => key.getKeyID().toHex().toUpperCase());
+}
+
+/** A few key ids, then how many more. */
+function named(keyIds: readonly string[]): string {
+  return keyIds.length > NAMED_KEY_IDS
+    ? `${keyIds.slice(0, NAMED_KEY_IDS).join(', ')} and ${keyIds.length - NAMED_KEY_IDS} more`
+    : keyIds.join(', ');
+}
+
+/** The message's session key packets addressed to a gpg identity (or to hidden recipients), a few at most. */
+function packetsFor(
+  message: openpgp.Message<ReadableStream<Uint8Array>>,
+  identity: GpgIdentity,
+): openpgp.PacketList<openpgp.AnyPacket> {
+  const packets = new openpgp.PacketList<openpgp.AnyPacket>();
+  for (const packet of message.packets.filterByTag(openpgp.enums.packet.publicKeyEncryptedSessionKey)) {
+    const keyID = (packet as unknown as { publicKeyID: openpgp.KeyID }).publicKeyID;
+    if (packets.length < MAX_GPG_PACKETS && (isWildcard(keyID) || opens(identity, keyID)))
+      packets.push(packet);
+  }
+  return packets;
 }
 
 /** Copies of the message's session-key packets: decryptSessionKeys uses up the ones it tries. */

@@ -22,7 +22,7 @@ export async function sketchKey(set: BackupSet, keyring: Keyring, signal?: Abort
   const { bucket } = set.location;
   const armored = await openpgp.encrypt({
     message: await openpgp.createMessage({ binary: new Uint8Array(randomBytes(KEY_BYTES)) }),
-    encryptionKeys: keyring.publicKeys(),
+    encryptionKeys: await keyring.publicKeys(),
   });
   try {
     await set.client.send(
