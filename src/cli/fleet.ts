@@ -220,8 +220,8 @@ per host and per bucket, and a perfdata set per host (HOST_age in seconds agains
 and maxAge, HOST_size in bytes, HOST_backups). Each host is judged with its own maxAge, warnAge and
 policyWarn (its copy in policyDir gives the policy's expiry). A host with nothing stored is CRITICAL
 ("never backed up"). The bucket's versioning, lifecycle rules and Object Lock are checked once.
-A host still on a policy that expires within its policyWarn, though an earlier push already fell in
-that policy's renewal window, is a WARNING: its latest backup names the policy it was pushed with
+A host still on a policy that expires within its policyWarn, though an earlier backup was pushed with
+it in its renewal window, is a WARNING: its latest backup names the policy it was pushed with
 (fleet policies bind their expiry into what they upload), so a host that can't renew is seen even
 when the admin's copy is current.
 A host's WAL archive (wal: in the fleet file) gets a line and perfdata of its own (HOST_rpo against

@@ -42,8 +42,8 @@ export function pushedWith(metadata: Readonly<Record<string, string | undefined>
 export interface RenewalInput {
   /** The host's latest backup: when S3 stored it, and the policy it was pushed with. */
   latest: { time: Date; policy: PushedWith };
-  /** When S3 stored the host's other pushes (backups, incomplete runs), any order. */
-  earlier: readonly Date[];
+  /** The host's other backups: when S3 stored them and the policy each names (null: none), any order. */
+  earlier: readonly { time: Date; policy: PushedWith | null }[];
   /** WARNING once the policy expires within this (the host's policyWarn). */
   warnMs: number;
   /** The expiry of the admin's copy (the newest published), when known. */
@@ -53,9 +53,10 @@ export interface RenewalInput {
 
 /**
  * Why a host is still on a policy it should have left, or null when nothing says so. It says so when
- * the latest backup was pushed with a policy that expires within `warnMs`, and an earlier push fell in
- * that policy's renewal window: that push fetched no successor, or the latest would name a newer one.
- * A single push in the window says nothing yet (its successor is used from the next push on).
+ * the latest backup was pushed with a policy that expires within `warnMs`, and an earlier backup was
+ * pushed with the same policy in its renewal window: that push fetched no successor, or the latest
+ * would name a newer one. A single push in the window says nothing yet (its successor is used from
+ * the next push on), nor does one made there with the policy before (it is the push that renewed).
  */
 export function stalledRenewal(input: RenewalInput): string | null {
   const { latest, now } = input;
@@ -63,8 +64,14 @@ export function stalledRenewal(input: RenewalInput): string | null {
   const left = expiresAt.getTime() - now.getTime();
   if (left >= input.warnMs) return null;
   let missed: Date | null = null;
-  for (const time of input.earlier)
-    if (time >= renewFrom && time < latest.time && (missed === null || time < missed)) missed = time;
+  for (const { time, policy } of input.earlier)
+    if (
+      policy?.expiresAt.getTime() === expiresAt.getTime() &&
+      time >= renewFrom &&
+      time < latest.time &&
+      (missed === null || time < missed)
+    )
+      missed = time;
   if (missed === null) return null;
   const published = input.publishedExpiry;
   const why =

@@ -45,7 +45,10 @@ describe('a host still on its old policy', () => {
   const judge = (input: Partial<RenewalInput>) =>
     stalledRenewal({
       latest: { time: at(120), policy },
-      earlier: [at(96), at(72)],
+      earlier: [
+        { time: at(96), policy },
+        { time: at(72), policy: null },
+      ],
       warnMs: 72 * H,
       publishedExpiry: at(168 + 96),
       now: at(121),
@@ -67,14 +70,32 @@ describe('a host still on its old policy', () => {
   });
 
   it('says nothing while the policy is far from expiry (before policyWarn)', () => {
-    expect(judge({ now: at(95), latest: { time: at(94), policy }, earlier: [at(90)] })).toBeNull();
+    expect(
+      judge({ now: at(95), latest: { time: at(94), policy }, earlier: [{ time: at(90), policy }] }),
+    ).toBeNull();
     expect(judge({ warnMs: 24 * H })).toBeNull();
+  });
+
+  it('says nothing when the earlier push in the window was made with the policy before (it renewed)', () => {
+    // Long windows (renewWindow near expires): a successor is in its window as soon as it is fetched.
+    const before = { expiresAt: at(100), renewFrom: at(0) };
+    expect(judge({ earlier: [{ time: at(96), policy: before }] })).toBeNull();
+    expect(judge({ earlier: [{ time: at(96), policy: null }] })).toBeNull();
   });
 
   it('says nothing after a single push in the window: its successor is used from the next one', () => {
     // A daily host: pushed at hour 72 (before the window), then at 96, which renewed; hour 119 is between pushes.
-    expect(judge({ latest: { time: at(96), policy }, earlier: [at(72), at(48)], now: at(119) })).toBeNull();
+    expect(
+      judge({
+        latest: { time: at(96), policy },
+        earlier: [
+          { time: at(72), policy },
+          { time: at(48), policy },
+        ],
+        now: at(119),
+      }),
+    ).toBeNull();
     // An earlier push at the very moment of the latest is the latest itself, not another push.
-    expect(judge({ latest: { time: at(96), policy }, earlier: [at(96), at(72)] })).toBeNull();
+    expect(judge({ latest: { time: at(96), policy }, earlier: [{ time: at(96), policy }] })).toBeNull();
   });
 });

@@ -7,7 +7,8 @@ import type { Fleet } from '../../core/fleet.js';
 import { worstState } from '../../core/health.js';
 import { MANIFEST_NAME, runKey } from '../../core/layout.js';
 import { mapBounded } from '../../core/pool.js';
-import { pushedWith, stalledRenewal } from '../../core/renewal-evidence.js';
+import { pushedWith, stalledRenewal, type PushedWith } from '../../core/renewal-evidence.js';
+import type { S3Location } from '../../core/s3-url.js';
 import { s3Error } from '../s3/client.js';
 import { backupSet } from '../sets/open.js';
 import type { TargetStatus } from './status.js';
@@ -43,28 +44,51 @@ export async function judgeRenewals(
   });
 }
 
+/** Backups in the window whose policy is read: the few before the latest (each a HEAD). */
+const EARLIER_READ = 3;
+
 async function stalled(
   client: S3Client,
-  location: Fleet['hosts'][number]['location'],
+  location: S3Location,
   latest: NonNullable<TargetStatus['latest']>,
   judged: { warnMs: number; publishedExpiry: Date | null; now: Date },
 ): Promise<string | null> {
   // The object that stands for the backup: the key's version, or the run's manifest (written last).
   const key = latest.runId === undefined ? location.key : runKey(location.key, latest.runId, MANIFEST_NAME);
-  let metadata: Record<string, string> | undefined;
-  try {
-    ({ Metadata: metadata } = await client.send(
-      new HeadObjectCommand({ Bucket: location.bucket, Key: key, VersionId: latest.versionId }),
-    ));
-  } catch (error) {
-    throw s3Error(error, `reading the metadata of s3://${location.bucket}/${key}`, location.bucket);
-  }
-  const policy = pushedWith(metadata ?? {});
+  const policy = await policyOf(client, location.bucket, key, latest.versionId);
   const time = new Date(latest.time);
   // Cheap exits first: most hosts are far from expiry, or pushed once at most in the window.
   if (!policy || policy.expiresAt.getTime() - judged.now.getTime() >= judged.warnMs) return null;
   if (time < policy.renewFrom) return null;
-  const listing = await backupSet(client, location).list({ newestComplete: {} });
-  const earlier = listing.snapshots.filter((s) => s.state !== 'deleted').map((s) => s.time);
+  const set = backupSet(client, location);
+  const listing = await set.list({ newestComplete: {} });
+  const inWindow = listing.snapshots
+    .filter((s) => s.state === 'complete' && s.time >= policy.renewFrom && s.time < time)
+    .sort((a, b) => b.time.getTime() - a.time.getTime())
+    .slice(0, EARLIER_READ);
+  const earlier = await mapBounded(inWindow, EARLIER_READ, async (snapshot) => {
+    const ref = set.markObject(snapshot);
+    return {
+      time: snapshot.time,
+      policy: ref ? await policyOf(client, location.bucket, ref.key, ref.versionId) : null,
+    };
+  });
   return stalledRenewal({ latest: { time, policy }, earlier, ...judged });
+}
+
+/** The policy a stored object was pushed with, from its metadata; null: it names none. */
+async function policyOf(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  versionId: string | undefined,
+): Promise<PushedWith | null> {
+  try {
+    const { Metadata } = await client.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
+    );
+    return pushedWith(Metadata ?? {});
+  } catch (error) {
+    throw s3Error(error, `reading the metadata of s3://${bucket}/${key}`, bucket);
+  }
 }
