@@ -58,27 +58,61 @@ Examples:
 function registerFleetCheck(fleet: Command): void {
   fleet
     .command('check')
-    .description('validate a fleet file, read every recipient key, refuse overlapping hosts')
+    .description('validate a fleet file, read every recipient key, refuse overlapping hosts, find the bucket')
     .argument('<FILE>', 'fleet file (YAML or JSON)')
+    .option('--offline', "don't ask S3 whether the bucket exists")
     .option('--json', 'print the hosts and their settings as JSON on stdout')
     .addHelpText(
       'after',
       `
-Refuses (exit 2, naming the file, line, host and field) a schema error, an unreadable or unusable
-recipient key, two hosts whose keys or prefixes overlap (naming both: either could write into the
-other's backups), and a host that would cover sealdrop's own .sealdrop/ area. Prints one line per host.
+Refuses (exit 2, naming the file, line, host and field) a YAML error (with its column), a schema error,
+an unreadable or unusable recipient key, two hosts whose keys or prefixes overlap (naming both: either
+could write into the other's backups), a host that would cover sealdrop's own .sealdrop/ area, and a
+key whose suffix names another compression than the host's compress (.zst.gpg is zstd, .gz.gpg gzip).
+With AWS credentials at hand, asks S3 whether the bucket exists (HeadBucket at the fleet's endpoint):
+a misspelled bucket is refused (exit 2), an unreachable endpoint fails (exit 1); without credentials,
+or with --offline, it says it skipped that. Prints one line per host.
 
-Example:
-  sealdrop fleet check /etc/sealdrop/fleet.yaml`,
+Examples:
+  sealdrop fleet check /etc/sealdrop/fleet.yaml
+  sealdrop fleet check fleet.yaml --offline        # on a machine without credentials`,
     )
-    .action(async (file: string, options: FleetCliOptions) => {
+    .action(async (file: string, options: FleetCliOptions & { offline?: boolean }) => {
       const loaded = await load(file);
-      if (options.json) printJson(fleetJson(loaded));
+      const bucket = options.offline ? 'not checked (--offline)' : await bucketFound(file, loaded);
+      if (options.json) printJson({ ...fleetJson(loaded), bucketCheck: bucket });
       else printLines(hostTable(loaded));
       say(
-        `${file}: ${plural(loaded.hosts.length, 'host')} in s3://${loaded.bucket}, ${plural(loaded.keys.size, 'recipient key')}, no overlaps`,
+        `${file}: ${plural(loaded.hosts.length, 'host')} in s3://${loaded.bucket} (${bucket}), ${plural(loaded.keys.size, 'recipient key')}, no overlaps`,
       );
     });
+}
+
+/** Whether the fleet's bucket exists, in a few words; a missing one is the fleet file's error. */
+async function bucketFound(file: string, fleet: Fleet): Promise<string> {
+  const { probeBucket } = await import('../admin/s3/bucket-probe.js');
+  const { resolveEndpoint } = await import('../admin/s3/client.js');
+  const probe = await probeBucket(await clientFor(fleet), fleet.bucket);
+  const where = resolveEndpoint(fleet.endpoint) ?? 'AWS';
+  if (probe.state === 'skipped') {
+    warn(`did not check that s3://${fleet.bucket} exists: ${probe.reason}`);
+    return 'not checked: no credentials';
+  }
+  if (probe.state === 'missing')
+    throw new SealdropError(
+      'FLEET_INVALID',
+      `${file}: bucket: s3://${fleet.bucket} does not exist at ${where} (HeadBucket answered 404 to ${probe.accessKeyId})`,
+      {
+        hint: 'Check the spelling of bucket: and the endpoint in the fleet file; `sealdrop setup s3://BUCKET --create` makes a new bucket.',
+      },
+    );
+  if (probe.state === 'denied') {
+    warn(
+      `s3://${fleet.bucket} exists at ${where}, but ${probe.accessKeyId} may not look at it (HeadBucket answered 403): check the bucket with the admin's credentials`,
+    );
+    return 'exists';
+  }
+  return 'found';
 }
 
 function registerFleetMint(fleet: Command): void {
@@ -94,9 +128,12 @@ function registerFleetMint(fleet: Command): void {
       'after',
       `
 Idempotent: a host's file is written when it is missing, rewritten when it no longer matches the fleet
-file (key, endpoint, recipients, ACL, sizes, expiry, renewal window, signer) or is due (in its renewal
-window, or expired), and kept otherwise. Each line says which, and why. The directory is the fleet's
-state: the files name each host's renewal location, which fleet publish keeps using, so keep it.
+file (key, endpoint, recipients, ACL, sizes, compression, expiry, renewal window, signer) or is due (in
+its renewal window, or expired), and kept otherwise. Each line says which, and why. Every host is
+minted before any file is written: one that can't be (exit 2, naming it) leaves every file as it was.
+The directory is the fleet's state: the files name each host's renewal location, which fleet publish
+keeps using, so keep it. compress (per host or in defaults) is recorded in the policy: a key ending in
+.zst.gpg is zstd without it (its hosts need Node.js 22.15 or later to push).
 
 Signs offline with the standard AWS chain (the admin's credentials): the POST policies and the
 presigned renewal URLs. A new host gets its file installed once, by hand; after that fleet publish
@@ -183,6 +220,10 @@ per host and per bucket, and a perfdata set per host (HOST_age in seconds agains
 and maxAge, HOST_size in bytes, HOST_backups). Each host is judged with its own maxAge, warnAge and
 policyWarn (its copy in policyDir gives the policy's expiry). A host with nothing stored is CRITICAL
 ("never backed up"). The bucket's versioning, lifecycle rules and Object Lock are checked once.
+A host still on a policy that expires within its policyWarn, though an earlier backup was pushed with
+it in its renewal window, is a WARNING: its latest backup names the policy it was pushed with
+(fleet policies bind their expiry into what they upload), so a host that can't renew is seen even
+when the admin's copy is current.
 A host's WAL archive (wal: in the fleet file) gets a line and perfdata of its own (HOST_rpo against
 walWarnAge and walMaxAge, HOST_missing_segments, …), judged as sealdrop status --wal judges it.
 --format prometheus prints the same as metrics with a host label; --json one document.
@@ -331,10 +372,11 @@ async function sign<R extends { warnings: string[] }>(
 }
 
 function hostTable(fleet: LoadedFleet): Iterable<string> {
-  return columns(['host', 'backup', 'expires', 'renew in last', 'max size', 'max age'], () =>
+  return columns(['host', 'backup', 'compress', 'expires', 'renew in last', 'max size', 'max age'], () =>
     fleet.hosts.map((host) => [
       host.name,
       formatS3Url(host.location),
+      host.settings.compress ?? 'gzip',
       formatDuration(host.settings.expires),
       formatDuration(host.settings.renewWindow),
       formatBytes(host.settings.maxSize),

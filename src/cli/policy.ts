@@ -53,7 +53,7 @@ Examples:
     .option('--name <LABEL>', 'label for people (host or database name)')
     .option(
       '--compress <gzip|zstd|none>',
-      'what servers compress with, recorded in the file (push --compress overrides; default gzip)',
+      "what servers compress with, recorded in the file (push --compress overrides; default: what the key's suffix names, .zst.gpg zstd, else gzip)",
     )
     .option(
       '--ping <URL>',
@@ -80,8 +80,8 @@ Example:
       --recipient admin.pub.asc --expires 7d --max-size 2GiB --name db1 --out db1.policy.json \\
       --ping https://hc-ping.com/0f3c6e2a-5d0b-4b9e-9d7e-2b1c8a7e4f10
   scp db1.policy.json db1:/etc/sealdrop/db1.policy.json
-  # zstd, named so by the key's suffix
-  sealdrop policy mint s3://acme-backups/db2/pg.sql.zst.gpg --compress zstd --recipient admin.pub.asc --out db2.policy.json`,
+  # zstd, because the key's suffix says so
+  sealdrop policy mint s3://acme-backups/db2/pg.sql.zst.gpg --recipient admin.pub.asc --out db2.policy.json`,
     )
     .action(async (target: string, options: MintCliOptions) => {
       const [{ mintPolicy }, { createS3Client }] = await Promise.all([

@@ -1,7 +1,9 @@
 // The settings a fleet's `defaults` or a host may give: one table of their parsers and defaults, and a
 // host's settings read from it (its own over the defaults), checked against each other.
 import { DEFAULT_ANOMALY_THRESHOLDS, parseAnomalyThresholds, type AnomalyThresholds } from './anomaly.js';
+import { COMPRESSIONS, type Compression } from './compression.js';
 import { isRecord } from './json.js';
+import { compressionOfKey, suffixMismatch } from './layout.js';
 import { pingUrlProblem } from './policy-file.js';
 import { COUNT_RULES, WITHIN_RULE_NAMES, type RetentionPolicy } from './retention.js';
 import type { S3Location } from './s3-url.js';
@@ -9,6 +11,8 @@ import { parseDuration, parseRetentionDuration, parseSize } from './units.js';
 import { DEFAULT_WAL_THRESHOLDS } from './wal-chain.js';
 
 const DAY_MS = 86_400_000;
+/** One POST object is at most 5 GiB on S3. */
+const MAX_OBJECT_SIZE = 5 * 1024 ** 3;
 
 /**
  * Every setting a fleet's `defaults` or a host may give, with its parser and default. A new one (a
@@ -20,7 +24,9 @@ const SETTINGS = {
   expires: { parse: duration, default: 7 * DAY_MS },
   /** Pushes fetch the successor once the policy expires within this; null: half of `expires`. */
   renewWindow: { parse: duration, default: null as number | null },
-  maxSize: { parse: size, default: 5 * 1024 ** 3 },
+  maxSize: { parse: objectSize, default: MAX_OBJECT_SIZE },
+  /** What push compresses with (recorded in the policy); null: what a key's suffix names, else gzip. */
+  compress: { parse: compression, default: null as Compression | null },
   acl: { parse: cannedAcl, default: 'bucket-owner-full-control' },
   /** Prefix hosts: push's part size (null: push's own default). */
   partSize: { parse: size, default: null as number | null },
@@ -94,7 +100,34 @@ export function hostSettings(
     report(path, context, 'partSize is for prefix hosts only');
   if (settings.partSize !== null && settings.partSize > settings.maxSize)
     report(path, context, 'partSize is over maxSize');
-  return { ...settings, renewWindow };
+  return {
+    ...settings,
+    renewWindow,
+    compress: hostCompression(settings.compress, location, path, context, report, 'compress' in own),
+  };
+}
+
+/**
+ * A host's compression: the one given (its own, or from defaults), checked against what its key's suffix
+ * names; else what the suffix names; else null (push's default, gzip).
+ */
+function hostCompression(
+  given: Compression | null,
+  location: S3Location | null,
+  path: (string | number)[],
+  context: string,
+  report: ReportProblem,
+  own: boolean,
+): Compression | null {
+  const named = location && !location.isPrefix ? compressionOfKey(location.key) : null;
+  const mismatch = given && location && !location.isPrefix ? suffixMismatch(location.key, given) : null;
+  if (mismatch && named)
+    report(
+      [...path, own ? 'compress' : 'key'],
+      context,
+      `${mismatch}${own ? '' : ' (compress in defaults)'}: set compress: ${named} for this host in the fleet file, or name its key for ${given}`,
+    );
+  return given ?? named;
 }
 
 class Problem extends Error {}
@@ -137,6 +170,20 @@ function duration(value: unknown): number {
   if (typeof value !== 'string')
     throw new Problem(`${JSON.stringify(value)} is not a duration (write 36h, 7d, 30min)`);
   return unitsOf(() => parseDuration(value, 'duration'), 'duration') || fail('must be longer than 0s');
+}
+
+function compression(value: unknown): Compression {
+  if (typeof value === 'string' && (COMPRESSIONS as readonly string[]).includes(value))
+    return value as Compression;
+  throw new Problem(`${JSON.stringify(value)} is not a compression (${COMPRESSIONS.join(', ')})`);
+}
+
+/** A POST object's size: S3 takes at most 5 GiB in one. */
+function objectSize(value: unknown): number {
+  const bytes = size(value);
+  if (bytes > MAX_OBJECT_SIZE)
+    throw new Problem(`${JSON.stringify(value)} is over 5GiB, S3's limit for one POST object`);
+  return bytes;
 }
 
 function size(value: unknown): number {

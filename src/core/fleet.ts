@@ -1,8 +1,9 @@
 // The fleet file: one bucket, its recipients, defaults, and hosts (a name with a key or a prefix, and any
 // override). Parsing and validation, with the overlap check; pure (fleet-load.ts reads the files).
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
 import { SealdropError } from './errors.js';
+import { plural } from './words.js';
 import { defaultSettings, hostSettings, type HostSettings, type ReportProblem } from './fleet-settings.js';
 import { isRecord } from './json.js';
 import { coversSealdropArea, SEALDROP_AREA } from './layout.js';
@@ -42,10 +43,7 @@ export function parseFleet(text: string, source: string): Fleet {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter });
   const problems: string[] = [];
-  for (const error of doc.errors) {
-    const at = error.linePos?.[0];
-    problems.push(`${source}${at ? `:${at.line}` : ''}: ${error.message.split(/ at line \d|\n/)[0]}`);
-  }
+  for (const error of doc.errors) problems.push(yamlProblem(source, text, error));
   if (problems.length > 0) throw fleetInvalid(source, problems);
 
   const report = (path: (string | number)[], context: string, message: string) => {
@@ -176,13 +174,15 @@ export function overlaps(hosts: readonly Pick<FleetHost, 'name' | 'location'>[])
   return found;
 }
 
-/** The error for a fleet file's problems: all of them, up to a screenful. */
-export function fleetInvalid(source: string, problems: string[]): SealdropError {
+/** The error for a fleet file's problems: all of them, up to a screenful, each "FILE:LINE: what". */
+export function fleetInvalid(source: string, problems: string[], hint?: string): SealdropError {
   const shown = problems.slice(0, MAX_PROBLEMS_SHOWN);
   const more = problems.length - shown.length;
+  // No colon before the list: a monitoring check's one line joins it with "; ".
   return new SealdropError(
     'FLEET_INVALID',
-    `${source} is not a valid fleet file:\n${shown.map((p) => `  ${p}`).join('\n')}${more > 0 ? `\n  … and ${more} more` : ''}`,
+    `${source} is not a valid fleet file (${plural(problems.length, 'problem')})\n${shown.map((p) => `  ${p}`).join('\n')}${more > 0 ? `\n  … and ${more} more` : ''}`,
+    hint === undefined ? {} : { hint },
   );
 }
 
@@ -281,4 +281,24 @@ function lineOf(doc: Document, lineCounter: LineCounter, path: (string | number)
     if (range) return lineCounter.linePos(range[0]).line;
   }
   return null;
+}
+
+/** Longest quoted excerpt of the line a YAML error is on. */
+const MAX_EXCERPT = 80;
+
+/**
+ * A YAML syntax error as "FILE:LINE:COL: what is wrong: the line", the parser's message without its
+ * own position and code frame.
+ */
+function yamlProblem(source: string, text: string, error: YAMLError): string {
+  const at = error.linePos?.[0];
+  const what =
+    error.message
+      .split(/ at line \d+, column \d+|\n/)[0]!
+      .replace(/[.:]\s*$/, '')
+      .trim() || `YAML error ${error.code}`;
+  if (!at) return `${source}: ${what}`;
+  const line = text.split('\n', at.line)[at.line - 1]?.trimEnd() ?? '';
+  const excerpt = line.length > MAX_EXCERPT ? `${line.slice(0, MAX_EXCERPT)}…` : line;
+  return `${source}:${at.line}:${at.col}: ${what}${excerpt.trim() ? `: ${JSON.stringify(excerpt)}` : ''}`;
 }

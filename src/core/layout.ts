@@ -30,17 +30,21 @@ export const POLICY_SUFFIX = '.policy.json';
 /** What a fixed key ends in, per compression: the suffix says what is inside. */
 const KEY_SUFFIXES = { gzip: '.gz.gpg', zstd: '.zst.gpg' } as const;
 
+/** The compression a fixed key's suffix names (.gz.gpg gzip, .zst.gpg zstd), or null: it names none. */
+export function compressionOfKey(key: string): keyof typeof KEY_SUFFIXES | null {
+  for (const [compression, suffix] of Object.entries(KEY_SUFFIXES))
+    if (key.endsWith(suffix)) return compression as keyof typeof KEY_SUFFIXES;
+  return null;
+}
+
 /**
  * Why a fixed key's suffix and the compression disagree (zstd stored under .gz.gpg, or gzip under
  * .zst.gpg), or null when they don't. Keys with neither suffix, and `none`, name nothing to disagree with.
  */
 export function suffixMismatch(key: string, compression: Compression): string | null {
-  if (compression === 'none') return null;
-  for (const [other, suffix] of Object.entries(KEY_SUFFIXES)) {
-    if (other !== compression && key.endsWith(suffix))
-      return `the key ${key} ends in ${suffix} (${other}) but the compression is ${compression}`;
-  }
-  return null;
+  const named = compressionOfKey(key);
+  if (compression === 'none' || named === null || named === compression) return null;
+  return `the key ${key} ends in ${KEY_SUFFIXES[named]} (${named}) but the compression is ${compression}`;
 }
 
 // A run under a prefix: PREFIX<run-id>/part-000001 … then PREFIX<run-id>/manifest.json.

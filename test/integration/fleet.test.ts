@@ -145,7 +145,9 @@ describe(`a fleet of ${HOSTS} hosts`, () => {
     const ok = await runCli(['fleet', 'check', fleetFile], { env: admin() });
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout.trim().split('\n')).toHaveLength(HOSTS + 1); // a header, then a line per host
-    expect(ok.stderr).toMatch(new RegExp(`${HOSTS} hosts in s3://${bucket}, 1 recipient key, no overlaps`));
+    expect(ok.stderr).toMatch(
+      new RegExp(`${HOSTS} hosts in s3://${bucket} \\(found\\), 1 recipient key, no overlaps`),
+    );
 
     const bad = join(dir, 'bad-fleet.yaml');
     await writeFile(bad, fleetYaml('  intruder: {prefix: host07/}\n  sneaky: {prefix: .sealdrop/}\n'));

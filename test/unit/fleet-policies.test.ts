@@ -43,6 +43,28 @@ policyDir: policies
 hosts:
 ${hosts}`;
 
+/**
+ * Writes NAME.yaml and mints it into the policy directory NAME; `again` rewrites the file and mints
+ * once more, `policy` reads a host's copy.
+ */
+async function mintNamed(name: string, text: string) {
+  const path = join(dir, `${name}.yaml`);
+  const outDir = join(dir, name);
+  const client = createS3Client();
+  const mint = async (fleet: string) => {
+    await writeFile(path, fleet);
+    return mintFleet(client, await loadFleet(path), { outDir });
+  };
+  const result = await mint(text);
+  return {
+    client,
+    outDir,
+    result,
+    again: mint,
+    policy: (host: string) => loadPolicyFile(join(outDir, `${host}.policy.json`)),
+  };
+}
+
 describe('fleet mint', () => {
   it('writes every host once (0600), then rewrites only what changed, saying why', async () => {
     const path = join(dir, 'fleet.yaml');
@@ -96,24 +118,16 @@ describe('fleet mint', () => {
   });
 
   it("mints the fleet's ping URL into every policy (a host may override it) and rewrites when it changes", async () => {
-    const path = join(dir, 'ping.yaml');
     const fleet = (ping: string) =>
       fleetText(
         `  db1: {key: db1/a.gz.gpg}\n  db2: {key: db2/a.gz.gpg, ping: 'https://hc.example.com/ping/db2'}\n`,
-      )
-        .replace('policies', 'ping')
-        .replace('hosts:', `defaults:\n  ping: ${ping}\nhosts:`);
-    await writeFile(path, fleet('https://hc.example.com/ping/all'));
-    const client = createS3Client();
-    const outDir = join(dir, 'ping');
-    await mintFleet(client, await loadFleet(path), { outDir });
-    const pingOf = async (host: string) =>
-      (await loadPolicyFile(join(outDir, `${host}.policy.json`))).file.ping;
+      ).replace('hosts:', `defaults:\n  ping: ${ping}\nhosts:`);
+    const minted = await mintNamed('ping', fleet('https://hc.example.com/ping/all'));
+    const pingOf = async (host: string) => (await minted.policy(host)).file.ping;
     expect(await pingOf('db1')).toBe('https://hc.example.com/ping/all');
     expect(await pingOf('db2')).toBe('https://hc.example.com/ping/db2');
 
-    await writeFile(path, fleet('https://hc.example.com/ping/new'));
-    const changed = await mintFleet(client, await loadFleet(path), { outDir });
+    const changed = await minted.again(fleet('https://hc.example.com/ping/new'));
     expect(changed.hosts.map((h) => [h.host, h.action, h.reasons])).toEqual([
       ['db1', 'rewritten', ['ping URL changed']],
       ['db2', 'kept', []],
@@ -121,11 +135,71 @@ describe('fleet mint', () => {
     expect(await pingOf('db1')).toBe('https://hc.example.com/ping/new');
 
     const renewed = await renewPolicyFile(
-      client,
-      join(outDir, 'db1.policy.json'),
-      await loadPolicyFile(join(outDir, 'db1.policy.json')),
+      minted.client,
+      join(minted.outDir, 'db1.policy.json'),
+      await minted.policy('db1'),
     );
     expect(renewed.file.ping).toBe('https://hc.example.com/ping/new');
+  });
+
+  it("records each host's compression (the key's suffix when not given) and rewrites when it changes", async () => {
+    const fleet = (defaults: string) =>
+      fleetText(`  pg1: {key: pg1/a.zst.gpg}\n  db2: {key: db2/a.gz.gpg}\n  runs: {prefix: runs/}\n`).replace(
+        'hosts:',
+        `defaults: {${defaults}}\nhosts:`,
+      );
+    const minted = await mintNamed('compress', fleet(''));
+    const compressionOf = async (host: string) => (await minted.policy(host)).file.compression;
+    expect([await compressionOf('pg1'), await compressionOf('db2'), await compressionOf('runs')]).toEqual([
+      'zstd',
+      'gzip',
+      undefined,
+    ]);
+    const changed = await minted.again(fleet('compress: zstd').replace('db2/a.gz.gpg', 'db2/a.zst.gpg'));
+    expect(changed.hosts.map((h) => [h.host, h.action, h.reasons])).toEqual([
+      ['pg1', 'kept', []],
+      ['db2', 'rewritten', ['key changed', 'compression changed']],
+      ['runs', 'rewritten', ['compression changed']],
+    ]);
+  });
+
+  it('binds its own expiry and renewal start into what each host uploads, to the second', async () => {
+    const minted = await mintNamed(
+      'evidence',
+      fleetText('  db1: {key: db1/a.gz.gpg, expires: 2d, renewWindow: 1d}\n'),
+    );
+    const { file, summary } = await minted.policy('db1');
+    const expires = new Date(file.fields['x-amz-meta-sealdrop-policy-expires']!).getTime();
+    expect(Math.abs(expires - summary.expiresAt.getTime())).toBeLessThanOrEqual(1000);
+    expect(new Date(file.fields['x-amz-meta-sealdrop-renew-from']!).getTime()).toBe(expires - 86_400_000);
+    // Bound by the signature: parsing checks every field against the signed conditions.
+    const decoded = Buffer.from(file.fields.Policy!, 'base64').toString();
+    expect(decoded).toContain('"x-amz-meta-sealdrop-policy-expires"');
+  });
+
+  it('mints every host before it writes any: one it cannot mint leaves every file as it was', async () => {
+    const path = join(dir, 'all-or-none.yaml');
+    const hosts = '  db1: {key: db1/a.gz.gpg}\n  db2: {key: db2/a.gz.gpg}\n  db3: {key: db3/a.gz.gpg}\n';
+    await writeFile(path, fleetText(hosts).replace('policies', 'all-or-none'));
+    const client = createS3Client();
+    const outDir = join(dir, 'all-or-none');
+    await mintFleet(client, await loadFleet(path), { outDir });
+    const files = async () =>
+      Promise.all(['db1', 'db2', 'db3'].map((host) => readFile(join(outDir, `${host}.policy.json`), 'utf8')));
+    const before = await files();
+    // Every host changed (each would be rewritten); the last one asks for what a policy can't be.
+    await writeFile(path, fleetText(hosts).replace('policyDir', 'defaults: {maxSize: 1GiB}\npolicyDir'));
+    const fleet = await loadFleet(path);
+    fleet.hosts[2]!.settings.expires = 500;
+    await expect(mintFleet(client, fleet, { outDir })).rejects.toMatchObject({
+      code: 'FLEET_INVALID',
+      message: expect.stringMatching(/host db3: --expires must be at least 1s/),
+      hint: expect.stringMatching(/^Nothing was written\./),
+    });
+    expect(await files()).toEqual(before);
+    // Nor is a policy directory made.
+    await expect(mintFleet(client, fleet, { outDir: join(dir, 'never') })).rejects.toThrow();
+    await expect(stat(join(dir, 'never'))).rejects.toThrow();
   });
 
   it('rewrites a copy that is due (in its renewal window)', async () => {

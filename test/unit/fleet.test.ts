@@ -168,7 +168,41 @@ describe('fleet file', () => {
       FLEET.replace('prefix: db2/', 'prefix: db2'),
       /host db2: prefix: "db2" must end in \//,
     ],
-    ['a duplicated host', FLEET.replace('  db2:', '  db1:'), /fleet\.yaml:14: Map keys must be unique/],
+    [
+      'a duplicated host, with the column and the line',
+      FLEET.replace('  db2:', '  db1:'),
+      /fleet\.yaml:14:3: Map keys must be unique: " {2}db1:"/,
+    ],
+    [
+      'a line indented wrong',
+      FLEET.replace('    partSize: 2GiB', '   partSize: 2GiB'),
+      /fleet\.yaml:16:\d+: All mapping items must start at the same column: " {3}partSize: 2GiB"/,
+    ],
+    [
+      'a mapping inside a compact mapping',
+      FLEET.replace('  db1:\n    key: db1/mysql.sql.gz.gpg', '  db1: key: db1/mysql.sql.gz.gpg'),
+      /fleet\.yaml:12:8: Nested mappings are not allowed in compact mappings: " {2}db1: key: db1\/mysql\.sql\.gz\.gpg"/,
+    ],
+    [
+      'a compression it does not know',
+      FLEET.replace('expires: 7d', 'compress: xz'),
+      /fleet\.yaml:8: defaults: compress: "xz" is not a compression \(gzip, zstd, none\)/,
+    ],
+    [
+      'zstd from defaults for a key that says gzip, naming what to set',
+      FLEET.replace('expires: 7d', 'compress: zstd'),
+      /fleet\.yaml:13: host db1: the key db1\/mysql\.sql\.gz\.gpg ends in \.gz\.gpg \(gzip\) but the compression is zstd \(compress in defaults\): set compress: gzip for this host in the fleet file, or name its key for zstd/,
+    ],
+    [
+      "a host's own gzip for a key that says zstd",
+      FLEET.replace('key: db1/mysql.sql.gz.gpg', 'key: db1/mysql.sql.zst.gpg\n    compress: gzip'),
+      /fleet\.yaml:14: host db1: the key db1\/mysql\.sql\.zst\.gpg ends in \.zst\.gpg \(zstd\) but the compression is gzip: set compress: zstd/,
+    ],
+    [
+      'a maxSize over what one POST may hold',
+      FLEET.replace('expires: 7d', 'maxSize: 6GiB'),
+      /fleet\.yaml:8: defaults: maxSize: "6GiB" is over 5GiB, S3's limit for one POST object/,
+    ],
     ['no version', FLEET.replace('fleet: 1\n', ''), /fleet: missing: start the file with "fleet: 1"/],
     [
       'a ping URL that is not an http(s) URL',
@@ -204,6 +238,23 @@ describe('fleet file', () => {
     const text = FLEET.replace('partSize: 2GiB', 'partSize: 2XB').replace('maxAge: 50h', 'maxAge: soon');
     expect(() => parseFleet(text, 'fleet.yaml')).toThrow(invalidFleet(/partSize/));
     expect(() => parseFleet(text, 'fleet.yaml')).toThrow(invalidFleet(/maxAge/));
+    // No colon before the list: a monitoring check's one line joins its lines with "; ".
+    expect(() => parseFleet(text, 'fleet.yaml')).toThrow(
+      invalidFleet(/^fleet\.yaml is not a valid fleet file \(2 problems\)\n {2}fleet\.yaml:16: /),
+    );
+  });
+
+  it("takes compress per host or from defaults; a fixed key's suffix implies it", () => {
+    const text = FLEET.replace('key: db1/mysql.sql.gz.gpg', 'key: db1/mysql.sql.zst.gpg').concat(
+      '  db3: {key: db3/x.sql.gz.gpg}\n  db4: {prefix: db4/, compress: zstd}\n  db5: {key: db5/raw.gpg, compress: none}\n',
+    );
+    const compress = parseFleet(text, 'fleet.yaml').hosts.map((host) => host.settings.compress);
+    expect(compress).toEqual(['zstd', null, 'gzip', 'zstd', 'none']);
+    const zstdFleet = parseFleet(
+      FLEET.replace('expires: 7d', 'compress: zstd').replace('.gz.gpg', '.zst.gpg'),
+      'f',
+    );
+    expect(zstdFleet.hosts.map((host) => host.settings.compress)).toEqual(['zstd', 'zstd']);
   });
 });
 

@@ -11,10 +11,12 @@ import { findRevocation, type BucketPolicy } from '../../core/revocation.js';
 import { readBucketPolicy } from '../s3/bucket-policy.js';
 import { prune, type PruneOptions, type PruneResult } from './prune.js';
 import { status, type StatusResult } from './status.js';
+import { judgeRenewals } from './fleet-renewal.js';
 
 /**
  * Every host's backups against its own thresholds, one result for the fleet. Hosts revoked in the bucket
  * policy (read once) are judged as such; a bucket policy that can't be read is a WARNING on the bucket.
+ * A host whose latest backup shows it still on a policy it should have left is a WARNING.
  */
 export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<StatusResult> {
   // A policy copy that can't be read is a check that can't check: UNKNOWN, never a policy left unjudged.
@@ -31,6 +33,7 @@ export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<Statu
     targets[0]!.thresholds,
     now,
   );
+  await judgeRenewals(client, fleet, result.targets, now);
   if ('problem' in bucketPolicy)
     for (const bucket of result.buckets.filter((b) => b.bucket === fleet.bucket)) {
       bucket.reasons.push(`can't tell which hosts are revoked: ${bucketPolicy.problem}`);

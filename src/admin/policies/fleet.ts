@@ -10,7 +10,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { POLICY_SUFFIX, type FleetHost } from '../../core/fleet.js';
+import { fleetInvalid, POLICY_SUFFIX, type FleetHost } from '../../core/fleet.js';
 import type { LoadedFleet } from '../../core/fleet-load.js';
 import { renewalObjectKey } from '../../core/layout.js';
 import { replaceFile } from '../../core/files.js';
@@ -69,8 +69,9 @@ export interface FleetPublishResult {
 
 /**
  * Rewrites a host's copy only when it is missing, differs from what the fleet file says (key, endpoint,
- * recipients, ACL, sizes, expiry, renewal window, signer) or is due (in its renewal window); else keeps it.
- * Signs offline with `client`'s credentials, which also presign the renewal URLs.
+ * recipients, ACL, sizes, compression, expiry, renewal window, signer) or is due (in its renewal window);
+ * else keeps it. Every host is minted before any file is written: a host that can't be leaves all as
+ * they were. Signs offline with `client`'s credentials, which also presign the renewal URLs.
  */
 export async function mintFleet(
   client: S3Client,
@@ -78,20 +79,45 @@ export async function mintFleet(
   options: FleetPolicyOptions,
 ): Promise<FleetMintResult> {
   const now = options.now ?? new Date();
-  await mkdir(options.outDir, { recursive: true, mode: 0o700 });
-  const hosts: MintedHost[] = [];
-  const warnings = new Set<string>();
+  const planned: {
+    host: FleetHost;
+    path: string;
+    existing: Copy;
+    candidate: CreatedPolicy;
+    reasons: string[];
+  }[] = [];
+  const problems: string[] = [];
   for (const host of fleet.hosts) {
     const path = join(options.outDir, `${host.name}${POLICY_SUFFIX}`);
     const existing = await readCopy(path);
-    const candidate = await mintFor(client, fleet, host, existing, path);
-    candidate.warnings.forEach((warning) => warnings.add(warning));
+    let candidate: CreatedPolicy;
+    try {
+      candidate = await mintFor(client, fleet, host, existing, path);
+    } catch (error) {
+      // What the fleet file can fix is one host's problem; anything else (credentials) is everyone's.
+      if (!(isSealdropError(error) && error.code === 'USAGE')) throw error;
+      problems.push(`${fleet.source}: host ${host.name}: ${error.message}`);
+      continue;
+    }
     const reasons =
       existing.state === 'loaded'
         ? await differences(client, existing.loaded, candidate, host, now)
         : existing.state === 'invalid'
           ? [existing.problem]
           : [];
+    planned.push({ host, path, existing, candidate, reasons });
+  }
+  if (problems.length > 0)
+    throw fleetInvalid(
+      fleet.source,
+      problems,
+      'Nothing was written. Fix these hosts in the fleet file (sealdrop fleet check shows every problem), then mint again.',
+    );
+  await mkdir(options.outDir, { recursive: true, mode: 0o700 });
+  const hosts: MintedHost[] = [];
+  const warnings = new Set<string>();
+  for (const { host, path, existing, candidate, reasons } of planned) {
+    candidate.warnings.forEach((warning) => warnings.add(warning));
     if (existing.state === 'loaded' && reasons.length === 0) {
       hosts.push({ host: host.name, path, action: 'kept', reasons, expiresAt: iso(existing.loaded) });
       continue;
@@ -219,6 +245,7 @@ function mintFor(
         windowMs: settings.renewWindow,
       },
       ...(settings.partSize === null ? {} : { partSize: settings.partSize }),
+      ...(settings.compress === null ? {} : { compression: settings.compress }),
       ...(settings.ping === null ? {} : { ping: settings.ping }),
     },
     host.recipients.map((file) => ({ armored: fleet.keys.get(file)!.armored, source: file })),
@@ -252,6 +279,7 @@ async function differences(
   differ('max size', was.maxSize, next.maxSize);
   differ('part size', copy.file.partSize, candidate.file.partSize);
   differ('ping URL', copy.file.ping, candidate.file.ping);
+  differ('compression', copy.file.compression ?? 'gzip', candidate.file.compression ?? 'gzip');
   differ('name', copy.file.name, candidate.file.name);
   if (was.boundRecipients === null) reasons.push('recipients not bound to the signature (an older file)');
   else differ('recipients', was.boundRecipients.join(','), next.boundRecipients?.join(','));

@@ -6,7 +6,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Compression } from '../../core/compression.js';
 import { SealdropError } from '../../core/errors.js';
 import { readTextFile, writeNewFile } from '../../core/files.js';
-import { coversSealdropArea, SEALDROP_AREA, suffixMismatch } from '../../core/layout.js';
+import { compressionOfKey, coversSealdropArea, SEALDROP_AREA, suffixMismatch } from '../../core/layout.js';
 import { readRecipient } from '../../core/openpgp-keys.js';
 import {
   MAX_RECIPIENTS,
@@ -17,6 +17,7 @@ import {
   type LoadedPolicy,
   type PolicyFile,
 } from '../../core/policy-file.js';
+import { renewalFields } from '../../core/renewal-evidence.js';
 import { formatS3Url, type S3Location } from '../../core/s3-url.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { resolveCredentials, resolveRegion } from '../s3/client.js';
@@ -51,7 +52,10 @@ export interface PolicyOptions {
   renewal?: { key: string; windowMs: number };
   /** Prefix policies: push's default part size. */
   partSize?: number;
-  /** Recorded in the policy file: what push compresses with unless told otherwise (default gzip). */
+  /**
+   * Recorded in the policy file: what push compresses with unless told otherwise. Default: what a fixed
+   * key's suffix names (.zst.gpg zstd, .gz.gpg gzip), else nothing recorded (push uses gzip).
+   */
   compression?: Compression;
   /** Where push reports each run (healthchecks.io's convention). */
   ping?: string;
@@ -121,10 +125,12 @@ export async function createPolicyFile(
     );
   }
   if (!(expiresInMs >= 1000)) throw new SealdropError('USAGE', '--expires must be at least 1s');
-  const mismatch = location.isPrefix ? null : suffixMismatch(location.key, options.compression ?? 'gzip');
+  const compression =
+    options.compression ?? (location.isPrefix ? null : compressionOfKey(location.key)) ?? undefined;
+  const mismatch = location.isPrefix ? null : suffixMismatch(location.key, compression ?? 'gzip');
   if (mismatch)
     throw new SealdropError('USAGE', mismatch, {
-      hint: 'Name the key for what it holds (.gz.gpg for gzip, .zst.gpg for zstd), or pass the matching --compress.',
+      hint: 'Name the key for what it holds (.gz.gpg for gzip, .zst.gpg for zstd), or leave out --compress: the suffix says it.',
     });
   const pingProblem = options.ping === undefined ? null : pingUrlProblem(options.ping);
   if (pingProblem !== null) throw new SealdropError('USAGE', `--ping ${pingProblem}`);
@@ -158,6 +164,11 @@ export async function createPolicyFile(
   }
 
   const now = options.now ?? new Date();
+  // The presigner counts from its own clock: a `now` other than this moment shifts the expiry.
+  const expiresIn = Math.ceil(expiresInMs / 1000) + Math.round((now.getTime() - Date.now()) / 1000);
+  // A renewing policy names itself in what it uploads: fleet status reads which one a host still uses.
+  // The presigner's expiry is this, to the second (it signs a moment later, with whole seconds).
+  const expiring = new Date(Math.floor((Date.now() + expiresIn * 1000) / 1000) * 1000);
   const post = await createPresignedPost(client, {
     Bucket: location.bucket,
     // A key ending in ${filename} is how the presigner emits a starts-with condition on the key.
@@ -167,14 +178,16 @@ export async function createPolicyFile(
       'Content-Type': OBJECT_CONTENT_TYPE,
       success_action_status: '201',
       [RECIPIENTS_FIELD]: fingerprints.join(','),
+      ...(renewal
+        ? renewalFields({ expiresAt: expiring, renewFrom: new Date(expiring.getTime() - renewal.windowMs) })
+        : {}),
     },
     // Any Content-MD5: the agent sends the file's, and S3 checks the upload against it.
     Conditions: [
       ['content-length-range', 1, maxSize],
       ['starts-with', '$Content-MD5', ''],
     ],
-    // The presigner counts from its own clock: a `now` other than this moment shifts the expiry.
-    Expires: Math.ceil(expiresInMs / 1000) + Math.round((now.getTime() - Date.now()) / 1000),
+    Expires: expiresIn,
   });
   const file: PolicyFile = {
     sealdrop: POLICY_FILE_VERSION,
@@ -184,7 +197,7 @@ export async function createPolicyFile(
     recipients: keys.map((key) => key.armor()),
     mintedAt: now.toISOString(),
     ...(options.partSize !== undefined && location.isPrefix ? { partSize: options.partSize } : {}),
-    ...(options.compression ? { compression: options.compression } : {}),
+    ...(compression ? { compression } : {}),
     ...(options.ping === undefined ? {} : { ping: options.ping }),
   };
   if (renewal) {
