@@ -8,6 +8,8 @@ import { basename, dirname, join } from 'node:path';
 
 /** Beside the segments: pg_basebackup -X none leaves pg_wal's contents out, so a restored copy starts afresh. */
 const MEMORY_DIR = 'sealdrop';
+/** Files a call uploads ahead, by default: see the head start in wal-push.ts. */
+export const DEFAULT_AHEAD = 6;
 /** How many records a call clears at most: the rest goes next time. */
 const MAX_CLEARED = 1000;
 

@@ -1,6 +1,6 @@
 // sealdrop pg restore --base URL --wal URL --to TIME|latest --pgdata DIR
-import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { PgRestoreResult } from '../admin/wal/pg-restore.js';
 import { SealdropError } from '../core/errors.js';
@@ -17,6 +17,7 @@ interface PgRestoreCliOptions extends IdentityOptions, ConnectionOptions {
   wal: string;
   to: string;
   pgdata: string;
+  timeline: number | 'latest';
   targetAction: 'promote' | 'pause' | 'shutdown';
   archiveMode: 'off' | 'preserve';
   start?: boolean;
@@ -38,6 +39,14 @@ export function registerPgCommands(program: Command): void {
       'replay up to TIME (as --at takes it), or to the end of the archive',
     )
     .requiredOption('--pgdata <DIR>', 'the new data directory: absent or empty')
+    .addOption(
+      new Option(
+        '--timeline <ID|latest>',
+        'recover along this timeline (after a compromise: the last one you made yourself)',
+      )
+        .argParser(timelineArg)
+        .default('latest'),
+    )
     .addOption(
       new Option('--target-action <ACTION>', 'what the server does at the target')
         .choices(['promote', 'pause', 'shutdown'])
@@ -64,10 +73,13 @@ Takes the newest complete base backup at or before --to, extracts it into --pgda
 empty directory; on any failure it is emptied again), checks that the archive holds its backup history
 file and every segment up to the base backup's end, and writes the recovery settings to
 postgresql.auto.conf: restore_command calling \`sealdrop wal fetch\` with the same --identity,
---passphrase-file and endpoint, recovery_target_time (or the end of the archive, on the latest
-timeline) and recovery_target_action, plus recovery.signal. PostgreSQL then replays the archive when
+--passphrase-file and endpoint, recovery_target_time (or the end of the archive),
+recovery_target_timeline (--timeline) and recovery_target_action, plus recovery.signal. PostgreSQL then replays the archive when
 it starts. Its environment needs AWS credentials (and SEALDROP_PASSPHRASE unless --passphrase-file).
 Files are the restorer's own: run it as the database's user, or chown -R the directory afterwards.
+
+A compromised server can archive the history file of a timeline it made up, and latest follows the
+newest timeline: restoring from before a compromise, pass --timeline with the last one you made.
 
 Exit status: 0 restored, 1 failed (no base backup, WAL missing, S3), 2 bad usage, key or passphrase,
 3 integrity failure.
@@ -98,6 +110,7 @@ Examples:
           base,
           wal,
           to,
+          ...(options.timeline === 'latest' ? {} : { timeline: options.timeline }),
           pgdata,
           restoreCommand: command,
           targetAction: options.targetAction,
@@ -116,11 +129,21 @@ Examples:
     });
 }
 
+/** A timeline id as PostgreSQL numbers them (1 to 2^32 - 1, in decimal), or latest. */
+function timelineArg(text: string): number | 'latest' {
+  if (text === 'latest') return text;
+  const id = /^[1-9]\d{0,9}$/.test(text) ? Number(text) : 0;
+  if (id < 1 || id > 0xffffffff)
+    throw new SealdropError('USAGE', `--timeline ${text}: not a timeline`, {
+      hint: 'Give its number in decimal (timeline 2 is 00000002.history in the archive), or latest.',
+    });
+  return id;
+}
+
 /** `sealdrop wal fetch ARCHIVE` with this run's identities and passphrase file (absolute paths). */
 function walFetchArgs(options: PgRestoreCliOptions): string[] {
   return [
-    process.execPath,
-    realpathSync(process.argv[1]!),
+    ...thisSealdrop(),
     'wal',
     'fetch',
     options.wal,
@@ -130,6 +153,17 @@ function walFetchArgs(options: PgRestoreCliOptions): string[] {
   ];
 }
 
+/**
+ * This sealdrop on this Node.js, as a command: the installed bin/sealdrop (which moves files fetched
+ * ahead into place without starting Node.js) with this Node.js first in PATH, else bin.cjs.
+ */
+function thisSealdrop(): string[] {
+  const script = realpathSync(process.argv[1]!);
+  const launcher = join(dirname(script), '../../bin/sealdrop');
+  if (basename(process.execPath) !== 'node' || !existsSync(launcher)) return [process.execPath, script];
+  return ['/usr/bin/env', `PATH=${dirname(process.execPath)}:/usr/bin:/bin`, launcher];
+}
+
 function summary(result: PgRestoreResult, socketDir: string | null): string {
   const { snapshot } = result.base;
   return [
@@ -137,7 +171,10 @@ function summary(result: PgRestoreResult, socketDir: string | null): string {
     table([
       ['base', `${result.label.startTime}, timeline ${result.label.timeline}, label "${result.label.label}"`],
       ['WAL', `${result.requiredWal.from} to ${result.requiredWal.to} needed, all archived`],
-      ['target', result.to === 'latest' ? 'the end of the archive (latest timeline)' : result.to],
+      [
+        'target',
+        `${result.to === 'latest' ? 'the end of the archive' : result.to}, timeline ${result.timeline}`,
+      ],
     ]),
     socketDir
       ? `Recovery has ended and the server runs: psql -h ${socketDir} -U postgres`

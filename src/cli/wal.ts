@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { parseCompression } from '../core/compression.js';
 import { SealdropError } from '../core/errors.js';
 import { parseS3Url, type S3Location } from '../core/s3-url.js';
+import { DEFAULT_AHEAD } from '../agent/wal-memory.js';
 import { durationOption, integerArg } from './args.js';
 import { printJson, say, warn } from './output.js';
 import { retriesArg } from './push.js';
@@ -45,7 +46,12 @@ export function registerWalPushCommand(wal: Command): void {
     )
     .option('--level <N>', 'gzip 1-9 (default 6), zstd 1-19 (default 3)', integerArg)
     .option('--jobs <N>', 'files uploaded at once', positive('--jobs', 16), 2)
-    .option('--ahead <N>', 'other ready files uploaded per call, at most', positive('--ahead', 1000), 32)
+    .option(
+      '--ahead <N>',
+      'other ready files uploaded per call, at most, also those marked ready meanwhile',
+      positive('--ahead', 1000),
+      DEFAULT_AHEAD,
+    )
     .option('--spool-dir <DIR>', 'where ciphertext is spooled before upload (default: the OS temp dir)')
     .option('--retries <N>', 'retries on network errors and 5xx (0 to 100)', retriesArg, 5)
     .addOption(durationOption('--retry-delay <DURATION>', 'first retry delay, doubled each time', '1s'))
@@ -54,8 +60,9 @@ export function registerWalPushCommand(wal: Command): void {
       'after',
       `
 PostgreSQL runs archive_command once per file and waits. wal push uploads that file and, in
-parallel, the others PostgreSQL has marked ready (pg_wal/archive_status/*.ready), and remembers
-them in pg_wal/sealdrop/: PostgreSQL's calls for those return at once. Each file becomes one object,
+parallel, up to --ahead others PostgreSQL has marked ready (pg_wal/archive_status/*.ready), also
+those marked ready while it runs, and remembers them in pg_wal/sealdrop/: PostgreSQL's calls for
+those are answered by the sealdrop command without starting Node.js. Each file becomes one object,
 PREFIX + NAME + .zst.gpg (or .gz.gpg), encrypted to the policy's recipients and bound to its place.
 Exit 0 only once the file is stored: on any failure PostgreSQL keeps the file and calls again, so
 nothing is lost while S3 is down. Set archive_timeout (e.g. 60s) to bound the RPO of a quiet database.

@@ -125,7 +125,9 @@ describe('the man pages', () => {
     expect(packed.status, packed.stderr).toBe(0);
     const [{ filename, files }] = JSON.parse(packed.stdout);
     const paths: string[] = files.map((file: { path: string }) => file.path);
-    expect(paths).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'dist/cli/bin.cjs']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['README.md', 'CHANGELOG.md', 'bin/sealdrop', 'dist/cli/bin.cjs']),
+    );
     expect(paths.filter((path) => /^dist\/(screenshots|agent\/sealdrop-agent)|\.deb$/.test(path))).toEqual(
       [],
     );
@@ -137,6 +139,12 @@ describe('the man pages', () => {
       { cwd: dir },
     );
     expect(installed.status, installed.stderr).toBe(0);
+    // The installed command: bin/sealdrop, through npm's symlink, on the Node.js in PATH.
+    const version = await run(join(prefix, 'bin/sealdrop'), ['--version']);
+    expect(version.status, version.stderr).toBe(0);
+    expect(version.stdout.trim()).toBe(
+      JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version,
+    );
     const man = await run('man', ['sealdrop'], {
       env: { ...process.env, MANPATH: join(prefix, 'share/man'), MANPAGER: 'cat', MANWIDTH: '100' },
     });

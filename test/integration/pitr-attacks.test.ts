@@ -1,7 +1,7 @@
 // A compromised database server against its own WAL archive (issue 22): it holds the WAL policy, so it
 // can add a second version of any segment name, genuinely encrypted and bound. The read side takes the
 // first version and status raises the alarm; a segment copied from another place is refused.
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import {
   nextSegment,
   otherHostPolicy,
   pushAsHost,
+  pgRestore,
   pushBaseBackup,
   RESTORE_TIMEOUT_MS,
   restoreTo,
@@ -25,7 +26,9 @@ import {
   type Marker,
   type WalArchive,
 } from '../support/pitr.js';
+import { serverDir } from '../support/databases.js';
 import { adminClient } from '../support/s3.js';
+import { parseWalFileName } from '../../src/core/wal.js';
 
 describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS }, () => {
   let archive: WalArchive;
@@ -71,6 +74,47 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
     expect(status.stdout).toMatch(/CRITICAL/);
     expect(status.stdout).toContain(forged);
     expect(status.stdout).toContain(future);
+  });
+
+  it('a made-up timeline: latest would follow it; --timeline 1 restores the genuine chain', async () => {
+    // Timeline 2, forked from timeline 1 where the segment of marker 2 starts: before the target.
+    const fork = parseWalFileName(markers[1]!.segment)!.segno! * 16 * 1024 * 1024;
+    const lsn = `${Math.floor(fork / 2 ** 32).toString(16)}/${(fork % 2 ** 32).toString(16)}`;
+    await pushAsHost(
+      archive.walPolicy,
+      '00000002.history',
+      archive.agentEnv,
+      Buffer.from(`1\t${lsn}\tforged\n`),
+    );
+    const dir = await serverDir('sealdrop-pitr-latest-');
+    try {
+      const latest = await pgRestore(archive, markers[2]!.since, join(dir, 'data'), ['--json']);
+      expect(latest.status, latest.stderr).toBe(0);
+      expect(JSON.parse(latest.stdout)).toMatchObject({ timeline: 2 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const restored = await restoreTo(archive, markers[2]!.since, { extra: ['--timeline', '1'] });
+    try {
+      expect(await markerIds(restored)).toEqual([1, 2]);
+    } finally {
+      await restored.stop();
+    }
+  });
+
+  it('--timeline names a timeline the archive has no history file of: exit 1, the directory left empty', async () => {
+    const dir = await serverDir('sealdrop-pitr-timeline-');
+    try {
+      const missing = await pgRestore(archive, 'latest', join(dir, 'data'), ['--timeline', '7']);
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toContain('has no history file of timeline 7');
+      expect(await readdir(join(dir, 'data'))).toEqual([]);
+      const bad = await pgRestore(archive, 'latest', join(dir, 'data'), ['--timeline', '0x2']);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain('--timeline 0x2: not a timeline');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 // Point-in-time recovery with real PostgreSQL 15 (issue 22): a server archiving its WAL through a prefix
 // policy while pgbench writes, a base backup pushed during the load, then `pg restore` into fresh data
 // directories to a time between two markers, and to the end of a later timeline.
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,9 @@ describe('point-in-time recovery from a write-only WAL archive', { timeout: REST
     try {
       expect(await markerIds(restored)).toEqual([1, 2]);
       expect(await count(restored, 'pgbench_history')).toBe(transactions);
+      // Replayed through the installed command, which moves the segments fetched ahead without Node.js.
+      const conf = await readFile(join(restored.dataDir, 'postgresql.auto.conf'), 'utf8');
+      expect(conf).toMatch(/^restore_command = .*\/bin\/sealdrop'' ''wal'' ''fetch''/m);
     } finally {
       await restored.stop();
     }

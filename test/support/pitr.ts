@@ -3,11 +3,11 @@
 // through `sealdrop wal push`, marker rows whose commit times are known, and `sealdrop pg restore` into a
 // fresh data directory, run and started as the servers' unprivileged user.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { expect, inject } from 'vitest';
@@ -134,9 +134,20 @@ export const serverNode = (() => {
   };
 })();
 
-/** What a server's postgresql.conf says to archive with sealdrop: `archive_command = '…'`. */
+/** The installed `sealdrop` of the build under test (bin/sealdrop beside its dist/), else its bin.cjs. */
+function installedCommand(): string {
+  const launcher = join(CLI, '../../../bin/sealdrop');
+  return existsSync(launcher) ? `"${launcher}"` : `"${serverNode()}" "${CLI}"`;
+}
+
+/**
+ * What a server's postgresql.conf says to archive with sealdrop: `archive_command = '…'`, the command
+ * as installed (bin/sealdrop, which answers calls for files stored ahead without Node.js), with the
+ * servers' Node.js first in PATH.
+ */
 export function archiveCommand(policy: string, options: string[] = []): string {
-  return `"${serverNode()}" "${CLI}" wal push --policy "${policy}" ${[...options, '%p'].join(' ')}`;
+  const command = [installedCommand(), 'wal push --policy', `"${policy}"`, ...options, '%p'].join(' ');
+  return `PATH="${dirname(serverNode())}:/usr/bin:/bin" ${command}`;
 }
 
 /** PostgreSQL 15 archiving into the archive with `wal push` (or with `command`), and a markers table. */
@@ -281,12 +292,12 @@ export async function pgRestore(
 export async function restoreTo(
   archive: WalArchive,
   to: string,
-  { archiving = false } = {},
+  { archiving = false, extra = [] as string[] } = {},
 ): Promise<Postgres> {
   const dir = await serverDir('sealdrop-pitr-restored-');
   const dataDir = join(dir, 'data');
   const mode = ['--archive-mode', archiving ? 'preserve' : 'off'];
-  const restored = await pgRestore(archive, to, dataDir, [...mode, '--start', '--json']);
+  const restored = await pgRestore(archive, to, dataDir, [...mode, ...extra, '--start', '--json']);
   if (restored.status !== 0) await rm(dir, { recursive: true, force: true });
   expect(restored.status, restored.stderr).toBe(0);
   const { server } = JSON.parse(restored.stdout) as { server: { socketDir: string } };

@@ -1,6 +1,8 @@
 import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fetchedAhead } from '../../src/core/wal-ahead.js';
 import { archivedAlready, readyFiles } from '../../src/agent/wal-memory.js';
@@ -103,6 +105,19 @@ describe('backup labels', () => {
 });
 
 describe('the calls PostgreSQL makes again, answered before anything loads', () => {
+  const launcher = fileURLToPath(new URL('../../bin/sealdrop', import.meta.url));
+  /** bin/sealdrop run in `dir` with a fake `node` first in PATH: status 99 says it passed the call on. */
+  const runLauncher = (dir: string, args: string[]) => {
+    const fakeNode = join(dir, 'bin');
+    mkdirSync(fakeNode);
+    writeFileSync(join(fakeNode, 'node'), '#!/bin/sh\nexit 99\n', { mode: 0o755 });
+    const call = spawnSync(launcher, args, {
+      cwd: dir,
+      env: { PATH: `${fakeNode}:/usr/bin:/bin` },
+      encoding: 'utf8',
+    });
+    return { status: call.status, stderr: call.stderr };
+  };
   const dataDir = () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealdrop-wal-unit-'));
     mkdirSync(join(dir, 'pg_wal/archive_status'), { recursive: true });
@@ -121,6 +136,88 @@ describe('the calls PostgreSQL makes again, answered before anything loads', () 
     expect(archivedAlready(argv('wal', 'push', '--help', segment))).toBe(false);
     writeFileSync(segment, 'a recycled file of another size');
     expect(archivedAlready(argv('wal', 'push', '--policy', 'p.json', segment))).toBe(false);
+  });
+
+  // The installed `sealdrop` is bin/sealdrop, a shell script that answers these calls without starting
+  // Node.js at all; it must agree with archivedAlready on every case. A fake `node` first in PATH
+  // shows which calls it passed on.
+  it.each([
+    ['a file remembered at its size', ['--policy', 'p.json', 'pg_wal/000000010000000000000003'], true],
+    ['no path after the options', ['--policy', 'p.json'], false],
+    ['an option last', ['pg_wal/000000010000000000000003', '--jobs'], false],
+    ['--help', ['--help', 'pg_wal/000000010000000000000003'], false],
+    ['-h', ['-h', 'pg_wal/000000010000000000000003'], false],
+    ['a file never stored', ['--policy', 'p.json', 'pg_wal/000000010000000000000004'], false],
+    ['a recycled file of another size', ['--policy', 'p.json', 'pg_wal/000000010000000000000005'], false],
+    ['a record without a size', ['--policy', 'p.json', 'pg_wal/000000010000000000000006'], false],
+    ['a name with no directory', ['--policy', 'p.json', '000000010000000000000003'], false],
+  ])('bin/sealdrop answers wal push like archivedAlready: %s', (_why, args, answered) => {
+    const dir = dataDir();
+    const wal = join(dir, 'pg_wal');
+    mkdirSync(join(wal, 'sealdrop'));
+    for (const [segno, content, record] of [
+      [3, 'wal', { bytes: 3 }],
+      [4, 'wal', null],
+      [5, 'recycled', { bytes: 3 }],
+      [6, 'wal', { key: 'x' }],
+    ] as const) {
+      const name = `00000001000000000000000${segno}`;
+      writeFileSync(join(wal, name), content);
+      if (record) writeFileSync(join(wal, 'sealdrop', name), JSON.stringify({ key: 'k', ...record }));
+    }
+    expect(runLauncher(dir, ['wal', 'push', ...args])).toEqual({ status: answered ? 0 : 99, stderr: '' });
+    const absolute = args.map((arg) => (arg.startsWith('pg_wal/') ? join(dir, arg) : arg));
+    expect(archivedAlready(argv('wal', 'push', ...absolute))).toBe(answered && args.at(-1)!.includes('/'));
+  });
+
+  it('bin/sealdrop passes a name with no directory on when run inside pg_wal, and answers it there', () => {
+    const dir = dataDir();
+    const wal = join(dir, 'pg_wal');
+    mkdirSync(join(wal, 'sealdrop'));
+    writeFileSync(join(wal, '000000010000000000000003'), 'wal');
+    writeFileSync(join(wal, 'sealdrop/000000010000000000000003'), JSON.stringify({ key: 'k', bytes: 3 }));
+    const call = spawnSync(launcher, ['wal', 'push', '--policy', 'p.json', '000000010000000000000003'], {
+      cwd: wal,
+      env: { PATH: '/nonexistent:/usr/bin:/bin' },
+    });
+    expect(call.status).toBe(0);
+  });
+
+  // The same for wal fetch: a file fetched ahead into pg_wal/sealdrop-fetch/ is moved into place by
+  // bin/sealdrop itself, exactly when fetchedAhead would move it.
+  it.each([
+    ['fetched ahead', ['s3://b/db1/wal/', '000000010000000000000004', 'pg_wal/RECOVERYXLOG'], true],
+    [
+      'options after the arguments',
+      ['s3://b/w/', '000000010000000000000004', 'pg_wal/X', '--identity', 'k'],
+      true,
+    ],
+    ['not fetched ahead', ['s3://b/db1/wal/', '000000010000000000000005', 'pg_wal/RECOVERYXLOG'], false],
+    ['--version-id', ['s3://b/w/', '000000010000000000000004', 'pg_wal/X', '--version-id', 'v'], false],
+    ['--version-id=', ['s3://b/w/', '000000010000000000000004', 'pg_wal/X', '--version-id=v'], false],
+    ['--help', ['s3://b/w/', '000000010000000000000004', 'pg_wal/X', '--help'], false],
+    ['a history file', ['s3://b/w/', '00000002.history', 'pg_wal/X'], false],
+    ['a name with a path', ['s3://b/w/', 'x/000000010000000000000004', 'pg_wal/X'], false],
+    ['an option first', ['--identity', 'k', 's3://b/w/', '000000010000000000000004', 'pg_wal/X'], false],
+    ['no destination', ['s3://b/w/', '000000010000000000000004'], false],
+  ])('bin/sealdrop answers wal fetch like fetchedAhead: %s', (_why, args, answered) => {
+    const prepare = () => {
+      const dir = dataDir();
+      mkdirSync(join(dir, 'pg_wal/sealdrop-fetch/x'), { recursive: true });
+      for (const name of ['000000010000000000000004', '00000002.history', 'x/000000010000000000000004'])
+        writeFileSync(join(dir, 'pg_wal/sealdrop-fetch', name), `fetched ${name}`);
+      return dir;
+    };
+    const dir = prepare();
+    expect(runLauncher(dir, ['wal', 'fetch', ...args])).toEqual({ status: answered ? 0 : 99, stderr: '' });
+    const destination = args[2] ?? '';
+    if (answered) {
+      expect(readFileSync(join(dir, destination), 'utf8')).toBe(`fetched ${args[1]}`);
+      expect(existsSync(join(dir, 'pg_wal/sealdrop-fetch', args[1]!))).toBe(false);
+    }
+    const other = prepare();
+    const absolute = args.map((arg) => (arg.startsWith('pg_wal/') ? join(other, arg) : arg));
+    expect(fetchedAhead(argv('wal', 'fetch', ...absolute))).toBe(answered);
   });
 
   it('lists ready files in the order PostgreSQL archives them: history files first', () => {

@@ -32,6 +32,8 @@ export interface PgRestoreOptions {
   wal: S3Location;
   /** Replay up to this time, or to the end of the archive. */
   to: Date | 'latest';
+  /** The timeline to recover along (recovery_target_timeline); default the latest archived one. */
+  timeline?: number;
   pgdata: string;
   identityPaths: string[];
   askPassphrase: PassphraseSource;
@@ -54,12 +56,14 @@ export interface PgRestoreResult {
   to: string;
   /** The WAL from the base backup's start to its end (consistency), all present in the archive. */
   requiredWal: { from: string; to: string };
+  /** The timeline recovery follows. */
+  timeline: number;
 }
 
 export async function pgRestore(client: S3Client, options: PgRestoreOptions): Promise<PgRestoreResult> {
   await emptyDirectory(options.pgdata);
   const keyring = new Keyring(await loadIdentities(options.identityPaths), options.askPassphrase);
-  const timeline = await latestTimeline(client, options, keyring);
+  const timeline = await targetTimeline(client, options, keyring);
   // The newest base backup before the target that lies on the latest timeline's history: one taken
   // on a timeline that was abandoned after it forked can't reach it, so the next older one is tried.
   let before = options.to === 'latest' ? null : options.to;
@@ -74,6 +78,7 @@ export async function pgRestore(client: S3Client, options: PgRestoreOptions): Pr
           label,
           pgdata: options.pgdata,
           to: options.to === 'latest' ? 'latest' : options.to.toISOString(),
+          timeline: timeline.id,
           requiredWal,
         };
       } catch (error) {
@@ -138,34 +143,62 @@ async function layDown(client: S3Client, options: PgRestoreOptions, before: Date
 }
 
 /**
- * The timeline recovery ends on (recovery_target_timeline = 'latest'): the highest one whose history
- * file is archived, probed upward as PostgreSQL does, and the timelines it descends from.
+ * The timeline recovery follows, and the timelines it descends from: the one asked for, else
+ * (recovery_target_timeline = 'latest') the highest one whose history file is archived, probed upward
+ * as PostgreSQL does.
  */
-async function latestTimeline(
+async function targetTimeline(
   client: S3Client,
   options: PgRestoreOptions,
   keyring: Keyring,
 ): Promise<{ id: number; history: TimelineSwitch[] }> {
+  if (options.timeline === 1) return { id: 1, history: [] };
+  if (options.timeline !== undefined) {
+    const history = await timelineHistory(client, options, keyring, options.timeline);
+    if (history) return { id: options.timeline, history };
+    throw new SealdropError(
+      'NOT_FOUND',
+      `the WAL archive s3://${options.wal.bucket}/${options.wal.key} has no history file of timeline ${options.timeline}`,
+      {
+        hint: 'Name a timeline whose history file (TTTTTTTT.history, T in hex) is in the archive, or leave out --timeline.',
+      },
+    );
+  }
   let latest = { id: 1, history: [] as TimelineSwitch[] };
   for (let id = 2; id <= MAX_TIMELINES; id++) {
-    const name = historyFileName(id);
-    const path = join(options.pgdata, `.${name}`);
-    try {
-      await walFetch(client, options.wal, {
-        name,
-        destination: path,
-        keyring,
-        batch: 1,
-        signal: options.signal,
-      });
-    } catch (error) {
-      if (error instanceof NotArchived) return latest;
-      throw error;
-    }
-    latest = { id, history: parseTimelineHistory(await readBounded(path), name) };
-    await rm(path, { force: true });
+    const history = await timelineHistory(client, options, keyring, id);
+    if (!history) break;
+    latest = { id, history };
   }
   return latest;
+}
+
+/** Timeline `id`'s history file (the first version of it), parsed; null when it isn't archived. */
+async function timelineHistory(
+  client: S3Client,
+  options: PgRestoreOptions,
+  keyring: Keyring,
+  id: number,
+): Promise<TimelineSwitch[] | null> {
+  const name = historyFileName(id);
+  const path = join(options.pgdata, `.${name}`);
+  try {
+    await walFetch(client, options.wal, {
+      name,
+      destination: path,
+      keyring,
+      batch: 1,
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (error instanceof NotArchived) return null;
+    throw error;
+  }
+  try {
+    return parseTimelineHistory(await readBounded(path), name);
+  } finally {
+    await rm(path, { force: true });
+  }
 }
 
 /** Timelines probed at most: each is one request. */
@@ -222,7 +255,7 @@ async function writeRecoverySettings(options: PgRestoreOptions): Promise<void> {
     '',
     `# sealdrop pg restore, ${new Date().toISOString()}: recovery from ${`s3://${options.wal.bucket}/${options.wal.key}`}`,
     `restore_command = ${conf(`${options.restoreCommand} %f %p`)}`,
-    "recovery_target_timeline = 'latest'",
+    `recovery_target_timeline = ${conf(options.timeline ? String(options.timeline) : 'latest')}`,
     ...(options.to === 'latest'
       ? []
       : [
