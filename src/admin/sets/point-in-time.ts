@@ -48,13 +48,9 @@ function spoken(text: string, trimmed: string, now: Date): Date {
     read.setFullYear(read.getFullYear() - 1);
   const date = namedDay(result) ? new Date(read.getFullYear(), read.getMonth(), read.getDate()) : read;
   if (date.getTime() > now.getTime())
-    throw new SealdropError(
-      'USAGE',
-      `"${text}" reads as ${localText(date)}, which is still to come (now is ${localText(now)})`,
-      {
-        hint: 'Name a past time: "last tuesday" rather than "tuesday", or give the year ("May 1 2024 3am").',
-      },
-    );
+    throw new SealdropError('USAGE', `"${text}" reads as ${localText(date)}, which is still to come`, {
+      hint: 'Name a past time: "last tuesday" rather than "tuesday", or give the year ("May 1 2024 3am").',
+    });
   return date;
 }
 
