@@ -189,6 +189,7 @@ async function openSink(
     url: file.url,
     fields: file.fields,
     contentMd5: summary.contentMd5,
+    sha256Field: summary.sha256Field,
     retries: options.retries ?? 5,
     retryForMs: options.retryForMs ?? 15 * 60_000,
     retryDelayMs: options.retryDelayMs ?? 1000,

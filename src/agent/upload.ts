@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import FormData from 'form-data';
 import { Agent, request } from 'undici';
 import { SealdropError } from '../core/errors.js';
+import { SHA256_FIELD } from '../core/policy-file.js';
 import { formatDuration } from '../core/units.js';
 import { plural } from '../core/words.js';
 
@@ -16,6 +17,8 @@ export interface PostForm {
   fields: Record<string, string>;
   /** The policy allows a Content-MD5 field (files minted before it don't): send each file's. */
   contentMd5: boolean;
+  /** The policy allows the SHA-256 metadata field (files minted before it don't): record each file's. */
+  sha256Field?: boolean;
   /** Retries at least this many times… */
   retries: number;
   /** …and for at least this long after the first failure (an S3 outage of minutes costs no backup). */
@@ -32,6 +35,8 @@ export interface SpooledFile {
   bytes: number;
   /** Base64, as Content-MD5 wants it. */
   md5: string;
+  /** Hex, as SHA256_FIELD records it. */
+  sha256: string;
 }
 
 export interface UploadOptions {
@@ -105,6 +110,7 @@ async function postOnce(
   for (const [name, value] of Object.entries(target.fields))
     form.append(name, options.key !== undefined && name.toLowerCase() === 'key' ? options.key : value);
   if (target.contentMd5) form.append('Content-MD5', file.md5);
+  if (target.sha256Field) form.append(SHA256_FIELD, file.sha256);
   let sent = 0;
   const counted = createReadStream(file.path, { highWaterMark: 1 << 20 }).pipe(
     new Transform({

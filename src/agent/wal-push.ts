@@ -81,6 +81,7 @@ export async function walPush(policy: LoadedPolicy, options: WalPushOptions): Pr
     url: file.url,
     fields: file.fields,
     contentMd5: summary.contentMd5,
+    sha256Field: summary.sha256Field,
     retries: options.retries ?? 5,
     // PostgreSQL retries the archive_command itself, and keeps the file meanwhile.
     retryForMs: 0,

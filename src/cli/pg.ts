@@ -6,11 +6,10 @@ import type { PgRestoreResult } from '../admin/wal/pg-restore.js';
 import { SealdropError } from '../core/errors.js';
 import { isGpgSpec } from '../core/gpg-spec.js';
 import { parseS3Url } from '../core/s3-url.js';
-import { parsePointInTime } from '../core/units.js';
 import { durationOption } from './args.js';
 import { printJson, say, table } from './output.js';
 import { withProgress } from './progress.js';
-import { readerOptions, withReading, type IdentityOptions } from './snapshot-options.js';
+import { pointInTime, readerOptions, withReading, type IdentityOptions } from './snapshot-options.js';
 import { adminClient, withConnection, type ConnectionOptions } from './target.js';
 import { walArchive } from './wal.js';
 
@@ -96,7 +95,7 @@ Examples:
     .action(async (options: PgRestoreCliOptions) => {
       const base = parseS3Url(options.base);
       const wal = walArchive(options.wal);
-      const to = options.to === 'latest' ? 'latest' : parsePointInTime(options.to);
+      const to = options.to === 'latest' ? 'latest' : await pointInTime(options.to, '--to');
       if (options.start && options.targetAction !== 'promote')
         throw new SealdropError(
           'USAGE',

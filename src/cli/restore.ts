@@ -36,7 +36,11 @@ export function registerRestoreCommand(program: Command): void {
       `
 The latest complete backup, or --version-id ID (a key), --run ID (a prefix), --at TIME, or with
 --verified the newest one \`sealdrop verify\` marked as verified. Newer incomplete or broken runs are
-passed over, and named on stderr. A run's parts are downloaded in order
+passed over, and named on stderr. --at takes ISO 8601, @EPOCH, "36h ago" and English as people type it
+("yesterday 03:00", "last tuesday 23:00", "May 1 3am"); a day without a time means its 00:00 local, as
+date(1) reads it; what it was read as is said on stderr, and \`sealdrop versions --at TIME\` shows the
+backup it picks. A time that reads two ways (03/04/2024) or is still to come is refused.
+--fleet FILE --host NAME names a fleet host's backups, with the fleet file's endpoint and region. A run's parts are downloaded in order
 and each is checked against the manifest's size and SHA-256 as it streams.
 With --out, the data goes to a private temp file beside FILE, which is renamed to FILE only after the
 OpenPGP integrity check (MDC) and the gzip CRC passed; on any failure nothing is left behind. --out
@@ -55,6 +59,7 @@ Examples:
   sealdrop restore --policy db1.policy.json --identity admin.key.asc --at "2024-05-01 03:00" --out db1.sql
   sealdrop restore s3://acme-backups/db1/ --identity admin.key.asc --out db1.sql   # latest complete run
   sealdrop restore --policy db1.policy.json --identity admin.key.asc --verified --out db1.sql
+  sealdrop restore --fleet fleet.yaml --host db1 --identity admin.key.asc --at "last tuesday 23:00" --out db1.sql
   set -o pipefail; sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc \\
       --version-id 3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY | mysql db1`,
     )

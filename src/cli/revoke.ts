@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { RevokeResult, RevokeTarget, UnrevokeResult } from '../admin/policies/revoke.js';
-import { isSealdropError, SealdropError } from '../core/errors.js';
+import { isSealdropError } from '../core/errors.js';
 import { POLICY_SUFFIX } from '../core/layout.js';
 import { loadPolicyFile, policyEndpoint, renewalKey } from '../core/policy-file.js';
 import { printData, printJson, say, verboseLogger, warn } from './output.js';
@@ -49,15 +49,12 @@ export function registerFleetRevoke(fleet: Command): void {
         `${undo ? WHAT_UNREVOKE_DOES : WHAT_REVOKE_DOES}\n${EXIT_STATUS}\n\n${fleetExamples(undo)}`,
       )
       .action(async (file: string, host: string, options: RevokeCliOptions) => {
-        const { readFleet } = await import('../core/fleet-load.js');
+        const [{ readFleet }, { findHost }] = await Promise.all([
+          import('../core/fleet-load.js'),
+          import('../core/fleet-hosts.js'),
+        ]);
         const loaded = await readFleet(file);
-        const found = loaded.hosts.find((h) => h.name === host);
-        if (!found)
-          throw notInFleet(
-            host,
-            file,
-            loaded.hosts.map((h) => h.name),
-          );
+        const found = findHost(loaded, host);
         const policyDir = options.outDir ?? loaded.policyDir;
         const copy = policyDir === undefined ? null : resolve(policyDir, `${host}${POLICY_SUFFIX}`);
         const target = { location: found.location, host, renewalKey: await copyRenewalKey(copy, undo) };
@@ -205,11 +202,4 @@ async function copyRenewalKey(copy: string | null, undo: boolean): Promise<strin
     warn(`${copy}: ${error.message}; its successor, if published, is not removed`);
     return null;
   }
-}
-
-function notInFleet(host: string, file: string, hosts: string[]): SealdropError {
-  const shown = hosts.slice(0, 20).join(', ') + (hosts.length > 20 ? `, and ${hosts.length - 20} more` : '');
-  return new SealdropError('HOST_NOT_IN_FLEET', `${host} is not a host of ${file}`, {
-    hint: `Its hosts: ${shown}.`,
-  });
 }

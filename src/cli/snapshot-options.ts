@@ -5,12 +5,11 @@ import type { PassphraseSource } from '../admin/openpgp/identities.js';
 import { SealdropError } from '../core/errors.js';
 import type { S3Location } from '../core/s3-url.js';
 import type { SnapshotSelector } from '../core/snapshot.js';
-import { parsePointInTime } from '../core/units.js';
 import { collect, sizeArg } from './args.js';
-import { warn } from './output.js';
+import { say, warn } from './output.js';
 import { readPassphrase } from './passphrase.js';
 import type { ProgressLine } from './progress.js';
-import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
+import { adminClient, resolveTarget, withFleetHost, withTarget, type TargetOptions } from './target.js';
 
 export interface ChoiceOptions {
   versionId?: string;
@@ -32,20 +31,43 @@ export interface IdentityOptions {
 
 export interface SnapshotCliOptions extends TargetOptions, ChoiceOptions, IdentityOptions {}
 
-/** Adds the target, --version-id/--run/--at (and --verified, --all), --identity, --passphrase-file and --max-output. */
+/**
+ * Adds the target (--fleet/--host too), --version-id/--run/--at (and --verified, --all), --identity,
+ * --passphrase-file and --max-output.
+ */
 export function withSnapshotOptions(
   command: Command,
   choices: { all?: boolean; verified?: boolean } = {},
 ): Command {
-  return withReading(withChoice(withTarget(command), choices));
+  return withReading(withChoice(withFleetHost(withTarget(command)), choices));
 }
 
 /** The target, the selector that fits it, and the admin client. */
 export async function resolveChoice(url: string | undefined, options: SnapshotCliOptions) {
   const target = await resolveTarget(url, options);
-  const selector = chosen(options, target.location);
+  const at = options.at === undefined ? undefined : await pointInTime(options.at);
+  const selector = chosen(options, target.location, at);
   return { target, selector, client: await adminClient(options, [target]) };
 }
+
+/**
+ * --at (and pg restore's --to) read against now, or against SEALDROP_NOW (an ISO time or @EPOCH) where
+ * tests and reproducible scripts pin the clock; what it was read as is said on stderr. The parser (and
+ * chrono-node) loads on use.
+ */
+export async function pointInTime(text: string, option = '--at'): Promise<Date> {
+  const { parsePointInTime, localText } = await import('../admin/sets/point-in-time.js');
+  const pinned = process.env.SEALDROP_NOW;
+  if (pinned && !/^(?:@\d|\d{4}-\d{2}-\d{2})/.test(pinned.trim()))
+    throw new SealdropError('USAGE', `SEALDROP_NOW=${pinned}: give an ISO time or @EPOCH_SECONDS`);
+  const at = parsePointInTime(text, pinned ? parsePointInTime(pinned) : new Date());
+  say(`${option} "${text}": ${localText(at)}`);
+  return at;
+}
+
+/** --at's help, for restore, verify and versions. */
+export const AT_HELP =
+  'the newest complete backup at or before TIME: 2024-05-01T03:00:00Z, "2024-05-01 03:00" (local), @EPOCH, "36h ago", "yesterday 03:00", "last tuesday" (a day without a time: its 00:00)';
 
 function withChoice(command: Command, { all = false, verified = false } = {}): Command {
   command
@@ -54,10 +76,7 @@ function withChoice(command: Command, { all = false, verified = false } = {}): C
       '--run <ID>',
       'prefix targets: this run (see `sealdrop versions`); default the latest complete one',
     )
-    .option(
-      '--at <TIME>',
-      'the newest complete backup at or before TIME: 2024-05-01T03:00:00Z, "2024-05-01 03:00" (local), @EPOCH, "36h ago"',
-    );
+    .option('--at <TIME>', AT_HELP);
   if (verified)
     command.option(
       '--verified',
@@ -101,10 +120,11 @@ export function withReading(command: Command): Command {
     );
 }
 
-/** One of --version-id, --run, --at, --verified, --all, --unproven (none: the latest); the first two must fit the target. */
+/** One of --version-id, --run, --at (read as `at`), --verified, --all, --unproven (none: the latest); the first two must fit the target. */
 function chosen(
   options: ChoiceOptions,
   location: S3Location,
+  at: Date | undefined,
 ): SnapshotSelector | { kind: 'all' } | { kind: 'unproven' } {
   const flags = {
     versionId: '--version-id',
@@ -126,7 +146,7 @@ function chosen(
     throw new SealdropError('USAGE', '--run needs a prefix target (s3://BUCKET/PREFIX/ or a prefix policy)');
   const id = options.versionId ?? options.run;
   if (id !== undefined) return { kind: 'id', id };
-  if (options.at !== undefined) return { kind: 'at', at: parsePointInTime(options.at) };
+  if (at !== undefined) return { kind: 'at', at };
   if (options.verified) return { kind: 'verified' };
   if (options.unproven) return { kind: 'unproven' };
   return options.all ? { kind: 'all' } : { kind: 'latest' };

@@ -1,10 +1,20 @@
 // sealdrop status TARGET... : a monitoring check (Nagios/Icinga plugin convention, also fine for cron).
 import type { Command } from 'commander';
+import { SealdropError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
 import { collect } from './args.js';
 import { asCheck, runCheck, type CheckOptions } from './check.js';
 import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
-import { adminClient, resolveTargets, walPrefix, withTargets, type TargetsOptions } from './target.js';
+import {
+  adminClient,
+  fleetHosts,
+  hostTarget,
+  resolveTargets,
+  walPrefix,
+  withFleetHost,
+  withTargets,
+  type TargetsOptions,
+} from './target.js';
 
 interface StatusCliOptions extends TargetsOptions, CheckOptions, StreamCliOptions {
   maxAge: string;
@@ -17,15 +27,35 @@ interface StatusCliOptions extends TargetsOptions, CheckOptions, StreamCliOption
   walBaseAge: string;
 }
 
+/** What a fleet file sets per host: with --fleet these come from there. */
+const THRESHOLD_OPTIONS = [
+  'maxAge',
+  'warnAge',
+  'policyWarn',
+  'maxUnverifiedAge',
+  'walWarnAge',
+  'walMaxAge',
+  'walBaseAge',
+  'warnShrink',
+  'critShrink',
+  'minSize',
+  'growthFactor',
+  'floodFactor',
+  'anomalyWindow',
+] as const;
+
 export function registerStatusCommand(program: Command): void {
   asCheck(
     withStreamOptions(
-      withTargets(
-        program
-          .command('status')
-          .description(
-            'are backups arriving? latest age and size, counts, bucket checks; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN',
-          ),
+      withFleetHost(
+        withTargets(
+          program
+            .command('status')
+            .description(
+              'are backups arriving? latest age and size, counts, bucket checks; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN',
+            ),
+        ),
+        { several: true },
       ),
     ),
   )
@@ -84,6 +114,9 @@ something else): the RPO is the age of the newest segment (WARNING past --wal-wa
 segment missing since the oldest base backup's start (its .backup history file), a file stored twice
 with differing sizes (the read side takes the first: a forgery or a bug). WARNING: a file stored twice
 at the same size (a re-upload), the newest base backup older than --wal-base-age, none at all.
+--fleet FILE --host NAME (repeatable) checks those hosts as \`sealdrop fleet status FILE\` does: each
+by its own thresholds in the fleet file (so not with -w/-c and the other threshold options), its
+policy's expiry from the fleet's policy directory, its WAL archive (wal:) too, and the fleet's endpoint.
 Durations: s, min, h, d, w (26h, 90min, 1d12h).
 
 Examples:
@@ -93,14 +126,33 @@ Examples:
   sealdrop status --policy db1.policy.json --max-unverified-age 8d   # with a weekly restore drill
   sealdrop status s3://acme-backups/db1/base/ --max-age 8d --wal s3://acme-backups/db1/wal/
   sealdrop status --wal s3://acme-backups/db1/wal/ --wal-warn-age 3min --wal-max-age 10min
+  sealdrop status --fleet fleet.yaml --host db1 --host db2   # two hosts of a fleet, as fleet status judges them
   # the exit status is the state (2: CRITICAL), so the file is moved in whatever it is:
   sealdrop status s3://acme-backups/ --format prometheus > /var/lib/prometheus/node-exporter/sealdrop.prom.tmp; \\
     mv /var/lib/prometheus/node-exporter/sealdrop.prom.tmp /var/lib/prometheus/node-exporter/sealdrop.prom
   # Icinga 2 / Nagios, with the plugins' usual -w/-c (the ages for WARNING and CRITICAL):
   #   command_line = "sealdrop status --policy $policy$ -w 25h -c 26h"`,
     )
-    .action(async (urls: string[], options: StatusCliOptions) => {
+    .action(async (urls: string[], options: StatusCliOptions, command: Command) => {
       await runCheck(options, async () => {
+        const named = await fleetHosts(options);
+        if (named) {
+          if (urls.length > 0 || options.policy || options.wal)
+            throw new SealdropError(
+              'USAGE',
+              'name the backups either as TARGETs/--policy/--wal or with --fleet FILE --host NAME, not both',
+            );
+          const given = THRESHOLD_OPTIONS.filter((name) => command.getOptionValueSource(name) === 'cli');
+          if (given.length > 0)
+            throw new SealdropError(
+              'USAGE',
+              `with --fleet, each host is judged by its own thresholds in the fleet file: drop ${given.map((name) => flagOf(command, name)).join(', ')}`,
+              { hint: 'Change maxAge, warnAge and the others in the fleet file (defaults:, or the host).' },
+            );
+          const { fleetStatus } = await import('../admin/backups/fleet.js');
+          const fleet = { ...named.fleet, hosts: named.hosts };
+          return fleetStatus(await adminClient(options, [hostTarget(fleet, named.hosts[0]!)]), fleet);
+        }
         const thresholds = {
           maxAgeMs: parseDuration(options.maxAge, '--max-age'),
           warnAgeMs: options.warnAge === undefined ? null : parseDuration(options.warnAge, '--warn-age'),
@@ -126,4 +178,8 @@ Examples:
         return status(await adminClient(options, sets), targets, thresholds);
       });
     });
+}
+
+function flagOf(command: Command, attribute: string): string {
+  return command.options.find((option) => option.attributeName() === attribute)?.long ?? attribute;
 }

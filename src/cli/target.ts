@@ -1,8 +1,10 @@
-// TARGET for the admin's read-side commands: s3://BUCKET/KEY, s3://BUCKET/PREFIX/, or --policy FILE (its
-// bucket and key or prefix); and the S3 client they use.
+// TARGET for the admin's read-side commands: s3://BUCKET/KEY, s3://BUCKET/PREFIX/, --policy FILE (its
+// bucket and key or prefix), or --fleet FILE --host NAME (a host's, as ls and fleet status read the
+// fleet); and the S3 client they use.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { SealdropError } from '../core/errors.js';
+import type { Fleet, FleetHost } from '../core/fleet.js';
 import { loadPolicyFile } from '../core/policy-file.js';
 import { parseS3Url, type S3Location } from '../core/s3-url.js';
 import { collect } from './args.js';
@@ -14,11 +16,17 @@ export interface ConnectionOptions {
   region?: string;
 }
 
-export interface TargetOptions extends ConnectionOptions {
+/** --fleet FILE --host NAME: a fleet host's backups (--host repeatable where several targets are taken). */
+export interface FleetHostOptions {
+  fleet?: string;
+  host?: string | string[];
+}
+
+export interface TargetOptions extends ConnectionOptions, FleetHostOptions {
   policy?: string;
 }
 
-export interface TargetsOptions extends ConnectionOptions {
+export interface TargetsOptions extends ConnectionOptions, FleetHostOptions {
   policy?: string[];
 }
 
@@ -31,6 +39,10 @@ export interface NamedTarget {
   region?: string;
   /** A policy's prefix is one run set, whatever else lies under it. */
   whole?: boolean;
+  /** Set when the target is a fleet host's (--fleet, --host). */
+  host?: string;
+  /** The fleet file's endpoint, the default for --endpoint. */
+  endpoint?: string;
 }
 
 /** Adds [s3://BUCKET/KEY], --policy, --endpoint and --region to a command. */
@@ -54,6 +66,51 @@ export function withTargets(command: Command): Command {
   );
 }
 
+/** Adds --fleet and --host; `several`: --host is repeatable. */
+export function withFleetHost(command: Command, { several = false } = {}): Command {
+  command.option(
+    '--fleet <FILE>',
+    "with --host: take the host's key or prefix, the endpoint and the region from this fleet file",
+  );
+  return several
+    ? command.option('--host <NAME>', "with --fleet: this host's backups (repeatable)", collect)
+    : command.option('--host <NAME>', "with --fleet: this host's backups");
+}
+
+/**
+ * The hosts --fleet and --host name, and their fleet (null: neither was given). The fleet file is read
+ * as ls and fleet status read it; its endpoint and region are the defaults (see `hostTarget`).
+ */
+export async function fleetHosts(
+  options: FleetHostOptions,
+): Promise<{ fleet: Fleet; hosts: FleetHost[] } | null> {
+  const names = [options.host ?? []].flat();
+  if (options.fleet === undefined && names.length === 0) return null;
+  if (options.fleet === undefined)
+    throw new SealdropError('USAGE', '--host names a host of a fleet file: pass --fleet FILE too');
+  if (names.length === 0)
+    throw new SealdropError('USAGE', "--fleet needs --host NAME: which host's backups?", {
+      hint: `\`sealdrop ls --fleet ${options.fleet}\` lists every host's; \`sealdrop fleet status ${options.fleet}\` checks them all.`,
+    });
+  const [{ readFleet }, { findHost }] = await Promise.all([
+    import('../core/fleet-load.js'),
+    import('../core/fleet-hosts.js'),
+  ]);
+  const fleet = await readFleet(options.fleet);
+  return { fleet, hosts: names.map((name) => findHost(fleet, name)) };
+}
+
+/** A fleet host as a target: its key or prefix (a prefix is one run set), with the fleet's endpoint and region. */
+export function hostTarget(fleet: Fleet, host: FleetHost): NamedTarget {
+  return {
+    location: host.location,
+    whole: true,
+    host: host.name,
+    ...(fleet.endpoint === undefined ? {} : { endpoint: fleet.endpoint }),
+    ...(fleet.region === undefined ? {} : { region: fleet.region }),
+  };
+}
+
 export function withConnection(command: Command): Command {
   return command
     .option('--endpoint <URL>', 'S3 endpoint (else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS)')
@@ -61,12 +118,22 @@ export function withConnection(command: Command): Command {
 }
 
 export async function resolveTarget(url: string | undefined, options: TargetOptions): Promise<NamedTarget> {
+  const named = await fleetHosts(options);
+  if (named) {
+    if (url !== undefined || options.policy !== undefined)
+      throw new SealdropError(
+        'USAGE',
+        'name the backup either as s3://BUCKET/KEY, with --policy FILE or with --fleet FILE --host NAME, not several',
+      );
+    if (named.hosts.length > 1) throw new SealdropError('USAGE', 'name one host: --host NAME, once');
+    return hostTarget(named.fleet, named.hosts[0]!);
+  }
   const policy = options.policy ?? (url === undefined ? process.env.SEALDROP_POLICY || undefined : undefined);
   if ((url === undefined) === (policy === undefined)) {
     throw new SealdropError(
       'USAGE',
       url === undefined
-        ? 'name the backup as s3://BUCKET/KEY, s3://BUCKET/PREFIX/ or with --policy FILE'
+        ? 'name the backup as s3://BUCKET/KEY, s3://BUCKET/PREFIX/, with --policy FILE or with --fleet FILE --host NAME'
         : 'name the backup either as s3://BUCKET/KEY or with --policy FILE, not both',
     );
   }
@@ -117,14 +184,17 @@ async function fromPolicies(paths: string[], connection: ConnectionOptions): Pro
   return targets;
 }
 
-/** The admin's S3 client. A policy's region is a better default than AWS_REGION: it was signed for it. */
+/**
+ * The admin's S3 client. A policy's region is a better default than AWS_REGION: it was signed for it; a
+ * fleet's endpoint and region are its hosts'.
+ */
 export async function adminClient(
   options: ConnectionOptions,
   targets: readonly NamedTarget[] = [],
 ): Promise<S3Client> {
   const { createS3Client } = await import('../admin/s3/client.js');
   return createS3Client({
-    endpoint: options.endpoint,
+    endpoint: options.endpoint ?? targets.find((t) => t.endpoint)?.endpoint,
     region: options.region ?? targets.find((t) => t.region)?.region,
     log: verboseLogger(),
   });

@@ -44,6 +44,7 @@ The first verify of a bucket stores the sketch key, encrypted to the identities 
 --unproven is the nightly proof: every backup not proven yet, oldest first (at most the newest 100).
 One line per backup on stdout (OK or FAILED); -q prints only the failures.
 --identity takes key files and gpg:EMAIL / gpg:FINGERPRINT (a key in gpg-agent or on a card), mixed.
+--fleet FILE --host NAME names a fleet host's backups, with the fleet file's endpoint and region.
 Exit status: 0 all verified (or nothing new), 1 some could not be checked, 2 bad usage, key or
 passphrase (or gpg: no secret key, card missing, PIN cancelled), 3 a backup is bad or rejected (damaged, unbound, discontinuous, or no OpenPGP backup at all).
 
@@ -52,6 +53,7 @@ Examples:
   sealdrop verify --policy db1.policy.json --identity admin.key.asc --unproven -q   # nightly, from cron
   sealdrop verify --policy db1.policy.json --identity admin.key.asc --all --json
   sealdrop verify --policy db1.policy.json --identity gpg:ops@example.com --identity drill.key.asc
+  sealdrop verify --fleet fleet.yaml --host db1 --identity admin.key.asc --at yesterday
   sealdrop verify s3://acme-backups/db1/ --identity admin.key.asc --all -q || mail -s "bad backup" ops@example.com
   # a restore drill from the monitoring host's cron, with its own recipient key (see the README):
   sealdrop verify --policy db1.policy.json --identity /etc/sealdrop/drill.key.asc -q`,

@@ -1,30 +1,53 @@
-// sealdrop versions TARGET
+// sealdrop versions TARGET [--at TIME]
 import { Option, type Command } from 'commander';
 import type { DetailedListing } from '../admin/sets/details.js';
+import { isSealdropError, type SealdropError } from '../core/errors.js';
 import { retentionText } from '../core/object-lock.js';
-import { SNAPSHOT_WORDS, snapshotJson, stateText, type Snapshot } from '../core/snapshot.js';
+import { chooseSnapshot, SNAPSHOT_WORDS, snapshotJson, stateText, type Snapshot } from '../core/snapshot.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { plural } from '../core/words.js';
 import { integerArg } from './args.js';
-import { columns, printJson, printLines, say, warn } from './output.js';
-import { adminClient, resolveTarget, withTarget, type TargetOptions } from './target.js';
+import {
+  columns,
+  errorJson,
+  printJson,
+  printLines,
+  ReportedFailure,
+  reportError,
+  say,
+  warn,
+} from './output.js';
+import { AT_HELP, pointInTime } from './snapshot-options.js';
+import { adminClient, resolveTarget, withFleetHost, withTarget, type TargetOptions } from './target.js';
 
 interface VersionsCliOptions extends TargetOptions {
   json?: boolean;
   pageSize?: number;
   detail: number;
+  at?: string;
 }
 
+/** What `restore --at` would pick from this listing: a snapshot, or the error restore would stop with. */
+type AtPick = { at: Date; snapshot: Snapshot } | { at: Date; error: SealdropError };
+
 export function registerVersionsCommand(program: Command): void {
-  withTarget(
-    program
-      .command('versions')
-      .description(
-        'list the backups of a key (its versions) or of a prefix (its runs), newest first, with their state',
-      ),
+  withFleetHost(
+    withTarget(
+      program
+        .command('versions')
+        .description(
+          'list the backups of a key (its versions) or of a prefix (its runs), newest first, with their state',
+        ),
+    ),
   )
     .option('--json', 'print the list as one JSON document on stdout')
-    .option('--detail <N>', "read the newest N backups' own retain-until (one request each)", integerArg, 50)
+    .option('--at <TIME>', `mark the backup \`restore --at TIME\` picks: ${AT_HELP}`)
+    .option(
+      '--detail <N>',
+      "read the newest N backups' own retain-until and recorded SHA-256 (one request each)",
+      integerArg,
+      50,
+    )
     // For tests of the pagination: S3 pages at 1000.
     .addOption(
       new Option('--page-size <N>', 'keys per ListObjectVersions request').argParser(integerArg).hideHelp(),
@@ -39,6 +62,13 @@ In a bucket with Object Lock, RETAIN UNTIL says until when S3 refuses to delete 
 version for the newest --detail ones, derived from the bucket's default retention (~) for the others.
 VERIFIED says since when the admin side holds a backup proven good (\`sealdrop verify\`, or
 \`sealdrop approve\`), or REJECTED where verify proved it bad; its proofs live in the bucket's .sealdrop/ area.
+--at TIME marks the backup \`restore --at TIME\` would restore, chosen by the same function, and
+says so on stderr; when there is none it says why, as restore would, and exits 1 (3: only BROKEN runs).
+With --json each version carries S3's etag (for a POST upload the MD5 of the stored bytes) and the
+sha256 push recorded in its metadata (read for the newest --detail; null: none recorded, as by a
+policy minted before push recorded it), each run the sha256 its manifest records: what push prints,
+to match a push to its version where S3 returns no version id (Ceph RGW).
+--fleet FILE --host NAME names a fleet host's backups, with the fleet file's endpoint and region.
 Needs admin credentials (standard AWS chain) with s3:ListBucketVersions and s3:GetObject (and
 s3:GetObjectRetention, s3:GetBucketObjectLockConfiguration for the details).
 
@@ -46,10 +76,13 @@ Examples:
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg
   sealdrop versions s3://acme-backups/db1/ | tail -n +3 | grep -c complete   # a summary line, then a header
   sealdrop versions --policy db1.policy.json --json | jq -r '.snapshots[0].versionId'
-  sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg --detail 500   # exact retain-until of 500`,
+  sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg --detail 500   # exact retain-until of 500
+  sealdrop versions --fleet fleet.yaml --host db1 --at "last tuesday 23:00"   # what restore --at takes
+  sealdrop versions --policy db1.policy.json --json | jq -r '.snapshots[] | [.versionId, .etag, .sha256] | @tsv'`,
     )
     .action(async (url: string | undefined, options: VersionsCliOptions) => {
       const target = await resolveTarget(url, options);
+      const at = options.at === undefined ? undefined : await pointInTime(options.at);
       const [{ backupSet }, { listWithDetails }] = await Promise.all([
         import('../admin/sets/open.js'),
         import('../admin/sets/details.js'),
@@ -58,6 +91,7 @@ Examples:
       const set = backupSet(client, target.location, { pageSize: options.pageSize });
       const listing = await listWithDetails(set, { newest: options.detail });
       listing.warnings.forEach(warn);
+      const pick = at === undefined ? null : pickAt(listing, at);
       if (options.json)
         printJson({
           target: listing.target,
@@ -66,16 +100,42 @@ Examples:
           strays: listing.strays,
           objectLock: listing.bucketLock,
           detailed: listing.detailed,
+          ...(pick ? { at: atJson(pick) } : {}),
         });
       else {
-        printLines(describe(listing));
+        printLines(describe(listing, pick && 'snapshot' in pick ? pick.snapshot : null));
         const unread = listing.snapshots.filter((s) => s.state !== 'deleted').length - listing.detailed;
         if (unread > 0 && listing.snapshots.some(shown))
           say(
             `retain-until read for the newest ${listing.detailed}; ~ derived from the bucket's default retention, ? not read (--detail N reads more)`,
           );
       }
+      if (!pick) return;
+      if ('error' in pick) throw new ReportedFailure(reportError(pick.error));
+      const { noun } = SNAPSHOT_WORDS[listing.kind];
+      say(
+        `restore --at ${pick.at.toISOString()} picks ${noun} ${pick.snapshot.id} (${pick.snapshot.time.toISOString()})`,
+      );
     });
+}
+
+/** The choice restore makes (chooseSnapshot, over this listing), or the error it would stop with. */
+function pickAt(listing: DetailedListing, at: Date): AtPick {
+  try {
+    return { at, snapshot: chooseSnapshot(listing.snapshots, { kind: 'at', at }, listing.target).snapshot };
+  } catch (error) {
+    if (!isSealdropError(error)) throw error;
+    return { at, error };
+  }
+}
+
+function atJson(pick: AtPick) {
+  const id = 'snapshot' in pick ? pick.snapshot.id : null;
+  return {
+    time: pick.at.toISOString(),
+    pick: id,
+    ...('error' in pick ? errorJson(pick.error) : { error: null }),
+  };
 }
 
 /** Whether a snapshot has a lock for the RETAIN UNTIL column. */
@@ -94,7 +154,8 @@ function verifiedCell(s: Snapshot): string {
   return s.verifiedAt === undefined ? '?' : (s.verifiedAt?.toISOString() ?? '-');
 }
 
-function* describe(listing: DetailedListing, now = Date.now()): Generator<string> {
+/** The listing as lines; `picked` (versions --at) is marked. */
+function* describe(listing: DetailedListing, picked: Snapshot | null, now = Date.now()): Generator<string> {
   const { noun } = SNAPSHOT_WORDS[listing.kind];
   const verified = listing.snapshots.filter((s) => s.verifiedAt).length;
   const rejected = listing.snapshots.filter((s) => s.rejectedAt).length;
@@ -128,7 +189,7 @@ function* describe(listing: DetailedListing, now = Date.now()): Generator<string
         s.state === 'deleted' ? '-' : formatBytes(s.size),
         ...(lockColumn ? [s.state === 'deleted' ? '-' : retainCell(s)] : []),
         ...(markColumn ? [verifiedCell(s)] : []),
-        stateText(s),
+        s === picked ? `${stateText(s)}  <- restore --at` : stateText(s),
       ];
   }
   const header = [

@@ -1,6 +1,7 @@
 // A fleet's hosts as the read side sees them: which host a stored key belongs to, and each host as a
 // target of status and prune, with its thresholds, retention and the admin's copy of its policy.
 import { resolve } from 'node:path';
+import { SealdropError } from './errors.js';
 import { POLICY_SUFFIX, type Fleet, type FleetHost } from './fleet.js';
 import type { HealthThresholds } from './health.js';
 import type { RetentionPolicy } from './retention.js';
@@ -39,6 +40,17 @@ export function hostBackupSets(fleet: Fleet, policyDir = fleet.policyDir): HostB
     retention: host.settings.keep,
     policyFile: policyDir === undefined ? null : resolve(policyDir, `${host.name}${POLICY_SUFFIX}`),
   }));
+}
+
+/** The host called `name`, or HOST_NOT_IN_FLEET naming the hosts there are (a screenful at most). */
+export function findHost(fleet: Fleet, name: string): FleetHost {
+  const host = fleet.hosts.find((h) => h.name === name);
+  if (host) return host;
+  const names = fleet.hosts.slice(0, 20).map((h) => h.name);
+  const more = fleet.hosts.length - names.length;
+  throw new SealdropError('HOST_NOT_IN_FLEET', `${name} is not a host of ${fleet.source}`, {
+    hint: `Its hosts: ${names.join(', ')}${more > 0 ? `, and ${more} more` : ''}.`,
+  });
 }
 
 /**

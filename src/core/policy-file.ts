@@ -22,6 +22,12 @@ export const RECIPIENTS_FIELD = 'x-amz-meta-sealdrop-recipients';
  * bytes that arrive differ (AWS; Ceph RGW 16 only checks that the policy covers the field).
  */
 const CONTENT_MD5_FIELD = 'content-md5';
+/**
+ * The form field carrying the SHA-256 of the encrypted bytes, which push fills in: stored as the object's
+ * metadata, so the admin can match a push to its version (`versions --json`) where S3 returns no version
+ * id (Ceph RGW). What the host says: it names the bytes, it proves nothing (verify does).
+ */
+export const SHA256_FIELD = 'x-amz-meta-sealdrop-sha256';
 /** Their fingerprints travel in one metadata field, and S3 allows 2 KB of user metadata per object. */
 export const MAX_RECIPIENTS = 16;
 
@@ -70,6 +76,8 @@ export interface PolicySummary {
   boundRecipients: string[] | null;
   /** The policy allows any Content-MD5 field, so push sends the file's (files minted before don't). */
   contentMd5: boolean;
+  /** The policy allows any SHA256_FIELD, so push records the file's SHA-256 (files minted before don't). */
+  sha256Field: boolean;
   /** When pushes start fetching a successor; absent when the file has no renewal location. */
   renewFrom?: Date;
 }
@@ -196,6 +204,7 @@ function summarize(file: PolicyFile, invalid: (problem: string) => SealdropError
   let minSize = 0;
   let maxSize = Number.POSITIVE_INFINITY;
   let contentMd5 = false;
+  let sha256Field = false;
   const covered = new Map<string, (value: string) => boolean>();
   for (const condition of document.conditions) {
     if (Array.isArray(condition)) {
@@ -210,6 +219,7 @@ function summarize(file: PolicyFile, invalid: (problem: string) => SealdropError
         if (fieldName === 'acl' && op === 'eq') acl = b;
         if (fieldName === 'bucket' && op === 'eq') bucket = b;
         if (fieldName === CONTENT_MD5_FIELD && op === 'starts-with' && b === '') contentMd5 = true;
+        if (fieldName === SHA256_FIELD && op === 'starts-with' && b === '') sha256Field = true;
       }
     } else {
       for (const [k, v] of Object.entries(condition)) {
@@ -267,6 +277,7 @@ function summarize(file: PolicyFile, invalid: (problem: string) => SealdropError
     hasSessionToken: Object.keys(file.fields).some((k) => k.toLowerCase() === 'x-amz-security-token'),
     boundRecipients,
     contentMd5,
+    sha256Field,
     ...(file.renew ? { renewFrom: new Date(file.renew.from) } : {}),
   };
 }

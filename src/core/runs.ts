@@ -305,6 +305,7 @@ export function runSnapshot(
     objectVersions: run.objectVersions,
     storedBytes: run.storedBytes,
     ...(run.lastWrite > time.getTime() ? { lastWrite: new Date(run.lastWrite) } : {}),
+    ...(verdict.state === 'complete' ? { sha256: verdict.manifest.sha256 } : {}),
   };
 }
 

@@ -41,6 +41,16 @@ export interface Snapshot {
   verifiedAt?: Date | null;
   /** Since when verify holds it proven bad (broken, unbound, discontinuous); null: not; absent: not read. */
   rejectedAt?: Date | null;
+  /**
+   * Versions: S3's ETag, from the listing (for an object stored by one POST, the MD5 of its bytes: what
+   * push prints); null: S3 gave none. Absent for runs (each part has its own).
+   */
+  etag?: string | null;
+  /**
+   * SHA-256 of the encrypted bytes as push computed them (what it prints): a run's from its manifest, a
+   * version's from its metadata (read with its details). null: read, none recorded; absent: not read.
+   */
+  sha256?: string | null;
 }
 
 export type LockMode = 'COMPLIANCE' | 'GOVERNANCE';
@@ -119,6 +129,7 @@ export function versionSnapshot(entry: ListedVersion): Snapshot {
     notes: NO_NOTES,
     objectVersions: 1,
     storedBytes: entry.size,
+    etag: entry.etag,
   };
 }
 
@@ -274,6 +285,10 @@ export interface SnapshotJson {
   verifiedAt?: string | null;
   /** Since when `sealdrop verify` holds it proven bad; null: not; absent: not read. */
   rejectedAt?: string | null;
+  /** Versions: S3's ETag (one POST: the MD5 of the stored bytes); null: none given. */
+  etag?: string | null;
+  /** SHA-256 of the encrypted bytes as push recorded it; null: none recorded; absent: not read. */
+  sha256?: string | null;
 }
 
 export function snapshotJson(snapshot: Snapshot): SnapshotJson {
@@ -295,6 +310,8 @@ export function snapshotJson(snapshot: Snapshot): SnapshotJson {
       : {}),
     ...(verifiedAt === undefined ? {} : { verifiedAt: verifiedAt?.toISOString() ?? null }),
     ...(rejectedAt === undefined ? {} : { rejectedAt: rejectedAt?.toISOString() ?? null }),
+    ...(snapshot.etag === undefined ? {} : { etag: snapshot.etag }),
+    ...(snapshot.sha256 === undefined ? {} : { sha256: snapshot.sha256 }),
   };
 }
 

@@ -206,63 +206,6 @@ export function formatDuration(ms: number): string {
   );
 }
 
-/**
- * Parses a point in time for --at: ISO 8601 ("2024-05-01T03:00:00Z"; without an offset it is local time,
- * like `date`), "@EPOCH_SECONDS", or a duration back from now ("36h", "2d ago").
- */
-export function parsePointInTime(text: string, now = new Date()): Date {
-  const trimmed = text.trim();
-  const ago = trimmed.replace(/\s+ago$/i, '');
-  if (/^(?:\d+[a-z]+)+$/i.test(ago)) return durationBefore(now, parseDurationParts(ago, '--at'));
-  if (/^@\d+(?:\.\d+)?$/.test(trimmed)) return new Date(Number(trimmed.slice(1)) * 1000);
-  const match =
-    /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(
-      trimmed,
-    );
-  if (match) {
-    const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '0', zone] = match;
-    const fields = [
-      Number(year),
-      Number(month) - 1,
-      Number(day),
-      Number(hour),
-      Number(minute),
-      Number(second),
-      Number(fraction.padEnd(3, '0')),
-    ] as const;
-    const utc = new Date(Date.UTC(...fields));
-    const date = zone === undefined ? new Date(...fields) : new Date(utc.getTime() - offsetMs(zone));
-    // Date rolls 2024-02-30 over into March: a date that doesn't read back is not a date.
-    const readBack =
-      zone === undefined
-        ? [date.getFullYear(), date.getMonth(), date.getDate()]
-        : [utc.getUTCFullYear(), utc.getUTCMonth(), utc.getUTCDate()];
-    const valid =
-      readBack.every((value, i) => value === fields[i]) && fields[3] < 24 && fields[4] < 60 && fields[5] < 60;
-    if (valid) return date;
-  }
-  throw new SealdropError('USAGE', `"${text}" is not a point in time`, {
-    hint: 'Write 2024-05-01T03:00:00Z, 2024-05-01 03:00 (local time), @1714532400, or 36h ago.',
-  });
-}
-
-/** `now` minus a duration: years and months on the local calendar (like `date -d "1 month ago"`), the rest exactly. */
-function durationBefore(now: Date, parts: DurationParts): Date {
-  const date = new Date(now);
-  date.setFullYear(date.getFullYear() - parts.years, date.getMonth() - parts.months);
-  const ms =
-    ((((parts.weeks * 7 + parts.days) * 24 + parts.hours) * 60 + parts.minutes) * 60 + parts.seconds) * 1000 +
-    parts.milliseconds;
-  return new Date(date.getTime() - ms);
-}
-
-function offsetMs(zone: string): number {
-  if (zone.toUpperCase() === 'Z') return 0;
-  const digits = zone.replace(':', '');
-  const minutes = Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5));
-  return (digits.startsWith('-') ? -1 : 1) * minutes * 60_000;
-}
-
 /** Seconds as JSON documents carry them: rounded to milliseconds. */
 export function roundMs(seconds: number): number {
   return Math.round(seconds * 1000) / 1000;

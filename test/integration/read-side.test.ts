@@ -437,10 +437,10 @@ describe('restore', () => {
         /--version-id or --at, not both/,
       ],
       [
-        ['--identity', target.privateKey, '--at', 'last tuesday'],
+        ['--identity', target.privateKey, '--at', 'sometime last week'],
         {},
         2,
-        /"last tuesday" is not a point in time/,
+        /"sometime last week" is not a point in time/,
       ],
       [[], {}, 2, /no --identity given/],
     ];

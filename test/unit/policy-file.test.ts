@@ -67,14 +67,18 @@ describe('policy mint (offline)', () => {
     expect(summary.location).toEqual({ bucket: 'acme-backups', key: 'db1/', isPrefix: true });
   });
 
-  it('lets push send any Content-MD5: a starts-with "" condition, read back as contentMd5', async () => {
+  it('lets push send any Content-MD5 and record its SHA-256: starts-with "" conditions, read back', async () => {
     const { out, text } = await mint('s3://acme-backups/db1/mysql.sql.gz.gpg');
     const { file, summary } = parsePolicyFile(text, out);
     const document = JSON.parse(Buffer.from(file.fields.Policy!, 'base64').toString('utf8'));
     expect(document.conditions).toContainEqual(['starts-with', '$Content-MD5', '']);
+    expect(document.conditions).toContainEqual(['starts-with', '$x-amz-meta-sealdrop-sha256', '']);
     expect(summary.contentMd5).toBe(true);
-    // The field itself is push's to fill in: it is not one of the file's fixed fields.
-    expect(Object.keys(file.fields).map((name) => name.toLowerCase())).not.toContain('content-md5');
+    expect(summary.sha256Field).toBe(true);
+    // The fields themselves are push's to fill in: they are not among the file's fixed fields.
+    const fields = Object.keys(file.fields).map((name) => name.toLowerCase());
+    expect(fields).not.toContain('content-md5');
+    expect(fields).not.toContain('x-amz-meta-sealdrop-sha256');
   });
 
   it('warns about session tokens and expiries beyond 7 days', async () => {

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SealdropError } from '../../src/core/errors.js';
-import {
-  formatBytes,
-  formatDuration,
-  parseDuration,
-  parsePointInTime,
-  parseSize,
-} from '../../src/core/units.js';
+import { formatBytes, formatDuration, parseDuration, parseSize } from '../../src/core/units.js';
 import { parseS3Url } from '../../src/core/s3-url.js';
 
 describe('parseSize', () => {
@@ -89,60 +83,5 @@ describe('parseS3Url', () => {
 
   it.each(['acme/key', 's3://', 's3://Bad_Bucket/key', 's3://acme-backups'])('refuses "%s"', (text) => {
     expect(() => parseS3Url(text)).toThrow(SealdropError);
-  });
-});
-
-const at = (iso: string) => new Date(iso);
-
-describe('parsePointInTime', () => {
-  const now = at('2024-05-10T12:00:00Z');
-
-  it.each([
-    ['2024-05-01T03:00:00Z', '2024-05-01T03:00:00.000Z'],
-    ['2024-05-01T03:00:00.250Z', '2024-05-01T03:00:00.250Z'],
-    ['2024-05-01T05:00:00+02:00', '2024-05-01T03:00:00.000Z'],
-    ['2024-05-01 03:00-0130', '2024-05-01T04:30:00.000Z'],
-    ['@1714532400', '2024-05-01T03:00:00.000Z'],
-    ['36h', '2024-05-09T00:00:00.000Z'],
-    ['2d ago', '2024-05-08T12:00:00.000Z'],
-    ['1d12h ago', '2024-05-09T00:00:00.000Z'],
-    ['90min ago', '2024-05-10T10:30:00.000Z'],
-    ['1w', '2024-05-03T12:00:00.000Z'],
-  ])('reads %s', (text, iso) => expect(parsePointInTime(text, now).toISOString()).toBe(iso));
-
-  it('reads a time without offset as local time, like date(1)', () => {
-    // The unit tests also run under a zone with DST (see package.json), where local and UTC differ.
-    const local = parsePointInTime('2024-05-01 03:00', now);
-    const offsetMs = local.getTimezoneOffset() * 60_000;
-    expect(local.getTime() - parsePointInTime('2024-05-01T03:00:00Z', now).getTime()).toBe(offsetMs);
-    expect([local.getHours(), local.getMinutes()]).toEqual([3, 0]);
-    expect(parsePointInTime('2024-05-01', now).getTime()).toBe(
-      parsePointInTime('2024-05-01T00:00:00Z', now).getTime() +
-        new Date(2024, 4, 1).getTimezoneOffset() * 60_000,
-    );
-  });
-
-  it('goes back months and years on the local calendar', () => {
-    const back = parsePointInTime('1mo ago', now);
-    expect([back.getMonth(), back.getDate()]).toEqual([now.getMonth() - 1, now.getDate()]);
-    expect(parsePointInTime('1y', now).getFullYear()).toBe(2023);
-  });
-
-  it('refuses "30m ago" with a hint naming min and mo', () => {
-    expect(() => parsePointInTime('30m ago', now)).toThrow(
-      expect.objectContaining({ code: 'USAGE', hint: expect.stringMatching(/30min .*30mo/) }),
-    );
-  });
-
-  it.each([
-    '',
-    'yesterday',
-    '2024-02-30T00:00:00Z',
-    '2024-13-01',
-    '2024-05-01T24:00:00Z',
-    '2024-05-01T03:00:00 CEST',
-    '5 ago',
-  ])('refuses "%s" with a usage error', (text) => {
-    expect(() => parsePointInTime(text, now)).toThrow(expect.objectContaining({ code: 'USAGE' }));
   });
 });

@@ -14,6 +14,7 @@ import {
   pingUrlProblem,
   POLICY_FILE_VERSION,
   RECIPIENTS_FIELD,
+  SHA256_FIELD,
   type LoadedPolicy,
   type PolicyFile,
 } from '../../core/policy-file.js';
@@ -182,10 +183,12 @@ export async function createPolicyFile(
         ? renewalFields({ expiresAt: expiring, renewFrom: new Date(expiring.getTime() - renewal.windowMs) })
         : {}),
     },
-    // Any Content-MD5: the agent sends the file's, and S3 checks the upload against it.
+    // Any Content-MD5: the agent sends the file's, and S3 checks the upload against it. Any SHA-256
+    // metadata: the agent records the file's, to match a push to its version.
     Conditions: [
       ['content-length-range', 1, maxSize],
       ['starts-with', '$Content-MD5', ''],
+      ['starts-with', `$${SHA256_FIELD}`, ''],
     ],
     Expires: expiresIn,
   });

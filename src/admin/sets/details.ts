@@ -1,16 +1,21 @@
-// What a listing doesn't say about a snapshot: its Object Lock retention, read from the object version
-// that stands for it (HeadObject), and what is proven about it (sets/proofs.ts, one listing for all).
+// What a listing doesn't say about a snapshot: its Object Lock retention (and a version's SHA-256 as push
+// recorded it), read from the object version that stands for it (HeadObject), and what is proven about
+// it (sets/proofs.ts, one listing for all).
 // A retention costs a request per snapshot, and a listing may hold a million versions an attacker
 // wrote, so every caller reads a bounded number, a few at a time.
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../../core/errors.js';
 import { mapBounded } from '../../core/pool.js';
 import { derivedLock, NO_BUCKET_LOCK, readLock, type BucketLock } from '../../core/object-lock.js';
+import { SHA256_FIELD } from '../../core/policy-file.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import type { BackupSet, SnapshotListing } from './backup-set.js';
 import { readBucketLock } from '../s3/object-lock.js';
 import { s3Error } from '../s3/client.js';
 import { provenSnapshots } from './proofs.js';
+
+/** SHA256_FIELD as the SDK names the metadata it returns: without x-amz-meta-. */
+const SHA256_METADATA = SHA256_FIELD.slice('x-amz-meta-'.length);
 
 /** Reads in flight at once. */
 const CONCURRENCY = 8;
@@ -62,6 +67,12 @@ async function readOne(set: BackupSet, snapshot: Snapshot, options: DetailOption
       return snapshot;
     throw s3Error(error, `reading s3://${bucket}/${ref.key} version ${ref.versionId}`, bucket);
   }
+  // A version's own object carries push's record of its SHA-256; a run's (its manifest's) does not.
+  const recorded = head.Metadata?.[SHA256_METADATA];
+  const sha256 =
+    snapshot.kind === 'version'
+      ? { sha256: recorded && /^[0-9a-f]{64}$/.test(recorded) ? recorded : null }
+      : {};
   const bucketLock = options.bucketLock ?? NO_BUCKET_LOCK;
   const mode = head.ObjectLockMode;
   const lock = bucketLock.enabled
@@ -71,7 +82,7 @@ async function readOne(set: BackupSet, snapshot: Snapshot, options: DetailOption
         legalHold: head.ObjectLockLegalHoldStatus === 'ON',
       })
     : snapshot.lock;
-  return lock ? { ...snapshot, lock } : snapshot;
+  return { ...snapshot, ...sha256, ...(lock ? { lock } : {}) };
 }
 
 export interface DetailedListing extends SnapshotListing {
