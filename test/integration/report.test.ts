@@ -264,7 +264,7 @@ hosts:
     expect(numbers.stored).toMatch(/^19\d\.\d\d? KiB$/);
     expect(numbers.details.trouble).toMatch(/2 CRITICAL.*: (shrunk, gone|gone, shrunk)/);
     const tileText = await troubleTiles(page);
-    expect(tileText.gone).toMatch(/^the latest version is a delete marker \(deleted \d+s ago\)/);
+    expect(tileText.gone).toMatch(/^the latest version is a delete marker \(deleted \d+m?s ago\)/);
     expect(requests).toEqual([pathToFileURL(out).href]); // nothing loaded from anywhere
     await screenshot(page, dir, 'report-s3.png');
     await page.close();

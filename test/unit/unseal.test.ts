@@ -327,7 +327,7 @@ describe('unseal', () => {
       const sealed = await seal(zst, [admin.publicKey]);
       await expect(open(sealed, [admin.privatePath])).rejects.toMatchObject({
         code: 'OBJECT_FORMAT',
-        message: expect.stringMatching(/decrypts to zstd data.*needs 22\.15/),
+        message: expect.stringMatching(/decrypts to zstd data.*needs Node\.js 22\.15/),
         hint: expect.stringMatching(/--no-decompress .*zstd -d/),
       });
       const kept = await open(sealed, [admin.privatePath], { decompress: false });
