@@ -2,7 +2,7 @@
 // (never plaintext) goes to a private temp file first, hashed (SHA-256, and MD5 for Content-MD5) and
 // counted on the way, so the file is never read twice before it is sent.
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readdir, rm, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SealdropError } from '../core/errors.js';
 
@@ -88,8 +88,20 @@ export async function removeOrphans(dir: string): Promise<string[]> {
     const pid = Number(SPOOL_NAME.exec(name)?.[1] ?? 0);
     return pid > 0 && pid !== process.pid && !isRunning(pid);
   });
-  await Promise.all(orphans.map((name) => rm(join(dir, name), { force: true })));
-  return orphans;
+  // Only what this call removed: a push sharing the directory may have removed it first, or its owner
+  // may have ended between the listing and the check, having removed its own.
+  const removed = await Promise.all(
+    orphans.map((name) =>
+      unlink(join(dir, name)).then(
+        () => name,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return null;
+          throw error;
+        },
+      ),
+    ),
+  );
+  return removed.filter((name) => name !== null);
 }
 
 function isRunning(pid: number): boolean {
