@@ -5,6 +5,7 @@ import { inspectKey, readArmoredKey, type KeyInfo } from '../core/openpgp-keys.j
 import { integerArg } from './args.js';
 import { printData, printJson, say, table } from './output.js';
 import { readPassphrase } from './passphrase.js';
+import { registerRetireCheck } from './retire-check.js';
 
 export function registerKeyCommands(program: Command): void {
   const key = program
@@ -15,7 +16,8 @@ export function registerKeyCommands(program: Command): void {
       `
 Examples:
   sealdrop key generate --uid "Backup Admin <ops@example.com>" --out ~/.sealdrop/admin
-  sealdrop key show ~/.sealdrop/admin.pub.asc`,
+  sealdrop key show ~/.sealdrop/admin.pub.asc
+  sealdrop key retire-check ~/.sealdrop/old.pub.asc --fleet fleet.yaml`,
     );
 
   key
@@ -92,6 +94,8 @@ Example:
       if (options.json) printJson(keyJson(info));
       else printData(describeKey(info));
     });
+
+  registerRetireCheck(key);
 }
 
 function keyJson(info: KeyInfo) {

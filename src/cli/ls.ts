@@ -4,6 +4,7 @@ import type { InventoryItem } from '../admin/sets/inventory.js';
 import { SealdropError } from '../core/errors.js';
 import type { Fleet, FleetHost } from '../core/fleet.js';
 import type { HealthState } from '../core/health.js';
+import { recipientsJson, recipientsText, type KnownKey, type Recipients } from '../core/recipients.js';
 import { summarizeSet, type GroupedArea, type GroupedWal, type SetSummary } from '../core/inventory.js';
 import { formatS3Url, parseS3Url, type S3Location } from '../core/s3-url.js';
 import { snapshotJson } from '../core/snapshot.js';
@@ -12,9 +13,15 @@ import { DEFAULT_WAL_THRESHOLDS, judgeWalChain, WalChainTally } from '../core/wa
 import { plural } from '../core/words.js';
 import { integerArg } from './args.js';
 import { errorJson, printData, printLines, ReportedFailure, reportError } from './output.js';
+import {
+  knownKeys,
+  recipientReads,
+  withRecipientsOptions,
+  type RecipientsCliOptions,
+} from './recipients-options.js';
 import { adminClient, withConnection, type ConnectionOptions } from './target.js';
 
-interface LsCliOptions extends ConnectionOptions {
+interface LsCliOptions extends ConnectionOptions, RecipientsCliOptions {
   fleet?: string;
   json?: boolean;
   pageSize?: number;
@@ -31,7 +38,12 @@ interface Row {
   /** A fleet host's WAL archive, judged as a chain by the host's thresholds. */
   wal: WalRow | null;
   notes: string[];
+  /** With --recipients: whom the latest complete backup is encrypted to. */
+  recipients?: Recipients;
 }
+
+/** Reads in flight at once with --recipients; rows still come out in the listing's order. */
+const RECIPIENT_WINDOW = 8;
 
 interface WalRow {
   state: HealthState;
@@ -42,13 +54,19 @@ interface WalRow {
 }
 
 export function registerLsCommand(program: Command): void {
-  withConnection(
-    program
-      .command('ls')
-      .description(
-        'list every backup set in a bucket (keys with versions, prefixes with runs): latest, size, count, state',
-      )
-      .argument('[s3://BUCKET[/PREFIX]]', 'the bucket, or a prefix in it (default with --fleet: its bucket)'),
+  withRecipientsOptions(
+    withConnection(
+      program
+        .command('ls')
+        .description(
+          'list every backup set in a bucket (keys with versions, prefixes with runs): latest, size, count, state',
+        )
+        .argument(
+          '[s3://BUCKET[/PREFIX]]',
+          'the bucket, or a prefix in it (default with --fleet: its bucket)',
+        ),
+    ),
+    "set's latest complete backup",
   )
     .option(
       '--fleet <FILE>',
@@ -72,12 +90,17 @@ belong to no host say NO HOST, and hosts with nothing stored are listed as EMPTY
 archive (a fleet host's wal:, or any prefix holding files named as PostgreSQL archives them) is one
 row of kind wal: its newest segment, the RPO and the chain's state (as sealdrop status --wal judges
 it; by the host's thresholds with --fleet).
+--recipients adds to each set the key ids its latest complete backup is encrypted to (a run's: its
+first part's), from its first 8 KiB (one ranged GET per set, 8 at a time, for the first
+--recipients-limit N sets, default 1000); --key-file KEY.asc shows that key's fingerprint for its
+key ids. With --json: each set's "recipients" (key ids; null and "recipientsNote" where none were read).
 
 Examples:
   sealdrop ls s3://acme-backups
   sealdrop ls s3://acme-backups/warehouse/
   sealdrop ls --fleet fleet.yaml | grep 'NO HOST'
-  sealdrop ls s3://acme-backups --json | jq -r '.sets[] | select(.state != "complete") | .target'`,
+  sealdrop ls s3://acme-backups --json | jq -r '.sets[] | select(.state != "complete") | .target'
+  sealdrop ls --fleet fleet.yaml --recipients --key-file old.pub.asc | grep OLDKEYFINGERPRINT`,
     )
     .action(async (url: string | undefined, options: LsCliOptions) => {
       const [{ hostIndex, walIndex }, { readFleet }] = await Promise.all([
@@ -109,9 +132,12 @@ Examples:
           ? host.location.key
           : null;
       };
-      const out = options.json ? jsonWriter(location) : textWriter(fleet);
+      const known = await knownKeys(options);
+      const out = options.json ? jsonWriter(location, known) : textWriter(fleet, known);
       const seen = new Set<string>();
       const walSeen = new Set<string>();
+      const recipients = await recipientReader(options);
+      const pending: Promise<Row>[] = [];
       try {
         for await (const item of inventory(client, location, {
           knownRunPrefix,
@@ -120,8 +146,15 @@ Examples:
         })) {
           const row = item.kind === 'wal' ? walRowOf(item.wal, walOwner) : rowOf(item, owner);
           if (row.host) (row.wal ? walSeen : seen).add(row.host);
-          out.row(row);
+          if (!recipients) out.row(row);
+          else {
+            const read = recipients(row, item);
+            read.catch(() => {}); // awaited in order below; a failure is thrown there
+            pending.push(read);
+            if (pending.length >= RECIPIENT_WINDOW) out.row(await pending.shift()!);
+          }
         }
+        for (const row of pending.splice(0)) out.row(await row);
       } catch (error) {
         if (!out.started || !(error instanceof SealdropError)) throw error;
         out.fail(error);
@@ -145,6 +178,26 @@ Examples:
           out.row(walRowOf({ kind: 'wal', location: host.wal, chain: emptyChain(host.wal.key) }, walOwner));
       out.end(missing.map((host) => host.name));
     });
+}
+
+/**
+ * With --recipients: a function that adds to a backup set's row whom its latest complete backup is
+ * encrypted to (the first N sets only); null without it.
+ */
+async function recipientReader(
+  options: LsCliOptions,
+): Promise<((row: Row, item: InventoryItem) => Promise<Row>) | null> {
+  const limit = recipientReads(options);
+  if (limit === null) return null;
+  const { readRecipients } = await import('../admin/sets/recipients.js');
+  let reads = 0;
+  return async (row, item) => {
+    const latest = row.summary?.latest;
+    if (item.kind !== 'set' || !latest) return row;
+    if (reads++ >= limit)
+      return { ...row, recipients: { kind: 'none', why: `not read: only the first ${limit} sets are` } };
+    return { ...row, recipients: await readRecipients(item.set, latest) };
+  };
 }
 
 function rowOf(
@@ -240,7 +293,7 @@ const STATE_WORDS: Record<SetSummary['state'], string> = {
 };
 
 /** Fixed-width columns with the address last, so each line is printed as soon as its set is known. */
-function textWriter(fleet: Fleet | null): Writer {
+function textWriter(fleet: Fleet | null, known: readonly KnownKey[]): Writer {
   const hostWidth = fleet ? Math.max(7, ...fleet.hosts.map((h) => h.name.length)) : 0;
   let sets = 0;
   let noHost = 0;
@@ -283,7 +336,7 @@ function textWriter(fleet: Fleet | null): Writer {
             10,
           ),
           ...hostCell(row),
-          `${row.target}${row.notes.length ? `  (${row.notes.join('; ')})` : ''}`,
+          `${row.target}${notesText(row, known)}`,
         ]),
       ]);
     },
@@ -299,8 +352,15 @@ function textWriter(fleet: Fleet | null): Writer {
   };
 }
 
+function notesText(row: Row, known: readonly KnownKey[]): string {
+  const notes = row.recipients
+    ? [...row.notes, `recipients ${recipientsText(row.recipients, known)}`]
+    : row.notes;
+  return notes.length ? `  (${notes.join('; ')})` : '';
+}
+
 /** One JSON document, written as the sets arrive; a failure half-way ends it with an "error" member. */
-function jsonWriter(location: S3Location): Writer {
+function jsonWriter(location: S3Location, known: readonly KnownKey[]): Writer {
   let started = false;
   let rows = 0;
   let sets = 0;
@@ -354,6 +414,7 @@ function jsonWriter(location: S3Location): Writer {
                 strays: summary?.strays ?? 0,
               },
               notes: row.notes,
+              ...(row.recipients ? recipientsJson(row.recipients, known) : {}),
             };
       process.stdout.write(`${first ? '' : ','}\n  ${JSON.stringify(json)}`);
     },

@@ -1,29 +1,15 @@
 // sealdrop prune TARGET --keep-…
 import { Option, type Command } from 'commander';
 import { EXIT } from '../core/errors.js';
-import type { RetentionPolicy } from '../core/retention.js';
 import { integerArg } from './args.js';
+import { retentionPolicy, withKeepOptions, type KeepCliOptions } from './keep-options.js';
 import { printJson, printLines, say, warn } from './output.js';
 import { describe, failuresOf, outcome, pruneJson } from './prune-plan-output.js';
 import { withProgress } from './progress.js';
 import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
 import { adminClient, resolveTarget, walPrefix, withTarget, type TargetOptions } from './target.js';
 
-interface PruneCliOptions extends TargetOptions, StreamCliOptions {
-  keepEarliest?: boolean;
-  keepLast?: number;
-  keepHourly?: number;
-  keepDaily?: number;
-  keepWeekly?: number;
-  keepMonthly?: number;
-  keepYearly?: number;
-  keepWithin?: string;
-  keepWithinHourly?: string;
-  keepWithinDaily?: string;
-  keepWithinWeekly?: string;
-  keepWithinMonthly?: string;
-  keepWithinYearly?: string;
-  tz?: string;
+interface PruneCliOptions extends TargetOptions, StreamCliOptions, KeepCliOptions {
   yes?: boolean;
   force?: boolean;
   deleteMarkers?: boolean;
@@ -34,48 +20,17 @@ interface PruneCliOptions extends TargetOptions, StreamCliOptions {
 }
 
 export function registerPruneCommand(program: Command): void {
-  withStreamOptions(
-    withTarget(
-      program
-        .command('prune')
-        .description(
-          'delete old backups by a retention policy (restic forget semantics); a dry run unless --yes',
-        ),
+  withKeepOptions(
+    withStreamOptions(
+      withTarget(
+        program
+          .command('prune')
+          .description(
+            'delete old backups by a retention policy (restic forget semantics); a dry run unless --yes',
+          ),
+      ),
     ),
   )
-    .option('--keep-last <N>', 'keep the N newest backups', integerArg)
-    .option(
-      '--keep-hourly <N>',
-      'keep the newest backup of each of the last N hours that have one',
-      integerArg,
-    )
-    .option('--keep-daily <N>', 'keep the newest backup of each of the last N days that have one', integerArg)
-    .option(
-      '--keep-weekly <N>',
-      'keep the newest backup of each of the last N ISO weeks that have one',
-      integerArg,
-    )
-    .option(
-      '--keep-monthly <N>',
-      'keep the newest backup of each of the last N months that have one',
-      integerArg,
-    )
-    .option(
-      '--keep-yearly <N>',
-      'keep the newest backup of each of the last N years that have one',
-      integerArg,
-    )
-    .option('--keep-within <DURATION>', 'keep every backup within DURATION (like 1y2mo3d) of the newest')
-    .option('--keep-within-hourly <DURATION>', 'keep one backup per hour within DURATION of the newest')
-    .option('--keep-within-daily <DURATION>', 'keep one backup per day within DURATION of the newest')
-    .option('--keep-within-weekly <DURATION>', 'keep one backup per week within DURATION of the newest')
-    .option('--keep-within-monthly <DURATION>', 'keep one backup per month within DURATION of the newest')
-    .option('--keep-within-yearly <DURATION>', 'keep one backup per year within DURATION of the newest')
-    .option(
-      '--keep-earliest',
-      'each hourly/daily/weekly/monthly/yearly period kept also keeps its earliest backup (junk pushed later in a period cannot displace it)',
-    )
-    .option('--tz <ZONE>', "time zone for days, weeks, months (IANA name; default this machine's)")
     .option('--yes', 'delete what the plan removes (without it: a dry run that prints the plan)')
     .option(
       '--force',
@@ -174,23 +129,4 @@ Examples:
       }
       if (result.interrupted) process.exitCode = EXIT.sigint;
     });
-}
-
-function retentionPolicy(o: PruneCliOptions): RetentionPolicy {
-  const entries = Object.entries({
-    last: o.keepLast,
-    hourly: o.keepHourly,
-    daily: o.keepDaily,
-    weekly: o.keepWeekly,
-    monthly: o.keepMonthly,
-    yearly: o.keepYearly,
-    within: o.keepWithin,
-    withinHourly: o.keepWithinHourly,
-    withinDaily: o.keepWithinDaily,
-    withinWeekly: o.keepWithinWeekly,
-    withinMonthly: o.keepWithinMonthly,
-    withinYearly: o.keepWithinYearly,
-    earliest: o.keepEarliest,
-  }).filter(([, value]) => value !== undefined);
-  return Object.fromEntries(entries) as RetentionPolicy;
 }

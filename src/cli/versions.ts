@@ -1,8 +1,10 @@
 // sealdrop versions TARGET [--at TIME]
 import { Option, type Command } from 'commander';
+import type { BackupSet } from '../admin/sets/backup-set.js';
 import type { DetailedListing } from '../admin/sets/details.js';
 import { isSealdropError, type SealdropError } from '../core/errors.js';
 import { retentionText } from '../core/object-lock.js';
+import { recipientsJson, recipientsText, type KnownKey, type Recipients } from '../core/recipients.js';
 import { chooseSnapshot, SNAPSHOT_WORDS, snapshotJson, stateText, type Snapshot } from '../core/snapshot.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { plural } from '../core/words.js';
@@ -17,27 +19,41 @@ import {
   say,
   warn,
 } from './output.js';
+import {
+  knownKeys,
+  recipientReads,
+  withRecipientsOptions,
+  type RecipientsCliOptions,
+} from './recipients-options.js';
 import { AT_HELP, pointInTime } from './snapshot-options.js';
 import { adminClient, resolveTarget, withFleetHost, withTarget, type TargetOptions } from './target.js';
 
-interface VersionsCliOptions extends TargetOptions {
+interface VersionsCliOptions extends TargetOptions, RecipientsCliOptions {
   json?: boolean;
   pageSize?: number;
   detail: number;
   at?: string;
 }
 
+/** With --recipients: each backup's recipients (by snapshot id), and the keys that name some by fingerprint. */
+interface ShownRecipients {
+  byId: Map<string, Recipients>;
+  known: KnownKey[];
+}
+
 /** What `restore --at` would pick from this listing: a snapshot, or the error restore would stop with. */
 type AtPick = { at: Date; snapshot: Snapshot } | { at: Date; error: SealdropError };
 
 export function registerVersionsCommand(program: Command): void {
-  withFleetHost(
-    withTarget(
-      program
-        .command('versions')
-        .description(
-          'list the backups of a key (its versions) or of a prefix (its runs), newest first, with their state',
-        ),
+  withRecipientsOptions(
+    withFleetHost(
+      withTarget(
+        program
+          .command('versions')
+          .description(
+            'list the backups of a key (its versions) or of a prefix (its runs), newest first, with their state',
+          ),
+      ),
     ),
   )
     .option('--json', 'print the list as one JSON document on stdout')
@@ -68,6 +84,12 @@ With --json each version carries S3's etag (for a POST upload the MD5 of the sto
 sha256 push recorded in its metadata (read for the newest --detail; null: none recorded, as by a
 policy minted before push recorded it), each run the sha256 its manifest records: what push prints,
 to match a push to its version where S3 returns no version id (Ceph RGW).
+--recipients adds RECIPIENTS: the key ids each backup is encrypted to (a run's: its first part's),
+from the key packets in its first 8 KiB (one ranged GET each, 8 at a time, never the data), for the
+newest --recipients-limit N (default 1000; the others say "not read"). Objects made by push and by
+stock gpg alike; one whose first bytes are no encrypted OpenPGP message says why in brackets.
+--key-file KEY.asc shows that key's fingerprint in place of its key ids. With --json: "recipients"
+(key ids, 16 upper-case hex digits; null where none were read, "recipientsNote" says why) and "recipientFingerprints".
 --fleet FILE --host NAME names a fleet host's backups, with the fleet file's endpoint and region.
 Needs admin credentials (standard AWS chain) with s3:ListBucketVersions and s3:GetObject (and
 s3:GetObjectRetention, s3:GetBucketObjectLockConfiguration for the details).
@@ -78,7 +100,9 @@ Examples:
   sealdrop versions --policy db1.policy.json --json | jq -r '.snapshots[0].versionId'
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg --detail 500   # exact retain-until of 500
   sealdrop versions --fleet fleet.yaml --host db1 --at "last tuesday 23:00"   # what restore --at takes
-  sealdrop versions --policy db1.policy.json --json | jq -r '.snapshots[] | [.versionId, .etag, .sha256] | @tsv'`,
+  sealdrop versions --policy db1.policy.json --json | jq -r '.snapshots[] | [.versionId, .etag, .sha256] | @tsv'
+  sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg --recipients --key-file new.pub.asc
+  sealdrop versions --policy db1.policy.json --recipients --json | jq -r '.snapshots[] | [.versionId, (.recipients // [] | join(","))] | @tsv'`,
     )
     .action(async (url: string | undefined, options: VersionsCliOptions) => {
       const target = await resolveTarget(url, options);
@@ -91,19 +115,23 @@ Examples:
       const set = backupSet(client, target.location, { pageSize: options.pageSize });
       const listing = await listWithDetails(set, { newest: options.detail });
       listing.warnings.forEach(warn);
+      const recipients = await readShownRecipients(set, listing, options);
       const pick = at === undefined ? null : pickAt(listing, at);
       if (options.json)
         printJson({
           target: listing.target,
           kind: listing.kind,
-          snapshots: listing.snapshots.map(snapshotJson),
+          snapshots: listing.snapshots.map((s) => ({
+            ...snapshotJson(s),
+            ...(recipients ? recipientsJson(recipients.byId.get(s.id), recipients.known) : {}),
+          })),
           strays: listing.strays,
           objectLock: listing.bucketLock,
           detailed: listing.detailed,
           ...(pick ? { at: atJson(pick) } : {}),
         });
       else {
-        printLines(describe(listing, pick && 'snapshot' in pick ? pick.snapshot : null));
+        printLines(describe(listing, pick && 'snapshot' in pick ? pick.snapshot : null, recipients));
         const unread = listing.snapshots.filter((s) => s.state !== 'deleted').length - listing.detailed;
         if (unread > 0 && listing.snapshots.some(shown))
           say(
@@ -117,6 +145,25 @@ Examples:
         `restore --at ${pick.at.toISOString()} picks ${noun} ${pick.snapshot.id} (${pick.snapshot.time.toISOString()})`,
       );
     });
+}
+
+/** --recipients: read for the newest N backups; credentials that may list but not read get the listing. */
+async function readShownRecipients(
+  set: BackupSet,
+  listing: DetailedListing,
+  options: VersionsCliOptions,
+): Promise<ShownRecipients | null> {
+  const limit = recipientReads(options);
+  if (limit === null) return null;
+  const known = await knownKeys(options);
+  const { readAllRecipients } = await import('../admin/sets/recipients.js');
+  try {
+    return { byId: await readAllRecipients(set, listing.snapshots, { limit }), known };
+  } catch (error) {
+    if (!isSealdropError(error) || error.code !== 'S3_REFUSED') throw error;
+    warn(`recipients not read: ${error.message}`);
+    return { byId: new Map(), known };
+  }
 }
 
 /** The choice restore makes (chooseSnapshot, over this listing), or the error it would stop with. */
@@ -155,7 +202,12 @@ function verifiedCell(s: Snapshot): string {
 }
 
 /** The listing as lines; `picked` (versions --at) is marked. */
-function* describe(listing: DetailedListing, picked: Snapshot | null, now = Date.now()): Generator<string> {
+function* describe(
+  listing: DetailedListing,
+  picked: Snapshot | null,
+  shown: ShownRecipients | null,
+  now = Date.now(),
+): Generator<string> {
   const { noun } = SNAPSHOT_WORDS[listing.kind];
   const verified = listing.snapshots.filter((s) => s.verifiedAt).length;
   const rejected = listing.snapshots.filter((s) => s.rejectedAt).length;
@@ -189,6 +241,7 @@ function* describe(listing: DetailedListing, picked: Snapshot | null, now = Date
         s.state === 'deleted' ? '-' : formatBytes(s.size),
         ...(lockColumn ? [s.state === 'deleted' ? '-' : retainCell(s)] : []),
         ...(markColumn ? [verifiedCell(s)] : []),
+        ...(shown ? [recipientsText(shown.byId.get(s.id), shown.known)] : []),
         s === picked ? `${stateText(s)}  <- restore --at` : stateText(s),
       ];
   }
@@ -199,6 +252,7 @@ function* describe(listing: DetailedListing, picked: Snapshot | null, now = Date
     'SIZE',
     ...(lockColumn ? ['RETAIN UNTIL'] : []),
     ...(markColumn ? ['VERIFIED'] : []),
+    ...(shown ? ['RECIPIENTS'] : []),
     'STATE',
   ];
   yield `${listing.target}: ${summary}`;

@@ -1,6 +1,7 @@
 // OpenPGP keys: load, inspect and refuse at the door what cannot serve (or that gpg 2.2 could not read).
 import * as openpgp from 'openpgp';
 import { SealdropError } from './errors.js';
+import type { KnownKey } from './recipients.js';
 
 export interface KeyInfo {
   fingerprint: string;
@@ -79,6 +80,14 @@ export async function readRecipient(armored: string, source: string): Promise<op
     );
   }
   return key.toPublic();
+}
+
+/** A key as the recipients of a backup name it: its fingerprint and every key id (primary and subkeys). */
+export function knownKey(key: openpgp.Key): KnownKey {
+  return {
+    fingerprint: key.getFingerprint().toUpperCase(),
+    keyIds: key.getKeys().map((k) => k.getKeyID().toHex().toUpperCase()),
+  };
 }
 
 function isWeakRsa(info: openpgp.AlgorithmInfo): boolean {

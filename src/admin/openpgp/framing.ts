@@ -5,9 +5,12 @@
 // - OpenPGP.js holds every packet but the data packet whole, all of them at once: an object of a
 //   million session key packets, or one of 200 MiB, would take the admin's memory. Such framing is
 //   refused here, before it is read.
-// Framing only: no byte of any packet body is read or changed.
+// - The session key packets come first and name the recipients' key ids: listings read those from an
+//   object's first bytes (sessionKeyRecipients), under the same bounds.
+// Framing only, those key ids aside: no byte of any packet body is read or changed.
 import { SealdropError } from '../../core/errors.js';
 import { OPENPGP_CHUNK_BYTES } from '../../core/openpgp-chunks.js';
+import type { Recipients } from '../../core/recipients.js';
 import { formatBytes } from '../../core/units.js';
 
 /** 2^18: partial body lengths are powers of two (RFC 4880 §4.2.2.4). */
@@ -17,6 +20,10 @@ const PARTIAL_OCTET = 0xe0 | Math.log2(PARTIAL_BYTES);
 const DATA_TAGS = new Set([8, 9, 11, 18, 20]);
 /** Public-key and symmetric-key encrypted session keys: one per recipient (a policy allows 16). */
 const SESSION_KEY_TAGS = new Set([1, 3]);
+/** Encrypted data (SED, SEIPD, AEAD): what follows the session key packets. */
+const ENCRYPTED_TAGS = new Set([9, 18, 20]);
+/** RFC 4880's marker packet ("PGP"): ignored wherever it is. */
+const MARKER_TAG = 10;
 const MAX_SESSION_KEYS = 64;
 /** The largest other packet: an RSA-16384 session key is 2 KiB. */
 const MAX_OTHER_PACKET_BYTES = 64 * 1024;
@@ -84,6 +91,65 @@ export async function* regroupPartialBodies(
       continue;
     }
     yield* regroupBody(input, tag, first);
+  }
+}
+
+/**
+ * The recipients an object's first bytes name: its public-key session key packets' key ids (v3, RFC 4880
+ * §5.1), bounded as regroupPartialBodies bounds them. `head` is what a ranged read returned; `whole`: it
+ * is the whole object (shorter than the range). Never throws on what the bucket holds: what is not an
+ * encrypted OpenPGP message comes back as kind "none", with the reason.
+ */
+export async function sessionKeyRecipients(head: Buffer, whole: boolean): Promise<Recipients> {
+  const none = (why: string): Recipients => ({ kind: 'none', why });
+  if (head.length === 0) return none('empty');
+  if (head.subarray(0, 15).toString('latin1') === '-----BEGIN PGP ') return none('ASCII-armored, not read');
+  const input = new ByteReader(
+    (async function* () {
+      yield head;
+    })(),
+  );
+  const keyIds: string[] = [];
+  let passphrases = 0;
+  const cut = (): Recipients =>
+    whole
+      ? none('too short: it ends among its key packets')
+      : { kind: 'read', keyIds, passphrases, more: true };
+  for (;;) {
+    const tag = await input.take(1);
+    if (tag === null) return cut();
+    const octet = tag[0]!;
+    if ((octet & 0x80) === 0) return none('not OpenPGP');
+    let type: number;
+    let length: number | null;
+    if ((octet & 0x40) === 0) {
+      type = (octet >> 2) & 0x0f;
+      const size = [1, 2, 4, 0][octet & 3]!;
+      const octets = size === 0 ? null : await input.take(size);
+      if (size > 0 && octets === null) return cut();
+      length = octets ? octets.readUIntBE(0, size) : null;
+    } else {
+      type = octet & 0x3f;
+      const read = await readLength(input);
+      if (read === null) return cut();
+      length = read.partial ? null : read.length;
+    }
+    if (!SESSION_KEY_TAGS.has(type) && type !== MARKER_TAG) {
+      if (!ENCRYPTED_TAGS.has(type)) return none(`not an encrypted message (a packet of type ${type} first)`);
+      return keyIds.length + passphrases === 0
+        ? none('no session key packet (not encrypted to a key)')
+        : { kind: 'read', keyIds, passphrases, more: false };
+    }
+    if (keyIds.length + passphrases >= MAX_SESSION_KEYS)
+      return none(`more than ${MAX_SESSION_KEYS} session key packets`);
+    if (length === null || length > MAX_OTHER_PACKET_BYTES)
+      return none(`a session key packet of ${length === null ? 'unbounded length' : formatBytes(length)}`);
+    const body = await input.take(length);
+    if (body === null) return cut();
+    if (type === MARKER_TAG) continue;
+    if (type === 3) passphrases++;
+    else if (body[0] === 3 && body.length >= 10) keyIds.push(body.toString('hex', 1, 9).toUpperCase());
+    else return none(`a session key packet of version ${body[0] ?? '?'} (not 3)`);
   }
 }
 

@@ -56,6 +56,11 @@ export interface BackupSet {
    * null: there is none (a delete marker, a run without a manifest).
    */
   markObject(snapshot: Snapshot): ObjectRef | null;
+  /**
+   * The object version whose first bytes are a snapshot's key packets (a run: its first part).
+   * null: there is none (a delete marker, a run without a first part).
+   */
+  firstObject(snapshot: Snapshot): ObjectRef | null;
 }
 
 /** A backup set with its listing (opened from a listing already made: the inventory's). */
@@ -98,4 +103,5 @@ export abstract class StoredSet implements BackupSet {
     options?: { signal?: AbortSignal },
   ): AsyncIterable<ObjectRef>;
   abstract markObject(snapshot: Snapshot): ObjectRef | null;
+  abstract firstObject(snapshot: Snapshot): ObjectRef | null;
 }

@@ -70,4 +70,8 @@ export class KeySet extends StoredSet {
   markObject(snapshot: Snapshot) {
     return snapshot.state === 'deleted' ? null : { key: this.location.key, versionId: snapshot.id };
   }
+
+  firstObject(snapshot: Snapshot) {
+    return this.markObject(snapshot);
+  }
 }

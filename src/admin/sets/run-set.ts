@@ -55,6 +55,13 @@ export class RunSet extends StoredSet {
       : null;
   }
 
+  firstObject(snapshot: Snapshot): ObjectRef | null {
+    const first = this.#runs.get(snapshot.id)?.parts.get(1);
+    return first
+      ? { key: runKey(this.location.key, snapshot.id, partName(1)), versionId: first.versionId }
+      : null;
+  }
+
   async list(options: ListOptions = {}): Promise<SnapshotListing> {
     const prefix = this.location.key;
     const grouper = new RunGrouper(prefix);

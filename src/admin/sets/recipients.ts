@@ -1,0 +1,103 @@
+// Whom each backup is encrypted to, read from its first bytes: one ranged GET of RECIPIENT_BYTES per
+// backup (a run's: its first part's), a few at a time, for a bounded number of backups. The key packets
+// come first in every OpenPGP message, push's and gpg's alike; the data is never read.
+import type { Readable } from 'node:stream';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { mapBounded } from '../../core/pool.js';
+import type { Recipients } from '../../core/recipients.js';
+import type { Snapshot } from '../../core/snapshot.js';
+import { formatBytes } from '../../core/units.js';
+import { sessionKeyRecipients } from '../openpgp/framing.js';
+import { s3Error } from '../s3/client.js';
+import type { BackupSet } from './backup-set.js';
+
+/**
+ * Bytes read per backup: 8 KiB holds 16 RSA-4096 key packets (a policy's most recipients) or 64 of
+ * cv25519. What goes on past it is said ("more"), never read.
+ */
+export const RECIPIENT_BYTES = 8 * 1024;
+/** Reads in flight at once. */
+const CONCURRENCY = 8;
+
+const none = (why: string): Recipients => ({ kind: 'none', why });
+
+/** The recipients of one snapshot of `set`'s last listing (a run's: its first part's). */
+export async function readRecipients(
+  set: BackupSet,
+  snapshot: Snapshot,
+  signal?: AbortSignal,
+): Promise<Recipients> {
+  if (snapshot.state === 'deleted') return none('delete marker');
+  const ref = set.firstObject(snapshot);
+  if (!ref) return none('no first part stored');
+  const { bucket } = set.location;
+  const label = `s3://${bucket}/${ref.key} version ${ref.versionId}`;
+  let answer;
+  try {
+    answer = await set.client.send(
+      new GetObjectCommand({
+        Bucket: bucket,
+        Key: ref.key,
+        VersionId: ref.versionId,
+        Range: `bytes=0-${RECIPIENT_BYTES - 1}`,
+      }),
+      { abortSignal: signal },
+    );
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404) return none('gone since the listing');
+    if (status === 405) return none('delete marker');
+    if (status === 416) return none('empty');
+    throw s3Error(error, `reading the first ${formatBytes(RECIPIENT_BYTES)} of ${label}`, bucket);
+  }
+  const total = Number(/\/(\d+)$/.exec(answer.ContentRange ?? '')?.[1] ?? answer.ContentLength ?? NaN);
+  const head = await firstBytes(answer.Body as unknown as Readable | undefined, RECIPIENT_BYTES);
+  return sessionKeyRecipients(
+    head,
+    Number.isFinite(total) ? total <= RECIPIENT_BYTES : head.length < RECIPIENT_BYTES,
+  );
+}
+
+/**
+ * The recipients of the first `limit` snapshots that have any to read (newest first, as listed), at
+ * most CONCURRENCY reads at once; the others are "not read". By snapshot id.
+ */
+export async function readAllRecipients(
+  set: BackupSet,
+  snapshots: readonly Snapshot[],
+  { limit, signal }: { limit: number; signal?: AbortSignal },
+): Promise<Map<string, Recipients>> {
+  const readable = snapshots.filter((s) => s.state !== 'deleted' && set.firstObject(s) !== null);
+  const which = readable.slice(0, Math.max(0, limit));
+  const read = await mapBounded(which, CONCURRENCY, (s) => readRecipients(set, s, signal));
+  const byId = new Map<string, Recipients>();
+  which.forEach((s, i) => byId.set(s.id, read[i]!));
+  for (const s of snapshots)
+    if (!byId.has(s.id))
+      byId.set(
+        s.id,
+        s.state === 'deleted'
+          ? none('delete marker')
+          : set.firstObject(s)
+            ? none(`not read: only the newest ${limit} are`)
+            : none('no first part stored'),
+      );
+  return byId;
+}
+
+/** At most `max` bytes of a body (a store that ignores Range sends it all: the rest is never read). */
+async function firstBytes(body: Readable | undefined, max: number): Promise<Buffer> {
+  if (!body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      chunks.push(chunk.subarray(0, max - size));
+      size += Math.min(chunk.length, max - size);
+      if (size >= max) break;
+    }
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks, size);
+}

@@ -1,0 +1,178 @@
+// key retire-check across a rotation, against the real S3 server: a fleet host pushes to OLD, then to
+// OLD and NEW, then to NEW only; retire-check names the backups only OLD opens and when prune (the
+// fleet's keep rules) will have removed the last of them, and says "safe" once they are gone.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../support/cli.js';
+import { installPolicy, pushHost, type FleetTestHost } from '../support/fleet.js';
+import { freshBucket, s3Env, userArn, withEnv } from '../support/s3.js';
+
+const HOUR = 3_600_000;
+let dir: string;
+let bucket: string;
+let fleetFile: string;
+let policyDir: string;
+let host: FleetTestHost;
+let oldKeyId: string;
+let newKeyId: string;
+const admin = () => withEnv({ SEALDROP_PASSPHRASE: 'retire-check test' });
+const oldKey = () => join(dir, 'keys', 'old.pub.asc');
+
+function fleetYaml(recipients: string[]): string {
+  return `fleet: 1
+bucket: ${bucket}
+endpoint: ${s3Env().endpoint}
+region: ${s3Env().region}
+recipients: [${recipients.map((name) => `keys/${name}.pub.asc`).join(', ')}]
+policyDir: policies
+defaults:
+  expires: 1h
+  keep: {last: 3}
+  anomaly: {floodFactor: off}   # pushes here come seconds apart, not nightly
+hosts:
+  db1: {key: db1/db.sql.gz.gpg}
+`;
+}
+
+/**
+ * One step of the rotation: the fleet file's recipients change and the host gets the policy minted for
+ * them. Here: `fleet mint`, and the admin's copy installed on the host by hand. Once `fleet publish`
+ * carries a change of recipients to self-renewing hosts, this step is `fleet publish` and the host's
+ * next push renews itself: only this function changes.
+ */
+async function rotateTo(recipients: string[]): Promise<void> {
+  await writeFile(fleetFile, fleetYaml(recipients));
+  const minted = await runCli(['fleet', 'mint', fleetFile], { env: admin() });
+  expect(minted.status, minted.stderr).toBe(0);
+  await installPolicy(policyDir, host);
+}
+
+async function push(): Promise<void> {
+  const pushed = await pushHost(host, dir);
+  expect(pushed.status, pushed.stderr).toBe(0);
+}
+
+async function encryptionKeyId(path: string): Promise<string> {
+  const key = await openpgp.readKey({ armoredKey: await readFile(path, 'utf8') });
+  return (await key.getEncryptionKey()).getKeyID().toHex().toUpperCase();
+}
+
+/** The host's version ids, newest first. */
+async function versionIds(): Promise<string[]> {
+  const listed = await runCli(['versions', '--fleet', fleetFile, '--host', 'db1', '--json'], {
+    env: admin(),
+  });
+  expect(listed.status, listed.stderr).toBe(0);
+  return JSON.parse(listed.stdout).snapshots.map((s: { versionId: string }) => s.versionId);
+}
+
+function retireCheck(...args: string[]) {
+  return runCli(['key', 'retire-check', oldKey(), '--fleet', fleetFile, ...args], { env: admin() });
+}
+
+beforeAll(async () => {
+  dir = await tempDir('sealdrop-retire-');
+  bucket = await freshBucket('retire');
+  const setup = await runCli(
+    ['setup', `s3://${bucket}`, '--uploader', userArn('sealdrop-uploader'), '--apply-bucket-policy'],
+    { env: admin() },
+  );
+  expect(setup.status, setup.stderr).toBe(0);
+  await mkdir(join(dir, 'keys'));
+  for (const name of ['old', 'new']) {
+    const made = await runCli(
+      ['key', 'generate', '--uid', `${name} <${name}@example.com>`, '--out', join(dir, 'keys', name)],
+      { env: admin() },
+    );
+    expect(made.status, made.stderr).toBe(0);
+  }
+  [oldKeyId, newKeyId] = await Promise.all([
+    encryptionKeyId(oldKey()),
+    encryptionKeyId(join(dir, 'keys', 'new.pub.asc')),
+  ]);
+  fleetFile = join(dir, 'fleet.yaml');
+  policyDir = join(dir, 'policies');
+  host = { name: 'db1', policy: join(dir, 'hosts', 'db1', 'policy.json') };
+}, 300_000);
+
+describe('key retire-check across a rotation', () => {
+  let ids: string[];
+
+  it('names the backups only OLD opens and when keep: last 3 lets the last of them go (exit 1)', async () => {
+    await rotateTo(['old']);
+    await push();
+    await push();
+    await rotateTo(['old', 'new']);
+    await push();
+    await rotateTo(['new']);
+    await push();
+    ids = await versionIds();
+    expect(ids).toHaveLength(4);
+
+    const before = Date.now();
+    const checked = await retireCheck('--json');
+    const after = Date.now();
+    expect(checked.status, checked.stderr).toBe(1);
+    const report = JSON.parse(checked.stdout);
+    expect(report).toMatchObject({ safe: false, readableOnlyWithKey: 2 });
+    const [set] = report.sets;
+    expect(set).toMatchObject({ host: 'db1', policy: 'keep 3 last', backups: 4, forever: false });
+    expect(set.onlyOld).toEqual([
+      expect.objectContaining({ id: ids[2], recipients: [oldKeyId], certain: true, keptBy: ['last'] }),
+      expect.objectContaining({
+        id: ids[3],
+        recipients: [oldKeyId],
+        keptBy: ['removed by the next prune'],
+      }),
+    ]);
+    // The newer of the two goes once one more backup (to NEW) has come: an hour from now at the
+    // least interval assumed (these pushes came seconds apart).
+    expect(set.intervalSeconds).toBe(3600);
+    const lastGoes = Date.parse(report.lastGoes);
+    expect(lastGoes).toBeGreaterThanOrEqual(before + HOUR - 1000);
+    expect(lastGoes).toBeLessThanOrEqual(after + HOUR + 1000);
+    expect(set.lastGoes).toBe(report.lastGoes);
+
+    const text = await retireCheck();
+    expect(text.status).toBe(1);
+    expect(text.stdout).toContain(`${ids[2]}`);
+    expect(text.stdout).toMatch(
+      /db1\): 2 of 4 backups readable only with it; the last goes with the prune after/,
+    );
+    expect(text.stdout).toMatch(/^NOT safe to retire: 2 backups in 1 set readable only with/m);
+    // The backups to both keys are not OLD's alone.
+    expect(text.stdout).not.toContain(ids[1]!);
+    expect(newKeyId).not.toBe(oldKeyId);
+  });
+
+  it('says a rule without a limit keeps one forever (--keep-… overrides the fleet file)', async () => {
+    const checked = await retireCheck('--keep-last', '1', '--keep-yearly', '-1', '--json');
+    expect(checked.status, checked.stderr).toBe(1);
+    const report = JSON.parse(checked.stdout);
+    expect(report.lastGoes).toBeNull();
+    expect(report.sets[0]).toMatchObject({ forever: true, lastGoes: null });
+    expect(report.sets[0].keptBy).toContain('oldest yearly');
+  });
+
+  it('reports nothing left and exits 0 once prune has removed them', async () => {
+    const pruned = await runCli(['fleet', 'prune', fleetFile, '--yes'], { env: admin() });
+    expect(pruned.status, pruned.stderr).toBe(0);
+    const one = await retireCheck('--json');
+    expect(one.status).toBe(1);
+    expect(JSON.parse(one.stdout).sets[0].onlyOld.map((b: { id: string }) => b.id)).toEqual([ids[2]]);
+
+    const last = await runCli(['prune', `s3://${bucket}/db1/db.sql.gz.gpg`, '--keep-last', '2', '--yes'], {
+      env: admin(),
+    });
+    expect(last.status, last.stderr).toBe(0);
+    const safe = await retireCheck();
+    expect(safe.status, safe.stderr).toBe(0);
+    expect(safe.stdout).toMatch(/none of 2 backups is readable only with it/);
+    expect(safe.stdout).toMatch(/^safe to retire: no backup is readable only with /m);
+    const json = await retireCheck('--json');
+    expect(json.status).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ safe: true, readableOnlyWithKey: 0, lastGoes: null });
+  });
+});
