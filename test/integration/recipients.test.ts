@@ -2,8 +2,6 @@
 // A and B, one made by stock gpg, a run, junk and a delete marker; every object read through a proxy
 // that counts the bytes each response carries, to show only the first few KB are ever read.
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -12,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
 import { runCli } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
-import { forwardToS3 } from '../support/proxy.js';
+import { countingProxy, type CountingProxy, type Seen } from '../support/proxy.js';
 import { adminClient } from '../support/s3.js';
 
 /** What one ranged read may carry at most: RECIPIENT_BYTES. */
@@ -20,36 +18,12 @@ const READ_LIMIT = 8 * 1024;
 /** Each backup's plaintext: incompressible, so every object is far larger than what is read of it. */
 const DUMP_BYTES = 200_000;
 
-interface Seen {
-  method: string;
-  url: string;
-  range: string | undefined;
-  bytes: number;
-}
-
 let target: BackupTarget;
 let bPublic: string;
 let aId: string;
 let bId: string;
 let bFingerprint: string;
-let proxy: { url: string; seen: Seen[]; server: Server };
-
-/** A proxy in front of the real server that records each request and the body bytes of its response. */
-async function countingProxy() {
-  const seen: Seen[] = [];
-  const server = createServer((req, res) => {
-    const entry: Seen = { method: req.method!, url: req.url!, range: req.headers.range, bytes: 0 };
-    seen.push(entry);
-    const write = res.write.bind(res) as (chunk: Buffer, ...rest: unknown[]) => boolean;
-    res.write = ((chunk: Buffer, ...rest: unknown[]) => {
-      entry.bytes += chunk.length;
-      return write(chunk, ...rest);
-    }) as typeof res.write;
-    forwardToS3(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
-}
+let proxy: CountingProxy;
 
 async function encryptionKeyId(path: string): Promise<string> {
   const key = await openpgp.readKey({ armoredKey: await readFile(path, 'utf8') });

@@ -8,6 +8,7 @@ import { zstdBinding } from '../../src/core/compression.js';
 import { backupTarget, mint, PASSPHRASE, type BackupTarget } from '../support/backup-target.js';
 import { run, runCli, type CliResult } from '../support/cli.js';
 import { gpgAgentHome, type GpgAgent } from '../support/gpg.js';
+import { countingProxy } from '../support/proxy.js';
 
 const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
 const hasZstd = zstdBinding() !== null;
@@ -195,8 +196,10 @@ describe('--identity gpg:', () => {
     expect(malformed.stderr).toMatch(/fingerprint \(40 hex digits\) or its email address/);
   });
 
-  it('a cancelled passphrase prompt: exit 2, says so, and leaves no file', async () => {
+  it('a cancelled passphrase prompt comes before the download: exit 2, says so, leaves no file, read 8 KiB', async () => {
     const out = join(target.dir, 'cancelled.sql');
+    await push(target.policyPath, await dump('4MiB', 7), ['--level', '1']);
+    const proxy = await countingProxy();
     await agent.forget();
     try {
       const cancelled = await runCli(
@@ -207,6 +210,8 @@ describe('--identity gpg:', () => {
           'gpg:admin@example.com',
           '--out',
           out,
+          '--endpoint',
+          proxy.url,
         ],
         { env: gpgEnv },
       );
@@ -214,8 +219,14 @@ describe('--identity gpg:', () => {
       expect(cancelled.stderr).toMatch(/gpg could not decrypt the session key of .* Operation cancelled/);
       expect(cancelled.stderr).toMatch(/hint: The PIN or passphrase prompt was cancelled/);
       expect(existsSync(out)).toBe(false);
+      // Only the key packets were read (one ranged GET), not the object of about 1.5 MiB.
+      const reads = proxy.seen.filter((s) => s.method === 'GET' && s.url.includes(`/${target.key}?`));
+      expect(reads.map((s) => s.range)).toEqual(['bytes=0-8191']);
+      expect(reads[0]!.bytes).toBeLessThanOrEqual(8192);
     } finally {
       await agent.preset(PASSPHRASE);
+      proxy.server.close();
+      proxy.server.closeAllConnections();
     }
   });
 

@@ -79,3 +79,34 @@ export function forwardToS3(req: IncomingMessage, res: ServerResponse, limit = I
   forward.on('error', () => res.destroy());
   req.pipe(forward);
 }
+
+/** One request a counting proxy saw, with the body bytes of its response. */
+export interface Seen {
+  method: string;
+  url: string;
+  range: string | undefined;
+  bytes: number;
+}
+
+export interface CountingProxy {
+  url: string;
+  seen: Seen[];
+  server: Server;
+}
+
+/** A proxy in front of the real server that records each request and the body bytes of its response. */
+export async function countingProxy(): Promise<CountingProxy> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    const entry: Seen = { method: req.method!, url: req.url!, range: req.headers.range, bytes: 0 };
+    seen.push(entry);
+    const write = res.write.bind(res) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+    res.write = ((chunk: Buffer, ...rest: unknown[]) => {
+      entry.bytes += chunk.length;
+      return write(chunk, ...rest);
+    }) as typeof res.write;
+    forwardToS3(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
+}

@@ -18,6 +18,7 @@ import { roundMs } from '../../core/units.js';
 import { choose } from '../sets/choose.js';
 import { backupSet } from '../sets/open.js';
 import { historyOutputLimit } from '../sets/proofs.js';
+import { openAhead } from '../sets/recipients.js';
 import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
 import { outputLimit, unseal, type Compression } from '../openpgp/unseal.js';
 
@@ -79,6 +80,7 @@ export async function restore(
     options.maxOutputBytes ??
     (await historyOutputLimit(set, snapshot, options.signal)) ??
     outputLimit(snapshot.size);
+  await openAhead(set, snapshot, keyring, options.signal);
   const { body, label, binding, notes } = await set.open(snapshot, { signal: options.signal });
   for (const note of notes) options.onNote?.(`${label}: ${note}`);
   options.onStart?.(snapshot);

@@ -16,6 +16,7 @@ import { roundMs } from '../../core/units.js';
 import type { BackupSet } from '../sets/backup-set.js';
 import { choose } from '../sets/choose.js';
 import { backupSet } from '../sets/open.js';
+import { openAhead } from '../sets/recipients.js';
 import { provenSnapshots, readProofRecord, writeProof, type ReadProofs } from '../sets/proofs.js';
 import { sketchKey } from '../sets/sketch-key.js';
 import { goodBefore, historyLimit, type ProofRecord } from '../../core/proofs.js';
@@ -178,6 +179,7 @@ async function verifyOne(
       throw new SealdropError('INTEGRITY', `it is BROKEN: ${snapshot.notes.join('; ')}`, {
         hint: 'Not a backup: prune removes it. Find out who wrote it.',
       });
+    await openAhead(set, snapshot, keyring, options.signal);
     const opened = await set.open(snapshot, { signal: options.signal });
     options.onStart?.(snapshot);
     const warnings = [...opened.notes];

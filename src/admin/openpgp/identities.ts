@@ -79,6 +79,8 @@ export class Keyring {
   readonly #askPassphrase: PassphraseSource;
   readonly #unlocked = new Map<FileIdentity, Promise<openpgp.PrivateKey>>();
   #passphrase: Promise<string> | undefined;
+  /** The session openAhead found, by its message's session key packets (base64), for the next open(). */
+  #openedAhead: { packets: string; session: OpenedSession } | undefined;
 
   constructor(identities: readonly Identity[], askPassphrase: PassphraseSource) {
     this.#identities = identities;
@@ -95,13 +97,40 @@ export class Keyring {
    * nothing here and so never collected; none in 10 runs after one collection.
    */
   async prepare(): Promise<void> {
-    const [sole] = this.#identities;
-    if (this.#identities.length === 1 && sole!.kind === 'file') await this.#unlock(sole!);
+    const sole = this.#soleFile();
+    if (sole) await this.#unlock(sole);
     collectGarbage();
+  }
+
+  /**
+   * Whether opening a message may ask something (a gpg PIN, touch or passphrase, or the passphrase of
+   * the one of several keys the message needs): then callers open it from its first bytes
+   * (openAhead), before its download starts.
+   */
+  get asksPerMessage(): boolean {
+    return this.#soleFile() === undefined;
+  }
+
+  #soleFile(): FileIdentity | undefined {
+    const [sole] = this.#identities;
+    return this.#identities.length === 1 && sole!.kind === 'file' ? sole : undefined;
   }
 
   /** Decrypts the session key with the first identity the message is encrypted to. `label` names the object. */
   async open(message: openpgp.Message<ReadableStream<Uint8Array>>, label: string): Promise<OpenedSession> {
+    // A message opened ahead from its first bytes is not opened twice (gpg would ask twice).
+    const ahead = this.#openedAhead;
+    this.#openedAhead = undefined;
+    if (ahead && ahead.packets === sessionKeyBytes(message)) return ahead.session;
+    return this.#open(message, label);
+  }
+
+  /** Opens a message read from an object's first bytes, and keeps its session for the next open(). */
+  async openAhead(message: openpgp.Message<ReadableStream<Uint8Array>>, label: string): Promise<void> {
+    this.#openedAhead = { packets: sessionKeyBytes(message), session: await this.#open(message, label) };
+  }
+
+  async #open(message: openpgp.Message<ReadableStream<Uint8Array>>, label: string): Promise<OpenedSession> {
     const recipients = message.getEncryptionKeyIDs();
     if (recipients.length === 0) {
       throw new SealdropError(
@@ -285,6 +314,18 @@ function packetsFor(
       packets.push(packet);
   }
   return packets;
+}
+
+/** The message's session key packets, as written (a few KiB at most: framing.ts bounds them). */
+function sessionKeyBytes(message: openpgp.Message<ReadableStream<Uint8Array>>): string {
+  return Buffer.concat(
+    message.packets
+      .filterByTag(
+        openpgp.enums.packet.publicKeyEncryptedSessionKey,
+        openpgp.enums.packet.symEncryptedSessionKey,
+      )
+      .map((packet) => packet.write()),
+  ).toString('base64');
 }
 
 /** Copies of the message's session-key packets: decryptSessionKeys uses up the ones it tries. */

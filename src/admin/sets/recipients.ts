@@ -3,11 +3,13 @@
 // come first in every OpenPGP message, push's and gpg's alike; the data is never read.
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import * as openpgp from 'openpgp';
 import { mapBounded } from '../../core/pool.js';
 import type { Recipients } from '../../core/recipients.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import { formatBytes } from '../../core/units.js';
 import { sessionKeyRecipients } from '../openpgp/framing.js';
+import type { Keyring } from '../openpgp/identities.js';
 import { s3Error } from '../s3/client.js';
 import type { BackupSet } from './backup-set.js';
 
@@ -19,7 +21,7 @@ export const RECIPIENT_BYTES = 8 * 1024;
 /** Reads in flight at once. */
 const CONCURRENCY = 8;
 
-const none = (why: string): Recipients => ({ kind: 'none', why });
+const none = (why: string) => ({ kind: 'none' as const, why });
 
 /** The recipients of one snapshot of `set`'s last listing (a run's: its first part's). */
 export async function readRecipients(
@@ -27,6 +29,47 @@ export async function readRecipients(
   snapshot: Snapshot,
   signal?: AbortSignal,
 ): Promise<Recipients> {
+  const first = await readFirstBytes(set, snapshot, signal);
+  return 'why' in first ? first : sessionKeyRecipients(first.head, first.whole);
+}
+
+/**
+ * Opens `snapshot`'s session from its first bytes, before its download starts, when that may ask
+ * something (keyring.asksPerMessage): a gpg PIN, touch or passphrase prompt, or the passphrase of the
+ * one of several keys it needs, then comes first, and a cancelled one costs no download. What can't
+ * be read here is left to the restore, which reads it again and says what is wrong.
+ */
+export async function openAhead(
+  set: BackupSet,
+  snapshot: Snapshot,
+  keyring: Keyring,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (!keyring.asksPerMessage) return;
+  const first = await readFirstBytes(set, snapshot, signal);
+  if ('why' in first) return;
+  let message: openpgp.Message<ReadableStream<Uint8Array>>;
+  try {
+    message = await openpgp.readMessage({
+      binaryMessage: new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(first.head);
+          controller.close();
+        },
+      }),
+    });
+  } catch {
+    return;
+  }
+  await keyring.openAhead(message, first.label);
+}
+
+/** The first RECIPIENT_BYTES of a snapshot (a run's: its first part's), or why there are none. */
+async function readFirstBytes(
+  set: BackupSet,
+  snapshot: Snapshot,
+  signal?: AbortSignal,
+): Promise<{ head: Buffer; whole: boolean; label: string } | { kind: 'none'; why: string }> {
   if (snapshot.state === 'deleted') return none('delete marker');
   const ref = set.firstObject(snapshot);
   if (!ref) return none('no first part stored');
@@ -52,10 +95,11 @@ export async function readRecipients(
   }
   const total = Number(/\/(\d+)$/.exec(answer.ContentRange ?? '')?.[1] ?? answer.ContentLength ?? NaN);
   const head = await firstBytes(answer.Body as unknown as Readable | undefined, RECIPIENT_BYTES);
-  return sessionKeyRecipients(
+  return {
     head,
-    Number.isFinite(total) ? total <= RECIPIENT_BYTES : head.length < RECIPIENT_BYTES,
-  );
+    whole: Number.isFinite(total) ? total <= RECIPIENT_BYTES : head.length < RECIPIENT_BYTES,
+    label,
+  };
 }
 
 /**
