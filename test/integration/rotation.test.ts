@@ -140,6 +140,9 @@ describe('rotating the admin key of a self-renewing host', () => {
     expect((await push()).renewal.state).toBe('renewed');
     await push();
     expect(await encryptedTo()).toEqual(await keyIdsOf('old', 'new'));
+    const shown = await cli(['policy', 'show', host.policy, '--json']);
+    expect(Date.parse(JSON.parse(shown.stdout).recipientsChangedAt)).toBeLessThanOrEqual(Date.now());
+    expect((await cli(['policy', 'show', host.policy])).stdout).toMatch(/a recipient change signed at 20/);
     const head = await adminClient().send(new HeadObjectCommand({ Bucket: bucket, Key: KEY }));
     expect(head.Metadata?.['sealdrop-recipients']?.split(',')).toHaveLength(2);
     const restored = await restoreWith('new');
