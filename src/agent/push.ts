@@ -74,7 +74,7 @@ export async function push(policy: LoadedPolicy, options: PushOptions): Promise<
   // Alongside the backup; its outcome is a warning at most. The expiry warning waits for it.
   const renewal = renewWhenDue(
     options.policyPath,
-    { loaded: policy, fingerprints },
+    { loaded: policy, keys: recipients, fingerprints },
     { signal: options.signal },
   ).then((result) => {
     const expiring = summary.expiresAt.getTime() - Date.now() < (options.warnExpiryMs ?? 3 * 86_400_000);

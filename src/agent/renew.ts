@@ -1,11 +1,14 @@
 // Self-renewal: in its renewal window a push fetches the policy's successor from the admin's renewal
-// location and, if it is the same upload with a later expiry, replaces the policy file atomically.
+// location and, if it is the same upload with a later expiry (and the same recipients, or a change of them
+// signed by one of them), replaces the policy file atomically.
 // A renewal that fails is a warning, never a failed push: the current policy still works.
 import { realpath, stat } from 'node:fs/promises';
+import type { Key } from 'openpgp';
 import { Agent, request } from 'undici';
 import { replaceFile } from '../core/files.js';
 import { parsePolicyFile, recipientKeys, type LoadedPolicy } from '../core/policy-file.js';
-import { formatS3Url } from '../core/s3-url.js';
+import { heldRecipientChange, verifyRecipientChange } from '../core/recipient-change.js';
+import { formatS3Url, type S3Location } from '../core/s3-url.js';
 import { formatDuration } from '../core/units.js';
 
 /** A policy file is a few KiB per recipient: anything far larger is not one. */
@@ -29,6 +32,8 @@ export interface RenewalResult {
 /** A policy as the agent judges it: what it allows and whom it encrypts to. */
 export interface JudgedPolicy {
   loaded: LoadedPolicy;
+  /** The recipients' keys: the only ones that may sign a change of recipients. */
+  keys: readonly Key[];
   /** The recipients' fingerprints (upper-case hex), already checked against the signed binding. */
   fingerprints: readonly string[];
 }
@@ -37,25 +42,17 @@ export type Verdict = { accept: true } | { accept: false; unchanged: boolean; re
 
 /**
  * The acceptance rules: a successor must be for the same bucket and the same key or prefix, encrypt
- * to the same recipients (by fingerprint) and expire later than the current policy.
+ * to the same recipients (by fingerprint) or carry a recipient change one of them signed, and expire
+ * later than the current policy.
  */
-export function judgeSuccessor(current: JudgedPolicy, successor: JudgedPolicy): Verdict {
+export async function judgeSuccessor(current: JudgedPolicy, successor: JudgedPolicy): Promise<Verdict> {
   const was = current.loaded.summary;
   const next = successor.loaded.summary;
   const refuse = (reason: string): Verdict => ({ accept: false, unchanged: false, reason });
-  if (
-    next.location.bucket !== was.location.bucket ||
-    next.location.key !== was.location.key ||
-    next.location.isPrefix !== was.location.isPrefix
-  )
+  if (!sameLocation(next.location, was.location))
     return refuse(`it is for ${formatS3Url(next.location)}, not ${formatS3Url(was.location)}`);
-  const same =
-    current.fingerprints.length === successor.fingerprints.length &&
-    current.fingerprints.every((fingerprint) => successor.fingerprints.includes(fingerprint));
-  if (!same)
-    return refuse(
-      `it encrypts to ${successor.fingerprints.join(', ')}, not to ${current.fingerprints.join(', ')}`,
-    );
+  const problem = await judgeRecipients(current, successor);
+  if (problem !== null) return refuse(problem);
   if (next.expiresAt.getTime() === was.expiresAt.getTime())
     return { accept: false, unchanged: true, reason: 'it is the policy in place' };
   if (next.expiresAt.getTime() < was.expiresAt.getTime())
@@ -63,6 +60,43 @@ export function judgeSuccessor(current: JudgedPolicy, successor: JudgedPolicy): 
       `it expires at ${next.expiresAt.toISOString()}, before the policy in place (${was.expiresAt.toISOString()})`,
     );
   return { accept: true };
+}
+
+/**
+ * Why the successor's recipients can't be taken, or null. Other recipients need a recipient change
+ * signed by a current one (checked with the current keys only), for this place, naming them, and
+ * newer than the change in place; the same recipients keep the change in place (dropping it would let
+ * an older one be replayed later).
+ */
+async function judgeRecipients(current: JudgedPolicy, successor: JudgedPolicy): Promise<string | null> {
+  const same =
+    current.fingerprints.length === successor.fingerprints.length &&
+    current.fingerprints.every((fingerprint) => successor.fingerprints.includes(fingerprint));
+  const held = current.loaded.file.recipientChange;
+  const offered = successor.loaded.file.recipientChange;
+  if (same && offered === held) return null;
+  const other = same
+    ? ''
+    : `it encrypts to ${successor.fingerprints.join(', ')}, not to ${current.fingerprints.join(', ')}, and `;
+  if (offered === undefined)
+    return same
+      ? 'it drops the recipient change in place'
+      : `${other}carries no recipient change signed by one of them (the admin mints it with --sign-with)`;
+  const checked = await verifyRecipientChange(offered, current.keys);
+  if (!checked.ok) return `${other}its recipient change ${checked.problem}`;
+  const { change } = checked;
+  if (!sameLocation(change.location, current.loaded.summary.location))
+    return `${other}its recipient change is for ${formatS3Url(change.location)}, not ${formatS3Url(current.loaded.summary.location)}`;
+  if (change.fingerprints.join(',') !== successor.fingerprints.join(','))
+    return `${other}its recipient change names ${change.fingerprints.join(', ')}, not the recipients it encrypts to`;
+  const before = held === undefined ? null : await heldRecipientChange(held);
+  if (before && change.signedAt.getTime() <= before.signedAt.getTime())
+    return `${other}its recipient change was signed at ${change.signedAt.toISOString()}, not after the one in place (${before.signedAt.toISOString()}): a replay?`;
+  return null;
+}
+
+function sameLocation(a: S3Location, b: S3Location): boolean {
+  return a.bucket === b.bucket && a.key === b.key && a.isPrefix === b.isPrefix;
 }
 
 /** Renews `policyPath` when it is due; null when the policy has no renewal location. Never throws. */
@@ -91,11 +125,11 @@ export async function renewWhenDue(
   let successor: JudgedPolicy;
   try {
     const loaded = parsePolicyFile(text, source);
-    successor = { loaded, fingerprints: (await recipientKeys(loaded, source)).fingerprints };
+    successor = { loaded, ...(await recipientKeys(loaded, source)) };
   } catch (error) {
     return outcome('refused', (error as Error).message);
   }
-  const verdict = judgeSuccessor(current, successor);
+  const verdict = await judgeSuccessor(current, successor);
   if (!verdict.accept) {
     if (verdict.unchanged)
       return outcome(

@@ -72,7 +72,7 @@ export async function walPush(policy: LoadedPolicy, options: WalPushOptions): Pr
   const { keys: recipients, fingerprints } = await recipientKeys(policy, options.policyPath);
   const renewal = renewWhenDue(
     options.policyPath,
-    { loaded: policy, fingerprints },
+    { loaded: policy, keys: recipients, fingerprints },
     { signal: options.signal },
   );
   const spoolDir = options.spoolDir ?? tmpdir();

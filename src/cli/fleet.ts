@@ -2,6 +2,7 @@
 import { plural } from '../core/words.js';
 import type { Command } from 'commander';
 import type { HostPrune } from '../admin/backups/fleet.js';
+import type { FleetPolicyOptions } from '../admin/policies/fleet.js';
 import { EXIT, SealdropError } from '../core/errors.js';
 import type { Fleet } from '../core/fleet.js';
 import type { LoadedFleet } from '../core/fleet-load.js';
@@ -22,8 +23,9 @@ import { withProgress } from './progress.js';
 import { registerFleetRevoke } from './revoke.js';
 import { describe, failuresOf, outcome, pruneJson } from './prune-plan-output.js';
 import { registerFleetVerify } from './fleet-verify.js';
+import { changeSigner, SIGNING_HELP, withSigning, type SigningOptions } from './sign-with.js';
 
-interface FleetCliOptions {
+interface FleetCliOptions extends SigningOptions {
   outDir?: string;
   json?: boolean;
 }
@@ -116,14 +118,15 @@ async function bucketFound(file: string, fleet: Fleet): Promise<string> {
 }
 
 function registerFleetMint(fleet: Command): void {
-  fleet
+  const command = fleet
     .command('mint')
     .description(
       "write every host's policy file (HOST.policy.json, 0600); rewrites only what changed or is due",
     )
     .argument('<FILE>', 'fleet file (YAML or JSON)')
     .option('--out-dir <DIR>', 'the policy directory (default: policyDir in the fleet file)')
-    .option('--json', 'print what was written as JSON on stdout')
+    .option('--json', 'print what was written as JSON on stdout');
+  withSigning(command)
     .addHelpText(
       'after',
       `
@@ -139,9 +142,12 @@ Signs offline with the standard AWS chain (the admin's credentials): the POST po
 presigned renewal URLs. A new host gets its file installed once, by hand; after that fleet publish
 renews it without touching the host.
 
-Example:
+${SIGNING_HELP}
+
+Examples:
   sealdrop fleet mint fleet.yaml --out-dir /etc/sealdrop/policies
-  scp /etc/sealdrop/policies/db1.policy.json db1:/etc/sealdrop/policy.json`,
+  scp /etc/sealdrop/policies/db1.policy.json db1:/etc/sealdrop/policy.json
+  sealdrop fleet mint fleet.yaml --sign-with ~/.sealdrop/admin.key.asc   # after adding a recipient`,
     )
     .action(async (file: string, options: FleetCliOptions) => {
       const { mintFleet } = await import('../admin/policies/fleet.js');
@@ -156,12 +162,13 @@ Example:
 }
 
 function registerFleetPublish(fleet: Command): void {
-  fleet
+  const command = fleet
     .command('publish')
     .description("mint each host's next policy and upload it to the host's renewal location (the daily cron)")
     .argument('<FILE>', 'fleet file (YAML or JSON)')
     .option('--out-dir <DIR>', 'the policy directory (default: policyDir in the fleet file)')
-    .option('--json', 'print what was published as JSON on stdout')
+    .option('--json', 'print what was published as JSON on stdout');
+  withSigning(command)
     .addHelpText(
       'after',
       `
@@ -179,9 +186,12 @@ copy yet gets one: install it on the host once.
 Recommended: policies of 7 days (expires: 7d), publish daily. If the cron stops, pushes warn from
 the middle of each policy's life and keep working until it expires.
 
-Example:
+${SIGNING_HELP}
+
+Examples:
   # the admin's crontab, daily at 06:00:
-  0 6 * * * sealdrop fleet publish /etc/sealdrop/fleet.yaml --json > /var/log/sealdrop-publish.json`,
+  0 6 * * * sealdrop fleet publish /etc/sealdrop/fleet.yaml --json > /var/log/sealdrop-publish.json
+  sealdrop fleet publish fleet.yaml --sign-with gpg:ops@example.com   # a rotation, signed by gpg`,
     )
     .action(async (file: string, options: FleetCliOptions) => {
       const { publishFleet } = await import('../admin/policies/fleet.js');
@@ -355,7 +365,7 @@ async function sign<R extends { warnings: string[] }>(
   step: (
     client: Awaited<ReturnType<typeof clientFor>>,
     fleet: LoadedFleet,
-    options: { outDir: string },
+    options: FleetPolicyOptions,
   ) => Promise<R>,
 ) {
   const loaded = await load(file);
@@ -365,7 +375,8 @@ async function sign<R extends { warnings: string[] }>(
       'USAGE',
       'no policy directory: pass --out-dir DIR or set policyDir in the fleet file',
     );
-  const result = await step(await clientFor(loaded), loaded, { outDir });
+  const signer = options.signWith === undefined ? undefined : await changeSigner(options.signWith, options);
+  const result = await step(await clientFor(loaded), loaded, { outDir, ...(signer ? { signer } : {}) });
   result.warnings.forEach(warn);
   if (options.json) printJson(result);
   return { result, loaded, outDir };

@@ -351,7 +351,16 @@ async function policyJson(
       : {}),
     renewFrom: summary.renewFrom?.toISOString() ?? null,
     ping: loaded.file.ping ?? null,
+    recipientsChangedAt: (await changedAt(loaded))?.toISOString() ?? null,
   };
+}
+
+/** When the recipient change the file carries was signed (see core/recipient-change.ts), if it has one. */
+async function changedAt(loaded: LoadedPolicy): Promise<Date | null> {
+  const { recipientChange } = loaded.file;
+  if (recipientChange === undefined) return null;
+  const { heldRecipientChange } = await import('../core/recipient-change.js');
+  return (await heldRecipientChange(recipientChange))?.signedAt ?? null;
 }
 
 export async function describePolicy(
@@ -363,6 +372,7 @@ export async function describePolicy(
   const { summary } = loaded;
   const left = summary.expiresAt.getTime() - now.getTime();
   const recipients = await boundRecipientsOf(loaded, source);
+  const changed = await changedAt(loaded);
   return table([
     ...(summary.name ? [['name', summary.name] as [string, string]] : []),
     [summary.location.isPrefix ? 'prefix' : 'key', formatS3Url(summary.location)],
@@ -392,6 +402,9 @@ export async function describePolicy(
       i === 0 ? 'recipients' : '',
       `${r.fingerprint} ${r.userIds.join(', ')}`,
     ]),
+    ...(changed
+      ? [['', `(a recipient change signed at ${changed.toISOString()}: key rotation)`] as [string, string]]
+      : []),
     ...(summary.boundRecipients === null
       ? [
           ['', '(not bound to the signature: minted by an earlier sealdrop; mint it again to bind them)'] as [

@@ -7,6 +7,7 @@ import { readTextFile } from './files.js';
 import { isRecord } from './json.js';
 import { renewalObjectIn } from './layout.js';
 import { readRecipient } from './openpgp-keys.js';
+import { MAX_RECIPIENT_CHANGE_CHARS } from './recipient-change.js';
 import type { S3Location } from './s3-url.js';
 
 export const POLICY_FILE_VERSION = 1;
@@ -50,6 +51,11 @@ export interface PolicyFile {
   compression?: Compression;
   /** Where push reports each run (healthchecks.io's convention: URL/start, URL, URL/fail); not signed. */
   ping?: string;
+  /**
+   * The admin's OpenPGP-signed word for these recipients (core/recipient-change.ts): what lets a host
+   * renew onto other recipients. Not signed by S3; a host checks it with the keys it holds.
+   */
+  recipientChange?: string;
 }
 
 export interface PolicyRenewal {
@@ -130,7 +136,8 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
       },
     );
   }
-  const { url, fields, recipients, name, mintedAt, renew, partSize, compression, ping } = raw;
+  const { url, fields, recipients, name, mintedAt, renew, partSize, compression, ping, recipientChange } =
+    raw;
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalid('"url" must be an http(s) URL');
   if (!isRecord(fields) || !Object.values(fields).every((v) => typeof v === 'string')) {
     throw invalid('"fields" must be an object of strings');
@@ -161,6 +168,13 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
     throw invalid(`"compression" must be one of ${COMPRESSIONS.join(', ')}`);
   const pingProblem = ping === undefined ? null : pingUrlProblem(ping);
   if (pingProblem !== null) throw invalid(`"ping" ${pingProblem}`);
+  if (
+    recipientChange !== undefined &&
+    !(typeof recipientChange === 'string' && recipientChange.length <= MAX_RECIPIENT_CHANGE_CHARS)
+  )
+    throw invalid(
+      `"recipientChange" must be a signed message of at most ${MAX_RECIPIENT_CHANGE_CHARS} characters`,
+    );
 
   const file: PolicyFile = {
     sealdrop: POLICY_FILE_VERSION,
@@ -173,6 +187,7 @@ export function parsePolicyFile(text: string, source: string): LoadedPolicy {
     ...(partSize === undefined ? {} : { partSize: partSize as number }),
     ...(compression === undefined ? {} : { compression: compression as Compression }),
     ...(ping === undefined ? {} : { ping: ping as string }),
+    ...(recipientChange === undefined ? {} : { recipientChange: recipientChange as string }),
   };
   return { file, summary: summarize(file, invalid) };
 }

@@ -10,7 +10,7 @@ import { renewPolicyFile } from '../../src/admin/policies/renew.js';
 import { createS3Client } from '../../src/admin/s3/client.js';
 import { judgeSuccessor, type JudgedPolicy } from '../../src/agent/renew.js';
 import { loadFleet } from '../../src/core/fleet-load.js';
-import { loadPolicyFile, parsePolicyFile, renewalKey } from '../../src/core/policy-file.js';
+import { loadPolicyFile, parsePolicyFile, recipientKeys, renewalKey } from '../../src/core/policy-file.js';
 import { parseS3Url } from '../../src/core/s3-url.js';
 import { tempDir } from '../support/cli.js';
 import { useOfflineAws } from '../support/offline-aws.js';
@@ -231,13 +231,13 @@ describe("the agent's acceptance rules for a successor", () => {
       armored,
       `p${++counter}`,
     );
-    return { loaded: created, fingerprints: created.summary.boundRecipients! };
+    return { loaded: created, ...(await recipientKeys(created, `p${counter}`)) };
   }
 
   it('accepts the same upload with a later expiry, in any recipient order', async () => {
     const current = await policy('s3://acme/db1/k', [admin, other]);
     const next = await policy('s3://acme/db1/k', [other, admin], 7_200_000);
-    expect(judgeSuccessor(current, next)).toEqual({ accept: true });
+    expect(await judgeSuccessor(current, next)).toEqual({ accept: true });
   });
 
   it.each([
@@ -255,14 +255,14 @@ describe("the agent's acceptance rules for a successor", () => {
   ])('refuses %s', async (_, target, who, expires, reason) => {
     const current = await policy('s3://acme/db1/k');
     const next = await policy(target, [who === 'admin' ? admin : other], expires);
-    const verdict = judgeSuccessor(current, next);
+    const verdict = await judgeSuccessor(current, next);
     expect(verdict).toMatchObject({ accept: false, unchanged: false });
     expect((verdict as { reason: string }).reason).toMatch(reason);
   });
 
   it('calls the policy in place unchanged, not refused', async () => {
     const current = await policy('s3://acme/db1/k');
-    expect(judgeSuccessor(current, current)).toMatchObject({ accept: false, unchanged: true });
+    expect(await judgeSuccessor(current, current)).toMatchObject({ accept: false, unchanged: true });
   });
 });
 

@@ -109,6 +109,27 @@ export async function gpgSessionKey(
   throw gpgFailure(identity, label, lines, result.stderr);
 }
 
+/**
+ * `text` cleartext-signed by the key gpg holds for `spec` (a recipient change): gpg-agent asks for the
+ * passphrase or the card's PIN through pinentry. OpenPGP.js verifies what it makes.
+ */
+export async function gpgClearsign(spec: string, text: string): Promise<string> {
+  const result = await runGpg(['--local-user', gpgQuery(spec), '--armor', '--clearsign'], {
+    input: Buffer.from(text, 'utf8'),
+  });
+  const signed = result.stdout.toString('utf8');
+  if (result.status === 0 && signed.startsWith('-----BEGIN PGP SIGNED MESSAGE-----')) return signed;
+  // Only gpg's own reason is quoted: its stderr may hold other things.
+  const reason = /gpg: (?:signing failed|skipped "[^"]{0,200}"): (.{1,200})/.exec(result.stderr)?.[1]?.trim();
+  throw new SealdropError(
+    'GPG_FAILED',
+    `gpg could not sign with ${spec}: ${reason ?? `exit ${result.status}`}`,
+    {
+      hint: 'See what gpg holds: gpg --list-secret-keys (the key needs its signing secret); insert the card holding it (gpg --card-status).',
+    },
+  );
+}
+
 /** `gpg --with-colons --list-secret-keys`: sec/ssb records, each followed by its fpr record. */
 function parseSecretKeys(listing: string, spec: string): GpgIdentity[] {
   const identities: GpgIdentity[] = [];

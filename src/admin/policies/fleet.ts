@@ -16,7 +16,10 @@ import { renewalObjectKey } from '../../core/layout.js';
 import { replaceFile } from '../../core/files.js';
 import { loadPolicyFile, renewalKey, type LoadedPolicy } from '../../core/policy-file.js';
 import { formatDuration } from '../../core/units.js';
-import { isSealdropError } from '../../core/errors.js';
+import { isSealdropError, SealdropError } from '../../core/errors.js';
+import { plural } from '../../core/words.js';
+import type { ChangeSigner } from '../../core/recipient-change.js';
+import { recipientChangeFor } from './recipient-change.js';
 import { createPolicyFile, type CreatedPolicy } from './mint.js';
 import { checkRenewalUrl, renewalUrlError } from './renewal-check.js';
 import { checkPolicySignature } from './trust.js';
@@ -31,6 +34,8 @@ const SLACK_MS = 60_000;
 export interface FleetPolicyOptions {
   /** The policy directory: HOST.policy.json for every host. */
   outDir: string;
+  /** Signs the recipient change of hosts whose recipients change (--sign-with). */
+  signer?: ChangeSigner;
   now?: Date;
 }
 
@@ -87,12 +92,14 @@ export async function mintFleet(
     reasons: string[];
   }[] = [];
   const problems: string[] = [];
+  const changes = await recipientChanges(fleet, options);
   for (const host of fleet.hosts) {
     const path = join(options.outDir, `${host.name}${POLICY_SUFFIX}`);
-    const existing = await readCopy(path);
+    const plan = changes.get(host.name)!;
+    const { existing } = plan;
     let candidate: CreatedPolicy;
     try {
-      candidate = await mintFor(client, fleet, host, existing, path);
+      candidate = await mintFor(client, fleet, host, path, plan);
     } catch (error) {
       // What the fleet file can fix is one host's problem; anything else (credentials) is everyone's.
       if (!(isSealdropError(error) && error.code === 'USAGE')) throw error;
@@ -150,10 +157,12 @@ export async function publishFleet(
   const warnings = new Set<string>();
   // Which hosts are cut off lives in the bucket policy: unreadable, publishing could revive one.
   const bucketPolicy = await readBucketPolicy(client, fleet.bucket);
+  const changes = await recipientChanges(fleet, options);
   for (const host of fleet.hosts) {
     const path = join(options.outDir, `${host.name}${POLICY_SUFFIX}`);
     try {
-      const existing = await readCopy(path);
+      const plan = changes.get(host.name)!;
+      const { existing } = plan;
       const revocation = findRevocation(bucketPolicy, host.location);
       if (revocation) {
         const reason = `revoked since ${revocation.since?.toISOString() ?? '(unknown)'}`;
@@ -166,7 +175,7 @@ export async function publishFleet(
           );
         continue;
       }
-      const candidate = await mintFor(client, fleet, host, existing, path);
+      const candidate = await mintFor(client, fleet, host, path, plan);
       candidate.warnings.forEach((warning) => warnings.add(warning));
       const key = renewalKey(candidate.file)!;
       let versionId: string | undefined;
@@ -222,13 +231,57 @@ async function readCopy(path: string): Promise<Copy> {
   }
 }
 
+/**
+ * Every host's copy as it is now, and the recipient change its next policy carries. Hosts whose
+ * recipients change need `options.signer`: without one, nothing is minted (exit 2, naming them).
+ */
+async function recipientChanges(
+  fleet: LoadedFleet,
+  options: FleetPolicyOptions,
+): Promise<Map<string, Planned>> {
+  const planned = new Map<string, Planned>();
+  const unsigned: SealdropError[] = [];
+  for (const host of fleet.hosts) {
+    const existing = await readCopy(join(options.outDir, `${host.name}${POLICY_SUFFIX}`));
+    const copy = existing.state === 'loaded' ? existing.loaded : null;
+    const next = host.recipients.map((file) => fleet.keys.get(file)!.fingerprint);
+    try {
+      const change = await recipientChangeFor(
+        host.name,
+        host.location,
+        next,
+        copy,
+        options.signer,
+        options.now,
+      );
+      planned.set(host.name, { existing, change });
+    } catch (error) {
+      if (!(isSealdropError(error) && error.code === 'USAGE' && options.signer === undefined)) throw error;
+      unsigned.push(error as SealdropError);
+    }
+  }
+  const [first] = unsigned;
+  if (first)
+    throw new SealdropError(
+      'USAGE',
+      `${fleet.source}: host ${first.message}${unsigned.length > 1 ? ` (and ${plural(unsigned.length - 1, 'other host')} whose recipients change); nothing was written` : '; nothing was written'}`,
+      { hint: first.hint },
+    );
+  return planned;
+}
+
+interface Planned {
+  existing: Copy;
+  change: string | undefined;
+}
+
 /** The host's policy as the fleet file says, at its renewal location (the copy's, else a new one). */
 function mintFor(
   client: S3Client,
   fleet: LoadedFleet,
   host: FleetHost,
-  existing: Copy,
   path: string,
+  { existing, change }: Planned,
 ): Promise<CreatedPolicy> {
   const known = existing.state === 'loaded' ? renewalKey(existing.loaded.file) : null;
   const { settings } = host;
@@ -247,6 +300,7 @@ function mintFor(
       ...(settings.partSize === null ? {} : { partSize: settings.partSize }),
       ...(settings.compress === null ? {} : { compression: settings.compress }),
       ...(settings.ping === null ? {} : { ping: settings.ping }),
+      ...(change === undefined ? {} : { recipientChange: change }),
     },
     host.recipients.map((file) => ({ armored: fleet.keys.get(file)!.armored, source: file })),
     path,

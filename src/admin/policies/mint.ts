@@ -60,6 +60,8 @@ export interface PolicyOptions {
   compression?: Compression;
   /** Where push reports each run (healthchecks.io's convention). */
   ping?: string;
+  /** A signed recipient change (core/recipient-change.ts), carried as it is. */
+  recipientChange?: string;
   /** When the lifetime starts (default: when it is signed); a later one mints now what a later run would. */
   now?: Date;
 }
@@ -202,6 +204,7 @@ export async function createPolicyFile(
     ...(options.partSize !== undefined && location.isPrefix ? { partSize: options.partSize } : {}),
     ...(compression ? { compression } : {}),
     ...(options.ping === undefined ? {} : { ping: options.ping }),
+    ...(options.recipientChange === undefined ? {} : { recipientChange: options.recipientChange }),
   };
   if (renewal) {
     const { expiresAt } = parsePolicyFile(JSON.stringify(file), source).summary;

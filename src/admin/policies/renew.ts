@@ -62,6 +62,8 @@ export async function renewPolicyFile(
         : { renewal: { key, windowMs: Math.max(1000, Math.round(expiresInMs * windowShare)) } }),
       ...(file.partSize === undefined ? {} : { partSize: file.partSize }),
       ...(file.ping === undefined ? {} : { ping: file.ping }),
+      // Same recipients: the change that brought them stays, or the host would refuse the file.
+      ...(file.recipientChange === undefined ? {} : { recipientChange: file.recipientChange }),
       now: options.now,
     },
     file.recipients.map((armored, i) => ({ armored, source: `${path}: recipient ${i + 1}` })),
