@@ -1,5 +1,5 @@
-// key retire-check across a rotation, against the real S3 server: a fleet host pushes to OLD, then to
-// OLD and NEW, then to NEW only; retire-check names the backups only OLD opens and when prune (the
+// key retire-check across a rotation made with fleet publish, against the real S3 server: a
+// self-renewing fleet host pushes to OLD, then to OLD and NEW, then to NEW only; retire-check names the backups only OLD opens and when prune (the
 // fleet's keep rules) will have removed the last of them, and says "safe" once they are gone.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,7 +29,8 @@ recipients: [${recipients.map((name) => `keys/${name}.pub.asc`).join(', ')}]
 policyDir: policies
 defaults:
   expires: 1h
-  keep: {last: 3}
+  renewWindow: 1h   # every push renews
+  keep: {last: 5}
   anomaly: {floodFactor: off}   # pushes here come seconds apart, not nightly
 hosts:
   db1: {key: db1/db.sql.gz.gpg}
@@ -37,16 +38,25 @@ hosts:
 }
 
 /**
- * One step of the rotation: the fleet file's recipients change and the host gets the policy minted for
- * them. Here: `fleet mint`, and the admin's copy installed on the host by hand. Once `fleet publish`
- * carries a change of recipients to self-renewing hosts, this step is `fleet publish` and the host's
- * next push renews itself: only this function changes.
+ * One step of the rotation: the fleet file's recipients change. The first policy is minted and
+ * installed by hand; each change after it is signed with `signer` (a current recipient's key) and
+ * published, and the host's next push renews itself onto it (that push is still encrypted to the
+ * recipients it had).
  */
-async function rotateTo(recipients: string[]): Promise<void> {
+async function rotateTo(recipients: string[], signer?: string): Promise<void> {
   await writeFile(fleetFile, fleetYaml(recipients));
-  const minted = await runCli(['fleet', 'mint', fleetFile], { env: admin() });
-  expect(minted.status, minted.stderr).toBe(0);
-  await installPolicy(policyDir, host);
+  if (!signer) {
+    const minted = await runCli(['fleet', 'mint', fleetFile], { env: admin() });
+    expect(minted.status, minted.stderr).toBe(0);
+    await installPolicy(policyDir, host);
+    return;
+  }
+  const keyFile = join(dir, 'keys', `${signer}.key.asc`);
+  const published = await runCli(['fleet', 'publish', fleetFile, '--sign-with', keyFile], { env: admin() });
+  expect(published.status, published.stderr).toBe(0);
+  const renewing = await pushHost(host, dir);
+  expect(renewing.status, renewing.stderr).toBe(0);
+  expect(JSON.parse(renewing.stdout).renewal.state).toBe('renewed');
 }
 
 async function push(): Promise<void> {
@@ -100,50 +110,52 @@ beforeAll(async () => {
 describe('key retire-check across a rotation', () => {
   let ids: string[];
 
-  it('names the backups only OLD opens and when keep: last 3 lets the last of them go (exit 1)', async () => {
+  it('names the backups only OLD opens and when keep: last 5 lets the last of them go (exit 1)', async () => {
     await rotateTo(['old']);
     await push();
     await push();
-    await rotateTo(['old', 'new']);
-    await push();
-    await rotateTo(['new']);
-    await push();
+    await rotateTo(['old', 'new'], 'old'); // its renewing push: OLD
+    await push(); // OLD and NEW
+    await rotateTo(['new'], 'new'); // its renewing push: OLD and NEW
+    await push(); // NEW
     ids = await versionIds();
-    expect(ids).toHaveLength(4);
+    expect(ids).toHaveLength(6);
 
     const before = Date.now();
     const checked = await retireCheck('--json');
     const after = Date.now();
     expect(checked.status, checked.stderr).toBe(1);
     const report = JSON.parse(checked.stdout);
-    expect(report).toMatchObject({ safe: false, readableOnlyWithKey: 2 });
+    expect(report).toMatchObject({ safe: false, readableOnlyWithKey: 3 });
     const [set] = report.sets;
-    expect(set).toMatchObject({ host: 'db1', policy: 'keep 3 last', backups: 4, forever: false });
+    expect(set).toMatchObject({ host: 'db1', policy: 'keep 5 last', backups: 6, forever: false });
     expect(set.onlyOld).toEqual([
-      expect.objectContaining({ id: ids[2], recipients: [oldKeyId], certain: true, keptBy: ['last'] }),
+      expect.objectContaining({ id: ids[3], recipients: [oldKeyId], certain: true, keptBy: ['last'] }),
+      expect.objectContaining({ id: ids[4], recipients: [oldKeyId], keptBy: ['last'] }),
       expect.objectContaining({
-        id: ids[3],
+        id: ids[5],
         recipients: [oldKeyId],
         keptBy: ['removed by the next prune'],
       }),
     ]);
-    // The newer of the two goes once one more backup (to NEW) has come: an hour from now at the
+    // The newest of them goes once two more backups (to NEW) have come: two hours from now at the
     // least interval assumed (these pushes came seconds apart).
     expect(set.intervalSeconds).toBe(3600);
     const lastGoes = Date.parse(report.lastGoes);
-    expect(lastGoes).toBeGreaterThanOrEqual(before + HOUR - 1000);
-    expect(lastGoes).toBeLessThanOrEqual(after + HOUR + 1000);
+    expect(lastGoes).toBeGreaterThanOrEqual(before + 2 * HOUR - 1000);
+    expect(lastGoes).toBeLessThanOrEqual(after + 2 * HOUR + 1000);
     expect(set.lastGoes).toBe(report.lastGoes);
 
     const text = await retireCheck();
     expect(text.status).toBe(1);
-    expect(text.stdout).toContain(`${ids[2]}`);
+    expect(text.stdout).toContain(`${ids[3]}`);
     expect(text.stdout).toMatch(
-      /db1\): 2 of 4 backups readable only with it; the last goes with the prune after/,
+      /db1\): 3 of 6 backups readable only with it; the last goes with the prune after/,
     );
-    expect(text.stdout).toMatch(/^NOT safe to retire: 2 backups in 1 set readable only with/m);
-    // The backups to both keys are not OLD's alone.
+    expect(text.stdout).toMatch(/^NOT safe to retire: 3 backups in 1 set readable only with/m);
+    // The backups to both keys (the one made to both, and the renewing push onto NEW) are not OLD's alone.
     expect(text.stdout).not.toContain(ids[1]!);
+    expect(text.stdout).not.toContain(ids[2]!);
     expect(newKeyId).not.toBe(oldKeyId);
   });
 
@@ -159,17 +171,17 @@ describe('key retire-check across a rotation', () => {
   it('reports nothing left and exits 0 once prune has removed them', async () => {
     const pruned = await runCli(['fleet', 'prune', fleetFile, '--yes'], { env: admin() });
     expect(pruned.status, pruned.stderr).toBe(0);
-    const one = await retireCheck('--json');
-    expect(one.status).toBe(1);
-    expect(JSON.parse(one.stdout).sets[0].onlyOld.map((b: { id: string }) => b.id)).toEqual([ids[2]]);
+    const two = await retireCheck('--json');
+    expect(two.status).toBe(1);
+    expect(JSON.parse(two.stdout).sets[0].onlyOld.map((b: { id: string }) => b.id)).toEqual([ids[3], ids[4]]);
 
-    const last = await runCli(['prune', `s3://${bucket}/db1/db.sql.gz.gpg`, '--keep-last', '2', '--yes'], {
+    const last = await runCli(['prune', `s3://${bucket}/db1/db.sql.gz.gpg`, '--keep-last', '3', '--yes'], {
       env: admin(),
     });
     expect(last.status, last.stderr).toBe(0);
     const safe = await retireCheck();
     expect(safe.status, safe.stderr).toBe(0);
-    expect(safe.stdout).toMatch(/none of 2 backups is readable only with it/);
+    expect(safe.stdout).toMatch(/none of 3 backups is readable only with it/);
     expect(safe.stdout).toMatch(/^safe to retire: no backup is readable only with /m);
     const json = await retireCheck('--json');
     expect(json.status).toBe(0);
