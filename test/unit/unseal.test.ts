@@ -227,7 +227,7 @@ describe('unseal', () => {
       asked++;
       return 'correct horse';
     });
-    await keyring.prepare();
+    await keyring.unlockSoleIdentity();
     expect(asked).toBe(1);
     expect(identity!.key.keyPacket.isDecrypted()).toBe(false);
     expect(identity!.key.getSubkeys()[0]!.keyPacket.isDecrypted()).toBe(true);

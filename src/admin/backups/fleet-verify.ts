@@ -79,7 +79,7 @@ export async function fleetVerify(
   const askPassphrase: PassphraseSource = (identity) => (passphrase ??= options.askPassphrase(identity));
   // The keys and their passphrase before any host: a typo fails the run, not every host in turn.
   const identities = await loadIdentities(options.identityPaths);
-  await new Keyring(identities, askPassphrase).prepare();
+  await new Keyring(identities, askPassphrase).unlockSoleIdentity();
 
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;

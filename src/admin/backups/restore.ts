@@ -72,7 +72,7 @@ export async function restore(
   const started = performance.now();
   const identities = await loadIdentities(options.identityPaths);
   const keyring = new Keyring(identities, options.askPassphrase);
-  await keyring.prepare();
+  await keyring.unlockSoleIdentity();
   if (options.outPath !== undefined) await checkOut(options.outPath, options.overwrite);
   const set = backupSet(client, location);
   const { listing, snapshot } = await choose(set, options.selector, options);

@@ -110,7 +110,7 @@ export async function verify(
   options: VerifyOptions,
 ): Promise<VerifyResult> {
   const keyring = new Keyring(await loadIdentities(options.identityPaths), options.askPassphrase);
-  await keyring.prepare();
+  await keyring.unlockSoleIdentity();
   const set = backupSet(client, location);
   const { selector } = options;
   // One listing, whatever is verified: each snapshot is opened from it.

@@ -88,18 +88,13 @@ export class Keyring {
   }
 
   /**
-   * Call once, before the downloads start and while the process is small. With one identity there is
-   * nothing to choose: unlock it now, so the S2K's transient buffer (62 MiB for a GnuPG key) never adds
-   * to the download's memory; with several, each is unlocked once a message turns out to need it.
-   * Then one full collection: without one before a long download, V8 sometimes settles into a full
-   * collection every few MiB for external memory pressure (100-130 in a 1 GiB restore, against 2-4),
-   * and the restore then takes 1.4-2x the CPU. Seen in about one gpg: restore in three, which unlocked
-   * nothing here and so never collected; none in 10 runs after one collection.
+   * With one identity there is nothing to choose: unlock it now, before the download starts and while
+   * the process is small, so the S2K's transient buffer (62 MiB for a GnuPG key) never adds to the
+   * download's memory. With several, each is unlocked only once a message turns out to need it.
    */
-  async prepare(): Promise<void> {
+  async unlockSoleIdentity(): Promise<void> {
     const sole = this.#soleFile();
     if (sole) await this.#unlock(sole);
-    collectGarbage();
   }
 
   /**
@@ -260,8 +255,8 @@ export class Keyring {
 }
 
 /**
- * One full collection, as rare as an unlock. After one, the S2K's buffer is garbage, but V8 may keep it
- * to the end of a restore (it seldom runs a full collection then): 62 MiB for the whole download.
+ * The S2K's buffer is garbage now, but V8 may keep it to the end of a restore (it seldom runs a full
+ * collection then): 62 MiB for the whole download. One collection now, as rare as an unlock, frees it.
  */
 function collectGarbage(): void {
   setFlagsFromString('--expose-gc');
