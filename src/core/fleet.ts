@@ -178,10 +178,10 @@ export function overlaps(hosts: readonly Pick<FleetHost, 'name' | 'location'>[])
 export function fleetInvalid(source: string, problems: string[], hint?: string): SealdropError {
   const shown = problems.slice(0, MAX_PROBLEMS_SHOWN);
   const more = problems.length - shown.length;
-  // No colon before the list: a monitoring check's one line joins it with "; ".
+  // One line, as every error is: problems after "; " (a monitoring check's line reads the same).
   return new SealdropError(
     'FLEET_INVALID',
-    `${source} is not a valid fleet file (${plural(problems.length, 'problem')})\n${shown.map((p) => `  ${p}`).join('\n')}${more > 0 ? `\n  … and ${more} more` : ''}`,
+    `${source} is not a valid fleet file (${plural(problems.length, 'problem')}); ${shown.join('; ')}${more > 0 ? `; … and ${more} more` : ''}`,
     hint === undefined ? {} : { hint },
   );
 }

@@ -240,7 +240,7 @@ describe('fleet file', () => {
     expect(() => parseFleet(text, 'fleet.yaml')).toThrow(invalidFleet(/maxAge/));
     // No colon before the list: a monitoring check's one line joins its lines with "; ".
     expect(() => parseFleet(text, 'fleet.yaml')).toThrow(
-      invalidFleet(/^fleet\.yaml is not a valid fleet file \(2 problems\)\n {2}fleet\.yaml:16: /),
+      invalidFleet(/^fleet\.yaml is not a valid fleet file \(2 problems\); fleet\.yaml:16: /),
     );
   });
 
