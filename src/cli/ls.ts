@@ -92,8 +92,8 @@ row of kind wal: its newest segment, the RPO and the chain's state (as sealdrop 
 it; by the host's thresholds with --fleet).
 --recipients adds to each set the key ids its latest complete backup is encrypted to (a run's: its
 first part's), from its first 8 KiB (one ranged GET per set, 8 at a time, for the first
---recipients-limit N sets, default 1000); --key-file KEY.asc shows that key's fingerprint for its
-key ids. With --json: each set's "recipients" (key ids; null and "recipientsNote" where none were read).
+--recipients-limit N sets, default 1000). --key-file KEY.asc, and with --fleet each of its recipient
+key files, shows that key's fingerprint for its key ids. With --json: each set's "recipients" (key ids; null and "recipientsNote" where none were read).
 
 Examples:
   sealdrop ls s3://acme-backups
@@ -132,7 +132,9 @@ Examples:
           ? host.location.key
           : null;
       };
-      const known = await knownKeys(options);
+      const known = options.recipients
+        ? await knownKeys(options, fleet?.hosts.flatMap((host) => host.recipients) ?? [])
+        : [];
       const out = options.json ? jsonWriter(location, known) : textWriter(fleet, known);
       const seen = new Set<string>();
       const walSeen = new Set<string>();

@@ -38,10 +38,16 @@ export function recipientReads(options: RecipientsCliOptions): number | null {
   return options.recipients ? Math.max(0, options.recipientsLimit) : null;
 }
 
-/** The keys --key-file names (the primary's fingerprint, every key id). */
-export async function knownKeys(options: RecipientsCliOptions): Promise<KnownKey[]> {
+/**
+ * The keys --key-file names, and with a fleet every recipient key file its hosts name (the primary's
+ * fingerprint, every key id): a listing then names the fleet's own keys by fingerprint.
+ */
+export async function knownKeys(
+  options: RecipientsCliOptions,
+  fleetRecipients: readonly string[] = [],
+): Promise<KnownKey[]> {
   const keys: KnownKey[] = [];
-  for (const path of options.keyFile ?? [])
+  for (const path of new Set([...(options.keyFile ?? []), ...fleetRecipients]))
     keys.push(knownKey(await readArmoredKey(await readTextFile(path, 'key file'), path)));
   return keys;
 }

@@ -120,6 +120,13 @@ describe('key retire-check across a rotation', () => {
     await push(); // NEW
     ids = await versionIds();
     expect(ids).toHaveLength(6);
+    // ls --fleet names the fleet's own keys by fingerprint: the latest backup is NEW's alone.
+    const listed = await runCli(['ls', '--fleet', fleetFile, '--recipients'], { env: admin() });
+    expect(listed.status, listed.stderr).toBe(0);
+    const newKey = await openpgp.readKey({
+      armoredKey: await readFile(join(dir, 'keys', 'new.pub.asc'), 'utf8'),
+    });
+    expect(listed.stdout).toContain(`(recipients ${newKey.getFingerprint().toUpperCase()})`);
 
     const before = Date.now();
     const checked = await retireCheck('--json');
