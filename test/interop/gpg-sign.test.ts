@@ -55,15 +55,34 @@ describe('--sign-with gpg:', () => {
     }
   });
 
-  it('a cancelled passphrase prompt, or a key gpg does not hold: GPG_FAILED with a hint', async () => {
+  it('a cancelled passphrase prompt, or a key gpg does not hold: a clear error with a hint', async () => {
     await agent.forget();
     const signer = await loadChangeSigner('gpg:ops@example.com', async () => '');
     await expect(signer.sign(statement())).rejects.toMatchObject({
       code: 'GPG_FAILED',
-      message: expect.stringMatching(/^gpg could not sign with gpg:ops@example\.com: /),
-      hint: expect.stringMatching(/gpg --list-secret-keys/),
+      message: expect.stringMatching(/^gpg could not sign with gpg:ops@example\.com \([0-9A-F]{40}\): /),
+      hint: expect.stringMatching(/cancelled|gpg --list-secret-keys/),
     });
     const stranger = await loadChangeSigner('gpg:nobody@example.com', async () => '');
-    await expect(stranger.sign(statement())).rejects.toMatchObject({ code: 'GPG_FAILED' });
+    await expect(stranger.sign(statement())).rejects.toMatchObject({ code: 'NO_MATCHING_KEY' });
+  });
+
+  it('an email that names several secret keys (old and new admin keys alike) is refused, naming them', async () => {
+    const dir = await tempDir();
+    const second = await generateKeyPair({
+      userId: 'Ops 2027 <ops@example.com>',
+      outPrefix: join(dir, 'ops2027'),
+      passphrase: null,
+    });
+    const imported = await agent.gpg(['--import', second.privateKeyPath]);
+    expect(imported.status, imported.stderr).toBe(0);
+    const signer = await loadChangeSigner('gpg:ops@example.com', async () => '');
+    const refused = signer.sign(statement());
+    await expect(refused).rejects.toMatchObject({
+      code: 'USAGE',
+      hint: expect.stringMatching(/gpg:FINGERPRINT/),
+    });
+    await expect(refused).rejects.toThrow(fingerprint);
+    await expect(refused).rejects.toThrow(second.info.fingerprint);
   });
 });

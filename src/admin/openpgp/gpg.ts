@@ -39,13 +39,7 @@ const PINENTRY_CODES = new Set([85, 86, 62]);
 
 /** The secret keys gpg holds for `spec` ("gpg:FINGERPRINT" or "gpg:EMAIL"): one identity per key. */
 export async function loadGpgIdentities(spec: string): Promise<GpgIdentity[]> {
-  const query = gpgQuery(spec);
-  const listed = await runGpg(['--with-colons', '--fixed-list-mode', '--list-secret-keys', '--', query]);
-  const identities = listed.status === 0 ? parseSecretKeys(listed.stdout.toString('utf8'), spec) : [];
-  if (identities.length === 0)
-    throw new SealdropError('NO_MATCHING_KEY', `gpg holds no secret key for ${spec}`, {
-      hint: 'See what it holds: gpg --list-secret-keys. Import the key (gpg --import admin.key.asc), or insert the card and run gpg --card-status once.',
-    });
+  const identities = await secretKeys(spec);
   const usable = identities.filter((identity) => identity.keyIds.length > 0);
   if (usable.length === 0)
     throw new SealdropError(
@@ -114,7 +108,8 @@ export async function gpgSessionKey(
  * passphrase or the card's PIN through pinentry. OpenPGP.js verifies what it makes.
  */
 export async function gpgClearsign(spec: string, text: string): Promise<string> {
-  const result = await runGpg(['--local-user', gpgQuery(spec), '--armor', '--clearsign'], {
+  const fingerprint = await gpgSigningKey(spec);
+  const result = await runGpg(['--local-user', fingerprint, '--armor', '--clearsign'], {
     input: Buffer.from(text, 'utf8'),
   });
   const signed = result.stdout.toString('utf8');
@@ -123,11 +118,49 @@ export async function gpgClearsign(spec: string, text: string): Promise<string> 
   const reason = /gpg: (?:signing failed|skipped "[^"]{0,200}"): (.{1,200})/.exec(result.stderr)?.[1]?.trim();
   throw new SealdropError(
     'GPG_FAILED',
-    `gpg could not sign with ${spec}: ${reason ?? `exit ${result.status}`}`,
+    `gpg could not sign with ${spec} (${fingerprint}): ${reason ?? `exit ${result.status}`}`,
     {
-      hint: 'See what gpg holds: gpg --list-secret-keys (the key needs its signing secret); insert the card holding it (gpg --card-status).',
+      hint: /cancel/i.test(reason ?? '')
+        ? 'The PIN or passphrase prompt was cancelled: run again and answer it.'
+        : /ioctl|pinentry/i.test(reason ?? '')
+          ? 'gpg-agent could not ask for the passphrase or PIN (no pinentry could show): run from a terminal or a desktop session, or unlock the key in gpg-agent first.'
+          : 'See what gpg holds: gpg --list-secret-keys (the key needs its signing secret); insert the card holding it (gpg --card-status).',
     },
   );
+}
+
+/** The one secret key gpg holds for `spec`: several (keys sharing an email) must be named by fingerprint. */
+async function gpgSigningKey(spec: string): Promise<string> {
+  const keys = await secretKeys(spec);
+  if (keys.length > 1)
+    throw new SealdropError(
+      'USAGE',
+      `${spec} names ${keys.length} secret keys in gpg (${keys
+        .slice(0, 4)
+        .map((key) => key.fingerprint)
+        .join(', ')}${keys.length > 4 ? ', …' : ''}): which one signs is not for gpg to guess`,
+      {
+        hint: 'Name the key by its fingerprint: --sign-with gpg:FINGERPRINT (the old key, which every host holds).',
+      },
+    );
+  return keys[0]!.fingerprint;
+}
+
+/** The secret keys gpg holds for `spec`; none is an error. */
+async function secretKeys(spec: string): Promise<GpgIdentity[]> {
+  const listed = await runGpg([
+    '--with-colons',
+    '--fixed-list-mode',
+    '--list-secret-keys',
+    '--',
+    gpgQuery(spec),
+  ]);
+  const keys = listed.status === 0 ? parseSecretKeys(listed.stdout.toString('utf8'), spec) : [];
+  if (keys.length === 0)
+    throw new SealdropError('NO_MATCHING_KEY', `gpg holds no secret key for ${spec}`, {
+      hint: 'See what it holds: gpg --list-secret-keys. Import the key (gpg --import admin.key.asc), or insert the card and run gpg --card-status once.',
+    });
+  return keys;
 }
 
 /** `gpg --with-colons --list-secret-keys`: sec/ssb records, each followed by its fpr record. */
