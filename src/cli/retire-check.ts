@@ -153,11 +153,22 @@ interface Verdict {
   lastGoes: Date | null;
 }
 
+/** The set's newest backup is the key's alone: its host encrypts to it still, so none of them goes. */
+const stillOnlyKey = (r: SetRetireCheck) => r.backups[0]?.class === 'only-old';
+
+/** Whether any backup names the key at all (none: a wrong key file, likely). */
+const namesKey = (results: readonly SetRetireCheck[], keyIds: readonly string[]) =>
+  results.some((r) =>
+    r.backups.some(
+      (b) => b.recipients.kind === 'read' && b.recipients.keyIds.some((id) => keyIds.includes(id)),
+    ),
+  );
+
 function overall(results: readonly SetRetireCheck[], now: Date): Verdict {
   const withLeft = results.filter((r) => r.backups.some(isLeft));
   let lastGoes: Date | null = now;
   for (const r of withLeft) {
-    const at = r.forecast?.at ?? null;
+    const at = stillOnlyKey(r) ? null : (r.forecast?.at ?? null);
     lastGoes = at === null || lastGoes === null ? null : at > lastGoes ? at : lastGoes;
   }
   const left = withLeft.reduce((sum, r) => sum + r.backups.filter(isLeft).length, 0);
@@ -167,6 +178,8 @@ function overall(results: readonly SetRetireCheck[], now: Date): Verdict {
 function forecastText(r: SetRetireCheck, now: Date): string {
   const f = r.forecast;
   if (!f) return '';
+  if (stillOnlyKey(r))
+    return "its newest backup is encrypted to this key alone: the host still encrypts to it, and none goes until it stops (the rotation's steps 2-4)";
   if (f.at && f.at.getTime() <= now.getTime()) return `the next prune removes the last of them (${r.policy})`;
   if (f.at)
     return `the last goes with the prune after ${f.at.toISOString()} (${r.policy}; a backup every ${formatDuration(f.intervalMs)} assumed)`;
@@ -200,6 +213,8 @@ function* describe(
       ]),
     );
   }
+  if (verdict.safe && !namesKey(results, old.keyIds) && results.some((r) => r.backups.length > 0))
+    yield `note: no backup checked is encrypted to ${old.fingerprint} at all: is it the key you meant?`;
   if (verdict.safe) yield `safe to retire: no backup is readable only with ${old.fingerprint}`;
   else
     yield `NOT safe to retire: ${plural(verdict.left, 'backup')} in ${plural(verdict.sets, 'set')} readable only with ${old.fingerprint}; ${verdict.lastGoes ? `the last goes by ${verdict.lastGoes.toISOString()}` : 'some are not removed by any prune in sight'}`;
@@ -213,6 +228,7 @@ function reportJson(
   return {
     key: old,
     safe: verdict.safe,
+    namedByAnyBackup: namesKey(results, old.keyIds),
     readableOnlyWithKey: verdict.left,
     lastGoes: verdict.lastGoes?.toISOString() ?? null,
     sets: results.map((r) => {
@@ -231,7 +247,8 @@ function reportJson(
           certain: b.class === 'only-old',
           keptBy: r.keptNow.get(b.snapshot.id) ?? [],
         })),
-        lastGoes: f?.at?.toISOString() ?? null,
+        stillEncryptsToKey: stillOnlyKey(r),
+        lastGoes: stillOnlyKey(r) ? null : (f?.at?.toISOString() ?? null),
         forever: f?.forever ?? false,
         keptBy: f?.keptBy ?? [],
         intervalSeconds: f ? f.intervalMs / 1000 : null,
