@@ -210,7 +210,12 @@ function summary(result: PushResult): string {
         : []),
       ['sha256', result.sha256],
       ...(result.etag ? ([['etag', result.etag]] as [string, string][]) : []),
-      ['policy', `expires ${result.policyExpiresAt}`],
+      [
+        'policy',
+        result.renewal?.state === 'renewed'
+          ? `renewed: expires ${result.renewal.policyExpiresAt} (this backup went under the one expiring ${result.policyExpiresAt})`
+          : `expires ${result.policyExpiresAt}`,
+      ],
     ]),
   ].join('\n');
 }

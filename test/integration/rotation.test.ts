@@ -11,6 +11,7 @@ import { changeStatement } from '../../src/core/recipient-change.js';
 import { runCli, tempDir, type CliResult } from '../support/cli.js';
 import { installPolicy, pushHost, type FleetTestHost } from '../support/fleet.js';
 import { adminClient, freshBucket, s3Env, userArn, withEnv } from '../support/s3.js';
+import { agentEnv } from '../support/backup-target.js';
 
 let dir: string;
 let bucket: string;
@@ -154,10 +155,17 @@ describe('rotating the admin key of a self-renewing host', () => {
     const dropped = await cli(['fleet', 'publish', fleetFile, '--sign-with', keyFile('new', 'key')]);
     expect(dropped.status, dropped.stderr).toBe(0);
     expect((await push()).renewal.state).toBe('renewed');
-    // Publishing again without a key carries the change: the host renews on.
+    // Publishing again without a key carries the change: the host renews on, and says so.
     const again = await cli(['fleet', 'publish', fleetFile]);
     expect(again.status, again.stderr).toBe(0);
-    expect((await push()).renewal.state).toBe('renewed');
+    const said = await runCli(['push', '--policy', host.policy, '--level', '1', '--spool-dir', dir], {
+      input: `-- dump of db1 at ${new Date().toISOString()}\n`,
+      env: agentEnv(),
+    });
+    expect(said.status, said.stderr).toBe(0);
+    expect(said.stderr).toMatch(
+      /policy: +renewed: expires \S+ \(this backup went under the one expiring \S+\)/,
+    );
     expect(await encryptedTo()).toEqual(await keyIdsOf('new'));
     const withOld = await restoreWith('old');
     expect(withOld.result.status).toBe(2);
