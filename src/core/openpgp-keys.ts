@@ -18,6 +18,8 @@ export interface KeyInfo {
 }
 
 export async function readArmoredKey(armored: string, source: string): Promise<openpgp.Key> {
+  if (armored.trim() === '')
+    throw new SealdropError('KEY_INVALID', `${source} is empty: no armored OpenPGP key in it`);
   try {
     return await openpgp.readKey({ armoredKey: armored });
   } catch (error) {

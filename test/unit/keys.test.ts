@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
-import { inspectKey, readRecipient } from '../../src/core/openpgp-keys.js';
+import { inspectKey, readArmoredKey, readRecipient } from '../../src/core/openpgp-keys.js';
 import { tempDir } from '../support/cli.js';
 
 let dir: string;
@@ -111,6 +111,15 @@ describe('recipients are checked at the door', () => {
     await expect(readRecipient('hello', 'junk.asc')).rejects.toMatchObject({
       code: 'KEY_INVALID',
       exitStatus: 2,
+    });
+  });
+});
+
+describe('a key file', () => {
+  it('that is empty says so, not what OpenPGP.js says of an empty argument', async () => {
+    await expect(readArmoredKey(' \n', 'old.pub.asc')).rejects.toMatchObject({
+      code: 'KEY_INVALID',
+      message: 'old.pub.asc is empty: no armored OpenPGP key in it',
     });
   });
 });
