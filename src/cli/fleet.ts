@@ -326,7 +326,8 @@ function reportFleetPrune(outcomes: HostPrune[], options: FleetPruneCliOptions):
       else if ('skipped' in o) printLines([`${o.host}: skipped (${o.skipped})`, '']);
     }
   for (const o of outcomes) {
-    if ('error' in o) warn(`${o.host} was not pruned: ${o.error.message}`);
+    if ('error' in o)
+      warn(`${o.host} was not pruned: ${o.error.message}${o.error.hint ? `; ${o.error.hint}` : ''}`);
     if ('result' in o && !o.result.dryRun) say(`${o.host}: ${outcome(o.result)}`);
     if ('result' in o && failuresOf(o.result) > 0)
       warn(`${o.host}: ${failuresOf(o.result)} object version(s) could not be deleted and remain`);
