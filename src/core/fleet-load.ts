@@ -24,17 +24,27 @@ export async function loadFleet(path: string): Promise<LoadedFleet> {
   const fleet = await readFleet(path);
   const keys = new Map<string, RecipientKey>();
   const problems: string[] = [];
+  // Each file once, and a problem names the hosts whose list holds it (all of them: the fleet's own list).
+  const users = new Map<string, string[]>();
   for (const host of fleet.hosts)
     for (const file of host.recipients) {
-      if (keys.has(file)) continue;
-      try {
-        const key = await readRecipient(await readTextFile(file, 'recipient key'), file);
-        keys.set(file, { armored: key.armor(), fingerprint: key.getFingerprint().toUpperCase() });
-      } catch (error) {
-        keys.set(file, { armored: '', fingerprint: '' });
-        problems.push(`${path}: host ${host.name}: ${(error as Error).message}`);
-      }
+      const names = users.get(file) ?? [];
+      names.push(host.name);
+      users.set(file, names);
     }
+  for (const [file, names] of users) {
+    try {
+      const key = await readRecipient(await readTextFile(file, 'recipient key'), file);
+      keys.set(file, { armored: key.armor(), fingerprint: key.getFingerprint().toUpperCase() });
+    } catch (error) {
+      keys.set(file, { armored: '', fingerprint: '' });
+      const whose =
+        names.length === fleet.hosts.length && names.length > 1
+          ? 'every host'
+          : `host${names.length > 1 ? 's' : ''} ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`;
+      problems.push(`${path}: ${whose}: ${(error as Error).message}`);
+    }
+  }
   if (problems.length > 0) throw fleetInvalid(path, problems);
   return { ...fleet, keys };
 }

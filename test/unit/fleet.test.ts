@@ -331,6 +331,16 @@ describe('loadFleet', () => {
       /bad\.yaml: host db2: recipient key .*keys\/nope\.asc does not exist/,
     );
   });
+
+  it("blames a typo in the fleet's own recipients on every host, once", async () => {
+    const typo = FLEET.replace(/^recipients: .*$/m, 'recipients: [keys/escorw.pub.asc]');
+    expect(typo).not.toBe(FLEET);
+    await writeFile(join(dir, 'typo.yaml'), typo);
+    const failure = loadFleet(join(dir, 'typo.yaml'));
+    await expect(failure).rejects.toThrow(
+      /^\S*typo\.yaml is not a valid fleet file \(1 problem\); \S*typo\.yaml: every host: recipient key .*keys\/escorw\.pub\.asc does not exist$/,
+    );
+  });
 });
 
 describe("a fleet's policy copies (the expiries of fleet status and report)", () => {
