@@ -63,7 +63,7 @@ export function* describe(result: PruneResult, label = result.target): Generator
     `${totals.locked ? `; ${totals.locked} kept by Object Lock` : ''}` +
     `${totals.rejected.count ? `; ${totals.rejected.count} rejected by verify (${formatBytes(totals.rejected.bytes)})` : ''}` +
     `${totals.unproven.count ? `; ${totals.unproven.count} not proven yet (${formatBytes(totals.unproven.bytes)})` : ''}` +
-    `; ${totals.objectVersions} object versions, ${formatBytes(totals.bytesFreed)}` +
+    `; ${plural(totals.objectVersions, 'object version')}, ${formatBytes(totals.bytesFreed)}` +
     // Carried out, it was forced: --yes without --force refuses before deleting anything.
     (plan.needsForce
       ? `; removes more than half${result.dryRun ? ': --yes needs --force' : ' (--force)'}`
@@ -78,7 +78,7 @@ function* describeWal(wal: WalPruneResult): Generator<string> {
   yield `WAL ${wal.target}: ${wal.plan.reason}`;
   if (wal.plan.cutoff === null) return;
   const range = wal.first === null ? '' : ` (${wal.first}${wal.last === wal.first ? '' : ` … ${wal.last}`})`;
-  yield `WAL: remove ${plural(wal.files, 'archived file')}${range}, ${wal.objectVersions} object versions, ${formatBytes(wal.bytesFreed)}; timeline history files are kept`;
+  yield `WAL: remove ${plural(wal.files, 'archived file')}${range}, ${plural(wal.objectVersions, 'object version')}, ${formatBytes(wal.bytesFreed)}; timeline history files are kept`;
   if (wal.plan.backupFiles.length > 0)
     yield `WAL: also the backup history files of removed base backups: ${wal.plan.backupFiles.join(', ')}`;
   if (wal.skipped) yield `WAL: nothing deleted: ${wal.skipped}`;
