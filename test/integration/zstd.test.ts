@@ -47,6 +47,25 @@ describe('zstd', () => {
       expect(verified.stdout).toMatch(/OK .* zstd-decompressed/);
     });
 
+    it(`${process.version}: restores the stock tool's object, one frame for everything, as it restores push's many`, async () => {
+      // push writes a frame per 1 MiB, decoded two at a time; `zstd -T0` writes one frame, too large to
+      // hold (24 MiB of content), which restore decodes as a stream.
+      const stock = await backupTarget('zstd-stock', { key: 'db1/stock.sql.gpg' });
+      const large = (await run(process.execPath, [GEN_DUMP, '24MiB', '8'])).stdoutBytes;
+      const zst = (await run('zstd', ['-3', '-T0', '--check', '-c'], { input: large })).stdoutBytes;
+      expect(zst.length).toBeGreaterThan(4 << 20);
+      const pushed = await runCli(['push', '--policy', stock.policyPath, '--compress', 'none', '-q'], {
+        input: zst,
+        env: stock.agentEnv,
+      });
+      expect(pushed.status, pushed.stderr).toBe(0);
+      const args = [`s3://${stock.bucket}/${stock.key}`, '--identity', stock.privateKey];
+      const restored = await runCli(['restore', ...args], { env: stock.adminEnv });
+      expect(restored.status, restored.stderr).toBe(0);
+      expect(restored.stdoutBytes.equals(large)).toBe(true);
+      expect(restored.stderr).toMatch(/zstd checksums ok/);
+    });
+
     it(`${process.version}: --level goes up to zstd's 19, and --compress gzip under .zst.gpg is refused`, async () => {
       const small = await runCli(['push', '--policy', target.policyPath, '--level', '19', '--json'], {
         input,

@@ -13,7 +13,7 @@ import { quoteBounded } from '../../core/snapshot.js';
 import { formatBytes } from '../../core/units.js';
 import type { Identity, Keyring } from './identities.js';
 import { regroupPartialBodies } from './framing.js';
-import { zstdFrameWrites } from './zstd-frames.js';
+import { zstdDecoder } from './zstd-frames.js';
 
 export type { Compression };
 
@@ -206,9 +206,10 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
         highWaterMark: OPENPGP_CHUNK_BYTES,
       }),
     ];
-    if (decompress)
-      for (const stage of decompressors(compression))
-        stages.push(options.diagnose ? draining(stage, label) : stage);
+    if (decompress) {
+      const stage = decompressor(compression);
+      stages.push(options.diagnose ? draining(stage, label) : stage);
+    }
     stages.push(counter, sink);
     try {
       await pipeline(stages, ...(options.signal ? [{ signal: options.signal }] : []));
@@ -320,10 +321,10 @@ function decompressionFailure(error: Error): 'gzip' | 'zstd' | null {
   return code.startsWith('ZSTD_') ? 'zstd' : code.startsWith('Z_') ? 'gzip' : null;
 }
 
-function decompressors(compression: 'gzip' | 'zstd'): Transform[] {
+function decompressor(compression: 'gzip' | 'zstd'): Transform {
   return compression === 'gzip'
-    ? [createGunzip({ chunkSize: OPENPGP_CHUNK_BYTES })]
-    : [zstdFrameWrites(), requireZstd('zstd').createZstdDecompress({ chunkSize: OPENPGP_CHUNK_BYTES })];
+    ? createGunzip({ chunkSize: OPENPGP_CHUNK_BYTES })
+    : zstdDecoder(requireZstd('zstd'));
 }
 
 /**
