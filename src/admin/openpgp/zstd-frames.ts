@@ -125,6 +125,7 @@ class FrameEngine {
 
   constructor(zstd: ZstdBinding, maxOutput: number) {
     this.#stream = zstd.createZstdDecompress({ chunkSize: OUTPUT_CHUNK_BYTES });
+    this.#stream.on('error', () => {}); // a decode's own listener reports it
     this.#stream.on('data', (chunk: Buffer) => {
       this.#output.push(chunk);
       this.#outputBytes += chunk.length;
@@ -136,6 +137,7 @@ class FrameEngine {
   decode(frame: Buffer): Promise<Buffer[] | null> {
     const stream = this.#stream;
     return new Promise((resolve, reject) => {
+      // A damaged frame fails the stream, and its write never calls back.
       stream.once('error', reject);
       stream.write(frame, () => {
         stream.off('error', reject);
