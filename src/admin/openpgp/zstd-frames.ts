@@ -3,7 +3,7 @@
 // - Node's streaming zstd decoder stops at the end of the first frame of a write that holds more
 //   (nodejs/node#64741) and drops the rest without an error; cutting the writes at frame ends keeps
 //   every frame.
-// - push writes an independent frame per 1 MiB block, so restore decodes several frames at once on
+// - push writes an independent frame per 1 MiB block, so restore decodes two frames at once on
 //   libuv's threadpool, as push encoded them, instead of one after the other in one decoder.
 import { Transform, type TransformCallback } from 'node:stream';
 import { once } from 'node:events';
