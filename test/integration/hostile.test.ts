@@ -196,6 +196,7 @@ describe('nothing local leaks or gets clobbered', () => {
 
   it('a SIGKILLed push leaves a spool file; the next push removes it (only its own pattern, only there)', async () => {
     const spool = await tempDir('sealdrop-spool-');
+    const dumpPid = join(await tempDir(), 'dump.pid');
     const { child, exited } = startCli(
       [
         'push',
@@ -206,14 +207,17 @@ describe('nothing local leaks or gets clobbered', () => {
         '--',
         'sh',
         '-c',
-        'head -c 3000000 /dev/urandom; exec sleep 60',
+        `echo $$ > ${dumpPid}; head -c 3000000 /dev/urandom; exec sleep 60`,
       ],
       { env: target.agentEnv },
     );
-    await until(async () => (await readdir(spool)).length > 0, 'a spool file');
+    const pid = async () => Number((await readFile(dumpPid, 'utf8').catch(() => '')).trim());
+    await until(async () => (await readdir(spool)).length > 0 && (await pid()) > 0, 'a spool file');
     const left = (await readdir(spool))[0]!;
     expect(left).toMatch(new RegExp(`^sealdrop-${child.pid}-[0-9a-f]+\\.gpg\\.spool$`));
     child.kill('SIGKILL');
+    // A SIGKILLed push can't stop its dump command, which holds the push's stderr open till it ends.
+    process.kill(-(await pid()), 'SIGTERM');
     await exited;
     await writeFile(join(spool, 'sealdrop-notes.txt'), 'not ours to delete');
     await writeFile(join(spool, `sealdrop-${process.pid}-0123abcd.gpg.spool`), 'a live push of ours');
