@@ -14,6 +14,17 @@ export default defineConfig({
         },
       },
       {
+        // The unit tests again in a zone with DST and an offset, beside the rest (npm test runs in UTC):
+        // what treats local time as UTC fails here.
+        test: {
+          name: 'unit-new-york',
+          include: ['test/unit/**/*.test.ts'],
+          globalSetup: ['test/support/unit-setup.ts'],
+          env: { TZ: 'America/New_York' },
+          setupFiles: ['test/support/zone-setup.ts'],
+        },
+      },
+      {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/interop/**/*.test.ts'],
