@@ -93,7 +93,8 @@ it; by the host's thresholds with --fleet).
 --recipients adds to each set the key ids its latest complete backup is encrypted to (a run's: its
 first part's), from its first 8 KiB (one ranged GET per set, 8 at a time, for the first
 --recipients-limit N sets, default 1000). --key-file KEY.asc, and with --fleet each of its recipient
-key files, shows that key's fingerprint for its key ids. With --json: each set's "recipients" (key ids; null and "recipientsNote" where none were read).
+key files, shows that key's fingerprint for its key ids. With --json: each set's "recipients" (key
+ids; null and "recipientsNote" where none were read).
 
 Examples:
   sealdrop ls s3://acme-backups
