@@ -41,6 +41,8 @@ export interface NamedTarget {
   whole?: boolean;
   /** Set when the target is a fleet host's (--fleet, --host). */
   host?: string;
+  /** A fleet host's recipient key files (--recipients names them by fingerprint). */
+  recipients?: readonly string[];
   /** The fleet file's endpoint, the default for --endpoint. */
   endpoint?: string;
 }
@@ -106,6 +108,7 @@ export function hostTarget(fleet: Fleet, host: FleetHost): NamedTarget {
     location: host.location,
     whole: true,
     host: host.name,
+    recipients: host.recipients,
     ...(fleet.endpoint === undefined ? {} : { endpoint: fleet.endpoint }),
     ...(fleet.region === undefined ? {} : { region: fleet.region }),
   };

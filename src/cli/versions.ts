@@ -89,8 +89,10 @@ from the key packets in its first 8 KiB (one ranged GET each, 8 at a time, never
 newest --recipients-limit N (default 1000; the others say "not read"). Objects made by push and by
 stock gpg alike; one whose first bytes are no encrypted OpenPGP message says why in brackets.
 --key-file KEY.asc shows that key's fingerprint in place of its key ids. With --json: "recipients"
-(key ids, 16 upper-case hex digits; null where none were read, "recipientsNote" says why) and "recipientFingerprints".
---fleet FILE --host NAME names a fleet host's backups, with the fleet file's endpoint and region.
+(key ids, 16 upper-case hex digits; null where none were read, "recipientsNote" says why) and
+"recipientFingerprints".
+--fleet FILE --host NAME names a fleet host's backups, with the fleet file's endpoint and region;
+with --recipients, the host's recipient key files from the fleet file are named by fingerprint too.
 Needs admin credentials (standard AWS chain) with s3:ListBucketVersions and s3:GetObject (and
 s3:GetObjectRetention, s3:GetBucketObjectLockConfiguration for the details).
 
@@ -115,7 +117,7 @@ Examples:
       const set = backupSet(client, target.location, { pageSize: options.pageSize });
       const listing = await listWithDetails(set, { newest: options.detail });
       listing.warnings.forEach(warn);
-      const recipients = await readShownRecipients(set, listing, options);
+      const recipients = await readShownRecipients(set, listing, options, target.recipients);
       const pick = at === undefined ? null : pickAt(listing, at);
       if (options.json)
         printJson({
@@ -147,15 +149,19 @@ Examples:
     });
 }
 
-/** --recipients: read for the newest N backups; credentials that may list but not read get the listing. */
+/**
+ * --recipients: read for the newest N backups; credentials that may list but not read get the listing.
+ * --key-file's keys and a fleet host's own recipient keys are named by fingerprint.
+ */
 async function readShownRecipients(
   set: BackupSet,
   listing: DetailedListing,
   options: VersionsCliOptions,
+  hostRecipients: readonly string[] = [],
 ): Promise<ShownRecipients | null> {
   const limit = recipientReads(options);
   if (limit === null) return null;
-  const known = await knownKeys(options);
+  const known = await knownKeys(options, hostRecipients);
   const { readAllRecipients } = await import('../admin/sets/recipients.js');
   try {
     return { byId: await readAllRecipients(set, listing.snapshots, { limit }), known };

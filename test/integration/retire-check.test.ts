@@ -137,6 +137,18 @@ describe('key retire-check across a rotation', () => {
       armoredKey: await readFile(join(dir, 'keys', 'new.pub.asc'), 'utf8'),
     });
     expect(listed.stdout).toContain(`(recipients ${newKey.getFingerprint().toUpperCase()})`);
+    // So does versions --fleet --host, for each of the host's backups: the newest is NEW's alone.
+    const versions = await runCli(
+      ['versions', '--fleet', fleetFile, '--host', 'db1', '--recipients', '--json'],
+      {
+        env: admin(),
+      },
+    );
+    expect(versions.status, versions.stderr).toBe(0);
+    expect(JSON.parse(versions.stdout).snapshots[0]).toMatchObject({
+      recipients: [newKeyId],
+      recipientFingerprints: { [newKeyId]: newKey.getFingerprint().toUpperCase() },
+    });
 
     const before = Date.now();
     const checked = await retireCheck('--json');
