@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli, tempDir } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
@@ -113,6 +114,42 @@ describe('GnuPG interoperability of keys', () => {
     )?.[1];
     expect(minted.stderr).toContain(fingerprint);
     expect(JSON.parse(await readFile(join(dir, 'ops.policy.json'), 'utf8')).recipients).toHaveLength(1);
+  });
+
+  it('`policy mint` given the private key file as a recipient warns, and the policy carries the public part only', async () => {
+    const prefix = join(dir, 'mixed-up');
+    const generated = await runCli(
+      ['key', 'generate', '--uid', 'Mixed <mixed@example.com>', '--out', prefix],
+      {
+        env: offlineEnv,
+      },
+    );
+    expect(generated.status, generated.stderr).toBe(0);
+    const out = join(dir, 'mixed-up.policy.json');
+    const minted = await runCli(
+      [
+        'policy',
+        'mint',
+        's3://acme-backups/db1.sql.gz.gpg',
+        '--recipient',
+        `${prefix}.key.asc`,
+        '--out',
+        out,
+      ],
+      { env: offlineEnv },
+    );
+    expect(minted.status, minted.stderr).toBe(0);
+    expect(minted.stderr).toContain(
+      `warning: ${prefix}.key.asc is a private key: only its public part goes into the policy`,
+    );
+    const policy = await readFile(out, 'utf8');
+    expect(policy).not.toMatch(/PRIVATE KEY/);
+    const [recipient] = await Promise.all(
+      JSON.parse(policy).recipients.map((armoredKey: string) => openpgp.readKey({ armoredKey })),
+    );
+    const pub = await openpgp.readKey({ armoredKey: await readFile(`${prefix}.pub.asc`, 'utf8') });
+    expect(recipient.isPrivate()).toBe(false);
+    expect(recipient.getFingerprint()).toBe(pub.getFingerprint());
   });
 
   it('refuses a DSA/ElGamal key from GnuPG at the door, saying why', async () => {

@@ -150,7 +150,14 @@ export async function createPolicyFile(
 
   const warnings: string[] = [];
   const keys = [];
-  for (const recipient of recipients) keys.push(await readRecipient(recipient.armored, recipient.source));
+  for (const { armored, source } of recipients) {
+    keys.push(await readRecipient(armored, source));
+    // The armor's header line names the block (RFC 9580, 6.2): the admin's own key, by mistake.
+    if (armored.trimStart().startsWith('-----BEGIN PGP PRIVATE KEY BLOCK-----'))
+      warnings.push(
+        `${source} is a private key: only its public part goes into the policy. Keep the private key off servers and pass its public key (PREFIX.pub.asc from \`sealdrop key generate\`).`,
+      );
+  }
   const fingerprints = keys.map((key) => key.getFingerprint().toUpperCase());
 
   const credentials = await resolveCredentials(client);
