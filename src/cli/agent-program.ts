@@ -41,19 +41,19 @@ export function agentHelp(text: string): string {
 
 export function buildAgentProgram(): Command {
   // The Node.js inside the executable (or running the .mjs) is the server's runtime: say which it is.
-  const program = baseProgram(AGENT_NAME, `${version} (Node.js ${process.version})`)
+  const program = baseProgram(AGENT_NAME, `${version} (Node.js ${process.version})`, agentHelp)
     .description(
       "A server's half of sealdrop: push backups and archive WAL under a policy file, show what it allows.",
     )
-    .configureOutput({ writeOut: (text) => process.stdout.write(agentHelp(text)) })
     .addHelpText(
       'after',
       `
 Examples:
   sealdrop-agent policy show /etc/sealdrop/db1.policy.json
   sealdrop-agent push --policy /etc/sealdrop/db1.policy.json -- mysqldump --single-transaction db1
-  archive_command = 'sealdrop-agent wal push --policy /etc/sealdrop/db1-wal.policy.json %p'   # postgresql.conf
-  systemctl enable --now sealdrop-backup@db1.timer    # the same, nightly (the Debian package's units)
+  # postgresql.conf:
+  archive_command = 'sealdrop-agent wal push --policy /etc/sealdrop/db1-wal.policy.json %p'
+  systemctl enable --now sealdrop-backup@db1.timer    # a nightly push (the Debian package's units)
 
 The admin's commands (${[...ADMIN_ONLY.top, ...ADMIN_ONLY.policy.map((name) => `policy ${name}`), ...ADMIN_ONLY.wal.map((name) => `wal ${name}`)].join(', ')})
 are in \`sealdrop\`, the npm package, on the admin's machine.

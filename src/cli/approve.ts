@@ -31,7 +31,8 @@ backup is compared with it. The approval is kept in the bucket's .sealdrop/ area
 Exit status: 0 approved, 2 bad usage or no such backup.
 
 Examples:
-  sealdrop approve s3://acme-backups/db1/mysql.sql.gz.gpg --version-id 3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY
+  sealdrop approve s3://acme-backups/db1/mysql.sql.gz.gpg \\
+      --version-id 3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY
   sealdrop approve --policy db1.policy.json --run 20261205T023000Z-3fa9c1`,
     )
     .action(async (url: string | undefined, options: ApproveCliOptions) => {

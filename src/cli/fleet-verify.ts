@@ -79,7 +79,7 @@ Examples:
   sealdrop fleet verify fleet.yaml --identity admin.key.asc --all --jobs 4 --json > verify.json
   # the nightly drill, in the monitoring host's crontab (see "Restore drills" in the README):
   SEALDROP_PASSPHRASE_FILE=/etc/sealdrop/drill.pass
-  30 5 * * * sealdrop fleet verify /etc/sealdrop/fleet.yaml --identity /etc/sealdrop/drill.key.asc -q
+  30 5 * * * sealdrop fleet verify /etc/sealdrop/fleet.yaml --identity /etc/sealdrop/drill.asc -q
   # three machines share the proof: a systemd template sealdrop-verify@.service with
   #   ExecStart=/usr/bin/sealdrop fleet verify /etc/sealdrop/fleet.yaml --identity … --shard %i/3
   # and on machine I (1, 2, 3) its timer: systemctl enable --now sealdrop-verify@I.timer

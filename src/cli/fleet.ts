@@ -41,7 +41,7 @@ export function registerFleetCommands(program: Command): void {
       `
 Examples:
   sealdrop fleet check fleet.yaml
-  sealdrop fleet mint fleet.yaml --out-dir policies      # then install policies/HOST.policy.json on each host
+  sealdrop fleet mint fleet.yaml --out-dir policies      # policies/HOST.policy.json: one per host
   sealdrop fleet publish fleet.yaml                      # daily, from the admin's cron
   sealdrop fleet status fleet.yaml                       # one monitoring check for every host
   sealdrop fleet prune fleet.yaml --yes                  # every host's retention
@@ -241,8 +241,9 @@ walWarnAge and walMaxAge, HOST_missing_segments, …), judged as sealdrop status
 Examples:
   sealdrop fleet status fleet.yaml
   # the exit status is the state (2: CRITICAL), so the file is moved in whatever it is:
-  sealdrop fleet status fleet.yaml --format prometheus > /var/lib/prometheus/node-exporter/sealdrop.prom.tmp; \\
-    mv /var/lib/prometheus/node-exporter/sealdrop.prom.tmp /var/lib/prometheus/node-exporter/sealdrop.prom`,
+  cd /var/lib/prometheus/node-exporter && \\
+    sealdrop fleet status /etc/sealdrop/fleet.yaml --format prometheus > sealdrop.prom.tmp; \\
+    mv sealdrop.prom.tmp sealdrop.prom`,
     )
     .action(async (file: string, options: CheckOptions) => {
       await runCheck(options, async () => {

@@ -89,7 +89,7 @@ Examples:
   sealdrop pg restore --base s3://acme-backups/db1/base/ --wal s3://acme-backups/db1/wal/ \\
       --to "2026-12-05 16:55" --pgdata /var/lib/postgresql/15/pitr --identity admin.key.asc
   sudo -u postgres env AWS_PROFILE=restore sealdrop pg restore --base s3://acme-backups/db1/base/ \\
-      --wal s3://acme-backups/db1/wal/ --to latest --pgdata /srv/pitr --identity /srv/admin.key.asc \\
+      --wal s3://acme-backups/db1/wal/ --to latest --pgdata /srv/pitr --identity /srv/admin.asc \\
       --passphrase-file /srv/pass --start`,
     )
     .action(async (options: PgRestoreCliOptions) => {

@@ -27,7 +27,8 @@ export function registerPolicyCommands(program: Command): void {
       'after',
       `
 Examples:
-  sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg --recipient admin.pub.asc --out db1.policy.json
+  sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg --recipient admin.pub.asc \\
+      --out db1.policy.json
   sealdrop policy show db1.policy.json
   sealdrop policy curl db1.policy.json --out db1.curl
   sealdrop policy renew db1.policy.json db2.policy.json --expires 7d
@@ -81,7 +82,8 @@ Example:
       --ping https://hc-ping.com/0f3c6e2a-5d0b-4b9e-9d7e-2b1c8a7e4f10
   scp db1.policy.json db1:/etc/sealdrop/db1.policy.json
   # zstd, because the key's suffix says so
-  sealdrop policy mint s3://acme-backups/db2/pg.sql.zst.gpg --recipient admin.pub.asc --out db2.policy.json`,
+  sealdrop policy mint s3://acme-backups/db2/pg.sql.zst.gpg --recipient admin.pub.asc \\
+      --out db2.policy.json`,
     )
     .action(async (target: string, options: MintCliOptions) => {
       const [{ mintPolicy }, { createS3Client }] = await Promise.all([

@@ -30,18 +30,21 @@ Examples:
   # the admin (holds AWS credentials and the private key), once:
   sealdrop key generate --uid "Backup Admin <ops@example.com>" --out admin
   sealdrop setup s3://acme-backups --create
-  sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg --recipient admin.pub.asc --out db1.policy.json
+  sealdrop policy mint s3://acme-backups/db1/mysql.sql.gz.gpg --recipient admin.pub.asc \\
+      --out db1.policy.json
   sealdrop fleet mint fleet.yaml --out-dir policies    # or every host's policy from one fleet file
   # every server (holds only the policy file), from cron:
   sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump --single-transaction db1
   # the admin, later:
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg
-  sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc --at "2d ago" --out db1.sql
+  sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc --at "2d ago" \\
+      --out db1.sql
   sealdrop ls s3://acme-backups                        # every backup set in the bucket
   sealdrop status --policy db1.policy.json --max-age 26h
   sealdrop fleet status fleet.yaml                     # every host, one monitoring check
-  sealdrop report --fleet fleet.yaml --out report.html  # one page: every host, worst first, timelines
-  sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 14 --keep-weekly 8 --keep-monthly 24 --yes
+  sealdrop report --fleet fleet.yaml --out report.html  # one page: every host, worst first
+  sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 14 --keep-weekly 8 \\
+      --keep-monthly 24 --yes
 
 Output: stdout carries what a command produces (listings, plans, reports, restored data, --json
 documents: on failure {"error": {code, message, hint, exitStatus}}); stderr is for people (progress,

@@ -106,15 +106,15 @@ executable has it) takes about a third of gzip's CPU for the same size; stock to
 is refused before any data is read).
 
 Examples:
-  sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump --single-transaction --all-databases
+  sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump --single-transaction db1
   sealdrop push --policy /etc/sealdrop/app.policy.json --compress none -- pg_dump -Fc app
-  sealdrop push --policy /etc/sealdrop/db2.policy.json --compress zstd -- pg_dumpall   # key …/db2.sql.zst.gpg
+  sealdrop push --policy /etc/sealdrop/db2.policy.json --compress zstd -- pg_dumpall
   sealdrop push --policy /etc/sealdrop/db1-runs.policy.json --part-size 2GiB -- pg_dumpall
-  nice taskset -c 0,1 sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump --all-databases
+  nice taskset -c 0,1 sealdrop push --policy /etc/sealdrop/db1.policy.json -- mysqldump db1
   sealdrop push --policy /etc/sealdrop/db1.policy.json \\
-      --metrics-file /var/lib/prometheus/node-exporter/sealdrop-db1.prom -- mysqldump --all-databases
+      --metrics-file /var/lib/prometheus/node-exporter/sealdrop-db1.prom -- mysqldump db1
   # cron, nightly at 02:30:
-  30 2 * * * root sealdrop push --policy /etc/sealdrop/db1.policy.json --quiet -- mysqldump --all-databases`,
+  30 2 * * * root sealdrop push --policy /etc/sealdrop/db1.policy.json -q -- mysqldump db1`,
     )
     .action(async (command: string[], options: PushCliOptions) => {
       if (command.length === 0 && stdinIsPipe())

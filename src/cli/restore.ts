@@ -55,12 +55,17 @@ key, card missing, PIN cancelled), 3 integrity failure.
 
 Examples:
   sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc --out db1.sql
-  sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity gpg:ops@example.com --out db1.sql   # gpg-agent, YubiKey
-  sealdrop restore --policy db1.policy.json --identity admin.key.asc --at "2024-05-01 03:00" --out db1.sql
-  sealdrop restore s3://acme-backups/db1/ --identity admin.key.asc --out db1.sql   # latest complete run
+  # the key in gpg-agent or on a YubiKey:
+  sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity gpg:ops@example.com \\
+      --out db1.sql
+  sealdrop restore --policy db1.policy.json --identity admin.key.asc --at "2024-05-01 03:00" \\
+      --out db1.sql
+  sealdrop restore s3://acme-backups/db1/ --identity admin.key.asc --out db1.sql   # the last run
   sealdrop restore --policy db1.policy.json --identity admin.key.asc --verified --out db1.sql
-  sealdrop restore --fleet fleet.yaml --host db1 --identity admin.key.asc --at "last tuesday 23:00" --out db1.sql
-  set -o pipefail; sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc \\
+  sealdrop restore --fleet fleet.yaml --host db1 --identity admin.key.asc \\
+      --at "last tuesday 23:00" --out db1.sql
+  set -o pipefail
+  sealdrop restore s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc \\
       --version-id 3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY | mysql db1`,
     )
     .action(async (url: string | undefined, options: RestoreCliOptions) => {

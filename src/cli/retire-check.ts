@@ -80,9 +80,11 @@ usage or input (a set with more than --max-reads backups included).
 
 Examples:
   sealdrop key retire-check old.pub.asc --fleet fleet.yaml
-  sealdrop key retire-check old.pub.asc s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 14 --keep-monthly 12
-  sealdrop key retire-check old.pub.asc --policy db1.policy.json --keep-last 30 --json | jq .lastGoes
-  sealdrop key retire-check old.pub.asc --fleet fleet.yaml && shred -u old.key.asc   # only once safe`,
+  sealdrop key retire-check old.pub.asc s3://acme-backups/db1/mysql.sql.gz.gpg \\
+      --keep-daily 14 --keep-monthly 12
+  sealdrop key retire-check old.pub.asc --policy db1.policy.json --keep-last 30 --json \\
+      | jq .lastGoes
+  sealdrop key retire-check old.pub.asc --fleet fleet.yaml && shred -u old.key.asc   # once safe`,
     )
     .action(async (oldFile: string, url: string | undefined, options: RetireCliOptions) => {
       const old = knownKey(await readArmoredKey(await readTextFile(oldFile, 'key file'), oldFile));

@@ -48,10 +48,12 @@ bucket): on an existing bucket setup says whether it is on and what default rete
 shorten its lock before it ends: choose the length with care.
 
 Example:
-  sealdrop setup s3://acme-backups --create --uploader arn:aws:iam::123456789012:user/backup-uploader
+  sealdrop setup s3://acme-backups --create \\
+      --uploader arn:aws:iam::123456789012:user/backup-uploader
   # then attach the printed IAM policy to the uploader user and the bucket policy to the bucket,
   # or let setup attach the bucket policy to a bucket that has none:
-  sealdrop setup s3://acme-backups --uploader arn:aws:iam::123456789012:user/backup-uploader --apply-bucket-policy
+  sealdrop setup s3://acme-backups --uploader arn:aws:iam::123456789012:user/backup-uploader \\
+      --apply-bucket-policy
   # a bucket whose backups nobody can delete for 30 days, stolen admin credentials included:
   sealdrop setup s3://acme-locked --create --object-lock 30d --mode compliance`,
     )

@@ -126,10 +126,11 @@ Examples:
   sealdrop status --policy db1.policy.json --max-unverified-age 8d   # with a weekly restore drill
   sealdrop status s3://acme-backups/db1/base/ --max-age 8d --wal s3://acme-backups/db1/wal/
   sealdrop status --wal s3://acme-backups/db1/wal/ --wal-warn-age 3min --wal-max-age 10min
-  sealdrop status --fleet fleet.yaml --host db1 --host db2   # two hosts of a fleet, as fleet status judges them
+  sealdrop status --fleet fleet.yaml --host db1 --host db2   # judged as fleet status does
   # the exit status is the state (2: CRITICAL), so the file is moved in whatever it is:
-  sealdrop status s3://acme-backups/ --format prometheus > /var/lib/prometheus/node-exporter/sealdrop.prom.tmp; \\
-    mv /var/lib/prometheus/node-exporter/sealdrop.prom.tmp /var/lib/prometheus/node-exporter/sealdrop.prom
+  cd /var/lib/prometheus/node-exporter && \\
+    sealdrop status s3://acme-backups/ --format prometheus > sealdrop.prom.tmp; \\
+    mv sealdrop.prom.tmp sealdrop.prom
   # Icinga 2 / Nagios, with the plugins' usual -w/-c (the ages for WARNING and CRITICAL):
   #   command_line = "sealdrop status --policy $policy$ -w 25h -c 26h"`,
     )

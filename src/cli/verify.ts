@@ -50,11 +50,12 @@ passphrase (or gpg: no secret key, card missing, PIN cancelled), 3 a backup is b
 
 Examples:
   sealdrop verify s3://acme-backups/db1/mysql.sql.gz.gpg --identity admin.key.asc
-  sealdrop verify --policy db1.policy.json --identity admin.key.asc --unproven -q   # nightly, from cron
+  sealdrop verify --policy db1.policy.json --identity admin.key.asc --unproven -q   # nightly (cron)
   sealdrop verify --policy db1.policy.json --identity admin.key.asc --all --json
   sealdrop verify --policy db1.policy.json --identity gpg:ops@example.com --identity drill.key.asc
   sealdrop verify --fleet fleet.yaml --host db1 --identity admin.key.asc --at yesterday
-  sealdrop verify s3://acme-backups/db1/ --identity admin.key.asc --all -q || mail -s "bad backup" ops@example.com
+  sealdrop verify s3://acme-backups/db1/ --identity admin.key.asc --all -q \\
+      || mail -s "bad backup" ops@example.com
   # a restore drill from the monitoring host's cron, with its own recipient key (see the README):
   sealdrop verify --policy db1.policy.json --identity /etc/sealdrop/drill.key.asc -q`,
     )

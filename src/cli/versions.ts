@@ -98,13 +98,15 @@ s3:GetObjectRetention, s3:GetBucketObjectLockConfiguration for the details).
 
 Examples:
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg
-  sealdrop versions s3://acme-backups/db1/ | tail -n +3 | grep -c complete   # a summary line, then a header
+  sealdrop versions s3://acme-backups/db1/ | tail -n +3 | grep -c complete   # past summary, header
   sealdrop versions --policy db1.policy.json --json | jq -r '.snapshots[0].versionId'
-  sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg --detail 500   # exact retain-until of 500
-  sealdrop versions --fleet fleet.yaml --host db1 --at "last tuesday 23:00"   # what restore --at takes
-  sealdrop versions --policy db1.policy.json --json | jq -r '.snapshots[] | [.versionId, .etag, .sha256] | @tsv'
+  sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg --detail 500   # exact retain-until
+  sealdrop versions --fleet fleet.yaml --host db1 --at "last tuesday 23:00"   # as restore --at does
+  sealdrop versions --policy db1.policy.json --json \\
+      | jq -r '.snapshots[] | [.versionId, .etag, .sha256] | @tsv'
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg --recipients --key-file new.pub.asc
-  sealdrop versions --policy db1.policy.json --recipients --json | jq -r '.snapshots[] | [.versionId, (.recipients // [] | join(","))] | @tsv'`,
+  sealdrop versions --policy db1.policy.json --recipients --json \\
+      | jq -r '.snapshots[] | [.versionId, (.recipients // [] | join(","))] | @tsv'`,
     )
     .action(async (url: string | undefined, options: VersionsCliOptions) => {
       const target = await resolveTarget(url, options);

@@ -149,9 +149,10 @@ ends there), 126 anything else: damaged, forged or from elsewhere, wrong key, S3
 makes PostgreSQL abort recovery instead of ending it early on a file it could not trust.
 
 Examples (postgresql.auto.conf of the server being recovered):
-  restore_command = 'sealdrop wal fetch s3://acme-backups/db1/wal/ %f %p --identity /root/admin.key.asc --passphrase-file /root/pass'
+  restore_command = 'sealdrop wal fetch s3://backups/db1/wal/ %f %p --identity /root/admin.key.asc'
+  # a key with a passphrase: add --passphrase-file FILE (or set SEALDROP_PASSPHRASE_FILE)
   # the key in the gpg-agent of the user the server runs as (one gpg call per file):
-  restore_command = 'sealdrop wal fetch s3://acme-backups/db1/wal/ %f %p --identity gpg:ops@example.com'`,
+  restore_command = 'sealdrop wal fetch s3://backups/db1/wal/ %f %p --identity gpg:ops@example.com'`,
     )
     .action(async (url: string, name: string, path: string, options: WalFetchCliOptions) => {
       try {
