@@ -8,6 +8,7 @@ import type { Fleet } from '../core/fleet.js';
 import type { LoadedFleet } from '../core/fleet-load.js';
 import { formatS3Url } from '../core/s3-url.js';
 import { formatBytes, formatDuration } from '../core/units.js';
+import { collect } from './args.js';
 import { asCheck, runCheck, type CheckOptions } from './check.js';
 import {
   columns,
@@ -265,6 +266,7 @@ function registerFleetPrune(fleet: Command): void {
     .option('--force', "allow plans that remove more than half of a host's backups")
     .option('--delete-markers', 'remove delete markers too (they are kept and listed otherwise)')
     .option('--tz <ZONE>', "time zone for days, weeks, months (IANA name; default this machine's)")
+    .option('--host <NAME>', 'only this host (repeatable); a name not in the fleet file is refused', collect)
     .option('--json', 'print every plan (and what was deleted) as one JSON document on stdout')
     .addHelpText(
       'after',
@@ -278,7 +280,8 @@ only its removed base backups needed, as sealdrop prune --wal.
 
 Examples:
   sealdrop fleet prune fleet.yaml                 # every host's plan, nothing deleted
-  sealdrop fleet prune fleet.yaml --yes`,
+  sealdrop fleet prune fleet.yaml --yes
+  sealdrop fleet prune fleet.yaml --host db7 --yes   # one host, by the fleet file's rules`,
     )
     .action(async (file: string, options: FleetPruneCliOptions) => {
       const { fleet, client } = await readSide(file);
@@ -289,6 +292,7 @@ Examples:
           deleteMarkers: options.deleteMarkers,
           execute: Boolean(options.yes),
           force: options.force,
+          ...(options.host ? { hosts: options.host } : {}),
           signal,
           onProgress: (host, deleted, total) =>
             progress.update(`${host}: deleted object versions:`, deleted, total),
@@ -303,6 +307,7 @@ interface FleetPruneCliOptions {
   force?: boolean;
   deleteMarkers?: boolean;
   tz?: string;
+  host?: string[];
   json?: boolean;
 }
 

@@ -86,8 +86,7 @@ batch in flight and says what it deleted; running it again continues.
 
 Examples:
   sealdrop prune s3://acme-backups/db1/mysql.sql.gz.gpg --keep-daily 14 --keep-weekly 8 \\
-      --keep-monthly 24 \\
-      --keep-yearly -1 --keep-earliest          # the recommended policy
+      --keep-monthly 24 --keep-yearly -1 --keep-earliest          # the recommended policy
   sealdrop prune --policy db1.policy.json --keep-within 2d --keep-daily 14 --keep-monthly -1 --yes
   sealdrop prune s3://acme-backups/db1/ --keep-daily 7 --keep-weekly 4 --yes
   sealdrop prune s3://acme-backups/db1/base/ --wal s3://acme-backups/db1/wal/ \\

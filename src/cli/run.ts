@@ -24,11 +24,30 @@ export async function runProgram(program: Command, argv: string[]): Promise<numb
 function usageError(error: CommanderError, argv: readonly string[]): SealdropError | null {
   if (error.exitCode === 0) return null;
   const command = argv.slice(2).find((arg) => !arg.startsWith('-'));
-  const hint =
-    command === 'push' && error.code === 'commander.unknownOption'
-      ? 'Put -- before the dump command and its options: sealdrop push --policy FILE -- mysqldump --single-transaction …'
-      : 'See --help for the options and an example.';
+  const unknown =
+    error.code === 'commander.unknownOption' ? /'(--?[^']*)'/.exec(error.message)?.[1] : undefined;
+  let hint = 'See --help for the options and an example.';
+  if (command === 'push' && unknown)
+    hint =
+      'Put -- before the dump command and its options: sealdrop push --policy FILE -- mysqldump --single-transaction …';
+  // The other single-backup commands take --fleet FILE --host NAME; prune's rules are the fleet file's.
+  if (command === 'prune' && (unknown === '--fleet' || unknown === '--host'))
+    hint = `A fleet's hosts are pruned by the fleet file's keep rules: sealdrop fleet prune ${[
+      valuesOf(argv, '--fleet')[0] ?? 'FILE',
+      ...valuesOf(argv, '--host').map((host) => `--host ${host}`),
+    ].join(' ')}`;
   return new SealdropError('USAGE', error.message.replace(/^error: /, ''), { hint });
+}
+
+/** The values given to a long option, as `--name V` or `--name=V`. */
+function valuesOf(argv: readonly string[], name: string): string[] {
+  return argv.flatMap((arg, i) =>
+    arg === name && i + 1 < argv.length
+      ? [argv[i + 1]!]
+      : arg.startsWith(`${name}=`)
+        ? [arg.slice(name.length + 1)]
+        : [],
+  );
 }
 
 /** --json before any `--` (what follows belongs to push's dump command). */

@@ -63,4 +63,12 @@ describe('the command line', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.stdout).toBe('');
   });
+
+  it('points prune --fleet to fleet prune, which takes --host', async () => {
+    const result = await runCli(['prune', '--fleet', 'fleet.yaml', '--host', 'db1']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /unknown option '--fleet'\n {2}hint: .*sealdrop fleet prune fleet\.yaml --host db1/,
+    );
+  });
 });

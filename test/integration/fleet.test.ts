@@ -459,6 +459,24 @@ describe(`a fleet of ${HOSTS} hosts`, () => {
     const refused = await runCli(['fleet', 'prune', fleetFile, '--yes'], { env: admin() });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/warning: host00 was not pruned: refusing to remove \d+ of \d+ backups/);
+    // --host: the named hosts alone, by the same rules; a name not in the fleet is refused first.
+    const unknown = await runCli(['fleet', 'prune', fleetFile, '--host', 'host01', '--host', 'db99'], {
+      env: admin(),
+    });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/db99 is not a host of .*\n {2}hint: Its hosts: host00, host01/);
+    const untouched = await storedPerHost();
+    const some = await runCli(
+      ['fleet', 'prune', fleetFile, '--host', 'host03', '--host', 'host01', '--yes', '--force', '--json'],
+      { env: admin() },
+    );
+    expect(some.status, some.stderr).toBe(0);
+    expect(JSON.parse(some.stdout).hosts.map((h: { host: string }) => h.host)).toEqual(['host01', 'host03']);
+    const afterSome = await storedPerHost();
+    for (const host of hosts)
+      if (host.name === 'host01' || host.name === 'host03')
+        expect(afterSome.get(host.name), host.name).toBe(host.isPrefix ? 4 : 2);
+      else expect(afterSome.get(host.name), host.name).toBe(untouched.get(host.name));
     const before = await storedPerHost();
     const forced = await runCli(['fleet', 'prune', fleetFile, '--yes', '--force', '--json'], {
       env: admin(),

@@ -3,7 +3,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError, SealdropError } from '../../core/errors.js';
 import type { Fleet } from '../../core/fleet.js';
-import { hostBackupSets } from '../../core/fleet-hosts.js';
+import { findHost, hostBackupSets } from '../../core/fleet-hosts.js';
 import { worstState, type HealthThresholds, type WatchedSet } from '../../core/health.js';
 import { loadPolicyFile } from '../../core/policy-file.js';
 import { isEmptyPolicy } from '../../core/retention.js';
@@ -67,6 +67,8 @@ export async function fleetReportTargets(
 }
 
 export interface FleetPruneOptions extends Omit<PruneOptions, 'policy' | 'anomaly' | 'onProgress'> {
+  /** Only the hosts of these names (each must be one of the fleet's), in the fleet's order. */
+  hosts?: readonly string[];
   /** Object versions deleted so far of this host's planned total. */
   onProgress?: (host: string, deleted: number, total: number) => void;
 }
@@ -78,8 +80,8 @@ export type HostPrune =
   | { host: string; error: SealdropError };
 
 /**
- * Each host pruned by its own keep rules and anomaly thresholds, one after the other; a host with a WAL
- * archive loses the WAL only its removed base backups needed. A host that fails
+ * Each host (or each named one) pruned by its own keep rules and anomaly thresholds, one after the
+ * other; a host with a WAL archive loses the WAL only its removed base backups needed. A host that fails
  * or is refused is reported and the others go on; a signal stops before the next host.
  */
 export async function fleetPrune(
@@ -87,11 +89,13 @@ export async function fleetPrune(
   fleet: Fleet,
   options: FleetPruneOptions,
 ): Promise<HostPrune[]> {
-  const hosts = hostBackupSets(fleet);
+  const { hosts: names, ...pruneOptions } = options;
+  const named = names && new Set(names.map((name) => findHost(fleet, name).name));
+  const hosts = hostBackupSets(fleet).filter((host) => !named || named.has(host.host));
   if (hosts.every((host) => isEmptyPolicy(host.retention)))
     throw new SealdropError(
       'USAGE',
-      `no host in ${fleet.source} has retention rules: prune would not know what to keep`,
+      `no host ${named ? 'named' : `in ${fleet.source}`} has retention rules: prune would not know what to keep`,
       {
         hint: 'Add keep rules to the fleet file, e.g. defaults: {keep: {daily: 14, weekly: 8, monthly: 24}}.',
       },
@@ -105,7 +109,7 @@ export async function fleetPrune(
     }
     try {
       const result = await prune(client, host.location, {
-        ...options,
+        ...pruneOptions,
         ...(host.wal ? { wal: host.wal } : {}),
         policy: host.retention,
         anomaly: host.thresholds.anomaly,
