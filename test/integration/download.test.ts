@@ -1,12 +1,13 @@
 // Restores that resume: through a proxy that breaks the connection mid-body, the download goes on
 // with a Range request from the byte where it stopped, for single objects and for every part of a run.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backupTarget, type BackupTarget } from '../support/backup-target.js';
-import { run, runCli, tempDir } from '../support/cli.js';
+import { run, runCli, startCli, tempDir } from '../support/cli.js';
+import { until } from '../support/until.js';
 import { faultyProxy, type Fault } from '../support/proxy.js';
 
 const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
@@ -85,6 +86,42 @@ describe('restore over a connection that breaks', () => {
       proxy.close();
     }
   }, 120_000);
+
+  it('leaves no plaintext behind when SIGINT comes twice (a double Ctrl-C, timeout(1) on the group)', async () => {
+    const gets = bodyGets(/mysql\.sql\.gz\.gpg/, () => ({ stallAfterBytes: 1_000_000 }));
+    const proxy = await faultyProxy(gets.pick);
+    const dir = await tempDir();
+    try {
+      const restore = startCli(
+        [
+          'restore',
+          `s3://${target.bucket}/${target.key}`,
+          '--identity',
+          target.privateKey,
+          '--endpoint',
+          proxy.url,
+          '--out',
+          join(dir, 'db1.sql'),
+        ],
+        { env: target.adminEnv },
+      );
+      // The download stalls after 1 MB: by then the partial file holds decrypted data.
+      const partial = async () => {
+        const [name] = await readdir(dir);
+        return name !== undefined && (await stat(join(dir, name))).size > 0;
+      };
+      await until(partial, 'decrypted data in the partial file');
+      restore.child.kill('SIGINT');
+      // The second while the first is being handled: the window the partial file was left in.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      restore.child.kill('SIGINT');
+      expect(await restore.exited, restore.stderr).toBe(130);
+      expect(restore.stderr).toMatch(/interrupted by SIGINT/);
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      proxy.close();
+    }
+  });
 });
 
 describe('restore of a run over a connection that breaks', () => {

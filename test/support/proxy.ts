@@ -1,6 +1,6 @@
 // A fault-injecting proxy in front of the real S3 server: it forwards every request, except that the
-// ones a test picks are answered 503 SlowDown, have their connection closed after some body bytes, or
-// are held until the test lets them through.
+// ones a test picks are answered 503 SlowDown, have their connection closed or stalled after some body
+// bytes, or are held until the test lets them through.
 import {
   createServer,
   request as httpRequest,
@@ -11,8 +11,16 @@ import {
 import type { AddressInfo } from 'node:net';
 import { s3Env } from './s3.js';
 
-/** What happens to one request: forwarded, refused with 503 SlowDown, its body cut after N bytes, or held. */
-export type Fault = 'forward' | 'slowdown' | { dropAfterBytes: number } | { holdUntil: Promise<void> };
+/**
+ * What happens to one request: forwarded, refused with 503 SlowDown, its body cut after N bytes, its
+ * body stalled after N bytes (the connection stays open, silent), or held.
+ */
+export type Fault =
+  | 'forward'
+  | 'slowdown'
+  | { dropAfterBytes: number }
+  | { stallAfterBytes: number }
+  | { holdUntil: Promise<void> };
 
 export interface Proxy {
   url: string;
@@ -39,6 +47,7 @@ export async function faultyProxy(
     }
     if (what === 'forward') forwardToS3(req, res);
     else if ('holdUntil' in what) void what.holdUntil.then(() => forwardToS3(req, res));
+    else if ('stallAfterBytes' in what) forwardToS3(req, res, what.stallAfterBytes, { stall: true });
     else forwardToS3(req, res, what.dropAfterBytes);
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -53,10 +62,16 @@ export async function faultyProxy(
 }
 
 /**
- * Forwards to the real server; after `limit` body bytes the connection is closed, mid-body. (A reset
- * would be racier: the client's kernel may throw away what it received and had not read yet.)
+ * Forwards to the real server; after `limit` body bytes the connection is closed, mid-body (a reset
+ * would be racier: the client's kernel may throw away what it received and had not read yet), or with
+ * `stall` left open with nothing more sent.
  */
-export function forwardToS3(req: IncomingMessage, res: ServerResponse, limit = Infinity): void {
+export function forwardToS3(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit = Infinity,
+  { stall = false } = {},
+): void {
   const upstream = new URL(s3Env().endpoint);
   const forward = httpRequest(
     { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
@@ -70,7 +85,7 @@ export function forwardToS3(req: IncomingMessage, res: ServerResponse, limit = I
         sent += chunk.length;
         if (sent >= limit) {
           answer.destroy();
-          res.socket?.destroySoon();
+          if (!stall) res.socket?.destroySoon();
         }
       });
       answer.on('end', () => res.end());

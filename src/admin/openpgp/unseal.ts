@@ -96,14 +96,16 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
       downloadFailure ??=
         error instanceof SealdropError
           ? error
-          : new SealdropError(
-              'S3_UNREACHABLE',
-              `${label}: the download broke off after ${formatBytes(encryptedBytes)} (${(error as Error).message})`,
-              {
-                hint: 'Run the command again.',
-                cause: error,
-              },
-            );
+          : options.signal?.aborted
+            ? interrupted(options.signal)
+            : new SealdropError(
+                'S3_UNREACHABLE',
+                `${label}: the download broke off after ${formatBytes(encryptedBytes)} (${(error as Error).message})`,
+                {
+                  hint: 'Run the command again.',
+                  cause: error,
+                },
+              );
       throw downloadFailure;
     }
   }

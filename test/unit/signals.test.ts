@@ -1,0 +1,27 @@
+// Ctrl-C becomes an abort the command cleans up after; a second one (a double Ctrl-C, or timeout(1)
+// signalling the child and then its group) must meet the same handler, not Node's default exit, which
+// would leave a restore's partial file (plaintext) behind.
+import { describe, expect, it } from 'vitest';
+import { interruptible } from '../../src/cli/signals.js';
+
+describe('interruptible', () => {
+  it('keeps catching the stop signals until the interrupted run has cleaned up', async () => {
+    const before = process.listenerCount('SIGINT');
+    let cleanedUp: () => void = () => {};
+    const running = interruptible(async (signal) => {
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+      // Cleaning up (deleting the partial file) takes a while.
+      await new Promise<void>((resolve) => (cleanedUp = resolve));
+      return signal.reason as string;
+    });
+    process.emit('SIGINT', 'SIGINT');
+    await new Promise((resolve) => setImmediate(resolve));
+    // The second signal arrives while the first is being handled.
+    expect(process.listenerCount('SIGINT')).toBe(before + 1);
+    process.emit('SIGINT', 'SIGINT');
+    expect(process.listenerCount('SIGTERM')).toBeGreaterThan(0);
+    cleanedUp();
+    expect(await running).toBe('SIGINT');
+    expect(process.listenerCount('SIGINT')).toBe(before);
+  });
+});
