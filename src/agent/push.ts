@@ -95,7 +95,9 @@ export async function push(policy: LoadedPolicy, options: PushOptions): Promise<
     });
   options.checkOptions?.(summary);
   if (compression === 'zstd')
-    requireZstd(options.compression ? 'zstd' : `${options.policyPath} (compression zstd)`);
+    requireZstd(options.compression ? '--compress zstd' : `${options.policyPath} (compression zstd)`, {
+      gzip: location.isPrefix || suffixMismatch(location.key, 'gzip') === null,
+    });
   const level = compressionLevel(compression, options.level);
 
   const spoolDir = options.spoolDir ?? tmpdir();

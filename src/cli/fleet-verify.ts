@@ -1,14 +1,14 @@
 // sealdrop fleet verify FILE --identity KEY.asc [--all] [--shard I/N] [--jobs N]
 import type { Command } from 'commander';
 import type { FleetVerifyResult, HostVerify } from '../admin/backups/fleet-verify.js';
-import { EXIT, SealdropError } from '../core/errors.js';
+import { EXIT, isBadBackup, SealdropError } from '../core/errors.js';
 import { formatShard, parseShard, type Shard } from '../core/fleet-shard.js';
 import { integerArg } from './args.js';
 import { errorJson, isQuiet, printData, printJson, say, warn } from './output.js';
 import { withProgress } from './progress.js';
 import { readerOptions, withReading, type IdentityOptions } from './snapshot-options.js';
 import { adminClient } from './target.js';
-import { describeCheck, isBadBackup, withMarkOption } from './verify.js';
+import { describeCheck, withMarkOption } from './verify.js';
 
 /** The same as DEFAULT_JOBS in admin/backups/fleet-verify.ts, which loads only on use. */
 const DEFAULT_JOBS = 2;

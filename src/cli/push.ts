@@ -2,7 +2,7 @@
 import { fstatSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { storedWhat, type PushResult } from '../agent/result.js';
-import { parseCompression, requireZstd } from '../core/compression.js';
+import { parseCompression } from '../core/compression.js';
 import { SealdropError } from '../core/errors.js';
 import { pingUrlProblem } from '../core/policy-file.js';
 import { formatBytes, formatDuration } from '../core/units.js';
@@ -157,7 +157,6 @@ Examples:
                 'USAGE',
                 '--part-size needs a prefix policy (one minted for s3://BUCKET/PREFIX/)',
               );
-            if (compression === 'zstd') requireZstd('--compress zstd');
           },
         }),
       );

@@ -1,7 +1,7 @@
 // sealdrop verify TARGET --identity KEY.asc [--version-id ID | --run ID | --at TIME | --all]
 import type { Command } from 'commander';
 import type { SnapshotCheck } from '../admin/backups/verify.js';
-import { EXIT, type ErrorCode } from '../core/errors.js';
+import { EXIT, isBadBackup } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import {
   readerOptions,
@@ -91,11 +91,6 @@ Examples:
       if (result.checks.some((check) => isBadBackup(check.code))) process.exitCode = EXIT.integrity;
       else if (result.failed > 0) process.exitCode = EXIT.failed;
     });
-}
-
-/** A failure that means the backup itself is bad (damaged, or no OpenPGP backup at all): exit 3, not 1. */
-export function isBadBackup(code: ErrorCode | null): boolean {
-  return code === 'INTEGRITY' || code === 'OBJECT_FORMAT';
 }
 
 /** --no-mark, for verify and fleet verify. */

@@ -35,15 +35,18 @@ export function zstdBinding(): ZstdBinding | null {
   return typeof binding.createZstdCompress === 'function' ? (binding as ZstdBinding) : null;
 }
 
-/** Node's zstd, or a usage error naming the Node.js version it needs. */
-export function requireZstd(what: string): ZstdBinding {
+/**
+ * Node's zstd, or a usage error naming the Node.js version it needs (`gzip`: whether gzip is a way out,
+ * as it is not for a key that names zstd).
+ */
+export function requireZstd(what: string, { gzip = true } = {}): ZstdBinding {
   const binding = zstdBinding();
   if (!binding)
     throw new SealdropError(
       'USAGE',
       `${what} needs Node.js ${ZSTD_NODE_VERSIONS} or later (zstd in node:zlib); this is Node.js ${process.version}`,
       {
-        hint: 'Push with sealdrop-agent, the single executable (its Node.js has zstd), or on a newer Node.js; or use gzip (the default).',
+        hint: `Push with sealdrop-agent, the single executable (its Node.js has zstd), or on a newer Node.js${gzip ? '; or use gzip (the default)' : ''}.`,
       },
     );
   return binding;

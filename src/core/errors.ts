@@ -65,6 +65,7 @@ const CATALOGUE = {
   S3_REFUSED: { exit: EXIT.failed, hint: 'See the message from S3 above.' },
   S3_UNREACHABLE: { exit: EXIT.failed, hint: 'Check the endpoint URL and the network, then try again.' },
   NOT_FOUND: { exit: EXIT.failed, hint: 'List what exists with `sealdrop versions`.' },
+  NEEDS_NEWER_NODE: { exit: EXIT.failed, hint: 'Run it on a newer Node.js.' },
   OBJECT_FORMAT: {
     exit: EXIT.failed,
     hint: 'Not a sealdrop backup (gzip or raw data inside an OpenPGP message); inspect it with `gpg --list-packets`.',
@@ -122,6 +123,14 @@ export class SealdropError extends Error {
 
 export function isSealdropError(error: unknown): error is SealdropError {
   return error instanceof SealdropError;
+}
+
+/**
+ * A failure that means the backup itself is bad (damaged, or no OpenPGP backup at all): verify exits 3
+ * and records it rejected. Any other failure is a check that could not be made (exit 1, nothing recorded).
+ */
+export function isBadBackup(code: ErrorCode | null): boolean {
+  return code === 'INTEGRITY' || code === 'OBJECT_FORMAT';
 }
 
 /** The signals that stop an operation cleanly (a dropped ssh session, Ctrl-C, kill). */

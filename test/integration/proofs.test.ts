@@ -187,6 +187,54 @@ describe('an object gpg made, in a set push writes', () => {
   });
 });
 
+describe('a backup no identity given opens', () => {
+  it('could not be checked (exit 1): no proof either way, so it is neither VERIFIED nor REJECTED', async () => {
+    const target = await backupTarget('proofs-other-key');
+    const url = `s3://${target.bucket}/${target.key}`;
+    const admin = (...args: string[]) => runCli(args, { env: target.adminEnv });
+    expect(
+      (await runCli(['push', '--policy', target.policyPath, '-q'], { input: dump(1), env: target.agentEnv }))
+        .status,
+    ).toBe(0);
+    expect((await admin('verify', url, '--identity', target.privateKey)).status).toBe(0);
+    // Then a backup for another key only (a rotation the admin's drill has not caught up with).
+    const other = `${target.dir}/other`;
+    expect(
+      (
+        await admin(
+          'key',
+          'generate',
+          '--uid',
+          'Other <other@example.com>',
+          '--out',
+          other,
+          '--no-passphrase',
+        )
+      ).status,
+    ).toBe(0);
+    const gpg = await gpgHome();
+    const sealed = await gpg(
+      ['--trust-model', 'always', '--encrypt', '--recipient-file', `${other}.pub.asc`, '--output', '-'],
+      dump(2),
+    );
+    expect(sealed.status, sealed.stderr).toBe(0);
+    expect([201, 204]).toContain(statusOf(await curlPost(target.policyPath, sealed.stdoutBytes)));
+    const verified = await admin('verify', url, '--identity', target.privateKey, '--all');
+    expect(verified.status, verified.stderr).toBe(1);
+    expect(verified.stdout).toMatch(/^FAILED .* none of the identities given opens it/m);
+    const listed = JSON.parse((await admin('versions', url, '--json')).stdout);
+    expect(
+      listed.snapshots.map((s: { verifiedAt: string | null; rejectedAt: string | null }) => [
+        Boolean(s.verifiedAt),
+        Boolean(s.rejectedAt),
+      ]),
+    ).toEqual([
+      [false, false],
+      [true, false],
+    ]);
+  });
+});
+
 describe('credentials that may list but not read objects', () => {
   it('versions still lists, saying why retain-until and proofs are not shown', async () => {
     const bucket = await freshBucket('proofs-denied');

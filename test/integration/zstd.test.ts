@@ -1,11 +1,13 @@
 // zstd where Node's zlib has it (22.15+): push, stock `gpg -d | zstd -d`, restore and verify; a clear
 // refusal naming the version everywhere else. Both Node versions CI runs assert something here.
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { zstdBinding } from '../../src/core/compression.js';
 import { backupTarget, stockRestore, type BackupTarget } from '../support/backup-target.js';
 import { run, runCli } from '../support/cli.js';
-import { listVersions } from '../support/s3.js';
+import { gpgHome } from '../support/gpg.js';
+import { adminClient, listVersions } from '../support/s3.js';
 
 const GEN_DUMP = fileURLToPath(new URL('../../scripts/gen-dump.mjs', import.meta.url));
 const hasZstd = zstdBinding() !== null;
@@ -100,7 +102,38 @@ describe('zstd', () => {
       });
       expect(byFlag.status).toBe(2);
       expect(byFlag.stderr).toMatch(/--compress zstd needs Node\.js 22\.15/);
+      // The key says zstd, so gzip is no way out: the hint names the executable, not gzip.
+      for (const refused of [byPolicy, byFlag]) {
+        expect(refused.stderr).toMatch(/hint: Push with sealdrop-agent/);
+        expect(refused.stderr).not.toMatch(/gzip/);
+      }
       expect((await listVersions(target.bucket, target.key)).length).toBe(before);
+    });
+
+    it(`${process.version}: verify can't check a zstd backup here: exit 1, and nothing is recorded against it`, async () => {
+      // Made by the stock pipeline (zstd | gpg), as a Node.js without zstd can't push one.
+      const compressed = await run('zstd', ['-q', '-c'], { input });
+      const gpg = await gpgHome();
+      const sealed = await gpg(
+        ['--trust-model', 'always', '--encrypt', '--recipient-file', target.publicKey, '--output', '-'],
+        compressed.stdoutBytes,
+      );
+      expect(sealed.status, sealed.stderr).toBe(0);
+      await adminClient().send(
+        new PutObjectCommand({ Bucket: target.bucket, Key: target.key, Body: sealed.stdoutBytes }),
+      );
+      const url = `s3://${target.bucket}/${target.key}`;
+      const verified = await runCli(['verify', url, '--identity', target.privateKey, '--allow-unbound'], {
+        env: target.adminEnv,
+      });
+      expect(verified.status, verified.stderr).toBe(1);
+      expect(verified.stdout).toMatch(
+        /^FAILED .* decrypts to zstd data, and this Node\.js \(v20\.\S+\) has no zstd/m,
+      );
+      const versions = await runCli(['versions', url, '--json'], { env: target.adminEnv });
+      expect(versions.status, versions.stderr).toBe(0);
+      expect(JSON.parse(versions.stdout).snapshots[0].rejectedAt ?? null).toBeNull();
+      expect((await runCli(['status', url], { env: target.adminEnv })).stdout).not.toMatch(/REJECTED/);
     });
   }
 

@@ -4,7 +4,7 @@
 // before it (a keyed sketch, core/sketch.ts); rejected otherwise. Retention ranks only the good.
 import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { isSealdropError, SealdropError, type ErrorCode } from '../../core/errors.js';
+import { isBadBackup, isSealdropError, SealdropError, type ErrorCode } from '../../core/errors.js';
 import type { S3Location } from '../../core/s3-url.js';
 import {
   snapshotJson,
@@ -156,7 +156,9 @@ export async function verify(
     const sketch = sketcher.digest();
     if (check.ok) checkContinuity(set, proofs, previous, snapshot, check, sketch, options);
     if (check.ok) proven.set(snapshot.id, { id: snapshot.id, sketch, plainBytes: check.plainBytes });
-    if (options.mark !== false && snapshot.state === 'complete')
+    // A check that could not be made (this Node.js has no zstd, no identity given opens it) proves
+    // nothing either way: only a good or a bad backup gets a proof.
+    if (options.mark !== false && snapshot.state === 'complete' && (check.ok || isBadBackup(check.code)))
       await recordProof(set, proofs, snapshot, check, sketch, options);
     checks.push(check);
     options.onChecked?.(check);

@@ -171,9 +171,10 @@ export async function unseal(body: Readable, sink: Writable, options: UnsealOpti
     const { head: plainHead, rest: plainRest } = await peek(plaintext(), 6);
     const compression: Compression = MAGIC.find(([, magic]) => startsWith(plainHead, magic))?.[0] ?? 'none';
     const decompress = options.decompress !== false && compression !== 'none';
+    // This Node.js's limit, not the backup's: verify records nothing against it.
     if (decompress && compression === 'zstd' && !zstdBinding())
       throw new SealdropError(
-        'OBJECT_FORMAT',
+        'NEEDS_NEWER_NODE',
         `${label} decrypts to zstd data, and this Node.js (${process.version}) has no zstd: decompressing it needs Node.js ${ZSTD_NODE_VERSIONS} or later`,
         {
           hint: 'Restore on a newer Node.js, or pass --no-decompress and pipe the output through `zstd -d`.',
