@@ -91,7 +91,7 @@ const NO_REASONS: readonly string[] = Object.freeze([]);
 export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOptions): PrunePlan {
   if (isEmptyPolicy(options.policy)) {
     throw new SealdropError('USAGE', 'no retention policy given: prune would not know what to keep', {
-      hint: 'For nightly dumps the README recommends --keep-daily 14 --keep-weekly 8 --keep-monthly 24 --keep-yearly -1 (see --help).',
+      hint: 'For nightly dumps the README recommends --keep-daily 14 --keep-weekly 8 --keep-monthly 24 --keep-yearly -1 --keep-earliest (see --help).',
     });
   }
   const now = options.now ?? new Date();

@@ -59,7 +59,8 @@ const DURATION_UNITS: Record<string, keyof DurationParts> = {
 
 export const DURATION_HINT = 'Write durations with s, min, h, d, w, mo or y: 90s, 30min, 36h, 7d, 1y2mo3d.';
 
-export function parseDurationParts(text: string, what = 'duration'): DurationParts {
+/** `fixed`: for a length of time (months and years, which vary, are refused then). */
+export function parseDurationParts(text: string, what = 'duration', { fixed = false } = {}): DurationParts {
   const refuse = (problem: string, hint = DURATION_HINT) =>
     new SealdropError('USAGE', `${what} "${text}" is not a duration${problem ? ` (${problem})` : ''}`, {
       hint,
@@ -81,7 +82,9 @@ export function parseDurationParts(text: string, what = 'duration'): DurationPar
     if (unit === 'm')
       throw refuse(
         '"m" is ambiguous',
-        `Write ${digits}min for minutes or ${digits}mo for months (restic's "m" is "mo" here).`,
+        fixed
+          ? `Write ${digits}min for minutes.`
+          : `Write ${digits}min for minutes or ${digits}mo for months (restic's "m" is "mo" here).`,
       );
     const field = DURATION_UNITS[unit!];
     if (field === undefined) throw refuse(`unknown unit "${unit}"`);
@@ -105,7 +108,7 @@ const FIXED_MS: Partial<Record<keyof DurationParts, number>> = {
 
 /** A duration of fixed length in milliseconds; months and years (which vary) are refused with a hint. */
 export function parseDuration(text: string, what = 'duration'): number {
-  const parts = parseDurationParts(text, what);
+  const parts = parseDurationParts(text, what, { fixed: true });
   if (parts.years || parts.months)
     throw new SealdropError('USAGE', `${what} "${text}": months and years vary in length`, {
       hint: 'Write it in days or weeks (30d, 52w).',

@@ -58,6 +58,8 @@ describe('prune', () => {
     const result = await prune('--yes');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/no retention policy given/);
+    // The README's recommended policy, whole.
+    expect(result.stderr).toMatch(/hint: .*--keep-yearly -1 --keep-earliest/);
   });
 
   it('with --yes --force deletes exactly the planned versions; the latest stays and both survivors restore', async () => {

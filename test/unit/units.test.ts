@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { SealdropError } from '../../src/core/errors.js';
-import { formatBytes, formatDuration, parseDuration, parseSize } from '../../src/core/units.js';
+import {
+  formatBytes,
+  formatDuration,
+  parseDuration,
+  parseDurationParts,
+  parseSize,
+} from '../../src/core/units.js';
 import { parseS3Url } from '../../src/core/s3-url.js';
 
 describe('parseSize', () => {
@@ -36,8 +42,12 @@ describe('parseDuration', () => {
     expect(() => parseDuration(text)).toThrowError(/not a duration/);
   });
 
-  it('refuses a bare m with a hint naming min and mo', () => {
+  it('refuses a bare m with a hint naming min, not mo, which a length of time refuses too', () => {
     expect(() => parseDuration('30m')).toThrowError(
+      expect.objectContaining({ code: 'USAGE', hint: 'Write 30min for minutes.' }),
+    );
+    // Where months are taken (retention, --at), the hint names both.
+    expect(() => parseDurationParts('30m')).toThrowError(
       expect.objectContaining({ code: 'USAGE', hint: expect.stringMatching(/30min .*30mo/) }),
     );
   });
