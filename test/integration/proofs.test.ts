@@ -232,6 +232,13 @@ describe('a backup no identity given opens', () => {
       [false, false],
       [true, false],
     ]);
+    // The other key alone can't open the bucket's sketch key, made by the first verify: exit 2, and how out.
+    const otherOnly = await admin('verify', url, '--identity', `${other}.key.asc`);
+    expect(otherOnly.status).toBe(2);
+    expect(otherOnly.stderr).toMatch(
+      /verify's sketch key s3:\/\/\S+\/\.sealdrop\/sketch-key\.asc is encrypted to key id/,
+    );
+    expect(otherOnly.stderr).toMatch(/hint: It was made for the identities of the bucket's first verify/);
   });
 });
 

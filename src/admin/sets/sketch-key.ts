@@ -43,7 +43,7 @@ async function readSketchKey(
 ): Promise<Uint8Array | null> {
   const { client } = set;
   const { bucket } = set.location;
-  const label = `the sketch key s3://${bucket}/${SKETCH_KEY}`;
+  const label = `verify's sketch key s3://${bucket}/${SKETCH_KEY}`;
   // Versions are listed newest first: the last one seen is the first written.
   let first: string | null = null;
   for await (const page of listEntries(client, bucket, SKETCH_KEY, { signal }))
@@ -56,7 +56,13 @@ async function readSketchKey(
     MAX_ARMORED,
     signal,
   );
-  const key = await keyring.decryptSmall(armored, label);
+  const key = await keyring.decryptSmall(armored, label).catch((error: unknown) => {
+    if (!(error instanceof SealdropError) || error.code !== 'NO_MATCHING_KEY') throw error;
+    throw new SealdropError('NO_MATCHING_KEY', error.message, {
+      hint: `It was made for the identities of the bucket's first verify: give one of them with --identity, beside the others. If none is left (retired after a rotation), delete every version of ${SKETCH_KEY} with admin credentials: the next verify makes a new one, and checks content continuity from there on.`,
+      cause: error,
+    });
+  });
   if (key.length !== KEY_BYTES)
     throw new SealdropError('INTEGRITY', `${label} holds ${key.length} bytes, not ${KEY_BYTES}`);
   return key;
