@@ -35,9 +35,9 @@ function helpWidth(stream: NodeJS.WriteStream): number {
 }
 
 /**
- * The help's prose wrapped to `width`. Its text is hand-wrapped: a line that does not end a sentence or
- * a heading (., :, !, ?) goes on in the next line, and such runs are wrapped again. Indented lines
- * (options, examples) and blank lines stay as they are.
+ * The help's prose wrapped to `width`. Its text is hand-wrapped: a line that does not end a sentence
+ * (., !, ?) or a heading (: before indented lines) goes on in the next line, and such runs are wrapped
+ * again. Indented lines (options, examples) and blank lines stay as they are.
  */
 export function fitHelp(text: string, width: number): string {
   const help = new Help();
@@ -47,15 +47,19 @@ export function fitHelp(text: string, width: number): string {
     if (run.length > 0) out.push(help.boxWrap(run.join(' '), width));
     run = [];
   };
-  for (const line of text.split('\n')) {
-    if (line.trim() === '' || /^\s/.test(line)) {
+  const lines = text.split('\n');
+  const verbatim = (line = '') => line.trim() === '' || /^\s/.test(line);
+  lines.forEach((line, i) => {
+    if (verbatim(line)) {
       endRun();
       out.push(line);
-      continue;
+      return;
     }
-    run.push(line.trimEnd());
-    if (/[.:!?]$/.test(line.trimEnd())) endRun();
-  }
+    const trimmed = line.trimEnd();
+    run.push(trimmed);
+    // A colon ends a heading only before what it heads (indented lines, a blank line).
+    if (/[.!?]$/.test(trimmed) || (trimmed.endsWith(':') && verbatim(lines[i + 1]))) endRun();
+  });
   endRun();
   return out.join('\n');
 }

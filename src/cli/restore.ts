@@ -27,7 +27,10 @@ export function registerRestoreCommand(program: Command): void {
       .description('download one backup, decrypt and decompress it to stdout or a file'),
     { verified: true },
   )
-    .option('--out <FILE>', 'write here (mode 0600), only once every integrity check passed; default stdout')
+    .option(
+      '--out <FILE>',
+      'write here (mode 0600), only once every integrity check passed; default (or -) stdout',
+    )
     .option('--force', 'replace an existing --out file (a regular file only)')
     .option('--no-decompress', 'write the decrypted bytes as stored (gzip stays gzip)')
     .option('--json', 'print the result as JSON on stdout (needs --out)')
@@ -69,7 +72,9 @@ Examples:
       --version-id 3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY | mysql db1`,
     )
     .action(async (url: string | undefined, options: RestoreCliOptions) => {
-      if (options.json && options.out === undefined) {
+      // `--out -` is stdout, as in every stock tool.
+      const out = options.out === '-' ? undefined : options.out;
+      if (options.json && out === undefined) {
         throw new SealdropError('USAGE', '--json needs --out: without it, stdout carries the restored data');
       }
       const { target, selector, client } = await resolveChoice(url, options);
@@ -78,7 +83,7 @@ Examples:
         restore(client, target.location, {
           ...readerOptions(options, progress),
           selector: selector as SnapshotSelector,
-          outPath: options.out,
+          outPath: out,
           overwrite: options.force,
           decompress: options.decompress,
           signal,

@@ -95,7 +95,7 @@ const CATALOGUE = {
     exit: EXIT.failed,
     hint: 'The content sketch stored next to the proof is damaged or from another key or version; the backup itself is not affected.',
   },
-  INTERRUPTED: { exit: EXIT.sigint, hint: 'Nothing was uploaded; run again.' },
+  INTERRUPTED: { exit: EXIT.sigint, hint: 'Run it again.' },
   FAILED: { exit: EXIT.failed, hint: 'See the message above.' },
 } satisfies Record<string, { exit: number; hint: string }>;
 

@@ -264,6 +264,22 @@ describe('no stack trace for anything a user can cause', () => {
     expectNoTrace(result);
   });
 
+  it('restore --out in a directory that does not exist: exit 2 before the download, naming it', async () => {
+    const out = join(dir, 'no-such-dir', 'db1.sql');
+    const result = await admin(['restore', url, '--identity', target.privateKey, '--out', out]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`--out ${out}: the directory ${join(dir, 'no-such-dir')} does not exist`);
+    expect(result.stderr).not.toMatch(/sealdrop-partial/);
+    expectNoTrace(result);
+  });
+
+  it('restore --out - streams to stdout, as - means in every stock tool', async () => {
+    const result = await admin(['restore', url, '--identity', target.privateKey, '--out', '-', '-q']);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.length).toBeGreaterThan(0);
+    await expect(stat(join(process.cwd(), '-'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('an endpoint without a scheme: exit 2, and the hint writes it with one', async () => {
     const result = await admin(['versions', url, '--endpoint', '127.0.0.1:17480']);
     expect(result.status).toBe(2);

@@ -281,6 +281,7 @@ describe('push refuses, uploads nothing and leaves no spool file', () => {
       push.child.kill(signal);
       expect(await push.exited).toBe(status);
       expect(push.stderr).toMatch(new RegExp(`interrupted by ${signal}; nothing was uploaded`));
+      expect(push.stderr.match(/nothing was uploaded/gi)).toHaveLength(1); // not again in the hint
       expect(await readdir(spool)).toEqual([]);
       const sleeper = Number((await readFile(marker, 'utf8')).trim());
       await until(gone(sleeper), 'the dump command to be stopped', { timeoutMs: 5000 });

@@ -212,6 +212,24 @@ describe('a push through a prefix policy', () => {
     expect(verified.stderr).toMatch(/1 of 1 verified/);
   });
 
+  it('names the prefix when it is given without its slash (a key with nothing stored)', async () => {
+    const bare = prefixUrl.slice(0, -1);
+    for (const args of [
+      ['versions', bare],
+      ['restore', bare, '--identity', target.privateKey],
+    ]) {
+      const result = await admin(target, args);
+      expect(result.status, args[0]).toBe(2);
+      expect(result.stderr).toContain(
+        `${bare} holds no backups, but ${prefixUrl} does: name a prefix with its trailing slash`,
+      );
+      expect(result.stderr).toContain(`hint: Give ${prefixUrl} `);
+    }
+    const status = await admin(target, ['status', bare]);
+    expect(status.status).toBe(3);
+    expect(status.stdout).toContain(`but ${prefixUrl} does`);
+  });
+
   it('refuses a --part-size over the policy limit, under 1 MiB, or with a one-key policy', async () => {
     const small = join(target.dir, 'small.json');
     await mint(prefixUrl, [target.publicKey], small, ['--max-size', '4MiB']);

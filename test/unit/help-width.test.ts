@@ -68,6 +68,8 @@ describe('fitHelp', () => {
     'A sentence that goes on',
     'in the next line, and ends here.',
     'A new line after a full stop stays one.',
+    'A colon at the end of a line (as here):',
+    'goes on; before indented lines it ends a heading.',
     'Examples:',
     '  sealdrop push --policy p.json -- mysqldump   # indented: as it is',
     '',
@@ -79,6 +81,7 @@ describe('fitHelp', () => {
       [
         'A sentence that goes on in the next line, and ends here.',
         'A new line after a full stop stays one.',
+        'A colon at the end of a line (as here): goes on; before indented lines it ends a heading.',
         'Examples:',
         '  sealdrop push --policy p.json -- mysqldump   # indented: as it is',
         '',

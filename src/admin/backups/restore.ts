@@ -1,7 +1,7 @@
 // restore: one version → decrypt → decompress → a file or stdout. A file appears only once the
 // OpenPGP integrity check and the gzip CRC have passed; until then it is a private temp file beside it.
 import type { Stats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -154,7 +154,7 @@ async function checkOut(path: string, overwrite?: boolean): Promise<void> {
   try {
     stats = await lstat(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return checkOutDirectory(path);
     throw new SealdropError('USAGE', `can't use --out ${path}: ${(error as Error).message}`, {
       hint: 'Check the path and its directory.',
     });
@@ -169,6 +169,18 @@ async function checkOut(path: string, overwrite?: boolean): Promise<void> {
     throw new SealdropError('FILE_EXISTS', `${path} already exists; not overwriting it`, {
       hint: 'Choose another --out, or pass --force to replace it.',
     });
+}
+
+/** A new --out file's directory must exist: said before the download, not as a temp file's ENOENT. */
+async function checkOutDirectory(path: string): Promise<void> {
+  const directory = dirname(path);
+  const found = await stat(directory).catch(() => null);
+  if (!found?.isDirectory())
+    throw new SealdropError(
+      'USAGE',
+      `--out ${path}: the directory ${directory} ${found ? 'is not a directory' : 'does not exist'}`,
+      { hint: 'Create it first, or name a file in an existing directory.' },
+    );
 }
 
 /** The restored file, named only once its integrity checks have passed: `.NAME.sealdrop-partial-…` until then. */

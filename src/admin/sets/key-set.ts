@@ -33,16 +33,27 @@ export class KeySet extends StoredSet {
       pageSize: this.source.pageSize,
       signal: options.signal,
     });
+    /** Something stored under KEY/: a prefix of runs named without its slash, when KEY holds nothing. */
+    let underKey = false;
     for await (const page of pages) {
       // The prefix also matches "KEY.old" and "KEY/…". Those sort after KEY itself, so a page that
       // shows any of them means KEY's versions are complete.
       let passedKey = false;
       for (const entry of page) {
         if (entry.key === key) snapshots.push(versionSnapshot(entry));
-        else passedKey = true;
+        else {
+          passedKey = true;
+          underKey ||= entry.key.startsWith(`${key}/`);
+        }
       }
       if (passedKey) break;
     }
+    if (snapshots.length === 0 && underKey)
+      throw new SealdropError(
+        'USAGE',
+        `${this.target} holds no backups, but ${this.target}/ does: name a prefix with its trailing slash`,
+        { hint: `Give ${this.target}/ (a prefix policy's runs are listed, restored and verified there).` },
+      );
     return this.listing(snapshots);
   }
 
