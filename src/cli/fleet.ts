@@ -153,10 +153,14 @@ Examples:
     .action(async (file: string, options: FleetCliOptions) => {
       const { mintFleet } = await import('../admin/policies/fleet.js');
       const { result, outDir } = await sign(file, options, mintFleet);
-      for (const host of result.hosts)
-        say(
-          `${host.action.padEnd(9)} ${host.path}: expires ${host.expiresAt}${host.reasons.length ? ` (${host.reasons.join('; ')})` : ''}`,
-        );
+      for (const host of result.hosts) {
+        const why = host.reasons.length
+          ? host.reasons.join('; ')
+          : host.action === 'written'
+            ? 'no policy file yet'
+            : 'as the fleet file says; not due';
+        say(`${host.action.padEnd(9)} ${host.path}: expires ${host.expiresAt} (${why})`);
+      }
       const count = (action: string) => result.hosts.filter((host) => host.action === action).length;
       say(`${count('written')} written, ${count('rewritten')} rewritten, ${count('kept')} kept in ${outDir}`);
     });

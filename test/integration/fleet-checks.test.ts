@@ -75,6 +75,15 @@ describe('a zstd fleet', () => {
     const minted = await runCli(['fleet', 'mint', file], { env: admin() });
     expect(minted.status, minted.stderr).toBe(0);
     expect(minted.stderr).toMatch(/4 written, 0 rewritten, 0 kept/);
+    // Each line says why, as the README says: new ones, then (minted again) the ones left alone.
+    expect(minted.stderr).toMatch(
+      /^written +\S+\/legacy\.policy\.json: expires \S+ \(no policy file yet\)$/m,
+    );
+    const again = await runCli(['fleet', 'mint', file], { env: admin() });
+    expect(again.stderr).toMatch(/0 written, 0 rewritten, 4 kept/);
+    expect(again.stderr).toMatch(
+      /^kept +\S+\/legacy\.policy\.json: expires \S+ \(as the fleet file says; not due\)$/m,
+    );
     const policyDir = join(dir, 'policies');
     const compression = async (name: string) =>
       JSON.parse(await readFile(join(policyDir, `${name}.policy.json`), 'utf8')).compression;
