@@ -5,7 +5,7 @@ import { configureOutput } from './output.js';
 import { version } from './version.js';
 
 /** Help is never wider than this, as clap's and most CLIs' (a terminal narrower than it: its width). */
-export const HELP_COLUMNS = 100;
+const HELP_COLUMNS = 100;
 
 /**
  * A program with what every sealdrop executable shares: --version (VERSION_TEXT, the package's version
