@@ -6,7 +6,7 @@ import { ListObjectVersionsCommand, PutBucketPolicyCommand, PutObjectCommand } f
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { curlPost, statusOf } from '../support/attacker.js';
-import { backupTarget, type BackupTarget } from '../support/backup-target.js';
+import { backupTarget, otherKey, type BackupTarget } from '../support/backup-target.js';
 import { runCli } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
 import { adminClient, freshBucket, listVersions, userArn, withEnv } from '../support/s3.js';
@@ -198,20 +198,7 @@ describe('a backup no identity given opens', () => {
     ).toBe(0);
     expect((await admin('verify', url, '--identity', target.privateKey)).status).toBe(0);
     // Then a backup for another key only (a rotation the admin's drill has not caught up with).
-    const other = `${target.dir}/other`;
-    expect(
-      (
-        await admin(
-          'key',
-          'generate',
-          '--uid',
-          'Other <other@example.com>',
-          '--out',
-          other,
-          '--no-passphrase',
-        )
-      ).status,
-    ).toBe(0);
+    const other = await otherKey(target.dir);
     const gpg = await gpgHome();
     const sealed = await gpg(
       ['--trust-model', 'always', '--encrypt', '--recipient-file', `${other}.pub.asc`, '--output', '-'],

@@ -6,7 +6,7 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { after, until } from '../support/until.js';
-import { backupTarget, mint, type BackupTarget } from '../support/backup-target.js';
+import { backupTarget, mint, otherKey, type BackupTarget } from '../support/backup-target.js';
 import { CLI, run, runCli, tempDir, type CliResult } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
 import { adminClient, freshBucket, listVersions } from '../support/s3.js';
@@ -396,20 +396,7 @@ describe('restore', () => {
   });
 
   it('refuses with clear errors and documented exit codes', async () => {
-    const other = join(dir, 'other');
-    expect(
-      (
-        await admin([
-          'key',
-          'generate',
-          '--uid',
-          'Other <other@example.com>',
-          '--out',
-          other,
-          '--no-passphrase',
-        ])
-      ).status,
-    ).toBe(0);
+    const other = await otherKey(dir);
     const cases: [string[], Record<string, string>, number, RegExp][] = [
       [
         ['--identity', `${other}.key.asc`],

@@ -129,6 +129,22 @@ export async function oldPolicyFile(target: BackupTarget, path: string): Promise
 }
 
 /** A server's environment: no AWS variable of any kind. */
+/** A keypair no backup is encrypted to (no passphrase), as DIR/NAME.pub.asc and .key.asc; returns DIR/NAME. */
+export async function otherKey(dir: string, name = 'other'): Promise<string> {
+  const prefix = join(dir, name);
+  const made = await runCli([
+    'key',
+    'generate',
+    '--uid',
+    `Other <${name}@example.com>`,
+    '--out',
+    prefix,
+    '--no-passphrase',
+  ]);
+  expect(made.status, made.stderr).toBe(0);
+  return prefix;
+}
+
 export function agentEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
 }
