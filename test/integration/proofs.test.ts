@@ -226,6 +226,19 @@ describe('a backup no identity given opens', () => {
       /verify's sketch key s3:\/\/\S+\/\.sealdrop\/sketch-key\.asc is encrypted to key id/,
     );
     expect(otherOnly.stderr).toMatch(/hint: It was made for the identities of the bucket's first verify/);
+    // A rotation: one verify given both keys keeps a copy of the sketch key the new one opens…
+    const bothKeys = ['--identity', target.privateKey, '--identity', `${other}.key.asc`, '--no-mark'];
+    for (const both of [await admin('verify', url, ...bothKeys), await admin('verify', url, ...bothKeys)])
+      expect(both.stderr).not.toMatch(/sketch key/);
+    // One copy for the two keys, however many verifies they make together.
+    expect((await proofKeys(target.bucket)).filter((key) => key.includes('sketch-key-copies/'))).toHaveLength(
+      1,
+    );
+    // …so once the old key is retired, the new one alone verifies on (the old key's backup: not checked).
+    const after = await admin('verify', url, '--identity', `${other}.key.asc`, '--all', '--no-mark');
+    expect(after.stderr).not.toMatch(/sketch key/);
+    expect(after.stdout).toMatch(/^FAILED .* none of the identities given opens it/m);
+    expect(after.status).toBe(3); // the gpg-made backup names no place: bad, as before the rotation
   });
 });
 

@@ -205,6 +205,13 @@ export class Keyring {
     return data;
   }
 
+  /** Whether a small armored message is encrypted to every identity given (each has a key it names). */
+  async reachesAll(armored: string): Promise<boolean> {
+    const message = await openpgp.readMessage({ armoredMessage: armored });
+    const recipients = message.getEncryptionKeyIDs();
+    return this.#identities.every((identity) => recipients.some((keyID) => opens(identity, keyID)));
+  }
+
   /** Every identity's public key: what a secret the admin side keeps is encrypted to. */
   async publicKeys(): Promise<openpgp.PublicKey[]> {
     const keys: openpgp.PublicKey[] = [];
