@@ -4,8 +4,6 @@
 import { archivedAlready } from '../agent/wal-memory.js';
 
 if (!archivedAlready(process.argv))
-  void Promise.all([import('./agent-program.js'), import('./run.js')])
-    .then(([{ buildAgentProgram }, { runProgram }]) => runProgram(buildAgentProgram(), process.argv))
-    .then((status) => {
-      process.exitCode = status;
-    });
+  void Promise.all([import('./agent-program.js'), import('./run.js')]).then(
+    ([{ buildAgentProgram }, { runToExit }]) => runToExit(buildAgentProgram(), process.argv),
+  );

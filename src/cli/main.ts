@@ -5,6 +5,6 @@ import { fetchedAhead } from '../core/wal-ahead.js';
 import { archivedAlready } from '../agent/wal-memory.js';
 
 if (!archivedAlready(process.argv) && !fetchedAhead(process.argv)) {
-  const [{ buildProgram }, { runProgram }] = await Promise.all([import('./program.js'), import('./run.js')]);
-  process.exitCode = await runProgram(buildProgram(), process.argv);
+  const [{ buildProgram }, { runToExit }] = await Promise.all([import('./program.js'), import('./run.js')]);
+  await runToExit(buildProgram(), process.argv);
 }

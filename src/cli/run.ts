@@ -3,7 +3,20 @@ import { CommanderError, type Command } from 'commander';
 import { EXIT, SealdropError } from '../core/errors.js';
 import { errorJson, printJson, reportError } from './output.js';
 
-export async function runProgram(program: Command, argv: string[]): Promise<number> {
+const INTERRUPTED_EXITS: ReadonlySet<number> = new Set([EXIT.sighup, EXIT.sigint, EXIT.sigterm]);
+
+/**
+ * Runs the command line and ends the process with its exit status. An interrupted command exits at
+ * once: left to drain its event loop, Node gives the stop signals back to their default on the way
+ * out, and one more Ctrl-C there turned a clean exit 130 into a death by signal.
+ */
+export async function runToExit(program: Command, argv: string[]): Promise<void> {
+  const status = await runProgram(program, argv);
+  if (INTERRUPTED_EXITS.has(status)) process.exit(status);
+  process.exitCode = status;
+}
+
+async function runProgram(program: Command, argv: string[]): Promise<number> {
   // `sealdrop --help | head -1`: a reader that goes away early is not our failure. Commands that stream
   // (restore) see the broken pipe in their own writes and say so.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {

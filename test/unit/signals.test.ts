@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { interruptible } from '../../src/cli/signals.js';
 
 describe('interruptible', () => {
-  it('keeps catching the stop signals until the interrupted run has cleaned up', async () => {
+  it('keeps catching the stop signals once interrupted, until the process exits', async () => {
     const before = process.listenerCount('SIGINT');
     let cleanedUp: () => void = () => {};
     const running = interruptible(async (signal) => {
@@ -22,6 +22,14 @@ describe('interruptible', () => {
     expect(process.listenerCount('SIGTERM')).toBeGreaterThan(0);
     cleanedUp();
     expect(await running).toBe('SIGINT');
+    // The command is on its way out with INTERRUPTED: a signal that comes late (after the cleanup,
+    // before the exit) must not turn exit 130 into a death by signal.
+    expect(process.listenerCount('SIGINT')).toBe(before + 1);
+  });
+
+  it('lets go of the signals after a run that was not interrupted', async () => {
+    const before = process.listenerCount('SIGINT');
+    expect(await interruptible(async () => 'done')).toBe('done');
     expect(process.listenerCount('SIGINT')).toBe(before);
   });
 });
