@@ -1,6 +1,7 @@
 // sealdrop setup s3://BUCKET
 import type { Command } from 'commander';
 import { SealdropError } from '../core/errors.js';
+import type { SetupResult } from '../admin/policies/setup.js';
 import { parseRetention, retentionText, type BucketLock } from '../core/object-lock.js';
 import { parseS3Url } from '../core/s3-url.js';
 import { printJson, say, warn } from './output.js';
@@ -78,7 +79,7 @@ Example:
       result.warnings.forEach(warn);
       if (options.json) return printJson(result);
       say(
-        `Bucket ${bucket}: ${result.created ? 'created, ' : ''}versioning enabled (verified), ${lockText(result.objectLock, Boolean(objectLock))}${result.bucketPolicyApplied ? ', write-only bucket policy attached' : ''}.`,
+        `Bucket ${bucket}: ${result.created ? 'created, ' : ''}versioning enabled (verified), ${lockText(result.objectLock, Boolean(objectLock))}${policyText(result)}.`,
       );
       say('IAM user policy for the uploader (AWS; only s3:PutObject):');
       printJson(result.policies.iamUserPolicy);
@@ -87,6 +88,11 @@ Example:
       );
       printJson(result.policies.bucketPolicy);
     });
+}
+
+function policyText({ bucketPolicyApplied, bucketPolicyChanged }: SetupResult): string {
+  if (!bucketPolicyApplied) return '';
+  return `, write-only bucket policy ${bucketPolicyChanged ? 'attached' : 'already attached (unchanged)'}`;
 }
 
 function lockText(lock: BucketLock, set: boolean): string {

@@ -141,13 +141,18 @@ describe('setup', () => {
   it('attaches the write-only bucket policy once, and never replaces a different one', async () => {
     const bucket = await freshBucket('apply');
     const env = withEnv();
-    const apply = (uploader: string) =>
-      runCli(['setup', `s3://${bucket}`, '--uploader', uploader, '--apply-bucket-policy', '--json'], { env });
-    const first = await apply('arn:aws:iam:::user/sealdrop-uploader');
+    const uploader = 'arn:aws:iam:::user/sealdrop-uploader';
+    const apply = (arn: string, ...more: string[]) =>
+      runCli(['setup', `s3://${bucket}`, '--uploader', arn, '--apply-bucket-policy', ...more], { env });
+    const first = await apply(uploader, '--json');
     expect(first.status, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout).bucketPolicyApplied).toBe(true);
-    expect((await apply('arn:aws:iam:::user/sealdrop-uploader')).status).toBe(0);
-    const other = await apply('arn:aws:iam:::user/someone-else');
+    expect(JSON.parse(first.stdout)).toMatchObject({ bucketPolicyApplied: true, bucketPolicyChanged: true });
+    const again = await apply(uploader, '--json');
+    expect(again.status, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ bucketPolicyApplied: true, bucketPolicyChanged: false });
+    const human = await apply(uploader);
+    expect(human.stderr).toMatch(/, write-only bucket policy already attached \(unchanged\)\./);
+    const other = await apply('arn:aws:iam:::user/someone-else', '--json');
     expect(other.status).toBe(1);
     expect(other.stderr).toMatch(/already has a different bucket policy; not replacing it/);
   });

@@ -35,7 +35,10 @@ export interface SetupResult {
   versioning: 'Enabled';
   /** As read back: set by this run (objectLock given) or as it was. */
   objectLock: BucketLock;
+  /** The write-only bucket policy is attached (applyBucketPolicy)… */
   bucketPolicyApplied: boolean;
+  /** …by this run (false: it was already). */
+  bucketPolicyChanged: boolean;
   warnings: string[];
   policies: { iamUserPolicy: unknown; bucketPolicy: unknown };
 }
@@ -86,13 +89,14 @@ export async function setupBucket(client: S3Client, options: SetupOptions): Prom
       fill(await readFile(new URL('bucket-policy.json', POLICIES_DIR), 'utf8')),
     ) as unknown,
   };
+  let bucketPolicyChanged = false;
   if (options.applyBucketPolicy) {
     if (!options.uploaderArn)
       throw new SealdropError(
         'USAGE',
         '--apply-bucket-policy needs --uploader ARN (whose writes the policy allows)',
       );
-    await applyBucketPolicy(client, bucket, policies.bucketPolicy);
+    bucketPolicyChanged = await applyBucketPolicy(client, bucket, policies.bucketPolicy);
   }
   return {
     bucket,
@@ -100,13 +104,17 @@ export async function setupBucket(client: S3Client, options: SetupOptions): Prom
     versioning: 'Enabled',
     objectLock,
     bucketPolicyApplied: Boolean(options.applyBucketPolicy),
+    bucketPolicyChanged,
     warnings,
     policies,
   };
 }
 
-/** Attaches the policy unless the bucket already has another one, which must be merged by a person. */
-async function applyBucketPolicy(client: S3Client, bucket: string, policy: unknown): Promise<void> {
+/**
+ * Attaches the policy unless the bucket already has another one, which must be merged by a person.
+ * False when it was attached already.
+ */
+async function applyBucketPolicy(client: S3Client, bucket: string, policy: unknown): Promise<boolean> {
   let existing: string | undefined;
   try {
     existing = (await client.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy;
@@ -115,7 +123,7 @@ async function applyBucketPolicy(client: S3Client, bucket: string, policy: unkno
       throw s3Error(error, `reading the policy of ${bucket}`);
   }
   if (existing !== undefined) {
-    if (JSON.stringify(JSON.parse(existing)) === JSON.stringify(policy)) return;
+    if (JSON.stringify(JSON.parse(existing)) === JSON.stringify(policy)) return false;
     throw new SealdropError('FAILED', `${bucket} already has a different bucket policy; not replacing it`, {
       hint: 'Merge the printed bucket policy into the existing one by hand (aws s3api put-bucket-policy).',
     });
@@ -125,6 +133,7 @@ async function applyBucketPolicy(client: S3Client, bucket: string, policy: unkno
   } catch (error) {
     throw s3Error(error, `attaching the bucket policy to ${bucket}`);
   }
+  return true;
 }
 
 /** Creates the bucket unless it exists (some stores answer a repeated CreateBucket with success). */
