@@ -33,6 +33,8 @@ export interface Fleet {
   /** Where fleet mint and publish keep the admin's copy of every host's policy (resolved). */
   policyDir?: string;
   hosts: FleetHost[];
+  /** The line each recipient key file is first listed on, for what is said about the file. */
+  recipientLines: ReadonlyMap<string, number>;
 }
 
 const TOP_LEVEL = ['fleet', 'bucket', 'endpoint', 'region', 'recipients', 'policyDir', 'defaults', 'hosts'];
@@ -43,9 +45,21 @@ export function parseFleet(text: string, source: string): Fleet {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter });
   const problems: string[] = [];
+  const base = dirname(resolve(source));
   for (const error of doc.errors) problems.push(yamlProblem(source, text, error));
   if (problems.length > 0) throw fleetInvalid(source, problems);
 
+  const recipientLines = new Map<string, number>();
+  const recipientList = (value: unknown, path: (string | number)[], context: string) => {
+    const files = recipientFiles(value, path, context, base, report);
+    if (files)
+      (value as string[]).forEach((entry, i) => {
+        const file = resolve(base, entry);
+        const line = lineOf(doc, lineCounter, [...path, i]);
+        if (line !== null && !recipientLines.has(file)) recipientLines.set(file, line);
+      });
+    return files;
+  };
   const report = (path: (string | number)[], context: string, message: string) => {
     const line = lineOf(doc, lineCounter, path);
     problems.push(`${source}${line ? `:${line}` : ''}: ${context ? `${context}: ` : ''}${message}`);
@@ -65,7 +79,6 @@ export function parseFleet(text: string, source: string): Fleet {
         : `version ${JSON.stringify(raw.fleet)} is not supported (this sealdrop reads ${FLEET_VERSION})`,
     );
 
-  const base = dirname(resolve(source));
   const bucket = typeof raw.bucket === 'string' ? raw.bucket : '';
   try {
     parseS3Url(`s3://${bucket}/x`);
@@ -81,7 +94,7 @@ export function parseFleet(text: string, source: string): Fleet {
     report(['endpoint'], 'endpoint', 'must be an http(s) URL');
   const region = optionalString(raw, 'region', report);
   const policyDirText = optionalString(raw, 'policyDir', report);
-  const recipients = recipientList(raw.recipients, ['recipients'], 'recipients', base, report);
+  const recipients = recipientList(raw.recipients, ['recipients'], 'recipients');
   if (raw.recipients === undefined)
     report([], 'recipients', 'missing: list the public key files every backup is encrypted to');
 
@@ -102,13 +115,7 @@ export function parseFleet(text: string, source: string): Fleet {
         continue;
       }
       const location = hostLocation(value, bucket, path, context, report);
-      const own = recipientList(
-        value.recipients,
-        [...path, 'recipients'],
-        `${context}: recipients`,
-        base,
-        report,
-      );
+      const own = recipientList(value.recipients, [...path, 'recipients'], `${context}: recipients`);
       const settings = hostSettings(value, defaults, location, path, context, report);
       const wal = walLocation(value.wal, bucket, [...path, 'wal'], context, report);
       if (location) hosts.push({ name, location, wal, recipients: own ?? recipients ?? [], settings });
@@ -129,6 +136,7 @@ export function parseFleet(text: string, source: string): Fleet {
     ...(region === undefined ? {} : { region }),
     ...(policyDirText === undefined ? {} : { policyDir: resolve(base, policyDirText) }),
     hosts,
+    recipientLines,
   };
 }
 
@@ -239,7 +247,7 @@ function walLocation(
   return { bucket, key: value, isPrefix: true };
 }
 
-function recipientList(
+function recipientFiles(
   value: unknown,
   path: (string | number)[],
   context: string,

@@ -322,13 +322,13 @@ describe('loadFleet', () => {
     ]);
   });
 
-  it('names the host and the file of a recipient key that is missing', async () => {
+  it('names the line, the host and the file of a recipient key that is missing', async () => {
     await writeFile(
       join(dir, 'bad.yaml'),
       FLEET.replace('    partSize: 2GiB', '    recipients: [keys/nope.asc]\n    partSize: 2GiB'),
     );
     await expect(loadFleet(join(dir, 'bad.yaml'))).rejects.toThrow(
-      /bad\.yaml: host db2: recipient key .*keys\/nope\.asc does not exist/,
+      /bad\.yaml:16: host db2: recipient key .*keys\/nope\.asc does not exist/,
     );
   });
 
@@ -338,7 +338,7 @@ describe('loadFleet', () => {
     await writeFile(join(dir, 'typo.yaml'), typo);
     const failure = loadFleet(join(dir, 'typo.yaml'));
     await expect(failure).rejects.toThrow(
-      /^\S*typo\.yaml is not a valid fleet file \(1 problem\); \S*typo\.yaml: every host: recipient key .*keys\/escorw\.pub\.asc does not exist$/,
+      /^\S*typo\.yaml is not a valid fleet file \(1 problem\); \S*typo\.yaml:5: every host: recipient key .*keys\/escorw\.pub\.asc does not exist$/,
     );
   });
 });
