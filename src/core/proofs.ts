@@ -27,6 +27,7 @@ const PRUNED_NAME = 'pruned.json';
 
 /** A snapshot's standing verdict: proven good (verified, or approved) or proven bad, and since when. */
 export interface ProofState {
+  snapshotId: string;
   verdict: 'good' | 'rejected';
   kind: ProofKind;
   at: Date;
@@ -36,7 +37,7 @@ export interface ProofState {
 
 /** What the listing of a set's proof folder says. */
 export interface SetProofs {
-  /** By snapshot id. */
+  /** By the snapshot they are about (proofSubject: its id and time). */
   states: Map<string, ProofState>;
   /** When the admin last acknowledged the set's alarms (`sealdrop ack`), or null. */
   ackedAt: Date | null;
@@ -150,6 +151,23 @@ export function ackKey(location: S3Location): string {
   return `${proofFolder(location)}${ACK_NAME}`;
 }
 
+/**
+ * What a proof is about: a snapshot's id and S3's time of it, to the second (a listing says
+ * milliseconds, a HEAD seconds). The id alone would not do: run ids are the agent's, so a compromised
+ * host can push a run under the id of a removed one whose proof stayed.
+ */
+export function proofSubject(snapshot: { id: string; time: Date }): string {
+  return `${Math.floor(snapshot.time.getTime() / 1000)} ${snapshot.id}`;
+}
+
+/** The standing verdict on a snapshot, if any. */
+export function standingProof(
+  proofs: SetProofs,
+  snapshot: { id: string; time: Date },
+): ProofState | undefined {
+  return proofs.states.get(proofSubject(snapshot));
+}
+
 /** One object of a proof folder as listed: its key (relative to the folder) and when S3 stored it. */
 export interface ProofObject {
   name: string;
@@ -170,9 +188,11 @@ export function readProofFolder(objects: Iterable<ProofObject>): SetProofs {
     const kind = name.slice(slash + 1).replace(/\.json$/, '');
     const snapshot = slash > 0 && name.endsWith('.json') ? proofSnapshot(name.slice(0, slash)) : null;
     if (!snapshot || !KINDS.has(kind)) continue;
-    const known = states.get(snapshot.id);
+    const subject = proofSubject(snapshot);
+    const known = states.get(subject);
     if (known && known.at >= time) continue;
-    states.set(snapshot.id, {
+    states.set(subject, {
+      snapshotId: snapshot.id,
       verdict: kind === 'rejected' ? 'rejected' : 'good',
       kind: kind as ProofKind,
       at: time,
@@ -188,7 +208,7 @@ export function readProofFolder(objects: Iterable<ProofObject>): SetProofs {
  */
 export function withProofs(snapshots: readonly Snapshot[], proofs: SetProofs): Snapshot[] {
   return snapshots.map((snapshot) => {
-    const state = snapshot.state === 'complete' ? proofs.states.get(snapshot.id) : undefined;
+    const state = snapshot.state === 'complete' ? standingProof(proofs, snapshot) : undefined;
     return {
       ...snapshot,
       verifiedAt: state?.verdict === 'good' ? state.at : null,
@@ -197,16 +217,16 @@ export function withProofs(snapshots: readonly Snapshot[], proofs: SetProofs): S
   });
 }
 
-/** The newest snapshot proven good before `time` (by the snapshots' times), or null. */
-export function goodBefore(proofs: SetProofs, time: Date): { id: string; state: ProofState } | null {
-  let best: { id: string; state: ProofState } | null = null;
-  for (const [id, state] of proofs.states)
+/** The proof of the newest snapshot proven good before `time` (by the snapshots' times), or null. */
+export function goodBefore(proofs: SetProofs, time: Date): ProofState | null {
+  let best: ProofState | null = null;
+  for (const state of proofs.states.values())
     if (
       state.verdict === 'good' &&
       state.snapshotTime < time &&
-      (!best || state.snapshotTime > best.state.snapshotTime)
+      (!best || state.snapshotTime > best.snapshotTime)
     )
-      best = { id, state };
+      best = state;
   return best;
 }
 

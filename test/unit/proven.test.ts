@@ -97,17 +97,40 @@ describe('a proof folder', () => {
       { name: 'not-ours/whatever.json', time: t('2026-06-02T08:00:00Z') },
       { name: '20260601T023000.000Z_v9/forged.json', time: t('2026-06-02T08:00:00Z') },
     ]);
-    expect([...proofs.states].map(([id, s]) => [id, s.verdict, s.kind])).toEqual([
+    expect([...proofs.states.values()].map((s) => [s.snapshotId, s.verdict, s.kind])).toEqual([
       ['v1', 'good', 'good'],
       ['v/2', 'rejected', 'rejected'],
       ['v3', 'good', 'approved'],
     ]);
     expect(proofs.ackedAt).toEqual(t('2026-06-02T08:00:00Z'));
-    expect(goodBefore(proofs, t('2026-06-03T02:30:00.000Z'))?.id).toBe('v1');
-    expect(goodBefore(proofs, t('2026-06-04T00:00:00Z'))?.id).toBe('v3');
+    expect(goodBefore(proofs, t('2026-06-03T02:30:00.000Z'))?.snapshotId).toBe('v1');
+    expect(goodBefore(proofs, t('2026-06-04T00:00:00Z'))?.snapshotId).toBe('v3');
     expect(goodBefore(proofs, t('2026-06-01T00:00:00Z'))).toBeNull();
     const [v2] = withProofs([snapshot('v/2', '2026-06-02T02:30:00.123Z')], proofs);
     expect(v2).toMatchObject({ verifiedAt: null, rejectedAt: t('2026-06-02T04:00:00Z') });
+  });
+
+  it('proves only the snapshot it was made of: a run id pushed again later is not proven', () => {
+    // A removed run's proof can stay behind (a prune interrupted between the run and its proofs, an
+    // Object Lock on the proof); the agent picks run ids, so a compromised host can reuse that one.
+    const proofs = readProofFolder([
+      {
+        name: name('20260601T023000Z-a1b2c3', '2026-06-01T02:30:05.000Z', 'good'),
+        time: t('2026-06-01T04:00:00Z'),
+      },
+    ]);
+    const [again, genuine] = withProofs(
+      [
+        run('20260601T023000Z-a1b2c3', '2026-06-09T02:30:05.000Z'),
+        run('20260601T023000Z-a1b2c3', '2026-06-01T02:30:05.000Z'),
+      ],
+      proofs,
+    );
+    expect(again).toMatchObject({ verifiedAt: null, rejectedAt: null });
+    expect(genuine).toMatchObject({ verifiedAt: t('2026-06-01T04:00:00Z') });
+    expect(goodBefore(proofs, t('2026-06-10T00:00:00Z'))?.snapshotTime).toEqual(
+      t('2026-06-01T02:30:05.000Z'),
+    );
   });
 
   it("gives the output limit of a history: 20x the good backup's restored size, at least 64 MiB", () => {

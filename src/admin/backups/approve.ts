@@ -3,7 +3,7 @@
 // (rejections and stream anomalies) until something new happens. Both are proofs in sealdrop's area.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../../core/errors.js';
-import type { ProofRecord } from '../../core/proofs.js';
+import { standingProof, type ProofRecord } from '../../core/proofs.js';
 import { formatS3Url, type S3Location } from '../../core/s3-url.js';
 import { snapshotJson, type SnapshotJson } from '../../core/snapshot.js';
 import { choose } from '../sets/choose.js';
@@ -29,9 +29,9 @@ export async function approve(client: S3Client, location: S3Location, id: string
       `${snapshot.id} is not a complete backup (${snapshot.state}): nothing to approve`,
     );
   const proofs = await readProofs(set);
-  const standing = proofs.states.get(snapshot.id);
+  const standing = standingProof(proofs, snapshot);
   // The sketch verify made of it carries over: the next backup is compared with this one.
-  const record = standing ? await readProofRecord(set, proofs, snapshot.id) : null;
+  const record = standing ? await readProofRecord(set, proofs, standing) : null;
   const approvedAt = new Date();
   const approval: ProofRecord & { approved: true } = {
     v: 1,

@@ -19,7 +19,13 @@ import { backupSet } from '../sets/open.js';
 import { openAhead } from '../sets/recipients.js';
 import { provenSnapshots, readProofRecord, writeProof, type ReadProofs } from '../sets/proofs.js';
 import { sketchKey } from '../sets/sketch-key.js';
-import { goodBefore, historyLimit, type ProofRecord } from '../../core/proofs.js';
+import {
+  goodBefore,
+  historyLimit,
+  proofSubject,
+  standingProof,
+  type ProofRecord,
+} from '../../core/proofs.js';
 import { formatS3Url } from '../../core/s3-url.js';
 import {
   decodeSketch,
@@ -155,7 +161,8 @@ export async function verify(
     });
     const sketch = sketcher.digest();
     if (check.ok) checkContinuity(set, proofs, previous, snapshot, check, sketch, options);
-    if (check.ok) proven.set(snapshot.id, { id: snapshot.id, sketch, plainBytes: check.plainBytes });
+    if (check.ok)
+      proven.set(proofSubject(snapshot), { id: snapshot.id, sketch, plainBytes: check.plainBytes });
     // A check that could not be made (this Node.js has no zstd, no identity given opens it) proves
     // nothing either way: only a good or a bad backup gets a proof.
     if (options.mark !== false && snapshot.state === 'complete' && (check.ok || isBadBackup(check.code)))
@@ -251,9 +258,9 @@ async function previousGood(
 ): Promise<Previous | null> {
   const before = goodBefore(proofs, snapshot.time);
   if (!before) return null;
-  const known = proven.get(before.id);
+  const known = proven.get(proofSubject({ id: before.snapshotId, time: before.snapshotTime }));
   if (known) return known;
-  const record = await readProofRecord(set, proofs, before.id, signal);
+  const record = await readProofRecord(set, proofs, before, signal);
   let sketch: Sketch | null = null;
   try {
     sketch = record?.sketch ? decodeSketch(record.sketch) : null;
@@ -261,7 +268,7 @@ async function previousGood(
     // A damaged record compares with nothing (continuity is then not checked, and says so).
     if (!isSealdropError(error) || error.code !== 'SKETCH_INVALID') throw error;
   }
-  return { id: before.id, sketch, plainBytes: record?.plainBytes ?? 0 };
+  return { id: before.snapshotId, sketch, plainBytes: record?.plainBytes ?? 0 };
 }
 
 /**
@@ -278,7 +285,7 @@ function checkContinuity(
   options: VerifyOptions,
 ): void {
   // The admin's word stands for a change too large to continue (an approved backup).
-  if (!before || proofs.states.get(snapshot.id)?.kind === 'approved') return;
+  if (!before || standingProof(proofs, snapshot)?.kind === 'approved') return;
   const previous = before.sketch;
   if (!previous) {
     check.warnings.push(`content continuity not checked: the proof of ${before.id} keeps no sketch`);
@@ -321,7 +328,7 @@ async function recordProof(
   options: VerifyOptions,
 ): Promise<void> {
   const verdict = check.ok ? 'good' : 'rejected';
-  const standing = proofs.states.get(snapshot.id);
+  const standing = standingProof(proofs, snapshot);
   if (standing && (standing.kind === verdict || standing.kind === 'approved')) {
     check.markedAt = standing.at.toISOString();
     return;
@@ -345,7 +352,13 @@ async function recordProof(
   };
   try {
     const at = await writeProof(set, snapshot, verdict, record);
-    proofs.states.set(snapshot.id, { verdict, kind: verdict, at, snapshotTime: snapshot.time });
+    proofs.states.set(proofSubject(snapshot), {
+      snapshotId: snapshot.id,
+      verdict,
+      kind: verdict,
+      at,
+      snapshotTime: snapshot.time,
+    });
     check.markedAt = at.toISOString();
   } catch (error) {
     if (!isSealdropError(error)) throw error;

@@ -15,10 +15,12 @@ import {
   proofFolder,
   proofKey,
   readProofFolder,
+  standingProof,
   withProofs,
   type ProofKind,
   type ProofObject,
   type ProofRecord,
+  type ProofState,
   type PrunedBackup,
   type SetProofs,
 } from '../../core/proofs.js';
@@ -96,16 +98,14 @@ export async function provenSnapshots(
   return { snapshots: withProofs(snapshots, proofs), proofs };
 }
 
-/** The record a snapshot's standing verdict keeps, or null: none, or not one sealdrop wrote. */
+/** The record a standing verdict keeps, or null: not one sealdrop wrote. */
 export async function readProofRecord(
   set: BackupSet,
   proofs: ReadProofs,
-  snapshotId: string,
+  state: ProofState,
   signal?: AbortSignal,
 ): Promise<ProofRecord | null> {
-  const state = proofs.states.get(snapshotId);
-  if (!state) return null;
-  const key = proofKey(set.location, { id: snapshotId, time: state.snapshotTime }, state.kind);
+  const key = proofKey(set.location, { id: state.snapshotId, time: state.snapshotTime }, state.kind);
   const versionId = proofs.versions.get(key);
   if (!versionId) return null;
   const text = await readObjectText(
@@ -129,10 +129,10 @@ export async function historyOutputLimit(
 ): Promise<number | null> {
   try {
     const proofs = await readProofs(set, signal);
-    const good =
-      proofs.states.get(snapshot.id)?.verdict === 'good' ? snapshot : goodBefore(proofs, snapshot.time);
+    const standing = standingProof(proofs, snapshot);
+    const good = standing?.verdict === 'good' ? standing : goodBefore(proofs, snapshot.time);
     if (!good) return null;
-    return historyLimit((await readProofRecord(set, proofs, good.id, signal))?.plainBytes);
+    return historyLimit((await readProofRecord(set, proofs, good, signal))?.plainBytes);
   } catch (error) {
     if (isSealdropError(error) && error.code === 'S3_REFUSED') return null;
     throw error;
