@@ -3,9 +3,9 @@
 // by a retry or by an attacker, and is only counted (status raises the alarm), never read unasked.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../../core/errors.js';
-import type { Compression } from '../../core/compression.js';
 import type { ListedVersion } from '../../core/snapshot.js';
-import { archivedFileOf, type WalFile } from '../../core/wal.js';
+import { COMPRESSIONS, type Compression } from '../../core/compression.js';
+import { archivedFileOf, archiveObjectKey, type WalFile } from '../../core/wal.js';
 import { listEntries } from '../s3/listing.js';
 
 export interface ArchivedFile {
@@ -21,48 +21,105 @@ export interface ArchivedFile {
 }
 
 export interface ScanOptions {
-  /** Stop once this many archived names are known (the listing goes on past a flood of one name). */
-  names: number;
+  /** Of the names, those the caller can't do without: found by their own keys when a flood stops the scan. */
+  required: ReadonlySet<string>;
   signal?: AbortSignal;
 }
 
-/** A flood of versions of one name is paged through to its first version, up to this many entries. */
+/** A listing reads at most this many entries: a flood of versions or of junk keys is not paged through. */
 const MAX_ENTRIES = 200_000;
 
 /**
- * The archived files from `fromName` on, in name order (timeline first, then position): one listing
- * started at that name, so a fetch reads a page or two however long the archive is.
+ * The first versions of the archived files `names` (in name order, as S3 lists keys): one listing from
+ * the first name to past the last, so a fetch reads a page or two however long the archive is, and junk
+ * beyond the names is never read. A flood in between stops the listing at MAX_ENTRIES; each required name
+ * it left unsettled is then listed by its own keys, where junk under other keys can't get in the way.
  */
 export async function scanArchive(
   client: S3Client,
   bucket: string,
   prefix: string,
-  fromName: string,
+  names: readonly string[],
   options: ScanOptions,
 ): Promise<ArchivedFile[]> {
+  const wanted = new Set(names);
+  const sorted = [...wanted].sort();
+  if (sorted.length === 0) return [];
   const found = new Map<string, ArchivedFile>();
+  const end = lastKeyOf(prefix, sorted.at(-1)!);
   let entries = 0;
+  let stoppedAt: string | null = null;
   // S3 lists each key's versions newest first: a key's last entry is its first version.
-  for await (const page of listEntries(client, bucket, prefix, {
-    startAfter: prefix + fromName,
+  scan: for await (const page of listEntries(client, bucket, prefix, {
+    startAfter: prefix + sorted[0]!,
     signal: options.signal,
   })) {
     for (const entry of page) {
-      const archived = archivedFileOf(prefix, entry.key);
-      if (!archived || entry.isDeleteMarker) continue;
-      const known = found.get(archived.file.name);
-      if (!known && found.size >= options.names) return [...found.values()];
-      found.set(archived.file.name, firstOf(known, entry, archived));
+      if (entry.key > end) break scan;
+      if (++entries > MAX_ENTRIES) {
+        stoppedAt = entry.key;
+        break scan;
+      }
+      record(found, wanted, prefix, entry);
     }
-    entries += page.length;
-    if (entries > MAX_ENTRIES)
-      throw new SealdropError(
-        'FAILED',
-        `more than ${MAX_ENTRIES} versions under s3://${bucket}/${prefix}${fromName}…: a flood, not an archive`,
-        { hint: 'Run `sealdrop status` on the archive; remove the flood (sealdrop prune) and try again.' },
-      );
   }
-  return [...found.values()];
+  if (stoppedAt !== null)
+    for (const name of sorted) {
+      // A name is settled once the listing passed all of its keys.
+      if (lastKeyOf(prefix, name) < stoppedAt) continue;
+      found.delete(name);
+      if (options.required.has(name)) await scanKeysOf(client, bucket, prefix, name, found, options.signal);
+    }
+  return sorted.flatMap((name) => found.get(name) ?? []);
+}
+
+/** Lists each of a name's keys alone (a listing of one key is all its own versions first). */
+async function scanKeysOf(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  name: string,
+  found: Map<string, ArchivedFile>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const only = new Set([name]);
+  for (const compression of COMPRESSIONS) {
+    const key = archiveObjectKey(prefix, name, compression);
+    let entries = 0;
+    keys: for await (const page of listEntries(client, bucket, key, { signal })) {
+      for (const entry of page) {
+        if (entry.key !== key) break keys;
+        if (++entries > MAX_ENTRIES)
+          throw new SealdropError(
+            'FAILED',
+            `more than ${MAX_ENTRIES} versions of s3://${bucket}/${key}: a flood, not an archived file`,
+            {
+              hint: `Its first version is the genuine one (aws s3api list-object-versions --bucket ${bucket} --prefix ${key} lists it last): fetch it with wal fetch --version-id.`,
+            },
+          );
+        record(found, only, prefix, entry);
+      }
+    }
+  }
+}
+
+/** Counts an entry in if it is a version of one of the names. */
+function record(
+  found: Map<string, ArchivedFile>,
+  wanted: ReadonlySet<string>,
+  prefix: string,
+  entry: ListedVersion,
+): void {
+  const archived = archivedFileOf(prefix, entry.key);
+  if (!archived || entry.isDeleteMarker || !wanted.has(archived.file.name)) return;
+  found.set(archived.file.name, firstOf(found.get(archived.file.name), entry, archived));
+}
+
+/** The last of the keys a name can be archived under, in S3's (byte) order. */
+function lastKeyOf(prefix: string, name: string): string {
+  return COMPRESSIONS.map((compression) => archiveObjectKey(prefix, name, compression))
+    .sort()
+    .at(-1)!;
 }
 
 /** The earlier of a name's first version so far and another version of it (the later one in S3's order on a tie). */

@@ -70,11 +70,11 @@ export async function walFetch(
 
   // The segments after it on its timeline are the likely next requests.
   const batch = Math.max(1, options.batch ?? 8);
-  const next = new Set<string>();
+  const next: string[] = [];
   if (wanted.kind === 'segment')
-    for (let i = 1; i < batch; i++) next.add(segmentFileName(wanted.timeline, wanted.segno! + i));
-  const found = await scanArchive(client, archive.bucket, archive.key, options.name, {
-    names: wanted.kind === 'segment' ? batch * 2 : 1,
+    for (let i = 1; i < batch; i++) next.push(segmentFileName(wanted.timeline, wanted.segno! + i));
+  const found = await scanArchive(client, archive.bucket, archive.key, [options.name, ...next], {
+    required: new Set([options.name]),
     signal: options.signal,
   });
   const asked = found.find(({ file }) => file.name === options.name);
@@ -86,7 +86,7 @@ export async function walFetch(
         hint: 'PostgreSQL ends recovery at the first file the archive does not have.',
       },
     );
-  const ahead = found.filter(({ file }) => next.has(file.name));
+  const ahead = found.filter((archived) => archived !== asked);
   if (ahead.length > 0) await mkdir(prefetchDir, { recursive: true, mode: 0o700 });
   const fetch = (archived: ArchivedFile) =>
     fetchOne(

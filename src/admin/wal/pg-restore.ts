@@ -204,6 +204,9 @@ async function timelineHistory(
 /** Timelines probed at most: each is one request. */
 const MAX_TIMELINES = 1000;
 
+/** Segments a base backup may span (16 TiB of WAL in 16 MiB segments): more is no genuine history file. */
+const MAX_BACKUP_SEGMENTS = 1 << 20;
+
 /**
  * The base backup is usable only up from the end of the backup: its backup history file says where
  * that is, and every segment from its start to there must be in the archive.
@@ -231,14 +234,20 @@ async function checkArchive(
   await rm(historyPath, { force: true });
   const start = segnoOfLsn(label.startLsn);
   const stop = segnoOfLsn(history.stopLsn ?? label.startLsn);
-  const needed = stop - start + 1;
-  const found = await scanArchive(client, options.wal.bucket, options.wal.key, label.startSegment, {
-    names: needed * 2 + 2,
+  if (stop - start >= MAX_BACKUP_SEGMENTS)
+    throw new SealdropError(
+      'FAILED',
+      `${historyName} says the base backup spans ${stop - start + 1} segments: more than a genuine one (at most ${MAX_BACKUP_SEGMENTS})`,
+      { hint: 'Pick another base backup (--to), and check the archive with `sealdrop status`.' },
+    );
+  const needed: string[] = [];
+  for (let segno = start; segno <= stop; segno++) needed.push(segmentFileName(label.timeline, segno));
+  const found = await scanArchive(client, options.wal.bucket, options.wal.key, needed, {
+    required: new Set(needed),
     signal: options.signal,
   });
   const present = new Set(found.map(({ file }) => file.name));
-  for (let segno = start; segno <= stop; segno++) {
-    const name = segmentFileName(label.timeline, segno);
+  for (const name of needed) {
     if (!present.has(name))
       throw new SealdropError(
         'NOT_FOUND',

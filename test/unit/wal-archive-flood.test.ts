@@ -1,0 +1,145 @@
+// A compromised database server can write any number of objects under its WAL prefix. The admin's
+// point-in-time recovery must still find the genuine first version of every file it asks for: junk after
+// the archive is never read, and junk in the middle of it costs a listing of the file's own keys.
+// The listing here is generated (S3's ListObjectVersions order and markers over 250,000 entries), not
+// a store: what is tested is which pages are asked for and what is made of them.
+import type { S3Client } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { scanArchive } from '../../src/admin/wal/archive.js';
+import { archiveObjectKey, historyFileName, segmentFileName } from '../../src/core/wal.js';
+
+const PREFIX = 'db1/wal/';
+const FLOOD = 250_000;
+
+interface Entry {
+  Key: string;
+  VersionId: string;
+  LastModified: Date;
+  Size: number;
+}
+
+/** A bucket's version listing: keys in byte order, each key's versions newest first. */
+function listing(entries: Entry[]) {
+  entries.sort((a, b) =>
+    a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : b.LastModified.getTime() - a.LastModified.getTime(),
+  );
+  const at = new Map(entries.map((entry, i) => [`${entry.Key}\0${entry.VersionId}`, i]));
+  const firstAfter = (key: string, inclusive: boolean) => {
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (entries[mid]!.Key < key || (!inclusive && entries[mid]!.Key === key)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const calls: { prefix: string; marker?: string }[] = [];
+  const client = {
+    async send(command: { input: Record<string, string | number | undefined> }) {
+      const {
+        Prefix = '',
+        KeyMarker,
+        VersionIdMarker,
+        MaxKeys = 1000,
+      } = command.input as {
+        Prefix?: string;
+        KeyMarker?: string;
+        VersionIdMarker?: string;
+        MaxKeys?: number;
+      };
+      calls.push({ prefix: Prefix, ...(KeyMarker === undefined ? {} : { marker: KeyMarker }) });
+      let start = firstAfter(Prefix, true);
+      if (KeyMarker !== undefined)
+        start = Math.max(
+          start,
+          VersionIdMarker === undefined
+            ? firstAfter(KeyMarker, false)
+            : at.get(`${KeyMarker}\0${VersionIdMarker}`)! + 1,
+        );
+      const page: Entry[] = [];
+      let i = start;
+      for (; i < entries.length && entries[i]!.Key.startsWith(Prefix) && page.length < MaxKeys; i++)
+        page.push(entries[i]!);
+      const truncated = i < entries.length && entries[i]!.Key.startsWith(Prefix);
+      const last = page.at(-1);
+      return {
+        Versions: page.map((entry) => ({ ...entry, IsLatest: false, ETag: '"e"' })),
+        DeleteMarkers: [],
+        IsTruncated: truncated,
+        ...(truncated ? { NextKeyMarker: last!.Key, NextVersionIdMarker: last!.VersionId } : {}),
+      };
+    },
+  };
+  return { client: client as unknown as S3Client, calls };
+}
+
+const T0 = Date.parse('2026-12-01T00:00:00Z');
+const segment = (segno: number) => segmentFileName(1, segno);
+/** Segments 1 to 5 of timeline 1, archived once each (gzip). */
+const archive = (): Entry[] =>
+  [1, 2, 3, 4, 5].map((segno) => ({
+    Key: archiveObjectKey(PREFIX, segment(segno), 'gzip'),
+    VersionId: `genuine-${segno}`,
+    LastModified: new Date(T0 + segno * 60_000),
+    Size: 1000,
+  }));
+const flood = (key: string, count = FLOOD): Entry[] =>
+  Array.from({ length: count }, (_, i) => ({
+    Key: key,
+    VersionId: `junk-${i}`,
+    LastModified: new Date(T0 + 3_600_000 + i),
+    Size: 1,
+  }));
+const scan = (client: S3Client, names: string[], required = names.slice(0, 1)) =>
+  scanArchive(client, 'b', PREFIX, names, { required: new Set(required) });
+const namesOf = (found: { file: { name: string } }[]) => found.map(({ file }) => file.name);
+
+describe('a WAL archive beside a flood', () => {
+  it('junk after the archive is never read: the last segment and a missing history file in a page each', async () => {
+    const { client, calls } = listing([...archive(), ...flood(`${PREFIX}zz-junk`)]);
+    const last = await scan(client, [segment(5), segment(6), segment(7)]);
+    expect(namesOf(last)).toEqual([segment(5)]);
+    expect(last[0]).toMatchObject({ versionId: 'genuine-5', versions: 1 });
+    // PostgreSQL asks for the next timeline's history file at every start of recovery and at promotion.
+    expect(await scan(client, [historyFileName(2)])).toEqual([]);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('junk keys in the middle of the archive: each asked file is found by its own keys', async () => {
+    const junk = `${PREFIX}${segment(3)}-junk`;
+    const { client, calls } = listing([...archive(), ...flood(junk)]);
+    // From segment 2: the listing stops in the junk after 2, which is settled; 3 and 4 are not asked for.
+    const fromTwo = await scan(client, [2, 3, 4].map(segment));
+    expect(namesOf(fromTwo)).toEqual([segment(2)]);
+    // Segment 3 itself: listed by its three keys.
+    calls.length = 0;
+    const three = await scan(client, [3, 4].map(segment));
+    expect(namesOf(three)).toEqual([segment(3)]);
+    expect(three[0]).toMatchObject({ versionId: 'genuine-3' });
+    expect(calls.filter((call) => call.prefix !== PREFIX).map((call) => call.prefix)).toEqual([
+      archiveObjectKey(PREFIX, segment(3), 'gzip'),
+      archiveObjectKey(PREFIX, segment(3), 'zstd'),
+      archiveObjectKey(PREFIX, segment(3), 'none'),
+    ]);
+    // pg restore needs every segment of its base backup: all found past the junk.
+    expect(namesOf(await scan(client, [1, 2, 3, 4, 5].map(segment), [1, 2, 3, 4, 5].map(segment)))).toEqual(
+      [1, 2, 3, 4, 5].map(segment),
+    );
+  });
+
+  it('a flooded file gives its first version under the limit, and a clear error over it', async () => {
+    const key = archiveObjectKey(PREFIX, segment(4), 'gzip');
+    const under = listing([...archive(), ...flood(key, 150_000)]).client;
+    expect((await scan(under, [segment(4)]))[0]).toMatchObject({ versionId: 'genuine-4', versions: 150_001 });
+    const { client } = listing([...archive(), ...flood(key)]);
+    await expect(scan(client, [segment(4)])).rejects.toMatchObject({
+      code: 'FAILED',
+      message: expect.stringMatching(
+        /^more than 200000 versions of s3:\/\/b\/db1\/wal\/0+10+4\.gz\.gpg: a flood/,
+      ),
+    });
+    // The files around it are not held up.
+    expect(namesOf(await scan(client, [segment(5)]))).toEqual([segment(5)]);
+  });
+});
