@@ -230,6 +230,21 @@ export function goodBefore(proofs: SetProofs, time: Date): ProofState | null {
   return best;
 }
 
+/** At most this many unproven backups are verified per run (a flood of junk costs no more). */
+export const UNPROVEN_MAX = 100;
+
+/**
+ * What `verify --unproven` checks of a set's snapshots (newest first, with their proofs): the newest
+ * UNPROVEN_MAX complete ones with no verdict yet, oldest first (each is compared with the good one
+ * before it, proven a moment ago).
+ */
+export function unprovenToVerify(snapshots: readonly Snapshot[]): Snapshot[] {
+  return snapshots
+    .filter((s) => s.state === 'complete' && !s.verifiedAt && !s.rejectedAt)
+    .slice(0, UNPROVEN_MAX)
+    .reverse();
+}
+
 /** How many times its good predecessor's restored size a backup may inflate to, and at least how much. */
 const HISTORY_FACTOR = 20;
 const HISTORY_MIN_BYTES = 64 * 1024 ** 2;

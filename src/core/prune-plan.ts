@@ -72,7 +72,9 @@ const UNPROVEN_KEEP = '30 days';
  * (core/proofs.ts: the proofs must have been read), the retention rules fill their periods with the
  * backups proven good only, and any policy keeps the newest of them (every rule does, as in restic):
  * junk a compromised host pushes never takes a good backup's place, however long it goes on. Besides:
- * - a backup not proven yet is kept while younger than UNPROVEN_KEEP_MS, and removed after;
+ * - a backup not proven yet is kept while younger than UNPROVEN_KEEP_MS, and removed after once a
+ *   later backup is proven good: until one is, it may be the last genuine one (a flood of junk can
+ *   keep the nightly verify, which takes at most 100, from ever reaching it);
  * - a backup verify rejected is kept as evidence, unless `removeRejected`.
  * A set never verified is planned over every complete backup, as pushed: prune runs blind, and says so.
  * Guards, whatever the policy says:
@@ -114,6 +116,11 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
   const held = options.force ? null : since;
   const unprovenReasons = Object.freeze([`not proven yet: kept while younger than ${UNPROVEN_KEEP}`]);
   const staleReasons = Object.freeze([`not proven within ${UNPROVEN_KEEP}`]);
+  const lastHopeReasons = Object.freeze([
+    'not proven yet, and no backup after it is: kept (it may be the last genuine one)',
+  ]);
+  // Newest first, as the snapshots are.
+  const newestGood = blind ? undefined : ranked[0];
   const rejectedReasons = Object.freeze(
     options.removeRejected
       ? ['rejected by verify (--remove-rejected)']
@@ -135,9 +142,11 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
             action: options.removeRejected ? 'remove' : 'keep',
             reasons: rejectedReasons,
           };
-        return now.getTime() - snapshot.time.getTime() < UNPROVEN_KEEP_MS
-          ? { snapshot, action: 'keep', reasons: unprovenReasons }
-          : { snapshot, action: 'remove', reasons: staleReasons };
+        if (now.getTime() - snapshot.time.getTime() < UNPROVEN_KEEP_MS)
+          return { snapshot, action: 'keep', reasons: unprovenReasons };
+        return newestGood && newestGood.time.getTime() > snapshot.time.getTime()
+          ? { snapshot, action: 'remove', reasons: staleReasons }
+          : { snapshot, action: 'keep', reasons: lastHopeReasons };
       }
       case 'deleted':
         return { snapshot, action: options.deleteMarkers ? 'remove' : 'keep', reasons: ['delete marker'] };

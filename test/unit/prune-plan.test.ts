@@ -164,4 +164,38 @@ describe('planPrune', () => {
     const removed = removing.items.filter((i) => i.action === 'remove').map((i) => i.snapshot.id);
     expect(removed).toEqual(['j19', 'j18', 'g16', 'old', 'g1']);
   });
+
+  it('keeps an unproven backup past 30 days while no backup after it is proven (a flood verify cannot get through)', () => {
+    // Each night a genuine dump, then more junk than the nightly verify's 100: verify reaches only
+    // junk (rejected), and the genuine ones stay unproven. None may go for its age: it may be the last
+    // genuine one. Once a later backup is proven good, the old unproven ones go as before.
+    const day = (d: number, minute = 30) => new Date(Date.UTC(2026, 2, d, 2, minute));
+    const entry = (id: string, time: Date, proof: { verifiedAt?: Date; rejectedAt?: Date }) => ({
+      ...snapshot(id, time.toISOString(), { size: 100 }),
+      verifiedAt: proof.verifiedAt ?? null,
+      rejectedAt: proof.rejectedAt ?? null,
+    });
+    const nights = [5, 4, 3, 2].flatMap((d) => [
+      entry(`junk${d}`, day(d, 40), { rejectedAt: day(d + 1) }),
+      entry(`genuine${d}`, day(d), {}),
+    ]);
+    const snapshots = [...nights, entry('good1', day(1), { verifiedAt: day(2) })];
+    const plan = (now: Date, list = snapshots) =>
+      Object.fromEntries(
+        planPrune(list, { policy: { last: 1 }, timeZone: 'UTC', now }).items.map((i) => [
+          i.snapshot.id,
+          [i.action, i.reasons.join(', ')],
+        ]),
+      );
+    const later = plan(new Date('2026-05-01T12:00:00Z'));
+    for (const d of [2, 3, 4, 5])
+      expect(later[`genuine${d}`]).toEqual([
+        'keep',
+        'not proven yet, and no backup after it is: kept (it may be the last genuine one)',
+      ]);
+    expect(later.good1).toEqual(['keep', 'last']);
+    const proven = [entry('good6', day(6), { verifiedAt: day(7) }), ...snapshots];
+    const after = plan(new Date('2026-05-01T12:00:00Z'), proven);
+    expect(after.genuine2).toEqual(['remove', 'not proven within 30 days']);
+  });
 });

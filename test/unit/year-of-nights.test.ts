@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { assessHealth, type HealthState, type HealthThresholds } from '../../src/core/health.js';
 import { planPrune } from '../../src/core/prune-plan.js';
-import type { PrunedBackup } from '../../src/core/proofs.js';
+import { UNPROVEN_MAX, unprovenToVerify, type PrunedBackup } from '../../src/core/proofs.js';
 import { planRetention, type RetentionPolicy } from '../../src/core/retention.js';
 import { DEFAULT_MIN_OVERLAP, overlap, Sketcher, type Sketch } from '../../src/core/sketch.js';
 import type { Snapshot } from '../../src/core/snapshot.js';
@@ -73,7 +73,7 @@ function sketchOf(data: Buffer): Sketch {
   return sketcher.digest();
 }
 
-type Pattern = 'none' | 'same-size' | 'slow-shrink' | 'ramp' | 'flood' | 'beside';
+type Pattern = 'none' | 'same-size' | 'slow-shrink' | 'ramp' | 'flood' | 'beside' | 'over-the-cap';
 
 interface Pushed {
   snapshot: Snapshot;
@@ -88,7 +88,7 @@ interface Night {
 }
 
 /** The whole simulation for one pattern: what status said each day, and what was left in the end. */
-function simulate(pattern: Pattern) {
+function simulate(pattern: Pattern, nightCount = NIGHTS) {
   const db = new Database(400);
   const jitter = random(7);
   const stored = new Map<string, Pushed>();
@@ -99,7 +99,9 @@ function simulate(pattern: Pattern) {
   let junkSize = 0;
   let junkCount = 0;
   const push = (time: number, genuine: boolean, size: number) => {
-    const data = genuine ? db.dump() : randomBytes(Math.min(size, 40_000));
+    const data = genuine
+      ? db.dump()
+      : randomBytes(Math.min(size, pattern === 'over-the-cap' ? 1000 : 40_000));
     const snapshot: Snapshot = {
       kind: 'version',
       id: `${genuine ? 'genuine' : 'junk'}-${time}`,
@@ -124,12 +126,15 @@ function simulate(pattern: Pattern) {
         };
       })
       .sort((a, b) => b.time.getTime() - a.time.getTime());
-  // verify --unproven: oldest first, each against the good one before it.
+  // verify --unproven: the backups it picks (at most UNPROVEN_MAX), oldest first, each against the good
+  // one before it.
   const verify = (now: number) => {
+    const all = listing();
+    const picked = new Set(unprovenToVerify(all).map((s) => s.id));
     let before: Pushed | null = null;
-    for (const s of listing().reverse()) {
+    for (const s of all.reverse()) {
       const pushed = stored.get(s.id)!;
-      if (s.verifiedAt === null && s.rejectedAt === null) {
+      if (picked.has(s.id)) {
         const good = !before || overlap(pushed.sketch, before.sketch) >= DEFAULT_MIN_OVERLAP;
         proofs.set(s.id, { good, at: new Date(now) });
         if (good) before = pushed;
@@ -148,7 +153,7 @@ function simulate(pattern: Pattern) {
     );
   };
   const look = (now: number) => assessHealth({ snapshots: listing(), pruned }, THRESHOLDS, new Date(now));
-  for (let day = 0; day < NIGHTS; day++) {
+  for (let day = 0; day < nightCount; day++) {
     const midnight = START + day * DAY;
     const pushAt = midnight + 2 * HOUR + 30 * MINUTE + Math.round((jitter() - 0.5) * 30) * MINUTE;
     const size = Math.round(50e6 * (1 + day / 1000) * (1 + (jitter() - 0.5) * 0.04));
@@ -165,6 +170,11 @@ function simulate(pattern: Pattern) {
       if (pattern === 'beside') junk(pushAt + 10 * MINUTE, size);
       if (pattern === 'flood')
         for (let i = 0; i < (day === ATTACK ? 50 : 1); i++) junk(pushAt + i * MINUTE, junkSize);
+      // The real dump goes on, and more junk than verify takes a night is pushed after it.
+      if (pattern === 'over-the-cap') {
+        push(pushAt, true, size);
+        for (let i = 1; i <= UNPROVEN_MAX + 1; i++) junk(pushAt + i * 1000, size);
+      }
     }
     const states: { state: HealthState; reasons: string[] }[] = [look(midnight + 3 * HOUR)];
     verify(midnight + 4 * HOUR);
@@ -174,7 +184,7 @@ function simulate(pattern: Pattern) {
     const worst = states.find((s) => s.state === 'CRITICAL') ?? states.find((s) => s.state !== 'OK');
     nights.push({ day, state: worst?.state ?? 'OK', reasons: worst?.reasons ?? [] });
   }
-  const end = START + NIGHTS * DAY;
+  const end = START + nightCount * DAY;
   const left = listing();
   return { nights, left, genuineEver, end };
 }
@@ -212,5 +222,17 @@ describe(
         // The newest genuine backup is still there, 330 nights later.
         expect(run.left.map((s) => s.id)).toContain(run.genuineEver.at(-1)!.id);
       });
+
+    it('junk over the nightly verify cap beside the real dump: CRITICAL, and no genuine backup lost for want of a proof', () => {
+      // Verify reaches only the junk pushed after each dump; the genuine dumps are never proven. Past 30
+      // days they were removed as "not proven within 30 days", with no newer good backup to replace them.
+      const run = simulate('over-the-cap', ATTACK + 45);
+      expect(run.nights.slice(0, ATTACK).filter((n) => n.state !== 'OK')).toEqual([]);
+      expect(run.nights.slice(ATTACK).every((n) => n.state === 'CRITICAL')).toBe(true);
+      const left = new Set(run.left.map((s) => s.id));
+      const since = run.genuineEver.filter((s) => s.time.getTime() >= START + ATTACK * DAY);
+      expect(since).toHaveLength(45);
+      expect(since.filter((s) => !left.has(s.id)).map((s) => s.time.toISOString())).toEqual([]);
+    });
   },
 );

@@ -24,6 +24,7 @@ import {
   historyLimit,
   proofSubject,
   standingProof,
+  unprovenToVerify,
   type ProofRecord,
 } from '../../core/proofs.js';
 import { formatS3Url } from '../../core/s3-url.js';
@@ -42,7 +43,7 @@ import { outputLimit, unseal, type Compression } from '../openpgp/unseal.js';
 export interface VerifyOptions {
   /**
    * One snapshot; 'all': every complete one (and every broken one, as a failure); 'unproven': every
-   * complete one with no proof yet (the newest UNPROVEN_MAX). Several go oldest first.
+   * complete one with no proof yet (core/proofs.ts unprovenToVerify). Several go oldest first.
    */
   selector: SnapshotSelector | { kind: 'all' } | { kind: 'unproven' };
   identityPaths: string[];
@@ -97,9 +98,6 @@ export interface VerifyResult {
 /** Content of fewer chunks than this (about 4 KiB), on both sides, is too small to compare. */
 const MIN_CHUNKS = 16;
 
-/** At most this many unproven backups are verified per run (a flood of junk costs no more). */
-const UNPROVEN_MAX = 100;
-
 /** Errors that would fail every snapshot alike: stop at once instead of reporting each. */
 export const FATAL: ReadonlySet<ErrorCode> = new Set([
   'WRONG_PASSPHRASE',
@@ -128,14 +126,11 @@ export async function verify(
     target = listing.target;
     const proven = await provenSnapshots(set, listing.snapshots, options.signal);
     proofs = proven.proofs;
+    // Oldest first: each is compared with the good one before it, proven a moment ago.
     todo =
       selector.kind === 'all'
-        ? proven.snapshots.filter((s) => s.state === 'complete' || s.state === 'broken')
-        : proven.snapshots
-            .filter((s) => s.state === 'complete' && !s.verifiedAt && !s.rejectedAt)
-            .slice(0, UNPROVEN_MAX);
-    // Oldest first: each is compared with the good one before it, proven a moment ago.
-    todo.reverse();
+        ? proven.snapshots.filter((s) => s.state === 'complete' || s.state === 'broken').reverse()
+        : unprovenToVerify(proven.snapshots);
     if (todo.length === 0 && selector.kind === 'all')
       throw new SealdropError('NOT_FOUND', `${target} has no complete backups to verify`, {
         hint: 'List what is stored with `sealdrop versions`.',
