@@ -1,7 +1,10 @@
 // A compromised database server against its own WAL archive (issue 22): it holds the WAL policy, so it
 // can add a second version of any segment name, genuinely encrypted and bound. The read side takes the
-// first version and status raises the alarm; a segment copied from another place is refused.
+// first version and status raises the alarm; a segment copied from another place is refused. Its base
+// backup carries its settings, which must not run anything on the machine that restores it.
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,10 +40,15 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
   /** A segment the restore needs, and the segment the server was about to write: both forged. */
   let forged: string;
   let future: string;
+  /** What the host's recovery_end_command would create on the restoring machine. */
+  const pwned = join(tmpdir(), `sealdrop-pwned-${process.pid}`);
 
   beforeAll(async () => {
     archive = await walArchive('pitr-forged');
     db = await startArchivingPostgres(archive);
+    // Settings that load a library and run a command, in the base backup's postgresql.auto.conf.
+    await db.sql("ALTER SYSTEM SET shared_preload_libraries = 'sealdrop_attack';");
+    await db.sql(`ALTER SYSTEM SET recovery_end_command = 'touch ${pwned}';`);
     await pushBaseBackup(archive, db);
     markers = await insertMarkers(db, [1, 2, 3]);
     future = nextSegment(await waitArchived(db));
@@ -57,12 +65,16 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
 
   afterAll(async () => {
     await db?.stop();
+    await rm(pwned, { force: true });
   });
 
   it('pg restore replays the first version of each segment and reaches the target', async () => {
     const restored = await restoreTo(archive, markers[2]!.since);
     try {
       expect(await markerIds(restored)).toEqual([1, 2]);
+      // The backup's own settings that load code or run commands were off for the recovery.
+      expect(existsSync(pwned)).toBe(false);
+      expect((await restored.sql('SHOW shared_preload_libraries;')).trim()).toBe('');
     } finally {
       await restored.stop();
     }

@@ -258,6 +258,21 @@ async function checkArchive(
   return { from: label.startSegment, to: segmentFileName(label.timeline, stop) };
 }
 
+/** What a restored server must not take from its base backup (names PostgreSQL 12 and later know). */
+const UNTRUSTED_SETTINGS_OFF = [
+  "shared_preload_libraries = ''",
+  "session_preload_libraries = ''",
+  "local_preload_libraries = ''",
+  "dynamic_library_path = '$libdir'",
+  'jit = off',
+  'ssl = off',
+  "recovery_end_command = ''",
+  "archive_cleanup_command = ''",
+  "primary_conninfo = ''",
+  "external_pid_file = ''",
+  'logging_collector = off',
+];
+
 async function writeRecoverySettings(options: PgRestoreOptions): Promise<void> {
   const conf = (value: string) => `'${value.replaceAll("'", "''")}'`;
   const lines = [
@@ -272,9 +287,14 @@ async function writeRecoverySettings(options: PgRestoreOptions): Promise<void> {
           `recovery_target_action = ${conf(options.targetAction ?? 'promote')}`,
         ]),
     ...(options.keepArchiving ? [] : ["archive_mode = 'off'"]),
+    "# The backup is the host's, and the host may be compromised: its settings that load code, run",
+    '# commands or write files elsewhere are off here (read last, these lines win). Review them after.',
+    ...UNTRUSTED_SETTINGS_OFF,
     '',
   ];
   await appendFile(join(options.pgdata, 'postgresql.auto.conf'), lines.join('\n'), { mode: 0o600 });
+  // Recovery, not a standby that follows a primary the backup names.
+  await rm(join(options.pgdata, 'standby.signal'), { force: true });
   await writeFile(join(options.pgdata, 'recovery.signal'), '', { mode: 0o600 });
 }
 
