@@ -12,6 +12,10 @@ import {
   type Snapshot,
 } from '../../src/core/snapshot.js';
 import { assessHealth } from '../../src/core/health.js';
+import { proofFolder } from '../../src/core/proofs.js';
+import { backupSet } from '../../src/admin/sets/open.js';
+import { historyOutputLimit } from '../../src/admin/sets/proofs.js';
+import { listing } from '../support/generated-listing.js';
 
 const MILLION = 1_000_000;
 const GIB = 1024 ** 3;
@@ -80,4 +84,20 @@ describe('a million entries', () => {
     expect(snapshot).toMatchObject({ state: 'incomplete', parts });
     expect(process.memoryUsage().rss).toBeLessThan(GIB);
   }, 120_000);
+});
+
+describe('a proof folder past its limit', () => {
+  it("leaves restore its fixed output limit instead of stopping it (a verify --all over a flood's junk)", async () => {
+    const location = { bucket: 'b', key: 'db1/x.sql.gz.gpg', isPrefix: false };
+    const folder = proofFolder(location);
+    const rejected = Array.from({ length: 200_001 }, (_, i) => ({
+      Key: `${folder}20261201T000000.000Z_junk${i}/rejected.json`,
+      VersionId: `p${i}`,
+      LastModified: new Date(NOW.getTime() - i),
+      Size: 500,
+    }));
+    const set = backupSet(listing(rejected).client, location);
+    const good = versionSnapshot(entry(location.key, NOW.getTime() - 86_400_000, 0));
+    expect(await historyOutputLimit(set, good)).toBeNull();
+  });
 });

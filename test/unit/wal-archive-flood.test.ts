@@ -1,78 +1,14 @@
 // A compromised database server can write any number of objects under its WAL prefix. The admin's
 // point-in-time recovery must still find the genuine first version of every file it asks for: junk after
 // the archive is never read, and junk in the middle of it costs a listing of the file's own keys.
-// The listing here is generated (S3's ListObjectVersions order and markers over 250,000 entries), not
-// a store: what is tested is which pages are asked for and what is made of them.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { listing, type Entry } from '../support/generated-listing.js';
 import { scanArchive } from '../../src/admin/wal/archive.js';
 import { archiveObjectKey, historyFileName, segmentFileName } from '../../src/core/wal.js';
 
 const PREFIX = 'db1/wal/';
 const FLOOD = 250_000;
-
-interface Entry {
-  Key: string;
-  VersionId: string;
-  LastModified: Date;
-  Size: number;
-}
-
-/** A bucket's version listing: keys in byte order, each key's versions newest first. */
-function listing(entries: Entry[]) {
-  entries.sort((a, b) =>
-    a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : b.LastModified.getTime() - a.LastModified.getTime(),
-  );
-  const at = new Map(entries.map((entry, i) => [`${entry.Key}\0${entry.VersionId}`, i]));
-  const firstAfter = (key: string, inclusive: boolean) => {
-    let lo = 0;
-    let hi = entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (entries[mid]!.Key < key || (!inclusive && entries[mid]!.Key === key)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  const calls: { prefix: string; marker?: string }[] = [];
-  const client = {
-    async send(command: { input: Record<string, string | number | undefined> }) {
-      const {
-        Prefix = '',
-        KeyMarker,
-        VersionIdMarker,
-        MaxKeys = 1000,
-      } = command.input as {
-        Prefix?: string;
-        KeyMarker?: string;
-        VersionIdMarker?: string;
-        MaxKeys?: number;
-      };
-      calls.push({ prefix: Prefix, ...(KeyMarker === undefined ? {} : { marker: KeyMarker }) });
-      let start = firstAfter(Prefix, true);
-      if (KeyMarker !== undefined)
-        start = Math.max(
-          start,
-          VersionIdMarker === undefined
-            ? firstAfter(KeyMarker, false)
-            : at.get(`${KeyMarker}\0${VersionIdMarker}`)! + 1,
-        );
-      const page: Entry[] = [];
-      let i = start;
-      for (; i < entries.length && entries[i]!.Key.startsWith(Prefix) && page.length < MaxKeys; i++)
-        page.push(entries[i]!);
-      const truncated = i < entries.length && entries[i]!.Key.startsWith(Prefix);
-      const last = page.at(-1);
-      return {
-        Versions: page.map((entry) => ({ ...entry, IsLatest: false, ETag: '"e"' })),
-        DeleteMarkers: [],
-        IsTruncated: truncated,
-        ...(truncated ? { NextKeyMarker: last!.Key, NextVersionIdMarker: last!.VersionId } : {}),
-      };
-    },
-  };
-  return { client: client as unknown as S3Client, calls };
-}
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const segment = (segno: number) => segmentFileName(1, segno);

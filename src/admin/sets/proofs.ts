@@ -49,8 +49,10 @@ export async function readProofs(set: BackupSet, signal?: AbortSignal): Promise<
       if (++seen > MAX_PROOF_OBJECTS)
         throw new SealdropError(
           'FAILED',
-          `s3://${set.location.bucket}/${folder} holds over ${MAX_PROOF_OBJECTS} proof objects: more than sealdrop writes`,
-          { hint: 'Find out what wrote there: only the admin side may write in .sealdrop/.' },
+          `s3://${set.location.bucket}/${folder} holds over ${MAX_PROOF_OBJECTS} proof objects: more than sealdrop reads`,
+          {
+            hint: 'Verdicts on a flood of junk (verify --all over it), or another writer: find out which. Restore goes on under its fixed output limit meanwhile.',
+          },
         );
       if (!entry.isLatest || entry.isDeleteMarker) continue;
       objects.push({ name: entry.key.slice(folder.length), time: entry.lastModified });
@@ -120,7 +122,7 @@ export async function readProofRecord(
 
 /**
  * The output limit the set's history gives a restore of `snapshot` (core/proofs.ts historyLimit of the
- * good backup at or before it), or null: no history, or the proofs can't be read with these credentials.
+ * good backup at or before it), or null: no history, or the proofs can't be read.
  */
 export async function historyOutputLimit(
   set: BackupSet,
@@ -134,7 +136,8 @@ export async function historyOutputLimit(
     if (!good) return null;
     return historyLimit((await readProofRecord(set, proofs, good, signal))?.plainBytes);
   } catch (error) {
-    if (isSealdropError(error) && error.code === 'S3_REFUSED') return null;
+    // Proofs that can't be read (these credentials, a folder past its limit) leave the fixed limit.
+    if (isSealdropError(error) && (error.code === 'S3_REFUSED' || error.code === 'FAILED')) return null;
     throw error;
   }
 }
