@@ -12,6 +12,10 @@ import { plural } from './words.js';
 export const MANIFEST_FORMAT = 1;
 /** Manifests are read up to this size; one listing MAX_PARTS parts takes about 13 MB. */
 export const MANIFEST_MAX_BYTES = 16 * 1024 ** 2;
+/** What push's manifest holds besides its parts, at most: the prefix (1,024 bytes, JSON-escaped) and the facts. */
+const MANIFEST_HEADER_BYTES = 16 * 1024;
+/** A part's entry at most: its key (1,024 bytes, each escaped to at most 6), its size and SHA-256. */
+const MANIFEST_PART_BYTES = 7 * 1024;
 
 export interface ManifestPart {
   key: string;
@@ -256,6 +260,16 @@ export function listingVerdict(run: ListedRun): { state: 'incomplete' | 'broken'
       notes: [`the manifest is ${run.manifest.size} bytes, over the limit of ${MANIFEST_MAX_BYTES}`],
     };
   if (run.parts.size === 0) return { state: 'broken', notes: ['it has a manifest but no parts'] };
+  // Read and parsed by every listing: junk's size must not buy it a parse (JSON.parse makes 20 times
+  // a `[{},{},…]`'s bytes of heap).
+  const most = MANIFEST_HEADER_BYTES + run.parts.size * MANIFEST_PART_BYTES;
+  if (run.manifest.size > most)
+    return {
+      state: 'broken',
+      notes: [
+        `the manifest is ${run.manifest.size} bytes, more than a manifest of ${plural(run.parts.size, 'part')} can be (at most ${most})`,
+      ],
+    };
   return null;
 }
 

@@ -197,6 +197,33 @@ describe('judging a run', () => {
     expect(listingVerdict(runs.get(R1)!)).toBeNull(); // its manifest must be read
   });
 
+  it('is broken, unread, with a manifest larger than one of its listed parts can be', () => {
+    // Every listing re-read a junk run's 16 MiB manifest, and JSON.parse made 375 MB of a `[{},{},…]`.
+    const longPrefix = `${'p'.repeat(990)}/`;
+    const genuine = manifest(R1, 3, { prefix: longPrefix });
+    genuine.parts = genuine.parts.map((part, i) => ({
+      ...part,
+      key: `${longPrefix}${R1}/${partName(i + 1)}`,
+    }));
+    const genuineBytes = Buffer.byteLength(`${JSON.stringify(genuine, null, 2)}\n`);
+    const run = (manifestBytes: number) =>
+      group([
+        version(`db/${R1}/part-000001`, '2026-11-26T10:00:05Z'),
+        version(`db/${R1}/part-000002`, '2026-11-26T10:00:06Z'),
+        version(`db/${R1}/part-000003`, '2026-11-26T10:00:07Z'),
+        version(`db/${R1}/manifest.json`, '2026-11-26T10:00:10Z', { size: manifestBytes }),
+      ]).runs.get(R1)!;
+    expect(listingVerdict(run(genuineBytes))).toBeNull();
+    expect(listingVerdict(run(1024 ** 2))).toEqual({
+      state: 'broken',
+      notes: [
+        expect.stringMatching(
+          /^the manifest is 1048576 bytes, more than a manifest of 3 parts can be \(at most \d+\)$/,
+        ),
+      ],
+    });
+  });
+
   it('finds parts the manifest names that are missing or of another size', () => {
     const r1 = runs.get(R1)!;
     expect(manifestProblems(r1, manifest(R1, 2))).toEqual([]);
