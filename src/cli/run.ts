@@ -2,17 +2,12 @@
 import { CommanderError, type Command } from 'commander';
 import { EXIT, SealdropError } from '../core/errors.js';
 import { errorJson, printJson, reportError } from './output.js';
+import { exitIfInterrupted } from './signals.js';
 
-const INTERRUPTED_EXITS: ReadonlySet<number> = new Set([EXIT.sighup, EXIT.sigint, EXIT.sigterm]);
-
-/**
- * Runs the command line and ends the process with its exit status. An interrupted command exits at
- * once: left to drain its event loop, Node gives the stop signals back to their default on the way
- * out, and one more Ctrl-C there turned a clean exit 130 into a death by signal.
- */
+/** Runs the command line and ends the process with its exit status (an interrupted one: at once). */
 export async function runToExit(program: Command, argv: string[]): Promise<void> {
   const status = await runProgram(program, argv);
-  if (INTERRUPTED_EXITS.has(status)) process.exit(status);
+  await exitIfInterrupted(status);
   process.exitCode = status;
 }
 

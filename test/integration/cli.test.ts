@@ -1,4 +1,5 @@
 // The command line as a user meets it: help with examples everywhere, usage errors with hints.
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 
@@ -70,5 +71,36 @@ describe('the command line', () => {
     expect(result.stderr).toMatch(
       /unknown option '--fleet'\n {2}hint: .*sealdrop fleet prune fleet\.yaml --host db1/,
     );
+  });
+});
+
+describe('an interrupted command', () => {
+  it("exits 130 only after its output has reached a slow reader (a prune's --json plan into a pipe)", async () => {
+    // What prune does when interrupted: reports what it did, on stdout, and ends with exit 130.
+    const signals = new URL('../../dist/cli/signals.js', import.meta.url).href;
+    const script = `
+      const { interruptible, exitIfInterrupted } = await import(${JSON.stringify(signals)});
+      const busy = setInterval(() => {}, 1000);
+      await interruptible(async (signal) => {
+        process.kill(process.pid, 'SIGINT');
+        await new Promise((resolve) => signal.addEventListener('abort', resolve));
+      });
+      clearInterval(busy);
+      process.stdout.write('x'.repeat(5_000_000));
+      await exitIfInterrupted(130);
+      process.exitCode = 0;`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const closed = new Promise<[number | null, string | null]>((resolve) =>
+      child.on('close', (c, s) => resolve([c, s])),
+    );
+    // The reader comes after half a second: by then the pipe's buffer (64 KiB) is long full.
+    child.stdout.pause();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    let bytes = 0;
+    child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length)).resume();
+    const [code, signal] = await closed;
+    expect({ code, signal, bytes }).toEqual({ code: 130, signal: null, bytes: 5_000_000 });
   });
 });
