@@ -3,7 +3,7 @@
 // first version and status raises the alarm; a segment copied from another place is refused. Its base
 // backup carries its settings, which must not run anything on the machine that restores it.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
@@ -29,7 +29,7 @@ import {
   type Marker,
   type WalArchive,
 } from '../support/pitr.js';
-import { serverDir } from '../support/databases.js';
+import { serverDir, serverUserIds } from '../support/databases.js';
 import { adminClient } from '../support/s3.js';
 import { parseWalFileName } from '../../src/core/wal.js';
 
@@ -42,6 +42,8 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
   let future: string;
   /** What the host's recovery_end_command would create on the restoring machine. */
   const pwned = join(tmpdir(), `sealdrop-pwned-${process.pid}`);
+  /** A file of the restoring user's that a link in the base backup points at. */
+  const victim = join(tmpdir(), `sealdrop-victim-${process.pid}`);
 
   beforeAll(async () => {
     archive = await walArchive('pitr-forged');
@@ -49,7 +51,15 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
     // Settings that load a library and run a command, in the base backup's postgresql.auto.conf.
     await db.sql("ALTER SYSTEM SET shared_preload_libraries = 'sealdrop_attack';");
     await db.sql(`ALTER SYSTEM SET recovery_end_command = 'touch ${pwned}';`);
-    await pushBaseBackup(archive, db);
+    // A recovery target of its own: beside pg restore's, PostgreSQL refuses to start (or stops early).
+    await db.sql("ALTER SYSTEM SET recovery_target_name = 'sealdrop_attack';");
+    await writeFile(victim, 'precious\n');
+    const { uid, gid } = serverUserIds();
+    await chown(victim, uid, gid);
+    // And a link where pg restore writes.
+    const added = await tempDir();
+    await symlink(victim, join(added, 'recovery.signal'));
+    await pushBaseBackup(archive, db, added);
     markers = await insertMarkers(db, [1, 2, 3]);
     future = nextSegment(await waitArchived(db));
     forged = markers[1]!.segment;
@@ -66,6 +76,7 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
   afterAll(async () => {
     await db?.stop();
     await rm(pwned, { force: true });
+    await rm(victim, { force: true });
   });
 
   it('pg restore replays the first version of each segment and reaches the target', async () => {
@@ -74,6 +85,8 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
       expect(await markerIds(restored)).toEqual([1, 2]);
       // The backup's own settings that load code or run commands were off for the recovery.
       expect(existsSync(pwned)).toBe(false);
+      // What pg restore writes goes into the data directory, not through the backup's links.
+      expect(await readFile(victim, 'utf8')).toBe('precious\n');
       expect((await restored.sql('SHOW shared_preload_libraries;')).trim()).toBe('');
     } finally {
       await restored.stop();

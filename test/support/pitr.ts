@@ -162,11 +162,18 @@ export async function startArchivingPostgres(
   return db;
 }
 
-/** `sealdrop push` of pg_basebackup's tar under the base prefix, as a database server would run it. */
-export async function pushBaseBackup(archive: WalArchive, db: Database): Promise<void> {
+/**
+ * `sealdrop push` of pg_basebackup's tar under the base prefix, as a database server would run it;
+ * with `added`, a compromised one: the entries of that directory (links too) appended to the tar.
+ */
+export async function pushBaseBackup(archive: WalArchive, db: Database, added?: string): Promise<void> {
   const basebackup = [`${PG_BIN}/pg_basebackup`, '-h', db.dir, '-U', 'postgres', '-D', '-', '-Ft'];
+  const tar = added && join(await tempDir(), 'base.tar');
+  const command = tar
+    ? ['sh', '-c', `"$@" > ${tar} && tar --append -f ${tar} -C ${added} $(ls -A ${added}) && cat ${tar}`, 'sh']
+    : [];
   const pushed = await runCli(
-    ['push', '--policy', archive.basePolicy, '--', ...basebackup, '-X', 'none', '-c', 'fast'],
+    ['push', '--policy', archive.basePolicy, '--', ...command, ...basebackup, '-X', 'none', '-c', 'fast'],
     { env: archive.agentEnv },
   );
   expect(pushed.status, pushed.stderr).toBe(0);

@@ -2,7 +2,7 @@
 // before the target is extracted, its WAL checked in the archive, and the recovery settings written
 // (restore_command calling `sealdrop wal fetch`), so PostgreSQL replays to the target when it starts.
 import { spawn } from 'node:child_process';
-import { appendFile, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, lstat, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -260,6 +260,7 @@ async function checkArchive(
 
 /** What a restored server must not take from its base backup (names PostgreSQL 12 and later know). */
 const UNTRUSTED_SETTINGS_OFF = [
+  "listen_addresses = ''",
   "shared_preload_libraries = ''",
   "session_preload_libraries = ''",
   "local_preload_libraries = ''",
@@ -280,22 +281,28 @@ async function writeRecoverySettings(options: PgRestoreOptions): Promise<void> {
     `# sealdrop pg restore, ${new Date().toISOString()}: recovery from ${`s3://${options.wal.bucket}/${options.wal.key}`}`,
     `restore_command = ${conf(`${options.restoreCommand} %f %p`)}`,
     `recovery_target_timeline = ${conf(options.timeline ? String(options.timeline) : 'latest')}`,
-    ...(options.to === 'latest'
-      ? []
-      : [
-          `recovery_target_time = ${conf(options.to.toISOString().replace('T', ' ').replace('Z', '+00'))}`,
-          `recovery_target_action = ${conf(options.targetAction ?? 'promote')}`,
-        ]),
+    // Ours, and none of the backup's: beside another target PostgreSQL won't start, alone it stops early.
+    "recovery_target = ''",
+    "recovery_target_lsn = ''",
+    "recovery_target_name = ''",
+    "recovery_target_xid = ''",
+    `recovery_target_time = ${conf(options.to === 'latest' ? '' : options.to.toISOString().replace('T', ' ').replace('Z', '+00'))}`,
+    `recovery_target_action = ${conf(options.targetAction ?? 'promote')}`,
     ...(options.keepArchiving ? [] : ["archive_mode = 'off'"]),
     "# The backup is the host's, and the host may be compromised: its settings that load code, run",
     '# commands or write files elsewhere are off here (read last, these lines win). Review them after.',
     ...UNTRUSTED_SETTINGS_OFF,
     '',
   ];
-  await appendFile(join(options.pgdata, 'postgresql.auto.conf'), lines.join('\n'), { mode: 0o600 });
+  // A link the backup holds there would point at a file of this machine: written into pgdata alone.
+  const autoConf = join(options.pgdata, 'postgresql.auto.conf');
+  const signal = join(options.pgdata, 'recovery.signal');
+  for (const path of [autoConf, signal])
+    if ((await lstat(path).catch(() => null))?.isSymbolicLink()) await rm(path);
+  await appendFile(autoConf, lines.join('\n'), { mode: 0o600 });
   // Recovery, not a standby that follows a primary the backup names.
   await rm(join(options.pgdata, 'standby.signal'), { force: true });
-  await writeFile(join(options.pgdata, 'recovery.signal'), '', { mode: 0o600 });
+  await writeFile(signal, '', { mode: 0o600 });
 }
 
 /** The data directory: created, or an existing empty one. Anything in it is refused and left alone. */
