@@ -170,7 +170,12 @@ export async function pushBaseBackup(archive: WalArchive, db: Database, added?: 
   const basebackup = [`${PG_BIN}/pg_basebackup`, '-h', db.dir, '-U', 'postgres', '-D', '-', '-Ft'];
   const tar = added && join(await tempDir(), 'base.tar');
   const command = tar
-    ? ['sh', '-c', `"$@" > ${tar} && tar --append -f ${tar} -C ${added} $(ls -A ${added}) && cat ${tar}`, 'sh']
+    ? [
+        'sh',
+        '-c',
+        `"$@" > ${tar} && tar --append -f ${tar} -C ${added} $(ls -A ${added}) && cat ${tar}`,
+        'sh',
+      ]
     : [];
   const pushed = await runCli(
     ['push', '--policy', archive.basePolicy, '--', ...command, ...basebackup, '-X', 'none', '-c', 'fast'],
