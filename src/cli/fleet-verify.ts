@@ -51,7 +51,7 @@ export function registerFleetVerify(fleet: Command): void {
 For each host of the fleet file, what \`sealdrop verify\` does for its backup set: download, decrypt
 and decompress its latest complete backup (--all: every complete one) to nowhere, checking everything
 a restore depends on, and record the proof (--no-mark: not; --unproven: every backup not proven yet,
-the nightly proof). Hosts run --jobs at a time; the
+at most the newest 100 per host, the nightly proof). Hosts run --jobs at a time; the
 passphrase is asked at most once for the whole run.
 
 One line per host on stdout as each one finishes: OK or FAILED, the host, the backup checked (with

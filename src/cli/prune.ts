@@ -59,8 +59,9 @@ Durations count back from the newest backup, not from now: y, mo, w, d, h (resti
 Proven backups: once \`sealdrop verify\` has proven anything of the set, the rules fill their periods
 with backups proven good only (verified, or approved), so junk a compromised host pushes never takes a
 good backup's place. A backup not proven yet is kept while younger than 30 days, then removed once a
-later backup is proven good (until then it may be the last genuine one); one verify rejected is kept as evidence until --remove-rejected. A set never verified is pruned over every
-backup as pushed, and prune warns that it runs blind.
+later backup is proven good (until then it may be the last genuine one); one verify rejected is kept
+as evidence until --remove-rejected. A set never verified is pruned over every backup as pushed, and
+prune warns that it runs blind.
 
 Whatever the policy says: the newest good backup is kept; an incomplete run is kept while it may
 still be running (newer than every complete backup, and it stored something within the hour) and

@@ -117,7 +117,7 @@ export function planPrune(snapshots: readonly Snapshot[], options: PrunePlanOpti
   const unprovenReasons = Object.freeze([`not proven yet: kept while younger than ${UNPROVEN_KEEP}`]);
   const staleReasons = Object.freeze([`not proven within ${UNPROVEN_KEEP}`]);
   const lastHopeReasons = Object.freeze([
-    'not proven yet, and no backup after it is: kept (it may be the last genuine one)',
+    'not proven yet, and no later backup is proven good: kept (it may be the last genuine one)',
   ]);
   // Newest first, as the snapshots are.
   const newestGood = blind ? undefined : ranked[0];

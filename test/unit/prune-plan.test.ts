@@ -191,7 +191,7 @@ describe('planPrune', () => {
     for (const d of [2, 3, 4, 5])
       expect(later[`genuine${d}`]).toEqual([
         'keep',
-        'not proven yet, and no backup after it is: kept (it may be the last genuine one)',
+        'not proven yet, and no later backup is proven good: kept (it may be the last genuine one)',
       ]);
     expect(later.good1).toEqual(['keep', 'last']);
     const proven = [entry('good6', day(6), { verifiedAt: day(7) }), ...snapshots];

@@ -64,6 +64,15 @@ describe('a WAL archive beside a flood', () => {
     );
   });
 
+  it('stops at the first required file the archive lacks, past a flood', async () => {
+    const withoutThree = archive().filter((entry) => !entry.Key.includes(segment(3)));
+    const { client, calls } = listing([...withoutThree, ...flood(`${PREFIX}${segment(2)}.zz-junk`)]);
+    const needed = [2, 3, 4, 5].map(segment);
+    expect(namesOf(await scan(client, needed, needed))).toEqual([segment(2)]);
+    // Segment 3's keys were listed, and found empty; 4 and 5 were not looked for.
+    expect(calls.filter((call) => call.prefix !== PREFIX)).toHaveLength(3);
+  });
+
   it('a flooded file gives its first version under the limit, and a clear error over it', async () => {
     const key = archiveObjectKey(PREFIX, segment(4), 'gzip');
     const under = listing([...archive(), ...flood(key, 150_000)]).client;

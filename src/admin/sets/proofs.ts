@@ -51,7 +51,7 @@ export async function readProofs(set: BackupSet, signal?: AbortSignal): Promise<
           'FAILED',
           `s3://${set.location.bucket}/${folder} holds over ${MAX_PROOF_OBJECTS} proof objects: more than sealdrop reads`,
           {
-            hint: 'Verdicts on a flood of junk (verify --all over it), or another writer: find out which. Restore goes on under its fixed output limit meanwhile.',
+            hint: 'Verdicts on a flood of junk (verify --all over it), or another writer: find out which (restore still works, with its fixed output limit).',
           },
         );
       if (!entry.isLatest || entry.isDeleteMarker) continue;

@@ -63,13 +63,17 @@ export async function scanArchive(
       record(found, wanted, prefix, entry);
     }
   }
-  if (stoppedAt !== null)
-    for (const name of sorted) {
-      // A name is settled once the listing passed all of its keys.
-      if (lastKeyOf(prefix, name) < stoppedAt) continue;
-      found.delete(name);
-      if (options.required.has(name)) await scanKeysOf(client, bucket, prefix, name, found, options.signal);
+  if (stoppedAt !== null) {
+    // A name is settled once the listing passed all of its keys.
+    const unsettled = sorted.filter((name) => lastKeyOf(prefix, name) >= stoppedAt);
+    for (const name of unsettled) found.delete(name);
+    for (const name of unsettled) {
+      if (!options.required.has(name)) continue;
+      await scanKeysOf(client, bucket, prefix, name, found, options.signal);
+      // The caller can't do without it: no need to look for the rest.
+      if (!found.has(name)) break;
     }
+  }
   return sorted.flatMap((name) => found.get(name) ?? []);
 }
 
