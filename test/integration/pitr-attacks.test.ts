@@ -141,6 +141,25 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('a base backup with a tablespace link is refused: exit 1, the directory left empty', async () => {
+    // WAL replay writes a tablespace's files where its link leads: on the restoring machine. A base
+    // backup pushed through sealdrop is one tar on stdout, which pg_basebackup writes only without
+    // tablespaces.
+    const added = await tempDir();
+    await mkdir(join(added, 'pg_tblspc'));
+    await symlink(tmpdir(), join(added, 'pg_tblspc', '16384'));
+    await pushBaseBackup(archive, db, added);
+    const dir = await serverDir('sealdrop-pitr-tablespace-');
+    try {
+      const refused = await pgRestore(archive, 'latest', join(dir, 'data'), ['--timeline', '1']);
+      expect(refused.status, refused.stderr).toBe(1);
+      expect(refused.stderr).toMatch(/the base backup holds tablespace links \(pg_tblspc\/16384\)/);
+      expect(await readdir(join(dir, 'data'))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('a segment copied into the archive from another place', () => {

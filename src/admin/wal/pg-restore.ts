@@ -130,6 +130,7 @@ async function layDown(client: S3Client, options: PgRestoreOptions, before: Date
       onProgress: options.onProgress,
     });
     await tar.end();
+    await refuseTablespaces(options.pgdata);
     const label = parseBackupLabel(
       await readBounded(join(options.pgdata, 'backup_label')),
       `backup_label of ${restored.target}`,
@@ -140,6 +141,26 @@ async function layDown(client: S3Client, options: PgRestoreOptions, before: Date
     await clear(options.pgdata);
     throw error;
   }
+}
+
+/**
+ * WAL replay writes a tablespace's files where its link in pg_tblspc leads, on this machine. A base
+ * backup pushed through sealdrop has none (pg_basebackup writes one tar on stdout only without
+ * tablespaces): links there are the host's doing.
+ */
+async function refuseTablespaces(pgdata: string): Promise<void> {
+  const links = await readdir(join(pgdata, 'pg_tblspc')).catch(() => []);
+  if (links.length === 0) return;
+  throw new SealdropError(
+    'OBJECT_FORMAT',
+    `the base backup holds tablespace links (${links
+      .slice(0, 3)
+      .map((name) => `pg_tblspc/${name}`)
+      .join(', ')}${links.length > 3 ? ', …' : ''}): one pushed through sealdrop has none`,
+    {
+      hint: 'Pick another base backup (--to); a host that pushed this one may be compromised.',
+    },
+  );
 }
 
 /**
