@@ -42,8 +42,8 @@ export async function loadFleet(path: string): Promise<LoadedFleet> {
         names.length === fleet.hosts.length && names.length > 1
           ? 'every host'
           : `host${names.length > 1 ? 's' : ''} ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`;
-      const line = fleet.recipientLines.get(file);
-      problems.push(`${path}${line === undefined ? '' : `:${line}`}: ${whose}: ${(error as Error).message}`);
+      const line = fleet.recipientLine(file);
+      problems.push(`${path}${line === null ? '' : `:${line}`}: ${whose}: ${(error as Error).message}`);
     }
   }
   if (problems.length > 0) throw fleetInvalid(path, problems);

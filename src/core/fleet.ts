@@ -33,8 +33,8 @@ export interface Fleet {
   /** Where fleet mint and publish keep the admin's copy of every host's policy (resolved). */
   policyDir?: string;
   hosts: FleetHost[];
-  /** The line each recipient key file is first listed on, for what is said about the file. */
-  recipientLines: ReadonlyMap<string, number>;
+  /** The line a recipient key file is first listed on, for what is said about the file. */
+  recipientLine(file: string): number | null;
 }
 
 const TOP_LEVEL = ['fleet', 'bucket', 'endpoint', 'region', 'recipients', 'policyDir', 'defaults', 'hosts'];
@@ -49,14 +49,15 @@ export function parseFleet(text: string, source: string): Fleet {
   for (const error of doc.errors) problems.push(yamlProblem(source, text, error));
   if (problems.length > 0) throw fleetInvalid(source, problems);
 
-  const recipientLines = new Map<string, number>();
+  // Where each key file is first listed; its line is looked up only when something is said of it
+  // (a lookup walks the document: one per entry would cost a large fleet's parse half again).
+  const firstListed = new Map<string, (string | number)[]>();
   const recipientList = (value: unknown, path: (string | number)[], context: string) => {
     const files = recipientFiles(value, path, context, base, report);
     if (files)
       (value as string[]).forEach((entry, i) => {
         const file = resolve(base, entry);
-        const line = lineOf(doc, lineCounter, [...path, i]);
-        if (line !== null && !recipientLines.has(file)) recipientLines.set(file, line);
+        if (!firstListed.has(file)) firstListed.set(file, [...path, i]);
       });
     return files;
   };
@@ -136,7 +137,10 @@ export function parseFleet(text: string, source: string): Fleet {
     ...(region === undefined ? {} : { region }),
     ...(policyDirText === undefined ? {} : { policyDir: resolve(base, policyDirText) }),
     hosts,
-    recipientLines,
+    recipientLine(file) {
+      const path = firstListed.get(file);
+      return path ? lineOf(doc, lineCounter, path) : null;
+    },
   };
 }
 
