@@ -5,7 +5,7 @@ import { CommanderError, Option, type Command } from 'commander';
 import type { StatusResult, TargetStatus } from '../admin/backups/status.js';
 import type { WalStatusJson } from '../admin/wal/chain.js';
 import { isSealdropError, SealdropError } from '../core/errors.js';
-import { HEALTH_EXIT, worstState, type HealthState } from '../core/health.js';
+import { HEALTH_EXIT, worstState, type HealthState } from '../core/health-state.js';
 import { pluginText, type PerfValue } from '../core/plugin-output.js';
 import { exposition, type MetricFamily } from '../core/prometheus.js';
 import { formatBytes, formatDuration } from '../core/units.js';

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import type { InventoryItem } from '../admin/sets/inventory.js';
 import { SealdropError } from '../core/errors.js';
 import type { Fleet, FleetHost } from '../core/fleet.js';
-import type { HealthState } from '../core/health.js';
+import type { HealthState } from '../core/health-state.js';
 import { recipientsJson, recipientsText, type KnownKey, type Recipients } from '../core/recipients.js';
 import { summarizeSet, type GroupedArea, type GroupedWal, type SetSummary } from '../core/inventory.js';
 import { formatS3Url, parseS3Url, type S3Location } from '../core/s3-url.js';

@@ -1,8 +1,7 @@
 // What the bucket itself says about every backup in it: versioning (the guarantee everything stands on),
 // lifecycle rules that delete history behind sealdrop's back, and Object Lock. Pure: the facts in, a
 // verdict in the monitoring-plugin convention out, once per bucket.
-import type { HealthState } from './health.js';
-import { worstState } from './health.js';
+import { worstState, type HealthState } from './health-state.js';
 import { retentionText, type BucketLock } from './object-lock.js';
 
 /** The fields of a lifecycle rule that matter here (the SDK's LifecycleRule has them). */

@@ -2,19 +2,12 @@
 // Icinga). Only complete snapshots count as backups; the rest is reported, never counted.
 import { DEFAULT_ANOMALY_THRESHOLDS, judgeStream, type Anomaly, type AnomalyThresholds } from './anomaly.js';
 import { asPushed, type PrunedBackup } from './proofs.js';
+import { worstState, type HealthState } from './health-state.js';
 import { STALLED_MS } from './prune-plan.js';
 import type { S3Location } from './s3-url.js';
 import { describeSkipped, type Snapshot } from './snapshot.js';
 import { formatBytes, formatDuration as format } from './units.js';
 import type { WalThresholds } from './wal-chain.js';
-
-export type HealthState = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
-
-/** Exit statuses of the monitoring-plugin convention. */
-export const HEALTH_EXIT: Record<HealthState, number> = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 };
-
-/** Which state wins when several targets are summed up: Icinga's order, so a stale backup isn't hidden behind a flaky one. */
-const SEVERITY: Record<HealthState, number> = { OK: 0, WARNING: 1, UNKNOWN: 2, CRITICAL: 3 };
 
 export interface HealthThresholds {
   /** CRITICAL when the latest backup is older. */
@@ -299,11 +292,4 @@ function verification(
     state: 'WARNING',
     reason: `no verified backup: the nightly proof (sealdrop verify --unproven) proves them; max ${format(maxMs)}`,
   };
-}
-
-export function worstState(states: readonly HealthState[]): HealthState {
-  return states.reduce<HealthState>(
-    (worst, state) => (SEVERITY[state] > SEVERITY[worst] ? state : worst),
-    'OK',
-  );
 }

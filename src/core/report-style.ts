@@ -1,5 +1,5 @@
 // The report's stylesheet (inline in the page: its content security policy allows inline styles only).
-import type { HealthState } from './health.js';
+import type { HealthState } from './health-state.js';
 
 const COLORS: Record<HealthState, string> = {
   CRITICAL: '#c62828',

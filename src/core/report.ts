@@ -2,14 +2,8 @@
 // each set's state and thresholds, and its timeline aggregated into a fixed number of columns, so a
 // set of a million versions is drawn with as few marks as a set of thirty.
 import { DEFAULT_ANOMALY_THRESHOLDS, judgeStream, type Anomaly, type AnomalyRule } from './anomaly.js';
-import {
-  assessHealth,
-  noCounts,
-  worstState,
-  type Health,
-  type HealthState,
-  type HealthThresholds,
-} from './health.js';
+import { assessHealth, noCounts, type Health, type HealthThresholds } from './health.js';
+import { worstState, type HealthState } from './health-state.js';
 import { asPushed, type PrunedBackup } from './proofs.js';
 import {
   periodFacts,

@@ -5,7 +5,7 @@ import type { ListedVersion } from './snapshot.js';
 import { formatDuration as format } from './units.js';
 import { plural } from './words.js';
 import { archivedFileOf, segmentFileName, type WalFile } from './wal.js';
-import { worstState, type HealthState } from './health.js';
+import { worstState, type HealthState } from './health-state.js';
 import type { Compression } from './compression.js';
 
 /** An archived file as the read side sees it: its first version, and how many there are. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assessHealth, worstState, type HealthThresholds } from '../../src/core/health.js';
+import { assessHealth, type HealthThresholds } from '../../src/core/health.js';
+import { worstState } from '../../src/core/health-state.js';
 import { run, snapshot } from '../support/snapshots.js';
 
 const MiB = 1024 ** 2;

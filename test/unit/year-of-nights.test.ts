@@ -6,7 +6,8 @@
 // CRITICAL within a day of its first push, and must never cost a good backup its place.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { assessHealth, type HealthState, type HealthThresholds } from '../../src/core/health.js';
+import { assessHealth, type HealthThresholds } from '../../src/core/health.js';
+import type { HealthState } from '../../src/core/health-state.js';
 import { planPrune } from '../../src/core/prune-plan.js';
 import { UNPROVEN_MAX, unprovenToVerify, type PrunedBackup } from '../../src/core/proofs.js';
 import { planRetention, type RetentionPolicy } from '../../src/core/retention.js';

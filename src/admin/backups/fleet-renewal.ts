@@ -4,7 +4,7 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../../core/errors.js';
 import type { Fleet } from '../../core/fleet.js';
-import { worstState } from '../../core/health.js';
+import { worstState } from '../../core/health-state.js';
 import { MANIFEST_NAME, runKey } from '../../core/layout.js';
 import { mapBounded } from '../../core/pool.js';
 import { pushedWith, stalledRenewal, type PushedWith } from '../../core/renewal-evidence.js';

@@ -6,12 +6,11 @@ import { isSealdropError } from '../../core/errors.js';
 import {
   assessHealth,
   noCounts,
-  worstState,
   type Health,
-  type HealthState,
   type HealthThresholds,
   type WatchedSet,
 } from '../../core/health.js';
+import { worstState, type HealthState } from '../../core/health-state.js';
 import { NO_PROOFS } from '../../core/proofs.js';
 import { formatS3Url, type S3Location } from '../../core/s3-url.js';
 import { snapshotJson, type SnapshotJson } from '../../core/snapshot.js';
