@@ -4,9 +4,10 @@
 // and CRITICAL; an object gpg made is no backup of a set push writes; approve and ack are the admin's word.
 import { ListObjectVersionsCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { curlPost, statusOf } from '../support/attacker.js';
-import { backupTarget, otherKey, type BackupTarget } from '../support/backup-target.js';
+import { backupTarget, mint, otherKey, type BackupTarget } from '../support/backup-target.js';
 import { runCli } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
 import { adminClient, freshBucket, listVersions, userArn, withEnv } from '../support/s3.js';
@@ -28,6 +29,17 @@ async function proofKeys(bucket: string): Promise<string[]> {
     new ListObjectVersionsCommand({ Bucket: bucket, Prefix: '.sealdrop/' }),
   );
   return (listed.Versions ?? []).map((v) => v.Key!);
+}
+
+/** A message gpg encrypts to `publicKey` alone, as a host posting by hand would make it. */
+async function sealFor(publicKey: string, data: string): Promise<Buffer> {
+  const gpg = await gpgHome();
+  const sealed = await gpg(
+    ['--trust-model', 'always', '--encrypt', '--recipient-file', publicKey, '--output', '-'],
+    data,
+  );
+  expect(sealed.status, sealed.stderr).toBe(0);
+  return sealed.stdoutBytes;
 }
 
 describe('proven backups of a key', () => {
@@ -145,23 +157,8 @@ describe('an object gpg made, in a set push writes', () => {
     expect(pushed.status).toBe(0);
     expect((await admin('verify', url, '--identity', target.privateKey)).status).toBe(0);
     // The host encrypts with stock gpg and POSTs with curl: a valid OpenPGP message naming no place.
-    const gpg = await gpgHome();
-    expect((await gpg(['--import', target.publicKey])).status).toBe(0);
-    const sealed = await gpg(
-      [
-        '--batch',
-        '--trust-model',
-        'always',
-        '--encrypt',
-        '--recipient-file',
-        target.publicKey,
-        '--output',
-        '-',
-      ],
-      'DROP TABLE users;\n',
-    );
-    expect(sealed.status, sealed.stderr).toBe(0);
-    expect([201, 204]).toContain(statusOf(await curlPost(target.policyPath, sealed.stdoutBytes)));
+    const sealed = await sealFor(target.publicKey, 'DROP TABLE users;\n');
+    expect([201, 204]).toContain(statusOf(await curlPost(target.policyPath, sealed)));
   });
 
   it('is not proven: verify rejects it, restore --verified passes it, restore refuses it without --allow-unbound', async () => {
@@ -197,15 +194,13 @@ describe('a backup no identity given opens', () => {
         .status,
     ).toBe(0);
     expect((await admin('verify', url, '--identity', target.privateKey)).status).toBe(0);
-    // Then a backup for another key only (a rotation the admin's drill has not caught up with).
+    // Then a backup for another key only, under a policy minted for it (a rotation the admin's drill
+    // has not caught up with): it says it is for that key, and it is.
     const other = await otherKey(target.dir);
-    const gpg = await gpgHome();
-    const sealed = await gpg(
-      ['--trust-model', 'always', '--encrypt', '--recipient-file', `${other}.pub.asc`, '--output', '-'],
-      dump(2),
-    );
-    expect(sealed.status, sealed.stderr).toBe(0);
-    expect([201, 204]).toContain(statusOf(await curlPost(target.policyPath, sealed.stdoutBytes)));
+    const rotated = join(target.dir, 'rotated.policy.json');
+    await mint(url, [`${other}.pub.asc`], rotated);
+    const sealed = await sealFor(`${other}.pub.asc`, dump(2));
+    expect([201, 204]).toContain(statusOf(await curlPost(rotated, sealed)));
     const verified = await admin('verify', url, '--identity', target.privateKey, '--all');
     expect(verified.status, verified.stderr).toBe(1);
     expect(verified.stdout).toMatch(/^FAILED .* none of the identities given opens it/m);
@@ -239,6 +234,34 @@ describe('a backup no identity given opens', () => {
     expect(after.stderr).not.toMatch(/sketch key/);
     expect(after.stdout).toMatch(/^FAILED .* none of the identities given opens it/m);
     expect(after.status).toBe(3); // the gpg-made backup names no place: bad, as before the rotation
+  });
+});
+
+describe('a backup encrypted to other keys than its policy binds', () => {
+  it('is REJECTED: push encrypts to every recipient the policy binds, so a host made it by hand', async () => {
+    const target = await backupTarget('proofs-unbound-key');
+    const url = `s3://${target.bucket}/${target.key}`;
+    const admin = (...args: string[]) => runCli(args, { env: target.adminEnv });
+    const push = (input: string) =>
+      runCli(['push', '--policy', target.policyPath, '-q'], { input, env: target.agentEnv });
+    expect((await push(dump(1))).status).toBe(0);
+    expect((await admin('verify', url, '--identity', target.privateKey, '--unproven')).status).toBe(0);
+    // The host's own policy (it binds the admin's key), a message for the attacker's key: verify can't
+    // open it, and without a verdict it was never REJECTED, so status stayed OK night after night.
+    const attacker = await otherKey(target.dir, 'attacker');
+    const junk = await sealFor(`${attacker}.pub.asc`, randomBytes(40_000).toString('base64'));
+    expect([201, 204]).toContain(statusOf(await curlPost(target.policyPath, junk)));
+    const verified = await admin('verify', url, '--identity', target.privateKey, '--unproven');
+    expect(verified.status, verified.stdout + verified.stderr).toBe(3);
+    expect(verified.stdout).toMatch(
+      /^FAILED .* its policy binds it to [0-9A-F]{40} \(the key of .*\), but it is not encrypted to that key/m,
+    );
+    const status = await admin('status', url);
+    expect(status.status, status.stdout).toBe(2);
+    expect(status.stdout).toMatch(/a backup REJECTED by verify/);
+    const restored = await admin('restore', url, '--verified', '--identity', target.privateKey);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stdout).toBe(dump(1));
   });
 });
 

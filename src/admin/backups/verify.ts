@@ -16,7 +16,7 @@ import { roundMs } from '../../core/units.js';
 import type { BackupSet } from '../sets/backup-set.js';
 import { choose } from '../sets/choose.js';
 import { backupSet } from '../sets/open.js';
-import { openAhead } from '../sets/recipients.js';
+import { boundRecipients, openAhead } from '../sets/recipients.js';
 import { provenSnapshots, readProofRecord, writeProof, type ReadProofs } from '../sets/proofs.js';
 import { sketchKey } from '../sets/sketch-key.js';
 import {
@@ -216,8 +216,12 @@ async function verifyOne(
       continuity: null,
       markedAt: null,
     };
-  } catch (error) {
-    if (!isSealdropError(error) || FATAL.has(error.code)) throw error;
+  } catch (caught) {
+    if (!isSealdropError(caught) || FATAL.has(caught.code)) throw caught;
+    const error =
+      caught.code === 'NO_MATCHING_KEY'
+        ? ((await notForItsRecipients(set, keyring, snapshot, options.signal)) ?? caught)
+        : caught;
     return {
       ...base,
       ok: false,
@@ -234,6 +238,29 @@ async function verifyOne(
       markedAt: null,
     };
   }
+}
+
+/**
+ * A backup none of the identities opens is not checked: it may be for a key the drill doesn't hold (a
+ * rotation). Unless its policy bound it to one of them: push encrypts to every key its policy binds, so
+ * such a message was made by hand, to keep verify from ever judging it. Then it is bad.
+ */
+async function notForItsRecipients(
+  set: BackupSet,
+  keyring: Keyring,
+  snapshot: Snapshot,
+  signal?: AbortSignal,
+): Promise<SealdropError | null> {
+  const bound = new Set(await boundRecipients(set, snapshot, signal));
+  const held = keyring.fingerprints.find(({ fingerprint }) => bound.has(fingerprint));
+  if (!held) return null;
+  return new SealdropError(
+    'INTEGRITY',
+    `its policy binds it to ${held.fingerprint} (the key of ${held.source}), but it is not encrypted to that key: push encrypts to every key its policy binds, so the host made it some other way`,
+    {
+      hint: `Not a backup: find out who pushed it, that host may be compromised. (Or ${held.source} lost the subkey it was encrypted to: then verify with the key as it was.)`,
+    },
+  );
 }
 
 /** The good backup before one: what it restored to, and its content sketch (null: none kept). */

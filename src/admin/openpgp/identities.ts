@@ -87,6 +87,11 @@ export class Keyring {
     this.#askPassphrase = askPassphrase;
   }
 
+  /** Each identity's primary key fingerprint (upper case) and where it was given. */
+  get fingerprints(): { fingerprint: string; source: string }[] {
+    return this.#identities.map(({ fingerprint, source }) => ({ fingerprint, source }));
+  }
+
   /**
    * With one identity there is nothing to choose: unlock it now, before the download starts and while
    * the process is small, so the S2K's transient buffer (62 MiB for a GnuPG key) never adds to the

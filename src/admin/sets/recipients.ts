@@ -2,9 +2,10 @@
 // backup (a run's: its first part's), a few at a time, for a bounded number of backups. The key packets
 // come first in every OpenPGP message, push's and gpg's alike; the data is never read.
 import type { Readable } from 'node:stream';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import * as openpgp from 'openpgp';
 import { mapBounded } from '../../core/pool.js';
+import { RECIPIENTS_FIELD } from '../../core/policy-file.js';
 import type { Recipients } from '../../core/recipients.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import { formatBytes } from '../../core/units.js';
@@ -62,6 +63,39 @@ export async function openAhead(
     return;
   }
   await keyring.openAhead(message, first.label);
+}
+
+/** The metadata key S3 gives the field back under. */
+const RECIPIENTS_METADATA = RECIPIENTS_FIELD.slice('x-amz-meta-'.length);
+
+/**
+ * The fingerprints a snapshot's policy bound it to (upper case): the recipients field the signature
+ * fixes on every upload under the policy, read from its first object. Empty for objects minted without
+ * one, or when the object is gone. The host chose none of it, only its policy's signer did.
+ */
+export async function boundRecipients(
+  set: BackupSet,
+  snapshot: Snapshot,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const ref = set.firstObject(snapshot);
+  if (!ref) return [];
+  const { bucket } = set.location;
+  let head;
+  try {
+    head = await set.client.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: ref.key, VersionId: ref.versionId }),
+      { abortSignal: signal },
+    );
+  } catch (error) {
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return [];
+    throw s3Error(error, `reading s3://${bucket}/${ref.key} version ${ref.versionId}`, bucket);
+  }
+  // S3 keeps 2 KB of user metadata per object: the list is short, whatever it holds.
+  return (head.Metadata?.[RECIPIENTS_METADATA] ?? '')
+    .split(',')
+    .map((fingerprint) => fingerprint.trim().toUpperCase())
+    .filter((fingerprint) => /^[0-9A-F]{40}(?:[0-9A-F]{24})?$/.test(fingerprint));
 }
 
 /** The first RECIPIENT_BYTES of a snapshot (a run's: its first part's), or why there are none. */
