@@ -42,6 +42,18 @@ async function sealFor(publicKey: string, data: string): Promise<Buffer> {
   return sealed.stdoutBytes;
 }
 
+/** A set of one backup (night 1), proven good by verify. */
+async function provenSet(name: string) {
+  const target = await backupTarget(name);
+  const url = `s3://${target.bucket}/${target.key}`;
+  const admin = (...args: string[]) => runCli(args, { env: target.adminEnv });
+  const push = (input: string) =>
+    runCli(['push', '--policy', target.policyPath, '-q'], { input, env: target.agentEnv });
+  expect((await push(dump(1))).status).toBe(0);
+  expect((await admin('verify', url, '--identity', target.privateKey, '--unproven')).status).toBe(0);
+  return { target, url, admin, push };
+}
+
 describe('proven backups of a key', () => {
   let target: BackupTarget;
   let url: string;
@@ -184,6 +196,26 @@ describe('an object gpg made, in a set push writes', () => {
   });
 });
 
+describe('a backup approved before verify ever read it', () => {
+  it('is read again to compare the next with: junk after it is REJECTED, not proven good for want of a sketch', async () => {
+    const { target, url, admin, push } = await provenSet('proofs-approved');
+    expect((await push(dump(2))).status).toBe(0);
+    const [genuine] = await listVersions(target.bucket, target.key);
+    // The admin approves it unread (a large change, say): its proof keeps no sketch of its content.
+    expect((await admin('approve', url, '--version-id', genuine!.VersionId!)).status).toBe(0);
+    const junk = randomBytes(dump(3).length).toString('base64').slice(0, dump(3).length);
+    for (let night = 0; night < 2; night++) expect((await push(junk)).status).toBe(0);
+    const verified = await admin('verify', url, '--identity', target.privateKey, '--unproven');
+    expect(verified.status, verified.stdout + verified.stderr).toBe(3);
+    expect(verified.stderr).toMatch(/reading \S+ again: its proof keeps no sketch of its content/);
+    expect(verified.stdout.match(/^FAILED .* its content overlaps the good backup before it/gm)).toHaveLength(
+      2,
+    );
+    const restored = await admin('restore', url, '--verified', '--identity', target.privateKey);
+    expect(restored.stdout).toBe(dump(2));
+  });
+});
+
 describe('a backup no identity given opens', () => {
   it('could not be checked (exit 1): no proof either way, so it is neither VERIFIED nor REJECTED', async () => {
     const target = await backupTarget('proofs-other-key');
@@ -239,13 +271,7 @@ describe('a backup no identity given opens', () => {
 
 describe('a backup encrypted to other keys than its policy binds', () => {
   it('is REJECTED: push encrypts to every recipient the policy binds, so a host made it by hand', async () => {
-    const target = await backupTarget('proofs-unbound-key');
-    const url = `s3://${target.bucket}/${target.key}`;
-    const admin = (...args: string[]) => runCli(args, { env: target.adminEnv });
-    const push = (input: string) =>
-      runCli(['push', '--policy', target.policyPath, '-q'], { input, env: target.agentEnv });
-    expect((await push(dump(1))).status).toBe(0);
-    expect((await admin('verify', url, '--identity', target.privateKey, '--unproven')).status).toBe(0);
+    const { target, url, admin } = await provenSet('proofs-unbound-key');
     // The host's own policy (it binds the admin's key), a message for the attacker's key: verify can't
     // open it, and without a verdict it was never REJECTED, so status stayed OK night after night.
     const attacker = await otherKey(target.dir, 'attacker');

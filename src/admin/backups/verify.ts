@@ -121,9 +121,11 @@ export async function verify(
   let todo: Snapshot[];
   let target: string;
   let proofs: ReadProofs;
+  let listed: readonly Snapshot[];
   if (selector.kind === 'all' || selector.kind === 'unproven') {
     const listing = await set.list({ signal: options.signal });
     target = listing.target;
+    listed = listing.snapshots;
     const proven = await provenSnapshots(set, listing.snapshots, options.signal);
     proofs = proven.proofs;
     // Oldest first: each is compared with the good one before it, proven a moment ago.
@@ -138,6 +140,7 @@ export async function verify(
   } else {
     const { listing, snapshot } = await choose(set, selector, options);
     target = listing.target;
+    listed = listing.snapshots;
     todo = [snapshot];
     ({ proofs } = await provenSnapshots(set, [], options.signal));
   }
@@ -145,9 +148,10 @@ export async function verify(
   const key = await sketchKey(set, keyring, options.signal);
   // This run's good ones: the next one is compared with them, not re-read.
   const proven = new Map<string, Previous>();
+  const before: Before = { set, keyring, key, proofs, proven, listed, options };
   const checks: SnapshotCheck[] = [];
   for (const snapshot of todo) {
-    const previous = await previousGood(set, proofs, proven, snapshot, options.signal);
+    const previous = await previousGood(before, snapshot);
     const sketcher = new Sketcher(key);
     const check = await verifyOne(set, keyring, snapshot, sketcher, {
       ...options,
@@ -263,34 +267,74 @@ async function notForItsRecipients(
   );
 }
 
-/** The good backup before one: what it restored to, and its content sketch (null: none kept). */
+/** The good backup before one: what it restored to, and its content sketch (null: none to be had). */
 interface Previous {
   id: string;
   sketch: Sketch | null;
   plainBytes: number;
+  /** Why there is no sketch: it could not be read again to make one. */
+  unread?: string;
 }
 
-/** The good backup before `snapshot` (by time), from this run or from its proof record; null: none. */
-async function previousGood(
-  set: BackupSet,
-  proofs: ReadProofs,
-  proven: ReadonlyMap<string, Previous>,
-  snapshot: Snapshot,
-  signal?: AbortSignal,
-): Promise<Previous | null> {
-  const before = goodBefore(proofs, snapshot.time);
-  if (!before) return null;
-  const known = proven.get(proofSubject({ id: before.snapshotId, time: before.snapshotTime }));
+/** What finding the good backup before one needs. */
+interface Before {
+  set: BackupSet;
+  keyring: Keyring;
+  key: Uint8Array;
+  proofs: ReadProofs;
+  /** This run's good ones, by proofSubject; the ones read again to sketch them too. */
+  proven: Map<string, Previous>;
+  /** The set's listing, where a good one is found to be read again. */
+  listed: readonly Snapshot[];
+  options: VerifyOptions;
+}
+
+/**
+ * The good backup before `snapshot` (by time), from this run or from its proof record; null: none.
+ * A proof that keeps no sketch (an approval of a backup verify never read, or a damaged record) can't
+ * be compared with, and a backup that isn't compared is no proof of anything: the good one is read
+ * again to sketch it, once per run.
+ */
+async function previousGood(before: Before, snapshot: Snapshot): Promise<Previous | null> {
+  const { set, proofs, proven, options } = before;
+  const good = goodBefore(proofs, snapshot.time);
+  if (!good) return null;
+  const subject = proofSubject({ id: good.snapshotId, time: good.snapshotTime });
+  const known = proven.get(subject);
   if (known) return known;
-  const record = await readProofRecord(set, proofs, before, signal);
+  const record = await readProofRecord(set, proofs, good, options.signal);
   let sketch: Sketch | null = null;
   try {
     sketch = record?.sketch ? decodeSketch(record.sketch) : null;
   } catch (error) {
-    // A damaged record compares with nothing (continuity is then not checked, and says so).
     if (!isSealdropError(error) || error.code !== 'SKETCH_INVALID') throw error;
   }
-  return { id: before.snapshotId, sketch, plainBytes: record?.plainBytes ?? 0 };
+  const previous: Previous = sketch
+    ? { id: good.snapshotId, sketch, plainBytes: record?.plainBytes ?? 0 }
+    : await sketchAgain(
+        before,
+        good.snapshotId,
+        before.listed.find((s) => proofSubject(s) === subject),
+      );
+  proven.set(subject, previous);
+  return previous;
+}
+
+/** Reads a good backup again to sketch its content. */
+async function sketchAgain(before: Before, id: string, snapshot: Snapshot | undefined): Promise<Previous> {
+  const { set, keyring, key, options } = before;
+  if (!snapshot) return { id, sketch: null, plainBytes: 0, unread: 'it is no longer listed' };
+  options.onNote?.(`reading ${id} again: its proof keeps no sketch of its content to compare the next with`);
+  const sketcher = new Sketcher(key);
+  const check = await verifyOne(set, keyring, snapshot, sketcher, {
+    ...options,
+    onStart: undefined,
+    onProgress: undefined,
+    maxOutputBytes: options.maxOutputBytes ?? outputLimit(snapshot.size),
+  });
+  return check.ok
+    ? { id, sketch: sketcher.digest(), plainBytes: check.plainBytes }
+    : { id, sketch: null, plainBytes: 0, unread: check.problem ?? 'it could not be read' };
 }
 
 /**
@@ -310,7 +354,13 @@ function checkContinuity(
   if (!before || standingProof(proofs, snapshot)?.kind === 'approved') return;
   const previous = before.sketch;
   if (!previous) {
-    check.warnings.push(`content continuity not checked: the proof of ${before.id} keeps no sketch`);
+    // Not compared is not proven: it stays unproven (no proof), and is tried again next time.
+    Object.assign(check, {
+      ok: false,
+      code: 'FAILED',
+      problem: `its content can't be compared with the good backup before it (${before.id}): ${before.unread}`,
+      hint: `Approve it if it is genuine, or verify ${before.id} again when it can be read.`,
+    });
     return;
   }
   if (Math.max(sketchedChunks(sketch), sketchedChunks(previous)) < MIN_CHUNKS) {
