@@ -41,7 +41,7 @@ The latest complete backup, or --version-id ID (a key), --run ID (a prefix), --a
 --verified the newest one \`sealdrop verify\` marked as verified. Newer incomplete or broken runs are
 passed over, and named on stderr. --at takes ISO 8601, @EPOCH, "36h ago" and English as people type it
 ("yesterday 03:00", "last tuesday 23:00", "May 1 3am"); a day without a time means its 00:00 local, as
-date(1) reads it; what it was read as is said on stderr, and \`sealdrop versions --at TIME\` shows the
+date(1) reads it (but "yesterday" alone is this time a day ago, as in date(1)); what it was read as is said on stderr, and \`sealdrop versions --at TIME\` shows the
 backup it picks. A time that reads two ways (03/04/2024) or is still to come is refused.
 --fleet FILE --host NAME names a fleet host's backups, with the fleet file's endpoint and region. A run's parts are downloaded in order
 and each is checked against the manifest's size and SHA-256 as it streams.
