@@ -38,7 +38,7 @@ export interface ProofState {
 /** What the listing of a set's proof folder says. */
 export interface SetProofs {
   /** By the snapshot they are about (proofSubject: its id and time). */
-  states: Map<string, ProofState>;
+  states: ReadonlyMap<string, ProofState>;
   /** When the admin last acknowledged the set's alarms (`sealdrop ack`), or null. */
   ackedAt: Date | null;
   /** Backups prune removed lately (pruned.json, once read): the stream as pushed. */
@@ -175,7 +175,9 @@ export interface ProofObject {
 }
 
 /** The verdicts a proof folder's objects say; names that are none of sealdrop's are ignored. */
-export function readProofFolder(objects: Iterable<ProofObject>): SetProofs {
+export function readProofFolder(
+  objects: Iterable<ProofObject>,
+): SetProofs & { states: Map<string, ProofState> } {
   const states = new Map<string, ProofState>();
   let ackedAt: Date | null = null;
   for (const { name, time } of objects) {

@@ -10,6 +10,9 @@ import { curlPost, statusOf } from '../support/attacker.js';
 import { backupTarget, mint, otherKey, type BackupTarget } from '../support/backup-target.js';
 import { runCli } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
+import { backupSet } from '../../src/admin/sets/open.js';
+import { readProofs } from '../../src/admin/sets/proofs.js';
+import { NO_PROOFS } from '../../src/core/proofs.js';
 import { adminClient, freshBucket, listVersions, userArn, withEnv } from '../support/s3.js';
 
 /** A dump of 3,000 rows, about 3% of them changed each night. */
@@ -345,5 +348,25 @@ describe('proven runs', () => {
     const restored = await admin('restore', url, '--verified', '--identity', target.privateKey);
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stdout).toBe('a run of one part\n');
+  });
+});
+
+describe('the proofs of sets that have none', () => {
+  it('are each their own: a verdict recorded on one set is not another set with no proofs', async () => {
+    const bucket = await freshBucket('proofs-none');
+    const [a, b] = ['a/db.sql.gz.gpg', 'b/db.sql.gz.gpg'].map((key) =>
+      backupSet(adminClient(), { bucket, key, isPrefix: false }),
+    );
+    const first = await readProofs(a!);
+    // What verify does once it has proven a backup of the set (recordProof).
+    first.states.set('1 some-version', {
+      snapshotId: 'some-version',
+      snapshotTime: new Date(1000),
+      verdict: 'good',
+      kind: 'good',
+      at: new Date(),
+    });
+    expect((await readProofs(b!)).states.size).toBe(0);
+    expect(NO_PROOFS.states.size).toBe(0);
   });
 });

@@ -33,8 +33,9 @@ import type { BackupSet, ObjectRef } from './backup-set.js';
 /** Proof objects read at most per set: two per backup kept, and then some. */
 const MAX_PROOF_OBJECTS = 200_000;
 
-/** What is proven about a set, and where each verdict's current version is. */
+/** What is proven about a set, and where each verdict's current version is; verify adds its own. */
 export interface ReadProofs extends SetProofs {
+  states: Map<string, ProofState>;
   /** The current version of each verdict object, by key (for reading a record). */
   versions: Map<string, string>;
 }
@@ -59,7 +60,8 @@ export async function readProofs(set: BackupSet, signal?: AbortSignal): Promise<
       versions.set(entry.key, entry.versionId);
     }
   }
-  if (objects.length === 0) return { ...NO_PROOFS, versions };
+  // A map of its own: verify records its verdicts in it, and NO_PROOFS is every set's.
+  if (objects.length === 0) return { ...NO_PROOFS, states: new Map(), versions };
   const prunedAt = prunedKey(set.location);
   const prunedVersion = versions.get(prunedAt);
   const pruned = prunedVersion
