@@ -147,7 +147,7 @@ function describeHost(outcome: HostVerify, width: number): string {
       ? `${head}  never backed up (nothing stored at ${outcome.target})  ${seconds}`
       : `${head}  ${outcome.error.message}  ${seconds}\n  hint: ${outcome.error.hint}`;
   const [check] = outcome.checks;
-  if (check === undefined) return `${head}  nothing checked  ${seconds}`;
+  if (check === undefined) return `${head}  nothing new: every backup is proven already  ${seconds}`;
   const { snapshot } = check;
   const newest = `${snapshot.runId ?? snapshot.versionId}  ${snapshot.time}`;
   if (outcome.checks.length === 1)

@@ -50,7 +50,13 @@ interface HostJson {
   ok: boolean;
   neverBackedUp: boolean;
   seconds: number;
-  checks: { ok: boolean; code: string | null; snapshot: { time: string }; markedAt: string | null }[];
+  checks: {
+    ok: boolean;
+    code: string | null;
+    snapshot: { versionId?: string; time: string };
+    warnings: string[];
+    markedAt: string | null;
+  }[];
   error: { code: string; message: string; hint: string } | null;
 }
 
@@ -146,25 +152,32 @@ describe('sealdrop fleet verify', () => {
     expect(shards[1]!.stderr).toMatch(/^1 of 1 hosts verified in shard 2\/2 \(2 in the other shards\)\.$/m);
   });
 
-  it('reports a host that never pushed as FAILED, "never backed up" (exit 1), the others OK', async () => {
-    const grown = join(dir, 'grown.yaml');
-    await writeFile(grown, fleetYaml('  delta: {key: delta/db.sql.gz.gpg}\n'));
-    const text = await fleetVerifyCli(['--no-mark'], { file: grown });
-    expect(text.status, text.stderr).toBe(1);
-    expect(text.stdout).toMatch(
-      /^FAILED {2}delta +never backed up \(nothing stored at s3:\/\/\S+\/delta\/db\.sql\.gz\.gpg\)/m,
-    );
-    expect(text.stdout.match(/^OK /gm)).toHaveLength(3);
-    expect(text.stderr).toMatch(/^3 of 4 hosts verified, 1 FAILED: delta\.$/m);
-    const json = parsed(await fleetVerifyCli(['--no-mark', '--json'], { file: grown }));
-    expect(json.hosts.find((host) => host.host === 'delta')).toMatchObject({
-      ok: false,
-      neverBackedUp: true,
-      checks: [],
-      error: { code: 'NOT_FOUND' },
-    });
-    expect(json.summary).toMatchObject({ failed: 1, neverBackedUp: 1, exitStatus: 1 });
-  });
+  // --unproven too: a host with nothing stored has nothing unproven, which is no reason to pass it.
+  it.each([['--no-mark'], ['--unproven']])(
+    'with %s, reports a host that never pushed as FAILED, "never backed up" (exit 1), the others OK',
+    async (mode) => {
+      const grown = join(dir, 'grown.yaml');
+      await writeFile(grown, fleetYaml('  delta: {key: delta/db.sql.gz.gpg}\n'));
+      const text = await fleetVerifyCli([mode], { file: grown });
+      expect(text.status, text.stderr).toBe(1);
+      expect(text.stdout).toMatch(
+        /^FAILED {2}delta +never backed up \(nothing stored at s3:\/\/\S+\/delta\/db\.sql\.gz\.gpg\)/m,
+      );
+      expect(text.stdout.match(/^OK /gm)).toHaveLength(3);
+      // Every backup of the hosts that pushed is proven by now (--json above): nothing new, still OK.
+      if (mode === '--unproven')
+        expect(text.stdout).toMatch(/^OK {6}alpha +nothing new: every backup is proven already +\d+\.\d s$/m);
+      expect(text.stderr).toMatch(/^3 of 4 hosts verified, 1 FAILED: delta\.$/m);
+      const json = parsed(await fleetVerifyCli([mode, '--json'], { file: grown }));
+      expect(json.hosts.find((host) => host.host === 'delta')).toMatchObject({
+        ok: false,
+        neverBackedUp: true,
+        checks: [],
+        error: { code: 'NOT_FOUND' },
+      });
+      expect(json.summary).toMatchObject({ verified: 3, failed: 1, neverBackedUp: 1, exitStatus: 1 });
+    },
+  );
 
   it('a wrong passphrase stops the whole run with one error, before any host', async () => {
     const result = await fleetVerifyCli(['--no-mark'], { passphrase: 'not the passphrase' });

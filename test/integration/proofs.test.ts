@@ -107,6 +107,18 @@ describe('proven backups of a key', () => {
     ).toBe(true);
   });
 
+  it('verify --unproven of a key with nothing stored fails (exit 1) as verify of its latest does, proving nothing', async () => {
+    const empty = `s3://${target.bucket}/never-pushed/db.sql.gz.gpg`;
+    const latest = await admin('verify', empty, '--identity', target.privateKey);
+    expect(latest.status, latest.stderr).toBe(1);
+    const unproven = await admin('verify', empty, '--identity', target.privateKey, '--unproven');
+    expect(unproven.status, unproven.stderr).toBe(1);
+    expect(unproven.stderr).toMatch(
+      /error: s3:\/\/\S+\/never-pushed\/db\.sql\.gz\.gpg has no complete backups to verify/,
+    );
+    expect(unproven.stderr).not.toMatch(/Nothing to verify/);
+  });
+
   it('same-size junk pushed by push after good backups is REJECTED by verify and CRITICAL; restore --verified passes it', async () => {
     const junk = randomBytes(dump(4).length).toString('base64').slice(0, dump(4).length);
     expect((await push(junk)).status).toBe(0);

@@ -133,7 +133,11 @@ export async function verify(
       selector.kind === 'all'
         ? proven.snapshots.filter((s) => s.state === 'complete' || s.state === 'broken').reverse()
         : unprovenToVerify(proven.snapshots);
-    if (todo.length === 0 && selector.kind === 'all')
+    // Nothing new to prove is fine; nothing complete at all is not (as for the latest): an empty set
+    // would otherwise pass as "every backup proven", and fleet verify a host that never pushed.
+    const nothing =
+      selector.kind === 'all' ? todo.length === 0 : !proven.snapshots.some((s) => s.state === 'complete');
+    if (nothing)
       throw new SealdropError('NOT_FOUND', `${target} has no complete backups to verify`, {
         hint: 'List what is stored with `sealdrop versions`.',
       });
