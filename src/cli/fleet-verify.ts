@@ -55,9 +55,10 @@ at most the newest 100 per host, the nightly proof). Hosts run --jobs at a time;
 passphrase is asked at most once for the whole run.
 
 One line per host on stdout as each one finishes: OK or FAILED, the host, the backup checked (with
---all how many) and the seconds it took; a failure says why, with a hint. -q prints only the failed
-hosts. --json prints one document instead: {"fleet", "shard", "hosts": [{"host", "target", "ok",
-"neverBackedUp", "seconds", "checks": [as verify --json], "error"}], "summary"}.
+--all how many, and the newest) and the seconds it took; a failure says why, with a hint. Under a host
+of several backups, each one that failed or verified with a warning, as verify prints it. -q prints
+only the failed hosts. --json prints one document instead: {"fleet", "shard", "hosts": [{"host",
+"target", "ok", "neverBackedUp", "seconds", "checks": [as verify --json], "error"}], "summary"}.
 
 A host with nothing stored fails as "never backed up", as fleet status makes it CRITICAL: a host that
 never pushed is a failure to notice, not one to skip. What would fail every host alike (no --identity,
@@ -146,7 +147,8 @@ function describeHost(outcome: HostVerify, width: number): string {
     return outcome.neverBackedUp
       ? `${head}  never backed up (nothing stored at ${outcome.target})  ${seconds}`
       : `${head}  ${outcome.error.message}  ${seconds}\n  hint: ${outcome.error.hint}`;
-  const [check] = outcome.checks;
+  // Checks run oldest first: the line names the newest.
+  const check = outcome.checks.at(-1);
   if (check === undefined) return `${head}  nothing new: every backup is proven already  ${seconds}`;
   const { snapshot } = check;
   const newest = `${snapshot.runId ?? snapshot.versionId}  ${snapshot.time}`;
@@ -157,10 +159,12 @@ function describeHost(outcome: HostVerify, width: number): string {
           ...check.warnings.map((warning) => `  warning: ${warning}`),
         ].join('\n')
       : `${head}  ${newest}  ${seconds}  ${check.problem}\n  hint: ${check.hint}`;
-  const failed = outcome.checks.filter((each) => !each.ok);
+  const failed = outcome.checks.filter((each) => !each.ok).length;
+  // Under it each backup worth a look, as verify prints it: the failed ones and the warned about.
+  const noted = outcome.checks.filter((each) => !each.ok || each.warnings.length > 0);
   return [
-    `${head}  ${outcome.checks.length} backups${failed.length ? `, ${failed.length} FAILED` : ' verified'}, newest ${newest}  ${seconds}`,
-    ...failed.map((each) => indent(describeCheck(each))),
+    `${head}  ${outcome.checks.length} backups${failed ? `, ${failed} FAILED` : ' verified'}, newest ${newest}  ${seconds}`,
+    ...noted.map((each) => indent(describeCheck(each))),
   ].join('\n');
 }
 

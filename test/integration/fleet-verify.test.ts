@@ -138,6 +138,28 @@ describe('sealdrop fleet verify', () => {
     });
   });
 
+  it("--all names each host's newest backup checked, and the warnings of the ones that verified", async () => {
+    // Proven by the test before: alpha's second backup is compared with its first, too small to judge.
+    const json = parsed(await fleetVerifyCli(['--all', '--json', '--no-mark']));
+    const alpha = json.hosts.find((host) => host.host === 'alpha')!;
+    expect(alpha.checks).toHaveLength(2);
+    const [oldest, newest] = alpha.checks;
+    expect(newest!.snapshot.time > oldest!.snapshot.time).toBe(true);
+    expect(newest!.warnings).toContainEqual(expect.stringMatching(/^content continuity not judged/));
+
+    const text = await fleetVerifyCli(['--all', '--no-mark']);
+    expect(text.status, text.stderr).toBe(0);
+    const lines = text.stdout.split('\n');
+    const at = lines.findIndex((each) => each.startsWith('OK      alpha '));
+    const id = newest!.snapshot.versionId!;
+    expect(lines[at]).toMatch(/ 2 backups verified, newest /);
+    expect(lines[at]).toContain(`newest ${id}  ${newest!.snapshot.time}  `);
+    expect(lines[at + 1]).toMatch(/^ {2}OK {6}/);
+    expect(lines[at + 1]).toContain(`${id}  ${newest!.snapshot.time}  `);
+    expect(lines[at + 2]).toMatch(/^ {4}warning: content continuity not judged/);
+    expect(lines[at]).not.toContain(oldest!.snapshot.versionId);
+  });
+
   it('--shard 1/2 and --shard 2/2 together verify each host exactly once', async () => {
     const shards = await Promise.all(
       ['1/2', '2/2'].map((shard) => fleetVerifyCli(['--shard', shard, '--json', '--no-mark'])),
