@@ -59,15 +59,16 @@ Example:
   sealdrop setup s3://acme-locked --create --object-lock 30d --mode compliance`,
     )
     .action(async (target: string, options: SetupCliOptions) => {
-      const [{ setupBucket }, { createS3Client }] = await Promise.all([
-        import('../admin/policies/setup.js'),
-        import('../admin/s3/client.js'),
-      ]);
+      // Every usage check before the first request: setup creates, versions and locks buckets.
       const { bucket } = parseS3Url(target, { requireKey: false });
       if (options.mode !== undefined && options.objectLock === undefined)
         throw new SealdropError('USAGE', '--mode needs --object-lock DURATION (the default retention)');
       const objectLock =
         options.objectLock === undefined ? undefined : parseRetention(options.objectLock, options.mode);
+      const [{ setupBucket }, { createS3Client }] = await Promise.all([
+        import('../admin/policies/setup.js'),
+        import('../admin/s3/client.js'),
+      ]);
       const client = createS3Client({ endpoint: options.endpoint, region: options.region });
       const result = await setupBucket(client, {
         bucket,

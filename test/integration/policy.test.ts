@@ -1,7 +1,13 @@
 // The minted policy against the real S3 server, with plain curl (the seed article's way).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+} from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { curlPost, statusOf } from '../support/attacker.js';
 import { after, until } from '../support/until.js';
@@ -10,6 +16,7 @@ import { run, runCli } from '../support/cli.js';
 import {
   adminClient,
   expireNoncurrentVersions,
+  bucketName,
   freshBucket,
   listVersions,
   uploaderClient,
@@ -155,6 +162,32 @@ describe('setup', () => {
     const other = await apply('arn:aws:iam:::user/someone-else', '--json');
     expect(other.status).toBe(1);
     expect(other.stderr).toMatch(/already has a different bucket policy; not replacing it/);
+  });
+
+  // Usage errors found after S3 changed left a bucket created, versioned or locked for 30 days.
+  it.each([
+    [['--create', '--apply-bucket-policy'], /--apply-bucket-policy needs --uploader ARN/],
+    [['--create', '--object-lock', '30d', '--apply-bucket-policy'], /--apply-bucket-policy needs --uploader/],
+    [['--create', '--mode', 'governance'], /--mode needs --object-lock/],
+    [['--create', '--object-lock', '36h'], /whole days/],
+  ])('refuses %j with exit 2 before creating the bucket', async (args, message) => {
+    const bucket = bucketName('setup-usage');
+    const result = await runCli(['setup', `s3://${bucket}`, ...args], { env: withEnv() });
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(message);
+    await expect(adminClient().send(new HeadBucketCommand({ Bucket: bucket }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
+  });
+
+  it('refuses --apply-bucket-policy without --uploader before turning versioning on', async () => {
+    const bucket = bucketName('setup-usage');
+    await adminClient().send(new CreateBucketCommand({ Bucket: bucket }));
+    const result = await runCli(['setup', `s3://${bucket}`, '--apply-bucket-policy'], { env: withEnv() });
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/--apply-bucket-policy needs --uploader ARN/);
+    const { Status } = await adminClient().send(new GetBucketVersioningCommand({ Bucket: bucket }));
+    expect(Status).toBeUndefined();
   });
 
   it('says clearly when the bucket does not exist', async () => {

@@ -48,6 +48,13 @@ const UPLOADER_PLACEHOLDER = 'arn:aws:iam::ACCOUNT-ID:user/UPLOADER';
 
 export async function setupBucket(client: S3Client, options: SetupOptions): Promise<SetupResult> {
   const { bucket } = options;
+  // Before anything changes on S3: found later, it left a bucket created, versioned or locked.
+  if (options.applyBucketPolicy && !options.uploaderArn)
+    throw new SealdropError(
+      'USAGE',
+      '--apply-bucket-policy needs --uploader ARN (whose writes the policy allows)',
+      { hint: 'Add --uploader arn:aws:iam::ACCOUNT-ID:user/NAME (Ceph RGW: arn:aws:iam:::user/UID).' },
+    );
   const created = options.create
     ? await createBucket(client, bucket, { objectLock: options.objectLock !== undefined })
     : false;
@@ -91,11 +98,6 @@ export async function setupBucket(client: S3Client, options: SetupOptions): Prom
   };
   let bucketPolicyChanged = false;
   if (options.applyBucketPolicy) {
-    if (!options.uploaderArn)
-      throw new SealdropError(
-        'USAGE',
-        '--apply-bucket-policy needs --uploader ARN (whose writes the policy allows)',
-      );
     bucketPolicyChanged = await applyBucketPolicy(client, bucket, policies.bucketPolicy);
   }
   return {
