@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { SealdropError } from '../core/errors.js';
 import type { SetupResult } from '../admin/policies/setup.js';
 import { parseRetention, retentionText, type BucketLock } from '../core/object-lock.js';
-import { parseS3Url } from '../core/s3-url.js';
+import { parseBucketUrl } from '../core/s3-url.js';
 import { printJson, say, warn } from './output.js';
 
 interface SetupCliOptions {
@@ -60,7 +60,7 @@ Example:
     )
     .action(async (target: string, options: SetupCliOptions) => {
       // Every usage check before the first request: setup creates, versions and locks buckets.
-      const { bucket } = parseS3Url(target, { requireKey: false });
+      const bucket = parseBucketUrl(target, 'setup');
       if (options.mode !== undefined && options.objectLock === undefined)
         throw new SealdropError('USAGE', '--mode needs --object-lock DURATION (the default retention)');
       const objectLock =

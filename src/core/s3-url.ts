@@ -9,10 +9,13 @@ export interface S3Location {
   isPrefix: boolean;
 }
 
+/** S3's rule for bucket names (lower case, digits, dots and hyphens; 3 to 63 characters). */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
 export function parseS3Url(text: string, { requireKey = true } = {}): S3Location {
   const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(text);
   const bucket = match?.[1];
-  if (!match || !bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+  if (!match || !bucket || !BUCKET_NAME.test(bucket)) {
     throw new SealdropError('USAGE', `"${text}" is not an s3://BUCKET/KEY address`, {
       hint: 'Write s3://my-backups/db1/dump.sql.gz.gpg (one key) or s3://my-backups/db1/ (a prefix).',
     });
@@ -25,6 +28,27 @@ export function parseS3Url(text: string, { requireKey = true } = {}): S3Location
     });
   }
   return { bucket, key, isPrefix };
+}
+
+/**
+ * A bucket alone (s3://BUCKET, or s3://BUCKET/), for what acts on a whole bucket: a key or prefix is
+ * refused, since ignoring it would prepare more than was named.
+ */
+export function parseBucketUrl(text: string, command: string): string {
+  const match = /^s3:\/\/([^/]+)(\/.*)?$/.exec(text);
+  const bucket = match?.[1];
+  if (!match || !bucket || !BUCKET_NAME.test(bucket))
+    throw new SealdropError('USAGE', `"${text}" is not an s3://BUCKET address`, {
+      hint: 'Write the bucket as s3://my-backups.',
+    });
+  const key = match[2]?.slice(1) ?? '';
+  if (key !== '')
+    throw new SealdropError(
+      'USAGE',
+      `"${text}" names a ${key.endsWith('/') ? 'prefix' : 'key'}: ${command} takes a bucket`,
+      { hint: `Name the bucket alone: s3://${bucket}` },
+    );
+  return bucket;
 }
 
 export function formatS3Url(location: S3Location): string {

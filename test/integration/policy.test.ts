@@ -190,6 +190,23 @@ describe('setup', () => {
     expect(Status).toBeUndefined();
   });
 
+  it.each([
+    [
+      `s3://BUCKET/sub/`,
+      /"s3:\/\/\S+\/sub\/" names a prefix: setup takes a bucket\n {2}hint: .*s3:\/\/\S+$/m,
+    ],
+    [`BUCKET`, /"\S+" is not an s3:\/\/BUCKET address\n {2}hint: .*s3:\/\/\S+/],
+  ])('refuses %s with exit 2, a hint showing s3://BUCKET, and creates nothing', async (form, message) => {
+    const bucket = bucketName('setup-usage');
+    const result = await runCli(['setup', form.replace('BUCKET', bucket), '--create'], { env: withEnv() });
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/dump\.sql/);
+    await expect(adminClient().send(new HeadBucketCommand({ Bucket: bucket }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
+  });
+
   it('says clearly when the bucket does not exist', async () => {
     const result = await runCli(['setup', `s3://${await freshBucket('gone')}-nope`], { env: withEnv() });
     expect(result.status).toBe(1);

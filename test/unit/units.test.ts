@@ -7,7 +7,7 @@ import {
   parseDurationParts,
   parseSize,
 } from '../../src/core/units.js';
-import { parseS3Url } from '../../src/core/s3-url.js';
+import { parseBucketUrl, parseS3Url } from '../../src/core/s3-url.js';
 
 describe('parseSize', () => {
   it.each([
@@ -94,4 +94,36 @@ describe('parseS3Url', () => {
   it.each(['acme/key', 's3://', 's3://Bad_Bucket/key', 's3://acme-backups'])('refuses "%s"', (text) => {
     expect(() => parseS3Url(text)).toThrow(SealdropError);
   });
+});
+
+describe('parseBucketUrl', () => {
+  it.each(['s3://acme-backups', 's3://acme-backups/'])('reads %s as the bucket', (text) => {
+    expect(parseBucketUrl(text, 'setup')).toBe('acme-backups');
+  });
+
+  it('refuses a key or prefix: what takes a bucket would silently act on the whole of it', () => {
+    expect(() => parseBucketUrl('s3://acme-backups/db1/', 'setup')).toThrow(
+      expect.objectContaining({
+        code: 'USAGE',
+        message: expect.stringMatching(/"s3:\/\/acme-backups\/db1\/" names a prefix: setup takes a bucket/),
+        hint: 'Name the bucket alone: s3://acme-backups',
+      }),
+    );
+    expect(() => parseBucketUrl('s3://acme-backups/db1/dump.sql.gz.gpg', 'setup')).toThrow(
+      expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/names a key: /) }),
+    );
+  });
+
+  it.each(['acme-backups', 's3://', 's3://Bad_Bucket'])(
+    'refuses "%s" with a hint showing s3://BUCKET',
+    (text) => {
+      expect(() => parseBucketUrl(text, 'setup')).toThrow(
+        expect.objectContaining({
+          code: 'USAGE',
+          message: expect.stringMatching(/is not an s3:\/\/BUCKET address/),
+          hint: expect.not.stringMatching(/dump\.sql|db1/),
+        }),
+      );
+    },
+  );
 });
