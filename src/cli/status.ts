@@ -9,6 +9,7 @@ import {
   adminClient,
   fleetHosts,
   hostTarget,
+  policyFromEnv,
   resolveTargets,
   walPrefix,
   withFleetHost,
@@ -54,6 +55,7 @@ export function registerStatusCommand(program: Command): void {
             .description(
               'are backups arriving? latest age and size, counts, bucket checks; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN',
             ),
+          { envPolicy: true },
         ),
         { several: true },
       ),
@@ -170,10 +172,13 @@ Examples:
           },
         };
         const wal = (options.wal ?? []).map((url) => ({ location: walPrefix(url), wal: true }));
+        // As every read-side command: SEALDROP_POLICY when nothing is named (a --wal archive is named).
+        const fromEnv = urls.length === 0 && wal.length === 0 ? policyFromEnv() : undefined;
+        const policy = options.policy ?? (fromEnv === undefined ? undefined : [fromEnv]);
         const sets =
-          wal.length > 0 && urls.length === 0 && !options.policy
+          wal.length > 0 && urls.length === 0 && !policy
             ? []
-            : await resolveTargets(urls, options, { bucketRoot: true });
+            : await resolveTargets(urls, { ...options, policy }, { bucketRoot: true });
         const targets = [...sets, ...wal];
         const { status } = await import('../admin/backups/status.js');
         return status(await adminClient(options, sets), targets, thresholds);

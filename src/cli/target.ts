@@ -59,13 +59,25 @@ export function withTarget(command: Command): Command {
   );
 }
 
-/** Like withTarget, for commands that take several: [s3://BUCKET/KEY...] and a repeatable --policy. */
-export function withTargets(command: Command): Command {
+/**
+ * Like withTarget, for commands that take several: [s3://BUCKET/KEY...] and a repeatable --policy;
+ * `envPolicy`: SEALDROP_POLICY when none is named (see policyFromEnv).
+ */
+export function withTargets(command: Command, { envPolicy = false } = {}): Command {
   return withConnection(
     command
       .argument('[s3://BUCKET/KEY...]', 'the backups: keys, or prefixes ending in /')
-      .option('--policy <FILE>', 'take bucket and key from this policy file (repeatable)', collect),
+      .option(
+        '--policy <FILE>',
+        `take bucket and key from this policy file (repeatable${envPolicy ? '; else SEALDROP_POLICY' : ''})`,
+        collect,
+      ),
   );
+}
+
+/** SEALDROP_POLICY, the read side's target when the command line names none (empty: unset). */
+export function policyFromEnv(): string | undefined {
+  return process.env.SEALDROP_POLICY || undefined;
 }
 
 /** Adds --fleet and --host; `several`: --host is repeatable. */
@@ -131,7 +143,7 @@ export async function resolveTarget(url: string | undefined, options: TargetOpti
     if (named.hosts.length > 1) throw new SealdropError('USAGE', 'name one host: --host NAME, once');
     return hostTarget(named.fleet, named.hosts[0]!);
   }
-  const policy = options.policy ?? (url === undefined ? process.env.SEALDROP_POLICY || undefined : undefined);
+  const policy = options.policy ?? (url === undefined ? policyFromEnv() : undefined);
   if ((url === undefined) === (policy === undefined)) {
     throw new SealdropError(
       'USAGE',

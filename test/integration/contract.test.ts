@@ -392,4 +392,17 @@ describe('conveniences', () => {
     expect(restored.stdout).toBe('from env\n');
     expect(await readFile(passphraseFile, 'utf8')).toBe(`${target.passphrase}\n`);
   });
+
+  it('status takes its target from SEALDROP_POLICY when none is named, and stays a monitoring plugin', async () => {
+    const fromEnv = await admin(['status'], { SEALDROP_POLICY: target.policyPath });
+    expect(fromEnv.status, fromEnv.stdout + fromEnv.stderr).not.toBe(3);
+    expect(fromEnv.stdout).toMatch(new RegExp(`^SEALDROP (OK|WARNING) - ${url}: latest `));
+    // A target named on the command line wins: the variable is only the default.
+    const named = await admin(['status', url], { SEALDROP_POLICY: join(dir, 'no-such.policy.json') });
+    expect(named.stdout).toMatch(new RegExp(`^SEALDROP (OK|WARNING) - ${url}: latest `));
+    // A file that can't be read is UNKNOWN (3), as for --policy: the check could not check.
+    const missing = await admin(['status'], { SEALDROP_POLICY: join(dir, 'no-such.policy.json') });
+    expect(missing.status).toBe(3);
+    expect(missing.stdout).toMatch(/^SEALDROP UNKNOWN - .*no-such\.policy\.json/);
+  });
 });
