@@ -164,7 +164,10 @@ Examples (postgresql.auto.conf of the server being recovered):
         ]);
         await withProgress({ off: true }, async (progress, signal) => {
           const reader = readerOptions(options, progress);
-          const keyring = new Keyring(await loadIdentities(reader.identityPaths), reader.askPassphrase);
+          const keyring = new Keyring(
+            await loadIdentities(reader.identityPaths, 'wal fetch'),
+            reader.askPassphrase,
+          );
           await walFetch(client, archive, {
             name,
             destination: path,

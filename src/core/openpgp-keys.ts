@@ -17,9 +17,30 @@ export interface KeyInfo {
   problems: string[];
 }
 
+/** An armored key block's first line, public or private. */
+const ARMORED_KEY = /^-----BEGIN PGP (?:PUBLIC|PRIVATE) KEY BLOCK-----/m;
+
+/**
+ * Refuses, naming the file, text with no armored key block at all (an empty file, /dev/null, the wrong
+ * file) before OpenPGP.js does, in words about its own arguments ("readKeys: must pass options…").
+ */
+export function assertArmoredKeyText(text: string, source: string, hint?: string): void {
+  const why =
+    text.trim() === ''
+      ? 'it is empty'
+      : ARMORED_KEY.test(text)
+        ? null
+        : 'it has no -----BEGIN PGP … KEY BLOCK----- line';
+  if (why !== null)
+    throw new SealdropError(
+      'KEY_INVALID',
+      `${source} holds no armored OpenPGP key: ${why}`,
+      hint === undefined ? {} : { hint },
+    );
+}
+
 export async function readArmoredKey(armored: string, source: string): Promise<openpgp.Key> {
-  if (armored.trim() === '')
-    throw new SealdropError('KEY_INVALID', `${source} is empty: no armored OpenPGP key in it`);
+  assertArmoredKeyText(armored, source);
   try {
     return await openpgp.readKey({ armoredKey: armored });
   } catch (error) {

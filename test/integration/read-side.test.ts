@@ -410,7 +410,7 @@ describe('restore', () => {
         2,
         /the passphrase does not unlock/,
       ],
-      [['--identity', target.publicKey], {}, 2, /is a public key; restoring needs the private key/],
+      [['--identity', target.publicKey], {}, 2, /is a public key; restore needs the private key/],
       [
         ['--identity', target.privateKey, '--version-id', 'no-such-version'],
         {},
@@ -493,6 +493,17 @@ describe('verify', () => {
       encryptedBytes: pushed[1]!.size,
     });
     expect(result.checks[1].seconds).toBeGreaterThan(0);
+  });
+
+  it('refuses to run without --identity, or with /dev/null for one, saying why in its own words (exit 2)', async () => {
+    const none = await admin(['verify', url]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/error: no --identity given: verify needs the private key\n {2}hint: /);
+    const empty = await admin(['verify', url, '--identity', '/dev/null']);
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toMatch(/error: \/dev\/null holds no armored OpenPGP key: it is empty\n {2}hint: /);
+    expect(empty.stderr).not.toMatch(/readKeys|armoredKeys/);
+    expect(none.stdout + empty.stdout).toBe('');
   });
 });
 

@@ -2,6 +2,8 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadIdentities } from '../../src/admin/openpgp/identities.js';
+import { loadChangeSigner } from '../../src/admin/openpgp/signer.js';
 import { generateKeyPair } from '../../src/admin/openpgp/keygen.js';
 import { inspectKey, readArmoredKey, readRecipient } from '../../src/core/openpgp-keys.js';
 import { tempDir } from '../support/cli.js';
@@ -119,7 +121,48 @@ describe('a key file', () => {
   it('that is empty says so, not what OpenPGP.js says of an empty argument', async () => {
     await expect(readArmoredKey(' \n', 'old.pub.asc')).rejects.toMatchObject({
       code: 'KEY_INVALID',
-      message: 'old.pub.asc is empty: no armored OpenPGP key in it',
+      message: 'old.pub.asc holds no armored OpenPGP key: it is empty',
+    });
+  });
+});
+
+describe('--identity', () => {
+  it.each([
+    ['/dev/null', /^\/dev\/null holds no armored OpenPGP key: it is empty$/],
+    ['an empty file', /^\S+empty\.asc holds no armored OpenPGP key: it is empty$/],
+    [
+      'a text file',
+      /^\S+notes\.txt holds no armored OpenPGP key: it has no -----BEGIN PGP … KEY BLOCK----- line$/,
+    ],
+  ])('that is %s is refused naming the file (exit 2), not in OpenPGP.js words', async (what, message) => {
+    const path =
+      what === '/dev/null' ? what : join(dir, what === 'an empty file' ? 'empty.asc' : 'notes.txt');
+    if (path !== '/dev/null') await writeFile(path, what === 'an empty file' ? '' : 'hello\n');
+    await expect(loadIdentities([path], 'verify')).rejects.toMatchObject({
+      code: 'KEY_INVALID',
+      exitStatus: 2,
+      message: expect.stringMatching(message),
+      hint: expect.stringMatching(/key generate/),
+    });
+  });
+
+  it('and --sign-with refuse /dev/null the same way', async () => {
+    await expect(loadChangeSigner('/dev/null', async () => '')).rejects.toMatchObject({
+      code: 'KEY_INVALID',
+      message: '/dev/null holds no armored OpenPGP key: it is empty',
+    });
+  });
+
+  it('missing, or a public key, is refused naming the command that needs the private key', async () => {
+    await expect(loadIdentities([], 'verify')).rejects.toMatchObject({
+      code: 'USAGE',
+      message: 'no --identity given: verify needs the private key',
+    });
+    const { publicKey } = await openpgp.generateKey({ userIDs: [{ name: 'a' }], format: 'armored' });
+    const path = join(dir, 'public.asc');
+    await writeFile(path, publicKey);
+    await expect(loadIdentities([path], 'fleet verify')).rejects.toMatchObject({
+      message: expect.stringMatching(/is a public key; fleet verify needs the private key$/),
     });
   });
 });

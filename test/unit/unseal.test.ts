@@ -77,7 +77,7 @@ async function open(
   options: Partial<UnsealOptions> & { passphrase?: string } = {},
 ) {
   let asked = 0;
-  const keyring = new Keyring(await loadIdentities(identityPaths), async () => {
+  const keyring = new Keyring(await loadIdentities(identityPaths, 'restore'), async () => {
     asked++;
     return options.passphrase ?? 'secret';
   });
@@ -206,7 +206,7 @@ describe('unseal', () => {
 
   it('asks the passphrase of a protected identity once, and refuses a wrong one as WRONG_PASSPHRASE', async () => {
     const sealed = await seal(gzipSync(dump), [locked.publicKey]);
-    const identities = await loadIdentities([locked.privatePath]);
+    const identities = await loadIdentities([locked.privatePath], 'restore');
     const keyring = new Keyring(identities, async () => 'correct horse');
     for (let i = 0; i < 2; i++) {
       const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
@@ -221,7 +221,7 @@ describe('unseal', () => {
   });
 
   it('unlocks a sole identity up front, and only its decryption subkey (the signing primary stays locked)', async () => {
-    const [identity] = (await loadIdentities([locked.privatePath])) as FileIdentity[];
+    const [identity] = (await loadIdentities([locked.privatePath], 'restore')) as FileIdentity[];
     let asked = 0;
     const keyring = new Keyring([identity!], async () => {
       asked++;
@@ -272,7 +272,7 @@ describe('unseal', () => {
   it('refuses a public key as identity', async () => {
     const path = join(dir, 'admin.pub.asc');
     await writeFile(path, admin.publicKey.armor());
-    await expect(loadIdentities([path])).rejects.toMatchObject({
+    await expect(loadIdentities([path], 'restore')).rejects.toMatchObject({
       code: 'KEY_INVALID',
       message: expect.stringMatching(/public key/),
     });

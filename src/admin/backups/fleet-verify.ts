@@ -78,7 +78,7 @@ export async function fleetVerify(
   let passphrase: Promise<string> | undefined;
   const askPassphrase: PassphraseSource = (identity) => (passphrase ??= options.askPassphrase(identity));
   // The keys and their passphrase before any host: a typo fails the run, not every host in turn.
-  const identities = await loadIdentities(options.identityPaths);
+  const identities = await loadIdentities(options.identityPaths, 'fleet verify');
   await new Keyring(identities, askPassphrase).unlockSoleIdentity();
 
   const stop = new AbortController();

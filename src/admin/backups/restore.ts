@@ -70,7 +70,7 @@ export async function restore(
   options: RestoreOptions,
 ): Promise<RestoreResult> {
   const started = performance.now();
-  const identities = await loadIdentities(options.identityPaths);
+  const identities = await loadIdentities(options.identityPaths, 'restore');
   const keyring = new Keyring(identities, options.askPassphrase);
   await keyring.unlockSoleIdentity();
   if (options.outPath !== undefined) await checkOut(options.outPath, options.overwrite);

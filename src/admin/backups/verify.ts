@@ -113,7 +113,7 @@ export async function verify(
   location: S3Location,
   options: VerifyOptions,
 ): Promise<VerifyResult> {
-  const keyring = new Keyring(await loadIdentities(options.identityPaths), options.askPassphrase);
+  const keyring = new Keyring(await loadIdentities(options.identityPaths, 'verify'), options.askPassphrase);
   await keyring.unlockSoleIdentity();
   const set = backupSet(client, location);
   const { selector } = options;

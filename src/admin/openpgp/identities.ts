@@ -6,6 +6,7 @@ import * as openpgp from 'openpgp';
 import { SealdropError } from '../../core/errors.js';
 import { readTextFile } from '../../core/files.js';
 import { isGpgSpec } from '../../core/gpg-spec.js';
+import { assertArmoredKeyText } from '../../core/openpgp-keys.js';
 import { gpgPublicKey, gpgSessionKey, loadGpgIdentities, type GpgIdentity } from './gpg.js';
 
 /** How many of the key ids an object is encrypted to a refusal names (an object may list thousands). */
@@ -32,11 +33,17 @@ export interface OpenedSession {
   sessionKeys: openpgp.DecryptedSessionKey[];
 }
 
-/** Key files and gpg: identities, in the order given. */
-export async function loadIdentities(paths: readonly string[]): Promise<Identity[]> {
+const PRIVATE_KEY_HINT =
+  'Pass the PREFIX.key.asc file from `sealdrop key generate` (or `gpg --armor --export-secret-keys`).';
+
+/**
+ * Key files and gpg: identities, in the order given. `command` (restore, verify…) is named in the
+ * refusals: it is what needs the private key.
+ */
+export async function loadIdentities(paths: readonly string[], command: string): Promise<Identity[]> {
   if (paths.length === 0)
-    throw new SealdropError('USAGE', 'no --identity given: restoring needs the private key', {
-      hint: 'Pass --identity admin.key.asc (from `sealdrop key generate` or `gpg --armor --export-secret-keys`), or --identity gpg:EMAIL for a key in gpg-agent or on a card.',
+    throw new SealdropError('USAGE', `no --identity given: ${command} needs the private key`, {
+      hint: 'Pass --identity admin.key.asc (from `sealdrop key generate` or `gpg --armor --export-secret-keys`; or set SEALDROP_IDENTITY), or --identity gpg:EMAIL for a key in gpg-agent or on a card.',
     });
   const identities: Identity[] = [];
   for (const path of paths) {
@@ -45,6 +52,7 @@ export async function loadIdentities(paths: readonly string[]): Promise<Identity
       continue;
     }
     const text = await readTextFile(path, 'identity');
+    assertArmoredKeyText(text, path, PRIVATE_KEY_HINT);
     let keys: openpgp.Key[];
     try {
       keys = await openpgp.readKeys({ armoredKeys: text });
@@ -58,10 +66,8 @@ export async function loadIdentities(paths: readonly string[]): Promise<Identity
       if (!key.isPrivate()) {
         throw new SealdropError(
           'KEY_INVALID',
-          `${path}: key ${key.getFingerprint().toUpperCase()} is a public key; restoring needs the private key`,
-          {
-            hint: 'Pass the PREFIX.key.asc file from `sealdrop key generate` (or `gpg --armor --export-secret-keys`).',
-          },
+          `${path}: key ${key.getFingerprint().toUpperCase()} is a public key; ${command} needs the private key`,
+          { hint: PRIVATE_KEY_HINT },
         );
       }
       identities.push({ kind: 'file', source: path, key, fingerprint: key.getFingerprint().toUpperCase() });

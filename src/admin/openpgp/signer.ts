@@ -4,6 +4,7 @@ import * as openpgp from 'openpgp';
 import { SealdropError } from '../../core/errors.js';
 import { readTextFile } from '../../core/files.js';
 import { isGpgSpec } from '../../core/gpg-spec.js';
+import { assertArmoredKeyText } from '../../core/openpgp-keys.js';
 import type { ChangeSigner } from '../../core/recipient-change.js';
 import { gpgClearsign } from './gpg.js';
 
@@ -17,6 +18,9 @@ export async function loadChangeSigner(
 ): Promise<ChangeSigner> {
   if (isGpgSpec(spec)) return { source: spec, sign: (text) => gpgClearsign(spec, text) };
   const armored = await readTextFile(spec, '--sign-with key');
+  const hint =
+    'Pass the PREFIX.key.asc file from `sealdrop key generate`, or gpg:FINGERPRINT for a key in gpg.';
+  assertArmoredKeyText(armored, spec, hint);
   let key: openpgp.PrivateKey;
   try {
     key = await openpgp.readPrivateKey({ armoredKey: armored });
@@ -24,9 +28,7 @@ export async function loadChangeSigner(
     throw new SealdropError(
       'KEY_INVALID',
       `${spec}: not an armored OpenPGP private key (${(error as Error).message})`,
-      {
-        hint: 'Pass the PREFIX.key.asc file from `sealdrop key generate`, or gpg:FINGERPRINT for a key in gpg.',
-      },
+      { hint },
     );
   }
   const fingerprint = key.getFingerprint().toUpperCase();

@@ -62,7 +62,10 @@ export interface PgRestoreResult {
 
 export async function pgRestore(client: S3Client, options: PgRestoreOptions): Promise<PgRestoreResult> {
   await emptyDirectory(options.pgdata);
-  const keyring = new Keyring(await loadIdentities(options.identityPaths), options.askPassphrase);
+  const keyring = new Keyring(
+    await loadIdentities(options.identityPaths, 'pg restore'),
+    options.askPassphrase,
+  );
   const timeline = await targetTimeline(client, options, keyring);
   // The newest base backup before the target that lies on the latest timeline's history: one taken
   // on a timeline that was abandoned after it forked can't reach it, so the next older one is tried.
