@@ -61,7 +61,7 @@ const GAUGES: readonly { name: string; field: NumberField; help: string }[] = [
   {
     name: 'sealdrop_push_exit_status',
     field: 'exitStatus',
-    help: 'Exit status of the last finished push: 0 stored, 1 failed, 2 bad input or expired policy, 130/143 interrupted.',
+    help: 'Exit status of the last finished push: 0 stored, 1 failed, 2 bad input or expired policy, 129/130/143 interrupted.',
   },
   {
     name: 'sealdrop_push_read_bytes',

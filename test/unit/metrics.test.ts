@@ -1,9 +1,10 @@
 // push --metrics-file: the text it writes, and reading a previous file back (bounded, forgiving).
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
 import { metricsText, parseMetricsText, readMetricsFile, type PushMetrics } from '../../src/agent/metrics.js';
+import { EXIT } from '../../src/core/errors.js';
 import { tempDir } from '../support/cli.js';
 
 const FULL: PushMetrics = {
@@ -44,6 +45,17 @@ describe('the metrics file', () => {
       ['refused', '0'],
       ['failed', '0'],
     ]);
+  });
+
+  it("names every exit status a push ends with, as the README's table does (129/130/143 when interrupted)", async () => {
+    const statuses = (text: string) => [...text.matchAll(/\b\d+\b/g)].map((match) => Number(match[0]));
+    const { help } = parsePrometheusTextFormat(metricsText(FULL)).find(
+      (family) => family.name === 'sealdrop_push_exit_status',
+    )!;
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const row = readme.split('\n').find((line) => line.startsWith('| `sealdrop_push_exit_status` |'))!;
+    expect(statuses(help)).toEqual(statuses(row));
+    expect(statuses(help)).toEqual(expect.arrayContaining([EXIT.sighup, EXIT.sigint, EXIT.sigterm]));
   });
 
   it('leaves out what is not known yet: no success before the first one', () => {
