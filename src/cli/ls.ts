@@ -303,20 +303,29 @@ function textWriter(fleet: Fleet | null, known: readonly KnownKey[]): Writer {
   const line = (cells: string[]) => cells.join('  ').trimEnd();
   const hostCell = (row: Row) =>
     fleet ? [(row.host ?? (row.kind === 'area' ? '-' : 'NO HOST')).padEnd(hostWidth)] : [];
-  printData(
-    line([
-      'KIND',
-      'BACKUPS',
-      'LATEST COMPLETE'.padEnd(24),
-      'SIZE'.padStart(10),
-      'STATE'.padEnd(10),
-      ...(fleet ? ['HOST'.padEnd(hostWidth)] : []),
-      'SET',
-    ]),
-  );
+  // The header comes with the first row (or the sum): a listing that fails at once prints nothing.
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    printData(
+      line([
+        'KIND',
+        'BACKUPS',
+        'LATEST COMPLETE'.padEnd(24),
+        'SIZE'.padStart(10),
+        'STATE'.padEnd(10),
+        ...(fleet ? ['HOST'.padEnd(hostWidth)] : []),
+        'SET',
+      ]),
+    );
+  };
   return {
-    started: true,
+    get started() {
+      return started;
+    },
     row(row) {
+      start();
       if (row.summary) sets++;
       if (row.summary && row.host === null) noHost++;
       const { summary } = row;
@@ -345,6 +354,7 @@ function textWriter(fleet: Fleet | null, known: readonly KnownKey[]): Writer {
     },
     fail() {},
     end(missing) {
+      start();
       const parts = [plural(sets, 'backup set')];
       if (fleet) {
         parts.push(`${noHost} belonging to no host`);

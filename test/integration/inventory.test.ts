@@ -168,10 +168,19 @@ describe('ls', () => {
     expect(byTarget.get(`s3://${bucket}/old/forgotten.sql`)).toMatchObject({ host: null });
   });
 
-  it('a missing bucket is an error, with --json one error document', async () => {
+  it('a missing bucket is an error, with --json one error document, and without it nothing on stdout', async () => {
     const missing = await admin(['ls', `s3://no-such-bucket-${Date.now()}`, '--json']);
     expect(missing.status).toBe(1);
     expect(JSON.parse(missing.stdout).error).toMatchObject({ code: 'NOT_FOUND', exitStatus: 1 });
+    // No table header for a listing that never started: stdout would read as an empty bucket's.
+    const text = await admin(['ls', `s3://no-such-bucket-${Date.now()}`]);
+    expect(text.status).toBe(1);
+    expect(text.stderr).toMatch(/error: .*no-such-bucket-/);
+    expect(text.stdout).toBe('');
+    // An empty bucket that exists still gets its header and its sum.
+    const empty = await admin(['ls', `s3://${await freshBucket('ls-empty')}`]);
+    expect(empty.status, empty.stderr).toBe(0);
+    expect(empty.stdout).toMatch(/^KIND +BACKUPS +LATEST COMPLETE +SIZE +STATE +SET\n0 backup sets\n$/);
   });
 });
 
