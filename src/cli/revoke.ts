@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { RevokeResult, RevokeTarget, UnrevokeResult } from '../admin/policies/revoke.js';
 import { isSealdropError } from '../core/errors.js';
 import { POLICY_SUFFIX } from '../core/layout.js';
+import { plural } from '../core/words.js';
 import { loadPolicyFile, policyEndpoint, renewalKey } from '../core/policy-file.js';
 import { printData, printJson, say, verboseLogger, warn } from './output.js';
 
@@ -22,13 +23,17 @@ read as JSON with a Statement list (fixed by hand, never guessed at); 2 bad usag
 fleet file, a damaged policy file.`;
 
 const WHAT_REVOKE_DOES = `
-Adds to the bucket policy (read, merged, written back: every other statement stays as it is) one
-statement denying s3:PutObject on the host's key (exactly) or prefix (PREFIX*) to every principal,
-with the Sid SealdropRevoke<hash>Since<time>. S3 applies it to the host's POST uploads at once,
-whatever its policy file says. The bucket policy is where "revoked" lives: fleet publish skips the
-host, policy renew skips its file, and fleet status shows it REVOKED. The host's published successor
-(its .sealdrop/renew/ object) is removed, so it can't renew itself either. Without --yes: a dry run
-that prints the statement and the resulting policy. Revoking twice changes nothing, and says so.`;
+Adds to the bucket policy (read, merged, written back once: every other statement stays as it is) a
+statement denying s3:PutObject to every principal on each place the host writes: fleet revoke, its key
+(exactly) or prefix (PREFIX*) and, for a host with a wal: line, its WAL archive (WAL*); policy revoke,
+the file's key or prefix alone. Each has the Sid SealdropRevoke<hash>Since<time>. S3 applies them to
+the host's POST uploads at once, whatever its policy files say (the WAL policy minted by hand too, and
+any renewal of it). The bucket policy is where "revoked" lives: fleet publish skips the host, policy
+renew skips a revoked file, and fleet status shows its backups and its WAL archive REVOKED. The host's
+published successor (its .sealdrop/renew/ object) is removed, so it can't renew itself either (a WAL
+policy from policy mint has no renewal location). Without --yes: a dry run that prints the statements
+and the resulting policy. Revoking twice changes nothing, and says so; a host revoked before its WAL
+archive was gets the missing statement.`;
 
 export function registerFleetRevoke(fleet: Command): void {
   for (const undo of [false, true])
@@ -36,8 +41,8 @@ export function registerFleetRevoke(fleet: Command): void {
       .command(undo ? 'unrevoke' : 'revoke')
       .description(
         undo
-          ? "let a revoked host upload again: remove exactly sealdrop's statement from the bucket policy"
-          : 'cut a host off now: deny its uploads in the bucket policy and remove its published successor',
+          ? "let a revoked host upload again: remove exactly sealdrop's statements from the bucket policy"
+          : 'cut a host off now: deny its uploads (backups, WAL) in the bucket policy, remove its successor',
       )
       .argument('<FILE>', 'fleet file (YAML or JSON)')
       .argument('<HOST>', 'the host, as named in the fleet file')
@@ -49,15 +54,22 @@ export function registerFleetRevoke(fleet: Command): void {
         `${undo ? WHAT_UNREVOKE_DOES : WHAT_REVOKE_DOES}\n${EXIT_STATUS}\n\n${fleetExamples(undo)}`,
       )
       .action(async (file: string, host: string, options: RevokeCliOptions) => {
-        const [{ readFleet }, { findHost }] = await Promise.all([
+        const [{ readFleet }, { findHost }, { hostPlaces }] = await Promise.all([
           import('../core/fleet-load.js'),
           import('../core/fleet-hosts.js'),
+          import('../core/fleet.js'),
         ]);
         const loaded = await readFleet(file);
         const found = findHost(loaded, host);
         const policyDir = options.outDir ?? loaded.policyDir;
         const copy = policyDir === undefined ? null : resolve(policyDir, `${host}${POLICY_SUFFIX}`);
-        const target = { location: found.location, host, renewalKey: await copyRenewalKey(copy, undo) };
+        // Every place the fleet file gives it: a host left its WAL archive could still archive WAL that
+        // pg restore --to latest replays.
+        const target = {
+          locations: hostPlaces(found),
+          host,
+          renewalKey: await copyRenewalKey(copy, undo),
+        };
         await change(target, undo, options, { endpoint: loaded.endpoint, region: loaded.region });
       });
 }
@@ -83,7 +95,7 @@ export function registerPolicyRevoke(policy: Command): void {
       .action(async (file: string, options: RevokeCliOptions) => {
         const { summary, file: contents } = await loadPolicyFile(file);
         const target = {
-          location: summary.location,
+          locations: [summary.location],
           host: summary.name ?? null,
           renewalKey: renewalKey(contents),
         };
@@ -95,10 +107,11 @@ export function registerPolicyRevoke(policy: Command): void {
 }
 
 const WHAT_UNREVOKE_DOES = `
-Removes exactly the statement revoke added for this key or prefix (by its Sid) and writes the bucket
-policy back; every other statement stays as it is, and a policy left with no statement is deleted.
-Pushes land again at once while the host's policy file is valid. Its successor is not put back: run
-fleet publish (or renew and install the policy by hand). Without --yes: a dry run.`;
+Removes exactly the statements revoke added (by their Sids): fleet unrevoke, those of the host's key or
+prefix and of its WAL archive; policy unrevoke, the file's key or prefix. It writes the bucket policy
+back once; every other statement stays as it is, and a policy left with no statement is deleted.
+Pushes and wal push land again at once while the host's policy files are valid. Its successor is not
+put back: run fleet publish (or renew and install the policy by hand). Without --yes: a dry run.`;
 
 function fleetExamples(undo: boolean): string {
   return undo
@@ -107,7 +120,8 @@ function fleetExamples(undo: boolean): string {
   sealdrop fleet unrevoke fleet.yaml db7 --yes && sealdrop fleet publish fleet.yaml`
     : `Examples:
   sealdrop fleet revoke fleet.yaml db7                  # the statement and the resulting policy
-  sealdrop fleet revoke fleet.yaml db7 --yes            # db7's next upload is refused (403)`;
+  sealdrop fleet revoke fleet.yaml db7 --yes            # db7's next upload is refused (403)
+  sealdrop fleet revoke fleet.yaml pg1 --yes            # its base backups and WAL archive (wal:)`;
 }
 
 function policyExamples(undo: boolean): string {
@@ -145,8 +159,8 @@ async function change(
 function revokePlan(result: RevokeResult): string {
   return [
     result.added.length > 0
-      ? `statement ${result.dryRun ? 'to add to' : 'added to'} the bucket policy of ${result.bucket}:`
-      : `no statement to add: ${result.target} is already revoked`,
+      ? `${plural(result.added.length, 'statement')} ${result.dryRun ? 'to add to' : 'added to'} the bucket policy of ${result.bucket}:`
+      : `no statement to add: ${result.targets.join(' and ')} ${result.targets.length > 1 ? 'are' : 'is'} already revoked`,
     ...result.added.map((statement) => JSON.stringify(statement, null, 2)),
     `the bucket policy ${result.dryRun ? 'would be' : 'is now'}:`,
     JSON.stringify(result.policy, null, 2),
@@ -159,8 +173,8 @@ function revokePlan(result: RevokeResult): string {
 function unrevokePlan(result: UnrevokeResult): string {
   return [
     result.removed.length > 0
-      ? `statement ${result.dryRun ? 'to remove from' : 'removed from'} the bucket policy of ${result.bucket}:`
-      : `no statement to remove: ${result.target} is not revoked`,
+      ? `${plural(result.removed.length, 'statement')} ${result.dryRun ? 'to remove from' : 'removed from'} the bucket policy of ${result.bucket}:`
+      : `no statement to remove: ${result.targets.join(' and ')} ${result.targets.length > 1 ? 'are' : 'is'} not revoked`,
     ...result.removed.map((statement) => JSON.stringify(statement, null, 2)),
     result.policy === null
       ? `the bucket policy ${result.deletesPolicy ? (result.dryRun ? 'would be deleted' : 'is deleted') : 'does not exist'}`
@@ -175,7 +189,8 @@ function sayRevoked(result: RevokeResult, name: string): void {
       `${name} is already revoked (since ${result.since ?? 'an unknown time'}): the bucket policy is unchanged`,
     );
   if (result.dryRun) return say('dry run: nothing changed; run again with --yes to apply');
-  if (!result.already) say(`revoked ${name}: uploads to ${result.target} are denied from now on`);
+  if (!result.already)
+    say(`revoked ${name}: uploads to ${result.targets.join(' and ')} are denied from now on`);
   if (result.renewal)
     say(`removed its successor (${result.renewal.versions} version(s)); fleet publish skips it`);
 }
@@ -183,7 +198,7 @@ function sayRevoked(result: RevokeResult, name: string): void {
 function sayUnrevoked(result: UnrevokeResult, name: string): void {
   if (result.removed.length === 0) return say(`${name} is not revoked: the bucket policy is unchanged`);
   if (result.dryRun) return say('dry run: nothing changed; run again with --yes to apply');
-  say(`unrevoked ${name}: uploads to ${result.target} are allowed again`);
+  say(`unrevoked ${name}: uploads to ${result.targets.join(' and ')} are allowed again`);
   if (result.deletesPolicy) say(`deleted the bucket policy of ${result.bucket}: nothing else was in it`);
   say('its successor is not published: run fleet publish (or renew and install its policy)');
 }

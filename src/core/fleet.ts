@@ -25,6 +25,14 @@ export interface FleetHost {
   settings: HostSettings;
 }
 
+/**
+ * Every place the fleet file lets a host write (what its policies may be minted for): its key or prefix,
+ * then its WAL archive if it has one. What is checked for overlaps, and what revoke cuts off.
+ */
+export function hostPlaces(host: Pick<FleetHost, 'location' | 'wal'>): S3Location[] {
+  return host.wal ? [host.location, host.wal] : [host.location];
+}
+
 export interface Fleet {
   source: string;
   bucket: string;
@@ -123,10 +131,7 @@ export function parseFleet(text: string, source: string): Fleet {
     }
   }
   // A WAL archive is a place a host writes too: no other host's backups or archive may overlap it.
-  const places = hosts.flatMap((host) => [
-    host,
-    ...(host.wal ? [{ name: host.name, location: host.wal }] : []),
-  ]);
+  const places = hosts.flatMap((host) => hostPlaces(host).map((location) => ({ name: host.name, location })));
   for (const problem of overlaps(places))
     report(['hosts', problem.host], `host ${problem.host}`, problem.message);
   if (problems.length > 0) throw fleetInvalid(source, problems);

@@ -1,5 +1,5 @@
-// Cutting a host off: a Deny of s3:PutObject on its key or prefix, merged into the bucket policy. The
-// bucket policy is where "revoked" lives (nothing local to drift). Pure: policy text in, plans out.
+// Cutting a host off: a Deny of s3:PutObject on each place it writes (its key or prefix, its WAL archive),
+// merged into the bucket policy, where "revoked" lives (nothing local to drift). Pure: policy text in, plans out.
 import { createHash } from 'node:crypto';
 import { SealdropError } from './errors.js';
 import { isRecord } from './json.js';
@@ -23,8 +23,9 @@ export interface Revocation {
 }
 
 export interface RevokePlan {
-  /** Already revoked: nothing is added. */
-  already: Revocation | null;
+  /** The locations revoked already, each by its own statement: nothing is added for them. */
+  already: Revocation[];
+  /** One statement per location not revoked yet, in the order given. */
   added: Statement[];
   /** The bucket policy as it will be. */
   result: BucketPolicy;
@@ -93,19 +94,34 @@ export function findRevocation(policy: BucketPolicy | null, location: S3Location
   return { sid: statement.Sid as string, since: sinceOf(statement.Sid as string), statement };
 }
 
-/** Adds the Deny unless `location` is revoked already; every other statement stays as it was. */
-export function planRevoke(current: BucketPolicy | null, location: S3Location, now: Date): RevokePlan {
+/**
+ * Adds a Deny for each location not revoked already, all in one change of the policy: a host writes to
+ * several places (its backups, its WAL archive), and one left open is not cut off. Every other statement
+ * stays as it was.
+ */
+export function planRevoke(
+  current: BucketPolicy | null,
+  locations: readonly S3Location[],
+  now: Date,
+): RevokePlan {
   const policy = current ?? { document: { Version: '2012-10-17' }, statements: [] };
-  const already = findRevocation(current, location);
-  const added = already ? [] : [revocationStatement(location, now)];
+  const already: Revocation[] = [];
+  const added: Statement[] = [];
+  for (const location of locations) {
+    const found = findRevocation(current, location);
+    if (found) already.push(found);
+    else if (!added.some((s) => s.Resource === resourceOf(location)))
+      added.push(revocationStatement(location, now));
+  }
   return { already, added, result: { ...policy, statements: [...policy.statements, ...added] } };
 }
 
-/** Removes exactly sealdrop's statement for `location`; a policy left empty is to be deleted. */
-export function planUnrevoke(current: BucketPolicy | null, location: S3Location): UnrevokePlan {
+/** Removes exactly sealdrop's statements for `locations`; a policy left empty is to be deleted. */
+export function planUnrevoke(current: BucketPolicy | null, locations: readonly S3Location[]): UnrevokePlan {
   if (current === null) return { removed: [], result: null };
-  const sid = sidOf(location);
-  const ours = (s: Statement) => typeof s.Sid === 'string' && s.Sid.startsWith(sid);
+  const sids = locations.map(sidOf);
+  const ours = (s: Statement) =>
+    typeof s.Sid === 'string' && sids.some((sid) => (s.Sid as string).startsWith(sid));
   const removed = current.statements.filter(ours);
   const statements = current.statements.filter((s) => !ours(s));
   return {

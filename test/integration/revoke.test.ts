@@ -10,8 +10,10 @@ import {
   PutBucketPolicyCommand,
 } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { segmentFileName } from '../../src/core/wal.js';
 import { agentEnv } from '../support/backup-target.js';
 import { runCli, tempDir, type CliResult } from '../support/cli.js';
+import { junkSegment } from '../support/pitr.js';
 import { parsePluginOutput } from '../support/plugin-output.js';
 import { adminClient, freshBucket, s3Env, userArn, withEnv } from '../support/s3.js';
 import { until } from '../support/until.js';
@@ -77,6 +79,16 @@ async function pushUntil(host: Host, refused: boolean, policy = host.policy): Pr
   return last!;
 }
 
+/** A fleet file's first lines: this file's bucket and admin key, the copies in `policyDir`. */
+function fleetHead(policies: string): string {
+  return `fleet: 1
+bucket: ${bucket}
+endpoint: ${s3Env().endpoint}
+region: ${s3Env().region}
+recipients: [keys/admin.pub.asc]
+policyDir: ${policies}`;
+}
+
 async function renewalObjects(host: string): Promise<string[]> {
   const page = await adminClient().send(
     new ListObjectVersionsCommand({ Bucket: bucket, Prefix: `.sealdrop/renew/${host}-` }),
@@ -108,12 +120,7 @@ beforeAll(async () => {
   policyDir = join(dir, 'policies');
   await writeFile(
     fleetFile,
-    `fleet: 1
-bucket: ${bucket}
-endpoint: ${s3Env().endpoint}
-region: ${s3Env().region}
-recipients: [keys/admin.pub.asc]
-policyDir: policies
+    `${fleetHead('policies')}
 defaults:
   expires: 1h
   renewWindow: 1h
@@ -349,5 +356,105 @@ describe('policy revoke', () => {
     expect(undone.stderr).toMatch(/deleted the bucket policy/);
     expect(await bucketPolicy(other)).toBeNull();
     await pushUntil(bare, false);
+  });
+});
+
+// A PostgreSQL host uploads to two places: its base backups (its policy from fleet mint) and its WAL
+// archive (a prefix policy minted by hand). Cutting it off must cut off both, or `pg restore --to latest`
+// replays whatever it archives afterwards.
+describe('fleet revoke of a host with a WAL archive', () => {
+  const pg: Host = { name: 'pg', policy: '' };
+  let pgFleet: string;
+  let walPolicy: string;
+  let before: PolicyDocument;
+  let segno = 1;
+
+  /** The host's `wal push` of its next segment, with the WAL policy it holds. */
+  async function walPush(): Promise<CliResult> {
+    const dataDir = await tempDir('sealdrop-revoke-wal-');
+    const name = segmentFileName(1, segno++);
+    await mkdir(join(dataDir, 'pg_wal', 'archive_status'), { recursive: true });
+    await writeFile(join(dataDir, 'pg_wal', name), junkSegment());
+    return runCli(['wal', 'push', '--policy', walPolicy, `pg_wal/${name}`], {
+      env: agentEnv(),
+      cwd: dataDir,
+    });
+  }
+
+  async function walPushUntil(refused: boolean): Promise<CliResult> {
+    let last: CliResult | undefined;
+    await until(
+      async () => {
+        last = await walPush();
+        return refused ? last.status !== 0 : last.status === 0;
+      },
+      `a WAL push of pg to be ${refused ? 'refused' : 'accepted'}`,
+      { timeoutMs: 30_000, everyMs: 200 },
+    );
+    return last!;
+  }
+
+  beforeAll(async () => {
+    pgFleet = join(dir, 'pg-fleet.yaml');
+    await writeFile(
+      pgFleet,
+      `${fleetHead('pg-policies')}
+defaults: {expires: 1h, renewWindow: 1h, policyWarn: 5min, anomaly: {floodFactor: off}}
+hosts:
+  pg: {prefix: pg/base/, wal: pg/wal/, maxAge: 8d}
+`,
+    );
+    const minted = await runCli(['fleet', 'mint', pgFleet], { env: admin() });
+    expect(minted.status, minted.stderr).toBe(0);
+    pg.policy = join(dir, 'hosts', 'pg', 'policy.json');
+    await mkdir(join(dir, 'hosts', 'pg'), { recursive: true });
+    await copyFile(join(dir, 'pg-policies', 'pg.policy.json'), pg.policy);
+    await chmod(pg.policy, 0o600);
+    walPolicy = join(dir, 'pg-wal.policy.json');
+    const walMinted = await runCli(
+      [
+        'policy',
+        'mint',
+        `s3://${bucket}/pg/wal/`,
+        '--recipient',
+        join(dir, 'keys', 'admin.pub.asc'),
+        '--name',
+        'pg',
+        '--out',
+        walPolicy,
+      ],
+      { env: admin() },
+    );
+    expect(walMinted.status, walMinted.stderr).toBe(0);
+    expect((await push(pg)).status).toBe(0);
+    const archived = await walPush();
+    expect(archived.status, archived.stderr).toBe(0);
+    before = (await bucketPolicy())!;
+  }, 120_000);
+
+  it('--yes denies its WAL archive as well as its backups, in one change of the bucket policy', async () => {
+    const revoked = await runCli(['fleet', 'revoke', pgFleet, 'pg', '--yes', '--json'], { env: admin() });
+    expect(revoked.status, revoked.stderr).toBe(0);
+    const refused = await walPushUntil(true);
+    expect(refused.stderr).toMatch(/403|AccessDenied/);
+    expect((await push(pg)).status).not.toBe(0);
+    const result = JSON.parse(revoked.stdout);
+    expect(result.targets).toEqual([`s3://${bucket}/pg/base/`, `s3://${bucket}/pg/wal/`]);
+    expect(result.added.map((s: { Resource: string }) => s.Resource)).toEqual([
+      `arn:aws:s3:::${bucket}/pg/base/*`,
+      `arn:aws:s3:::${bucket}/pg/wal/*`,
+    ]);
+    expect(revoked.stderr).toContain(`s3://${bucket}/pg/wal/`);
+    const after = (await bucketPolicy())!;
+    expect(after.Statement).toHaveLength(before.Statement.length + 2);
+  });
+
+  it('fleet unrevoke lets it archive again: both statements go', async () => {
+    const undone = await runCli(['fleet', 'unrevoke', pgFleet, 'pg', '--yes', '--json'], { env: admin() });
+    expect(undone.status, undone.stderr).toBe(0);
+    expect(JSON.parse(undone.stdout).removed).toHaveLength(2);
+    expect(await bucketPolicy()).toEqual(before);
+    await walPushUntil(false);
+    await pushUntil(pg, false);
   });
 });

@@ -1,5 +1,5 @@
-// revoke / unrevoke: a host's uploads denied at once by a statement merged into the bucket policy (its
-// policy file keeps working nowhere), and its published successor removed so it can't renew itself.
+// revoke / unrevoke: a host's uploads denied at once by statements merged into the bucket policy, one per
+// place it writes (its policy files work nowhere), and its published successor removed so it can't renew.
 import { DeleteObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SealdropError } from '../../core/errors.js';
 import {
@@ -14,7 +14,11 @@ import { readBucketPolicy, writeBucketPolicy } from '../s3/bucket-policy.js';
 import { s3Error } from '../s3/client.js';
 
 export interface RevokeTarget {
-  location: S3Location;
+  /**
+   * Every place the host writes, in one bucket: its key or prefix first, then its WAL archive if it has
+   * one. All are revoked (or unrevoked) together, in one change of the bucket policy.
+   */
+  locations: readonly S3Location[];
   /** The fleet host, or the policy file's name. */
   host: string | null;
   /** Its renewal object under .sealdrop/renew/ (from the admin's copy of its policy), if it has one. */
@@ -30,7 +34,10 @@ export interface RevokeOptions {
 interface ChangeResult {
   dryRun: boolean;
   host: string | null;
+  /** Its backups (the first of `targets`): what this field always named. */
   target: string;
+  /** Every location revoked or unrevoked together. */
+  targets: string[];
   bucket: string;
   /** The bucket had a policy before. */
   hadPolicy: boolean;
@@ -40,9 +47,9 @@ interface ChangeResult {
 }
 
 export interface RevokeResult extends ChangeResult {
-  /** Revoked before this run: nothing added. */
+  /** Every location was revoked before this run: nothing added. */
   already: boolean;
-  /** When the revocation was made (this run's, or the earlier one's). */
+  /** When the revocation was made (this run's, or the earliest earlier one's). */
   since: string | null;
   added: Statement[];
   /** The host's successor: the versions removed (or, in a dry run, found); null when it has none. */
@@ -55,19 +62,19 @@ export interface UnrevokeResult extends ChangeResult {
   deletesPolicy: boolean;
 }
 
-/** Denies the target's uploads (unless it is already), then removes its successor. */
+/** Denies the target's uploads wherever it writes (where not denied already), then removes its successor. */
 export async function revoke(
   client: S3Client,
   target: RevokeTarget,
   options: RevokeOptions,
 ): Promise<RevokeResult> {
-  const { bucket } = target.location;
+  const bucket = bucketOf(target);
   const now = options.now ?? new Date();
   const current = await readBucketPolicy(client, bucket);
-  const plan = planRevoke(current, target.location, now);
+  const plan = planRevoke(current, target.locations, now);
   if (options.execute && plan.added.length > 0) {
     await writeBucketPolicy(client, bucket, plan.result);
-    await confirm(client, target.location, true);
+    await confirm(client, target.locations, true);
   }
   const warnings: string[] = [];
   let renewal: RevokeResult['renewal'] = null;
@@ -82,12 +89,13 @@ export async function revoke(
         `could not remove the successor at s3://${bucket}/${target.renewalKey}: ${s3Error(error, 'removing it').message}; run revoke again`,
       );
     }
-  const since = plan.already ? plan.already.since : now;
+  const already = plan.added.length === 0;
+  const since = earliest([...plan.already.map((r) => r.since), ...(already ? [] : [now])]);
   return {
     ...outcome(target, current, options),
     policy: JSON.parse(formatBucketPolicy(plan.result)),
     warnings,
-    already: plan.already !== null,
+    already,
     since: since && new Date(Math.floor(since.getTime() / 1000) * 1000).toISOString(),
     added: plan.added,
     renewal,
@@ -96,27 +104,43 @@ export async function revoke(
 
 /** What revoke and unrevoke both report: what was asked, where, and whether there was a policy. */
 function outcome(target: RevokeTarget, current: unknown, options: RevokeOptions) {
+  const targets = target.locations.map(formatS3Url);
   return {
     dryRun: !options.execute,
     host: target.host,
-    target: formatS3Url(target.location),
-    bucket: target.location.bucket,
+    target: targets[0]!,
+    targets,
+    bucket: bucketOf(target),
     hadPolicy: current !== null,
   };
 }
 
-/** Removes exactly sealdrop's statement for the target; deletes the bucket policy if nothing is left. */
+/** The one bucket whose policy holds the revocation: a target spread over two is a bug of the caller. */
+function bucketOf(target: RevokeTarget): string {
+  const buckets = new Set(target.locations.map((location) => location.bucket));
+  if (buckets.size !== 1)
+    throw new Error(`a revocation target must name locations in one bucket, not ${buckets.size}`);
+  return [...buckets][0]!;
+}
+
+/** The earliest known time among revocations (an unreadable one's time is not known: null alone). */
+function earliest(times: readonly (Date | null)[]): Date | null {
+  const known = times.filter((time): time is Date => time !== null);
+  return known.length === 0 ? null : new Date(Math.min(...known.map((time) => time.getTime())));
+}
+
+/** Removes exactly sealdrop's statements for the target; deletes the bucket policy if nothing is left. */
 export async function unrevoke(
   client: S3Client,
   target: RevokeTarget,
   options: RevokeOptions,
 ): Promise<UnrevokeResult> {
-  const { bucket } = target.location;
+  const bucket = bucketOf(target);
   const current = await readBucketPolicy(client, bucket);
-  const plan = planUnrevoke(current, target.location);
+  const plan = planUnrevoke(current, target.locations);
   if (options.execute && plan.removed.length > 0) {
     await writeBucketPolicy(client, bucket, plan.result);
-    await confirm(client, target.location, false);
+    await confirm(client, target.locations, false);
   }
   return {
     ...outcome(target, current, options),
@@ -151,12 +175,13 @@ export async function removeRenewal(
 }
 
 /** Reads the policy back: a store that dropped the change must not leave the admin believing it. */
-async function confirm(client: S3Client, location: S3Location, revoked: boolean): Promise<void> {
-  const now = findRevocation(await readBucketPolicy(client, location.bucket), location) !== null;
-  if (now !== revoked)
+async function confirm(client: S3Client, locations: readonly S3Location[], revoked: boolean): Promise<void> {
+  const policy = await readBucketPolicy(client, locations[0]!.bucket);
+  const wrong = locations.find((location) => (findRevocation(policy, location) !== null) !== revoked);
+  if (wrong)
     throw new SealdropError(
       'FAILED',
-      `the bucket policy of ${location.bucket} was written but reads back ${revoked ? 'without' : 'still with'} the revocation of ${formatS3Url(location)}`,
+      `the bucket policy of ${wrong.bucket} was written but reads back ${revoked ? 'without' : 'still with'} the revocation of ${formatS3Url(wrong)}`,
       { hint: 'Look at the bucket policy (aws s3api get-bucket-policy) and run the command again.' },
     );
 }
