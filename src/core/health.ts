@@ -185,7 +185,11 @@ export function assessHealth(input: HealthInput, thresholds: HealthThresholds, n
     else if (leftMs < thresholds.policyWarnMs)
       verdicts.push({ state: 'WARNING', reason: `the policy file expires in ${format(leftMs)}` });
   }
-  const judged = input.revokedAt ? revoked(input.revokedAt, input.snapshots, now) : verdicts;
+  const arrived = input.snapshots.reduce<Date | null>(
+    (newest, s) => (s.state !== 'deleted' && (!newest || s.time > newest) ? s.time : newest),
+    null,
+  );
+  const judged = input.revokedAt ? judgeRevoked(input.revokedAt, arrived, 'a backup', now) : verdicts;
   return {
     state: worstState(judged.map(({ state }) => state)),
     reasons: judged.map(({ reason }) => reason),
@@ -249,12 +253,14 @@ function proofVerdicts(
 }
 
 /**
- * A revoked host's verdict: OK, saying so, whatever its age or policy (it is cut off on purpose; the
- * alarm would ring until it leaves the fleet file), but CRITICAL when something arrived after the cut.
+ * A revoked host's verdict, for its backups and its WAL archive alike: OK, saying so, whatever its age or
+ * policy (it is cut off on purpose; the alarm would ring until it leaves the fleet file), but CRITICAL
+ * when something (`what`: "a backup") was stored after the cut, the newest at `newestUpload`.
  */
-function revoked(
+export function judgeRevoked(
   since: Date,
-  snapshots: readonly Snapshot[],
+  newestUpload: Date | null,
+  what: string,
   now: Date,
 ): { state: HealthState; reason: string }[] {
   const verdicts: { state: HealthState; reason: string }[] = [
@@ -263,13 +269,10 @@ function revoked(
       reason: `REVOKED since ${since.toISOString()} (${format(now.getTime() - since.getTime())} ago): its uploads are denied by the bucket policy`,
     },
   ];
-  const late = snapshots.find(
-    (s) => s.state !== 'deleted' && s.time.getTime() > since.getTime() + REVOKED_SLACK_MS,
-  );
-  if (late)
+  if (newestUpload && newestUpload.getTime() > since.getTime() + REVOKED_SLACK_MS)
     verdicts.push({
       state: 'CRITICAL',
-      reason: `a backup arrived ${format(late.time.getTime() - since.getTime())} after the revocation: is the Deny still in the bucket policy?`,
+      reason: `${what} arrived ${format(newestUpload.getTime() - since.getTime())} after the revocation: is the Deny still in the bucket policy?`,
     });
   return verdicts;
 }

@@ -41,6 +41,11 @@ export interface WalChain {
   storedBytes: number;
   /** The segment (or .partial) stored last: its age is the RPO. */
   newestSegment: ArchivedName | null;
+  /**
+   * When the newest object version under the prefix was stored, whatever its name (a second version, a
+   * history file, a stray): what shows that uploads still land after a revocation.
+   */
+  newestUpload: Date | null;
   /** The backup history files (NAME.OFFSET.backup): the oldest by position, the newest by time. */
   oldestBackup: ArchivedName | null;
   newestBackup: ArchivedName | null;
@@ -79,6 +84,7 @@ export class WalChainTally {
     deleteMarkers: 0,
     storedBytes: 0,
     newestSegment: null,
+    newestUpload: null,
     oldestBackup: null,
     newestBackup: null,
     backupFiles: [],
@@ -99,6 +105,8 @@ export class WalChainTally {
     chain.objectVersions++;
     chain.storedBytes += entry.size;
     if (entry.isDeleteMarker) chain.deleteMarkers++;
+    else if (!chain.newestUpload || entry.lastModified > chain.newestUpload)
+      chain.newestUpload = entry.lastModified;
     const archived = archivedFileOf(this.#prefix, entry.key);
     if (!archived) {
       if (entry.key !== this.#strayKey && chain.strays.count++ < SAMPLE) chain.strays.sample.push(entry.key);

@@ -10,6 +10,7 @@ import {
   PutBucketPolicyCommand,
 } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { revocationStatement } from '../../src/core/revocation.js';
 import { segmentFileName } from '../../src/core/wal.js';
 import { agentEnv } from '../support/backup-target.js';
 import { runCli, tempDir, type CliResult } from '../support/cli.js';
@@ -394,6 +395,15 @@ describe('fleet revoke of a host with a WAL archive', () => {
     return last!;
   }
 
+  async function fleetStatusJson() {
+    const checked = await runCli(['fleet', 'status', pgFleet, '--json'], { env: admin() });
+    const json = JSON.parse(checked.stdout) as {
+      targets: { target: string; state: string; reasons: string[]; revokedAt: string | null }[];
+    };
+    const line = (suffix: string) => json.targets.find((t) => t.target.endsWith(suffix))!;
+    return { status: checked.status, base: line('/pg/base/'), wal: line('/pg/wal/') };
+  }
+
   beforeAll(async () => {
     pgFleet = join(dir, 'pg-fleet.yaml');
     await writeFile(
@@ -447,6 +457,34 @@ hosts:
     expect(revoked.stderr).toContain(`s3://${bucket}/pg/wal/`);
     const after = (await bucketPolicy())!;
     expect(after.Statement).toHaveLength(before.Statement.length + 2);
+  });
+
+  it('fleet status shows the WAL archive REVOKED beside its backups', async () => {
+    const { base, wal } = await fleetStatusJson();
+    expect(base.revokedAt).toMatch(/^\d{4}-/);
+    expect(wal).toMatchObject({ state: 'OK', revokedAt: base.revokedAt });
+    expect(wal.reasons[0]).toMatch(/^REVOKED since \d{4}-/);
+  });
+
+  it('fleet status pages for a WAL upload after the revocation, as for a backup', async () => {
+    // The Deny taken out by someone, a segment archived, the Deny put back dated an hour earlier: what
+    // the admin sees when the host archived long after it was cut off.
+    await adminClient().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(before) }));
+    await walPushUntil(false);
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    const backdated = ['pg/base/', 'pg/wal/'].map((key) =>
+      revocationStatement({ bucket, key, isPrefix: true }, anHourAgo),
+    );
+    await adminClient().send(
+      new PutBucketPolicyCommand({
+        Bucket: bucket,
+        Policy: JSON.stringify({ ...before, Statement: [...before.Statement, ...backdated] }),
+      }),
+    );
+    const { status, wal } = await fleetStatusJson();
+    expect(status).toBe(2);
+    expect(wal.state).toBe('CRITICAL');
+    expect(wal.reasons.join('\n')).toMatch(/arrived \S+.* after the revocation/);
   });
 
   it('fleet unrevoke lets it archive again: both statements go', async () => {

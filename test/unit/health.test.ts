@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assessHealth, type HealthThresholds } from '../../src/core/health.js';
+import { assessHealth, judgeRevoked, type HealthThresholds } from '../../src/core/health.js';
 import { worstState } from '../../src/core/health-state.js';
 import { run, snapshot } from '../support/snapshots.js';
 
@@ -219,6 +219,15 @@ describe('assessHealth', () => {
       );
       expect(health.state).toBe('CRITICAL');
       expect(health.reasons[1]).toMatch(/a backup arrived 9d 21h after the revocation/);
+    });
+
+    it('judges a WAL archive by its newest upload the same way', () => {
+      const late = judgeRevoked(revokedAt, new Date(ago(1)), 'a WAL file', now);
+      expect(late.map(({ state }) => state)).toEqual(['OK', 'CRITICAL']);
+      expect(late[1]!.reason).toMatch(/^a WAL file arrived 9d 23h after the revocation/);
+      const underWay = new Date(revokedAt.getTime() + 60_000);
+      expect(judgeRevoked(revokedAt, underWay, 'a WAL file', now).map(({ state }) => state)).toEqual(['OK']);
+      expect(judgeRevoked(revokedAt, null, 'a WAL file', now).map(({ state }) => state)).toEqual(['OK']);
     });
 
     it('lets an upload under way at the revocation land without an alarm', () => {

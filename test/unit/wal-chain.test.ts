@@ -205,6 +205,19 @@ describe('WAL chain health', () => {
     expect(chain.newestSegment!.time).toEqual(minutes(5));
   });
 
+  it('knows when anything under the prefix was last stored: a later version or a stray counts, a delete marker not', () => {
+    // What shows a revoked host's archive still taking uploads, whatever the name it wrote.
+    const chain = chainOf([
+      ...segments(1, 1, 5, 60),
+      { name: seg(1, 3), ago: 20 },
+      { name: 'not-wal', key: `${PREFIX}notes.txt`, ago: 10 },
+      { name: seg(1, 4), ago: 1, marker: true },
+    ]);
+    expect(chain.newestSegment!.time).toEqual(minutes(60));
+    expect(chain.newestUpload).toEqual(minutes(10));
+    expect(chainOf([]).newestUpload).toBeNull();
+  });
+
   it('finds the oldest backup history file by position and the newest by time', () => {
     const chain = chainOf([...segments(1, 1, 20), backup(1, 9, 3), backup(1, 4, 30), backup(1, 15, 5)]);
     expect(chain.oldestBackup?.segno).toBe(4);

@@ -5,6 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../../core/errors.js';
 import {
   assessHealth,
+  judgeRevoked,
   noCounts,
   type Health,
   type HealthThresholds,
@@ -123,10 +124,12 @@ async function targetStatuses(
   };
   const walResult = (location: S3Location, chain: WalChain): TargetStatus => {
     const { verdict, json } = walStatusOf(chain, thresholds, now);
+    // A revoked host's archive is judged as its backups are: stale on purpose, alarming on a late upload.
+    const revoked = target.revokedAt && judgeRevoked(target.revokedAt, chain.newestUpload, 'a WAL file', now);
     return {
       ...base(location),
-      state: verdict.state,
-      reasons: verdict.reasons,
+      state: revoked ? worstState(revoked.map(({ state }) => state)) : verdict.state,
+      reasons: revoked ? revoked.map(({ reason }) => reason) : verdict.reasons,
       latest: null,
       ageSeconds: json.rpoSeconds,
       counts: { ...noCounts(), strays: chain.strays.count },
