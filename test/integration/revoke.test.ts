@@ -487,6 +487,33 @@ hosts:
     expect(wal.reasons.join('\n')).toMatch(/arrived \S+.* after the revocation/);
   });
 
+  it('a host revoked in its backups alone pages for its open WAL archive; revoking again closes it', async () => {
+    // As revoke left a PostgreSQL host before it covered WAL archives.
+    const baseOnly = revocationStatement({ bucket, key: 'pg/base/', isPrefix: true }, new Date());
+    await adminClient().send(
+      new PutBucketPolicyCommand({
+        Bucket: bucket,
+        Policy: JSON.stringify({ ...before, Statement: [...before.Statement, baseOnly] }),
+      }),
+    );
+    const { status, base, wal } = await fleetStatusJson();
+    expect(status).toBe(2);
+    expect(base.state).toBe('OK');
+    expect(wal).toMatchObject({ state: 'CRITICAL', revokedAt: null });
+    expect(wal.reasons.join('\n')).toMatch(
+      /pg is revoked \(since .*\) but uploads here are not denied: run sealdrop fleet revoke .*pg-fleet\.yaml pg --yes again/,
+    );
+    const again = await runCli(['fleet', 'revoke', pgFleet, 'pg', '--yes', '--json'], { env: admin() });
+    expect(again.status, again.stderr).toBe(0);
+    const result = JSON.parse(again.stdout);
+    expect(result).toMatchObject({ already: false });
+    expect(result.added.map((s: { Resource: string }) => s.Resource)).toEqual([
+      `arn:aws:s3:::${bucket}/pg/wal/*`,
+    ]);
+    await walPushUntil(true);
+    expect((await fleetStatusJson()).wal.revokedAt).toMatch(/^\d{4}-/);
+  });
+
   it('fleet unrevoke lets it archive again: both statements go', async () => {
     const undone = await runCli(['fleet', 'unrevoke', pgFleet, 'pg', '--yes', '--json'], { env: admin() });
     expect(undone.status, undone.stderr).toBe(0);

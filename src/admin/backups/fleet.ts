@@ -35,6 +35,7 @@ export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<Statu
     now,
   );
   await judgeRenewals(client, fleet, result.targets, now);
+  halfRevoked(result, targets, fleet.source);
   if ('problem' in bucketPolicy)
     for (const bucket of result.buckets.filter((b) => b.bucket === fleet.bucket)) {
       bucket.reasons.push(`can't tell which hosts are revoked: ${bucketPolicy.problem}`);
@@ -42,6 +43,23 @@ export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<Statu
     }
   result.state = worstState([...result.targets, ...result.buckets].map(({ state }) => state));
   return result;
+}
+
+/**
+ * A host revoked in one place it writes and not in another (revoked before revoke covered WAL archives,
+ * or a statement taken out by hand) is not cut off: its open place is CRITICAL, with the command that
+ * closes it.
+ */
+function halfRevoked(result: StatusResult, targets: readonly WatchedHost[], source: string): void {
+  const revoked = new Map(targets.filter((t) => t.revokedAt).map((t) => [t.host, t.revokedAt!]));
+  for (const target of result.targets) {
+    const since = target.host === null ? undefined : revoked.get(target.host);
+    if (!since || target.revokedAt !== null) continue;
+    target.reasons.push(
+      `${target.host} is revoked (since ${since.toISOString()}) but uploads here are not denied: run sealdrop fleet revoke ${source} ${target.host} --yes again`,
+    );
+    target.state = 'CRITICAL';
+  }
 }
 
 /** The bucket policy, where revocations live; failing to read it is a problem to report, not a crash. */
