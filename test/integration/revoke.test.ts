@@ -488,6 +488,14 @@ hosts:
   });
 
   it('a host revoked in its backups alone pages for its open WAL archive; revoking again closes it', async () => {
+    // Its archive cut off alone (policy revoke of the WAL policy file) is a choice: nothing pages for it.
+    await adminClient().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(before) }));
+    const walOnly = await runCli(['policy', 'revoke', walPolicy, '--yes'], { env: admin() });
+    expect(walOnly.status, walOnly.stderr).toBe(0);
+    const chosen = await fleetStatusJson();
+    expect(chosen.wal.revokedAt).toMatch(/^\d{4}-/);
+    expect(chosen.base).toMatchObject({ revokedAt: null });
+    expect(chosen.base.reasons.join('\n')).not.toMatch(/not denied/);
     // As revoke left a PostgreSQL host before it covered WAL archives.
     const baseOnly = revocationStatement({ bucket, key: 'pg/base/', isPrefix: true }, new Date());
     await adminClient().send(

@@ -46,12 +46,13 @@ export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<Statu
 }
 
 /**
- * A host revoked in one place it writes and not in another (revoked before revoke covered WAL archives,
- * or a statement taken out by hand) is not cut off: its open place is CRITICAL, with the command that
- * closes it.
+ * A host whose backups are revoked (what makes it revoked, as for fleet publish) and another place not
+ * (revoked before revoke covered WAL archives, or a statement taken out by hand) is not cut off: its
+ * open place is CRITICAL, with the command that closes it. A WAL archive revoked alone (policy revoke
+ * of its policy file) is a choice, not a half-done revocation.
  */
 function halfRevoked(result: StatusResult, targets: readonly WatchedHost[], source: string): void {
-  const revoked = new Map(targets.filter((t) => t.revokedAt).map((t) => [t.host, t.revokedAt!]));
+  const revoked = new Map(targets.filter((t) => !t.wal && t.revokedAt).map((t) => [t.host, t.revokedAt!]));
   for (const target of result.targets) {
     const since = target.host === null ? undefined : revoked.get(target.host);
     if (!since || target.revokedAt !== null) continue;
