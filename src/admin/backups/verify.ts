@@ -28,16 +28,9 @@ import {
   type ProofRecord,
 } from '../../core/proofs.js';
 import { formatS3Url } from '../../core/s3-url.js';
-import {
-  decodeSketch,
-  DEFAULT_MIN_OVERLAP,
-  encodeSketch,
-  overlap,
-  sketchedChunks,
-  Sketcher,
-  type Sketch,
-} from '../../core/sketch.js';
+import { decodeSketch, DEFAULT_MIN_OVERLAP, encodeSketch, Sketcher, type Sketch } from '../../core/sketch.js';
 import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
+import { judgeContinuity, type Previous } from './continuity.js';
 import { outputLimit, unseal, type Compression } from '../openpgp/unseal.js';
 
 export interface VerifyOptions {
@@ -94,9 +87,6 @@ export interface VerifyResult {
   checks: SnapshotCheck[];
   failed: number;
 }
-
-/** Content of fewer chunks than this (about 4 KiB), on both sides, is too small to compare. */
-const MIN_CHUNKS = 16;
 
 /** Errors that would fail every snapshot alike: stop at once instead of reporting each. */
 export const FATAL: ReadonlySet<ErrorCode> = new Set([
@@ -163,7 +153,12 @@ export async function verify(
         options.maxOutputBytes ?? historyLimit(previous?.plainBytes) ?? outputLimit(snapshot.size),
     });
     const sketch = sketcher.digest();
-    if (check.ok) checkContinuity(set, proofs, previous, snapshot, check, sketch, options);
+    // The admin's word stands for a change too large to continue (an approved backup).
+    if (check.ok && standingProof(proofs, snapshot)?.kind !== 'approved')
+      judgeContinuity(check, previous, sketch, {
+        minOverlap: options.minOverlap ?? DEFAULT_MIN_OVERLAP,
+        approve: `sealdrop approve ${formatS3Url(set.location)} ${snapshot.kind === 'run' ? '--run' : '--version-id'} ${snapshot.id}`,
+      });
     if (check.ok)
       proven.set(proofSubject(snapshot), { id: snapshot.id, sketch, plainBytes: check.plainBytes });
     // A check that could not be made (this Node.js has no zstd, no identity given opens it) proves
@@ -271,15 +266,6 @@ async function notForItsRecipients(
   );
 }
 
-/** The good backup before one: what it restored to, and its content sketch (null: none to be had). */
-interface Previous {
-  id: string;
-  sketch: Sketch | null;
-  plainBytes: number;
-  /** Why there is no sketch: it could not be read again to make one. */
-  unread?: string;
-}
-
 /** What finding the good backup before one needs. */
 interface Before {
   set: BackupSet;
@@ -342,56 +328,6 @@ async function sketchAgain(before: Before, id: string, snapshot: Snapshot | unde
 }
 
 /**
- * A backup that decrypted is good only if it continues the content of the good backup before it: junk
- * of the right size, encrypted data and a ransomware-encrypted database share nothing with it.
- */
-function checkContinuity(
-  set: BackupSet,
-  proofs: ReadProofs,
-  before: Previous | null,
-  snapshot: Snapshot,
-  check: SnapshotCheck,
-  sketch: Sketch,
-  options: VerifyOptions,
-): void {
-  // The admin's word stands for a change too large to continue (an approved backup).
-  if (!before || standingProof(proofs, snapshot)?.kind === 'approved') return;
-  const previous = before.sketch;
-  if (!previous) {
-    // Not compared is not proven: it stays unproven (no proof), and is tried again next time.
-    Object.assign(check, {
-      ok: false,
-      code: 'FAILED',
-      problem: `its content can't be compared with the good backup before it (${before.id}): ${before.unread}`,
-      hint: `Approve it if it is genuine, or verify ${before.id} again when it can be read.`,
-    });
-    return;
-  }
-  if (Math.max(sketchedChunks(sketch), sketchedChunks(previous)) < MIN_CHUNKS) {
-    check.warnings.push(`content continuity not judged: it and ${before.id} are too small to compare`);
-    return;
-  }
-  let shared: number;
-  try {
-    shared = overlap(sketch, previous);
-  } catch (error) {
-    // Made with another sketch key (a bucket's key replaced by hand): nothing to compare with.
-    if (!isSealdropError(error) || error.code !== 'SKETCH_INVALID') throw error;
-    check.warnings.push(`content continuity not checked against ${before.id}: ${error.message}`);
-    return;
-  }
-  const min = options.minOverlap ?? DEFAULT_MIN_OVERLAP;
-  check.continuity = { against: before.id, overlap: Math.round(shared * 1000) / 1000 };
-  if (shared >= min) return;
-  Object.assign(check, {
-    ok: false,
-    code: 'INTEGRITY',
-    problem: `its content overlaps the good backup before it (${before.id}) by ${percent(shared)}, under the ${percent(min)} a genuine backup keeps: junk, encrypted data, or a very large real change`,
-    hint: `If it is genuine, approve it: sealdrop approve ${formatS3Url(set.location)} ${snapshot.kind === 'run' ? '--run' : '--version-id'} ${snapshot.id}. Else find out who pushed it: that host may be compromised.`,
-  });
-}
-
-/**
  * The outcome as a proof, unless the one standing says the same already (no version to keep) or the
  * admin approved the backup (their word stands). Never fails the verify.
  */
@@ -440,10 +376,6 @@ async function recordProof(
     if (!isSealdropError(error)) throw error;
     options.onNote?.(`the proof of ${snapshot.id} was not recorded: ${error.message}`);
   }
-}
-
-function percent(fraction: number): string {
-  return `${Math.round(fraction * 100)}%`;
 }
 
 /** Nowhere, but every byte goes through the content sketch on its way. */

@@ -125,8 +125,7 @@ function bucketOf(target: RevokeTarget): string {
 
 /** The earliest known time among revocations (an unreadable one's time is not known: null alone). */
 function earliest(times: readonly (Date | null)[]): Date | null {
-  const known = times.filter((time): time is Date => time !== null);
-  return known.length === 0 ? null : new Date(Math.min(...known.map((time) => time.getTime())));
+  return times.reduce<Date | null>((first, time) => (time && (!first || time < first) ? time : first), null);
 }
 
 /** Removes exactly sealdrop's statements for the target; deletes the bucket policy if nothing is left. */
