@@ -213,7 +213,8 @@ Signs with the standard AWS chain, like mint. A file whose signature fails again
 is refused; one that can't be checked (signed by another access key) is renewed with a warning.
 A renewal location's new URL is presigned with the same credentials: they must be able to read it.
 A file whose key or prefix is revoked in the bucket policy (policy revoke) is skipped with a warning;
-when these credentials can't read the bucket policy, the file is renewed with a warning.
+when these credentials can't read the bucket policy, the file is renewed with a warning (setup's
+bucket policy and IAM user policy let the uploader read it).
 
 Examples:
   AWS_PROFILE=backup-uploader sealdrop policy renew db1.policy.json db2.policy.json
