@@ -21,6 +21,7 @@ interface PgRestoreCliOptions extends IdentityOptions, ConnectionOptions {
   timeline: number | 'latest';
   targetAction: 'promote' | 'pause' | 'shutdown';
   archiveMode: 'off' | 'preserve';
+  verified?: boolean;
   start?: boolean;
   startTimeout: number;
   json?: boolean;
@@ -40,6 +41,10 @@ export function registerPgCommands(program: Command): void {
       'replay up to TIME (as --at takes it), or to the end of the archive',
     )
     .requiredOption('--pgdata <DIR>', 'the new data directory: absent or empty')
+    .option(
+      '--verified',
+      'only base backups proven good (by `sealdrop verify` or `sealdrop approve`): passes over what a compromised host pushed since',
+    )
     .addOption(
       new Option(
         '--timeline <ID|latest>',
@@ -70,17 +75,20 @@ export function registerPgCommands(program: Command): void {
     .addHelpText(
       'after',
       `
-Takes the newest complete base backup at or before --to, extracts it into --pgdata (created, or an
-empty directory; on any failure it is emptied again), checks that the archive holds its backup history
-file and every segment up to the base backup's end, and writes the recovery settings to
-postgresql.auto.conf: restore_command calling \`sealdrop wal fetch\` with the same --identity,
---passphrase-file and endpoint, recovery_target_time (or the end of the archive),
-recovery_target_timeline (--timeline) and recovery_target_action, plus recovery.signal. PostgreSQL then replays the archive when
-it starts. Its environment needs AWS credentials (and SEALDROP_PASSPHRASE unless --passphrase-file).
-Files are the restorer's own: run it as the database's user, or chown -R the directory afterwards.
+Takes the newest complete base backup at or before --to (with --verified, the newest one proven
+good), extracts it into --pgdata (created, or an empty directory; on any failure it is emptied
+again), checks that the archive holds its backup history file and every segment up to the base
+backup's end, and writes the recovery settings to postgresql.auto.conf: restore_command calling
+\`sealdrop wal fetch\` with the same --identity, --passphrase-file and endpoint, recovery_target_time
+(or the end of the archive), recovery_target_timeline (--timeline) and recovery_target_action, plus
+recovery.signal. PostgreSQL then replays the archive when it starts. Its environment needs AWS
+credentials (and SEALDROP_PASSPHRASE unless --passphrase-file). Files are the restorer's own: run it
+as the database's user, or chown -R the directory afterwards.
 
-A compromised server can archive the history file of a timeline it made up, and latest follows the
-newest timeline: restoring from before a compromise, pass --timeline with the last one you made.
+A compromised server can push junk as its newest base backup, which stops a restore, or a doctored
+one: --verified passes over every base backup not proven good (verify, approve). It can also
+archive the history file of a timeline it made up, and latest follows the newest timeline: restoring
+from before a compromise, pass --timeline with the last one you made.
 
 Exit status: 0 restored, 1 failed (no base backup, WAL missing, S3), 2 bad usage, key or passphrase,
 3 integrity failure.
@@ -90,7 +98,9 @@ Examples:
       --to "2026-12-05 16:55" --pgdata /var/lib/postgresql/15/pitr --identity admin.key.asc
   sudo -u postgres env AWS_PROFILE=restore sealdrop pg restore --base s3://acme-backups/db1/base/ \\
       --wal s3://acme-backups/db1/wal/ --to latest --pgdata /srv/pitr --identity /srv/admin.asc \\
-      --passphrase-file /srv/pass --start`,
+      --passphrase-file /srv/pass --start
+  sealdrop pg restore --base s3://acme-backups/db1/base/ --wal s3://acme-backups/db1/wal/ \\
+      --to latest --timeline 1 --verified --pgdata /srv/pitr --identity admin.key.asc`,
     )
     .action(async (options: PgRestoreCliOptions) => {
       const base = parseS3Url(options.base);
@@ -116,6 +126,7 @@ Examples:
           restoreCommand: command,
           targetAction: options.targetAction,
           keepArchiving: options.archiveMode === 'preserve',
+          verified: options.verified ?? false,
           signal,
           onProgress: (bytes, total) => progress.update('base backup', bytes, total),
         }),

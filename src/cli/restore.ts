@@ -38,7 +38,7 @@ export function registerRestoreCommand(program: Command): void {
       'after',
       `
 The latest complete backup, or --version-id ID (a key), --run ID (a prefix), --at TIME, or with
---verified the newest one \`sealdrop verify\` marked as verified. Newer incomplete or broken runs are
+--verified the newest one proven good (by \`sealdrop verify\` or approve; with --at, at or before TIME). Newer incomplete or broken runs are
 passed over, and named on stderr. --at takes ISO 8601, @EPOCH, "36h ago" and English as people type it
 ("yesterday 03:00", "last tuesday 23:00", "May 1 3am"); a day without a time means its 00:00 local, as
 date(1) reads it (but "yesterday" alone is this time a day ago, as in date(1)); what it was read as is said on stderr, and \`sealdrop versions --at TIME\` shows the

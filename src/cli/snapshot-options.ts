@@ -80,7 +80,7 @@ function withChoice(command: Command, { all = false, verified = false } = {}): C
   if (verified)
     command.option(
       '--verified',
-      'the newest backup proven good (by `sealdrop verify` or `sealdrop approve`)',
+      'the newest backup proven good (by `sealdrop verify` or `sealdrop approve`); with --at, the newest at or before TIME',
     );
   if (all)
     command
@@ -120,7 +120,10 @@ export function withReading(command: Command): Command {
     );
 }
 
-/** One of --version-id, --run, --at (read as `at`), --verified, --all, --unproven (none: the latest); the first two must fit the target. */
+/**
+ * One of --version-id, --run, --at (read as `at`), --verified (with --at or not), --all, --unproven
+ * (none: the latest); the first two must fit the target.
+ */
 function chosen(
   options: ChoiceOptions,
   location: S3Location,
@@ -134,7 +137,10 @@ function chosen(
     all: '--all',
     unproven: '--unproven',
   } as const;
-  const given = (Object.keys(flags) as (keyof typeof flags)[]).filter((name) => options[name] !== undefined);
+  // --verified --at: the newest proven good at or before a time.
+  const given = (Object.keys(flags) as (keyof typeof flags)[]).filter(
+    (name) => options[name] !== undefined && !(name === 'at' && options.verified),
+  );
   if (given.length > 1)
     throw new SealdropError(
       'USAGE',
@@ -146,8 +152,8 @@ function chosen(
     throw new SealdropError('USAGE', '--run needs a prefix target (s3://BUCKET/PREFIX/ or a prefix policy)');
   const id = options.versionId ?? options.run;
   if (id !== undefined) return { kind: 'id', id };
+  if (options.verified) return { kind: 'verified', ...(at === undefined ? {} : { at }) };
   if (at !== undefined) return { kind: 'at', at };
-  if (options.verified) return { kind: 'verified' };
   if (options.unproven) return { kind: 'unproven' };
   return options.all ? { kind: 'all' } : { kind: 'latest' };
 }

@@ -134,7 +134,11 @@ export function versionSnapshot(entry: ListedVersion): Snapshot {
 }
 
 export type SnapshotSelector =
-  { kind: 'latest' } | { kind: 'id'; id: string } | { kind: 'at'; at: Date } | { kind: 'verified' };
+  | { kind: 'latest' }
+  | { kind: 'id'; id: string }
+  | { kind: 'at'; at: Date }
+  /** The newest proven good, at or before `at` when given. */
+  | { kind: 'verified'; at?: Date };
 
 export interface Choice {
   snapshot: Snapshot;
@@ -173,7 +177,7 @@ export function chooseSnapshot(
     if (snapshot.state !== 'complete') throw unrestorable(snapshots, snapshot, label);
     return { snapshot, skipped: [] };
   }
-  if (selector.kind === 'verified') return chooseVerified(snapshots, label);
+  if (selector.kind === 'verified') return chooseVerified(snapshots, label, selector.at);
   const skipped: Snapshot[] = [];
   for (const snapshot of snapshots) {
     if (selector.kind === 'at' && snapshot.time.getTime() > selector.at.getTime()) continue;
@@ -200,12 +204,21 @@ export function chooseSnapshot(
   );
 }
 
-/** The newest complete snapshot proven good (core/proofs.ts: the proofs must have been read). */
-function chooseVerified(snapshots: readonly Snapshot[], label: string): Choice {
+/**
+ * The newest complete snapshot proven good, at or before `at` if given (core/proofs.ts: the proofs
+ * must have been read).
+ */
+function chooseVerified(snapshots: readonly Snapshot[], label: string, at?: Date): Choice {
   for (const snapshot of snapshots)
-    if (snapshot.state === 'complete' && snapshot.verifiedAt) return { snapshot, skipped: [] };
+    if (
+      snapshot.state === 'complete' &&
+      snapshot.verifiedAt &&
+      !(at && snapshot.time.getTime() > at.getTime())
+    )
+      return { snapshot, skipped: [] };
   const { noun } = SNAPSHOT_WORDS[snapshots[0]!.kind];
-  throw new SealdropError('NOT_FOUND', `${label} has no verified ${noun}`, {
+  const when = at ? ` at or before ${at.toISOString()}` : '';
+  throw new SealdropError('NOT_FOUND', `${label} has no verified ${noun}${when}`, {
     hint: 'Verify one first: `sealdrop verify TARGET --identity KEY.asc` records the proof; or pick one with --at or by id.',
   });
 }

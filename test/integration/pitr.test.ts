@@ -5,9 +5,11 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 import { serverDir, type Database } from '../support/databases.js';
 import {
   count,
+  identityArgs,
   RESTORE_TIMEOUT_MS,
   insertMarkers,
   markerIds,
@@ -90,6 +92,38 @@ describe('point-in-time recovery from a write-only WAL archive', { timeout: REST
       expect(await count(latest, 'pgbench_history')).toBe(transactions);
     } finally {
       await latest.stop();
+    }
+  });
+
+  it('junk pushed as the newest base backup stops pg restore; --verified restores from the proven ones', async () => {
+    const proven = await runCli(['verify', archive.baseUrl, '--unproven', ...identityArgs(archive)], {
+      env: archive.adminEnv,
+    });
+    expect(proven.status, proven.stdout + proven.stderr).toBe(0);
+    const junk = await runCli(
+      ['push', '--policy', archive.basePolicy, '--', 'head', '-c', '4000000', '/dev/urandom'],
+      { env: archive.agentEnv },
+    );
+    expect(junk.status, junk.stderr).toBe(0);
+    const dir = await serverDir('sealdrop-pitr-junk-');
+    try {
+      const stopped = await pgRestore(archive, 'latest', join(dir, 'data'));
+      expect(stopped.status).toBe(1);
+      expect(stopped.stderr).toMatch(
+        /error: tar could not extract the base backup of \S+: tar: This does not look like a tar archive; /,
+      );
+      expect(stopped.stderr).toMatch(/hint: .*--verified takes the newest one proven good/);
+      expect(await readdir(join(dir, 'data'))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    // The newest proven one is the abandoned server's, off the latest timeline: the one before it.
+    const restored = await restoreTo(archive, 'latest', { extra: ['--verified'] });
+    try {
+      expect(await markerIds(restored)).toEqual([1, 11, 12]);
+      expect(await count(restored, 'pgbench_history')).toBe(transactions);
+    } finally {
+      await restored.stop();
     }
   });
 });

@@ -139,6 +139,18 @@ describe('proven backups of a key', () => {
     const restored = await admin('restore', url, '--verified', '--identity', target.privateKey);
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stdout).toBe(dump(3));
+    const [, , second] = JSON.parse((await admin('versions', url, '--json')).stdout).snapshots;
+    const earlier = await admin(
+      'restore',
+      url,
+      '--verified',
+      '--at',
+      second.time,
+      '--identity',
+      target.privateKey,
+    );
+    expect(earlier.status, earlier.stderr).toBe(0);
+    expect(earlier.stdout).toBe(dump(2));
     // prune keeps it as evidence, and ranks only the good: --remove-rejected removes it.
     const plan = JSON.parse((await admin('prune', url, '--keep-last', '1', '--json')).stdout);
     const junkItem = plan.snapshots[0];

@@ -31,6 +31,22 @@ describe('the newest verified backup', () => {
     expect(chooseSnapshot(snapshots, { kind: 'verified' }, 's3://b/k').snapshot.id).toBe('v3');
   });
 
+  it('--verified with a time: the newest proven one at or before it, and a refusal naming the time', () => {
+    const snapshots = [
+      marked('v4', 0, new Date(daysAgo(0))),
+      marked('v3', 1, null),
+      marked('v2', 2, new Date(daysAgo(1.9))),
+      marked('v1', 3, new Date(daysAgo(2.9))),
+    ];
+    const at = (days: number) => ({ kind: 'verified' as const, at: new Date(daysAgo(days)) });
+    expect(chooseSnapshot(snapshots, at(0.5), 's3://b/k').snapshot.id).toBe('v2');
+    expect(chooseSnapshot(snapshots, at(2), 's3://b/k').snapshot.id).toBe('v2');
+    expect(chooseSnapshot(snapshots, at(2.5), 's3://b/k').snapshot.id).toBe('v1');
+    expect(() => chooseSnapshot(snapshots, at(3.5), 's3://b/k')).toThrow(
+      `s3://b/k has no verified version at or before ${daysAgo(3.5)}`,
+    );
+  });
+
   it('refuses when none is verified', () => {
     expect(() =>
       chooseSnapshot([marked('v2', 0, null), marked('v1', 1, null)], { kind: 'verified' }, 's3://b/k'),

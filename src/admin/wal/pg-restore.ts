@@ -1,5 +1,5 @@
 // pg restore: point-in-time recovery into a new data directory. The newest complete base backup at or
-// before the target is extracted, its WAL checked in the archive, and the recovery settings written
+// before the target (proven good, if asked) is extracted, its WAL checked in the archive, and the recovery settings written
 // (restore_command calling `sealdrop wal fetch`), so PostgreSQL replays to the target when it starts.
 import { spawn } from 'node:child_process';
 import { appendFile, lstat, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
@@ -43,6 +43,8 @@ export interface PgRestoreOptions {
   targetAction?: 'promote' | 'pause' | 'shutdown';
   /** false: archive_mode = off in the restored server, so it doesn't archive into the host's prefix. */
   keepArchiving?: boolean;
+  /** Only base backups proven good (by verify or approve): junk the host pushed is passed over. */
+  verified?: boolean;
   allowUnbound?: boolean;
   signal?: AbortSignal;
   onNote?: (message: string) => void;
@@ -118,12 +120,20 @@ export async function restoreCommand(client: S3Client, args: string[], endpoint?
 /** Base backups tried, newest first, before pg restore gives up on finding one on the timeline. */
 const MAX_TRIED_BASES = 5;
 
-/** The newest base backup at or before `before` (null: the newest), extracted; on failure the directory is emptied. */
+/**
+ * The newest base backup (proven good, with `verified`) at or before `before` (null: the newest),
+ * extracted; on failure the directory is emptied.
+ */
 async function layDown(client: S3Client, options: PgRestoreOptions, before: Date | null) {
   const tar = untar(options.pgdata);
+  const at = before === null ? {} : { at: before };
   try {
     const restored = await restore(client, options.base, {
-      selector: before === null ? { kind: 'latest' } : { kind: 'at', at: before },
+      selector: options.verified
+        ? { kind: 'verified', ...at }
+        : before === null
+          ? { kind: 'latest' }
+          : { kind: 'at', at: before },
       identityPaths: options.identityPaths,
       askPassphrase: options.askPassphrase,
       output: tar.input,
@@ -132,7 +142,7 @@ async function layDown(client: S3Client, options: PgRestoreOptions, before: Date
       onNote: options.onNote,
       onProgress: options.onProgress,
     });
-    await tar.end();
+    await tar.end(`the base backup of ${restored.snapshot.time}`);
     await refuseTablespaces(options.pgdata);
     const label = parseBackupLabel(
       await readBounded(join(options.pgdata, 'backup_label')),
@@ -354,8 +364,8 @@ async function clear(path: string): Promise<void> {
 
 interface Extraction {
   input: Writable;
-  /** The data is all written: waits for tar to finish, and fails if it did. */
-  end(): Promise<void>;
+  /** The data (`what`, in messages) is all written: waits for tar to finish, and fails if it did. */
+  end(what: string): Promise<void>;
   kill(): Promise<void>;
 }
 
@@ -376,17 +386,14 @@ function untar(dir: string): Extraction {
   });
   return {
     input: tar.stdin,
-    async end() {
+    async end(what) {
       tar.stdin.end();
       const code = await exited;
+      const said = stderr.trim().split('\n').join('; ');
       if (code !== 0)
-        throw new SealdropError(
-          'OBJECT_FORMAT',
-          `tar could not extract the base backup: ${stderr.trim() || `exit ${code}`}`,
-          {
-            hint: 'The base backup must be pg_basebackup -Ft -D - output (one tar, no compression of its own).',
-          },
-        );
+        throw new SealdropError('OBJECT_FORMAT', `tar could not extract ${what}: ${said || `exit ${code}`}`, {
+          hint: 'A base backup is pg_basebackup -Ft -D - output (one tar, no compression of its own): a host that pushed something else may be compromised. --verified takes the newest one proven good.',
+        });
     },
     async kill() {
       tar.kill();
