@@ -239,6 +239,9 @@ A host still on a policy that expires within its policyWarn, though an earlier b
 it in its renewal window, is a WARNING: its latest backup names the policy it was pushed with
 (fleet policies bind their expiry into what they upload), so a host that can't renew is seen even
 when the admin's copy is current.
+The proofs are watched: a host whose newest backup proven good (fleet verify) is older than its
+maxUnverifiedAge (default 8d: a weekly drill and a day; off: not judged), or with none proven while its
+oldest backup is, is a WARNING: the drill stopped, or never started.
 A host's WAL archive (wal: in the fleet file) gets a line and perfdata of its own (HOST_rpo against
 walWarnAge and walMaxAge, HOST_missing_segments, …), judged as sealdrop status --wal judges it.
 --format prometheus prints the same as metrics with a host label; --json one document.

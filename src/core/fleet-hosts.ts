@@ -31,6 +31,7 @@ export function hostBackupSets(fleet: Fleet, policyDir = fleet.policyDir): HostB
       policyWarnMs: host.settings.policyWarn,
       anomaly: host.settings.anomaly,
       nothingStored: 'CRITICAL',
+      maxUnverifiedAgeMs: host.settings.maxUnverifiedAge,
       wal: {
         warnAgeMs: host.settings.walWarnAge,
         maxAgeMs: host.settings.walMaxAge,

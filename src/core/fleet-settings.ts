@@ -38,6 +38,8 @@ const SETTINGS = {
   warnAge: { parse: duration, default: null as number | null },
   /** Status: WARNING when the host's policy expires within this. */
   policyWarn: { parse: duration, default: 3 * DAY_MS },
+  /** Status: WARNING when the newest backup proven good is older (a weekly drill and a day); null: off. */
+  maxUnverifiedAge: { parse: durationOrOff, default: (8 * DAY_MS) as number | null },
   /** Status of a host's WAL archive (`wal:`): the RPO's WARNING and CRITICAL ages, the base backup's. */
   walWarnAge: { parse: duration, default: DEFAULT_WAL_THRESHOLDS.warnAgeMs },
   walMaxAge: { parse: duration, default: DEFAULT_WAL_THRESHOLDS.maxAgeMs },
@@ -170,6 +172,15 @@ function duration(value: unknown): number {
   if (typeof value !== 'string')
     throw new Problem(`${JSON.stringify(value)} is not a duration (write 36h, 7d, 30min)`);
   return unitsOf(() => parseDuration(value, 'duration'), 'duration') || fail('must be longer than 0s');
+}
+
+function durationOrOff(value: unknown): number | null {
+  if (value === 'off') return null;
+  try {
+    return duration(value);
+  } catch (error) {
+    throw new Problem(`${(error as Error).message} or off`);
+  }
 }
 
 function compression(value: unknown): Compression {

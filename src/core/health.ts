@@ -24,8 +24,8 @@ export interface HealthThresholds {
    */
   nothingStored?: 'UNKNOWN' | 'CRITICAL';
   /**
-   * WARNING when the newest backup proven good (`sealdrop verify`) is older, or none is; null or
-   * absent: not judged. The proofs of the snapshots must have been read (verifiedAt).
+   * WARNING when the newest backup proven good (`sealdrop verify`) is older, or, none proven, the
+   * oldest backup is; null or absent: not judged. The proofs must have been read (verifiedAt).
    */
   maxUnverifiedAgeMs?: number | null;
   /** A WAL archive's RPO and base-backup age (default: DEFAULT_WAL_THRESHOLDS). */
@@ -283,16 +283,26 @@ function verification(
   maxMs: number,
   now: Date,
 ): { state: HealthState; reason: string } {
+  let oldest: Snapshot | undefined;
   for (const snapshot of snapshots) {
-    if (snapshot.state !== 'complete' || !snapshot.verifiedAt) continue;
+    if (snapshot.state !== 'complete') continue;
+    oldest = snapshot;
+    if (!snapshot.verifiedAt) continue;
     const ageMs = now.getTime() - snapshot.time.getTime();
     const facts = `the newest verified backup is ${format(ageMs)} old (verified ${format(now.getTime() - snapshot.verifiedAt.getTime())} ago`;
     return ageMs > maxMs
       ? { state: 'WARNING', reason: `${facts}; max ${format(maxMs)})` }
       : { state: 'OK', reason: `${facts})` };
   }
-  return {
-    state: 'WARNING',
-    reason: `no verified backup: the nightly proof (sealdrop verify --unproven) proves them; max ${format(maxMs)}`,
-  };
+  // None proven: the set had as long as the threshold to be, counted from its oldest backup.
+  const ageMs = oldest ? now.getTime() - oldest.time.getTime() : 0;
+  return ageMs > maxMs
+    ? {
+        state: 'WARNING',
+        reason: `no backup proven yet, and the oldest is ${format(ageMs)} old (max ${format(maxMs)}): the nightly proof (sealdrop verify --unproven) proves them`,
+      }
+    : {
+        state: 'OK',
+        reason: `no backup proven yet; the oldest is ${format(ageMs)} old (max ${format(maxMs)})`,
+      };
 }

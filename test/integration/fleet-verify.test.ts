@@ -2,6 +2,7 @@
 // the real CLI, proved whole, in two shards, with a host that never pushed and one whose backup is bad.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fleetVerify } from '../../src/admin/backups/fleet-verify.js';
@@ -23,6 +24,8 @@ let bucket: string;
 let fleetFile: string;
 let identity: string;
 let hosts: Host[];
+/** When beforeAll's pushes were done. */
+let pushedAt: number;
 const admin = (passphrase = PASSPHRASE) => withEnv({ SEALDROP_PASSPHRASE: passphrase });
 
 function fleetYaml(extraHosts = ''): string {
@@ -99,6 +102,7 @@ beforeAll(async () => {
     const pushed = await pushHost(host, dir);
     expect(pushed.status, `${host.name}: ${pushed.stderr}`).toBe(0);
   }
+  pushedAt = Date.now();
 });
 
 describe('sealdrop fleet verify', () => {
@@ -294,4 +298,42 @@ describe('sealdrop fleet verify', () => {
     expect(result.stderr).toMatch(message);
     expect(result.stderr).toMatch(new RegExp(`\\n {2}hint: .*${hint.source}`));
   });
+});
+
+describe('fleet status watches the proofs', () => {
+  it('WARNING for the hosts whose newest proven backup is older than maxUnverifiedAge, naming its age; OK once proven again', async () => {
+    // The policies expire in an hour: policyWarn short of it.
+    const withDefaults = async (name: string, more: string) => {
+      const file = join(dir, name);
+      await writeFile(
+        file,
+        fleetYaml().replace('maxSize: 64MiB}', `maxSize: 64MiB, policyWarn: 1min${more}}`),
+      );
+      return file;
+    };
+    const file = await withDefaults('proofs.yaml', ', maxUnverifiedAge: 20s');
+    // Every host's backups verify proved (the tests above) were pushed before pushedAt.
+    await sleep(Math.max(0, pushedAt + 21_000 - Date.now()));
+    const alpha = hosts[0]!;
+    expect((await pushHost(alpha, dir)).status).toBe(0);
+    const proven = await runCli(
+      ['verify', '--fleet', file, '--host', 'alpha', '--identity', identity, '--unproven'],
+      { env: admin() },
+    );
+    expect(proven.status, proven.stdout + proven.stderr).toBe(0);
+    const status = await runCli(['fleet', 'status', file, '--json'], { env: admin() });
+    expect(status.status, status.stdout).toBe(1);
+    const targets: { host: string; state: string; reasons: string[] }[] = JSON.parse(status.stdout).targets;
+    expect(targets.find((t) => t.host === 'alpha')).toMatchObject({ state: 'OK' });
+    for (const name of ['bravo', 'charlie'])
+      expect(targets.find((t) => t.host === name)).toMatchObject({
+        state: 'WARNING',
+        reasons: expect.arrayContaining([
+          expect.stringMatching(/^the newest verified backup is \d+s old \(verified \d+s ago; max 20s\)$/),
+        ]),
+      });
+    // The fleet file's default: a week and a day, so a week's drill keeps it quiet.
+    const quiet = await runCli(['fleet', 'status', await withDefaults('week.yaml', '')], { env: admin() });
+    expect(quiet.status, quiet.stdout).toBe(0);
+  }, 60_000);
 });

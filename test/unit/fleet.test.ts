@@ -106,12 +106,29 @@ describe('fleet file', () => {
         policyWarnMs: 3 * 86_400_000,
         anomaly: DEFAULT_ANOMALY_THRESHOLDS,
         nothingStored: 'CRITICAL',
+        maxUnverifiedAgeMs: 8 * 86_400_000,
         wal: DEFAULT_WAL_THRESHOLDS,
       },
       retention: { daily: 14, weekly: 8, monthly: 24, yearly: -1 },
       policyFile: '/etc/sealdrop/policies/db2.policy.json',
       wal: null,
     });
+  });
+
+  it('watches the proofs (maxUnverifiedAge, 8d by default): a duration, or off', () => {
+    const fleet = parseFleet(
+      `${FLEET}  db3: {key: db3/x.sql.gz.gpg, maxUnverifiedAge: 36h}\n  db4: {key: db4/x.sql.gz.gpg, maxUnverifiedAge: 'off'}\n`,
+      'fleet.yaml',
+    );
+    expect(hostBackupSets(fleet).map((set) => set.thresholds.maxUnverifiedAgeMs)).toEqual([
+      8 * 86_400_000,
+      8 * 86_400_000,
+      36 * 3_600_000,
+      null,
+    ]);
+    expect(() =>
+      parseFleet(`${FLEET}  db3: {key: db3/x.sql.gz.gpg, maxUnverifiedAge: never}\n`, 'fleet.yaml'),
+    ).toThrow(/maxUnverifiedAge: "never" is not a duration or off/);
   });
 
   it('gives a PostgreSQL host its WAL archive, with its own RPO thresholds, owning the keys under it', () => {

@@ -60,7 +60,7 @@ describe('the newest verified backup', () => {
     maxUnverifiedAgeMs: 8 * DAY,
   };
 
-  it('status is OK while it is younger than --max-unverified-age, WARNING once older or when none is', () => {
+  it('status is OK while the newest proven backup is younger than --max-unverified-age, WARNING once older', () => {
     const recent = assessHealth(
       { snapshots: [marked('v2', 0.5, null), marked('v1', 3, new Date(daysAgo(1)))] },
       thresholds,
@@ -78,13 +78,25 @@ describe('the newest verified backup', () => {
     );
     expect(stale.state).toBe('WARNING');
     expect(stale.reasons).toContain('the newest verified backup is 9d old (verified 9d ago; max 8d)');
-    const none = assessHealth(
+  });
+
+  it('none proven: OK while the oldest backup is younger than --max-unverified-age (a new set awaits its first proof), then WARNING', () => {
+    const young = assessHealth(
       { snapshots: [marked('v2', 0.5, null), marked('v1', 1, null)] },
       thresholds,
       now,
     );
-    expect(none.state).toBe('WARNING');
-    expect(none.reasons[0]).toMatch(/^no verified backup: the nightly proof \(sealdrop verify --unproven\)/);
+    expect(young.state).toBe('OK');
+    expect(young.reasons).toContain('no backup proven yet; the oldest is 1d old (max 8d)');
+    const old = assessHealth(
+      { snapshots: [marked('v2', 0.5, null), marked('v1', 9, null)] },
+      thresholds,
+      now,
+    );
+    expect(old.state).toBe('WARNING');
+    expect(old.reasons).toContain(
+      'no backup proven yet, and the oldest is 9d old (max 8d): the nightly proof (sealdrop verify --unproven) proves them',
+    );
   });
 
   it('is not judged without the threshold', () => {
