@@ -240,8 +240,9 @@ it in its renewal window, is a WARNING: its latest backup names the policy it wa
 (fleet policies bind their expiry into what they upload), so a host that can't renew is seen even
 when the admin's copy is current.
 The proofs are watched: a host whose newest backup proven good (fleet verify) is older than its
-maxUnverifiedAge (default 8d: a weekly drill and a day; off: not judged), or with none proven while its
-oldest backup is, is a WARNING: the drill stopped, or never started.
+maxUnverifiedAge (default its maxAge and a week: a weekly drill; off: not judged), or with none proven
+while its oldest backup (or the oldest prune removed) is, is a WARNING: the drill stopped, or never
+started.
 A host's WAL archive (wal: in the fleet file) gets a line and perfdata of its own (HOST_rpo against
 walWarnAge and walMaxAge, HOST_missing_segments, …), judged as sealdrop status --wal judges it.
 --format prometheus prints the same as metrics with a host label; --json one document.

@@ -73,7 +73,7 @@ export function registerStatusCommand(program: Command): void {
     )
     .option(
       '--max-unverified-age <DURATION>',
-      'WARNING when the newest backup proven good (sealdrop verify) is older, or, none proven yet, the oldest backup (default: not judged; fleet status: 8d)',
+      'WARNING when the newest backup proven good (sealdrop verify) is older, or, none proven yet, the oldest backup (default: not judged; fleet status: maxAge + 7d)',
     )
     .option(
       '--wal <s3://BUCKET/PREFIX/>',
@@ -106,7 +106,8 @@ CRITICAL at --crit-shrink or under --min-size), or came far sooner than usual (a
 judged against the stream as pushed (what prune removed is remembered). What \`sealdrop verify\`
 proved is read too: a backup it REJECTED is CRITICAL until \`sealdrop ack\`; the backups not proven yet
 are counted. With --max-unverified-age the proofs are watched: WARNING when the newest backup proven
-good is older, or, none proven yet, the oldest backup is (a new set has that long for its first proof).
+good is older, or, none proven good yet, the oldest backup (or the oldest prune removed) is: a new set
+has that long for its first proof.
 UNKNOWN: nothing stored there, S3 can't be reached or refuses, an option or policy file can't be read.
 With several targets the worst state wins (CRITICAL > UNKNOWN > WARNING > OK).
 --format prometheus prints the same results as metrics (node_exporter's textfile collector).

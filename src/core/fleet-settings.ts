@@ -38,8 +38,8 @@ const SETTINGS = {
   warnAge: { parse: duration, default: null as number | null },
   /** Status: WARNING when the host's policy expires within this. */
   policyWarn: { parse: duration, default: 3 * DAY_MS },
-  /** Status: WARNING when the newest backup proven good is older (a weekly drill and a day); null: off. */
-  maxUnverifiedAge: { parse: durationOrOff, default: (8 * DAY_MS) as number | null },
+  /** Status: WARNING when the newest backup proven good is older; null: maxAge and a weekly drill. */
+  maxUnverifiedAge: { parse: durationOrOff, default: null as number | 'off' | null },
   /** Status of a host's WAL archive (`wal:`): the RPO's WARNING and CRITICAL ages, the base backup's. */
   walWarnAge: { parse: duration, default: DEFAULT_WAL_THRESHOLDS.warnAgeMs },
   walMaxAge: { parse: duration, default: DEFAULT_WAL_THRESHOLDS.maxAgeMs },
@@ -55,12 +55,19 @@ const SETTINGS = {
 type SettingName = keyof typeof SETTINGS;
 type Parsed<K extends SettingName> =
   ReturnType<(typeof SETTINGS)[K]['parse']> | (typeof SETTINGS)[K]['default'];
-export type HostSettings = { [K in Exclude<SettingName, 'renewWindow'>]: Parsed<K> } & {
+export type HostSettings = {
+  [K in Exclude<SettingName, 'renewWindow' | 'maxUnverifiedAge'>]: Parsed<K>;
+} & {
   renewWindow: number;
+  /** null: off. */
+  maxUnverifiedAge: number | null;
 };
 
 /** HostSettings before the renewal window's default (half of `expires`) is filled in. */
-type WithoutRenewWindow = Omit<HostSettings, 'renewWindow'> & { renewWindow: number | null };
+type WithoutRenewWindow = Omit<HostSettings, 'renewWindow' | 'maxUnverifiedAge'> & {
+  renewWindow: number | null;
+  maxUnverifiedAge: number | 'off' | null;
+};
 
 /** Where in the fleet file a problem is (a path of keys), what it concerns, and what is wrong. */
 export type ReportProblem = (path: (string | number)[], context: string, message: string) => void;
@@ -102,9 +109,12 @@ export function hostSettings(
     report(path, context, 'partSize is for prefix hosts only');
   if (settings.partSize !== null && settings.partSize > settings.maxSize)
     report(path, context, 'partSize is over maxSize');
+  const { maxUnverifiedAge } = settings;
   return {
     ...settings,
     renewWindow,
+    maxUnverifiedAge:
+      maxUnverifiedAge === 'off' ? null : (maxUnverifiedAge ?? settings.maxAge + WEEKLY_DRILL_MS),
     compress: hostCompression(settings.compress, location, path, context, report, 'compress' in own),
   };
 }
@@ -174,8 +184,11 @@ function duration(value: unknown): number {
   return unitsOf(() => parseDuration(value, 'duration'), 'duration') || fail('must be longer than 0s');
 }
 
-function durationOrOff(value: unknown): number | null {
-  if (value === 'off') return null;
+/** A week: how late maxUnverifiedAge lets the newest proven backup be, beyond maxAge. */
+const WEEKLY_DRILL_MS = 7 * DAY_MS;
+
+function durationOrOff(value: unknown): number | 'off' {
+  if (value === 'off') return value;
   try {
     return duration(value);
   } catch (error) {

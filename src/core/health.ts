@@ -155,7 +155,7 @@ export function assessHealth(input: HealthInput, thresholds: HealthThresholds, n
     });
   for (const verdict of proofVerdicts(input.snapshots, counts, acked)) verdicts.push(verdict);
   if (latest && thresholds.maxUnverifiedAgeMs != null)
-    verdicts.push(verification(input.snapshots, thresholds.maxUnverifiedAgeMs, now));
+    verdicts.push(verification(input, thresholds.maxUnverifiedAgeMs, now));
   const pending = newer.filter((s) => s.state === 'incomplete');
   if (pending.length > 0) {
     // A push in progress is incomplete too; one that stored nothing for an hour has failed.
@@ -279,14 +279,16 @@ export function judgeRevoked(
 
 /** The newest backup proven good against the threshold (the proofs must have been read). */
 function verification(
-  snapshots: readonly Snapshot[],
+  { snapshots, pruned = [] }: HealthInput,
   maxMs: number,
   now: Date,
 ): { state: HealthState; reason: string } {
-  let oldest: Snapshot | undefined;
+  let oldest = Infinity;
+  let rejected = 0;
   for (const snapshot of snapshots) {
     if (snapshot.state !== 'complete') continue;
-    oldest = snapshot;
+    oldest = snapshot.time.getTime();
+    if (snapshot.rejectedAt) rejected++;
     if (!snapshot.verifiedAt) continue;
     const ageMs = now.getTime() - snapshot.time.getTime();
     const facts = `the newest verified backup is ${format(ageMs)} old (verified ${format(now.getTime() - snapshot.verifiedAt.getTime())} ago`;
@@ -294,15 +296,20 @@ function verification(
       ? { state: 'WARNING', reason: `${facts}; max ${format(maxMs)})` }
       : { state: 'OK', reason: `${facts})` };
   }
-  // None proven: the set had as long as the threshold to be, counted from its oldest backup.
-  const ageMs = oldest ? now.getTime() - oldest.time.getTime() : 0;
+  // None proven: the set had as long as the threshold to be, counted from its oldest backup, or the
+  // oldest one prune removed (a blind prune keeping only young backups doesn't make the set new).
+  for (const removed of pruned) oldest = Math.min(oldest, removed.time.getTime());
+  const ageMs = oldest === Infinity ? 0 : now.getTime() - oldest;
+  const facts = `the oldest is ${format(ageMs)} old (max ${format(maxMs)})`;
+  if (rejected > 0)
+    return {
+      state: ageMs > maxMs ? 'WARNING' : 'OK',
+      reason: `no backup proven good (${rejected} rejected), and ${facts}`,
+    };
   return ageMs > maxMs
     ? {
         state: 'WARNING',
-        reason: `no backup proven yet, and the oldest is ${format(ageMs)} old (max ${format(maxMs)}): the nightly proof (sealdrop verify --unproven) proves them`,
+        reason: `no backup proven yet, and ${facts}: the nightly proof (sealdrop verify --unproven) proves them`,
       }
-    : {
-        state: 'OK',
-        reason: `no backup proven yet; the oldest is ${format(ageMs)} old (max ${format(maxMs)})`,
-      };
+    : { state: 'OK', reason: `no backup proven yet; ${facts}` };
 }

@@ -106,7 +106,7 @@ describe('fleet file', () => {
         policyWarnMs: 3 * 86_400_000,
         anomaly: DEFAULT_ANOMALY_THRESHOLDS,
         nothingStored: 'CRITICAL',
-        maxUnverifiedAgeMs: 8 * 86_400_000,
+        maxUnverifiedAgeMs: 50 * 3_600_000 + 7 * 86_400_000,
         wal: DEFAULT_WAL_THRESHOLDS,
       },
       retention: { daily: 14, weekly: 8, monthly: 24, yearly: -1 },
@@ -115,14 +115,14 @@ describe('fleet file', () => {
     });
   });
 
-  it('watches the proofs (maxUnverifiedAge, 8d by default): a duration, or off', () => {
+  it('watches the proofs (maxUnverifiedAge; by default maxAge and a weekly drill): a duration, or off', () => {
     const fleet = parseFleet(
       `${FLEET}  db3: {key: db3/x.sql.gz.gpg, maxUnverifiedAge: 36h}\n  db4: {key: db4/x.sql.gz.gpg, maxUnverifiedAge: 'off'}\n`,
       'fleet.yaml',
     );
     expect(hostBackupSets(fleet).map((set) => set.thresholds.maxUnverifiedAgeMs)).toEqual([
-      8 * 86_400_000,
-      8 * 86_400_000,
+      26 * 3_600_000 + 7 * 86_400_000,
+      50 * 3_600_000 + 7 * 86_400_000,
       36 * 3_600_000,
       null,
     ]);

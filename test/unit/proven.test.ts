@@ -99,6 +99,39 @@ describe('the newest verified backup', () => {
     );
   });
 
+  it('none proven: a blind prune that keeps only young backups does not make the set new again', () => {
+    const pruned = assessHealth(
+      {
+        snapshots: [marked('v2', 0.5, null), marked('v1', 1, null)],
+        pruned: [{ time: new Date(daysAgo(9)), size: 100 }],
+      },
+      thresholds,
+      now,
+    );
+    expect(pruned.state).toBe('WARNING');
+    expect(pruned.reasons).toContain(
+      'no backup proven yet, and the oldest is 9d old (max 8d): the nightly proof (sealdrop verify --unproven) proves them',
+    );
+  });
+
+  it('none proven good, but the drill ran: says how many it rejected', () => {
+    const rejected = assessHealth(
+      {
+        snapshots: [
+          snapshot('v2', daysAgo(0.5), { verifiedAt: null, rejectedAt: new Date(daysAgo(0.4)) }),
+          snapshot('v1', daysAgo(9), { verifiedAt: null, rejectedAt: new Date(daysAgo(8.9)) }),
+        ],
+        ackedAt: new Date(daysAgo(0.1)),
+      },
+      thresholds,
+      now,
+    );
+    expect(rejected.state).toBe('WARNING');
+    expect(rejected.reasons).toContain(
+      'no backup proven good (2 rejected), and the oldest is 9d old (max 8d)',
+    );
+  });
+
   it('is not judged without the threshold', () => {
     const health = assessHealth(
       { snapshots: [marked('v1', 0.5, null)] },
