@@ -43,7 +43,7 @@ export function registerPgCommands(program: Command): void {
     .requiredOption('--pgdata <DIR>', 'the new data directory: absent or empty')
     .option(
       '--verified',
-      'only base backups proven good (by `sealdrop verify` or `sealdrop approve`): passes over what a compromised host pushed since',
+      'only base backups proven good (by `sealdrop verify` or `sealdrop approve`): junk the host pushed, and what verify rejected, is passed over',
     )
     .addOption(
       new Option(
@@ -85,10 +85,11 @@ recovery.signal. PostgreSQL then replays the archive when it starts. Its environ
 credentials (and SEALDROP_PASSPHRASE unless --passphrase-file). Files are the restorer's own: run it
 as the database's user, or chown -R the directory afterwards.
 
-A compromised server can push junk as its newest base backup, which stops a restore, or a doctored
-one: --verified passes over every base backup not proven good (verify, approve). It can also
-archive the history file of a timeline it made up, and latest follows the newest timeline: restoring
-from before a compromise, pass --timeline with the last one you made.
+A compromised server can push junk as its newest base backup, which stops a restore: --verified
+takes the newest one proven good instead (verify rejects junk, but can't tell a doctored copy of the
+real data). What the server archived after a compromise is its own too, and it can archive the
+history file of a timeline it made up, which latest follows: restoring from before a compromise,
+give --to a time before it and --timeline the last timeline you made yourself.
 
 Exit status: 0 restored, 1 failed (no base backup, WAL missing, S3), 2 bad usage, key or passphrase,
 3 integrity failure.
@@ -100,7 +101,7 @@ Examples:
       --wal s3://acme-backups/db1/wal/ --to latest --pgdata /srv/pitr --identity /srv/admin.asc \\
       --passphrase-file /srv/pass --start
   sealdrop pg restore --base s3://acme-backups/db1/base/ --wal s3://acme-backups/db1/wal/ \\
-      --to latest --timeline 1 --verified --pgdata /srv/pitr --identity admin.key.asc`,
+      --to "2026-12-05 03:00" --timeline 1 --verified --pgdata /srv/pitr --identity admin.key.asc`,
     )
     .action(async (options: PgRestoreCliOptions) => {
       const base = parseS3Url(options.base);

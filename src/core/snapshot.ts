@@ -144,6 +144,8 @@ export interface Choice {
   snapshot: Snapshot;
   /** Newer incomplete or broken snapshots passed over on the way (latest, at): worth a note. */
   skipped: Snapshot[];
+  /** Newer complete ones passed over as not proven good (verified). */
+  unproven?: Snapshot[];
 }
 
 /** The words for a kind in messages: "version", and the option that picks one. */
@@ -206,21 +208,23 @@ export function chooseSnapshot(
 
 /**
  * The newest complete snapshot proven good, at or before `at` if given (core/proofs.ts: the proofs
- * must have been read).
+ * must have been read). Newer complete ones not proven are passed over, and said.
  */
 function chooseVerified(snapshots: readonly Snapshot[], label: string, at?: Date): Choice {
-  for (const snapshot of snapshots)
-    if (
-      snapshot.state === 'complete' &&
-      snapshot.verifiedAt &&
-      !(at && snapshot.time.getTime() > at.getTime())
-    )
-      return { snapshot, skipped: [] };
   const { noun } = SNAPSHOT_WORDS[snapshots[0]!.kind];
-  const when = at ? ` at or before ${at.toISOString()}` : '';
-  throw new SealdropError('NOT_FOUND', `${label} has no verified ${noun}${when}`, {
-    hint: 'Verify one first: `sealdrop verify TARGET --identity KEY.asc` records the proof; or pick one with --at or by id.',
-  });
+  const eligible = snapshots.filter(
+    (s) => s.state === 'complete' && !(at && s.time.getTime() > at.getTime()),
+  );
+  const index = eligible.findIndex((s) => s.verifiedAt);
+  if (index >= 0) return { snapshot: eligible[index]!, skipped: [], unproven: eligible.slice(0, index) };
+  const oldest = at && snapshots.filter((s) => s.verifiedAt && s.state === 'complete').at(-1);
+  throw new SealdropError(
+    'NOT_FOUND',
+    `${label} has no verified ${noun}${at ? ` at or before ${at.toISOString()}` : ''}${oldest ? `; the oldest is from ${oldest.time.toISOString()}` : ''}`,
+    {
+      hint: 'Verify one first (`sealdrop verify TARGET --unproven --identity KEY.asc` records the proofs), or leave out --verified to take one not proven.',
+    },
+  );
 }
 
 function unrestorable(snapshots: readonly Snapshot[], snapshot: Snapshot, label: string): SealdropError {

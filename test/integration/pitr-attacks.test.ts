@@ -142,6 +142,27 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
     }
   });
 
+  it('a made-up timeline forked before every base backup: exit 1 naming it, with --timeline as the way out', async () => {
+    await pushAsHost(
+      archive.walPolicy,
+      '00000003.history',
+      archive.agentEnv,
+      Buffer.from('1\t0/1000000\tforged\n'),
+    );
+    const dir = await serverDir('sealdrop-pitr-forked-');
+    try {
+      const refused = await pgRestore(archive, 'latest', join(dir, 'data'));
+      expect(refused.status, refused.stderr).toBe(1);
+      expect(refused.stderr).toMatch(
+        /error: the base backup of \S+ \(timeline 1\) is not on the history of timeline 3, and there is no base backup before it\n/,
+      );
+      expect(refused.stderr).toMatch(/hint: Name the last timeline you made yourself with --timeline/);
+      expect(await readdir(join(dir, 'data'))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a base backup with a tablespace link is refused: exit 1, the directory left empty', async () => {
     // WAL replay writes a tablespace's files where its link leads: on the restoring machine. A base
     // backup pushed through sealdrop is one tar on stdout, which pg_basebackup writes only without

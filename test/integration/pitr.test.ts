@@ -5,8 +5,12 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { pgRestore as pgRestoreIn } from '../../src/admin/wal/pg-restore.js';
+import { parseS3Url } from '../../src/core/s3-url.js';
+import { PASSPHRASE } from '../support/backup-target.js';
+import { runCli, tempDir } from '../support/cli.js';
 import { serverDir, type Database } from '../support/databases.js';
+import { adminClient } from '../support/s3.js';
 import {
   count,
   identityArgs,
@@ -125,5 +129,22 @@ describe('point-in-time recovery from a write-only WAL archive', { timeout: REST
     } finally {
       await restored.stop();
     }
+    // Two base backups tried, one passphrase asked.
+    let asked = 0;
+    const laid = await pgRestoreIn(adminClient(), {
+      base: parseS3Url(archive.baseUrl),
+      wal: parseS3Url(archive.walUrl),
+      to: 'latest',
+      verified: true,
+      pgdata: await tempDir('sealdrop-pitr-asked-'),
+      identityPaths: [archive.identity],
+      askPassphrase: async () => {
+        asked++;
+        return PASSPHRASE;
+      },
+      restoreCommand: 'false',
+    });
+    expect(laid.timeline).toBeGreaterThan(1);
+    expect(asked).toBe(1);
   });
 });

@@ -139,6 +139,9 @@ describe('proven backups of a key', () => {
     const restored = await admin('restore', url, '--verified', '--identity', target.privateKey);
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stdout).toBe(dump(3));
+    expect(restored.stderr).toMatch(
+      /warning: passing over 1 newer version not proven good \(\S+, from \S+\)/,
+    );
     const [, , second] = JSON.parse((await admin('versions', url, '--json')).stdout).snapshots;
     const earlier = await admin(
       'restore',

@@ -193,6 +193,21 @@ describe('a push through a prefix policy', () => {
     expect(byPolicy.stderr.match(/S3 GetObject \S+\/manifest\.json/g)).toHaveLength(1);
   });
 
+  it('--at before every run: no run at or before it, naming the oldest (not "no backups at all")', async () => {
+    const early = await admin(target, [
+      'restore',
+      prefixUrl,
+      '--identity',
+      target.privateKey,
+      '--at',
+      '2001-01-01T00:00:00Z',
+    ]);
+    expect(early.status, early.stderr).toBe(1);
+    expect(early.stderr).toMatch(
+      /has no run at or before 2001-01-01T00:00:00\.000Z; the oldest is from \d{4}-/,
+    );
+  });
+
   it('versions lists the run as complete; status counts it; verify passes', async () => {
     const listed = await admin(target, ['versions', prefixUrl, '--json']);
     expect(listed.status, listed.stderr).toBe(0);

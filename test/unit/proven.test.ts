@@ -10,6 +10,7 @@ import {
   readProofFolder,
   withProofs,
 } from '../../src/core/proofs.js';
+import type { SealdropError } from '../../src/core/errors.js';
 import { chooseSnapshot } from '../../src/core/snapshot.js';
 import { run, snapshot } from '../support/snapshots.js';
 
@@ -43,8 +44,16 @@ describe('the newest verified backup', () => {
     expect(chooseSnapshot(snapshots, at(2), 's3://b/k').snapshot.id).toBe('v2');
     expect(chooseSnapshot(snapshots, at(2.5), 's3://b/k').snapshot.id).toBe('v1');
     expect(() => chooseSnapshot(snapshots, at(3.5), 's3://b/k')).toThrow(
-      `s3://b/k has no verified version at or before ${daysAgo(3.5)}`,
+      `s3://b/k has no verified version at or before ${daysAgo(3.5)}; the oldest is from ${daysAgo(3)}`,
     );
+    try {
+      chooseSnapshot(snapshots, at(3.5), 's3://b/k');
+    } catch (error) {
+      // Neither restore's --at nor an id: pg restore has neither.
+      expect((error as SealdropError).hint).toBe(
+        'Verify one first (`sealdrop verify TARGET --unproven --identity KEY.asc` records the proofs), or leave out --verified to take one not proven.',
+      );
+    }
   });
 
   it('refuses when none is verified', () => {

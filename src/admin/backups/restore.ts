@@ -22,11 +22,14 @@ import { openAhead } from '../sets/recipients.js';
 import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
 import { outputLimit, unseal, type Compression } from '../openpgp/unseal.js';
 
-export interface RestoreOptions {
+/**
+ * The private keys: key files (the first one the object is encrypted to is used) and their passphrase,
+ * or a keyring already made (pg restore's, so that the base backups it tries ask once).
+ */
+type Keys = { identityPaths: string[]; askPassphrase: PassphraseSource } | { keyring: Keyring };
+
+export type RestoreOptions = Keys & {
   selector: SnapshotSelector;
-  /** Private key files; the first one the object is encrypted to is used. */
-  identityPaths: string[];
-  askPassphrase: PassphraseSource;
   /** Write here (atomically, mode 0600); else to `output`. */
   outPath?: string;
   /** Replace an existing outPath (a regular file only). */
@@ -48,7 +51,7 @@ export interface RestoreOptions {
   /** Things worth knowing that don't stop the restore (newer incomplete runs skipped, objects written over). */
   onNote?: (message: string) => void;
   onProgress?: (encryptedBytes: number, totalBytes: number) => void;
-}
+};
 
 export interface RestoreResult {
   target: string;
@@ -70,8 +73,10 @@ export async function restore(
   options: RestoreOptions,
 ): Promise<RestoreResult> {
   const started = performance.now();
-  const identities = await loadIdentities(options.identityPaths, 'restore');
-  const keyring = new Keyring(identities, options.askPassphrase);
+  const keyring =
+    'keyring' in options
+      ? options.keyring
+      : new Keyring(await loadIdentities(options.identityPaths, 'restore'), options.askPassphrase);
   await keyring.unlockSoleIdentity();
   if (options.outPath !== undefined) await checkOut(options.outPath, options.overwrite);
   const set = backupSet(client, location);

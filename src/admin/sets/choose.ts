@@ -2,9 +2,11 @@
 import {
   chooseSnapshot,
   describeSkipped,
+  SNAPSHOT_WORDS,
   type Snapshot,
   type SnapshotSelector,
 } from '../../core/snapshot.js';
+import { plural } from '../../core/words.js';
 import type { BackupSet, SnapshotListing } from './backup-set.js';
 import { provenSnapshots } from './proofs.js';
 
@@ -29,7 +31,12 @@ export async function choose(
     selector.kind === 'verified'
       ? { ...listed, snapshots: (await provenSnapshots(set, listed.snapshots, options.signal)).snapshots }
       : listed;
-  const { snapshot, skipped } = chooseSnapshot(listing.snapshots, selector, listing.target);
+  const { snapshot, skipped, unproven = [] } = chooseSnapshot(listing.snapshots, selector, listing.target);
   if (skipped.length > 0) options.onNote?.(`skipping ${describeSkipped(skipped)}`);
+  const [newest] = unproven;
+  if (newest)
+    options.onNote?.(
+      `passing over ${plural(unproven.length, `newer ${SNAPSHOT_WORDS[newest.kind].noun}`)} not proven good (${newest.id}, from ${newest.time.toISOString()})`,
+    );
   return { listing, snapshot };
 }

@@ -88,8 +88,11 @@ export class RunSet extends StoredSet {
     if (options.newestComplete) {
       // Newest first, a batch of manifest reads at a time, until one run is complete.
       const at = options.newestComplete.at?.getTime() ?? Infinity;
-      const timed = runs.map((run) => ({ run, time: runTime(run).getTime() })).filter((r) => r.time <= at);
-      timed.sort((a, b) => b.time - a.time || (a.run.runId < b.run.runId ? 1 : -1));
+      const all = runs.map((run) => ({ run, time: runTime(run).getTime() }));
+      all.sort((a, b) => b.time - a.time || (a.run.runId < b.run.runId ? 1 : -1));
+      const timed = all.filter((r) => r.time <= at);
+      // Every run after `at`: the oldest alone, so that the choice can say which one that is.
+      if (timed.length === 0 && all.length > 0) timed.push(all[all.length - 1]!);
       snapshots = [];
       for (let start = 0; start < timed.length; start += MANIFEST_READS) {
         const batch = await mapBounded(timed.slice(start, start + MANIFEST_READS), MANIFEST_READS, (r) =>

@@ -72,8 +72,13 @@ export async function pgRestore(client: S3Client, options: PgRestoreOptions): Pr
   // The newest base backup before the target that lies on the latest timeline's history: one taken
   // on a timeline that was abandoned after it forked can't reach it, so the next older one is tried.
   let before = options.to === 'latest' ? null : options.to;
+  let skipped: string | null = null;
   for (let tried = 1; ; tried++) {
-    const { restored, label } = await layDown(client, options, before);
+    const { restored, label } = await layDown(client, options, keyring, before).catch((error) => {
+      throw skipped && error instanceof SealdropError && error.code === 'NOT_FOUND'
+        ? offTimeline(`${skipped}, and there is no ${options.verified ? 'proven ' : ''}base backup before it`)
+        : error;
+    });
     if (onTimeline(label, timeline.id, timeline.history)) {
       try {
         const requiredWal = await checkArchive(client, options, label, keyring);
@@ -92,14 +97,19 @@ export async function pgRestore(client: S3Client, options: PgRestoreOptions): Pr
       }
     }
     await clear(options.pgdata);
-    const skipped = `the base backup of ${restored.snapshot.time} (timeline ${label.timeline}) is not on the history of timeline ${timeline.id}`;
+    skipped = `the base backup of ${restored.snapshot.time} (timeline ${label.timeline}) is not on the history of timeline ${timeline.id}`;
     if (tried >= MAX_TRIED_BASES)
-      throw new SealdropError('NOT_FOUND', `${skipped}, nor are the ${MAX_TRIED_BASES - 1} before it`, {
-        hint: 'Pick a base backup by time with --to, or check the archive with `sealdrop status`.',
-      });
+      throw offTimeline(`${skipped}, nor are the ${MAX_TRIED_BASES - 1} before it`);
     options.onNote?.(`${skipped}: trying the one before it`);
     before = new Date(Date.parse(restored.snapshot.time) - 1);
   }
+}
+
+/** No base backup on the timeline recovery follows: a made-up history file is one way to get there. */
+function offTimeline(message: string): SealdropError {
+  return new SealdropError('NOT_FOUND', message, {
+    hint: 'Name the last timeline you made yourself with --timeline (1 unless you promoted a restore), or pick a base backup by time with --to; `sealdrop status --wal` checks the archive.',
+  });
 }
 
 /**
@@ -124,7 +134,7 @@ const MAX_TRIED_BASES = 5;
  * The newest base backup (proven good, with `verified`) at or before `before` (null: the newest),
  * extracted; on failure the directory is emptied.
  */
-async function layDown(client: S3Client, options: PgRestoreOptions, before: Date | null) {
+async function layDown(client: S3Client, options: PgRestoreOptions, keyring: Keyring, before: Date | null) {
   const tar = untar(options.pgdata);
   const at = before === null ? {} : { at: before };
   try {
@@ -134,8 +144,7 @@ async function layDown(client: S3Client, options: PgRestoreOptions, before: Date
         : before === null
           ? { kind: 'latest' }
           : { kind: 'at', at: before },
-      identityPaths: options.identityPaths,
-      askPassphrase: options.askPassphrase,
+      keyring,
       output: tar.input,
       allowUnbound: options.allowUnbound,
       signal: options.signal,
