@@ -2,7 +2,8 @@
 import { Option, type Command } from 'commander';
 import type { BackupSet } from '../admin/sets/backup-set.js';
 import type { DetailedListing } from '../admin/sets/details.js';
-import { isSealdropError, type SealdropError } from '../core/errors.js';
+import { isSealdropError, SealdropError } from '../core/errors.js';
+import type { S3Location } from '../core/s3-url.js';
 import { retentionText } from '../core/object-lock.js';
 import { recipientsJson, recipientsText, type KnownKey, type Recipients } from '../core/recipients.js';
 import { chooseSnapshot, SNAPSHOT_WORDS, snapshotJson, stateText, type Snapshot } from '../core/snapshot.js';
@@ -95,6 +96,8 @@ stock gpg alike; one whose first bytes are no encrypted OpenPGP message says why
 with --recipients, the host's recipient key files from the fleet file are named by fingerprint too.
 Needs admin credentials (standard AWS chain) with s3:ListBucketVersions and s3:GetObject (and
 s3:GetObjectRetention, s3:GetBucketObjectLockConfiguration for the details).
+Exit status: 0 listed, 1 no backup stored there (a mistyped key, a host that never pushed; with
+--json the error document), S3 failed, or --at picks none (3: only BROKEN runs), 2 bad usage.
 
 Examples:
   sealdrop versions s3://acme-backups/db1/mysql.sql.gz.gpg
@@ -119,6 +122,7 @@ Examples:
       const set = backupSet(client, target.location, { pageSize: options.pageSize });
       const listing = await listWithDetails(set, { newest: options.detail });
       listing.warnings.forEach(warn);
+      if (listing.snapshots.length === 0) throw nothingStored(listing, target.location);
       const recipients = await readShownRecipients(set, listing, options, target.recipients);
       const pick = at === undefined ? null : pickAt(listing, at);
       if (options.json)
@@ -172,6 +176,23 @@ async function readShownRecipients(
     warn(`recipients not read: ${error.message}`);
     return { byId: new Map(), known };
   }
+}
+
+/**
+ * No backup at all is a failure, as for restore and verify: a mistyped key or a host that never pushed
+ * must not pass for an empty history. Where other objects lie, `ls` shows them.
+ */
+function nothingStored(listing: DetailedListing, location: S3Location): SealdropError {
+  const { target, strays } = listing;
+  return strays.count > 0
+    ? new SealdropError(
+        'NOT_FOUND',
+        `${target} holds no backups, only ${strays.count} other object(s) that belong to no run`,
+        { hint: `sealdrop ls ${target} shows what is there.` },
+      )
+    : new SealdropError('NOT_FOUND', `${target} does not exist (no backups at all)`, {
+        hint: `Check the bucket and the key or prefix: sealdrop ls s3://${location.bucket}/ lists every backup set there.`,
+      });
 }
 
 /** The choice restore makes (chooseSnapshot, over this listing), or the error it would stop with. */
@@ -233,10 +254,6 @@ function* describe(
     ...(rejected > 0 ? [`${rejected} REJECTED by verify`] : []),
     ...(defaultRetention ? [`Object Lock default ${retentionText(defaultRetention)}`] : []),
   ].join(', ');
-  if (listing.snapshots.length === 0) {
-    yield `${listing.target}: nothing stored${listing.strays.count ? ` as backups; ${listing.strays.count} other object(s) that belong to no run (sealdrop ls ${listing.target} shows what is there)` : ''}`;
-    return;
-  }
   // The columns for Object Lock and proofs appear where there is something to show in them.
   const lockColumn = listing.bucketLock.enabled;
   const markColumn = verified + rejected > 0;

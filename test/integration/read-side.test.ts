@@ -110,15 +110,36 @@ describe('versions', () => {
     expect(v1.size).toBe((await getObject(target.key, v1.versionId)).length);
   });
 
-  it('says on stdout when nothing is stored, and names what sits under a prefix that holds no run', async () => {
-    const empty = await admin(['versions', `s3://${target.bucket}/nothing/here.sql.gz.gpg`]);
-    expect(empty.status, empty.stderr).toBe(0);
-    expect(empty.stdout).toBe(`s3://${target.bucket}/nothing/here.sql.gz.gpg: nothing stored\n`);
+  it('fails (exit 1, NOT_FOUND) where nothing is stored, as restore does: a typo is no empty history', async () => {
+    const typo = `s3://${target.bucket}/nothing/here.sql.gz.gpg`;
+    const empty = await admin(['versions', typo]);
+    expect(empty.status).toBe(1);
+    expect(empty.stdout).toBe('');
+    expect(empty.stderr).toBe(
+      `sealdrop: error: ${typo} does not exist (no backups at all)\n  hint: Check the bucket and the key or prefix: sealdrop ls s3://${target.bucket}/ lists every backup set there.\n`,
+    );
+    // --json: the error document, and the same exit status; restore says the same of it.
+    const json = await admin(['versions', typo, '--json']);
+    expect(json.status).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: {
+        code: 'NOT_FOUND',
+        message: `${typo} does not exist (no backups at all)`,
+        hint: expect.stringContaining(`sealdrop ls s3://${target.bucket}/`),
+        exitStatus: 1,
+      },
+    });
+    const restored = await admin(['restore', typo, '--identity', target.privateKey]);
+    expect(restored.status).toBe(1);
+    expect(restored.stderr).toContain(`error: ${typo} does not exist (no backups at all)`);
+    // A prefix that holds no run, only other objects: no backups either, and what is there is named.
     await putObject('loose/notes.txt', Buffer.from('not a backup'));
     const prefix = `s3://${target.bucket}/loose/`;
     const loose = await admin(['versions', prefix]);
-    expect(loose.stdout).toBe(
-      `${prefix}: nothing stored as backups; 1 other object(s) that belong to no run (sealdrop ls ${prefix} shows what is there)\n`,
+    expect(loose.status).toBe(1);
+    expect(loose.stdout).toBe('');
+    expect(loose.stderr).toContain(
+      `error: ${prefix} holds no backups, only 1 other object(s) that belong to no run\n  hint: sealdrop ls ${prefix} shows what is there.\n`,
     );
   });
 
