@@ -12,7 +12,7 @@ import { plural } from '../core/words.js';
 import { durationArg, durationOption } from './args.js';
 import { say } from './output.js';
 import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
-import { adminClient, resolveTargets, withTargets, type TargetsOptions } from './target.js';
+import { adminClient, policiesOrEnv, resolveTargets, withTargets, type TargetsOptions } from './target.js';
 
 interface ReportCliOptions extends TargetsOptions, StreamCliOptions {
   fleet?: string;
@@ -37,6 +37,7 @@ export function registerReportCommand(program: Command): void {
       program
         .command('report')
         .description('one self-contained HTML page: every backup set, worst first, with its timeline'),
+      { envPolicy: true },
     ),
   )
     .option('--fleet <FILE>', "every host of a fleet file, with its thresholds and its policy copy's expiry")
@@ -67,7 +68,8 @@ its value), stretches without a complete backup for longer than the max age, ano
 that shrank against the ones before it, too small, a flood), broken and incomplete runs and delete
 markers. States are those of \`sealdrop status\`. Sets of any size draw as the same few marks.
 With --fleet, thresholds are each host's (maxAge, warnAge, policyWarn in the fleet file) and the
-policy expiry is read from the fleet's policy directory.
+policy expiry is read from the fleet's policy directory. With no --fleet, TARGET or --policy, the set
+is SEALDROP_POLICY's, as for the other read-side commands.
 
 Examples:
   sealdrop report --fleet fleet.yaml --out /var/www/backups/index.html --force
@@ -110,12 +112,14 @@ Examples:
           region: options.region ?? fleet.region,
         };
       } else {
-        if (urls.length === 0 && !options.policy)
+        // As every read-side command: SEALDROP_POLICY when nothing is named.
+        const policy = policiesOrEnv(options.policy, urls.length > 0);
+        if (urls.length === 0 && !policy)
           throw new SealdropError(
             'USAGE',
-            'name the backup sets: --fleet FILE, or s3://BUCKET/KEY arguments and/or --policy FILE options',
+            'name the backup sets: --fleet FILE, or s3://BUCKET/KEY arguments and/or --policy FILE options (else SEALDROP_POLICY)',
           );
-        const resolved = await resolveTargets(urls, options);
+        const resolved = await resolveTargets(urls, { ...options, policy });
         targets = resolved.map((target) => ({
           location: target.location,
           ...(target.policyExpiresAt ? { policyExpiresAt: target.policyExpiresAt } : {}),

@@ -9,7 +9,7 @@ import {
   adminClient,
   fleetHosts,
   hostTarget,
-  policyFromEnv,
+  policiesOrEnv,
   resolveTargets,
   walPrefix,
   withFleetHost,
@@ -174,8 +174,7 @@ Examples:
         };
         const wal = (options.wal ?? []).map((url) => ({ location: walPrefix(url), wal: true }));
         // As every read-side command: SEALDROP_POLICY when nothing is named (a --wal archive is named).
-        const fromEnv = urls.length === 0 && wal.length === 0 ? policyFromEnv() : undefined;
-        const policy = options.policy ?? (fromEnv === undefined ? undefined : [fromEnv]);
+        const policy = policiesOrEnv(options.policy, urls.length > 0 || wal.length > 0);
         const sets =
           wal.length > 0 && urls.length === 0 && !policy
             ? []

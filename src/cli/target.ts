@@ -61,7 +61,7 @@ export function withTarget(command: Command): Command {
 
 /**
  * Like withTarget, for commands that take several: [s3://BUCKET/KEY...] and a repeatable --policy;
- * `envPolicy`: SEALDROP_POLICY when none is named (see policyFromEnv).
+ * `envPolicy`: SEALDROP_POLICY when none is named (see policiesOrEnv).
  */
 export function withTargets(command: Command, { envPolicy = false } = {}): Command {
   return withConnection(
@@ -76,8 +76,14 @@ export function withTargets(command: Command, { envPolicy = false } = {}): Comma
 }
 
 /** SEALDROP_POLICY, the read side's target when the command line names none (empty: unset). */
-export function policyFromEnv(): string | undefined {
+function policyFromEnv(): string | undefined {
   return process.env.SEALDROP_POLICY || undefined;
+}
+
+/** A repeatable --policy as given, else SEALDROP_POLICY when the command line names no target (`named`). */
+export function policiesOrEnv(policies: string[] | undefined, named: boolean): string[] | undefined {
+  const fromEnv = policies || named ? undefined : policyFromEnv();
+  return fromEnv === undefined ? policies : [fromEnv];
 }
 
 /** Adds --fleet and --host; `several`: --host is repeatable. */

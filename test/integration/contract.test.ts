@@ -405,4 +405,32 @@ describe('conveniences', () => {
     expect(missing.status).toBe(3);
     expect(missing.stdout).toMatch(/^SEALDROP UNKNOWN - .*no-such\.policy\.json/);
   });
+
+  it('report takes its target from SEALDROP_POLICY when none is named, as status does', async () => {
+    const out = join(dir, 'env-report.html');
+    const fromEnv = await admin(['report', '--out', out], { SEALDROP_POLICY: target.policyPath });
+    expect(fromEnv.status, fromEnv.stderr).toBe(0);
+    expect(fromEnv.stderr).toMatch(/^Wrote .*env-report\.html \(.*\): 1 backup set, 1 (OK|WARNING)$/m);
+    // The set is the policy's, with the policy's expiry: the file was read as --policy reads it.
+    const html = await readFile(out, 'utf8');
+    expect(html).toContain(`data-target="${url}"`);
+    expect(html).toMatch(/policy <span class="">expires in 6d 23h/);
+    // A target named on the command line, or a fleet, wins: the variable is only the default.
+    const unreadable = { SEALDROP_POLICY: join(dir, 'no-such.policy.json') };
+    const named = await admin(['report', url, '--out', out, '--force'], unreadable);
+    expect(named.status, named.stderr).toBe(0);
+    const fleet = join(dir, 'env-fleet.yaml');
+    await writeFile(
+      fleet,
+      `fleet: 1\nbucket: ${target.bucket}\nendpoint: ${s3Env().endpoint}\nregion: ${s3Env().region}\nrecipients: [${target.publicKey}]\nhosts:\n  db: {key: ${target.key}}\n`,
+    );
+    const fleetReport = await admin(['report', '--fleet', fleet, '--out', out, '--force'], unreadable);
+    expect(fleetReport.status, fleetReport.stderr).toBe(0);
+    expect(await readFile(out, 'utf8')).toContain('data-host="db"');
+    // A file that can't be read fails as --policy does (exit 2), and leaves no page.
+    const missing = await admin(['report', '--out', join(dir, 'none.html')], unreadable);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/error: .*no-such\.policy\.json does not exist/);
+    await expect(stat(join(dir, 'none.html'))).rejects.toThrow();
+  });
 });
