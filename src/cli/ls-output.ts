@@ -17,6 +17,8 @@ export interface Row {
   kind: 'version' | 'run' | 'area' | 'wal';
   /** With --fleet: the host whose set it is; null: it belongs to no host. */
   host?: string | null;
+  /** With --fleet: since when the bucket policy denies the host's uploads here; null: not (or not known). */
+  revokedAt?: Date | null;
   summary: SetSummary | null;
   area: GroupedArea | null;
   /** A fleet host's WAL archive, judged as a chain by the host's thresholds. */
@@ -151,7 +153,7 @@ export function jsonWriter(location: S3Location, known: readonly KnownKey[]): Wr
         ? {
             target: row.target,
             kind: 'wal',
-            host: row.host,
+            ...hostJson(row),
             state: row.wal.state,
             rpoSeconds: row.wal.rpoMs === null ? null : row.wal.rpoMs / 1000,
             newestSegmentTime: row.wal.newest?.toISOString() ?? null,
@@ -170,7 +172,7 @@ export function jsonWriter(location: S3Location, known: readonly KnownKey[]): Wr
           : {
               target: row.target,
               kind: row.kind,
-              ...(row.host === undefined ? {} : { host: row.host }),
+              ...hostJson(row),
               state: summary?.state ?? 'empty',
               backups: summary?.backups ?? 0,
               latest: summary?.latest ? snapshotJson(summary.latest) : null,
@@ -195,4 +197,9 @@ export function jsonWriter(location: S3Location, known: readonly KnownKey[]): Wr
       );
     },
   };
+}
+
+/** With --fleet: the host a set is of, and since when its uploads there are revoked. */
+function hostJson(row: Row) {
+  return row.host === undefined ? {} : { host: row.host, revokedAt: row.revokedAt?.toISOString() ?? null };
 }

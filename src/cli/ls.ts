@@ -1,8 +1,10 @@
 // sealdrop ls s3://BUCKET[/PREFIX] [--fleet FILE]: every backup set, one line each, as the listing streams.
 import { Option, type Command } from 'commander';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { HostRevocation } from '../admin/backups/fleet.js';
 import type { InventoryItem } from '../admin/sets/inventory.js';
 import { SealdropError } from '../core/errors.js';
-import type { FleetHost } from '../core/fleet.js';
+import type { Fleet, FleetHost } from '../core/fleet.js';
 import { summarizeSet, type GroupedWal } from '../core/inventory.js';
 import { formatS3Url, parseS3Url } from '../core/s3-url.js';
 import { formatDuration } from '../core/units.js';
@@ -10,7 +12,7 @@ import { DEFAULT_WAL_THRESHOLDS, judgeWalChain, WalChainTally } from '../core/wa
 import { plural } from '../core/words.js';
 import { integerArg } from './args.js';
 import { jsonWriter, textWriter, type Row } from './ls-output.js';
-import { ReportedFailure, reportError } from './output.js';
+import { ReportedFailure, reportError, warn } from './output.js';
 import {
   knownKeys,
   recipientReads,
@@ -45,7 +47,7 @@ export function registerLsCommand(program: Command): void {
   )
     .option(
       '--fleet <FILE>',
-      "name each set's host; flag sets that belong to no host and hosts with nothing stored",
+      "name each set's host; flag sets that belong to no host, hosts with nothing stored and revoked hosts",
     )
     .option('--json', 'print the inventory as one JSON document on stdout')
     .addOption(
@@ -65,6 +67,9 @@ belong to no host say NO HOST, and hosts with nothing stored are listed as EMPTY
 archive (a fleet host's wal:, or any prefix holding files named as PostgreSQL archives them) is one
 row of kind wal: its newest segment, the RPO and the chain's state (as sealdrop status --wal judges
 it; by the host's thresholds with --fleet).
+With --fleet, a host cut off in the bucket policy (fleet revoke) says "REVOKED since TIME" on its
+rows, backups and WAL archive each as revoked ("revokedAt" with --json; needs s3:GetBucketPolicy, else
+a warning), as fleet status reads it.
 --recipients adds to each set the key ids its latest complete backup is encrypted to (a run's: its
 first part's), from its first 8 KiB (one ranged GET per set, 8 at a time, for the first
 --recipients-limit N sets, default 1000). --key-file KEY.asc, and with --fleet each of its recipient
@@ -75,6 +80,7 @@ Examples:
   sealdrop ls s3://acme-backups
   sealdrop ls s3://acme-backups/warehouse/
   sealdrop ls --fleet fleet.yaml | grep 'NO HOST'
+  sealdrop ls --fleet fleet.yaml | grep REVOKED
   sealdrop ls s3://acme-backups --json | jq -r '.sets[] | select(.state != "complete") | .target'
   sealdrop ls --fleet fleet.yaml --recipients --key-file old.pub.asc | grep OLDKEYFINGERPRINT`,
     )
@@ -102,6 +108,7 @@ Examples:
         endpoint: options.endpoint ?? fleet?.endpoint,
         region: options.region ?? fleet?.region,
       });
+      const revoked = fleet ? await revokedHosts(client, fleet) : null;
       const knownRunPrefix = (key: string) => {
         const host = owner?.(key);
         return host?.location.isPrefix && host.location.key.startsWith(location.key)
@@ -122,7 +129,10 @@ Examples:
           knownWalPrefix: (key) => walOwner?.(key)?.wal?.key ?? null,
           pageSize: options.pageSize,
         })) {
-          const row = item.kind === 'wal' ? walRowOf(item.wal, walOwner) : rowOf(item, owner);
+          const row = markRevoked(
+            item.kind === 'wal' ? walRowOf(item.wal, walOwner) : rowOf(item, owner),
+            revoked,
+          );
           if (row.host) (row.wal ? walSeen : seen).add(row.host);
           if (!recipients) out.row(row);
           else {
@@ -142,20 +152,46 @@ Examples:
         (host) => !seen.has(host.name) && host.location.key.startsWith(location.key),
       );
       for (const host of missing)
-        out.row({
-          target: formatS3Url(host.location),
-          kind: host.location.isPrefix ? 'run' : 'version',
-          host: host.name,
-          summary: null,
-          area: null,
-          wal: null,
-          notes: ['nothing stored: never backed up'],
-        });
+        out.row(
+          markRevoked(
+            {
+              target: formatS3Url(host.location),
+              kind: host.location.isPrefix ? 'run' : 'version',
+              host: host.name,
+              summary: null,
+              area: null,
+              wal: null,
+              notes: ['nothing stored: never backed up'],
+            },
+            revoked,
+          ),
+        );
       for (const host of fleet?.hosts ?? [])
-        if (host.wal && !walSeen.has(host.name) && host.wal.key.startsWith(location.key))
-          out.row(walRowOf({ kind: 'wal', location: host.wal, chain: emptyChain(host.wal.key) }, walOwner));
+        if (host.wal && !walSeen.has(host.name) && host.wal.key.startsWith(location.key)) {
+          const chain = emptyChain(host.wal.key);
+          out.row(markRevoked(walRowOf({ kind: 'wal', location: host.wal, chain }, walOwner), revoked));
+        }
       out.end(missing.map((host) => host.name));
     });
+}
+
+/** With --fleet: who is revoked, as fleet status reads it; a bucket policy that can't be read is a warning. */
+async function revokedHosts(client: S3Client, fleet: Fleet): Promise<ReadonlyMap<string, HostRevocation>> {
+  const { fleetRevocations } = await import('../admin/backups/fleet.js');
+  const revoked = await fleetRevocations(client, fleet);
+  if ('hosts' in revoked) return revoked.hosts;
+  warn(`can't tell which hosts are revoked: ${revoked.problem}`);
+  return new Map();
+}
+
+/** With --fleet, a host's row says since when the bucket policy denies its uploads there (fleet revoke). */
+function markRevoked(row: Row, revoked: ReadonlyMap<string, HostRevocation> | null): Row {
+  if (!revoked || row.host === undefined) return row;
+  const host = row.host === null ? undefined : revoked.get(row.host);
+  const since = (row.wal ? host?.wal : host?.backups) ?? null;
+  return since
+    ? { ...row, revokedAt: since, notes: [`REVOKED since ${since.toISOString()}`, ...row.notes] }
+    : { ...row, revokedAt: null };
 }
 
 /**

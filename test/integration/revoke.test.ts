@@ -271,6 +271,25 @@ describe('fleet revoke', () => {
     expect(json.targets.find((t: { host: string }) => t.host === 'beta').revokedAt).toBeNull();
   });
 
+  it('ls --fleet marks the revoked host REVOKED on its row, as fleet status dates it, and only it', async () => {
+    const listed = await runCli(['ls', '--fleet', fleetFile], { env: admin() });
+    expect(listed.status, listed.stderr).toBe(0);
+    const row = (host: string) => listed.stdout.split('\n').find((line) => line.includes(`  ${host}  `));
+    const status = JSON.parse(
+      (await runCli(['fleet', 'status', fleetFile, '--json'], { env: admin() })).stdout,
+    );
+    const since = status.targets.find((t: { host: string }) => t.host === 'alpha').revokedAt as string;
+    expect(row('alpha')).toMatch(
+      new RegExp(`^key .* alpha +s3://${bucket}/alpha/db\\.sql\\.gz\\.gpg +\\(REVOKED since ${since}\\)$`),
+    );
+    expect(row('beta')).toMatch(/ beta +s3:/);
+    expect(row('beta')).not.toMatch(/REVOKED/);
+    const json = JSON.parse((await runCli(['ls', '--fleet', fleetFile, '--json'], { env: admin() })).stdout);
+    const set = (host: string) => json.sets.find((s: { host?: string }) => s.host === host);
+    expect(set('alpha')).toMatchObject({ revokedAt: since, notes: [`REVOKED since ${since}`] });
+    expect(set('beta')).toMatchObject({ revokedAt: null });
+  });
+
   it('refuses a host not in the fleet, and credentials that may not change the bucket policy', async () => {
     const unknown = await runCli(['fleet', 'revoke', fleetFile, 'gamma', '--yes'], { env: admin() });
     expect(unknown.status).toBe(2);
@@ -302,6 +321,9 @@ describe('fleet revoke', () => {
     });
     expect(await bucketPolicy()).toEqual(before);
     await pushUntil(hosts.alpha, false);
+    const listed = await runCli(['ls', '--fleet', fleetFile], { env: admin() });
+    expect(listed.stdout).toMatch(/ alpha +s3:/);
+    expect(listed.stdout).not.toMatch(/REVOKED/);
     const again = await runCli(['fleet', 'unrevoke', fleetFile, 'alpha', '--yes'], { env: admin() });
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/alpha is not revoked/);
@@ -464,6 +486,21 @@ hosts:
     expect(base.revokedAt).toMatch(/^\d{4}-/);
     expect(wal).toMatchObject({ state: 'OK', revokedAt: base.revokedAt });
     expect(wal.reasons[0]).toMatch(/^REVOKED since \d{4}-/);
+  });
+
+  it('ls --fleet marks its WAL archive REVOKED beside its backups', async () => {
+    const { base } = await fleetStatusJson();
+    const listed = await runCli(['ls', '--fleet', pgFleet, '--json'], { env: admin() });
+    expect(listed.status, listed.stderr).toBe(0);
+    const rows = JSON.parse(listed.stdout).sets.filter((s: { host?: string }) => s.host === 'pg');
+    expect(rows.map((r: { kind: string; revokedAt: string }) => [r.kind, r.revokedAt])).toEqual([
+      ['run', base.revokedAt],
+      ['wal', base.revokedAt],
+    ]);
+    const text = await runCli(['ls', '--fleet', pgFleet], { env: admin() });
+    expect(text.stdout).toMatch(
+      new RegExp(`^wal .* pg +s3://${bucket}/pg/wal/ +\\(REVOKED since ${base.revokedAt}`, 'm'),
+    );
   });
 
   it('fleet status pages for a WAL upload after the revocation, as for a backup', async () => {

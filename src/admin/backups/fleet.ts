@@ -9,6 +9,7 @@ import { worstState } from '../../core/health-state.js';
 import { loadPolicyFile } from '../../core/policy-file.js';
 import { isEmptyPolicy } from '../../core/retention.js';
 import { findRevocation, type BucketPolicy } from '../../core/revocation.js';
+import type { S3Location } from '../../core/s3-url.js';
 import { readBucketPolicy } from '../s3/bucket-policy.js';
 import { prune, type PruneOptions, type PruneResult } from './prune.js';
 import { status, type StatusResult } from './status.js';
@@ -22,11 +23,13 @@ import { judgeRenewals } from './fleet-renewal.js';
 export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<StatusResult> {
   // A policy copy that can't be read is a check that can't check: UNKNOWN, never a policy left unjudged.
   const targets = await fleetTargets(fleet, { unreadablePolicy: 'fail' });
-  const [bucketPolicy, now] = [await revocations(client, fleet.bucket), new Date()];
-  if ('policy' in bucketPolicy)
+  const now = new Date();
+  const revoked = await fleetRevocations(client, fleet, now);
+  if ('hosts' in revoked)
     for (const target of targets) {
-      const revocation = findRevocation(bucketPolicy.policy, target.location);
-      if (revocation) target.revokedAt = revocation.since ?? now;
+      const host = revoked.hosts.get(target.host);
+      const since = target.wal ? host?.wal : host?.backups;
+      if (since) target.revokedAt = since;
     }
   const result = await status(
     client,
@@ -36,9 +39,9 @@ export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<Statu
   );
   await judgeRenewals(client, fleet, result.targets, now);
   halfRevoked(result, targets, fleet.source);
-  if ('problem' in bucketPolicy)
+  if ('problem' in revoked)
     for (const bucket of result.buckets.filter((b) => b.bucket === fleet.bucket)) {
-      bucket.reasons.push(`can't tell which hosts are revoked: ${bucketPolicy.problem}`);
+      bucket.reasons.push(`can't tell which hosts are revoked: ${revoked.problem}`);
       bucket.state = worstState([bucket.state, 'WARNING']);
     }
   result.state = worstState([...result.targets, ...result.buckets].map(({ state }) => state));
@@ -63,17 +66,37 @@ function halfRevoked(result: StatusResult, targets: readonly WatchedHost[], sour
   }
 }
 
-/** The bucket policy, where revocations live; failing to read it is a problem to report, not a crash. */
-async function revocations(
+/** Since when the bucket policy denies a host's uploads: to its backups, and to its WAL archive (null: not). */
+export interface HostRevocation {
+  backups: Date | null;
+  wal: Date | null;
+}
+
+/**
+ * Each host's revocations, from the bucket policy (read once; a Sid whose time can't be read counts from
+ * `now`). A bucket policy that can't be read is a problem to report, not a crash.
+ */
+export async function fleetRevocations(
   client: S3Client,
-  bucket: string,
-): Promise<{ policy: BucketPolicy | null } | { problem: string }> {
+  fleet: Fleet,
+  now = new Date(),
+): Promise<{ hosts: Map<string, HostRevocation> } | { problem: string }> {
+  let policy: BucketPolicy | null;
   try {
-    return { policy: await readBucketPolicy(client, bucket) };
+    policy = await readBucketPolicy(client, fleet.bucket);
   } catch (error) {
     if (!isSealdropError(error)) throw error;
     return { problem: error.message };
   }
+  const since = (location: S3Location | null) => {
+    const revocation = location && findRevocation(policy, location);
+    return revocation ? (revocation.since ?? now) : null;
+  };
+  return {
+    hosts: new Map(
+      fleet.hosts.map((host) => [host.name, { backups: since(host.location), wal: since(host.wal) }]),
+    ),
+  };
 }
 
 /** A fleet's hosts for the report, their anomaly alarms from `anomaly` (the report's own options). */
