@@ -1,4 +1,5 @@
 // sealdrop report TARGET... | --fleet FILE --out report.html
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { WatchedSet } from '../core/health.js';
 import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -10,7 +11,7 @@ import { reportHtml } from '../core/report-html.js';
 import { formatBytes } from '../core/units.js';
 import { plural } from '../core/words.js';
 import { durationArg, durationOption } from './args.js';
-import { say } from './output.js';
+import { say, warn } from './output.js';
 import { streamThresholds, withStreamOptions, type StreamCliOptions } from './stream-options.js';
 import { adminClient, policiesOrEnv, resolveTargets, withTargets, type TargetsOptions } from './target.js';
 
@@ -68,8 +69,11 @@ its value), stretches without a complete backup for longer than the max age, ano
 that shrank against the ones before it, too small, a flood), broken and incomplete runs and delete
 markers. States are those of \`sealdrop status\`. Sets of any size draw as the same few marks.
 With --fleet, thresholds are each host's (maxAge, warnAge, policyWarn in the fleet file) and the
-policy expiry is read from the fleet's policy directory. With no --fleet, TARGET or --policy, the set
-is SEALDROP_POLICY's, as for the other read-side commands.
+policy expiry is read from the fleet's policy directory. A host cut off in the bucket policy (fleet
+revoke) is judged as fleet status judges it, says REVOKED on its tile and its section, has the cut
+drawn on its timeline, and misses nothing after it (reading the bucket policy needs
+s3:GetBucketPolicy; without it, a warning). With no --fleet, TARGET or --policy, the set is
+SEALDROP_POLICY's, as for the other read-side commands.
 
 Examples:
   sealdrop report --fleet fleet.yaml --out /var/www/backups/index.html --force
@@ -87,7 +91,7 @@ Examples:
       };
       let targets: WatchedSet[];
       let title: string;
-      let connection = { endpoint: options.endpoint, region: options.region };
+      let client: S3Client;
       if (options.fleet !== undefined) {
         if (urls.length > 0 || options.policy)
           throw new SealdropError(
@@ -105,12 +109,14 @@ Examples:
           import('../admin/backups/fleet.js'),
         ]);
         const fleet = await loadFleet(options.fleet);
-        targets = await fleetReportTargets(fleet, anomaly);
-        title = basename(options.fleet);
-        connection = {
+        client = await adminClient({
           endpoint: options.endpoint ?? fleet.endpoint,
           region: options.region ?? fleet.region,
-        };
+        });
+        const read = await fleetReportTargets(client, fleet, anomaly);
+        read.warnings.forEach(warn);
+        targets = read.targets;
+        title = basename(options.fleet);
       } else {
         // As every read-side command: SEALDROP_POLICY when nothing is named.
         const policy = policiesOrEnv(options.policy, urls.length > 0);
@@ -125,14 +131,13 @@ Examples:
           ...(target.policyExpiresAt ? { policyExpiresAt: target.policyExpiresAt } : {}),
         }));
         title = plural(targets.length, 'backup set');
-        connection.region ??= resolved.find((target) => target.region)?.region;
+        client = await adminClient(options, resolved);
       }
       if (!options.force && (await exists(options.out)))
         throw new SealdropError('FILE_EXISTS', `${options.out} already exists; not overwriting it`, {
           hint: 'Pass --force to replace it (by rename: readers see the old page or the new one).',
         });
       const { gatherReport } = await import('../admin/backups/report.js');
-      const client = await adminClient(connection);
       const inputs = await gatherReport(client, targets, thresholds);
       const model = buildReport(inputs, { periodMs: options.period });
       const html = reportHtml(model, { title });

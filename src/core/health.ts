@@ -277,6 +277,21 @@ export function judgeRevoked(
   return verdicts;
 }
 
+/**
+ * A WAL archive's verdict (core/wal-chain.ts) with its host's revocation: judged as its backups are
+ * (judgeRevoked, by its newest upload), or as it was when not revoked.
+ */
+export function judgeArchiveRevoked(
+  verdict: { state: HealthState; reasons: string[] },
+  revokedAt: Date | undefined,
+  newestUpload: Date | null,
+  now: Date,
+): { state: HealthState; reasons: string[] } {
+  if (!revokedAt) return { state: verdict.state, reasons: verdict.reasons };
+  const judged = judgeRevoked(revokedAt, newestUpload, 'a WAL file', now);
+  return { state: worstState(judged.map(({ state }) => state)), reasons: judged.map(({ reason }) => reason) };
+}
+
 /** The newest backup proven good against the threshold (the proofs must have been read). */
 function verification(
   { snapshots, pruned = [] }: HealthInput,

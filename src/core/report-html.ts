@@ -123,7 +123,9 @@ function card(fact: string, value: string, what: string, detail: string, level =
 
 function tile(set: ReportSet, i: number): string {
   const why = headline(set).map((line) => `<small>${escape(line)}</small>`);
-  return `<a class="tile ${set.state}" href="#set-${i}" data-host="${escape(name(set))}" title="${escape(set.reasons.join('\n'))}"><b>${escape(name(set))}</b><span>${set.state}</span>${why.join('')}</a>`;
+  // A revoked host says so even among the quiet tiles, where only names show.
+  const revoked = set.revokedAt ? ' revoked' : '';
+  return `<a class="tile ${set.state}${revoked}" href="#set-${i}" data-host="${escape(name(set))}" title="${escape(set.reasons.join('\n'))}"><b>${escape(name(set))}</b><span>${set.state}${revoked && ' · REVOKED'}</span>${why.join('')}</a>`;
 }
 
 /**
@@ -167,8 +169,10 @@ function setSection(set: ReportSet, i: number, layout: Layout): string {
         periodFacts(set),
         `<div class="dim">${plural(counts.backups, 'backup')} stored · ${counts.broken} broken · ${counts.incomplete} incomplete · ${plural(counts.deleteMarkers, 'delete marker')}${counts.strays ? ` · ${counts.strays} strays` : ''}${counts.rejected ? ` · ${counts.rejected} REJECTED` : ''}${counts.unproven ? ` · ${counts.unproven} not proven yet` : ''}</div>`,
       ];
-  return `<section class="set ${set.state}" id="set-${i}" data-host="${escape(name(set))}" data-target="${escape(set.target)}" data-state="${set.state}">
-<div class="facts"><h2>${escape(name(set))} <span class="badge ${set.state}">${set.state}</span></h2>
+  const revokedAt = set.revokedAt ? ` data-revoked="${iso(set.revokedAt)}"` : '';
+  const revoked = set.revokedAt ? ' <span class="badge revoked">REVOKED</span>' : '';
+  return `<section class="set ${set.state}" id="set-${i}" data-host="${escape(name(set))}" data-target="${escape(set.target)}" data-state="${set.state}"${revokedAt}>
+<div class="facts"><h2>${escape(name(set))} <span class="badge ${set.state}">${set.state}</span>${revoked}</h2>
 ${facts.filter(Boolean).join('\n')}
 <ul class="reasons">${reasons.join('')}</ul></div>
 ${set.wal ? '' : timeline(set, layout)}
@@ -248,6 +252,7 @@ function timeline(set: ReportSet, { x, columnWidth, ticks }: Layout): string {
       );
   }
   for (const mark of set.anomalies) parts.push(anomalyMark(mark, x));
+  if (set.revokedAt) parts.push(revokedMark(set.revokedAt, x));
   parts.push(`<line class="baseline" x1="0" x2="${WIDTH}" y1="${BASELINE}" y2="${BASELINE}"/>`);
   const label = `${name(set)}: ${set.state}; ${plural(set.gaps.length, 'gap')} longer than the max age, ${plural(set.anomalies.length, 'anomaly', 'anomalies')}`;
   return `<svg class="timeline" viewBox="0 0 ${WIDTH + GUTTER} ${HEIGHT}" width="${WIDTH + GUTTER}" height="${HEIGHT}" role="img" aria-label="${escape(label)}">${parts.join('')}</svg>`;
@@ -317,6 +322,13 @@ function anomalyMark(mark: ReportMark, x: (time: Date) => number): string {
   return `<g class="mark anomaly ${mark.state}" data-rule="${mark.rule}"><title>${escape(mark.message)}</title><circle cx="${n(cx)}" cy="${n(cy)}" r="7"/><text x="${n(cx)}" y="${n(cy + 4)}">!</text></g>`;
 }
 
+/** The cut (fleet revoke): a line across the timeline, where it falls on it. */
+function revokedMark(since: Date, x: (time: Date) => number): string {
+  const at = x(since);
+  if (at < 0) return '';
+  return `<g class="mark revoked"><title>REVOKED since ${iso(since)}: its uploads are denied by the bucket policy</title><line x1="${n(at)}" x2="${n(at)}" y1="0" y2="${BASELINE}"/></g>`;
+}
+
 function sampleText(column: Column, state: 'incomplete' | 'broken' | 'deleted'): string {
   const count = column[state];
   const sample = column.sample[state];
@@ -370,6 +382,7 @@ const LEGEND = [
   '<span class="key broken">×</span> broken run',
   '<span class="key incomplete">○</span> incomplete run',
   '<span class="key deleted">|</span> delete marker',
+  '<span class="key revoked">|</span> revoked (fleet revoke)',
 ].join(' ');
 
 /** "2026-11-30 09:00" (UTC). */

@@ -37,11 +37,14 @@ ${(Object.entries(COLORS) as [HealthState, string][])
 .quiet .tile { min-height: 0; padding: 2px 8px; border-radius: 10px; }
 .quiet .tile b { font-size: 12px; font-weight: 600; }
 .quiet .tile span, .quiet .tile small { display: none; }
+.quiet .tile.revoked b, .quiet .tile.revoked span { display: inline; margin-right: 4px; }
+.facts .badge.revoked { background: #455a64; }
 .legend { font-size: 12px; color: #444; margin: 0 0 4px; }
 .key { display: inline-block; width: 14px; height: 10px; vertical-align: middle; text-align: center; font-weight: 700; line-height: 10px; }
 .key.size { background: #90b4d8; } .key.gap { background: rgba(198, 40, 40, .25); }
 .key.anomaly { color: #fff; background: #c62828; border-radius: 50%; width: 12px; height: 12px; line-height: 12px; font-size: 10px; }
 .key.broken { color: #c62828; } .key.incomplete { color: #e08e0b; } .key.deleted { color: #1d1d1f; }
+.key.revoked { color: #455a64; }
 .axis, .set { display: grid; grid-template-columns: 380px ${timelineWidth}px; gap: 16px; align-items: start; }
 .axis svg text { font-size: 10px; fill: #666; text-anchor: middle; } .axis svg .now { text-anchor: end; }
 .axis svg line { stroke: #999; }
@@ -66,6 +69,7 @@ ${(Object.entries(COLORS) as [HealthState, string][])
 .mark.broken path { stroke: #c62828; stroke-width: 2; }
 .mark.incomplete circle { fill: none; stroke: #e08e0b; stroke-width: 2; }
 .mark.deleted line { stroke: #1d1d1f; stroke-width: 2; stroke-dasharray: 3 2; }
+.mark.revoked line { stroke: #455a64; stroke-width: 3; }
 .mark.anomaly circle { fill: #c62828; } .mark.anomaly.WARNING circle { fill: #e08e0b; }
 .mark.anomaly text { fill: #fff; font: bold 11px system-ui, sans-serif; text-anchor: middle; }
 `;

@@ -41,6 +41,8 @@ export interface ReportInput {
   error?: string;
   /** A WAL archive judged as a chain (core/wal-chain.ts), drawn without a timeline; ageMs: its RPO. */
   wal?: { state: HealthState; reasons: string[]; ageMs: number | null };
+  /** When the bucket policy cut it off (fleet revoke): judged as fleet status does; nothing is due after. */
+  revokedAt?: Date;
 }
 
 export interface ReportOptions {
@@ -93,6 +95,8 @@ export interface ReportSet {
   policyExpiresAt?: Date;
   policyNote?: string;
   newestVerified?: { id: string; time: Date } | null;
+  /** When the bucket policy cut it off (fleet revoke). */
+  revokedAt?: Date;
   /** The columns that hold anything, in order. */
   columns: Column[];
   gaps: Gap[];
@@ -170,6 +174,7 @@ function reportSet(input: ReportInput, axis: Axis, period: Period, now: Date): R
     ...(input.policyExpiresAt ? { policyExpiresAt: input.policyExpiresAt } : {}),
     ...(input.policyNote ? { policyNote: input.policyNote } : {}),
     ...(input.newestVerified === undefined ? {} : { newestVerified: input.newestVerified }),
+    ...(input.revokedAt ? { revokedAt: input.revokedAt } : {}),
   };
   const judged =
     input.error === undefined
@@ -196,6 +201,7 @@ function reportSet(input: ReportInput, axis: Axis, period: Period, now: Date): R
       policyExpiresAt: input.policyExpiresAt,
       ackedAt: input.ackedAt ?? null,
       pruned: input.pruned ?? [],
+      revokedAt: input.revokedAt,
     },
     input.thresholds,
     now,
@@ -216,6 +222,8 @@ function reportSet(input: ReportInput, axis: Axis, period: Period, now: Date): R
     });
   }
   const columns = aggregate(input.snapshots, axis);
+  // A host cut off is not expected to push: no stretch after the cut is a gap, nothing there is missed.
+  const until = Math.max(period.from, Math.min(now.getTime(), input.revokedAt?.getTime() ?? Infinity));
   return {
     ...base,
     state: health.state,
@@ -225,9 +233,9 @@ function reportSet(input: ReportInput, axis: Axis, period: Period, now: Date): R
     ageMs: health.ageMs,
     counts: health.counts,
     columns,
-    gaps: gaps(input.snapshots, input.thresholds.maxAgeMs, axis),
+    gaps: gaps(input.snapshots, input.thresholds.maxAgeMs, axis, until),
     anomalies,
-    period: periodFacts(pushed, input.thresholds.maxAgeMs, period),
+    period: periodFacts(pushed, input.thresholds.maxAgeMs, { from: period.from, to: until }),
   };
 }
 
@@ -263,10 +271,11 @@ function aggregate(snapshots: readonly Snapshot[], axis: Axis): Column[] {
 
 /**
  * Stretches without a complete backup for longer than `maxAgeMs` (the status threshold), clipped to
- * the axis, up to now; those that touch the same column are merged, so there are at most as many as
- * columns. Before the first backup in the period there is no gap unless nothing is complete at all.
+ * the axis, up to `until` (now, or when the set was cut off); those that touch the same column are
+ * merged, so there are at most as many as columns. Before the first backup in the period there is no
+ * gap unless nothing is complete at all.
  */
-function gaps(snapshots: readonly Snapshot[], maxAgeMs: number, axis: Axis): Gap[] {
+function gaps(snapshots: readonly Snapshot[], maxAgeMs: number, axis: Axis, until: number): Gap[] {
   const found: Gap[] = [];
   const add = (start: number, end: number) => {
     const from = Math.max(start, axis.from);
@@ -286,7 +295,7 @@ function gaps(snapshots: readonly Snapshot[], maxAgeMs: number, axis: Axis): Gap
     if (previous !== null && time - previous > maxAgeMs) add(previous, time);
     previous = time;
   }
-  if (previous === null) add(axis.from, axis.to);
-  else if (axis.to - previous > maxAgeMs) add(previous, axis.to);
+  if (previous === null) add(axis.from, until);
+  else if (until - previous > maxAgeMs) add(previous, until);
   return found;
 }

@@ -11,10 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/core/report.js';
 import { reportHtml } from '../../src/core/report-html.js';
 import { formatBytes } from '../../src/core/units.js';
-import { backupTarget } from '../support/backup-target.js';
+import { backupTarget, type BackupTarget } from '../support/backup-target.js';
 import { runCli, tempDir } from '../support/cli.js';
 import { LARGE_HOST, NOW, reportFleet, TROUBLE } from '../support/report-fleet.js';
 import { adminClient, s3Env } from '../support/s3.js';
+import { after, until } from '../support/until.js';
 
 const SCREENSHOTS = fileURLToPath(new URL('../../dist/screenshots/', import.meta.url));
 /** Debian's Chromium as root on a machine without network (see the README's Development section). */
@@ -194,6 +195,15 @@ function bars(page: Page): Promise<Record<string, { scale: string[]; values: str
   );
 }
 
+/** A fleet file's first lines, for a target on the real S3 server. */
+function fleetHead(target: BackupTarget): string {
+  return `fleet: 1
+bucket: ${target.bucket}
+endpoint: ${s3Env().endpoint}
+region: ${s3Env().region}
+recipients: [${target.publicKey}]`;
+}
+
 describe('sealdrop report', () => {
   it('reports a fleet on the real S3 server: worst first, the shrink marked on its set, the deleted key CRITICAL', async () => {
     const target = await backupTarget('report');
@@ -218,11 +228,7 @@ describe('sealdrop report', () => {
     const fleet = join(dir, 'fleet.yaml');
     await writeFile(
       fleet,
-      `fleet: 1
-bucket: ${target.bucket}
-endpoint: ${s3Env().endpoint}
-region: ${s3Env().region}
-recipients: [${target.publicKey}]
+      `${fleetHead(target)}
 policyDir: policies
 hosts:
   good: {key: ${target.key}}
@@ -285,6 +291,51 @@ hosts:
       env: target.adminEnv,
     });
     expect(forced.status, forced.stderr).toBe(0);
+  });
+
+  it('shows a revoked host as fleet status does: OK, REVOKED on its row and its tile, no gap after the cut', async () => {
+    const target = await backupTarget('report-revoked');
+    const s3 = adminClient();
+    const put = (key: string) =>
+      s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: randomBytes(20_000) }));
+    for (let i = 0; i < 3; i++) for (const key of [target.key, 'cut/db.sql.gz.gpg']) await put(key);
+    const dir = await tempDir('sealdrop-report-revoked-');
+    const fleet = join(dir, 'fleet.yaml');
+    await writeFile(
+      fleet,
+      `${fleetHead(target)}
+defaults: {anomaly: {floodFactor: off}}
+hosts:
+  good: {key: ${target.key}}
+  cut: {key: cut/db.sql.gz.gpg, maxAge: 2s}
+`,
+    );
+    const revoked = await runCli(['fleet', 'revoke', fleet, 'cut', '--yes'], { env: target.adminEnv });
+    expect(revoked.status, revoked.stderr).toBe(0);
+    // Past cut's max age: were it not revoked, it would be CRITICAL, its last stretch a gap.
+    await until(after(Date.now() + 3000), "cut's max age to pass");
+    const out = join(dir, 'report.html');
+    const made = await runCli(['report', '--fleet', fleet, '--out', out], { env: target.adminEnv });
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stderr).toMatch(/: 2 backup sets, 2 OK\n$/);
+
+    const { page } = await open(out);
+    expect((await marksPerSet(page)).cut).toMatchObject({ state: 'OK', gaps: 0 });
+    const cut = page.locator('section.set[data-host="cut"]');
+    expect(await cut.getAttribute('data-revoked')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(await cut.locator('h2 .badge.revoked').textContent()).toBe('REVOKED');
+    expect(await cut.locator('.reasons li').first().textContent()).toMatch(
+      /^REVOKED since \d{4}-.*: its uploads are denied by the bucket policy$/,
+    );
+    // Nothing is missed after the cut: it is not expected to push.
+    expect(await cut.locator('.period-facts').getAttribute('data-missed')).toBe('0');
+    expect(await cut.locator('.mark.revoked').count()).toBe(1);
+    // Its tile, among the quiet ones, says so where it can be seen; the other host is not marked.
+    expect(await page.locator('.overview .quiet a.tile[data-host="cut"]').innerText()).toMatch(/REVOKED/);
+    expect(await page.locator('.overview a.tile[data-host="good"]').innerText()).not.toMatch(/REVOKED/);
+    expect(await page.locator('section.set[data-host="good"]').getAttribute('data-revoked')).toBeNull();
+    await screenshot(page, dir, 'report-revoked.png');
+    await page.close();
   });
 
   it('shows a fleet in trouble: its week in numbers, its troubled hosts first, whole, in colour, with their marks', async () => {

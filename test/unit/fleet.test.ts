@@ -366,7 +366,11 @@ describe("a fleet's policy copies (the expiries of fleet status and report)", ()
     await mkdir(join(dir, 'policies'));
     await writeFile(join(dir, 'policies', 'db2.policy.json'), '{"sealdrop": 1}');
     const fleet = parseFleet(FLEET, join(dir, 'fleet.yaml'));
-    const targets = await fleetReportTargets(fleet, DEFAULT_ANOMALY_THRESHOLDS);
+    // A bucket without a bucket policy: no host is revoked.
+    const noBucketPolicy = {
+      send: () => Promise.reject(Object.assign(new Error('none'), { name: 'NoSuchBucketPolicy' })),
+    } as unknown as S3Client;
+    const { targets } = await fleetReportTargets(noBucketPolicy, fleet, DEFAULT_ANOMALY_THRESHOLDS);
     expect(targets.map((target) => target.policyNote)).toEqual([
       'no copy in the policy directory (db1.policy.json)',
       expect.stringMatching(/db2\.policy\.json: "url" must be an http\(s\) URL$/),

@@ -254,6 +254,24 @@ describe('the period in numbers', () => {
     expect(model.sets[0]!.period).toMatchObject({ made: 7, missed: 0 });
   });
 
+  it('counts nothing missed, and no gap, after a host was revoked: it is judged OK, as fleet status does', () => {
+    const inputs = reportFleet();
+    const stopped = inputs.find((input) => input.host === TROUBLE.stopped)!;
+    // The stopped host was cut off (fleet revoke) a few hours after its last backup.
+    const revokedAt = new Date(stopped.snapshots[0]!.time.getTime() + 3 * 3_600_000);
+    const model = buildReport(
+      inputs.map((input) => (input === stopped ? { ...input, revokedAt } : input)),
+      week,
+    );
+    const set = model.sets.find((s) => s.host === TROUBLE.stopped)!;
+    expect(set).toMatchObject({ state: 'OK', revokedAt, gaps: [], period: { made: 4, missed: 0 } });
+    expect(set.reasons[0]).toMatch(/^REVOKED since .*: its uploads are denied by the bucket policy$/);
+    expect(model.summary).toMatchObject({ missed: 1 }); // the broken night alone
+    const html = reportHtml(model, { title: 'fleet.yaml' });
+    expect(html).toContain(`data-revoked="${revokedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}"`);
+    expect(html.match(/class="mark revoked"/g)).toHaveLength(1);
+  });
+
   it('counts a host never backed up as missing the whole week, and a flood as no more than its max age allows', () => {
     const never = buildReport(
       [{ host: 'n', target: 's3://acme/n/k', snapshots: [], strays: 0, thresholds }],

@@ -25,12 +25,7 @@ export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<Statu
   const targets = await fleetTargets(fleet, { unreadablePolicy: 'fail' });
   const now = new Date();
   const revoked = await fleetRevocations(client, fleet, now);
-  if ('hosts' in revoked)
-    for (const target of targets) {
-      const host = revoked.hosts.get(target.host);
-      const since = target.wal ? host?.wal : host?.backups;
-      if (since) target.revokedAt = since;
-    }
+  markRevoked(targets, revoked);
   const result = await status(
     client,
     targets.map((target) => ({ ...target, whole: true })),
@@ -99,14 +94,33 @@ export async function fleetRevocations(
   };
 }
 
-/** A fleet's hosts for the report, their anomaly alarms from `anomaly` (the report's own options). */
+/** Each target of a revoked host's place is revoked since then (nothing is when they can't be told). */
+function markRevoked(targets: WatchedHost[], revoked: Awaited<ReturnType<typeof fleetRevocations>>): void {
+  if (!('hosts' in revoked)) return;
+  for (const target of targets) {
+    const host = revoked.hosts.get(target.host);
+    const since = target.wal ? host?.wal : host?.backups;
+    if (since) target.revokedAt = since;
+  }
+}
+
+/**
+ * A fleet's hosts for the report, their anomaly alarms from `anomaly` (the report's own options), and
+ * those revoked as fleet status sees them; a bucket policy that can't be read is a warning.
+ */
 export async function fleetReportTargets(
+  client: S3Client,
   fleet: Fleet,
   anomaly: HealthThresholds['anomaly'],
-): Promise<WatchedSet[]> {
+): Promise<{ targets: WatchedSet[]; warnings: string[] }> {
   // The page is made whatever one host's copy says: that host's section says it instead.
   const targets = await fleetTargets(fleet, { unreadablePolicy: 'note' });
-  return targets.map((target) => ({ ...target, thresholds: { ...target.thresholds, anomaly } }));
+  const revoked = await fleetRevocations(client, fleet);
+  markRevoked(targets, revoked);
+  return {
+    targets: targets.map((target) => ({ ...target, thresholds: { ...target.thresholds, anomaly } })),
+    warnings: 'problem' in revoked ? [`can't tell which hosts are revoked: ${revoked.problem}`] : [],
+  };
 }
 
 export interface FleetPruneOptions extends Omit<PruneOptions, 'policy' | 'anomaly' | 'onProgress'> {

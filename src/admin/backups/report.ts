@@ -2,7 +2,7 @@
 // its policy's expiry. A set that can't be listed is reported as such, never a failed report.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../../core/errors.js';
-import type { HealthThresholds, WatchedSet } from '../../core/health.js';
+import { judgeArchiveRevoked, type HealthThresholds, type WatchedSet } from '../../core/health.js';
 import { mapBounded } from '../../core/pool.js';
 import type { ReportInput } from '../../core/report.js';
 import { formatS3Url } from '../../core/s3-url.js';
@@ -33,12 +33,15 @@ async function gatherSet(
     thresholds: target.thresholds ?? thresholds,
     ...(target.policyExpiresAt ? { policyExpiresAt: target.policyExpiresAt } : {}),
     ...(target.policyNote ? { policyNote: target.policyNote } : {}),
+    ...(target.revokedAt ? { revokedAt: target.revokedAt } : {}),
   };
   try {
     if (target.wal) {
-      const { verdict } = await walChainStatus(client, target.location, base.thresholds, new Date());
-      const { state, reasons, rpoMs: ageMs } = verdict;
-      return { ...base, snapshots: [], strays: 0, wal: { state, reasons, ageMs } };
+      const now = new Date();
+      const { chain, verdict } = await walChainStatus(client, target.location, base.thresholds, now);
+      // A revoked host's archive is judged as fleet status judges it.
+      const { state, reasons } = judgeArchiveRevoked(verdict, target.revokedAt, chain.newestUpload, now);
+      return { ...base, snapshots: [], strays: 0, wal: { state, reasons, ageMs: verdict.rpoMs } };
     }
     const set = backupSet(client, target.location);
     const { snapshots: listed, strays } = await set.list();

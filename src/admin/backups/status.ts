@@ -5,7 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { isSealdropError } from '../../core/errors.js';
 import {
   assessHealth,
-  judgeRevoked,
+  judgeArchiveRevoked,
   noCounts,
   type Health,
   type HealthThresholds,
@@ -125,11 +125,11 @@ async function targetStatuses(
   const walResult = (location: S3Location, chain: WalChain): TargetStatus => {
     const { verdict, json } = walStatusOf(chain, thresholds, now);
     // A revoked host's archive is judged as its backups are: stale on purpose, alarming on a late upload.
-    const revoked = target.revokedAt && judgeRevoked(target.revokedAt, chain.newestUpload, 'a WAL file', now);
+    const { state, reasons } = judgeArchiveRevoked(verdict, target.revokedAt, chain.newestUpload, now);
     return {
       ...base(location),
-      state: revoked ? worstState(revoked.map(({ state }) => state)) : verdict.state,
-      reasons: revoked ? revoked.map(({ reason }) => reason) : verdict.reasons,
+      state,
+      reasons,
       latest: null,
       ageSeconds: json.rpoSeconds,
       counts: { ...noCounts(), strays: chain.strays.count },
