@@ -222,8 +222,12 @@ function reportSet(input: ReportInput, axis: Axis, period: Period, now: Date): R
     });
   }
   const columns = aggregate(input.snapshots, axis);
-  // A host cut off is not expected to push: no stretch after the cut is a gap, nothing there is missed.
-  const until = Math.max(period.from, Math.min(now.getTime(), input.revokedAt?.getTime() ?? Infinity));
+  // A host cut off is not expected to push: no stretch after the cut (or the last upload that landed
+  // past it, under way then; the cut's time keeps whole seconds) is a gap, nothing there is missed.
+  const cut = input.revokedAt
+    ? Math.max(input.revokedAt.getTime(), health.latest?.time.getTime() ?? -Infinity)
+    : Infinity;
+  const until = Math.max(period.from, Math.min(now.getTime(), cut));
   return {
     ...base,
     state: health.state,

@@ -272,6 +272,18 @@ describe('the period in numbers', () => {
     expect(html.match(/class="mark revoked"/g)).toHaveLength(1);
   });
 
+  it('a backup landing just after the cut (the Sid keeps whole seconds; uploads under way): still nothing missed', () => {
+    const inputs = reportFleet();
+    const stopped = inputs.find((input) => input.host === TROUBLE.stopped)!;
+    const revokedAt = new Date(stopped.snapshots[0]!.time.getTime() - 400);
+    const model = buildReport(
+      inputs.map((input) => (input === stopped ? { ...input, revokedAt } : input)),
+      week,
+    );
+    const set = model.sets.find((s) => s.host === TROUBLE.stopped)!;
+    expect(set).toMatchObject({ state: 'OK', gaps: [], period: { made: 4, missed: 0 } });
+  });
+
   it('counts a host never backed up as missing the whole week, and a flood as no more than its max age allows', () => {
     const never = buildReport(
       [{ host: 'n', target: 's3://acme/n/k', snapshots: [], strays: 0, thresholds }],
