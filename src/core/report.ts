@@ -128,8 +128,10 @@ export function buildReport(inputs: readonly ReportInput[], options: ReportOptio
   for (const input of inputs) {
     const last = input.snapshots[input.snapshots.length - 1];
     if (last && last.time.getTime() < oldest) oldest = last.time.getTime();
+    // A cut (fleet revoke) keeps whole seconds, so it may come before every backup it follows.
+    if (input.revokedAt && input.revokedAt.getTime() < oldest) oldest = input.revokedAt.getTime();
   }
-  // From a little before the oldest backup in the period (a second at least), to now.
+  // From a little before the oldest backup (or cut) in the period (a second at least), to now.
   const span = Math.max(1000, Math.min(options.periodMs, (now.getTime() - oldest) * 1.05));
   const from = now.getTime() - span;
   const axis = { from, to: now.getTime(), columns: TIMELINE_COLUMNS };

@@ -272,6 +272,21 @@ describe('the period in numbers', () => {
     expect(html.match(/class="mark revoked"/g)).toHaveLength(1);
   });
 
+  it('draws the cut on a short timeline though it precedes every backup (the Sid keeps whole seconds)', () => {
+    const at = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
+    const input: ReportInput = {
+      host: 'cut',
+      target: 's3://acme/cut/k',
+      snapshots: [snapshot('v2', at(4000)), snapshot('v1', at(4500))],
+      strays: 0,
+      thresholds: { maxAgeMs: 2000, warnAgeMs: null, policyWarnMs: 0 },
+      revokedAt: new Date(at(5000)),
+    };
+    const model = buildReport([input], { now: NOW, periodMs: 7 * DAY });
+    expect(model.from.getTime()).toBeLessThan(input.revokedAt!.getTime());
+    expect(reportHtml(model, { title: 't' }).match(/class="mark revoked"/g)).toHaveLength(1);
+  });
+
   it('a backup landing just after the cut (the Sid keeps whole seconds; uploads under way): still nothing missed', () => {
     const inputs = reportFleet();
     const stopped = inputs.find((input) => input.host === TROUBLE.stopped)!;
