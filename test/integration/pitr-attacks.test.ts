@@ -3,7 +3,7 @@
 // first version and status raises the alarm; a segment copied from another place is refused. Its base
 // backup carries its settings, which must not run anything on the machine that restores it.
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chown, copyFile, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
@@ -176,6 +176,26 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
       const refused = await pgRestore(archive, 'latest', join(dir, 'data'), ['--timeline', '1']);
       expect(refused.status, refused.stderr).toBe(1);
       expect(refused.stderr).toMatch(/the base backup holds tablespace links \(pg_tblspc\/16384\)/);
+      expect(await readdir(join(dir, 'data'))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a base backup holding a shared library is refused: exit 1, the directory left empty', async () => {
+    // A C function in its catalog naming the library by a relative path ('./sealdrop_x/plugin.so')
+    // would load it from the data directory, as the restoring user, at the first query that calls it.
+    const added = await tempDir();
+    await mkdir(join(added, 'sealdrop_x'));
+    await copyFile('/usr/lib/x86_64-linux-gnu/libz.so.1', join(added, 'sealdrop_x', 'plugin.so'));
+    await pushBaseBackup(archive, db, added);
+    const dir = await serverDir('sealdrop-pitr-library-');
+    try {
+      const refused = await pgRestore(archive, 'latest', join(dir, 'data'), ['--timeline', '1']);
+      expect(refused.status, refused.stderr).toBe(1);
+      expect(refused.stderr).toMatch(
+        /error: the base backup holds a shared library \(sealdrop_x\/plugin\.so\): PostgreSQL keeps none in its data directory/,
+      );
       expect(await readdir(join(dir, 'data'))).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });

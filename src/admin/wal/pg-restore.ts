@@ -25,6 +25,7 @@ import { restore } from '../backups/restore.js';
 import { resolveEndpoint, resolveRegion } from '../s3/client.js';
 import { Keyring, loadIdentities, type PassphraseSource } from '../openpgp/identities.js';
 import { scanArchive } from './archive.js';
+import { checkBaseContents } from './base-contents.js';
 import { NotArchived, walFetch } from './fetch.js';
 
 export interface PgRestoreOptions {
@@ -152,7 +153,7 @@ async function layDown(client: S3Client, options: PgRestoreOptions, keyring: Key
       onProgress: options.onProgress,
     });
     await tar.end(`the base backup of ${restored.snapshot.time}`);
-    await refuseTablespaces(options.pgdata);
+    await checkBaseContents(options.pgdata);
     const label = parseBackupLabel(
       await readBounded(join(options.pgdata, 'backup_label')),
       `backup_label of ${restored.target}`,
@@ -163,26 +164,6 @@ async function layDown(client: S3Client, options: PgRestoreOptions, keyring: Key
     await clear(options.pgdata);
     throw error;
   }
-}
-
-/**
- * WAL replay writes a tablespace's files where its link in pg_tblspc leads, on this machine. A base
- * backup pushed through sealdrop has none (pg_basebackup writes one tar on stdout only without
- * tablespaces): links there are the host's doing.
- */
-async function refuseTablespaces(pgdata: string): Promise<void> {
-  const links = await readdir(join(pgdata, 'pg_tblspc')).catch(() => []);
-  if (links.length === 0) return;
-  throw new SealdropError(
-    'OBJECT_FORMAT',
-    `the base backup holds tablespace links (${links
-      .slice(0, 3)
-      .map((name) => `pg_tblspc/${name}`)
-      .join(', ')}${links.length > 3 ? ', …' : ''}): one pushed through sealdrop has none`,
-    {
-      hint: 'Pick another base backup (--to); a host that pushed this one may be compromised.',
-    },
-  );
 }
 
 /**
