@@ -63,8 +63,11 @@ export type HostSettings = {
   maxUnverifiedAge: number | null;
 };
 
-/** HostSettings before the renewal window's default (half of `expires`) is filled in. */
-type WithoutRenewWindow = Omit<HostSettings, 'renewWindow' | 'maxUnverifiedAge'> & {
+/**
+ * HostSettings before the defaults derived from other settings are filled in: the renewal window
+ * (half of `expires`) and maxUnverifiedAge (maxAge and a week; 'off' as given).
+ */
+type Unfilled = Omit<HostSettings, 'renewWindow' | 'maxUnverifiedAge'> & {
   renewWindow: number | null;
   maxUnverifiedAge: number | 'off' | null;
 };
@@ -96,7 +99,7 @@ export function hostSettings(
   report: ReportProblem,
 ): HostSettings {
   const own = Object.fromEntries(Object.entries(host).filter(([name]) => !HOST_FIELDS.includes(name)));
-  const settings = { ...defaults, ...settingsOf(own, path, context, report, false) } as WithoutRenewWindow;
+  const settings = { ...defaults, ...settingsOf(own, path, context, report, false) } as Unfilled;
   const renewWindow = settings.renewWindow ?? settings.expires / 2;
   if (renewWindow > settings.expires) report(path, context, 'renewWindow is longer than expires');
   else if (settings.expires - renewWindow >= 7 * DAY_MS)

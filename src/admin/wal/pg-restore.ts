@@ -1,6 +1,7 @@
 // pg restore: point-in-time recovery into a new data directory. The newest complete base backup at or
-// before the target (proven good, if asked) is extracted, its WAL checked in the archive, and the recovery settings written
-// (restore_command calling `sealdrop wal fetch`), so PostgreSQL replays to the target when it starts.
+// before the target (proven good, if asked) is extracted, its WAL checked in the archive, and the
+// recovery settings written (restore_command calling `sealdrop wal fetch`), so PostgreSQL replays to
+// the target when it starts.
 import { spawn } from 'node:child_process';
 import { appendFile, lstat, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
