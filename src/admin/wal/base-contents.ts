@@ -1,13 +1,14 @@
 // What a base backup laid down by pg restore must not hold. It is the host's, and the server replaying
 // it runs on the admin's machine, as the restoring user, with the admin's key in reach.
-import type { Dirent } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { open, opendir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { SealdropError } from '../../core/errors.js';
-import { mapBounded } from '../../core/pool.js';
 
 /** Files read at once while looking for shared libraries. */
 const READS = 16;
+
+/** Paths named in a refusal; the rest are counted. */
+const NAMED = 3;
 
 /** Refuses tablespace links and shared libraries in the extracted data directory. */
 export async function checkBaseContents(pgdata: string): Promise<void> {
@@ -21,13 +22,11 @@ export async function checkBaseContents(pgdata: string): Promise<void> {
  * tablespaces): links there are the host's doing.
  */
 async function refuseTablespaces(pgdata: string): Promise<void> {
-  const links = await readdir(join(pgdata, 'pg_tblspc')).catch(() => []);
-  if (links.length > 0)
-    throw foreign(
-      links.map((name) => `pg_tblspc/${name}`),
-      'tablespace links',
-      'one pushed through sealdrop has none',
-    );
+  const named: string[] = [];
+  let count = 0;
+  const links = await opendir(join(pgdata, 'pg_tblspc')).catch(() => null);
+  if (links) for await (const link of links) if (count++ < NAMED) named.push(`pg_tblspc/${link.name}`);
+  if (count > 0) throw foreign(named, count, 'tablespace links', 'one pushed through sealdrop has none');
 }
 
 /**
@@ -36,25 +35,40 @@ async function refuseTablespaces(pgdata: string): Promise<void> {
  * run as the restoring user. PostgreSQL keeps no ELF file in its data directory.
  */
 async function refuseLibraries(pgdata: string): Promise<void> {
-  const entries = await readdir(pgdata, { recursive: true, withFileTypes: true });
-  const files = entries.filter((entry) => entry.isFile());
-  const elf = await mapBounded(files, READS, isElf);
-  const found = files.filter((_, i) => elf[i]).map((entry) => relative(pgdata, pathOf(entry)));
-  if (found.length > 0)
-    throw foreign(
-      found,
-      found.length === 1 ? 'a shared library' : 'shared libraries',
-      'PostgreSQL keeps none in its data directory',
-    );
+  // Walked as it is read, a few files at a time: the host chooses how many files its backup holds.
+  const named: string[] = [];
+  let count = 0;
+  let batch: string[] = [];
+  const check = async () => {
+    const elf = await Promise.all(batch.map(isElf));
+    for (const [i, path] of batch.entries())
+      if (elf[i] && count++ < NAMED) named.push(relative(pgdata, path));
+    batch = [];
+  };
+  for await (const path of files(pgdata)) {
+    batch.push(path);
+    if (batch.length === READS) await check();
+  }
+  await check();
+  const what = count === 1 ? 'a shared library' : 'shared libraries';
+  if (count > 0) throw foreign(named, count, what, 'PostgreSQL keeps none in its data directory');
 }
 
-function pathOf(entry: Dirent): string {
-  return join(entry.parentPath, entry.name);
+/**
+ * Every regular file under `dir`, depth first, one directory's listing streamed at a time (not
+ * opendir's recursive mode: Node.js 20 skips entries in subdirectories with it).
+ */
+async function* files(dir: string): AsyncGenerator<string> {
+  for await (const entry of await opendir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* files(path);
+    else if (entry.isFile()) yield path;
+  }
 }
 
 /** An ELF file's first bytes: the magic, then a class, a byte order and version 1. */
-async function isElf(entry: Dirent): Promise<boolean> {
-  const file = await open(pathOf(entry), 'r');
+async function isElf(path: string): Promise<boolean> {
+  const file = await open(path, 'r');
   try {
     const head = Buffer.alloc(7);
     const { bytesRead } = await file.read(head, 0, head.length, 0);
@@ -70,9 +84,13 @@ async function isElf(entry: Dirent): Promise<boolean> {
   }
 }
 
-function foreign(paths: readonly string[], what: string, why: string): SealdropError {
-  const named = `${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ', …' : ''}`;
-  return new SealdropError('OBJECT_FORMAT', `the base backup holds ${what} (${named}): ${why}`, {
-    hint: 'Pick another base backup (--to, --verified); a host that pushed this one may be compromised.',
-  });
+function foreign(named: readonly string[], count: number, what: string, why: string): SealdropError {
+  const more = count > named.length ? `, and ${count - named.length} more` : '';
+  return new SealdropError(
+    'OBJECT_FORMAT',
+    `the base backup holds ${what} (${named.join(', ')}${more}): ${why}`,
+    {
+      hint: 'Pick another base backup (--to, --verified); a host that pushed this one may be compromised.',
+    },
+  );
 }
