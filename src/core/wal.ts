@@ -133,6 +133,28 @@ export function parseBackupLabel(text: string, what: string): BackupLabel {
   };
 }
 
+/** Segments a base backup may span (16 TiB of WAL in 16 MiB segments): more is no genuine history file. */
+const MAX_BACKUP_SEGMENTS = 1 << 20;
+
+/**
+ * A backup history file, archived when the backup stopped: its label, and where the backup ends (it is
+ * usable from there on), which a genuine one always says.
+ */
+export function parseBackupHistory(text: string, what: string): BackupLabel & { stopLsn: number } {
+  const history = parseBackupLabel(text, what);
+  const invalid = (why: string) =>
+    new SealdropError('INTEGRITY', `${what} is no backup history file: ${why}`, {
+      hint: 'Pick another base backup (--to), and check the archive with `sealdrop status`.',
+    });
+  if (history.stopLsn === undefined) throw invalid('no STOP WAL LOCATION');
+  const span = segnoOfLsn(history.stopLsn) - segnoOfLsn(history.startLsn) + 1;
+  if (span > MAX_BACKUP_SEGMENTS)
+    throw invalid(
+      `the base backup would span ${span} segments (a genuine one, at most ${MAX_BACKUP_SEGMENTS})`,
+    );
+  return { ...history, stopLsn: history.stopLsn };
+}
+
 /** The backup history file PostgreSQL archives for a base backup: START-SEGMENT.OFFSET.backup. */
 export function backupHistoryName(label: Pick<BackupLabel, 'startLsn' | 'startSegment'>): string {
   const offset = label.startLsn % WAL_SEGMENT_BYTES;
@@ -158,15 +180,19 @@ export function parseTimelineHistory(text: string, what: string): TimelineSwitch
   return switches;
 }
 
-/** Whether a base backup (its label) lies on a timeline's history: replay from it can reach that timeline. */
+/**
+ * Whether replay from a base backup can reach a timeline: the backup was taken on it, or on a timeline
+ * it descends from and ended (became consistent, `stopLsn` from its backup history file) by the time
+ * the child left that one. A backup that ends past the fork ends on the abandoned branch.
+ */
 export function onTimeline(
-  label: Pick<BackupLabel, 'timeline' | 'startLsn'>,
+  base: { timeline: number; stopLsn: number },
   timeline: number,
   history: readonly TimelineSwitch[],
 ): boolean {
-  if (label.timeline === timeline) return true;
-  const parent = history.find((entry) => entry.timeline === label.timeline);
-  return parent !== undefined && label.startLsn < parent.switchLsn;
+  if (base.timeline === timeline) return true;
+  const parent = history.find((entry) => entry.timeline === base.timeline);
+  return parent !== undefined && base.stopLsn <= parent.switchLsn;
 }
 
 export function historyFileName(timeline: number): string {

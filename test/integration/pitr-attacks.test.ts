@@ -59,7 +59,7 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
     // And a link where pg restore writes.
     const added = await tempDir();
     await symlink(victim, join(added, 'recovery.signal'));
-    await pushBaseBackup(archive, db, added);
+    await pushBaseBackup(archive, db, { added });
     markers = await insertMarkers(db, [1, 2, 3]);
     future = nextSegment(await waitArchived(db));
     forged = markers[1]!.segment;
@@ -170,7 +170,7 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
     const added = await tempDir();
     await mkdir(join(added, 'pg_tblspc'));
     await symlink(tmpdir(), join(added, 'pg_tblspc', '16384'));
-    await pushBaseBackup(archive, db, added);
+    await pushBaseBackup(archive, db, { added });
     const dir = await serverDir('sealdrop-pitr-tablespace-');
     try {
       const refused = await pgRestore(archive, 'latest', join(dir, 'data'), ['--timeline', '1']);
@@ -188,7 +188,7 @@ describe('a compromised host forging segments', { timeout: RESTORE_TIMEOUT_MS },
     const added = await tempDir();
     await mkdir(join(added, 'sealdrop_x'));
     await copyFile('/usr/lib/x86_64-linux-gnu/libz.so.1', join(added, 'sealdrop_x', 'plugin.so'));
-    await pushBaseBackup(archive, db, added);
+    await pushBaseBackup(archive, db, { added });
     const dir = await serverDir('sealdrop-pitr-library-');
     try {
       const refused = await pgRestore(archive, 'latest', join(dir, 'data'), ['--timeline', '1']);

@@ -11,6 +11,7 @@ import { PASSPHRASE } from '../support/backup-target.js';
 import { runCli, tempDir } from '../support/cli.js';
 import { serverDir, type Database } from '../support/databases.js';
 import { adminClient } from '../support/s3.js';
+import { until } from '../support/until.js';
 import {
   count,
   identityArgs,
@@ -148,3 +149,60 @@ describe('point-in-time recovery from a write-only WAL archive', { timeout: REST
     expect(asked).toBe(1);
   });
 });
+
+describe(
+  'a base backup taken across the point where a later timeline forked',
+  { timeout: RESTORE_TIMEOUT_MS },
+  () => {
+    let archive: WalArchive;
+    let source: Database;
+
+    beforeAll(async () => {
+      archive = await walArchive('pitr-straddle');
+      source = await startArchivingPostgres(archive);
+      await pushBaseBackup(archive, source);
+      await insertMarkers(source, [1]);
+    }, 300_000);
+
+    afterAll(async () => {
+      await source?.stop();
+    });
+
+    it('pg restore passes over it to the base backup before, whose end the fork keeps', async () => {
+      // The second base backup starts, markers 2 and 3 are written, and only then does it stop.
+      const held = join(await tempDir(), 'read-now');
+      const second = pushBaseBackup(archive, source, { heldUntil: held });
+      await until(
+        async () =>
+          (
+            await source.sql(
+              "SELECT count(*) FROM pg_stat_progress_basebackup WHERE phase = 'streaming database files';",
+            )
+          ).trim() === '1',
+        'the second base backup streaming',
+      );
+      const [, third] = await insertMarkers(source, [2, 3]);
+      await writeFile(held, '');
+      await second;
+      await waitArchived(source);
+      // A restore from the first base to before marker 3, promoted: timeline 2 forks inside the second
+      // base backup, between its start and its end.
+      const branched = await restoreTo(archive, third!.since, { archiving: true });
+      try {
+        expect(await markerIds(branched)).toEqual([1, 2]);
+        await insertMarkers(branched, [11]);
+        await waitArchived(branched);
+      } finally {
+        await branched.stop();
+      }
+      // The second base backup starts before the fork but becomes consistent only after it, on the
+      // abandoned timeline: recovery from it can't follow timeline 2.
+      const latest = await restoreTo(archive, 'latest');
+      try {
+        expect(await markerIds(latest)).toEqual([1, 2, 11]);
+      } finally {
+        await latest.stop();
+      }
+    });
+  },
+);

@@ -164,19 +164,20 @@ export async function startArchivingPostgres(
 
 /**
  * `sealdrop push` of pg_basebackup's tar under the base prefix, as a database server would run it;
- * with `added`, a compromised one: the entries of that directory (links too) appended to the tar.
+ * with `added`, a compromised one: the entries of that directory (links too) appended to the tar. With
+ * `heldUntil`, the tar isn't read until that file exists: the backup stays open (not stopped) till then.
  */
-export async function pushBaseBackup(archive: WalArchive, db: Database, added?: string): Promise<void> {
+export async function pushBaseBackup(
+  archive: WalArchive,
+  db: Database,
+  { added, heldUntil }: { added?: string; heldUntil?: string } = {},
+): Promise<void> {
   const basebackup = [`${PG_BIN}/pg_basebackup`, '-h', db.dir, '-U', 'postgres', '-D', '-', '-Ft'];
   const tar = added && join(await tempDir(), 'base.tar');
-  const command = tar
-    ? [
-        'sh',
-        '-c',
-        `"$@" > ${tar} && tar --append -f ${tar} -C ${added} $(ls -A ${added}) && cat ${tar}`,
-        'sh',
-      ]
-    : [];
+  const script = tar
+    ? `"$@" > ${tar} && tar --append -f ${tar} -C ${added} $(ls -A ${added}) && cat ${tar}`
+    : heldUntil && `"$@" | { while [ ! -e ${heldUntil} ]; do sleep 0.1; done; cat; }`;
+  const command = script ? ['sh', '-c', script, 'sh'] : [];
   const pushed = await runCli(
     ['push', '--policy', archive.basePolicy, '--', ...command, ...basebackup, '-X', 'none', '-c', 'fast'],
     { env: archive.agentEnv },

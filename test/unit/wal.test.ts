@@ -12,6 +12,7 @@ import {
   backupHistoryName,
   historyFileName,
   onTimeline,
+  parseBackupHistory,
   parseBackupLabel,
   parseTimelineHistory,
   parseLsn,
@@ -80,9 +81,23 @@ describe('backup labels', () => {
     expect(backupHistoryName(read)).toBe('000000010000000000000002.00000028.backup');
   });
 
+  const stopped = (lsn: string) => `${label}\nSTOP WAL LOCATION: ${lsn} (file 000000010000000000000004)\n`;
+
   it('reads where it stopped from the backup history file', () => {
-    const history = `${label}\nSTOP WAL LOCATION: 0/4000100 (file 000000010000000000000004)\nSTOP TIME: 2026-12-06 03:03:25 UTC\n`;
+    const history = `${stopped('0/4000100')}STOP TIME: 2026-12-06 03:03:25 UTC\n`;
     expect(parseBackupLabel(history, 'history')).toMatchObject({ stopLsn: 0x4000100 });
+    expect(parseBackupHistory(history, 'history')).toMatchObject({ startLsn: 0x2000028, stopLsn: 0x4000100 });
+  });
+
+  it.each([
+    ['no stop', label, 'no STOP WAL LOCATION'],
+    [
+      'a stop past any genuine backup',
+      stopped('1000/2000000'),
+      'the base backup would span 1048577 segments (a genuine one, at most 1048576)',
+    ],
+  ])('refuses a backup history file with %s', (_why, text, why) => {
+    expect(() => parseBackupHistory(text, 'X.backup')).toThrow(`X.backup is no backup history file: ${why}`);
   });
 
   it.each([
@@ -264,15 +279,21 @@ describe('timelines', () => {
   });
 
   it.each([
-    ['on the timeline itself', { timeline: 3, startLsn: 0x9000000 }, true],
-    ['on a parent, before the child left it', { timeline: 1, startLsn: 0x2000028 }, true],
+    ['on the timeline itself', { timeline: 3, stopLsn: 0x9000100 }, true],
+    ['on a parent, ending before the child left it', { timeline: 1, stopLsn: 0x2000100 }, true],
+    ['on a parent, ending where the child left it', { timeline: 1, stopLsn: 0x40000b0 }, true],
     [
-      'on a parent, after the child left it (the abandoned server went on)',
-      { timeline: 1, startLsn: 0x6000028 },
+      'on a parent, starting before the child left it but ending after (on the abandoned branch)',
+      { timeline: 1, stopLsn: 0x40000b1 },
       false,
     ],
-    ['on a timeline it does not descend from', { timeline: 4, startLsn: 0x1000028 }, false],
-  ])('a base backup %s: %s', (_why, label, expected) => {
-    expect(onTimeline(label, 3, history)).toBe(expected);
+    [
+      'on a parent, after the child left it (the abandoned server went on)',
+      { timeline: 1, stopLsn: 0x6000100 },
+      false,
+    ],
+    ['on a timeline it does not descend from', { timeline: 4, stopLsn: 0x1000100 }, false],
+  ])('a base backup %s: %s', (_why, base, expected) => {
+    expect(onTimeline(base, 3, history)).toBe(expected);
   });
 });

@@ -15,6 +15,7 @@ import {
   historyFileName,
   MAX_LABEL_BYTES,
   onTimeline,
+  parseBackupHistory,
   parseBackupLabel,
   parseTimelineHistory,
   segmentFileName,
@@ -71,8 +72,8 @@ export async function pgRestore(client: S3Client, options: PgRestoreOptions): Pr
     options.askPassphrase,
   );
   const timeline = await targetTimeline(client, options, keyring);
-  // The newest base backup before the target that lies on the latest timeline's history: one taken
-  // on a timeline that was abandoned after it forked can't reach it, so the next older one is tried.
+  // The newest base backup before the target that lies on the latest timeline's history: one that
+  // ended on a timeline after the latest forked off it can't reach it, so the next older one is tried.
   let before = options.to === 'latest' ? null : options.to;
   let skipped: string | null = null;
   for (let tried = 1; ; tried++) {
@@ -81,9 +82,10 @@ export async function pgRestore(client: S3Client, options: PgRestoreOptions): Pr
         ? offTimeline(`${skipped}, and there is no ${options.verified ? 'proven ' : ''}base backup before it`)
         : error;
     });
-    if (onTimeline(label, timeline.id, timeline.history)) {
-      try {
-        const requiredWal = await checkArchive(client, options, label, keyring);
+    try {
+      const stopLsn = await backupEnd(client, options, label, keyring);
+      if (onTimeline({ timeline: label.timeline, stopLsn }, timeline.id, timeline.history)) {
+        const requiredWal = await checkArchive(client, options, label, stopLsn);
         await writeRecoverySettings(options);
         return {
           base: { target: restored.target, snapshot: restored.snapshot },
@@ -93,10 +95,10 @@ export async function pgRestore(client: S3Client, options: PgRestoreOptions): Pr
           timeline: timeline.id,
           requiredWal,
         };
-      } catch (error) {
-        await clear(options.pgdata);
-        throw error;
       }
+    } catch (error) {
+      await clear(options.pgdata);
+      throw error;
     }
     await clear(options.pgdata);
     skipped = `the base backup of ${restored.snapshot.time} (timeline ${label.timeline}) is not on the history of timeline ${timeline.id}`;
@@ -229,19 +231,16 @@ async function timelineHistory(
 /** Timelines probed at most: each is one request. */
 const MAX_TIMELINES = 1000;
 
-/** Segments a base backup may span (16 TiB of WAL in 16 MiB segments): more is no genuine history file. */
-const MAX_BACKUP_SEGMENTS = 1 << 20;
-
 /**
- * The base backup is usable only up from the end of the backup: its backup history file says where
- * that is, and every segment from its start to there must be in the archive.
+ * Where the base backup ends: it is usable only from there on. Its backup history file, archived when
+ * the backup stopped, says so.
  */
-async function checkArchive(
+async function backupEnd(
   client: S3Client,
   options: PgRestoreOptions,
   label: BackupLabel,
   keyring: Keyring,
-): Promise<{ from: string; to: string }> {
+): Promise<number> {
   const historyName = backupHistoryName(label);
   const historyPath = join(options.pgdata, `.${historyName}`);
   try {
@@ -255,16 +254,20 @@ async function checkArchive(
       },
     );
   }
-  const history = parseBackupLabel(await readBounded(historyPath), historyName);
+  const history = parseBackupHistory(await readBounded(historyPath), historyName);
   await rm(historyPath, { force: true });
+  return history.stopLsn;
+}
+
+/** Every segment from the base backup's start to its end (`stopLsn`) must be in the archive. */
+async function checkArchive(
+  client: S3Client,
+  options: PgRestoreOptions,
+  label: BackupLabel,
+  stopLsn: number,
+): Promise<{ from: string; to: string }> {
   const start = segnoOfLsn(label.startLsn);
-  const stop = segnoOfLsn(history.stopLsn ?? label.startLsn);
-  if (stop - start >= MAX_BACKUP_SEGMENTS)
-    throw new SealdropError(
-      'FAILED',
-      `${historyName} says the base backup spans ${stop - start + 1} segments: more than a genuine one (at most ${MAX_BACKUP_SEGMENTS})`,
-      { hint: 'Pick another base backup (--to), and check the archive with `sealdrop status`.' },
-    );
+  const stop = segnoOfLsn(stopLsn);
   const needed: string[] = [];
   for (let segno = start; segno <= stop; segno++) needed.push(segmentFileName(label.timeline, segno));
   const found = await scanArchive(client, options.wal.bucket, options.wal.key, needed, {
