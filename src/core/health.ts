@@ -52,6 +52,19 @@ export interface WatchedSet {
   revokedAt?: Date;
   /** A PostgreSQL WAL archive (core/wal-chain.ts) by the admin's word, not a backup set. */
   wal?: boolean;
+  /** Its host is revoked but its uploads here are not denied (judgeHalfRevoked). */
+  halfRevoked?: HalfRevoked;
+}
+
+/**
+ * A fleet host whose backups are revoked (what makes it revoked) since `since`, and another place of it
+ * not (revoked before revoke covered WAL archives, or a statement taken out by hand): not cut off.
+ */
+export interface HalfRevoked {
+  host: string;
+  since: Date;
+  /** The fleet file, for the command that closes it. */
+  fleet: string;
 }
 
 export interface HealthInput {
@@ -290,6 +303,24 @@ export function judgeArchiveRevoked(
   if (!revokedAt) return { state: verdict.state, reasons: verdict.reasons };
   const judged = judgeRevoked(revokedAt, newestUpload, 'a WAL file', now);
   return { state: worstState(judged.map(({ state }) => state)), reasons: judged.map(({ reason }) => reason) };
+}
+
+/**
+ * A place a revoked host can still upload to (fleet status and the report alike): CRITICAL, saying so
+ * first, with the command that closes it; otherwise the verdict as it was.
+ */
+export function judgeHalfRevoked(
+  verdict: { state: HealthState; reasons: string[] },
+  open: HalfRevoked | undefined,
+): { state: HealthState; reasons: string[] } {
+  if (!open) return { state: verdict.state, reasons: verdict.reasons };
+  return {
+    state: 'CRITICAL',
+    reasons: [
+      `${open.host} is revoked (since ${open.since.toISOString()}) but uploads here are not denied: run sealdrop fleet revoke ${open.fleet} ${open.host} --yes again`,
+      ...verdict.reasons,
+    ],
+  };
 }
 
 /** The newest backup proven good against the threshold (the proofs must have been read). */

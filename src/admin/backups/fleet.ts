@@ -25,7 +25,7 @@ export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<Statu
   const targets = await fleetTargets(fleet, { unreadablePolicy: 'fail' });
   const now = new Date();
   const revoked = await fleetRevocations(client, fleet, now);
-  markRevoked(targets, revoked);
+  markRevoked(targets, revoked, fleet.source);
   const result = await status(
     client,
     targets.map((target) => ({ ...target, whole: true })),
@@ -33,7 +33,6 @@ export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<Statu
     now,
   );
   await judgeRenewals(client, fleet, result.targets, now);
-  halfRevoked(result, targets, fleet.source);
   if ('problem' in revoked)
     for (const bucket of result.buckets.filter((b) => b.bucket === fleet.bucket)) {
       bucket.reasons.push(`can't tell which hosts are revoked: ${revoked.problem}`);
@@ -41,24 +40,6 @@ export async function fleetStatus(client: S3Client, fleet: Fleet): Promise<Statu
     }
   result.state = worstState([...result.targets, ...result.buckets].map(({ state }) => state));
   return result;
-}
-
-/**
- * A host whose backups are revoked (what makes it revoked, as for fleet publish) and another place not
- * (revoked before revoke covered WAL archives, or a statement taken out by hand) is not cut off: its
- * open place is CRITICAL, with the command that closes it. A WAL archive revoked alone (policy revoke
- * of its policy file) is a choice, not a half-done revocation.
- */
-function halfRevoked(result: StatusResult, targets: readonly WatchedHost[], source: string): void {
-  const revoked = new Map(targets.filter((t) => !t.wal && t.revokedAt).map((t) => [t.host, t.revokedAt!]));
-  for (const target of result.targets) {
-    const since = target.host === null ? undefined : revoked.get(target.host);
-    if (!since || target.revokedAt !== null) continue;
-    target.reasons.push(
-      `${target.host} is revoked (since ${since.toISOString()}) but uploads here are not denied: run sealdrop fleet revoke ${source} ${target.host} --yes again`,
-    );
-    target.state = 'CRITICAL';
-  }
 }
 
 /** Since when the bucket policy denies a host's uploads: to its backups, and to its WAL archive (null: not). */
@@ -94,13 +75,23 @@ export async function fleetRevocations(
   };
 }
 
-/** Each target of a revoked host's place is revoked since then (nothing is when they can't be told). */
-function markRevoked(targets: WatchedHost[], revoked: Awaited<ReturnType<typeof fleetRevocations>>): void {
+/**
+ * Each target of a revoked host's place is revoked since then (nothing is when they can't be told). A
+ * host whose backups are revoked (what makes it revoked, as for fleet publish) and its WAL archive not
+ * is half-revoked: fleet status and the report page for the open place (judgeHalfRevoked). A WAL archive
+ * revoked alone (policy revoke of its policy file) is a choice, not a half-done revocation.
+ */
+function markRevoked(
+  targets: WatchedHost[],
+  revoked: Awaited<ReturnType<typeof fleetRevocations>>,
+  source: string,
+): void {
   if (!('hosts' in revoked)) return;
   for (const target of targets) {
     const host = revoked.hosts.get(target.host);
     const since = target.wal ? host?.wal : host?.backups;
     if (since) target.revokedAt = since;
+    else if (host?.backups) target.halfRevoked = { host: target.host, since: host.backups, fleet: source };
   }
 }
 
@@ -116,7 +107,7 @@ export async function fleetReportTargets(
   // The page is made whatever one host's copy says: that host's section says it instead.
   const targets = await fleetTargets(fleet, { unreadablePolicy: 'note' });
   const revoked = await fleetRevocations(client, fleet);
-  markRevoked(targets, revoked);
+  markRevoked(targets, revoked, fleet.source);
   return {
     targets: targets.map((target) => ({ ...target, thresholds: { ...target.thresholds, anomaly } })),
     warnings: 'problem' in revoked ? [`can't tell which hosts are revoked: ${revoked.problem}`] : [],

@@ -6,6 +6,7 @@ import { isSealdropError } from '../../core/errors.js';
 import {
   assessHealth,
   judgeArchiveRevoked,
+  judgeHalfRevoked,
   noCounts,
   type Health,
   type HealthThresholds,
@@ -63,7 +64,15 @@ export async function status(
 ): Promise<StatusResult> {
   const bucketNames = [...new Set(targets.map((target) => target.location.bucket))];
   const [results, buckets] = await Promise.all([
-    Promise.all(targets.map((target) => targetStatuses(client, target, thresholds, now))),
+    Promise.all(
+      targets.map(async (target) =>
+        // A place its revoked host can still upload to pages, whatever was found there.
+        (await targetStatuses(client, target, thresholds, now)).map((result) => ({
+          ...result,
+          ...judgeHalfRevoked(result, target.halfRevoked),
+        })),
+      ),
+    ),
     Promise.all(bucketNames.map((bucket) => checkBucket(client, bucket))),
   ]);
   const flat = results.flat();
