@@ -2,7 +2,14 @@
 // each set's state and thresholds, and its timeline aggregated into a fixed number of columns, so a
 // set of a million versions is drawn with as few marks as a set of thirty.
 import { DEFAULT_ANOMALY_THRESHOLDS, judgeStream, type Anomaly, type AnomalyRule } from './anomaly.js';
-import { assessHealth, noCounts, type Health, type HealthThresholds } from './health.js';
+import {
+  assessHealth,
+  judgeHalfRevoked,
+  noCounts,
+  type HalfRevoked,
+  type Health,
+  type HealthThresholds,
+} from './health.js';
 import { worstState, type HealthState } from './health-state.js';
 import { asPushed, type PrunedBackup } from './proofs.js';
 import {
@@ -43,6 +50,8 @@ export interface ReportInput {
   wal?: { state: HealthState; reasons: string[]; ageMs: number | null };
   /** When the bucket policy cut it off (fleet revoke): judged as fleet status does; nothing is due after. */
   revokedAt?: Date;
+  /** Its host is revoked but its uploads here are not denied: CRITICAL, as fleet status judges it. */
+  halfRevoked?: HalfRevoked;
 }
 
 export interface ReportOptions {
@@ -178,6 +187,15 @@ function reportSet(input: ReportInput, axis: Axis, period: Period, now: Date): R
     ...(input.newestVerified === undefined ? {} : { newestVerified: input.newestVerified }),
     ...(input.revokedAt ? { revokedAt: input.revokedAt } : {}),
   };
+  // The reasons shown, the rest counted; a place its revoked host can still upload to pages, whatever.
+  const shown = (verdict: { state: HealthState; reasons: string[] }) => {
+    const { state, reasons } = judgeHalfRevoked(verdict, input.halfRevoked);
+    return {
+      state,
+      reasons: reasons.slice(0, MAX_REASONS),
+      moreReasons: Math.max(0, reasons.length - MAX_REASONS),
+    };
+  };
   const judged =
     input.error === undefined
       ? input.wal
@@ -186,9 +204,7 @@ function reportSet(input: ReportInput, axis: Axis, period: Period, now: Date): R
     return {
       ...base,
       ...(input.wal ? { wal: true } : {}),
-      state: judged.state,
-      reasons: judged.reasons.slice(0, MAX_REASONS),
-      moreReasons: Math.max(0, judged.reasons.length - MAX_REASONS),
+      ...shown(judged),
       latest: null,
       ageMs: judged.ageMs,
       counts: noCounts(),
@@ -232,9 +248,7 @@ function reportSet(input: ReportInput, axis: Axis, period: Period, now: Date): R
   const until = Math.max(period.from, Math.min(now.getTime(), cut));
   return {
     ...base,
-    state: health.state,
-    reasons: health.reasons.slice(0, MAX_REASONS),
-    moreReasons: Math.max(0, health.reasons.length - MAX_REASONS),
+    ...shown(health),
     latest: health.latest,
     ageMs: health.ageMs,
     counts: health.counts,

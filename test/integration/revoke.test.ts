@@ -1,7 +1,7 @@
 // Cutting a host off now: fleet revoke / policy revoke add a Deny to the bucket policy, which the real
 // S3 server applies to the host's POST uploads at once; the host's successor is removed and publish skips
 // it; unrevoke takes exactly that statement out again. Other statements of the bucket policy survive.
-import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DeleteBucketPolicyCommand,
@@ -524,7 +524,7 @@ hosts:
     expect(wal.reasons.join('\n')).toMatch(/arrived \S+.* after the revocation/);
   });
 
-  it('a host revoked in its backups alone pages for its open WAL archive; revoking again closes it', async () => {
+  it('a host revoked in its backups alone pages for its open WAL archive, in fleet status and the report; revoking again closes it', async () => {
     // Its archive cut off alone (policy revoke of the WAL policy file) is a choice: nothing pages for it.
     await adminClient().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(before) }));
     const walOnly = await runCli(['policy', 'revoke', walPolicy, '--yes'], { env: admin() });
@@ -548,6 +548,18 @@ hosts:
     expect(wal.reasons.join('\n')).toMatch(
       /pg is revoked \(since .*\) but uploads here are not denied: run sealdrop fleet revoke .*pg-fleet\.yaml pg --yes again/,
     );
+    // The report judges it as fleet status does, in the same words, where the admin looks.
+    const out = join(dir, 'pg-report.html');
+    const made = await runCli(['report', '--fleet', pgFleet, '--out', out, '--force'], { env: admin() });
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stderr).toMatch(/: 2 backup sets, 1 CRITICAL, 1 OK\n$/);
+    const html = await readFile(out, 'utf8');
+    const open = wal.reasons.find((reason) => reason.includes('not denied'))!;
+    const section = new RegExp(
+      `<section class="set (\\w+)"[^>]*data-target="s3://${bucket}/pg/wal/"[^]*?</section>`,
+    ).exec(html);
+    expect(section?.[1]).toBe('CRITICAL');
+    expect(section?.[0]).toContain(`<li>${open}</li>`);
     const again = await runCli(['fleet', 'revoke', pgFleet, 'pg', '--yes', '--json'], { env: admin() });
     expect(again.status, again.stderr).toBe(0);
     const result = JSON.parse(again.stdout);

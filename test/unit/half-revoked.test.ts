@@ -1,6 +1,6 @@
 // A host whose backups are revoked in the bucket policy but whose WAL archive's uploads are not denied
 // (revoked before revoke covered WAL archives, or a statement taken out by hand) is not cut off: fleet
-// status pages for its open place.
+// status and the report page for its open place alike, with the same words.
 import {
   GetBucketPolicyCommand,
   ListObjectVersionsCommand,
@@ -8,8 +8,12 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { fleetStatus } from '../../src/admin/backups/fleet.js';
+import { fleetReportTargets, fleetStatus } from '../../src/admin/backups/fleet.js';
+import { gatherReport } from '../../src/admin/backups/report.js';
+import { DEFAULT_ANOMALY_THRESHOLDS } from '../../src/core/anomaly.js';
 import { parseFleet } from '../../src/core/fleet.js';
+import { buildReport } from '../../src/core/report.js';
+import { reportHtml } from '../../src/core/report-html.js';
 import { revocationStatement } from '../../src/core/revocation.js';
 import { segmentFileName } from '../../src/core/wal.js';
 
@@ -69,5 +73,36 @@ describe('a half-revoked host', () => {
     expect(base).toMatchObject({ target: 's3://acme-backups/pg/base/', state: 'OK' });
     expect(wal).toMatchObject({ target: 's3://acme-backups/pg/wal/', state: 'CRITICAL', revokedAt: null });
     expect(wal!.reasons).toContainEqual(expect.stringMatching(HALF_REVOKED));
+  });
+
+  it('the report pages for it as fleet status does: CRITICAL, the same reason, on its section and its tile', async () => {
+    const client = bucket();
+    const { targets, warnings } = await fleetReportTargets(client, fleet, DEFAULT_ANOMALY_THRESHOLDS);
+    expect(warnings).toEqual([]);
+    const inputs = await gatherReport(client, targets, targets[0]!.thresholds!);
+    const model = buildReport(inputs, { periodMs: 7 * 86_400_000 });
+    const set = (suffix: string) => model.sets.find((s) => s.target.endsWith(suffix));
+    const [base, wal] = [set('/pg/base/'), set('/pg/wal/')];
+    expect(base).toMatchObject({ target: 's3://acme-backups/pg/base/', state: 'OK', revokedAt: CUT });
+    expect(wal).toMatchObject({ target: 's3://acme-backups/pg/wal/', state: 'CRITICAL', wal: true });
+    expect(wal!.revokedAt).toBeUndefined();
+    const reason = wal!.reasons.find((r) => HALF_REVOKED.test(r));
+    expect(reason).toBeDefined();
+    // The same words as fleet status.
+    const status = await fleetStatus(bucket(), fleet);
+    expect(status.targets[1]!.reasons).toContain(reason);
+    // Where a person looks: the archive's section and its tile among those in trouble, not REVOKED.
+    const html = reportHtml(model, { title: 'fleet.yaml' });
+    const section =
+      /<section class="set CRITICAL"[^>]*data-target="s3:\/\/acme-backups\/pg\/wal\/"[^>]*>[\s\S]*?<\/section>/.exec(
+        html,
+      )?.[0];
+    expect(section).toBeDefined();
+    expect(section).not.toContain('data-revoked');
+    expect(section).toContain(`<li>${reason}</li>`);
+    const trouble = /<div class="trouble">([\s\S]*?)<\/div>/.exec(html)?.[1];
+    expect(trouble).toMatch(
+      /<a class="tile CRITICAL" [^>]*><b>pg<\/b><span>CRITICAL<\/span>.*but uploads here are not denied/,
+    );
   });
 });

@@ -34,6 +34,7 @@ async function gatherSet(
     ...(target.policyExpiresAt ? { policyExpiresAt: target.policyExpiresAt } : {}),
     ...(target.policyNote ? { policyNote: target.policyNote } : {}),
     ...(target.revokedAt ? { revokedAt: target.revokedAt } : {}),
+    ...(target.halfRevoked ? { halfRevoked: target.halfRevoked } : {}),
   };
   try {
     if (target.wal) {
