@@ -71,7 +71,8 @@ markers. States are those of \`sealdrop status\`. Sets of any size draw as the s
 With --fleet, thresholds are each host's (maxAge, warnAge, policyWarn in the fleet file) and the
 policy expiry is read from the fleet's policy directory. A host cut off in the bucket policy (fleet
 revoke) is judged as fleet status judges it, says REVOKED on its tile and its section, has the cut
-drawn on its timeline, and misses nothing after it (reading the bucket policy needs
+drawn on its timeline, and misses nothing after it; the WAL archive of a host whose backups alone
+are revoked is CRITICAL, with the fleet revoke to run again (reading the bucket policy needs
 s3:GetBucketPolicy; without it, a warning). With no --fleet, TARGET or --policy, the set is
 SEALDROP_POLICY's, as for the other read-side commands.
 
