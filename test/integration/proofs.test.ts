@@ -78,6 +78,15 @@ describe('proven backups of a key', () => {
     expect(plan.stderr).toMatch(/prune is running blind: no backup of this set was ever verified/);
   });
 
+  it('restore --verified of a set with nothing proven says so before it asks for the passphrase', async () => {
+    const env = { ...target.adminEnv, SEALDROP_PASSPHRASE: undefined };
+    const refused = await runCli(['restore', url, '--verified', '--identity', target.privateKey], { env });
+    expect(refused.status, refused.stderr).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^sealdrop: error: \S+ has no verified version\n {2}hint: Verify one first/m,
+    );
+  });
+
   it('verify --unproven proves each backup in .sealdrop/, moving no backup time; a push after it keeps them', async () => {
     const before = await times();
     const verified = await admin('verify', url, '--identity', target.privateKey, '--unproven');

@@ -77,10 +77,11 @@ export async function restore(
     'keyring' in options
       ? options.keyring
       : new Keyring(await loadIdentities(options.identityPaths, 'restore'), options.askPassphrase);
-  await keyring.unlockSoleIdentity();
   if (options.outPath !== undefined) await checkOut(options.outPath, options.overwrite);
   const set = backupSet(client, location);
   const { listing, snapshot } = await choose(set, options.selector, options);
+  // Asked once there is something to restore, and before its download starts.
+  await keyring.unlockSoleIdentity();
   const maxOutput =
     options.maxOutputBytes ??
     (await historyOutputLimit(set, snapshot, options.signal)) ??
