@@ -7,7 +7,7 @@ import { backupTarget, mint, type BackupTarget } from '../support/backup-target.
 import { runCli, tempDir, type CliResult } from '../support/cli.js';
 import { parsePluginOutput } from '../support/plugin-output.js';
 import { s3Env } from '../support/s3.js';
-import { after, until } from '../support/until.js';
+import { nextSecond } from '../support/until.js';
 
 interface Pushed {
   dump: string;
@@ -54,7 +54,7 @@ async function push(policy: string, dump: string): Promise<Pushed> {
   const sha256 = field('sha256');
   expect(sha256, result.stderr).toMatch(/^[0-9a-f]{64}$/);
   // Distinct timestamps even on stores with one-second resolution.
-  await until(after(Math.floor(Date.now() / 1000) * 1000 + 999), 'the next second');
+  await nextSecond();
   return { dump, etag: field('etag') ?? null, sha256: sha256!, summary: result.stderr };
 }
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { after, until } from '../support/until.js';
+import { after, nextSecond, until } from '../support/until.js';
 import { backupTarget, mint, otherKey, type BackupTarget } from '../support/backup-target.js';
 import { CLI, run, runCli, tempDir, type CliResult } from '../support/cli.js';
 import { gpgHome } from '../support/gpg.js';
@@ -85,7 +85,7 @@ beforeAll(async () => {
     expect(result.status, result.stderr).toBe(0);
     dumps.push(input);
     // Distinct timestamps even on stores with one-second resolution: the local server keeps this clock.
-    await until(after(Math.floor(Date.now() / 1000) * 1000 + 999), 'the next second');
+    await nextSecond();
   }
   pushed = (await versionsOf(url)).reverse();
   // A key with one backup, then deleted: the latest is a delete marker.

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../support/cli.js';
 import { installPolicy, pushHost, type FleetTestHost } from '../support/fleet.js';
 import { freshBucket, s3Env, userArn, withEnv } from '../support/s3.js';
+import { nextSecond } from '../support/until.js';
 
 const HOUR = 3_600_000;
 let dir: string;
@@ -52,6 +53,8 @@ async function rotateTo(recipients: string[], signer?: string): Promise<void> {
     return;
   }
   const keyFile = join(dir, 'keys', `${signer}.key.asc`);
+  // Expiries have whole seconds: a policy minted in the second of the one in place would be that one.
+  await nextSecond();
   const published = await runCli(['fleet', 'publish', fleetFile, '--sign-with', keyFile], { env: admin() });
   expect(published.status, published.stderr).toBe(0);
   const renewing = await pushHost(host, dir);

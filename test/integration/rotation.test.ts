@@ -12,6 +12,7 @@ import { runCli, tempDir, type CliResult } from '../support/cli.js';
 import { installPolicy, pushHost, type FleetTestHost } from '../support/fleet.js';
 import { adminClient, freshBucket, s3Env, userArn, withEnv } from '../support/s3.js';
 import { agentEnv } from '../support/backup-target.js';
+import { nextSecond } from '../support/until.js';
 
 let dir: string;
 let bucket: string;
@@ -155,7 +156,9 @@ describe('rotating the admin key of a self-renewing host', () => {
     const dropped = await cli(['fleet', 'publish', fleetFile, '--sign-with', keyFile('new', 'key')]);
     expect(dropped.status, dropped.stderr).toBe(0);
     expect((await push()).renewal.state).toBe('renewed');
-    // Publishing again without a key carries the change: the host renews on, and says so.
+    // Publishing again without a key carries the change: the host renews on, and says so. Expiries have
+    // whole seconds: a policy minted in the same second as the one in place would be that one again.
+    await nextSecond();
     const again = await cli(['fleet', 'publish', fleetFile]);
     expect(again.status, again.stderr).toBe(0);
     const said = await runCli(['push', '--policy', host.policy, '--level', '1', '--spool-dir', dir], {

@@ -20,6 +20,11 @@ export function after(time: Date | number): () => boolean {
   return () => Date.now() > ms;
 }
 
+/** Waits until this machine's clock is in a later whole second than now (S3 dates, policy expiries). */
+export function nextSecond(): Promise<void> {
+  return until(after(Math.floor(Date.now() / 1000) * 1000 + 999), 'the next second');
+}
+
 /** A process has exited (or there never was one with this id). */
 export function gone(pid: number): () => boolean {
   return () => {
